@@ -1,0 +1,41 @@
+import { Database } from "bun:sqlite";
+import type { Runtime, SqliteHandle } from "./types.ts";
+
+function openSqlite(path: string): SqliteHandle {
+  const db = new Database(path, { create: true, strict: true });
+  return {
+    exec: (sql) => db.exec(sql),
+    values: (sql, params) => db.query(sql).values(...(params as never[])) as unknown[][],
+    all: (sql, params) => db.query(sql).all(...(params as never[])) as Record<string, unknown>[],
+    run: (sql, params) => ({ changes: db.query(sql).run(...(params as never[])).changes }),
+    close: () => db.close(false),
+  };
+}
+
+export function createBunRuntime(): Runtime {
+  return {
+    name: "bun",
+    openSqlite,
+    async serveUnix({ path, fetch, maxRequestBodySize }) {
+      // idleTimeout 0: event streams stay open for as long as the client listens. The types
+      // forbid it on a unix socket, yet Bun honours it there (without it, streams drop at 10 s).
+      const server = Bun.serve({ unix: path, fetch, idleTimeout: 0, maxRequestBodySize } as unknown as Parameters<typeof Bun.serve>[0]);
+      return { stop: (closeActive = false) => server.stop(closeActive) };
+    },
+    fetchUnix: (socketPath, url, init) => fetch(url, { ...init, unix: socketPath } as RequestInit),
+    spawnDetached(cmd, { env, logFd, cwd }) {
+      const out = logFd ?? "ignore";
+      const child = Bun.spawn(cmd, { env: env as Record<string, string>, stdio: ["ignore", out, out], cwd, detached: true });
+      child.unref();
+      return child.pid;
+    },
+    zstdCompress: (data) => Bun.zstdCompressSync(data),
+    zstdDecompress: (data) => Bun.zstdDecompressSync(data),
+    selfCommand() {
+      // A compiled binary is its own entry point; under `bun src/main.ts` we must pass the script.
+      const script = process.argv[1];
+      const compiled = !script || script.startsWith("/$bunfs/") || script === process.execPath;
+      return compiled ? [process.execPath] : [process.execPath, script];
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/** A minimal synchronous SQLite handle shared by bun:sqlite and node:sqlite. */
+export interface SqliteHandle {
+  exec(sql: string): void;
+  /** Rows as arrays of column values (what drizzle's proxy driver wants). */
+  values(sql: string, params: unknown[]): unknown[][];
+  /** Rows as objects keyed by column name. */
+  all(sql: string, params: unknown[]): Record<string, unknown>[];
+  run(sql: string, params: unknown[]): { changes: number };
+  close(): void;
+}
+
+export interface UnixServer {
+  /** Stops accepting; resolves when open connections are closed (or forced after closeActive). */
+  stop(closeActive?: boolean): Promise<void>;
+}
+
+export interface ServeOptions {
+  path: string;
+  fetch: (req: Request) => Response | Promise<Response>;
+  /** Largest request body accepted, in bytes. */
+  maxRequestBodySize: number;
+}
+
+export interface Runtime {
+  readonly name: "bun" | "deno";
+  openSqlite(path: string): SqliteHandle;
+  serveUnix(opts: ServeOptions): Promise<UnixServer>;
+  /** fetch() over a Unix socket; the URL's host is ignored. */
+  fetchUnix(socketPath: string, url: string, init?: RequestInit): Promise<Response>;
+  /** Starts a detached child that outlives us; stdio goes to the given fd (or is ignored). */
+  spawnDetached(cmd: string[], opts: { env: Record<string, string | undefined>; logFd?: number; cwd?: string }): number;
+  zstdCompress(data: Uint8Array): Uint8Array;
+  zstdDecompress(data: Uint8Array): Uint8Array;
+  /** Absolute path of the program to re-run to start a copy of ourselves. */
+  selfCommand(): string[];
+}
