@@ -1,0 +1,127 @@
+// The daemon's state, as Drizzle tables. Column keys equal column names on purpose: raw rows
+// from the SQLite handle then already have the shape of `$inferSelect`, so the sync helpers in
+// db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const recordings = sqliteTable(
+  "recordings",
+  {
+    id: text("id").primaryKey(),
+    name: text("name"),
+    dataset: text("dataset"),
+    robot_id: text("robot_id"),
+    metadata: text("metadata").notNull().default("{}"),
+    state: text("state", { enum: ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"] }).notNull(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    last_write_at: integer("last_write_at").notNull(),
+    stopped_at: integer("stopped_at"),
+    message_count: integer("message_count").notNull().default(0),
+    // Everything ever stored for this recording, and what of it is still on local disk.
+    bytes: integer("bytes").notNull().default(0),
+    local_bytes: integer("local_bytes").notNull().default(0),
+    next_segment_seq: integer("next_segment_seq").notNull().default(1),
+    error: text("error"),
+  },
+  (t) => [index("recordings_state_created").on(t.state, t.created_at), index("recordings_created").on(t.created_at)],
+);
+
+export const traces = sqliteTable(
+  "traces",
+  {
+    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    encoding: text("encoding").notNull(),
+    schema_name: text("schema_name"),
+    schema_encoding: text("schema_encoding"),
+    schema: text("schema"),
+    declared: integer("declared").notNull().default(1),
+    message_count: integer("message_count").notNull().default(0),
+    bytes: integer("bytes").notNull().default(0),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.recording_id, t.name] })],
+);
+
+export const segments = sqliteTable(
+  "segments",
+  {
+    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    // Relative to the store root: "<recording_id>/segments/000001.mcap".
+    path: text("path").notNull(),
+    state: text("state", { enum: ["open", "closed"] }).notNull(),
+    // For an open segment: the length known durable (a record boundary) — reconcile cuts back to it.
+    bytes: integer("bytes").notNull(),
+    message_count: integer("message_count").notNull().default(0),
+    sha256: text("sha256"),
+    created_at: integer("created_at").notNull(),
+    closed_at: integer("closed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.recording_id, t.seq] }), index("segments_state").on(t.state)],
+);
+
+export const files = sqliteTable(
+  "files",
+  {
+    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    path: text("path").notNull(),
+    bytes: integer("bytes").notNull(),
+    sha256: text("sha256").notNull(),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.recording_id, t.name] })],
+);
+
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["segment", "file", "manifest"] }).notNull(),
+    // Relative to the store root, like segments.path.
+    local_path: text("local_path").notNull(),
+    // Relative to "<prefix>/<org>/": "<recording_id>/segments/000001.mcap".
+    remote_key: text("remote_key").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    state: text("state", { enum: ["pending", "uploading", "uploaded", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    last_error: text("last_error"),
+    // The target's resumable-upload handle (S3 multipart UploadId, tus URL).
+    upload_id: text("upload_id"),
+    bytes_sent: integer("bytes_sent").notNull().default(0),
+    local_deleted: integer("local_deleted").notNull().default(0),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    uploaded_at: integer("uploaded_at"),
+  },
+  (t) => [
+    index("uploads_state").on(t.state, t.id),
+    index("uploads_recording").on(t.recording_id),
+    uniqueIndex("uploads_remote_key").on(t.recording_id, t.remote_key),
+    index("uploads_evictable").on(t.local_deleted, t.state, t.uploaded_at),
+  ],
+);
+
+export const uploadParts = sqliteTable(
+  "upload_parts",
+  {
+    upload_id: integer("upload_id").notNull().references(() => uploads.id, { onDelete: "cascade" }),
+    part_number: integer("part_number").notNull(),
+    size: integer("size").notNull(),
+    etag: text("etag"),
+    checksum: text("checksum"),
+  },
+  (t) => [primaryKey({ columns: [t.upload_id, t.part_number] })],
+);
+
+export type RecordingRow = typeof recordings.$inferSelect;
+export type TraceRow = typeof traces.$inferSelect;
+export type SegmentRow = typeof segments.$inferSelect;
+export type FileRow = typeof files.$inferSelect;
+export type UploadRow = typeof uploads.$inferSelect;
+export type UploadPartRow = typeof uploadParts.$inferSelect;
+export type RecordingState = RecordingRow["state"];
+export type UploadState = UploadRow["state"];

@@ -1,0 +1,158 @@
+/**
+ * The state database: SQLite in WAL mode with synchronous=FULL, so a committed transaction is
+ * durable. Queries are built with Drizzle (`store.db`) and run synchronously on the runtime's
+ * SQLite handle through `all/get/run`, inside `tx()` when several must commit together; being
+ * synchronous, nothing else can interleave with a transaction.
+ *
+ * A database that SQLite calls corrupt (not a database, malformed, failing integrity_check) is
+ * moved aside as `<path>.corrupt-<ISO time>` (kept, with its -wal/-shm), a warning is logged and
+ * a fresh database is created; `store.recovered` then tells the caller to rebuild from disk.
+ */
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
+import type { Runtime, SqliteHandle } from "../runtime/index.ts";
+import type { Log } from "./log.ts";
+import { applyMigrations } from "./migrate.ts";
+import * as schema from "./schema.ts";
+
+export type Db = SqliteRemoteDatabase<typeof schema>;
+
+/** Anything Drizzle can turn into SQL: a select, insert, update or delete builder. */
+export interface BuiltQuery {
+  toSQL(): { sql: string; params: unknown[] };
+}
+/** A Drizzle select builder; its rows are the table's `$inferSelect` shape. */
+type SelectQuery<R> = BuiltQuery & { all(): Promise<R[]> };
+
+export interface Store {
+  readonly path: string;
+  /** Query builder only: build with it, run with all/get/run below. */
+  readonly db: Db;
+  readonly handle: SqliteHandle;
+  /** Set when a corrupt database was moved aside at open; the caller rebuilds from disk. */
+  readonly recovered: { movedTo: string; reason: string } | null;
+  all<R>(query: SelectQuery<R>): R[];
+  get<R>(query: SelectQuery<R>): R | undefined;
+  run(query: BuiltQuery): { changes: number };
+  /** Raw SQL for aggregates; rows keyed by column name or alias. */
+  raw<R = Record<string, unknown>>(sql: string, params?: unknown[]): R[];
+  /** Runs fn in one IMMEDIATE transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T;
+  close(): void;
+}
+
+export interface CreateStoreOptions {
+  path: string;
+  runtime: Pick<Runtime, "openSqlite">;
+  log: Log;
+  busyTimeoutMs?: number;
+  now?: () => Date;
+}
+
+const CORRUPT = /not a database|malformed|corrupt|integrity/i;
+
+function openChecked(runtime: CreateStoreOptions["runtime"], path: string, busyTimeoutMs: number): SqliteHandle {
+  const handle = runtime.openSqlite(path);
+  try {
+    handle.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    handle.exec("PRAGMA journal_mode = WAL");
+    handle.exec("PRAGMA synchronous = FULL");
+    handle.exec("PRAGMA foreign_keys = ON");
+    const check = handle.values("PRAGMA integrity_check(1)", []);
+    const verdict = String(check[0]?.[0] ?? "");
+    if (verdict !== "ok") throw new Error(`integrity_check failed: ${verdict}`);
+    applyMigrations(handle);
+    return handle;
+  } catch (err) {
+    try {
+      handle.close();
+    } catch {
+      // Closing a handle on a broken file may fail too; the original error is what matters.
+    }
+    throw err;
+  }
+}
+
+export function createStore(opts: CreateStoreOptions): Store {
+  const { path, runtime, log } = opts;
+  const busy = opts.busyTimeoutMs ?? 5000;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`Cannot create the state directory ${dirname(path)}: ${(err as Error).message}`);
+  }
+  let handle: SqliteHandle;
+  let recovered: Store["recovered"] = null;
+  try {
+    handle = openChecked(runtime, path, busy);
+  } catch (err) {
+    const reason = (err as Error).message;
+    if (!CORRUPT.test(reason)) throw err;
+    const movedTo = `${path}.corrupt-${(opts.now?.() ?? new Date()).toISOString()}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
+    }
+    log.warn(`State database ${path} is corrupt (${reason}); moved it to ${movedTo} and rebuilding from the recordings on disk.`);
+    handle = openChecked(runtime, path, busy);
+    recovered = { movedTo, reason };
+  }
+  return wrap(path, handle, recovered);
+}
+
+function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"]): Store {
+  // The proxy callback lets callers that prefer async Drizzle (`await store.db.select()...`)
+  // use it too; it runs on the same handle.
+  const db: Db = drizzle(
+    async (sql, params, method) => {
+      if (method === "run") {
+        handle.run(sql, params);
+        return { rows: [] };
+      }
+      const rows = handle.values(sql, params);
+      return { rows: method === "get" ? (rows[0] ?? []) : rows };
+    },
+    { schema },
+  );
+  let depth = 0;
+  const store: Store = {
+    path,
+    db,
+    handle,
+    recovered,
+    all<R>(query: SelectQuery<R>) {
+      const { sql, params } = query.toSQL();
+      return handle.all(sql, params) as R[];
+    },
+    get<R>(query: SelectQuery<R>) {
+      const { sql, params } = query.toSQL();
+      return handle.all(sql, params)[0] as R | undefined;
+    },
+    run(query) {
+      const { sql, params } = query.toSQL();
+      return handle.run(sql, params);
+    },
+    raw<R>(sql: string, params: unknown[] = []) {
+      return handle.all(sql, params) as R[];
+    },
+    tx<T>(fn: () => T): T {
+      if (depth > 0) return fn();
+      handle.exec("BEGIN IMMEDIATE");
+      depth++;
+      try {
+        const result = fn();
+        handle.exec("COMMIT");
+        return result;
+      } catch (err) {
+        handle.exec("ROLLBACK");
+        throw err;
+      } finally {
+        depth--;
+      }
+    },
+    close() {
+      handle.close();
+    },
+  };
+  return store;
+}
