@@ -1,0 +1,9 @@
+import { defineCommand } from "citty";
+import { UnavailableError } from "../../errors.ts";
+import type { Command } from "../run.ts";
+
+const command: Command = defineCommand({ meta: { name: "stop", description: "(not available yet)" } });
+command.handler = () => {
+  throw new UnavailableError("'stop' is not available yet in this build.");
+};
+export default command;

@@ -1,0 +1,11 @@
+/** What a command may touch of the outside world; main.ts fills it from the process. */
+export interface CliContext {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  out(text: string): void;
+  err(text: string): void;
+  stdoutIsTTY: boolean;
+  /** Resolves on SIGINT/SIGTERM for long-running commands (foreground launch, watch). */
+  onSignal(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
+  readStdin(): ReadableStream<Uint8Array>;
+}

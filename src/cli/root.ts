@@ -1,0 +1,22 @@
+import { defineCommand } from "citty";
+import { VERSION } from "../version.ts";
+import type { Command } from "./run.ts";
+
+// Sub-commands load lazily so that `status` does not pay for the daemon's code.
+export const rootCommand: Command = defineCommand({
+  meta: {
+    name: "nc-data-daemon",
+    version: VERSION,
+    description: "Stores recordings durably on this machine and uploads them to object storage. Add --debug to any command for stack traces.",
+  },
+  subCommands: {
+    launch: () => import("./commands/launch.ts").then((m) => m.default),
+    status: () => import("./commands/status.ts").then((m) => m.default),
+    stop: () => import("./commands/stop.ts").then((m) => m.default),
+    restart: () => import("./commands/restart.ts").then((m) => m.default),
+    update: () => import("./commands/update.ts").then((m) => m.default),
+    profile: () => import("./commands/profile.ts").then((m) => m.default),
+    "list-profiles": () => import("./commands/list-profiles.ts").then((m) => m.default),
+    config: () => import("./commands/config.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,71 @@
+// Finds the command a command line names, reads its arguments strictly, runs it and turns
+// whatever it throws into one sentence on stderr and an exit code.
+import { renderUsage, type ArgsDef, type CommandDef } from "citty";
+import { DaemonError } from "../errors.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import type { CliContext } from "./context.ts";
+import { parseStrict, type ParsedCli } from "./parse-args.ts";
+import { rootCommand } from "./root.ts";
+
+export type Run = (args: ParsedCli["values"], ctx: CliContext) => Promise<number | void> | number | void;
+
+/** Commands keep their work in `meta.run` style: a citty command plus our typed runner. */
+export type Command = CommandDef & { handler?: Run; examples?: string[] };
+
+async function resolve<T>(x: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
+  return typeof x === "function" ? await (x as () => T | Promise<T>)() : await x;
+}
+
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const debug = argv.includes("--debug");
+  let chain: Command[] = [rootCommand];
+  let rest = argv;
+  try {
+    if (argv[0] === "--version" || argv[0] === "-v") {
+      ctx.out(`nc-data-daemon ${VERSION} (${COMMIT})\n`);
+      return 0;
+    }
+    for (;;) {
+      const cmd = chain[chain.length - 1]!;
+      const subs = await resolve(cmd.subCommands ?? {});
+      const next = rest[0];
+      if (!next || next.startsWith("-") || !Object.keys(subs).length) break;
+      const sub = subs[next];
+      if (!sub) {
+        const names = Object.keys(subs).join(", ");
+        ctx.err(`Unknown command "${next}". Commands: ${names}. Run "nc-data-daemon --help".\n`);
+        return 2;
+      }
+      chain = [...chain, (await resolve(sub)) as Command];
+      rest = rest.slice(1);
+    }
+    const leaf = chain[chain.length - 1]!;
+    const parent = chain.length > 1 ? chain[chain.length - 2] : undefined;
+    const name = ["nc-data-daemon", ...argv.slice(0, chain.length - 1)].join(" ");
+    if (rest.includes("--help") || rest.includes("-h") || !leaf.handler) {
+      const examples = leaf.examples?.length ? `\n\nExamples:\n${leaf.examples.map((e) => `  ${e}`).join("\n")}` : "";
+      const usage = (await renderUsage(leaf, parent)) + examples;
+      if (!leaf.handler && !rest.some((a) => a === "--help" || a === "-h")) {
+        ctx.err(`${usage}\n`);
+        return 2;
+      }
+      ctx.out(`${usage}\n`);
+      return 0;
+    }
+    const def = (await resolve(leaf.args ?? {})) as ArgsDef;
+    // --debug is global: every command takes it, so it is read here rather than declared 14 times.
+    const parsed = parseStrict(rest.filter((a) => a !== "--debug"), def, name);
+    if (debug) parsed.values.debug = true;
+    return (await leaf.handler(parsed.values, ctx)) ?? 0;
+  } catch (err) {
+    if (err instanceof DaemonError) {
+      ctx.err(`${err.message}\n`);
+      if (debug && err.stack) ctx.err(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    ctx.err(`Unexpected error: ${e?.message ?? String(err)}${debug ? "" : " (run with --debug for details)"}\n`);
+    if (debug && e?.stack) ctx.err(`${e.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,143 @@
+// The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
+// JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
+import * as v from "valibot";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, rateValue, textValue } from "./values.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+const UPLOAD_URL = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?|https?:\/\/\S+|file:\/\/\/\S*)$/i;
+
+/** What a default may depend on; passed in so resolution stays pure. */
+export interface DefaultsContext {
+  instanceRoot: string;
+  cpuCount: number;
+  /** Total size in bytes of the filesystem holding `path`, or undefined when unknown. */
+  diskSize(path: string): number | undefined;
+}
+
+type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum";
+
+export interface Config {
+  storage_limit: number;
+  bandwidth_limit: number | null;
+  path_to_store_record: string;
+  num_threads: number;
+  keep_wakelock_while_upload: boolean;
+  offline: boolean;
+  api_key: string | null;
+  current_org_id: string | null;
+  upload_url: string | null;
+  keep_uploaded: boolean;
+  log_level: (typeof LOG_LEVELS)[number];
+  segment_max_bytes: number;
+  segment_max_age: number;
+  idle_finalize_after: number;
+  disk_free_margin: number;
+}
+
+interface Field<T> {
+  kind: Kind;
+  schema: v.GenericSchema<unknown, T>;
+  /** Changeable on a running daemon (PATCH /v1/config); others need a restart. */
+  live: boolean;
+  secret: boolean;
+  /** Extra flag spellings accepted for compatibility with the reference CLI. */
+  aliases?: string[];
+  default: (ctx: DefaultsContext, partial: { path_to_store_record: string }) => T;
+  defaultText: string;
+  description: string;
+}
+
+type Fields = { [K in keyof Config]: Field<Config[K]> };
+const MiB = 1024 ** 2;
+
+export const FIELDS: Fields = {
+  storage_limit: {
+    kind: "bytes", schema: bytesValue(1), live: true, secret: false,
+    default: (ctx, p) => {
+      const size = ctx.diskSize(p.path_to_store_record);
+      return size ? Math.max(MiB, Math.floor(size / 2 / MiB) * MiB) : 10 * 1024 ** 3;
+    },
+    defaultText: "half the size of the disk holding the recordings (10 GiB if unknown)",
+    description: "Largest local disk space used for recordings (bytes).",
+  },
+  bandwidth_limit: {
+    kind: "rate", schema: rateValue(), live: true, secret: false,
+    default: () => null, defaultText: "unlimited",
+    description: "Largest upload rate (bytes per second); 0, off or unlimited for none.",
+  },
+  path_to_store_record: {
+    kind: "path", schema: textValue(undefined, "a directory path"), live: false, secret: false, aliases: ["storage-path"],
+    default: (ctx) => `${ctx.instanceRoot}/recordings`, defaultText: "~/.neuracore/data_daemon/recordings",
+    description: "Folder where recordings are stored.",
+  },
+  num_threads: {
+    kind: "int", schema: intValue(1, 64), live: true, secret: false,
+    default: (ctx) => Math.max(1, Math.min(8, ctx.cpuCount)), defaultText: "the CPU count, at most 8",
+    description: "Number of concurrent upload workers.",
+  },
+  keep_wakelock_while_upload: {
+    kind: "bool", schema: boolValue(), live: false, secret: false,
+    default: () => false, defaultText: "false",
+    description: "Keep the machine awake while uploads run (where supported).",
+  },
+  offline: {
+    kind: "bool", schema: boolValue(), live: true, secret: false,
+    default: () => false, defaultText: "false",
+    description: "Store only: no network traffic, no uploads.",
+  },
+  api_key: {
+    kind: "text", schema: textValue(undefined, "a non-empty API key"), live: false, secret: true,
+    default: () => null, defaultText: "none",
+    description: "API key sent as a Bearer token to HTTP upload targets. Never logged.",
+  },
+  current_org_id: {
+    kind: "text", schema: textValue(/^[A-Za-z0-9._-]{1,128}$/, "an organisation id of letters, digits, '.', '_' or '-'"), live: false, secret: false,
+    default: () => null, defaultText: "none (remote prefix uses 'default')",
+    description: "Organisation the daemon works for; part of the remote prefix.",
+  },
+  upload_url: {
+    kind: "text", schema: textValue(UPLOAD_URL, "an s3://bucket/prefix, http(s):// (tus) or file:///dir URL"), live: false, secret: false,
+    default: () => null, defaultText: "none (store only)",
+    description: "Where recordings are uploaded: s3://bucket/prefix, a tus http(s):// endpoint, or file:///dir.",
+  },
+  keep_uploaded: {
+    kind: "bool", schema: boolValue(), live: false, secret: false,
+    default: () => false, defaultText: "false",
+    description: "Keep uploaded recordings locally as a cache, evicted oldest first when space is needed.",
+  },
+  log_level: {
+    kind: "enum", schema: enumValue(LOG_LEVELS), live: false, secret: false,
+    default: () => "info", defaultText: "info",
+    description: `Log detail: ${LOG_LEVELS.join(", ")}.`,
+  },
+  segment_max_bytes: {
+    kind: "bytes", schema: bytesValue(64 * 1024), live: false, secret: false,
+    default: () => 64 * MiB, defaultText: "64mb",
+    description: "A recording segment is closed (and can upload) once it reaches this size.",
+  },
+  segment_max_age: {
+    kind: "duration", schema: durationValue(1, 86_400), live: false, secret: false,
+    default: () => 60, defaultText: "60 (seconds)",
+    description: "A recording segment is closed (and can upload) once it is this old (seconds).",
+  },
+  idle_finalize_after: {
+    kind: "duration", schema: durationValue(1, 7 * 86_400), live: false, secret: false,
+    default: () => 600, defaultText: "600 (seconds)",
+    description: "A recording with no writes for this long is stopped and queued for upload (seconds).",
+  },
+  disk_free_margin: {
+    kind: "bytes", schema: bytesValue(0), live: false, secret: false,
+    default: () => 256 * MiB, defaultText: "256mb",
+    description: "Writes are refused when the disk itself has less free space than this.",
+  },
+};
+
+export type FieldName = keyof Config;
+export const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
+export type Source = "default" | "profile" | "env" | "flag";
+export type Sources = Record<FieldName, Source>;
+
+export const envName = (f: FieldName) => `NCD_${f.toUpperCase()}`;
+export const flagName = (f: FieldName) => f.replaceAll("_", "-");
+export const LIVE_FIELDS = FIELD_NAMES.filter((f) => FIELDS[f].live);
+export const SECRET_FIELDS = FIELD_NAMES.filter((f) => FIELDS[f].secret);

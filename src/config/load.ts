@@ -1,0 +1,68 @@
+// The one place that turns the process's surroundings (environment, HOME, disk, CPUs) into
+// a resolved configuration. Callers pass the environment in; nothing here reads globals.
+import { existsSync, statfsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { ConfigError } from "../errors.ts";
+import type { DefaultsContext, FieldName } from "./fields.ts";
+import { resolvePaths, validateInstanceName, type Paths } from "./paths.ts";
+import { createProfileStore, validateProfileName } from "./profiles.ts";
+import { resolveConfig, type Resolved } from "./resolve.ts";
+
+export interface LoadInput {
+  env: Record<string, string | undefined>;
+  flags: Partial<Record<FieldName, unknown>>;
+  /** --profile; falls back to NEURACORE_DAEMON_PROFILE. */
+  profile?: string;
+  /** --instance; falls back to NCD_INSTANCE. */
+  instance?: string;
+  cwd: string;
+}
+
+export interface Loaded extends Resolved {
+  profile: string | null;
+  profileFile: string | null;
+  paths: Paths;
+  home: string;
+}
+
+const nonEmpty = (s: string | undefined) => (s && s.trim() !== "" ? s.trim() : undefined);
+
+export function homeOf(env: Record<string, string | undefined>): string {
+  const home = nonEmpty(env.HOME) ?? nonEmpty(env.USERPROFILE);
+  if (!home) throw new ConfigError("HOME is not set; set HOME so the daemon knows where ~/.neuracore/data_daemon is.");
+  return home;
+}
+
+export function instanceOf(input: Pick<LoadInput, "env" | "instance">): string | null {
+  if (input.instance !== undefined) return validateInstanceName(input.instance, "flag --instance");
+  const fromEnv = nonEmpty(input.env.NCD_INSTANCE);
+  return fromEnv ? validateInstanceName(fromEnv, "environment variable NCD_INSTANCE") : null;
+}
+
+/** Total size of the filesystem holding `path` (or its nearest existing parent). */
+function diskSize(path: string): number | undefined {
+  let p = path;
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  try {
+    const s = statfsSync(p);
+    return s.blocks * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadConfig(input: LoadInput): Loaded {
+  const home = homeOf(input.env);
+  const paths = resolvePaths(home, instanceOf(input));
+  const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
+  const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
+  const store = createProfileStore(paths.profilesDir);
+  const profileValues = profile ? store.read(validateProfileName(profile, source)) : undefined;
+  const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
+  const resolved = resolveConfig({ defaults, profile: profileValues, env: input.env, flags: input.flags });
+  // A relative path means relative to where the command ran, not to wherever the daemon is.
+  const p = resolved.config.path_to_store_record.replace(/^~(?=$|\/)/, home);
+  resolved.config.path_to_store_record = isAbsolute(p) ? p : resolve(input.cwd, p);
+  return { ...resolved, profile, profileFile: profile ? store.fileOf(profile) : null, paths, home };
+}

@@ -1,0 +1,11 @@
+import * as v from "valibot";
+import { ConfigError } from "../errors.ts";
+import { FIELDS, type Config, type FieldName } from "./fields.ts";
+
+/** Validates one raw value; the error names the field, where it came from and what is allowed. */
+export function parseField<K extends FieldName>(field: K, raw: unknown, source: string): Config[K] {
+  const result = v.safeParse(FIELDS[field].schema, raw);
+  if (result.success) return result.output;
+  const shown = FIELDS[field].secret ? "(hidden)" : JSON.stringify(raw);
+  throw new ConfigError(`Invalid ${field} ${shown} from ${source}: ${result.issues[0]?.message ?? "not allowed"}.`);
+}

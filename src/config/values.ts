@@ -1,0 +1,94 @@
+// Value schemas for configuration fields. Each accepts what a person writes (in YAML, an
+// environment variable or a flag) and yields the typed value; the issue message says what
+// is allowed, and the caller adds which field and which source it came from.
+import * as v from "valibot";
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+const BYTES_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i;
+const TRUE = new Set(["1", "true", "yes", "y"]);
+const FALSE = new Set(["0", "false", "no", "n"]);
+const UNLIMITED = new Set(["0", "off", "unlimited", "none"]);
+
+export const BYTES_HINT = "a byte count: an integer, or a number with unit b, k/kb, m/mb, g/gb (e.g. 500000000, 2gb, 1.5GB)";
+export const BOOL_HINT = "a boolean: 1/true/yes/y or 0/false/no/n";
+
+/** Parses "2gb", "1.5 MB", 1024 → bytes (powers of 1024), or undefined when not a byte value. */
+export function parseBytes(input: unknown): number | undefined {
+  if (typeof input === "number") return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
+  if (typeof input !== "string") return undefined;
+  const m = BYTES_RE.exec(input);
+  if (!m) return undefined;
+  const unit = UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+export function parseBool(input: unknown): boolean | undefined {
+  if (typeof input === "boolean") return input;
+  if (typeof input === "number") return input === 1 ? true : input === 0 ? false : undefined;
+  if (typeof input !== "string") return undefined;
+  const s = input.trim().toLowerCase();
+  return TRUE.has(s) ? true : FALSE.has(s) ? false : undefined;
+}
+
+const scalar = v.union([v.string(), v.number(), v.boolean()], "a single value");
+
+function fromScalar<T>(parse: (x: unknown) => T | undefined, hint: string) {
+  return v.pipe(
+    scalar,
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const out = parse(dataset.value);
+      if (out === undefined) {
+        addIssue({ message: `expected ${hint}` });
+        return NEVER;
+      }
+      return out;
+    }),
+  );
+}
+
+export const bytesValue = (min = 0) =>
+  fromScalar((x) => {
+    const b = parseBytes(x);
+    return b !== undefined && b >= min ? b : undefined;
+  }, min > 0 ? `${BYTES_HINT}, at least ${min}` : BYTES_HINT);
+
+/** A rate in bytes per second, where 0, off, unlimited or none mean no limit (null). */
+export const rateValue = () =>
+  fromScalar<number | null>((x) => {
+    if (typeof x === "string" && UNLIMITED.has(x.trim().toLowerCase())) return null;
+    const b = parseBytes(x);
+    return b === undefined ? undefined : b === 0 ? null : b;
+  }, `${BYTES_HINT} per second, or 0/off/unlimited for no limit`);
+
+export const boolValue = () => fromScalar(parseBool, BOOL_HINT);
+
+export const intValue = (min: number, max: number) =>
+  fromScalar((x) => {
+    const n = typeof x === "number" ? x : typeof x === "string" && /^\s*\d+\s*$/.test(x) ? Number(x) : NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  }, `a whole number from ${min} to ${max}`);
+
+/** Seconds as a plain number, or with s/m/h (e.g. 90, 30s, 5m). */
+export const durationValue = (min: number, max: number) =>
+  fromScalar((x) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/i.exec(String(x));
+    if (!m || typeof x === "boolean") return undefined;
+    const mult = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"];
+    const secs = Number(m[1]) * mult;
+    return secs >= min && secs <= max ? secs : undefined;
+  }, `a duration in seconds from ${min} to ${max} (e.g. 90, 30s, 5m)`);
+
+export const textValue = (pattern?: RegExp, hint = "a non-empty string") =>
+  fromScalar((x) => {
+    if (typeof x !== "string" && typeof x !== "number") return undefined;
+    const s = String(x).trim();
+    return s.length > 0 && (!pattern || pattern.test(s)) ? s : undefined;
+  }, hint);
+
+export const enumValue = <T extends string>(options: readonly T[]) =>
+  fromScalar((x) => {
+    const s = String(x).trim().toLowerCase();
+    return (options as readonly string[]).includes(s) ? (s as T) : undefined;
+  }, `one of ${options.join(", ")}`);
