@@ -1,0 +1,53 @@
+// Runs the compiled binary the way a user would: a real child process, an isolated HOME,
+// and only the environment the test gives it (no NCD_* leaking in from the developer's shell).
+import { mkdtempSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const BINARY = resolve(import.meta.dir, "../../dist/nc-data-daemon");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  home: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string | Uint8Array;
+}
+
+/** A fresh, short HOME (Unix socket paths must stay under 104 bytes). */
+export function tempHome(prefix = "ncd"): string {
+  return realpathSync(mkdtempSync(join(tmpdir(), `${prefix}-`)));
+}
+
+export function baseEnv(home: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export async function run(args: string[], opts: RunOptions): Promise<RunResult> {
+  const proc = Bun.spawn([BINARY, ...args], {
+    env: baseEnv(opts.home, opts.env),
+    cwd: opts.cwd ?? opts.home,
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin as BlobPart]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Runs and parses stdout as JSON, failing with the whole output when it is not JSON. */
+export async function runJson<T = unknown>(args: string[], opts: RunOptions): Promise<{ code: number; json: T; stderr: string }> {
+  const r = await run(args, opts);
+  try {
+    return { code: r.code, json: JSON.parse(r.stdout) as T, stderr: r.stderr };
+  } catch {
+    throw new Error(`expected JSON from ${args.join(" ")} (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
