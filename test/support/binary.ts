@@ -34,7 +34,7 @@ export async function run(args: string[], opts: RunOptions): Promise<RunResult> 
   const proc = Bun.spawn([BINARY, ...args], {
     env: baseEnv(opts.home, opts.env),
     cwd: opts.cwd ?? opts.home,
-    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin as BlobPart]),
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([typeof opts.stdin === "string" ? opts.stdin : (opts.stdin as Uint8Array<ArrayBuffer>)]),
     stdout: "pipe",
     stderr: "pipe",
   });
