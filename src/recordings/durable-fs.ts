@@ -1,0 +1,44 @@
+// The few file-system moves that make "acknowledged" mean "on disk": data is fdatasync'ed before
+// it is acknowledged, and a directory is fsync'ed after an entry in it is created or renamed,
+// so that the entry itself survives a power cut.
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, existsSync } from "node:fs";
+import { dirname } from "node:path";
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** mkdir -p, fsync'ing the parent of every directory it had to create. */
+export function ensureDirDurable(dir: string): void {
+  if (existsSync(dir)) return;
+  ensureDirDurable(dirname(dir));
+  mkdirSync(dir, { mode: 0o700 });
+  fsyncDir(dirname(dir));
+}
+
+export function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    off += writeSync(fd, data, off, data.byteLength - off, position + off);
+  }
+}
+
+/** Write to a temp name, fdatasync, rename over the target, fsync the directory. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    writeAllSync(fd, bytes, 0);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}

@@ -1,0 +1,69 @@
+// The binary framing (application/vnd.ncd.frames), documented in docs/frames.md. Per frame,
+// little-endian: u16 trace-name length, trace name (UTF-8), u64 timestamp_ns, u32 payload
+// length, payload. Like NDJSON, a body is parsed in full before anything is stored.
+import { TooLargeError, ValidationError } from "../errors.ts";
+import { traceNameProblem } from "./names.ts";
+import type { IncomingMessage } from "./parse-ndjson.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export interface Frame {
+  trace: string;
+  timestampNs: bigint;
+  payload: Uint8Array;
+}
+
+export function parseFrames(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const out: IncomingMessage[] = [];
+  let off = 0;
+  for (let n = 1; off < body.byteLength; n++) {
+    const at = off;
+    const bad = (what: string) => new ValidationError(`Frame ${n} (at byte ${at}): ${what}.`, `frame ${n}`);
+    if (off + 2 > body.byteLength) throw bad("truncated before the trace-name length");
+    const nameLen = view.getUint16(off, true);
+    off += 2;
+    if (off + nameLen + 12 > body.byteLength) throw bad("truncated inside the trace name or timestamp");
+    let trace: string;
+    try {
+      trace = utf8.decode(body.subarray(off, off + nameLen));
+    } catch {
+      throw bad("the trace name is not valid UTF-8");
+    }
+    const problem = traceNameProblem(trace);
+    if (problem) throw bad(problem);
+    off += nameLen;
+    const timestampNs = view.getBigUint64(off, true);
+    off += 8;
+    const payloadLen = view.getUint32(off, true);
+    off += 4;
+    if (payloadLen > maxMessageBytes) {
+      throw new TooLargeError(`Frame ${n} (at byte ${at}) carries ${payloadLen} bytes, more than the ${maxMessageBytes}-byte message limit.`);
+    }
+    if (off + payloadLen > body.byteLength) throw bad(`truncated: the payload needs ${payloadLen} bytes, ${body.byteLength - off} remain`);
+    out.push({ trace, publishTimeNs: timestampNs, data: body.subarray(off, off + payloadLen), json: false });
+    off += payloadLen;
+  }
+  return out;
+}
+
+/** The inverse of parseFrames, for clients and tests. */
+export function encodeFrames(frames: Frame[]): Uint8Array {
+  const encoder = new TextEncoder();
+  const names = frames.map((f) => encoder.encode(f.trace));
+  const total = frames.reduce((sum, f, i) => sum + 14 + names[i]!.byteLength + f.payload.byteLength, 0);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let off = 0;
+  frames.forEach((f, i) => {
+    const name = names[i]!;
+    view.setUint16(off, name.byteLength, true);
+    out.set(name, off + 2);
+    off += 2 + name.byteLength;
+    view.setBigUint64(off, f.timestampNs, true);
+    view.setUint32(off + 8, f.payload.byteLength, true);
+    out.set(f.payload, off + 12);
+    off += 12 + f.payload.byteLength;
+  });
+  return out;
+}

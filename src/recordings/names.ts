@@ -1,0 +1,29 @@
+// Trace names are MCAP topics and never touch the file system; file names do, so they are
+// restricted to a set that cannot escape the recording's files/ directory.
+import { ValidationError } from "../errors.ts";
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Returns what is wrong with a trace name, or undefined when it is fine. */
+export function traceNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return "the trace name must be a string";
+  const length = [...name].length;
+  if (length < 1 || length > 255) return `the trace name must be 1 to 255 characters long (got ${length})`;
+  if (CONTROL.test(name)) return "the trace name must not contain control characters";
+  return undefined;
+}
+
+export function assertTraceName(name: unknown, field = "trace"): asserts name is string {
+  const problem = traceNameProblem(name);
+  if (problem) throw new ValidationError(`Field ${field}: ${problem}.`, field);
+}
+
+export function assertFileName(name: string): void {
+  if (name.length < 1 || name.length > 255 || !FILE_NAME.test(name)) {
+    throw new ValidationError(
+      `File name ${JSON.stringify(name.slice(0, 300))} is not allowed: use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`,
+      "name",
+    );
+  }
+}

@@ -1,0 +1,81 @@
+// Parses a whole NDJSON batch before anything is stored, so that one bad line rejects the batch.
+// Line numbers in messages are 1-based, counting every line of the body (blank ones included).
+import { TooLargeError, ValidationError } from "../errors.ts";
+import { traceNameProblem } from "./names.ts";
+
+export interface IncomingMessage {
+  trace: string;
+  /** The client's timestamp, nanoseconds since the epoch; it becomes the MCAP publish time. */
+  publishTimeNs: bigint;
+  data: Uint8Array;
+  /** Set for NDJSON: the data is JSON and needs a trace whose encoding is json. */
+  json: boolean;
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+function bad(line: number, what: string): ValidationError {
+  return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
+}
+
+function parseTimestamp(obj: Record<string, unknown>, line: number): bigint {
+  const hasSeconds = "timestamp" in obj;
+  const hasNs = "timestamp_ns" in obj;
+  if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
+  if (hasSeconds) {
+    const s = obj.timestamp;
+    if (typeof s !== "number" || !Number.isFinite(s) || s < 0) throw bad(line, '"timestamp" must be a non-negative number of seconds');
+    return BigInt(Math.round(s * 1e9));
+  }
+  const ns = obj.timestamp_ns;
+  let value: bigint;
+  if (typeof ns === "number" && Number.isInteger(ns)) value = BigInt(ns);
+  else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
+  else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
+  if (value < 0n || value > MAX_U64) throw bad(line, '"timestamp_ns" is out of range');
+  return value;
+}
+
+export function parseNdjson(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
+  const out: IncomingMessage[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < body.byteLength) {
+    let end = body.indexOf(0x0a, start);
+    if (end === -1) end = body.byteLength;
+    line++;
+    const raw = body.subarray(start, end);
+    start = end + 1;
+    if (raw.byteLength > maxMessageBytes) {
+      throw new TooLargeError(`NDJSON line ${line} is ${raw.byteLength} bytes, more than the ${maxMessageBytes}-byte message limit.`);
+    }
+    let text: string;
+    try {
+      text = utf8.decode(raw);
+    } catch {
+      throw bad(line, "not valid UTF-8");
+    }
+    if (text.trim() === "") continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      throw bad(line, `not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
+    const rec = obj as Record<string, unknown>;
+    for (const key of Object.keys(rec)) {
+      if (!ALLOWED.has(key)) throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);
+    }
+    if (!("trace" in rec)) throw bad(line, 'missing "trace"');
+    const problem = traceNameProblem(rec.trace);
+    if (problem) throw bad(line, problem);
+    const publishTimeNs = parseTimestamp(rec, line);
+    if (!("data" in rec)) throw bad(line, 'missing "data"');
+    out.push({ trace: rec.trace as string, publishTimeNs, data: encoder.encode(JSON.stringify(rec.data)), json: true });
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Reads a segment left open by a crash and finds its durable prefix: magic, header and the
+ * complete chunk groups (a chunk whose CRC checks, followed by a message index for every
+ * channel it carries). `repairSegment` cuts the file back to that prefix — only bytes of a
+ * batch that was never acknowledged can lie beyond it — and closes it with a proper summary,
+ * so McapIndexedReader can read it. Bytes cut away are reported, never hidden.
+ */
+import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
+import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
+import { writeAllSync } from "./durable-fs.ts";
+import { emptyState, LIBRARY, SegmentWriter, type Compress, type SegmentState } from "./segment-writer.ts";
+
+export type Decompress = (data: Uint8Array) => Uint8Array;
+
+export interface ScanResult {
+  state: SegmentState;
+  /** The file ends with a footer and magic: it was closed properly. */
+  complete: boolean;
+  fileBytes: number;
+}
+
+const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
+const FOOTER_RECORD = 1 + 8 + 20;
+
+function hasMagic(bytes: Uint8Array, at: number): boolean {
+  return bytes.byteLength >= at + 8 && MAGIC.every((b, i) => bytes[at + i] === b);
+}
+
+interface ParsedChunk {
+  chunk: McapTypes.Chunk;
+  schemas: McapTypes.Schema[];
+  channels: McapTypes.Channel[];
+  messages: McapTypes.Message[];
+}
+
+/**
+ * One stream reader follows the whole walk, because a chunk may use a channel whose Channel
+ * record sits in an earlier chunk. Once it throws, the walk stops there.
+ */
+function chunkParser(header: Uint8Array, decompress: Decompress) {
+  const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: { zstd: (b) => decompress(b) } });
+  reader.append(header);
+  while (reader.nextRecord()) {
+    // the Header record
+  }
+  return (record: Uint8Array): ParsedChunk | undefined => {
+    try {
+      reader.append(record);
+      const out: ParsedChunk = { chunk: undefined as never, schemas: [], channels: [], messages: [] };
+      for (let r; (r = reader.nextRecord()); ) {
+        if (r.type === "Chunk") out.chunk = r;
+        else if (r.type === "Schema") out.schemas.push(r);
+        else if (r.type === "Channel") out.channels.push(r);
+        else if (r.type === "Message") out.messages.push(r);
+      }
+      return out.chunk ? out : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Walks the data section; `limit` (the length the db knows durable) bounds it when given. */
+export function scanSegment(path: string, decompress: Decompress, limit?: number): ScanResult {
+  const file = readFileSync(path);
+  const complete = file.byteLength >= 8 + FOOTER_RECORD && hasMagic(file, file.byteLength - 8) && file[file.byteLength - 8 - FOOTER_RECORD] === Opcode.FOOTER;
+  const bytes = limit !== undefined && !complete ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const state = emptyState(0);
+  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER) return { state, complete: false, fileBytes: file.byteLength };
+  const headerEnd = 17 + Number(view.getBigUint64(9, true));
+  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength };
+  state.position = headerEnd;
+  const parseChunk = chunkParser(bytes.subarray(0, headerEnd), decompress);
+
+  let off = headerEnd;
+  let pending: { parsed: ParsedChunk; start: number; length: number; needed: Set<number>; offsets: Map<number, bigint>; indexStart: number } | undefined;
+  while (off + 9 <= bytes.byteLength) {
+    const opcode = bytes[off]!;
+    const length = Number(view.getBigUint64(off + 1, true));
+    const end = off + 9 + length;
+    if (end > bytes.byteLength) break;
+    if (opcode === Opcode.CHUNK) {
+      if (pending) break; // a chunk whose message indexes never came: not durable
+      const parsed = parseChunk(bytes.subarray(off, end));
+      if (!parsed) break;
+      pending = { parsed, start: off, length: end - off, needed: new Set(parsed.messages.map((m) => m.channelId)), offsets: new Map(), indexStart: end };
+    } else if (opcode === Opcode.MESSAGE_INDEX && pending && length >= 2) {
+      // Skipped by the reader (it parses chunks only), but it must still see the bytes.
+      parseChunk(bytes.subarray(off, end));
+      const channelId = view.getUint16(off + 9, true);
+      pending.offsets.set(channelId, BigInt(off));
+      pending.needed.delete(channelId);
+    } else {
+      break; // DataEnd, or anything this writer never puts in the data section
+    }
+    off = end;
+    if (pending && pending.needed.size === 0) {
+      commitGroup(state, pending.parsed, pending.start, pending.length, pending.offsets, end - pending.indexStart);
+      state.position = end;
+      pending = undefined;
+    }
+  }
+  return { state, complete, fileBytes: file.byteLength };
+}
+
+function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: number, offsets: Map<number, bigint>, indexLength: number): void {
+  for (const x of p.schemas) s.schemas.set(x.id, x);
+  for (const x of p.channels) {
+    s.channels.set(x.id, x);
+    s.written.add(x.id);
+  }
+  for (const m of p.messages) {
+    if (s.messageCount === 0 || m.logTime < s.messageStartTime) s.messageStartTime = m.logTime;
+    if (s.messageCount === 0 || m.logTime > s.messageEndTime) s.messageEndTime = m.logTime;
+    s.messageCount++;
+    s.channelMessageCounts.set(m.channelId, (s.channelMessageCounts.get(m.channelId) ?? 0n) + 1n);
+    s.sequences.set(m.channelId, Math.max(s.sequences.get(m.channelId) ?? 0, m.sequence));
+  }
+  s.chunkIndexes.push({
+    messageStartTime: p.chunk.messageStartTime,
+    messageEndTime: p.chunk.messageEndTime,
+    chunkStartOffset: BigInt(start),
+    chunkLength: BigInt(length),
+    messageIndexOffsets: offsets,
+    messageIndexLength: BigInt(indexLength),
+    compression: p.chunk.compression,
+    compressedSize: BigInt(p.chunk.records.byteLength),
+    uncompressedSize: p.chunk.uncompressedSize,
+  });
+}
+
+export interface RepairResult {
+  state: SegmentState;
+  bytes: number;
+  /** Bytes past the durable prefix that were cut (an unacknowledged, torn batch). */
+  cutBytes: number;
+  wasComplete: boolean;
+}
+
+/** Cuts an unclosed segment back to its durable prefix and closes it properly. */
+export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number): RepairResult {
+  const scan = scanSegment(path, decompress, limit);
+  if (scan.complete) return { state: scan.state, bytes: scan.fileBytes, cutBytes: 0, wasComplete: true };
+  const fd = openSync(path, "r+");
+  try {
+    if (scan.state.position === 0) {
+      // Not even a header survived: start the file over with one.
+      const rb = new McapRecordBuilder();
+      rb.writeMagic();
+      rb.writeHeader({ profile: "", library: LIBRARY });
+      ftruncateSync(fd, 0);
+      writeAllSync(fd, rb.buffer, 0);
+      scan.state.position = rb.length;
+    }
+    ftruncateSync(fd, scan.state.position);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const cutBytes = Math.max(0, scan.fileBytes - scan.state.position);
+  const bytes = SegmentWriter.resume(path, scan.state, compress).close();
+  return { state: scan.state, bytes, cutBytes, wasComplete: false };
+}

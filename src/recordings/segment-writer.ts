@@ -1,0 +1,255 @@
+/**
+ * Writes one MCAP segment so that every batch is durable on its own.
+ *
+ * Why not McapWriter: it ends a chunk only when the chunk outgrows `chunkSize`, and offers no
+ * way to end one at a batch boundary; a batch acknowledged while still buffered in its chunk
+ * would be lost by kill -9. So this writer uses @mcap/core's own record and chunk builders
+ * (McapRecordBuilder, McapChunkBuilder) and does what McapWriter does, with one difference:
+ * `writeBatch` ends the chunk(s), writes them and their message indexes, and fdatasyncs before
+ * it returns. The file is thus always "magic, header, complete chunk groups, maybe a torn
+ * tail", which segment-scan.ts can cut back and close after a crash. `close` writes DataEnd,
+ * the summary (schemas, channels, statistics, chunk indexes, summary offsets) and the footer.
+ */
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import { crc32 } from "node:zlib";
+import { McapChunkBuilder, McapRecordBuilder, Opcode, type McapTypes } from "@mcap/core";
+import { fsyncDir, writeAllSync } from "./durable-fs.ts";
+
+export interface ChannelDecl {
+  topic: string;
+  messageEncoding: string;
+  schema?: { name: string; encoding: string; data: Uint8Array };
+}
+
+export interface SegmentMessage {
+  channelId: number;
+  logTime: bigint;
+  publishTime: bigint;
+  data: Uint8Array;
+}
+
+export type Compress = (data: Uint8Array) => Uint8Array;
+
+/** Everything the summary needs; rebuilt from the file by segment-scan.ts after a crash. */
+export interface SegmentState {
+  schemas: Map<number, McapTypes.Schema>;
+  channels: Map<number, McapTypes.Channel>;
+  /** Channels whose Channel record is already in a chunk of this file. */
+  written: Set<number>;
+  chunkIndexes: McapTypes.ChunkIndex[];
+  messageCount: number;
+  channelMessageCounts: Map<number, bigint>;
+  messageStartTime: bigint;
+  messageEndTime: bigint;
+  sequences: Map<number, number>;
+  /** End of the last durable chunk group: where the next batch goes. */
+  position: number;
+}
+
+export function emptyState(position: number): SegmentState {
+  return {
+    schemas: new Map(),
+    channels: new Map(),
+    written: new Set(),
+    chunkIndexes: [],
+    messageCount: 0,
+    channelMessageCounts: new Map(),
+    messageStartTime: 0n,
+    messageEndTime: 0n,
+    sequences: new Map(),
+    position,
+  };
+}
+
+export const LIBRARY = "nc-data-daemon";
+
+export class SegmentWriter {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly state: SegmentState,
+    private readonly compress: Compress,
+    private readonly chunkBytes: number,
+  ) {}
+
+  /** Creates the file (it must not exist), writes magic and header, and makes both durable. */
+  static create(path: string, compress: Compress, chunkBytes = 4 << 20): SegmentWriter {
+    const fd = openSync(path, "wx", 0o600);
+    const rb = new McapRecordBuilder();
+    rb.writeMagic();
+    rb.writeHeader({ profile: "", library: LIBRARY });
+    writeAllSync(fd, rb.buffer, 0);
+    fdatasyncSync(fd);
+    fsyncDir(dirname(path));
+    return new SegmentWriter(path, fd, emptyState(rb.length), compress, chunkBytes);
+  }
+
+  /** Continues a file whose durable prefix was scanned into `state` (the tail already cut). */
+  static resume(path: string, state: SegmentState, compress: Compress, chunkBytes = 4 << 20): SegmentWriter {
+    return new SegmentWriter(path, openSync(path, "r+"), state, compress, chunkBytes);
+  }
+
+  get size(): number {
+    return this.state.position;
+  }
+  get messageCount(): number {
+    return this.state.messageCount;
+  }
+
+  /** The channel id for a topic, registering it (and its schema) on first use. */
+  channelFor(decl: ChannelDecl): number {
+    for (const ch of this.state.channels.values()) if (ch.topic === decl.topic) return ch.id;
+    let schemaId = 0;
+    if (decl.schema) {
+      schemaId = this.state.schemas.size + 1;
+      this.state.schemas.set(schemaId, { id: schemaId, ...decl.schema });
+    }
+    const id = this.state.channels.size;
+    this.state.channels.set(id, { id, schemaId, topic: decl.topic, messageEncoding: decl.messageEncoding, metadata: new Map() });
+    return id;
+  }
+
+  /** Writes the messages as complete chunk groups and fdatasyncs; returns the bytes added. */
+  writeBatch(messages: SegmentMessage[]): number {
+    if (this.closed) throw new Error(`segment ${this.path} is closed`);
+    if (messages.length === 0) return 0;
+    const s = this.state;
+    const written = new Set(s.written);
+    const sequences = new Map(s.sequences);
+    const counts = new Map(s.channelMessageCounts);
+    const newIndexes: McapTypes.ChunkIndex[] = [];
+    const rb = new McapRecordBuilder();
+    const chunk = new McapChunkBuilder({ useMessageIndex: true });
+    let start = s.messageStartTime;
+    let end = s.messageEndTime;
+    let count = s.messageCount;
+
+    const flush = () => {
+      if (chunk.numMessages === 0) return;
+      const raw = chunk.buffer;
+      const packed = this.compress(raw);
+      const useZstd = packed.byteLength < raw.byteLength;
+      const chunkStart = BigInt(s.position + rb.length);
+      const chunkLength = rb.writeChunk({
+        messageStartTime: chunk.messageStartTime,
+        messageEndTime: chunk.messageEndTime,
+        uncompressedSize: BigInt(raw.byteLength),
+        uncompressedCrc: crc32(raw),
+        compression: useZstd ? "zstd" : "",
+        records: useZstd ? packed : raw,
+      });
+      const indexStart = s.position + rb.length;
+      const offsets = new Map<number, bigint>();
+      for (const index of chunk.indices) {
+        if (index.records.length === 0) continue;
+        offsets.set(index.channelId, BigInt(s.position + rb.length));
+        rb.writeMessageIndex(index);
+      }
+      newIndexes.push({
+        messageStartTime: chunk.messageStartTime,
+        messageEndTime: chunk.messageEndTime,
+        chunkStartOffset: chunkStart,
+        chunkLength,
+        messageIndexOffsets: offsets,
+        messageIndexLength: BigInt(s.position + rb.length - indexStart),
+        compression: useZstd ? "zstd" : "",
+        compressedSize: BigInt(useZstd ? packed.byteLength : raw.byteLength),
+        uncompressedSize: BigInt(raw.byteLength),
+      });
+      chunk.reset();
+    };
+
+    for (const m of messages) {
+      if (!written.has(m.channelId)) {
+        const ch = s.channels.get(m.channelId);
+        if (!ch) throw new Error(`unknown channel ${m.channelId}`);
+        if (ch.schemaId !== 0) chunk.addSchema(s.schemas.get(ch.schemaId)!);
+        chunk.addChannel(ch);
+        written.add(m.channelId);
+      }
+      const sequence = (sequences.get(m.channelId) ?? 0) + 1;
+      sequences.set(m.channelId, sequence);
+      chunk.addMessage({ channelId: m.channelId, sequence, logTime: m.logTime, publishTime: m.publishTime, data: m.data });
+      if (count === 0 || m.logTime < start) start = m.logTime;
+      if (count === 0 || m.logTime > end) end = m.logTime;
+      count++;
+      counts.set(m.channelId, (counts.get(m.channelId) ?? 0n) + 1n);
+      if (chunk.byteLength >= this.chunkBytes) flush();
+    }
+    flush();
+    try {
+      writeAllSync(this.fd, rb.buffer, s.position);
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      // Leave the file as it was before this batch: the batch is refused as a whole.
+      try {
+        ftruncateSync(this.fd, s.position);
+      } catch {
+        // The scan at the next start cuts any torn tail anyway.
+      }
+      throw err;
+    }
+    s.position += rb.length;
+    s.written = written;
+    s.sequences = sequences;
+    s.channelMessageCounts = counts;
+    s.chunkIndexes.push(...newIndexes);
+    s.messageStartTime = start;
+    s.messageEndTime = end;
+    s.messageCount = count;
+    return rb.length;
+  }
+
+  /** Writes DataEnd, summary and footer, fsyncs and closes; returns the final size. */
+  close(): number {
+    if (this.closed) return this.state.position;
+    const s = this.state;
+    const rb = new McapRecordBuilder();
+    rb.writeDataEnd({ dataSectionCrc: 0 });
+    const summaryStart = s.position + rb.length;
+    const offsets: McapTypes.SummaryOffset[] = [];
+    const group = (opcode: Opcode, write: () => void) => {
+      const groupStart = s.position + rb.length;
+      write();
+      const groupLength = s.position + rb.length - groupStart;
+      if (groupLength > 0) offsets.push({ groupOpcode: opcode, groupStart: BigInt(groupStart), groupLength: BigInt(groupLength) });
+    };
+    group(Opcode.SCHEMA, () => s.schemas.forEach((x) => rb.writeSchema(x)));
+    group(Opcode.CHANNEL, () => s.channels.forEach((x) => rb.writeChannel(x)));
+    group(Opcode.STATISTICS, () =>
+      rb.writeStatistics({
+        messageCount: BigInt(s.messageCount),
+        schemaCount: s.schemas.size,
+        channelCount: s.channels.size,
+        attachmentCount: 0,
+        metadataCount: 0,
+        chunkCount: s.chunkIndexes.length,
+        messageStartTime: s.messageStartTime,
+        messageEndTime: s.messageEndTime,
+        channelMessageCounts: s.channelMessageCounts,
+      }),
+    );
+    group(Opcode.CHUNK_INDEX, () => s.chunkIndexes.forEach((x) => rb.writeChunkIndex(x)));
+    const summaryOffsetStart = s.position + rb.length;
+    for (const o of offsets) rb.writeSummaryOffset(o);
+    rb.writeFooter({ summaryStart: BigInt(summaryStart), summaryOffsetStart: BigInt(summaryOffsetStart), summaryCrc: 0 });
+    rb.writeMagic();
+    writeAllSync(this.fd, rb.buffer, s.position);
+    ftruncateSync(this.fd, s.position + rb.length);
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.closed = true;
+    s.position += rb.length;
+    return s.position;
+  }
+
+  /** Closes the descriptor without finishing the file (shutdown; the next start repairs it). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}

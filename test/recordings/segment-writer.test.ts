@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getRuntime } from "../../src/runtime/index.ts";
+import { SegmentWriter } from "../../src/recordings/segment-writer.ts";
+import { readIndexed, readStream } from "./helpers.ts";
+
+const runtime = await getRuntime();
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "ncd-seg-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("SegmentWriter", () => {
+  test("a closed segment is read back message for message by the indexed and the stream reader", async () => {
+    const path = join(dir, "000001.mcap");
+    const w = SegmentWriter.create(path, runtime.zstdCompress, 256);
+    const a = w.channelFor({ topic: "/a", messageEncoding: "json" });
+    const b = w.channelFor({ topic: "/b", messageEncoding: "protobuf", schema: { name: "B", encoding: "protobuf", data: new Uint8Array([1, 2]) } });
+    const sent = [];
+    for (let i = 0; i < 50; i++) {
+      const ch = i % 3 === 0 ? b : a;
+      sent.push({ channelId: ch, logTime: BigInt(1000 + i), publishTime: BigInt(i), data: new TextEncoder().encode(`{"i":${i}}`) });
+    }
+    w.writeBatch(sent.slice(0, 20));
+    w.writeBatch(sent.slice(20));
+    w.close();
+    const indexed = await readIndexed(path);
+    expect(indexed.map((m) => m.publishTime)).toEqual(sent.map((m) => m.publishTime));
+    expect(indexed.map((m) => Buffer.from(m.data).toString())).toEqual(sent.map((m) => Buffer.from(m.data).toString()));
+    const stream = readStream(path);
+    expect(stream.done).toBe(true);
+    expect(stream.messages.length).toBe(50);
+    expect(stream.channels.find((c) => c.topic === "/b")?.messageEncoding).toBe("protobuf");
+  });
+
+  test("a segment with no messages still closes into a valid file", async () => {
+    const path = join(dir, "000001.mcap");
+    const w = SegmentWriter.create(path, runtime.zstdCompress);
+    w.close();
+    expect(await readIndexed(path)).toEqual([]);
+    expect(readStream(path).done).toBe(true);
+  });
+});
