@@ -1,0 +1,36 @@
+// Small helpers shared by the benchmark suites.
+import { mkdtempSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const BINARY = resolve(import.meta.dir, "../../dist/nc-data-daemon");
+
+export function quantile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function summarize(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  return { n: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), min: s[0]!, max: s[s.length - 1]! };
+}
+
+export const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** Wall time of one run of a command, in ms; throws if it fails. */
+export function timeCommand(cmd: string[], env: Record<string, string>): number {
+  const t0 = performance.now();
+  const r = Bun.spawnSync(cmd, { env, stdout: "ignore", stderr: "pipe" });
+  const t = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString()}`);
+  return t;
+}
+
+export function tempDir(prefix: string): string {
+  return realpathSync(mkdtempSync(join(tmpdir(), `${prefix}-`)));
+}
+
+export function table(head: string[], rows: (string | number)[][]): string {
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
