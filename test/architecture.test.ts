@@ -32,7 +32,7 @@ function* files(dir: string): Generator<string> {
 }
 
 const moduleOf = (file: string) => relative(SRC, file).split("/")[0]!;
-const IMPORT_RE = /(?:import|export)\s[^"']*?from\s*["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
+const IMPORT_RE = /(?:import|export)\s[^"';]*?from\s*["'](\.[^"']+)["']|import\s*\(?\s*["'](\.[^"']+)["']/g;
 
 describe("architecture", () => {
   test("every module imports only the modules below it", () => {
