@@ -1,0 +1,95 @@
+// Request bodies come straight from the local file: a hashing pass (unthrottled, local disk
+// only) gives the checksums a server verifies, then a throttled stream sends the same range.
+// Nothing larger than one slice is held in memory.
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import type { Bandwidth } from "./bandwidth.ts";
+
+const READ_BYTES = 256 * 1024;
+
+export interface RangeHashes {
+  md5: Buffer;
+  sha256: Buffer;
+}
+
+export async function hashRange(path: string, start: number, length: number, signal?: AbortSignal): Promise<RangeHashes> {
+  const md5 = createHash("md5");
+  const sha = createHash("sha256");
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    let pos = start;
+    const end = start + length;
+    while (pos < end) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, end - pos), pos);
+      if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
+      md5.update(buf.subarray(0, bytesRead));
+      sha.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { md5: md5.digest(), sha256: sha.digest() };
+}
+
+export interface StreamOptions {
+  bandwidth: Bandwidth;
+  signal?: AbortSignal;
+  /** Called after each slice is handed over (for progress and stall detection). */
+  onBytes?: (n: number) => void;
+}
+
+/** A ReadableStream of bytes [start, start+length) of the file, paced by the shared bucket. */
+export function rangeStream(path: string, start: number, length: number, opts: StreamOptions): ReadableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let pos = start;
+  const end = start + length;
+  const close = async () => {
+    const h = fh;
+    fh = undefined;
+    await h?.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        fh ??= await open(path, "r");
+        if (pos >= end) {
+          await close();
+          controller.close();
+          return;
+        }
+        const n = Math.min(opts.bandwidth.sliceBytes, end - pos);
+        await opts.bandwidth.take(n, opts.signal);
+        const buf = new Uint8Array(n);
+        const { bytesRead } = await fh.read(buf, 0, n, pos);
+        if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
+        pos += bytesRead;
+        controller.enqueue(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+        opts.onBytes?.(bytesRead);
+      } catch (e) {
+        await close();
+        controller.error(e);
+      }
+    },
+    async cancel() {
+      await close();
+    },
+  });
+}
+
+/** Same pacing for a small in-memory body (the manifest). */
+export function bytesStream(bytes: Uint8Array, opts: StreamOptions): ReadableStream<Uint8Array> {
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pos >= bytes.length) return controller.close();
+      const n = Math.min(opts.bandwidth.sliceBytes, bytes.length - pos);
+      await opts.bandwidth.take(n, opts.signal);
+      controller.enqueue(bytes.subarray(pos, pos + n));
+      pos += n;
+      opts.onBytes?.(n);
+    },
+  });
+}

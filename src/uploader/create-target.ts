@@ -1,0 +1,48 @@
+// Picks the target for an upload_url: s3:// (S3 and compatibles), http(s):// (tus 1.0),
+// file:///dir. Settings arrive as parameters; nothing here reads the process environment.
+import { ConfigError } from "../errors.ts";
+import { createFileTarget } from "./file-target.ts";
+import type { Fetch } from "./http.ts";
+import type { CredentialsProvider } from "./s3-client.ts";
+import { resolveS3Settings, type Env, type ReadFile } from "./s3-settings.ts";
+import { createS3Target } from "./s3-target.ts";
+import type { Target } from "./target.ts";
+import { createTusTarget } from "./tus-target.ts";
+
+export interface TargetDeps {
+  env: Env;
+  readFile: ReadFile;
+  apiKey?: string;
+  orgId?: string;
+  partSize?: number;
+  fetch?: Fetch;
+  stallMs?: number;
+}
+
+/** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
+export function s3CredentialsFrom(url: string, env: Env, readFile: ReadFile): CredentialsProvider {
+  let cached = resolveS3Settings(url, env, readFile).credentials;
+  return ({ refresh }) => {
+    if (refresh) cached = resolveS3Settings(url, env, readFile).credentials;
+    return cached;
+  };
+}
+
+export function createTarget(url: string, deps: TargetDeps): Target {
+  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  if (scheme === "s3") {
+    const s = resolveS3Settings(url, deps.env, deps.readFile);
+    return createS3Target({
+      ...s,
+      credentials: s3CredentialsFrom(url, deps.env, deps.readFile),
+      partSize: deps.partSize,
+      fetch: deps.fetch,
+      stallMs: deps.stallMs,
+    });
+  }
+  if (scheme === "http" || scheme === "https") {
+    return createTusTarget({ url, apiKey: deps.apiKey, orgId: deps.orgId, fetch: deps.fetch, stallMs: deps.stallMs });
+  }
+  if (scheme === "file") return createFileTarget({ url });
+  throw new ConfigError(`upload_url ${JSON.stringify(url)}: use s3://bucket/prefix, http(s):// (tus) or file:///dir`);
+}

@@ -1,0 +1,75 @@
+// file:///dir target: each object is written under a temporary name, fsynced, renamed into
+// place and its directory fsynced, so a reader never sees a half-written object and a crash
+// leaves at worst a stray temporary file (which the next attempt replaces).
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import type { Bandwidth } from "./bandwidth.ts";
+import { bytesStream, rangeStream } from "./body.ts";
+import { TargetError } from "./target-error.ts";
+import type { Target } from "./target.ts";
+
+export function createFileTarget(opts: { url: string }): Target {
+  const root = resolve(fileURLToPath(opts.url));
+
+  function pathFor(key: string): string {
+    const p = resolve(join(root, key));
+    if (!p.startsWith(root + sep)) throw new TargetError(`key ${key} leaves ${root}`, { protocol: "file", code: "BadKey" });
+    return p;
+  }
+
+  async function write(key: string, stream: ReadableStream<Uint8Array>, signal: AbortSignal) {
+    const dest = pathFor(key);
+    const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      const fh = await open(tmp, "w", 0o644);
+      try {
+        for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+          signal.throwIfAborted();
+          await fh.write(chunk);
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, dest);
+      const dir = await open(dirname(dest), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (signal.aborted) throw signal.reason;
+      const err = e as NodeJS.ErrnoException;
+      // A full or read-only disk will not cure itself by retrying quickly, but it may later.
+      throw new TargetError(`file target: writing ${dest}: ${err.message}`, { protocol: "file", network: true, code: err.code });
+    }
+  }
+
+  return {
+    protocol: "file",
+    prefix: "",
+    location: `file://${root}`,
+    async put(job) {
+      let sent = 0;
+      job.onProgress(0);
+      const stream = rangeStream(job.localPath, 0, job.size, {
+        bandwidth: job.bandwidth,
+        signal: job.signal,
+        onBytes: (n) => job.onProgress((sent += n)),
+      });
+      await write(job.key, stream, job.signal);
+      return {};
+    },
+    async putBytes(key, bytes, _type, o: { bandwidth: Bandwidth; signal: AbortSignal }) {
+      await write(key, bytesStream(bytes, o), o.signal);
+    },
+    async abort() {
+      // Nothing is kept between attempts.
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// One attempt at one object or one manifest: read the persisted state, hand the target a
+// resume sink bound to this object, and report the outcome. Retry decisions are the
+// scheduler's; this file only does the work and records facts.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { Bandwidth } from "./bandwidth.ts";
+import { buildManifest, manifestBytes, MANIFEST_NAME, recordingKey } from "./layout.ts";
+import type { ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
+import type { ResumeSink, Target } from "./target.ts";
+
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path, { signal })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+export function resumeSink(store: UploadStateStore, objectId: string): ResumeSink {
+  return {
+    saveMultipart: async (m) => void (await store.saveMultipart(objectId, m)),
+    savePart: async (p) => void (await store.savePart(objectId, p)),
+    saveTusUrl: async (u) => void (await store.saveTusUrl(objectId, u)),
+    saveBytesSent: async (n) => void (await store.saveBytesSent(objectId, n)),
+    clearResume: async () => void (await store.clearResume(objectId)),
+  };
+}
+
+export const freshState = (): ObjectUploadState => ({ status: "pending", bytesSent: 0, parts: [] });
+
+export async function uploadObject(deps: {
+  store: UploadStateStore;
+  target: Target;
+  bandwidth: Bandwidth;
+  rec: UploadRecording;
+  obj: UploadObject;
+  signal: AbortSignal;
+  onProgress: (sent: number) => void;
+}): Promise<{ sha256: string; etag?: string }> {
+  const { store, target, rec, obj } = deps;
+  const state = (await store.getState(obj.id)) ?? freshState();
+  if (state.status !== "uploading") await store.markUploading(obj.id);
+  const sha256 = obj.sha256 ?? state.sha256 ?? (await sha256File(obj.localPath, deps.signal));
+  const key = recordingKey(target.prefix, rec.org, rec.id, obj.relPath);
+  const { etag } = await target.put({
+    key,
+    localPath: obj.localPath,
+    size: obj.size,
+    sha256,
+    state,
+    resume: resumeSink(store, obj.id),
+    bandwidth: deps.bandwidth,
+    signal: deps.signal,
+    onProgress: deps.onProgress,
+  });
+  await store.markUploaded(obj.id, { sha256, etag });
+  return { sha256, etag };
+}
+
+/** Writes manifest.json once every object is stored; its presence marks the recording complete. */
+export async function uploadManifest(deps: {
+  store: UploadStateStore;
+  target: Target;
+  bandwidth: Bandwidth;
+  rec: UploadRecording;
+  now: number;
+  signal: AbortSignal;
+}): Promise<string> {
+  const { store, target, rec } = deps;
+  const objects = [];
+  for (const o of rec.objects) {
+    const st = await store.getState(o.id);
+    const sha256 = st?.sha256 ?? o.sha256;
+    if (!sha256) throw new Error(`object ${o.relPath} of recording ${rec.id} has no sha256`);
+    objects.push({ path: o.relPath, size: o.size, sha256 });
+  }
+  const manifest = buildManifest({
+    recordingId: rec.id,
+    org: rec.org,
+    robotId: rec.robotId,
+    createdAt: rec.createdAt,
+    uploadedAt: deps.now,
+    metadata: rec.metadata,
+    objects,
+  });
+  const key = recordingKey(target.prefix, rec.org, rec.id, MANIFEST_NAME);
+  await target.putBytes(key, manifestBytes(manifest), "application/json", { bandwidth: deps.bandwidth, signal: deps.signal });
+  await store.markRecordingUploaded(rec.id, key);
+  return key;
+}

@@ -1,0 +1,111 @@
+// What the uploader needs from the rest of the daemon. The store layer implements
+// UploadStateStore on SQLite; the uploader never touches the database itself, so every fact
+// that must survive a crash (an S3 upload id, each completed part, a tus URL) goes through
+// these methods the moment it becomes true.
+
+/** One local file that becomes one remote object. */
+export interface UploadObject {
+  /** Stable id of the object in the store (a segment or file row). */
+  id: string;
+  recordingId: string;
+  /** Path inside the recording's remote prefix: `segments/000001.mcap` or `files/<name>`. */
+  relPath: string;
+  localPath: string;
+  size: number;
+  /** Hex sha256 of the local bytes when already known (saves a read). */
+  sha256?: string;
+}
+
+/** A recording with work left: objects to send, or only its manifest. */
+export interface UploadRecording {
+  id: string;
+  /** current_org_id, or "default". */
+  org: string;
+  robotId: string;
+  /** Milliseconds since the epoch; older recordings go first. */
+  createdAt: number;
+  /** True once no more objects will be added, so the manifest may be written after them. */
+  sealed: boolean;
+  metadata?: Record<string, unknown>;
+  objects: UploadObject[];
+}
+
+export interface CompletedPart {
+  number: number;
+  size: number;
+  /** ETag as the server returned it, without quotes. */
+  etag: string;
+  /** Base64 sha256 of the part's bytes, so a resumed upload can be verified. */
+  checksum: string;
+}
+
+export type ObjectStatus = "pending" | "uploading" | "uploaded" | "failed";
+
+/** Everything needed to resume one object after a crash. */
+export interface ObjectUploadState {
+  status: ObjectStatus;
+  /** Bytes the target has confirmed (sum of completed parts, or the tus offset). */
+  bytesSent: number;
+  /** S3 multipart upload in progress. */
+  multipart?: { uploadId: string; key: string; partSize: number };
+  parts: CompletedPart[];
+  /** tus upload URL in progress. */
+  tusUrl?: string;
+  /** Set once uploaded: hex sha256 and the remote ETag of the whole object. */
+  sha256?: string;
+  etag?: string;
+  error?: string;
+}
+
+type Maybe<T> = T | Promise<T>;
+
+export interface UploadStateStore {
+  /** Recordings with something left to upload (pending objects or a missing manifest), oldest first. Failed objects are left out until retried. */
+  listPending(): Maybe<UploadRecording[]>;
+  /** Current state of one object; undefined means never started. */
+  getState(objectId: string): Maybe<ObjectUploadState | undefined>;
+  markUploading(objectId: string): Maybe<void>;
+  saveMultipart(objectId: string, multipart: { uploadId: string; key: string; partSize: number }): Maybe<void>;
+  savePart(objectId: string, part: CompletedPart): Maybe<void>;
+  saveTusUrl(objectId: string, url: string): Maybe<void>;
+  saveBytesSent(objectId: string, bytes: number): Maybe<void>;
+  /** Forget the server-side upload (unknown upload id, cancelled): the next attempt starts clean. */
+  clearResume(objectId: string): Maybe<void>;
+  markUploaded(objectId: string, result: { sha256: string; etag?: string }): Maybe<void>;
+  /** Permanent failure: the local bytes are kept and the object waits for an explicit retry. */
+  markFailed(objectId: string, message: string): Maybe<void>;
+  /** The manifest is stored: the recording is complete remotely and its local bytes may go. */
+  markRecordingUploaded(recordingId: string, manifestKey: string): Maybe<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Log {
+  debug(msg: string, ...args: unknown[]): void;
+  info(msg: string, ...args: unknown[]): void;
+  warn(msg: string, ...args: unknown[]): void;
+  error(msg: string, ...args: unknown[]): void;
+}
+
+export type Emit = (type: string, payload: Record<string, unknown>) => void;
+
+/** Real time; the one place the uploader reads the wall clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};

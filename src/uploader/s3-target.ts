@@ -1,0 +1,267 @@
+// S3 (and S3-compatible: Ceph radosgw, MinIO, s3rver) target. Small objects go in one PUT;
+// larger ones as a multipart upload whose id and every completed part are persisted as
+// they happen, so a restarted daemon sends only the parts the server does not have.
+// Every body carries Content-MD5 and a signed sha256, so the server verifies what it got,
+// and we compare the returned ETag with our own MD5.
+import { createHash } from "node:crypto";
+import { hashRange, rangeStream, bytesStream } from "./body.ts";
+import { createS3Client, stripQuotes, xmlBlocks, xmlValue, type CredentialsProvider } from "./s3-client.ts";
+import { sha256Hex } from "./sigv4.ts";
+import { classify } from "./retry.ts";
+import { TargetError } from "./target-error.ts";
+import type { Fetch } from "./http.ts";
+import type { CompletedPart } from "./ports.ts";
+import type { PutJob, Target } from "./target.ts";
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+const MiB = 1024 * 1024;
+
+export interface S3TargetOptions {
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  region: string;
+  pathStyle: boolean;
+  credentials: CredentialsProvider;
+  /** Target part size; grown so an object never needs more than 10,000 parts. S3 wants >= 5 MiB. */
+  partSize?: number;
+  fetch?: Fetch;
+  now?: () => number;
+  stallMs?: number;
+}
+
+/** The part size for an object: the configured one, grown (in whole MiB) to stay under 10,000 parts. */
+export function partSizeFor(size: number, configured = DEFAULT_PART_SIZE): number {
+  const min = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+  return Math.max(configured, min);
+}
+
+/** The ETag S3 gives a completed multipart upload: MD5 of the parts' MD5s, dash, part count. */
+export function multipartEtag(partEtags: string[]): string {
+  const h = createHash("md5");
+  for (const e of partEtags) h.update(Buffer.from(e, "hex"));
+  return `${h.digest("hex")}-${partEtags.length}`;
+}
+
+export function createS3Target(opts: S3TargetOptions): Target {
+  const client = createS3Client(opts);
+  const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
+
+  /** Parts the server holds, or undefined when it cannot list them (s3rver answers 405). */
+  async function listParts(key: string, uploadId: string, signal: AbortSignal): Promise<Map<number, { etag: string; size: number }> | undefined> {
+    const out = new Map<number, { etag: string; size: number }>();
+    let marker = "";
+    for (;;) {
+      let text: string;
+      try {
+        const query: Record<string, string> = { uploadId };
+        if (marker) query["part-number-marker"] = marker;
+        ({ text } = await client.request({ method: "GET", key, query, payloadHash: sha256Hex(""), signal }));
+      } catch (e) {
+        if (e instanceof TargetError && (e.info.status === 405 || e.info.status === 501 || e.info.code === "NotImplemented")) return undefined;
+        // Ceph answers an unknown upload id with 404 NoSuchKey here: same cure as NoSuchUpload.
+        if (e instanceof TargetError && e.info.status === 404) throw new TargetError(e.message, { ...e.info, code: "NoSuchUpload" });
+        throw e;
+      }
+      for (const block of xmlBlocks(text, "Part")) {
+        const n = Number(xmlValue(block, "PartNumber"));
+        out.set(n, { etag: stripQuotes(xmlValue(block, "ETag")), size: Number(xmlValue(block, "Size")) });
+      }
+      if (xmlValue(text, "IsTruncated") !== "true") return out;
+      marker = xmlValue(text, "NextPartNumberMarker") ?? "";
+      if (!marker) return out;
+    }
+  }
+
+  async function putSingle(job: PutJob): Promise<{ etag?: string }> {
+    const { md5, sha256 } = await hashRange(job.localPath, 0, job.size, job.signal);
+    const touch: { current?: () => void } = {};
+    const ans = await client.request({
+      method: "PUT",
+      key: job.key,
+      headers: { "content-length": String(job.size), "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" },
+      payloadHash: sha256.toString("hex"),
+      body: () => {
+        let sent = 0;
+        job.onProgress(0);
+        return rangeStream(job.localPath, 0, job.size, {
+          bandwidth: job.bandwidth,
+          signal: job.signal,
+          onBytes: (n) => {
+            touch.current?.();
+            job.onProgress((sent += n));
+          },
+        });
+      },
+      signal: job.signal,
+      touch,
+    });
+    const etag = stripQuotes(ans.headers.get("etag"));
+    checkEtag(etag, md5, job.key);
+    return { etag };
+  }
+
+  async function putMultipart(job: PutJob): Promise<{ etag?: string }> {
+    let mp = job.state.multipart?.key === job.key ? job.state.multipart : undefined;
+    const done = new Map<number, CompletedPart>();
+    if (mp) {
+      const server = await listParts(job.key, mp.uploadId, job.signal);
+      for (const p of job.state.parts) {
+        const s = server?.get(p.number);
+        if (!server || (s && s.etag === p.etag && s.size === p.size)) done.set(p.number, p);
+      }
+      // A part the server has but we never recorded (we died between its answer and the write):
+      // keep it if its ETag is the MD5 of our bytes.
+      for (const [n, s] of server ?? []) {
+        if (done.has(n)) continue;
+        const start = (n - 1) * mp.partSize;
+        const len = Math.min(mp.partSize, job.size - start);
+        if (len <= 0 || s.size !== len) continue;
+        const h = await hashRange(job.localPath, start, len, job.signal);
+        if (h.md5.toString("hex") === s.etag) {
+          const part = { number: n, size: len, etag: s.etag, checksum: h.sha256.toString("base64") };
+          done.set(n, part);
+          await job.resume.savePart(part);
+        }
+      }
+    } else {
+      const partSize = partSizeFor(job.size, configuredPart);
+      const { text } = await client.request({
+        method: "POST",
+        key: job.key,
+        query: { uploads: "" },
+        headers: { "content-type": "application/octet-stream" },
+        payloadHash: sha256Hex(""),
+        signal: job.signal,
+      });
+      const uploadId = xmlValue(text, "UploadId");
+      if (!uploadId) throw new TargetError(`S3 CreateMultipartUpload for ${job.key} returned no UploadId`, { protocol: "s3" });
+      mp = { uploadId, key: job.key, partSize };
+      await job.resume.saveMultipart(mp);
+    }
+
+    const count = Math.ceil(job.size / mp.partSize);
+    let confirmed = [...done.values()].reduce((n, p) => n + p.size, 0);
+    job.onProgress(confirmed);
+    for (let n = 1; n <= count; n++) {
+      if (done.has(n)) continue;
+      const start = (n - 1) * mp.partSize;
+      const len = Math.min(mp.partSize, job.size - start);
+      const { md5, sha256 } = await hashRange(job.localPath, start, len, job.signal);
+      const touch: { current?: () => void } = {};
+      const ans = await client.request({
+        method: "PUT",
+        key: job.key,
+        query: { partNumber: String(n), uploadId: mp.uploadId },
+        headers: { "content-length": String(len), "content-md5": md5.toString("base64") },
+        payloadHash: sha256.toString("hex"),
+        body: () => {
+          let sent = 0;
+          job.onProgress(confirmed);
+          return rangeStream(job.localPath, start, len, {
+            bandwidth: job.bandwidth,
+            signal: job.signal,
+            onBytes: (b) => {
+              touch.current?.();
+              job.onProgress(confirmed + (sent += b));
+            },
+          });
+        },
+        signal: job.signal,
+        touch,
+      });
+      const etag = stripQuotes(ans.headers.get("etag"));
+      checkEtag(etag, md5, `${job.key} part ${n}`);
+      const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: sha256.toString("base64") };
+      done.set(n, part);
+      confirmed += len;
+      await job.resume.savePart(part);
+      await job.resume.saveBytesSent(confirmed);
+      job.onProgress(confirmed);
+    }
+
+    const parts = [...done.values()].sort((a, b) => a.number - b.number);
+    const body = new TextEncoder().encode(
+      "<CompleteMultipartUpload>" +
+        parts.map((p) => `<Part><PartNumber>${p.number}</PartNumber><ETag>"${p.etag}"</ETag></Part>`).join("") +
+        "</CompleteMultipartUpload>",
+    );
+    let text: string;
+    try {
+      ({ text } = await client.request({
+        method: "POST",
+        key: job.key,
+        query: { uploadId: mp.uploadId },
+        headers: { "content-length": String(body.length), "content-type": "application/xml" },
+        payloadHash: sha256Hex(body),
+        body: () => body,
+        signal: job.signal,
+      }));
+    } catch (e) {
+      // Ceph answers Complete on an upload it no longer knows with a bare 500: ask whether it exists.
+      if (e instanceof TargetError && e.info.status === 500) await listParts(job.key, mp.uploadId, job.signal);
+      throw e;
+    }
+    // S3 may answer 200 and put the error in the body.
+    const code = xmlValue(text, "Code");
+    if (/<Error>/.test(text) && code)
+      throw new TargetError(`S3 CompleteMultipartUpload ${job.key}: ${code}: ${xmlValue(text, "Message") ?? ""}`, { protocol: "s3", status: 500, code });
+    const expected = multipartEtag(parts.map((p) => p.etag));
+    let etag = stripQuotes(xmlValue(text, "ETag"));
+    // Ceph 16 returns an empty <ETag/> here; the object's HEAD has the real one.
+    if (!etag) {
+      const head = await client.request({ method: "HEAD", key: job.key, payloadHash: sha256Hex(""), signal: job.signal });
+      etag = stripQuotes(head.headers.get("etag"));
+    }
+    if (etag && /-\d+$/.test(etag) && etag !== expected)
+      throw new TargetError(`S3 multipart ETag for ${job.key} is ${etag}, expected ${expected}`, { protocol: "s3", code: "BadDigest" });
+    return { etag: etag || expected };
+  }
+
+  return {
+    protocol: "s3",
+    prefix: opts.prefix,
+    location: `s3://${opts.bucket}/${opts.prefix} at ${opts.endpoint}`,
+    async put(job) {
+      // Two restarts at most: a server that forgets uploads twice in a row has a real problem.
+      for (let restarts = 0; ; restarts++) {
+        try {
+          const multipart = job.state.multipart !== undefined || job.size > partSizeFor(job.size, configuredPart);
+          return multipart ? await putMultipart(job) : await putSingle(job);
+        } catch (e) {
+          if (restarts >= 2 || classify(e) !== "restart-upload") throw e;
+          await job.resume.clearResume();
+          job.state = { ...job.state, multipart: undefined, parts: [], bytesSent: 0 };
+        }
+      }
+    },
+    async putBytes(key, bytes, contentType, { bandwidth, signal }) {
+      const md5 = createHash("md5").update(bytes).digest();
+      const ans = await client.request({
+        method: "PUT",
+        key,
+        headers: { "content-length": String(bytes.length), "content-md5": md5.toString("base64"), "content-type": contentType },
+        payloadHash: sha256Hex(bytes),
+        body: () => bytesStream(bytes, { bandwidth, signal }),
+        signal,
+      });
+      checkEtag(stripQuotes(ans.headers.get("etag")), md5, key);
+    },
+    async abort(key, state) {
+      if (!state.multipart) return;
+      try {
+        await client.request({ method: "DELETE", key: state.multipart.key || key, query: { uploadId: state.multipart.uploadId }, payloadHash: sha256Hex("") });
+      } catch (e) {
+        const gone = e instanceof TargetError && (e.info.status === 404 || e.info.status === 405 || e.info.code === "NoSuchUpload");
+        if (!gone) throw e;
+      }
+    },
+  };
+}
+
+function checkEtag(etag: string, md5: Buffer, what: string) {
+  // Only a plain MD5 ETag can be checked; servers with encryption at rest return something else.
+  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.toString("hex"))
+    throw new TargetError(`S3 stored ${what} with ETag ${etag} but we sent MD5 ${md5.toString("hex")}`, { protocol: "s3", code: "BadDigest" });
+}

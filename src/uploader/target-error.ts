@@ -1,0 +1,41 @@
+// The one error a target throws: what the server (or the network) said, in a form the
+// retry classifier can read without knowing the protocol's wire format.
+
+export type Protocol = "s3" | "tus" | "file";
+
+export class TargetError extends Error {
+  constructor(
+    message: string,
+    readonly info: {
+      protocol: Protocol;
+      /** HTTP status; undefined for network errors and local I/O. */
+      status?: number;
+      /** Protocol error code (S3 `<Code>`), when the server gave one. */
+      code?: string;
+      /** The request never got an answer (reset, refused, stalled, DNS). */
+      network?: boolean;
+      /** Milliseconds the server asked us to wait (Retry-After). */
+      retryAfterMs?: number;
+      /** The server's Date header, for clock-skew correction. */
+      serverDate?: number;
+    },
+  ) {
+    super(message);
+    this.name = "TargetError";
+  }
+}
+
+/** Turns anything fetch or a stream can throw into a network TargetError. */
+export function networkError(protocol: Protocol, err: unknown, what: string): TargetError {
+  if (err instanceof TargetError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new TargetError(`${what}: ${msg}`, { protocol, network: true });
+}
+
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
+}

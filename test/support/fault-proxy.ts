@@ -1,0 +1,90 @@
+// An HTTP proxy in front of a real test server. It counts requests and request-body bytes,
+// and on demand answers with an error, drops the connection halfway through a body, or
+// stalls, so tests can watch the uploader cope with a misbehaving network.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+export type Fault =
+  | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: "drop"; afterBytes?: number } // read this much of the body, then reset the socket
+  | { kind: "stall"; ms: number }; // hold the request this long before forwarding
+
+export interface RequestRecord {
+  method: string;
+  url: string;
+  bodyBytes: number;
+  status?: number;
+}
+
+export interface FaultProxy {
+  url: string;
+  port: number;
+  requests: RequestRecord[];
+  /** Body bytes of requests the upstream server accepted (2xx). */
+  forwardedBytes(): number;
+  /** Body bytes of every request that passed through, whatever the answer. */
+  bodyBytes(): number;
+  /** Decide a fault per request (return undefined to forward normally). */
+  setFaults(fn: ((req: IncomingMessage, index: number) => Fault | undefined) | undefined): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+  const up = new URL(upstream);
+  const requests: RequestRecord[] = [];
+  let faults: ((req: IncomingMessage, index: number) => Fault | undefined) | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const rec: RequestRecord = { method: req.method ?? "GET", url: req.url ?? "/", bodyBytes: 0 };
+    requests.push(rec);
+    const fault = faults?.(req, requests.length - 1);
+    if (fault?.kind === "status") {
+      req.resume();
+      req.on("end", () => {
+        rec.status = fault.status;
+        res.writeHead(fault.status, { "content-type": "application/xml", ...fault.headers });
+        res.end(fault.body ?? `<Error><Code>Injected</Code><Message>injected ${fault.status}</Message></Error>`);
+      });
+      return;
+    }
+    if (fault?.kind === "drop") {
+      let seen = 0;
+      req.on("data", (c: Buffer) => {
+        seen += c.length;
+        if (seen >= (fault.afterBytes ?? 0)) req.socket.destroy();
+      });
+      if (!fault.afterBytes) req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "stall") await new Promise((r) => setTimeout(r, fault.ms));
+    // The Host header stays as the client sent it: S3 signatures cover it.
+    const headers = req.headers;
+    const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (ans) => {
+      rec.status = ans.statusCode;
+      res.writeHead(ans.statusCode ?? 502, ans.headers);
+      ans.pipe(res);
+    });
+    out.on("error", () => res.destroy());
+    req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
+    req.on("error", () => out.destroy());
+    req.pipe(out);
+  };
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    forwardedBytes: () => requests.filter((r) => r.status !== undefined && r.status < 300).reduce((n, r) => n + r.bodyBytes, 0),
+    bodyBytes: () => requests.reduce((n, r) => n + r.bodyBytes, 0),
+    setFaults: (fn) => (faults = fn),
+    reset: () => void requests.splice(0),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -1,0 +1,103 @@
+// A real, file-backed implementation of the uploader's UploadStateStore port for library
+// tests: every write is saved to a JSON file at once, so a second uploader (standing in for
+// a restarted daemon) can pick up exactly what the first one persisted. The daemon uses the
+// SQLite store instead; this one is deliberately small.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
+
+interface Saved {
+  recordings: (UploadRecording & { uploaded?: string })[];
+  states: Record<string, ObjectUploadState>;
+}
+
+export class JsonFileStateStore implements UploadStateStore {
+  private data: Saved;
+  constructor(readonly path: string) {
+    this.data = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Saved) : { recordings: [], states: {} };
+  }
+  private save() {
+    writeFileSync(this.path + ".tmp", JSON.stringify(this.data));
+    renameSync(this.path + ".tmp", this.path);
+  }
+  private state(id: string): ObjectUploadState {
+    return (this.data.states[id] ??= { status: "pending", bytesSent: 0, parts: [] });
+  }
+  private update(id: string, change: (s: ObjectUploadState) => void) {
+    change(this.state(id));
+    this.save();
+  }
+
+  /** Test helper: what the recordings layer would do when a recording has objects to send. */
+  addRecording(rec: UploadRecording) {
+    this.data.recordings.push(rec);
+    this.save();
+  }
+  /** Test helper: the API's retry (a failed object goes back to pending). */
+  retry(objectId: string) {
+    this.update(objectId, (s) => {
+      s.status = "pending";
+      delete s.error;
+    });
+  }
+  manifestKey(recordingId: string) {
+    return this.data.recordings.find((r) => r.id === recordingId)?.uploaded;
+  }
+
+  listPending() {
+    return this.data.recordings
+      .filter((r) => !r.uploaded)
+      .map((r) => ({ ...r, objects: [...r.objects] }))
+      .filter((r) => r.objects.some((o) => this.state(o.id).status !== "failed") || r.objects.length === 0);
+  }
+  getState(id: string) {
+    const s = this.data.states[id];
+    return s ? (structuredClone(s) as ObjectUploadState) : undefined;
+  }
+  markUploading(id: string) {
+    this.update(id, (s) => (s.status = "uploading"));
+  }
+  saveMultipart(id: string, m: { uploadId: string; key: string; partSize: number }) {
+    this.update(id, (s) => {
+      s.multipart = m;
+      s.parts = [];
+    });
+  }
+  savePart(id: string, part: ObjectUploadState["parts"][number]) {
+    this.update(id, (s) => {
+      s.parts = s.parts.filter((p) => p.number !== part.number).concat(part);
+    });
+  }
+  saveTusUrl(id: string, url: string) {
+    this.update(id, (s) => (s.tusUrl = url));
+  }
+  saveBytesSent(id: string, n: number) {
+    this.update(id, (s) => (s.bytesSent = n));
+  }
+  clearResume(id: string) {
+    this.update(id, (s) => {
+      delete s.multipart;
+      delete s.tusUrl;
+      s.parts = [];
+      s.bytesSent = 0;
+    });
+  }
+  markUploaded(id: string, r: { sha256: string; etag?: string }) {
+    this.update(id, (s) => {
+      s.status = "uploaded";
+      s.sha256 = r.sha256;
+      if (r.etag) s.etag = r.etag;
+      delete s.error;
+    });
+  }
+  markFailed(id: string, message: string) {
+    this.update(id, (s) => {
+      s.status = "failed";
+      s.error = message;
+    });
+  }
+  markRecordingUploaded(recordingId: string, key: string) {
+    const r = this.data.recordings.find((x) => x.id === recordingId);
+    if (r) r.uploaded = key;
+    this.save();
+  }
+}

@@ -1,0 +1,66 @@
+// Makes recordings of random bytes on disk and registers them with a state store, the way
+// the recordings layer would, and gives a quiet logger and an event recorder for uploader tests.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Log, UploadRecording } from "../../src/uploader/ports.ts";
+import { segmentRelPath } from "../../src/uploader/layout.ts";
+import type { JsonFileStateStore } from "./json-file-state-store.ts";
+
+export function makeRecording(
+  dir: string,
+  store: JsonFileStateStore,
+  opts: { id: string; sizes: number[]; createdAt?: number; org?: string; sealed?: boolean; files?: Record<string, number> },
+): { rec: UploadRecording; bytes: Map<string, Uint8Array> } {
+  const bytes = new Map<string, Uint8Array>();
+  const recDir = join(dir, opts.id);
+  mkdirSync(recDir, { recursive: true });
+  const objects = opts.sizes.map((size, i) => ({ relPath: segmentRelPath(i + 1), size }));
+  for (const [name, size] of Object.entries(opts.files ?? {})) objects.push({ relPath: `files/${name}`, size });
+  const rec: UploadRecording = {
+    id: opts.id,
+    org: opts.org ?? "default",
+    robotId: "robot-1",
+    createdAt: opts.createdAt ?? Date.now(),
+    sealed: opts.sealed ?? true,
+    objects: objects.map((o, i) => {
+      const data = randomBytes(o.size);
+      const localPath = join(recDir, `obj-${i}`);
+      writeFileSync(localPath, data);
+      bytes.set(o.relPath, data);
+      return { id: `${opts.id}:${o.relPath}`, recordingId: opts.id, relPath: o.relPath, localPath, size: o.size };
+    }),
+  };
+  store.addRecording(rec);
+  return { rec, bytes };
+}
+
+export const quietLog: Log & { warnings: string[] } = {
+  warnings: [],
+  debug() {},
+  info() {},
+  warn(msg: string) {
+    quietLog.warnings.push(msg);
+  },
+  error(msg: string) {
+    quietLog.warnings.push(msg);
+  },
+};
+
+export function eventRecorder() {
+  const events: { type: string; payload: Record<string, unknown> }[] = [];
+  return {
+    events,
+    emit: (type: string, payload: Record<string, unknown>) => void events.push({ type, payload }),
+    of: (type: string) => events.filter((e) => e.type === type),
+  };
+}
+
+/** Resolves when cond() is true, polling; rejects after ms. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,34 @@
+// s3rver in-process on 127.0.0.1: quick S3 for the common cases. Its limits: ListParts and
+// AbortMultipartUpload answer 405, it stores aws-chunked bodies verbatim and checks no checksum.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+// @ts-expect-error s3rver ships no types
+import S3rver from "s3rver";
+import type { S3Endpoint } from "./s3-admin.ts";
+
+export interface RunningS3rver extends S3Endpoint {
+  stop(): Promise<void>;
+}
+
+export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver> {
+  const directory = mkdtempSync(join(tmpdir(), "ncd-s3rver-"));
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const { port } = (await server.run()) as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    // s3rver's built-in account.
+    accessKey: "S3RVER",
+    secretKey: "S3RVER",
+    async stop() {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
