@@ -10,6 +10,8 @@ export interface IncomingMessage {
   data: Uint8Array;
   /** Set for NDJSON: the data is JSON and needs a trace whose encoding is json. */
   json: boolean;
+  /** NDJSON line number (1-based), for error messages found after parsing. */
+  line?: number;
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -75,7 +77,7 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number): Incoming
     if (problem) throw bad(line, problem);
     const publishTimeNs = parseTimestamp(rec, line);
     if (!("data" in rec)) throw bad(line, 'missing "data"');
-    out.push({ trace: rec.trace as string, publishTimeNs, data: encoder.encode(JSON.stringify(rec.data)), json: true });
+    out.push({ trace: rec.trace as string, publishTimeNs, data: encoder.encode(JSON.stringify(rec.data)), json: true, line });
   }
   return out;
 }

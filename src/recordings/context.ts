@@ -1,0 +1,27 @@
+// What the recordings modules share: dependencies, live limits, the budget and open segments.
+import type { Log } from "../store/log.ts";
+import type { Store } from "../store/store.ts";
+import type { SegmentWriter } from "./segment-writer.ts";
+import type { StorageBudget } from "./storage-budget.ts";
+import type { Clock, Emit, RecordingLimits, RecordingsDeps } from "./types.ts";
+
+export interface OpenSegment {
+  seq: number;
+  writer: SegmentWriter;
+  openedAt: number;
+  /** Last log time given out, so log times stay strictly increasing within the segment. */
+  lastLogTime: bigint;
+}
+
+export interface Ctx {
+  store: Store;
+  root: string;
+  limits: RecordingLimits;
+  clock: Clock;
+  log: Log;
+  runtime: RecordingsDeps["runtime"];
+  emit: Emit;
+  identity: () => { org: string; hostname: string };
+  budget: StorageBudget;
+  open: Map<string, OpenSegment>;
+}

@@ -1,0 +1,24 @@
+// Where a recording's pieces live, locally and in the target. A recording directory carries
+// recording.json plus its segments/ and files/, enough to rebuild the database from disk.
+import { join } from "node:path";
+
+export const segmentName = (seq: number) => `segments/${String(seq).padStart(6, "0")}.mcap`;
+export const fileName = (name: string) => `files/${name}`;
+export const MANIFEST = "manifest.json";
+export const RECORDING_JSON = "recording.json";
+/** Prefix of a file being streamed in; never acknowledged, so never adopted. */
+export const INCOMING = ".incoming-";
+
+export function recordingDir(root: string, id: string): string {
+  return join(root, id);
+}
+
+/** Store-relative path ("<id>/segments/000001.mcap"), the form kept in the database. */
+export function relPath(id: string, inRecording: string): string {
+  return `${id}/${inRecording}`;
+}
+
+export function seqOfSegment(file: string): number | undefined {
+  const m = /^(\d{6,})\.mcap$/.exec(file);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,75 @@
+// Streams a whole file into <recording>/files/<name>: bytes are checked against the storage
+// limit as they arrive (and against Content-Length up front), hashed on the way, fdatasync'ed,
+// then renamed into place with the directory fsync'ed, and only then recorded and acknowledged.
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fdatasyncSync, openSync, renameSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { ConflictError } from "../errors.ts";
+import { files, recordings, uploads } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { ensureDirDurable, fsyncDir, writeAllSync } from "./durable-fs.ts";
+import { requireWritable } from "./ingest.ts";
+import { fileName, INCOMING, recordingDir, relPath } from "./layout.ts";
+import { assertFileName } from "./names.ts";
+
+export interface StoredFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+export async function putFile(ctx: Ctx, id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
+  assertFileName(name);
+  requireWritable(ctx, id);
+  const dir = join(recordingDir(ctx.root, id), "files");
+  const finalPath = join(dir, name);
+  if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
+  if (contentLength !== undefined) ctx.budget.ensure(contentLength);
+  ensureDirDurable(dir);
+  const tmp = join(dir, `${INCOMING}${name}-${crypto.randomUUID().slice(0, 8)}`);
+  const fd = openSync(tmp, "wx", 0o600);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let counted = 0;
+  try {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!value?.byteLength) continue;
+      // Bytes already covered by a Content-Length check need no second check.
+      if (contentLength === undefined || bytes + value.byteLength > contentLength) ctx.budget.ensure(value.byteLength);
+      writeAllSync(fd, value, bytes);
+      hash.update(value);
+      bytes += value.byteLength;
+      ctx.store.tx(() => ctx.budget.add(id, value.byteLength));
+      counted += value.byteLength;
+    }
+    fdatasyncSync(fd);
+    closeSync(fd);
+    requireWritable(ctx, id);
+    if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
+    renameSync(tmp, finalPath);
+    fsyncDir(dir);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    if (existsSync(tmp)) unlinkSync(tmp);
+    ctx.store.tx(() => ctx.budget.add(id, -counted));
+    throw err;
+  }
+  const sha256 = hash.digest("hex");
+  const path = relPath(id, fileName(name));
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
+    ctx.store.run(ctx.store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now }).where(eq(recordings.id, id)));
+    ctx.store.run(ctx.store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
+  });
+  ctx.emit("file.stored", { recording_id: id, name, bytes, sha256 });
+  return { name, bytes, sha256 };
+}

@@ -1,0 +1,148 @@
+/**
+ * Start-up repair of recordings that were not closed cleanly (state recording or finalizing —
+ * an indexed query, so start time does not grow with history). Open segments are cut back to
+ * the length the database knows durable and closed; segment and file orphans (on disk, not in
+ * the database) are adopted; partial incoming files, never acknowledged, are removed with a
+ * warning. With `rebuild`, used after a corrupt database was moved aside, every recording
+ * directory is read back from recording.json and its files first.
+ */
+import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { isRecordingId } from "./ids.ts";
+import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment } from "./layout.ts";
+import { readRecordingJson } from "./recording-json.ts";
+import { repairSegment } from "./segment-scan.ts";
+import { markSegmentClosed, sha256File } from "./segments.ts";
+import { stopRecording } from "./finalize.ts";
+
+export interface ReconcileReport {
+  repaired: { recording_id: string; seq: number; cut_bytes: number }[];
+  adopted: string[];
+  removed_partial: string[];
+  rebuilt: string[];
+}
+
+function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
+  const { store } = ctx;
+  const open = store.all(store.db.select().from(segments).where(and(eq(segments.recording_id, id), eq(segments.state, "open"))));
+  for (const seg of open) {
+    const path = join(ctx.root, seg.path);
+    if (!existsSync(path)) {
+      ctx.log.error(`Segment ${seg.path} is in the database but missing on disk; its ${seg.message_count} messages are lost.`);
+      store.run(store.db.update(recordings).set({ error: `segment ${seg.path} missing on disk` }).where(eq(recordings.id, id)));
+      store.run(store.db.delete(segments).where(and(eq(segments.recording_id, id), eq(segments.seq, seg.seq))));
+      continue;
+    }
+    const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
+    if (r.cutBytes > 0) ctx.log.warn(`Segment ${seg.path}: cut ${r.cutBytes} bytes of an unacknowledged, half-written batch.`);
+    markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount);
+    report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
+    ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
+  }
+}
+
+function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
+  const { store } = ctx;
+  const dir = recordingDir(ctx.root, id);
+  const now = ctx.clock.now();
+  const knownSeqs = new Set(store.all(store.db.select().from(segments).where(eq(segments.recording_id, id))).map((s) => s.seq));
+  const segDir = join(dir, "segments");
+  let maxSeq = 0;
+  for (const f of existsSync(segDir) ? readdirSync(segDir).sort() : []) {
+    const seq = seqOfSegment(f);
+    if (seq === undefined) continue;
+    maxSeq = Math.max(maxSeq, seq);
+    if (knownSeqs.has(seq)) continue;
+    const r = repairSegment(join(segDir, f), ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress);
+    store.tx(() => {
+      store.run(store.db.insert(segments).values({ recording_id: id, seq, path: relPath(id, segmentName(seq)), state: "open", bytes: 0, created_at: now }));
+      for (const ch of r.state.channels.values()) {
+        const count = Number(r.state.channelMessageCounts.get(ch.id) ?? 0n);
+        const schema = ch.schemaId ? r.state.schemas.get(ch.schemaId) : undefined;
+        store.run(
+          store.db
+            .insert(traces)
+            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? new TextDecoder().decode(schema.data) : null, declared: 0, message_count: count, created_at: now })
+            .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
+        );
+      }
+      const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
+      store.run(store.db.update(recordings).set({ message_count: rec.message_count + r.state.messageCount }).where(eq(recordings.id, id)));
+    });
+    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount);
+    ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);
+    report.adopted.push(relPath(id, segmentName(seq)));
+  }
+  const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
+  if (rec.next_segment_seq <= maxSeq) store.run(store.db.update(recordings).set({ next_segment_seq: maxSeq + 1 }).where(eq(recordings.id, id)));
+
+  const fileDir = join(dir, "files");
+  const knownFiles = new Set(store.all(store.db.select().from(files).where(eq(files.recording_id, id))).map((f) => f.name));
+  for (const f of existsSync(fileDir) ? readdirSync(fileDir) : []) {
+    if (f.startsWith(INCOMING)) {
+      unlinkSync(join(fileDir, f));
+      ctx.log.warn(`Removed ${relPath(id, fileName(f))}: a file upload interrupted before it was acknowledged.`);
+      report.removed_partial.push(relPath(id, fileName(f)));
+      continue;
+    }
+    if (knownFiles.has(f)) continue;
+    const path = relPath(id, fileName(f));
+    const bytes = statSync(join(fileDir, f)).size;
+    const sha256 = sha256File(join(fileDir, f));
+    store.tx(() => {
+      store.run(store.db.insert(files).values({ recording_id: id, name: f, path, bytes, sha256, created_at: now }));
+      store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}` }).where(eq(recordings.id, id)));
+      ctx.budget.add(id, bytes);
+      store.run(store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
+    });
+    ctx.log.warn(`Adopted file ${path} found on disk but not in the database.`);
+    report.adopted.push(path);
+  }
+}
+
+/** Re-creates recording rows from recording.json for every directory under the root. */
+function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
+  const { store } = ctx;
+  const toFinish: string[] = [];
+  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId) : []) {
+    const json = readRecordingJson(recordingDir(ctx.root, id));
+    if (!json) {
+      ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
+      continue;
+    }
+    const state = json.state === "stopped" ? "finalizing" : json.state;
+    const now = ctx.clock.now();
+    store.tx(() => {
+      store.run(
+        store.db.insert(recordings).values({ id, name: json.name, dataset: json.dataset, robot_id: json.robot_id, metadata: JSON.stringify(json.metadata ?? {}), state, created_at: json.created_at, updated_at: now, last_write_at: now, stopped_at: json.stopped_at }).onConflictDoNothing(),
+      );
+      for (const t of json.traces ?? []) {
+        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: json.created_at }).onConflictDoNothing());
+      }
+    });
+    if (state === "recording" || state === "finalizing") toFinish.push(id);
+    report.rebuilt.push(id);
+  }
+  if (report.rebuilt.length) ctx.log.warn(`Rebuilt ${report.rebuilt.length} recording(s) from disk; their objects will be uploaded again.`);
+  ctx.budget.resync();
+  return toFinish;
+}
+
+export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): ReconcileReport {
+  const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
+  if (opts.rebuild) rebuildRows(ctx, report);
+  const { store } = ctx;
+  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
+  for (const rec of unclosed) {
+    repairOpen(ctx, rec.id, report);
+    adoptOrphans(ctx, rec.id, report);
+    if (rec.state === "finalizing") {
+      if (existsSync(join(recordingDir(ctx.root, rec.id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, rec.id), MANIFEST));
+      stopRecording(ctx, rec.id);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,220 @@
+/**
+ * The recording lifecycle — the library behind the API's /v1/recordings routes.
+ *
+ *   const recs = createRecordings({ store, root, limits, clock, log, runtime, emit, identity });
+ *   recs.reconcile();                         // once at start, before serving
+ *   const r = recs.create({ name, traces });  // r.id is a UUIDv7, r.state "recording"
+ *   await recs.appendNdjson(r.id, body);      // resolves once durable: { accepted, traces }
+ *   await recs.appendFrames(r.id, body);      // docs/frames.md
+ *   await recs.putFile(r.id, "calib.yaml", stream, contentLength?)  // { name, bytes, sha256 }
+ *   recs.stop(r.id);  recs.cancel(r.id, { confirm: true });
+ *   recs.get(id);  recs.list({ state, limit, cursor });
+ *   recs.tick(now);   // on a timer: closes aged segments, finalizes idle recordings
+ *   recs.uploads.*    // the uploader's queue, see upload-queue.ts
+ *
+ * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
+ * cancelled. Errors are the shared classes of src/errors.ts.
+ */
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { eq, and, lt } from "drizzle-orm";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import { recordings, traces } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { ensureDirDurable } from "./durable-fs.ts";
+import { cancelRecording, stopRecording } from "./finalize.ts";
+import { parseFrames } from "./frames.ts";
+import { isRecordingId, uuidv7 } from "./ids.ts";
+import { appendMessages, requireWritable } from "./ingest.ts";
+import { recordingDir } from "./layout.ts";
+import { assertTraceName } from "./names.ts";
+import { parseNdjson } from "./parse-ndjson.ts";
+import { putFile, type StoredFile } from "./put-file.ts";
+import { reconcile, type ReconcileReport } from "./reconcile.ts";
+import { writeRecordingJson } from "./recording-json.ts";
+import { closeSegment } from "./segments.ts";
+import { createStorageBudget } from "./storage-budget.ts";
+import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
+import * as queue from "./upload-queue.ts";
+import { detailOf, listRecordings, type ListOptions } from "./views.ts";
+
+export type Recordings = ReturnType<typeof createRecordings>;
+
+function prepareRoot(root: string): void {
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    accessSync(root, constants.W_OK);
+  } catch (err) {
+    throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
+  }
+}
+
+function checkDeclarations(input: CreateRecordingInput): void {
+  const seen = new Set<string>();
+  (input.traces ?? []).forEach((t, i) => {
+    assertTraceName(t.name, `traces[${i}].name`);
+    if (seen.has(t.name)) throw new ValidationError(`Field traces[${i}].name: trace ${JSON.stringify(t.name)} is declared twice.`, `traces[${i}].name`);
+    seen.add(t.name);
+    if (typeof t.encoding !== "string" || t.encoding.length === 0 || t.encoding.length > 255) {
+      throw new ValidationError(`Field traces[${i}].encoding: give the message encoding, e.g. "json", "protobuf" or "cdr".`, `traces[${i}].encoding`);
+    }
+    if (t.schema !== undefined && !t.schema_name) throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
+  });
+}
+
+export function createRecordings(deps: RecordingsDeps) {
+  prepareRoot(deps.root);
+  const limits: RecordingLimits = { ...defaultLimits, ...deps.limits };
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const emit = deps.emit ?? (() => {});
+  const ctx: Ctx = {
+    store: deps.store,
+    root: deps.root,
+    limits,
+    clock,
+    log: deps.log,
+    runtime: deps.runtime,
+    emit,
+    identity: deps.identity ?? (() => ({ org: "default", hostname: hostname() })),
+    budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
+    open: new Map(),
+  };
+  const known = (id: string) => {
+    if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
+  };
+
+  return {
+    limits: limits as Readonly<RecordingLimits>,
+    /** Live changes (storage_limit, segment limits...); they last until restart. */
+    setLimits(patch: Partial<RecordingLimits>): void {
+      Object.assign(limits, patch);
+    },
+    setStorageLimit(bytes: number | null): void {
+      limits.storageLimitBytes = bytes;
+    },
+    storage: () => ({ used_bytes: ctx.budget.used(), limit_bytes: limits.storageLimitBytes, waiting_for_upload_bytes: ctx.budget.waitingForUpload() }),
+
+    /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
+    reconcile(): ReconcileReport {
+      return reconcile(ctx, { rebuild: deps.store.recovered !== null });
+    },
+
+    create(input: CreateRecordingInput = {}): RecordingDetail {
+      checkDeclarations(input);
+      const now = clock.now();
+      const id = uuidv7(now);
+      const dir = recordingDir(deps.root, id);
+      ensureDirDurable(dir);
+      writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
+      const { store } = ctx;
+      store.tx(() => {
+        store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
+        for (const t of input.traces ?? []) {
+          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
+        }
+      });
+      emit("recording.created", { recording_id: id, name: input.name ?? null });
+      return detailOf(ctx, id);
+    },
+
+    async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
+      known(id);
+      requireWritable(ctx, id);
+      return appendMessages(ctx, id, parseNdjson(body, limits.maxMessageBytes));
+    },
+
+    async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
+      known(id);
+      requireWritable(ctx, id);
+      return appendMessages(ctx, id, parseFrames(body, limits.maxMessageBytes));
+    },
+
+    putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
+      known(id);
+      return putFile(ctx, id, name, body, contentLength);
+    },
+
+    stop(id: string): RecordingDetail {
+      known(id);
+      stopRecording(ctx, id);
+      return detailOf(ctx, id);
+    },
+
+    cancel(id: string, opts: { confirm?: boolean }): RecordingDetail {
+      known(id);
+      cancelRecording(ctx, id, opts);
+      return detailOf(ctx, id);
+    },
+
+    retry(id: string): RecordingDetail {
+      known(id);
+      queue.retryRecording(ctx, id);
+      return detailOf(ctx, id);
+    },
+
+    get(id: string): RecordingDetail {
+      known(id);
+      return detailOf(ctx, id);
+    },
+
+    list(opts?: ListOptions): { items: RecordingView[]; next_cursor: string | null } {
+      return listRecordings(ctx, opts);
+    },
+
+    /** Stops recordings with no write for idleFinalizeMs; returns their ids. */
+    finalizeIdle(now = clock.now()): string[] {
+      const idle = ctx.store.all(ctx.store.db.select().from(recordings).where(and(eq(recordings.state, "recording"), lt(recordings.last_write_at, now - limits.idleFinalizeMs))));
+      for (const r of idle) stopRecording(ctx, r.id);
+      return idle.map((r) => r.id);
+    },
+
+    /** Closes segments older than segmentMaxAgeMs, so they upload while recording goes on. */
+    closeAgedSegments(now = clock.now()): number {
+      let closed = 0;
+      for (const [id, seg] of [...ctx.open]) {
+        if (now - seg.openedAt >= limits.segmentMaxAgeMs) {
+          closeSegment(ctx, id);
+          closed++;
+        }
+      }
+      return closed;
+    },
+
+    /** What the daemon's timer calls. */
+    tick(now = clock.now()): void {
+      this.closeAgedSegments(now);
+      this.finalizeIdle(now);
+    },
+
+    /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
+    close(): void {
+      for (const id of [...ctx.open.keys()]) {
+        try {
+          closeSegment(ctx, id);
+        } catch (err) {
+          deps.log.warn(`Could not close the open segment of ${id} (the next start repairs it): ${(err as Error).message}`);
+          ctx.open.get(id)?.writer.abandon();
+          ctx.open.delete(id);
+        }
+      }
+    },
+
+    /** For crash tests: drops open segments without closing them, as kill -9 would. */
+    abandonForTest(): void {
+      for (const seg of ctx.open.values()) seg.writer.abandon();
+      ctx.open.clear();
+    },
+
+    uploads: {
+      ready: (limit?: number) => queue.readyUploads(ctx, limit),
+      markUploading: (uploadId: number, remoteUploadId?: string) => queue.markUploading(ctx, uploadId, remoteUploadId),
+      progress: (uploadId: number, bytesSent: number, remoteUploadId?: string) => queue.recordProgress(ctx, uploadId, bytesSent, remoteUploadId),
+      savePart: (part: Parameters<typeof queue.savePart>[1]) => queue.savePart(ctx, part),
+      parts: (uploadId: number) => queue.listParts(ctx, uploadId),
+      reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),
+      markUploaded: (uploadId: number) => queue.markUploaded(ctx, uploadId),
+      markFailed: (uploadId: number, error: string, opts: { final: boolean }) => queue.markFailed(ctx, uploadId, error, opts),
+      deleteLocal: (uploadId: number) => queue.deleteLocal(ctx, uploadId),
+    },
+  };
+}

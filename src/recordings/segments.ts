@@ -1,0 +1,82 @@
+// Opening and closing a recording's MCAP segments. A closed segment gets its sha256 and an
+// upload row in the same transaction, so the uploader can send it while recording goes on.
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { and, eq, sql } from "drizzle-orm";
+import { recordings, segments, uploads } from "../store/schema.ts";
+import type { Ctx, OpenSegment } from "./context.ts";
+import { ensureDirDurable } from "./durable-fs.ts";
+import { recordingDir, relPath, segmentName } from "./layout.ts";
+import { SegmentWriter } from "./segment-writer.ts";
+
+export function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+/** The recording's open segment, opening segment `next_segment_seq` when there is none. */
+export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
+  const current = ctx.open.get(recordingId);
+  if (current) return current;
+  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
+  if (!row) throw new Error(`recording ${recordingId} vanished`);
+  const seq = row.next_segment_seq;
+  const name = segmentName(seq);
+  const dir = recordingDir(ctx.root, recordingId);
+  ensureDirDurable(join(dir, "segments"));
+  ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
+  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress);
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.insert(segments).values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }));
+    ctx.store.run(ctx.store.db.update(recordings).set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` }).where(eq(recordings.id, recordingId)));
+    ctx.budget.add(recordingId, writer.size);
+  });
+  const open: OpenSegment = { seq, writer, openedAt: now, lastLogTime: 0n };
+  ctx.open.set(recordingId, open);
+  return open;
+}
+
+/** Finishes the open segment (summary + footer, fsync) and queues it for upload. */
+export function closeSegment(ctx: Ctx, recordingId: string): void {
+  const open = ctx.open.get(recordingId);
+  if (!open) return;
+  ctx.open.delete(recordingId);
+  const before = open.writer.size;
+  const bytes = open.writer.close();
+  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount);
+}
+
+/** Records a finished segment file (closed now, repaired or adopted) and queues its upload. */
+export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number): void {
+  const name = segmentName(seq);
+  const path = relPath(recordingId, name);
+  const sha256 = sha256File(join(ctx.root, path));
+  const now = ctx.clock.now();
+  const { store } = ctx;
+  store.tx(() => {
+    store.run(
+      store.db
+        .update(segments)
+        .set({ state: "closed", bytes, sha256, message_count: messageCount, closed_at: now })
+        .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
+    );
+    store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now }).where(eq(recordings.id, recordingId)));
+    ctx.budget.add(recordingId, addedBytes);
+    store.run(
+      store.db
+        .insert(uploads)
+        .values({ recording_id: recordingId, kind: "segment", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now })
+        .onConflictDoNothing(),
+    );
+  });
+  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes, sha256, message_count: messageCount });
+}

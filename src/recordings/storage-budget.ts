@@ -1,0 +1,104 @@
+/**
+ * The storage limit, accounted from the database (recordings.local_bytes) and checked before a
+ * write is accepted. When a write would pass the limit, local copies of already-uploaded
+ * objects are evicted, oldest upload first; un-uploaded data is never touched. If that is not
+ * enough, or the disk itself is nearly full, the write is refused with StorageFullError.
+ */
+import { statfsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { StorageFullError } from "../errors.ts";
+import type { Log } from "../store/log.ts";
+import { recordings, uploads } from "../store/schema.ts";
+import type { Store } from "../store/store.ts";
+import type { Emit, RecordingLimits } from "./types.ts";
+
+export interface StorageBudget {
+  /** Bytes on local disk, as the database accounts them. */
+  used(): number;
+  /** Local bytes not yet confirmed by the target (these are never evicted). */
+  waitingForUpload(): number;
+  /** Makes room for `bytes` more, evicting uploaded data if needed, or throws StorageFullError. */
+  ensure(bytes: number): void;
+  /** Records a change of a recording's local bytes (call inside the write's transaction). */
+  add(recordingId: string, delta: number): void;
+  /** Re-reads the total from the database (after a rolled-back transaction). */
+  resync(): void;
+}
+
+const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+
+export function createStorageBudget(deps: { store: Store; root: string; limits: RecordingLimits; log: Log; emit: Emit; now: () => number }): StorageBudget {
+  const { store, root, limits, log, emit } = deps;
+  const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings")[0]?.n ?? 0);
+  let used = sum();
+
+  const evictable = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0);
+
+  function evict(needed: number): number {
+    let freed = 0;
+    const candidates = store.all(
+      store.db.select().from(uploads).where(and(eq(uploads.state, "uploaded"), eq(uploads.local_deleted, 0))).orderBy(asc(uploads.uploaded_at), asc(uploads.id)),
+    );
+    for (const u of candidates) {
+      if (freed >= needed) break;
+      try {
+        unlinkSync(join(root, u.local_path));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+          log.warn(`Could not evict ${u.local_path}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      store.tx(() => {
+        store.run(store.db.update(uploads).set({ local_deleted: 1, updated_at: deps.now() }).where(eq(uploads.id, u.id)));
+        budget.add(u.recording_id, -u.size);
+      });
+      freed += u.size;
+      emit("storage.evicted", { recording_id: u.recording_id, path: u.remote_key, bytes: u.size });
+    }
+    if (freed > 0) log.info(`Evicted ${mib(freed)} of already-uploaded data to stay within the storage limit.`);
+    return freed;
+  }
+
+  function checkDisk(bytes: number): void {
+    let free: number;
+    try {
+      const s = statfsSync(root);
+      free = Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return; // no statfs here: the storage limit still applies
+    }
+    if (free - bytes < limits.diskSafetyMarginBytes) {
+      throw new StorageFullError(
+        `The disk holding ${root} has ${mib(free)} free, less than the ${mib(limits.diskSafetyMarginBytes)} safety margin after this write; free disk space or move path_to_store_record.`,
+      );
+    }
+  }
+
+  const budget: StorageBudget = {
+    used: () => used,
+    waitingForUpload: () => Math.max(0, used - evictable()),
+    ensure(bytes) {
+      const limit = limits.storageLimitBytes;
+      if (limit !== null && used + bytes > limit) {
+        evict(used + bytes - limit);
+        if (used + bytes > limit) {
+          throw new StorageFullError(
+            `Storage is full: ${mib(used)} of the ${mib(limit)} storage_limit used, ${mib(budget.waitingForUpload())} waiting for upload; this write needs ${mib(bytes)} more. Raise storage_limit or let uploads finish.`,
+          );
+        }
+      }
+      checkDisk(bytes);
+    },
+    add(recordingId, delta) {
+      if (delta === 0) return;
+      store.run(store.db.update(recordings).set({ local_bytes: sql`${recordings.local_bytes} + ${delta}` }).where(eq(recordings.id, recordingId)));
+      used += delta;
+    },
+    resync() {
+      used = sum();
+    },
+  };
+  return budget;
+}

@@ -1,0 +1,123 @@
+// The shapes other modules (API, CLI, SDK, uploader, daemon) see of a recording.
+import type { Runtime } from "../runtime/index.ts";
+import type { Log } from "../store/log.ts";
+import type { RecordingState, UploadState } from "../store/schema.ts";
+import type { Store } from "../store/store.ts";
+
+export interface TraceDeclaration {
+  name: string;
+  /** MCAP message encoding: "json", "protobuf", "cdr", "ros1", ... */
+  encoding: string;
+  schema_name?: string;
+  schema_encoding?: string;
+  /** The schema text (e.g. a .proto or a JSON Schema). */
+  schema?: string;
+}
+
+export interface CreateRecordingInput {
+  name?: string;
+  dataset?: string;
+  robot_id?: string;
+  metadata?: Record<string, unknown>;
+  traces?: TraceDeclaration[];
+}
+
+export interface RecordingLimits {
+  /** Bytes the store may hold on local disk; null means no limit. Changeable live. */
+  storageLimitBytes: number | null;
+  /** Refuse writes when the disk itself has less than this free. */
+  diskSafetyMarginBytes: number;
+  /** A segment is closed (and becomes uploadable) at this size... */
+  segmentMaxBytes: number;
+  /** ...or this age, whichever comes first. */
+  segmentMaxAgeMs: number;
+  /** A recording with no write for this long is stopped by finalizeIdle(). */
+  idleFinalizeMs: number;
+  /** Largest single message (an NDJSON line or a frame payload). */
+  maxMessageBytes: number;
+  /** Keep local bytes after upload, as a cache evicted oldest first under pressure. */
+  keepUploaded: boolean;
+}
+
+export const defaultLimits: RecordingLimits = {
+  storageLimitBytes: null,
+  diskSafetyMarginBytes: 64 << 20,
+  segmentMaxBytes: 64 << 20,
+  segmentMaxAgeMs: 60_000,
+  idleFinalizeMs: 15 * 60_000,
+  maxMessageBytes: 64 << 20,
+  keepUploaded: false,
+};
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export type RecordingEventType =
+  | "recording.created"
+  | "recording.stopped"
+  | "recording.cancelled"
+  | "recording.uploaded"
+  | "recording.failed"
+  | "segment.closed"
+  | "file.stored"
+  | "storage.evicted"
+  | "recording.repaired";
+
+export type Emit = (type: RecordingEventType, payload: Record<string, unknown>) => void;
+
+export interface RecordingsDeps {
+  store: Store;
+  /** path_to_store_record: one directory per recording under it. */
+  root: string;
+  limits?: Partial<RecordingLimits>;
+  clock?: Clock;
+  log: Log;
+  runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">;
+  emit?: Emit;
+  /** Who the manifest names: the org (current_org_id, else "default") and the robot fallback. */
+  identity?: () => { org: string; hostname: string };
+}
+
+export interface TraceView {
+  name: string;
+  encoding: string;
+  schema_name: string | null;
+  schema_encoding: string | null;
+  declared: boolean;
+  message_count: number;
+  bytes: number;
+}
+
+export interface RecordingView {
+  id: string;
+  state: RecordingState;
+  name: string | null;
+  dataset: string | null;
+  robot_id: string | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  stopped_at: string | null;
+  message_count: number;
+  /** Everything stored for this recording, and what of it is still on local disk. */
+  bytes: number;
+  local_bytes: number;
+  error: string | null;
+  /** The recording's key prefix, relative to "<prefix>/<org>/" in the target. */
+  remote_prefix: string;
+  upload: { objects: number; uploaded: number; failed: number; bytes_total: number; bytes_sent: number; state: UploadState | null };
+}
+
+export interface RecordingDetail extends RecordingView {
+  traces: TraceView[];
+  files: { name: string; bytes: number; sha256: string }[];
+  segments: { seq: number; name: string; state: "open" | "closed"; bytes: number; message_count: number; sha256: string | null }[];
+}
+
+export interface AppendResult {
+  accepted: number;
+  /** Messages accepted per trace in this batch. */
+  traces: Record<string, number>;
+}

@@ -1,0 +1,130 @@
+/**
+ * What the uploader works from. One upload row per remote object:
+ *   segment  closed MCAP segments, ready while the recording still runs
+ *   file     whole files, ready once stored
+ *   manifest ready only when every other object of its (stopped) recording is uploaded
+ * Keys (`remote_key`) are relative to "<prefix>/<org>/": "<recording_id>/segments/000001.mcap".
+ * Flow: readyUploads() -> markUploading() -> recordProgress()/savePart()... -> markUploaded()
+ * or markFailed(). Uploading the manifest completes the recording; its local bytes are then
+ * deleted unless keep_uploaded (then they stay as a cache, evicted oldest first under pressure).
+ */
+import { unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { requireRecording } from "./ingest.ts";
+import { recordingDir } from "./layout.ts";
+import { updateRecordingJson } from "./recording-json.ts";
+
+export interface UploadItem extends UploadRow {
+  /** Absolute local path of the bytes to send. */
+  abs_path: string;
+}
+
+function requireUpload(ctx: Ctx, uploadId: number): UploadRow {
+  const row = ctx.store.get(ctx.store.db.select().from(uploads).where(eq(uploads.id, uploadId)));
+  if (!row) throw new NotFoundError(`Upload ${uploadId} does not exist.`);
+  return row;
+}
+
+export function readyUploads(ctx: Ctx, limit = 100): UploadItem[] {
+  const rows = ctx.store.raw<UploadRow>(
+    `SELECT u.* FROM uploads u WHERE u.state = 'pending' AND (u.kind != 'manifest' OR NOT EXISTS (
+        SELECT 1 FROM uploads o WHERE o.recording_id = u.recording_id AND o.kind != 'manifest' AND o.state != 'uploaded'))
+      ORDER BY u.kind = 'manifest', u.id LIMIT ?`,
+    [limit],
+  );
+  return rows.map((r) => ({ ...r, abs_path: join(ctx.root, r.local_path) }));
+}
+
+export function markUploading(ctx: Ctx, uploadId: number, remoteUploadId?: string): void {
+  const u = requireUpload(ctx, uploadId);
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(
+      ctx.store.db
+        .update(uploads)
+        .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, upload_id: remoteUploadId ?? u.upload_id, updated_at: now })
+        .where(eq(uploads.id, uploadId)),
+    );
+    ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploading", updated_at: now }).where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "pending_upload"))));
+  });
+}
+
+export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number, remoteUploadId?: string): void {
+  const set: Partial<UploadRow> = { bytes_sent: bytesSent, updated_at: ctx.clock.now() };
+  if (remoteUploadId !== undefined) set.upload_id = remoteUploadId;
+  ctx.store.run(ctx.store.db.update(uploads).set(set).where(eq(uploads.id, uploadId)));
+}
+
+export function savePart(ctx: Ctx, part: UploadPartRow): void {
+  ctx.store.run(ctx.store.db.insert(uploadParts).values(part).onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }));
+}
+
+export function listParts(ctx: Ctx, uploadId: number): UploadPartRow[] {
+  return ctx.store.all(ctx.store.db.select().from(uploadParts).where(eq(uploadParts.upload_id, uploadId)).orderBy(asc(uploadParts.part_number)));
+}
+
+/** Forgets a resumable upload (e.g. the target no longer knows its id). */
+export function resetUpload(ctx: Ctx, uploadId: number): void {
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
+    ctx.store.run(ctx.store.db.update(uploads).set({ upload_id: null, bytes_sent: 0, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+  });
+}
+
+export function markUploaded(ctx: Ctx, uploadId: number): void {
+  const u = requireUpload(ctx, uploadId);
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.update(uploads).set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null }).where(eq(uploads.id, uploadId)));
+    ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
+    if (u.kind === "manifest") ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
+  });
+  if (u.kind !== "manifest") return;
+  updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
+  if (!ctx.limits.keepUploaded) {
+    for (const o of ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))))) deleteLocal(ctx, o.id);
+  }
+  ctx.emit("recording.uploaded", { recording_id: u.recording_id });
+}
+
+/** A failed attempt: back to pending for a retry, or `final` to mark it (and the recording) failed. */
+export function markFailed(ctx: Ctx, uploadId: number, error: string, opts: { final: boolean }): void {
+  const u = requireUpload(ctx, uploadId);
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.update(uploads).set({ state: opts.final ? "failed" : "pending", last_error: error, updated_at: now }).where(eq(uploads.id, uploadId)));
+    if (opts.final) ctx.store.run(ctx.store.db.update(recordings).set({ state: "failed", error, updated_at: now }).where(and(eq(recordings.id, u.recording_id), sql`${recordings.state} IN ('pending_upload', 'uploading')`)));
+  });
+  if (opts.final) ctx.emit("recording.failed", { recording_id: u.recording_id, error });
+}
+
+/** Puts a recording's failed objects back in the queue. */
+export function retryRecording(ctx: Ctx, id: string): void {
+  const rec = requireRecording(ctx, id);
+  if (rec.state === "cancelled" || rec.state === "uploaded") throw new ConflictError(`Recording ${id} is ${rec.state}; there is nothing to retry.`);
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.update(uploads).set({ state: "pending", attempts: 0, updated_at: now }).where(and(eq(uploads.recording_id, id), eq(uploads.state, "failed"))));
+    if (rec.state === "failed") ctx.store.run(ctx.store.db.update(recordings).set({ state: "pending_upload", error: null, updated_at: now }).where(eq(recordings.id, id)));
+  });
+}
+
+/** Deletes the local copy of an uploaded object and gives its bytes back to the budget. */
+export function deleteLocal(ctx: Ctx, uploadId: number): void {
+  const u = requireUpload(ctx, uploadId);
+  if (u.state !== "uploaded") throw new ConflictError(`Upload ${uploadId} (${u.remote_key}) is ${u.state}; only uploaded data may be deleted locally.`);
+  if (u.local_deleted) return;
+  try {
+    unlinkSync(join(ctx.root, u.local_path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.update(uploads).set({ local_deleted: 1, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+    ctx.budget.add(u.recording_id, -u.size);
+  });
+}
