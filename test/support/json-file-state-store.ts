@@ -39,6 +39,10 @@ export class JsonFileStateStore implements UploadStateStore {
       delete s.error;
     });
   }
+  /** Test helper: lose the record of one part, as if we died between the server's answer and the write. */
+  forgetPart(objectId: string, n: number) {
+    this.update(objectId, (s) => (s.parts = s.parts.filter((p) => p.number !== n)));
+  }
   manifestKey(recordingId: string) {
     return this.data.recordings.find((r) => r.id === recordingId)?.uploaded;
   }
