@@ -26,7 +26,15 @@ export interface StorageBudget {
   resync(): void;
 }
 
-const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+function mib(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
 
 export function createStorageBudget(deps: { store: Store; root: string; limits: RecordingLimits; log: Log; emit: Emit; now: () => number }): StorageBudget {
   const { store, root, limits, log, emit } = deps;
