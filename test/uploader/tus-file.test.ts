@@ -1,0 +1,146 @@
+// The tus target against @tus/server on loopback, and the file:// target.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createBandwidth } from "../../src/uploader/bandwidth.ts";
+import { createTarget } from "../../src/uploader/create-target.ts";
+import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { recordingKey } from "../../src/uploader/layout.ts";
+import { createTusTarget } from "../../src/uploader/tus-target.ts";
+import { createUploader } from "../../src/uploader/uploader.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { JsonFileStateStore } from "../support/json-file-state-store.ts";
+import { eventRecorder, makeRecording, quietLog } from "../support/recordings.ts";
+import { startTusServer, type RunningTus } from "../support/tus-server.ts";
+
+const KiB = 1024;
+let tus: RunningTus;
+let proxy: FaultProxy;
+let dir: string;
+let store: JsonFileStateStore;
+
+beforeAll(async () => {
+  tus = await startTusServer();
+  proxy = await startFaultProxy(new URL(tus.url).origin);
+});
+afterAll(async () => {
+  await proxy.close();
+  await tus.stop();
+});
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "ncd-tus-up-"));
+  store = new JsonFileStateStore(join(dir, "state.json"));
+  proxy.reset();
+  proxy.setFaults(undefined);
+  tus.seen.splice(0);
+});
+
+/** The bytes @tus/server stored for the upload whose metadata key is `key`. */
+function tusStored(key: string): Buffer | undefined {
+  for (const f of readdirSync(tus.directory)) {
+    if (!f.endsWith(".json")) continue;
+    const info = JSON.parse(readFileSync(join(tus.directory, f), "utf8"));
+    if (info.metadata?.key === key) return readFileSync(join(tus.directory, f.slice(0, -5)));
+  }
+  return undefined;
+}
+
+function run(target: ReturnType<typeof createTusTarget>) {
+  const ev = eventRecorder();
+  const up = createUploader({ store, target, bandwidth: createBandwidth(null), log: quietLog, emit: ev.emit, numThreads: 2, retry: { baseMs: 20, capMs: 200, maxAttempts: 6 }, pollMs: 100 });
+  return { up, ev };
+}
+
+describe("tus uploads", () => {
+  test("objects arrive byte-identical with the API key as Bearer and the org as a header", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "tus-a", org: "acme", sizes: [70 * KiB, 300 * KiB + 1] });
+    const target = createTarget(`${proxy.url}/files`, { env: {}, readFile: () => undefined, apiKey: "k-123", orgId: "acme" });
+    const { up } = run(target as ReturnType<typeof createTusTarget>);
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    for (const [rel, data] of bytes) expect(tusStored(recordingKey("", "acme", rec.id, rel))?.equals(Buffer.from(data))).toBe(true);
+    expect(tusStored(recordingKey("", "acme", rec.id, "manifest.json"))).toBeDefined();
+    expect(tus.seen.every((r) => r.headers["authorization"] === "Bearer k-123" && r.headers["x-org-id"] === "acme")).toBe(true);
+  });
+
+  test("an interrupted upload continues from the server's offset", async () => {
+    const size = 400 * KiB;
+    const { rec, bytes } = makeRecording(dir, store, { id: "tus-r", sizes: [size] });
+    // The first PATCH dies after ~150 KiB; tus keeps what arrived.
+    let dropped = false;
+    proxy.setFaults((req) => (req.method === "PATCH" && !dropped ? ((dropped = true), { kind: "drop", afterBytes: 150 * KiB }) : undefined));
+    const { up, ev } = run(createTusTarget({ url: `${proxy.url}/files`, chunkSize: 1024 * KiB }));
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    expect(ev.of("upload.retry").length).toBeGreaterThanOrEqual(1);
+    const patched = proxy.requests.filter((r) => r.method === "PATCH").reduce((n, r) => n + r.bodyBytes, 0);
+    expect(patched).toBeLessThan(size + 200 * KiB); // resumed, not started over
+    expect(tusStored(recordingKey("", "default", rec.id, "segments/000001.mcap"))?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
+  });
+
+  test("an upload URL the server forgot (404) is created again", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "tus-g", sizes: [50 * KiB] });
+    const id = rec.objects[0]!.id;
+    store.saveTusUrl(id, `${proxy.url}/files/does-not-exist`);
+    const { up } = run(createTusTarget({ url: `${proxy.url}/files` }));
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    expect(store.getState(id)!.status).toBe("uploaded");
+    expect(store.getState(id)!.tusUrl).not.toContain("does-not-exist");
+    expect(tusStored(recordingKey("", "default", rec.id, "segments/000001.mcap"))?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
+  });
+
+  test("a 423 (locked) waits and retries, a 401 fails for good", async () => {
+    const { rec } = makeRecording(dir, store, { id: "tus-l", sizes: [10 * KiB] });
+    let locked = 2;
+    proxy.setFaults((req) => (req.method === "PATCH" && locked-- > 0 ? { kind: "status", status: 423 } : undefined));
+    const a = run(createTusTarget({ url: `${proxy.url}/files` }));
+    a.up.start();
+    await a.up.whenIdle();
+    await a.up.stop();
+    expect(store.getState(rec.objects[0]!.id)!.status).toBe("uploaded");
+
+    const { rec: rec2 } = makeRecording(dir, store, { id: "tus-401", sizes: [10 * KiB] });
+    proxy.setFaults(() => ({ kind: "status", status: 401, body: "bad api key" }));
+    const b = run(createTusTarget({ url: `${proxy.url}/files` }));
+    b.up.start();
+    await b.up.whenIdle();
+    await b.up.stop();
+    expect(store.getState(rec2.objects[0]!.id)!.error).toContain("401 (bad api key)");
+  });
+
+  test("cancel terminates the tus upload", async () => {
+    const { rec } = makeRecording(dir, store, { id: "tus-x", sizes: [10 * KiB] });
+    const id = rec.objects[0]!.id;
+    const target = createTusTarget({ url: `${proxy.url}/files` });
+    const res = await fetch(`${proxy.url}/files`, { method: "POST", headers: { "tus-resumable": "1.0.0", "upload-length": "10" } });
+    const url = new URL(res.headers.get("location")!, proxy.url).toString();
+    store.saveTusUrl(id, url);
+    const { up } = run(target);
+    await up.cancel(rec.id);
+    expect(proxy.requests.some((r) => r.method === "DELETE")).toBe(true);
+    expect((await fetch(url, { method: "HEAD", headers: { "tus-resumable": "1.0.0" } })).status).toBeGreaterThanOrEqual(404);
+  });
+});
+
+describe("file:// uploads", () => {
+  test("objects and manifest land byte-identical under the directory, with no temporary files left", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "file-a", sizes: [1, 200 * KiB], files: { "cal.yaml": 5 } });
+    const out = join(dir, "remote dir");
+    const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(out).href }), bandwidth: createBandwidth(null), log: quietLog, emit: () => {}, numThreads: 3 });
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    const recDir = join(out, "default", rec.id);
+    for (const [rel, data] of bytes) expect(readFileSync(join(recDir, rel)).equals(Buffer.from(data))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(recDir, "manifest.json"), "utf8"));
+    expect(manifest.objects).toHaveLength(3);
+    expect(readdirSync(join(recDir, "segments")).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    expect(existsSync(join(recDir, "files", "cal.yaml"))).toBe(true);
+  });
+});
