@@ -43,7 +43,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
       writeAllSync(fd, value, bytes);
       hash.update(value);
       bytes += value.byteLength;
-      ctx.store.tx(() => ctx.budget.add(id, value.byteLength));
+      ctx.budget.hold(value.byteLength);
       counted += value.byteLength;
     }
     fdatasyncSync(fd);
@@ -59,13 +59,15 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
       // already closed
     }
     if (existsSync(tmp)) unlinkSync(tmp);
-    ctx.store.tx(() => ctx.budget.add(id, -counted));
+    ctx.budget.hold(-counted);
     throw err;
   }
   const sha256 = hash.digest("hex");
   const path = relPath(id, fileName(name));
   const now = ctx.clock.now();
+  ctx.budget.hold(-counted);
   ctx.store.tx(() => {
+    ctx.budget.add(id, bytes);
     ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
     ctx.store.run(ctx.store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now }).where(eq(recordings.id, id)));
     ctx.store.run(ctx.store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));

@@ -22,6 +22,8 @@ export interface StorageBudget {
   ensure(bytes: number): void;
   /** Records a change of a recording's local bytes (call inside the write's transaction). */
   add(recordingId: string, delta: number): void;
+  /** Counts bytes in flight (a file streaming in) without a database write; undo with a negative. */
+  hold(delta: number): void;
   /** Re-reads the total from the database (after a rolled-back transaction). */
   resync(): void;
 }
@@ -102,6 +104,9 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
     add(recordingId, delta) {
       if (delta === 0) return;
       store.run(store.db.update(recordings).set({ local_bytes: sql`${recordings.local_bytes} + ${delta}` }).where(eq(recordings.id, recordingId)));
+      used += delta;
+    },
+    hold(delta) {
       used += delta;
     },
     resync() {
