@@ -64,9 +64,9 @@ export function stopRecording(ctx: Ctx, id: string): void {
   const dir = recordingDir(ctx.root, id);
   const manifestPath = join(dir, MANIFEST);
   const text = `${JSON.stringify(buildManifest(ctx, id), null, 2)}\n`;
-  ctx.budget.ensure(text.length);
+  ctx.budget.ensure(text.length * 3);
   writeFileAtomic(manifestPath, text);
-  const size = Buffer.byteLength(text);
+  const size = new TextEncoder().encode(text).byteLength;
   const sha256 = sha256File(manifestPath);
   const path = relPath(id, MANIFEST);
   store.tx(() => {
