@@ -1,5 +1,34 @@
 import { Database } from "bun:sqlite";
-import type { Runtime, SqliteHandle } from "./types.ts";
+import { dlopen, FFIType } from "bun:ffi";
+import { cString, LIBC, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc-flags.ts";
+import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
+
+let libc: ReturnType<typeof openLibc> | undefined;
+function openLibc() {
+  return dlopen(LIBC, {
+    open: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+  }).symbols;
+}
+
+function tryLock(path: string): FileLock | null {
+  libc ??= openLibc();
+  const c = libc;
+  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
+  if (fd < 0) throw new Error(`cannot open lock file ${path}`);
+  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    c.close(fd);
+    return null;
+  }
+  let held = true;
+  return {
+    release() {
+      if (held) c.close(fd);
+      held = false;
+    },
+  };
+}
 
 function openSqlite(path: string): SqliteHandle {
   const db = new Database(path, { create: true, strict: true });
@@ -27,8 +56,9 @@ export function createBunRuntime(): Runtime {
       const out = logFd ?? "ignore";
       const child = Bun.spawn(cmd, { env: env as Record<string, string>, stdio: ["ignore", out, out], cwd, detached: true });
       child.unref();
-      return child.pid;
+      return { pid: child.pid, exited: child.exited.then((code) => (child.signalCode ? null : code)) };
     },
+    tryLock,
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     selfCommand() {

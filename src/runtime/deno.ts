@@ -1,11 +1,13 @@
-import type { Runtime, SqliteHandle } from "./types.ts";
+import { cString, LIBC, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc-flags.ts";
+import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 // Deno's globals are not in our type set; this is the little we use of them.
 type DenoNs = {
   serve(opts: Record<string, unknown>, handler: (req: Request) => Response | Promise<Response>): { shutdown(): Promise<void> };
   createHttpClient(opts: Record<string, unknown>): unknown;
   execPath(): string;
-  Command: new (cmd: string, opts: Record<string, unknown>) => { spawn(): { pid: number; unref(): void } };
+  Command: new (cmd: string, opts: Record<string, unknown>) => { spawn(): { pid: number; unref(): void; status: Promise<{ code: number; signal: string | null }> } };
+  dlopen(lib: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...a: unknown[]) => number> };
 };
 const deno = () => (globalThis as unknown as { Deno: DenoNs }).Deno;
 
@@ -32,6 +34,30 @@ function openSqlite(path: string): SqliteHandle {
   };
 }
 
+type Libc = { open(p: Uint8Array, flags: number, mode: number): number; flock(fd: number, op: number): number; close(fd: number): number };
+let libc: Libc | undefined;
+function tryLock(path: string): FileLock | null {
+  libc ??= deno().dlopen(LIBC, {
+    open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+    flock: { parameters: ["i32", "i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+  }).symbols as unknown as Libc;
+  const c = libc;
+  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
+  if (fd < 0) throw new Error(`cannot open lock file ${path}`);
+  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    c.close(fd);
+    return null;
+  }
+  let held = true;
+  return {
+    release() {
+      if (held) c.close(fd);
+      held = false;
+    },
+  };
+}
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -48,8 +74,9 @@ export function createDenoRuntime(): Runtime {
       const [program, ...args] = cmd;
       const child = new (deno().Command)(program!, { args, env, cwd, stdin: "null", stdout: "null", stderr: "null", clearEnv: true, detached: true }).spawn();
       child.unref();
-      return child.pid;
+      return { pid: child.pid, exited: child.status.then((s) => (s.signal ? null : s.code)) };
     },
+    tryLock,
     zstdCompress: (data) => new Uint8Array((zlib as unknown as { zstdCompressSync(b: Uint8Array): Uint8Array }).zstdCompressSync(data)),
     zstdDecompress: (data) => new Uint8Array((zlib as unknown as { zstdDecompressSync(b: Uint8Array): Uint8Array }).zstdDecompressSync(data)),
     selfCommand: () => [deno().execPath(), "run", "-A", new URL("../main.ts", import.meta.url).pathname],

@@ -28,9 +28,25 @@ export interface Runtime {
   /** fetch() over a Unix socket; the URL's host is ignored. */
   fetchUnix(socketPath: string, url: string, init?: RequestInit): Promise<Response>;
   /** Starts a detached child that outlives us; stdio goes to the given fd (or is ignored). */
-  spawnDetached(cmd: string[], opts: { env: Record<string, string | undefined>; logFd?: number; cwd?: string }): number;
+  spawnDetached(cmd: string[], opts: { env: Record<string, string | undefined>; logFd?: number; cwd?: string }): DetachedChild;
+  /**
+   * Takes an exclusive advisory lock (flock) on `path`, creating it 0600, without waiting.
+   * Null when another process holds it. The OS drops the lock when the holder dies, so a
+   * killed daemon can never leave a lock behind.
+   */
+  tryLock(path: string): FileLock | null;
   zstdCompress(data: Uint8Array): Uint8Array;
   zstdDecompress(data: Uint8Array): Uint8Array;
   /** Absolute path of the program to re-run to start a copy of ourselves. */
   selfCommand(): string[];
+}
+
+export interface DetachedChild {
+  pid: number;
+  /** Resolves with the exit code (null when killed by a signal) if the child ends. */
+  exited: Promise<number | null>;
+}
+
+export interface FileLock {
+  release(): void;
 }

@@ -1,0 +1,61 @@
+// Everything the control API needs from the daemon, passed in so the API can be built and
+// tested without a daemon, and extended (recordings, metrics) without touching this folder.
+import type { Hono } from "hono";
+import type { Config, FieldName } from "../config/index.ts";
+
+export interface DaemonEvent {
+  /** Increasing per daemon run; sent as the SSE id. */
+  id: number;
+  type: string;
+  /** ISO 8601 time of publication. */
+  time: string;
+  data: unknown;
+}
+
+export interface EventSubscription {
+  /** Null means every type. */
+  types: ReadonlySet<string> | null;
+  onEvent(event: DaemonEvent): void;
+  /** Called once when the daemon shuts down, so open streams end and the server can stop. */
+  onClose(): void;
+}
+
+export interface EventFeed {
+  subscribe(sub: EventSubscription): () => void;
+}
+
+export interface LiveConfig {
+  get(): Config;
+  /** Validates and applies live fields; throws ValidationError/ConfigError (400) or ConflictError (409). */
+  patch(changes: Record<string, unknown>): { config: Config; changed: FieldName[] };
+}
+
+/** A section of GET /v1/status contributed by another part of the daemon (storage, uploads...). */
+export type StatusProvider = () => Record<string, unknown>;
+
+/** Routes mounted under the control API, e.g. `{ path: "/v1/recordings", app: recordingsApp }`. */
+export interface MountedRoutes {
+  path: string;
+  // biome-ignore lint: any sub-app shape is accepted here.
+  app: Hono<any, any, any>;
+  /** OpenAPI path items for these routes, keyed by full path; merged into /v1/openapi.json. */
+  openapi?: Record<string, unknown>;
+}
+
+export interface ApiDeps {
+  pid: number;
+  version: string;
+  instance: string | null;
+  socket: string;
+  /** Epoch milliseconds when the daemon started. */
+  startedAt: number;
+  now?: () => number;
+  config: LiveConfig;
+  events: EventFeed;
+  /** Starts an orderly shutdown after the current response has been sent. */
+  requestShutdown(reason: string): void;
+  status?: StatusProvider[];
+  routes?: MountedRoutes[];
+  /** Where unexpected errors (500s) are reported. */
+  logError?(message: string, err: unknown): void;
+}

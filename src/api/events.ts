@@ -1,0 +1,50 @@
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { ApiDeps, DaemonEvent } from "./deps.ts";
+
+/** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
+export function typeFilter(raw: string | undefined): ReadonlySet<string> | null {
+  const types = (raw ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  return types.length ? new Set(types) : null;
+}
+
+export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
+  new Hono().get("/", (c) => {
+    const types = typeFilter(c.req.query("types"));
+    return streamSSE(c, async (stream) => {
+      const queue: DaemonEvent[] = [];
+      let wake: (() => void) | undefined;
+      let closed = false;
+      const unsubscribe = deps.events.subscribe({
+        types,
+        onEvent(e) {
+          queue.push(e);
+          wake?.();
+        },
+        onClose() {
+          closed = true;
+          wake?.();
+        },
+      });
+      stream.onAbort(() => {
+        closed = true;
+        wake?.();
+      });
+      // A comment line tells the client the subscription is in place before any event.
+      await stream.write(": subscribed\n\n");
+      try {
+        while (!closed || queue.length) {
+          const e = queue.shift();
+          if (e) {
+            await stream.writeSSE({ event: e.type, id: String(e.id), data: JSON.stringify(e) });
+            continue;
+          }
+          if (closed) break;
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });

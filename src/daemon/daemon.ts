@@ -1,0 +1,123 @@
+// The daemon's lifecycle: lock, socket, then everything slow; and on the way out, the reverse:
+// stop accepting, end event streams, let each part finish or park its work, remove the socket
+// and pid file, release the lock.
+import { rmSync } from "node:fs";
+import { createApp } from "../api/index.ts";
+import type { Loaded } from "../config/index.ts";
+import type { Runtime, UnixServer } from "../runtime/index.ts";
+import { VERSION } from "../version.ts";
+import { createEventBus, type EventBus } from "./event-bus.ts";
+import { acquireInstanceLock } from "./instance-lock.ts";
+import { createLiveConfig, type LiveConfigHolder } from "./live-config.ts";
+import type { DaemonLogger } from "./logger.ts";
+import { ensureInstanceDirs } from "./paths-setup.ts";
+import type { DaemonPlugin, DaemonPluginFactory } from "./plugins.ts";
+import { bindPrivateSocket } from "./socket.ts";
+
+export interface DaemonOptions {
+  runtime: Runtime;
+  loaded: Loaded;
+  log: DaemonLogger;
+  pid: number;
+  plugins?: DaemonPluginFactory[];
+  /** Largest request body, in bytes (recordings may stream large files). */
+  maxRequestBodySize?: number;
+  /** How long open connections get to finish before they are closed at shutdown. */
+  drainMs?: number;
+}
+
+export interface RunningDaemon {
+  pid: number;
+  config: LiveConfigHolder;
+  events: EventBus;
+  /** Resolves once the daemon has fully stopped. */
+  stopped: Promise<void>;
+  /** Starts the orderly shutdown (idempotent) and resolves when it is done. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const { runtime, loaded, log, pid } = opts;
+  const { paths } = loaded;
+  ensureInstanceDirs(paths);
+  const lock = await acquireInstanceLock(runtime, paths, pid);
+  if (lock.staleFrom || lock.staleSocket) {
+    log.warn(`Removed stale files of a daemon that did not exit cleanly${lock.staleFrom ? ` (pid=${lock.staleFrom})` : ""}.`);
+  }
+  const events = createEventBus();
+  const config = createLiveConfig(loaded.config);
+  const aborter = new AbortController();
+  const startedAt = Date.now();
+  let shutdownPromise: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const shutdown = (reason: string) => (shutdownPromise ??= stop(reason));
+
+  let plugins: DaemonPlugin[] = [];
+  let server: UnixServer | undefined;
+  try {
+    plugins = (opts.plugins ?? []).map((make) => make({ loaded, config, events, log, signal: aborter.signal }));
+    const app = createApp({
+      pid,
+      version: VERSION,
+      instance: paths.instance,
+      socket: paths.socket,
+      startedAt,
+      config,
+      events,
+      requestShutdown: (reason) => void shutdown(reason),
+      status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
+      routes: plugins.flatMap((p) => p.routes ?? []),
+      logError: (message, err) => log.error(message, err),
+    });
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3);
+  } catch (err) {
+    rmSync(paths.pidFile, { force: true });
+    lock.release();
+    throw err;
+  }
+  config.onChange((_, changed) => {
+    log.info(`Config changed live: ${changed.map((f) => `${f}=${JSON.stringify(config.get()[f])}`).join(", ")}.`);
+    events.publish("config.changed", { changed, config: Object.fromEntries(changed.map((f) => [f, config.get()[f]])) });
+  });
+  log.info(`Daemon started (pid=${pid}, version ${VERSION}${paths.instance ? `, instance ${paths.instance}` : ""}) on ${paths.socket}.`);
+  events.publish("daemon.started", { pid, version: VERSION });
+
+  // Only now the slow parts: the socket already answers, whatever they are waiting for.
+  const starting = (async () => {
+    for (const p of plugins) {
+      if (aborter.signal.aborted) return;
+      try {
+        await p.start?.();
+      } catch (err) {
+        log.error(`Could not start ${p.name}:`, err);
+        events.publish("daemon.error", { part: p.name, message: (err as Error)?.message ?? String(err) });
+      }
+    }
+  })();
+
+  async function stop(reason: string): Promise<void> {
+    log.info(`Stopping (${reason}).`);
+    events.publish("daemon.stopping", { reason });
+    aborter.abort();
+    events.close();
+    const drained = server!.stop(false).then(() => true);
+    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.drainMs ?? 2000).unref?.());
+    if (!(await Promise.race([drained, timedOut]))) await server!.stop(true);
+    await starting;
+    for (const p of [...plugins].reverse()) {
+      try {
+        await p.stop?.();
+      } catch (err) {
+        log.error(`Could not stop ${p.name} cleanly:`, err);
+      }
+    }
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+    lock.release();
+    log.debug("Shutdown complete: socket and pid file removed, lock released.");
+    resolveStopped();
+  }
+
+  return { pid, config, events, stopped, shutdown };
+}

@@ -1,0 +1,82 @@
+// One daemon per instance. The lock is an flock on daemon.lock, which the OS releases when
+// the holder dies however it dies, so there is no stale lock to guess about: whoever holds
+// it is the daemon, and any socket or pid file found by a new holder is stale.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Paths } from "../config/index.ts";
+import { ConflictError } from "../errors.ts";
+import type { FileLock, Runtime } from "../runtime/index.ts";
+
+export class AlreadyRunningError extends ConflictError {
+  constructor(readonly pid: number | null) {
+    super(pid ? `Daemon already running (pid=${pid}).` : "Daemon already running.");
+  }
+}
+
+export function readPid(pidFile: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pid of the lock holder; it writes its pid file right after locking, so wait a moment. */
+export async function holderPid(paths: Paths, waitMs = 500): Promise<number | null> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const pid = readPid(paths.pidFile);
+    if (pid || Date.now() >= until) return pid;
+    await sleep(5);
+  }
+}
+
+export interface InstanceLock {
+  /** Stale files of a daemon that died without cleaning up (kill -9, power loss). */
+  staleFrom: number | null;
+  staleSocket: boolean;
+  release(): void;
+}
+
+/** Takes the instance lock or throws AlreadyRunningError naming the running daemon. */
+export async function acquireInstanceLock(runtime: Runtime, paths: Paths, pid: number): Promise<InstanceLock> {
+  const lock = runtime.tryLock(paths.lockFile);
+  if (!lock) throw new AlreadyRunningError(await holderPid(paths));
+  const staleFrom = readPid(paths.pidFile);
+  const staleSocket = existsSync(paths.socket);
+  rmSync(paths.socket, { force: true });
+  writeFileSync(paths.pidFile, `${pid}\n`, { mode: 0o600 });
+  return {
+    staleFrom: staleFrom === pid ? null : staleFrom,
+    staleSocket,
+    release: () => lock.release(),
+  };
+}
+
+/**
+ * True when some process holds the instance lock, i.e. a daemon is alive (perhaps hung).
+ * Probing takes the lock for an instant when it is free.
+ */
+export function isLockHeld(runtime: Runtime, paths: Paths): boolean {
+  if (!existsSync(paths.lockFile)) return false;
+  const probe: FileLock | null = runtime.tryLock(paths.lockFile);
+  if (!probe) return true;
+  probe.release();
+  return false;
+}
+
+/** Removes the socket and pid file of a dead daemon; only safe while no daemon holds the lock. */
+export function cleanStaleFiles(runtime: Runtime, paths: Paths): boolean {
+  const probe = runtime.tryLock(paths.lockFile);
+  if (!probe) return false;
+  try {
+    const had = existsSync(paths.socket) || existsSync(paths.pidFile);
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+    return had;
+  } finally {
+    probe.release();
+  }
+}

@@ -1,0 +1,41 @@
+// Runs the daemon in this process until a signal or POST /v1/shutdown stops it. Used by
+// `launch` in the foreground and by the detached child of `launch --background`.
+import type { Loaded } from "../config/index.ts";
+import type { Runtime } from "../runtime/index.ts";
+import { startDaemon } from "./daemon.ts";
+import { createDaemonLogger } from "./logger.ts";
+import { defaultParts } from "./parts.ts";
+import type { DaemonPluginFactory } from "./plugins.ts";
+
+export interface RunOptions {
+  runtime: Runtime;
+  loaded: Loaded;
+  mode: "foreground" | "background";
+  debug: boolean;
+  pid: number;
+  onSignal(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
+  plugins?: DaemonPluginFactory[];
+}
+
+/** Resolves when the daemon has stopped in order; throws when it could not start. */
+export async function runDaemon(opts: RunOptions): Promise<void> {
+  const { loaded, mode } = opts;
+  const log = createDaemonLogger({ mode, level: loaded.config.log_level, debug: opts.debug, logFile: loaded.paths.logFile, pid: opts.pid });
+  try {
+    const daemon = await startDaemon({ runtime: opts.runtime, loaded, log, pid: opts.pid, plugins: opts.plugins ?? defaultParts() });
+    let signals = 0;
+    const off = opts.onSignal((signal) => {
+      if (signals++) log.warn(`${signal} again: already stopping in order; send SIGKILL to force.`);
+      void daemon.shutdown(`received ${signal}`);
+    });
+    await daemon.stopped;
+    off();
+    if (mode === "background") log.info("Daemon stopped.");
+  } catch (err) {
+    // The background launcher shows these lines to the user; the foreground prints via the CLI.
+    if (mode === "background") log.error((err as Error)?.message ?? String(err));
+    throw err;
+  } finally {
+    log.closeFile();
+  }
+}
