@@ -135,6 +135,8 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
   if (opts.rebuild) rebuildRows(ctx, report);
   const { store } = ctx;
+  // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
+  store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
   for (const rec of unclosed) {
     repairOpen(ctx, rec.id, report);

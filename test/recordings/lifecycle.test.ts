@@ -220,6 +220,21 @@ describe("crash recovery", () => {
     expect(fx.recs.get(r.id).segments.map((s) => s.name)).toEqual(["segments/000001.mcap", "segments/000002.mcap"]);
   });
 
+  test("uploads interrupted by a restart are offered again with their upload id and parts", async () => {
+    fx = makeFixture();
+    const r = fx.recs.create();
+    await fx.recs.appendNdjson(r.id, batch(3));
+    fx.recs.stop(r.id);
+    const u = fx.recs.uploads.ready()[0]!;
+    fx.recs.uploads.markUploading(u.id, "mpu-9");
+    fx.recs.uploads.savePart({ upload_id: u.id, part_number: 1, size: 5, etag: "e1", checksum: null });
+    fx = fx.reopen();
+    fx.recs.reconcile();
+    const again = fx.recs.uploads.ready().find((x) => x.id === u.id);
+    expect(again?.upload_id).toBe("mpu-9");
+    expect(fx.recs.uploads.parts(u.id)).toHaveLength(1);
+  });
+
   test("reconcile looks only at recordings that were not closed cleanly", async () => {
     fx = makeFixture();
     const done = fx.recs.create();
