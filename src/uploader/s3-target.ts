@@ -5,7 +5,10 @@
 // and we compare the returned ETag with our own MD5.
 import { createHash } from "node:crypto";
 import { hashRange, rangeStream, bytesStream } from "./body.ts";
-import { createS3Client, stripQuotes, xmlBlocks, xmlValue, type CredentialsProvider } from "./s3-client.ts";
+import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
+import { checkEtag, DEFAULT_PART_SIZE, listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
+
+export { DEFAULT_PART_SIZE, multipartEtag, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "./retry.ts";
 import { TargetError } from "./target-error.ts";
@@ -13,9 +16,6 @@ import type { Fetch } from "./http.ts";
 import type { CompletedPart } from "./ports.ts";
 import type { PutJob, Target } from "./target.ts";
 
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-const MAX_PARTS = 10_000;
-const MiB = 1024 * 1024;
 
 export interface S3TargetOptions {
   bucket: string;
@@ -31,48 +31,9 @@ export interface S3TargetOptions {
   stallMs?: number;
 }
 
-/** The part size for an object: the configured one, grown (in whole MiB) to stay under 10,000 parts. */
-export function partSizeFor(size: number, configured = DEFAULT_PART_SIZE): number {
-  const min = Math.ceil(size / MAX_PARTS / MiB) * MiB;
-  return Math.max(configured, min);
-}
-
-/** The ETag S3 gives a completed multipart upload: MD5 of the parts' MD5s, dash, part count. */
-export function multipartEtag(partEtags: string[]): string {
-  const h = createHash("md5");
-  for (const e of partEtags) h.update(Buffer.from(e, "hex"));
-  return `${h.digest("hex")}-${partEtags.length}`;
-}
-
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
-
-  /** Parts the server holds, or undefined when it cannot list them (s3rver answers 405). */
-  async function listParts(key: string, uploadId: string, signal: AbortSignal): Promise<Map<number, { etag: string; size: number }> | undefined> {
-    const out = new Map<number, { etag: string; size: number }>();
-    let marker = "";
-    for (;;) {
-      let text: string;
-      try {
-        const query: Record<string, string> = { uploadId };
-        if (marker) query["part-number-marker"] = marker;
-        ({ text } = await client.request({ method: "GET", key, query, payloadHash: sha256Hex(""), signal }));
-      } catch (e) {
-        if (e instanceof TargetError && (e.info.status === 405 || e.info.status === 501 || e.info.code === "NotImplemented")) return undefined;
-        // Ceph answers an unknown upload id with 404 NoSuchKey here: same cure as NoSuchUpload.
-        if (e instanceof TargetError && e.info.status === 404) throw new TargetError(e.message, { ...e.info, code: "NoSuchUpload" });
-        throw e;
-      }
-      for (const block of xmlBlocks(text, "Part")) {
-        const n = Number(xmlValue(block, "PartNumber"));
-        out.set(n, { etag: stripQuotes(xmlValue(block, "ETag")), size: Number(xmlValue(block, "Size")) });
-      }
-      if (xmlValue(text, "IsTruncated") !== "true") return out;
-      marker = xmlValue(text, "NextPartNumberMarker") ?? "";
-      if (!marker) return out;
-    }
-  }
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const { md5, sha256 } = await hashRange(job.localPath, 0, job.size, job.signal);
@@ -106,7 +67,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
     let mp = job.state.multipart?.key === job.key ? job.state.multipart : undefined;
     const done = new Map<number, CompletedPart>();
     if (mp) {
-      const server = await listParts(job.key, mp.uploadId, job.signal);
+      const server = await listParts(client, job.key, mp.uploadId, job.signal);
       for (const p of job.state.parts) {
         const s = server?.get(p.number);
         if (!server || (s && s.etag === p.etag && s.size === p.size)) done.set(p.number, p);
@@ -200,7 +161,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
       }));
     } catch (e) {
       // Ceph answers Complete on an upload it no longer knows with a bare 500: ask whether it exists.
-      if (e instanceof TargetError && e.info.status === 500) await listParts(job.key, mp.uploadId, job.signal);
+      if (e instanceof TargetError && e.info.status === 500) await listParts(client, job.key, mp.uploadId, job.signal);
       throw e;
     }
     // S3 may answer 200 and put the error in the body.
@@ -258,10 +219,4 @@ export function createS3Target(opts: S3TargetOptions): Target {
       }
     },
   };
-}
-
-function checkEtag(etag: string, md5: Buffer, what: string) {
-  // Only a plain MD5 ETag can be checked; servers with encryption at rest return something else.
-  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.toString("hex"))
-    throw new TargetError(`S3 stored ${what} with ETag ${etag} but we sent MD5 ${md5.toString("hex")}`, { protocol: "s3", code: "BadDigest" });
 }
