@@ -69,6 +69,7 @@ export function isLockHeld(runtime: Runtime, paths: Paths): boolean {
 
 /** Removes the socket and pid file of a dead daemon; only safe while no daemon holds the lock. */
 export function cleanStaleFiles(runtime: Runtime, paths: Paths): boolean {
+  if (!existsSync(paths.lockFile)) return false;
   const probe = runtime.tryLock(paths.lockFile);
   if (!probe) return false;
   try {

@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { createApp, type ApiDeps } from "../../src/api/index.ts";
+import { loadConfig } from "../../src/config/index.ts";
+import { createEventBus } from "../../src/daemon/event-bus.ts";
+import { createLiveConfig } from "../../src/daemon/live-config.ts";
+import { NotFoundError } from "../../src/errors.ts";
+
+function deps(extra: Partial<ApiDeps> = {}) {
+  const { config } = loadConfig({ env: { HOME: "/tmp/ncd-api-test", NCD_API_KEY: "sk-live-123" }, flags: {}, cwd: "/tmp" });
+  const live = createLiveConfig(config);
+  const shutdowns: string[] = [];
+  const d: ApiDeps = {
+    pid: 4242,
+    version: "0.1.0",
+    instance: null,
+    socket: "/tmp/x.sock",
+    startedAt: Date.now() - 1500,
+    config: live,
+    events: createEventBus(),
+    requestShutdown: (r) => void shutdowns.push(r),
+    ...extra,
+  };
+  return { d, app: createApp(d), shutdowns, live };
+}
+
+const patch = (app: Hono, body: unknown) => app.request("/v1/config", { method: "PATCH", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+describe("control API", () => {
+  test("health answers ok with pid and version", async () => {
+    const res = await deps().app.request("/v1/health");
+    expect(await res.json()).toEqual({ ok: true, pid: 4242, version: "0.1.0" });
+  });
+
+  test("status reports uptime, instance, socket and the config with secrets redacted", async () => {
+    const body = (await (await deps().app.request("/v1/status")).json()) as Record<string, any>;
+    expect(body).toMatchObject({ running: true, pid: 4242, instance: null, socket: "/tmp/x.sock", config: { api_key: "***" } });
+    expect(body.uptime_s).toBeGreaterThanOrEqual(1.4);
+    expect(body.storage.limit_bytes).toBe(body.config.storage_limit);
+    expect(body.uploads).toEqual({ pending: 0, uploading: 0, uploaded: 0, failed: 0 });
+  });
+
+  test("status sections from other parts of the daemon are merged in", async () => {
+    const { app } = deps({ status: [() => ({ storage: { used_bytes: 77 }, uploads: { pending: 3 }, link: { online: false } })] });
+    const body = (await (await app.request("/v1/status")).json()) as Record<string, any>;
+    expect(body.storage.used_bytes).toBe(77);
+    expect(body.uploads).toMatchObject({ pending: 3, failed: 0 });
+    expect(body.link).toEqual({ online: false });
+  });
+
+  test("PATCH /v1/config changes live fields and says which changed", async () => {
+    const { app, live } = deps();
+    const res = await patch(app, { bandwidth_limit: "5mb", offline: true, num_threads: 3 });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { changed: string[]; config: Record<string, unknown> };
+    expect(body.changed.sort()).toEqual(["bandwidth_limit", "num_threads", "offline"]);
+    expect(live.get()).toMatchObject({ bandwidth_limit: 5 * 1024 ** 2, offline: true, num_threads: 3 });
+    expect(body.config.api_key).toBe("***");
+    expect((await (await patch(app, { bandwidth_limit: null })).json()) as object).toMatchObject({ config: { bandwidth_limit: null } });
+  });
+
+  test("PATCH of a restart-only field answers 409 and changes nothing", async () => {
+    const { app, live } = deps();
+    const res = await patch(app, { offline: true, path_to_store_record: "/elsewhere" });
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("conflict");
+    expect(body.error.message).toContain("restart");
+    expect(live.get().offline).toBe(false);
+  });
+
+  test("a bad value or body answers 400 naming the field", async () => {
+    const { app } = deps();
+    const bad = await patch(app, { num_threads: "many" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: "bad_request", field: "num_threads", message: expect.stringContaining("num_threads") } });
+    expect((await patch(app, { colour: "red" })).status).toBe(400);
+    const notJson = await patch(app, "{nope");
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ error: { code: "bad_request" } });
+    expect((await patch(app, [1, 2])).status).toBe(400);
+  });
+
+  test("an unknown route answers 404 in the error shape", async () => {
+    const res = await deps().app.request("/v1/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: expect.stringContaining("/v1/nope") } });
+  });
+
+  test("shutdown answers 202 and then asks the daemon to stop", async () => {
+    const { app, shutdowns } = deps();
+    const res = await app.request("/v1/shutdown", { method: "POST" });
+    expect(res.status).toBe(202);
+    await Bun.sleep(5);
+    expect(shutdowns).toHaveLength(1);
+  });
+
+  test("mounted routes are served, share the error handler and appear in the OpenAPI document", async () => {
+    const recordings = new Hono().get("/:id", (c) => {
+      throw new NotFoundError(`No recording ${c.req.param("id")}.`);
+    });
+    const { app } = deps({ routes: [{ path: "/v1/recordings", app: recordings, openapi: { "/v1/recordings/{id}": { get: { summary: "One recording" } } } }] });
+    const res = await app.request("/v1/recordings/abc");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: "No recording abc." } });
+    const doc = (await (await app.request("/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/health", "/v1/status", "/v1/config", "/v1/events", "/v1/shutdown", "/v1/recordings/{id}"]));
+  });
+
+  test("an unexpected error is a 500 in the error shape and is logged", async () => {
+    const logged: string[] = [];
+    const boom = new Hono().get("/", () => {
+      throw new Error("kaput");
+    });
+    const { app } = deps({ routes: [{ path: "/v1/boom", app: boom }], logError: (m) => void logged.push(m) });
+    const res = await app.request("/v1/boom");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: "internal" } });
+    expect(logged[0]).toContain("kaput");
+  });
+});
