@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { configArgs, instanceArg, jsonArg, profileArg, secretsArg } from "../args.ts";
 import { loadFromArgs } from "../load.ts";
+import { applyToRunningDaemon, describeLiveApply } from "../../client/live-apply.ts";
 import { configView, printJson, renderConfig } from "../output.ts";
 import type { Command } from "../run.ts";
 
@@ -15,11 +16,13 @@ command.examples = [
   "nc-data-daemon update --storage-limit 2gb --offline",
   "NCD_BANDWIDTH_LIMIT=5mb nc-data-daemon update --profile laptop --json",
 ];
-command.handler = (a, ctx) => {
+command.handler = async (a, ctx) => {
   const loaded = loadFromArgs(a, ctx);
   const config = configView(loaded.config, a["show-secrets"] === true);
-  if (a.json) return printJson(ctx, { config, sources: loaded.sources });
+  const daemon = await applyToRunningDaemon(loaded);
+  // `daemon` appears only when one runs, so the output without one stays as it was.
+  if (a.json) return printJson(ctx, { config, sources: loaded.sources, ...(daemon.running ? { daemon } : {}) });
   const from = loaded.profile ? ` (profile "${loaded.profile}")` : "";
-  ctx.out(`Effective configuration${from}:\n${renderConfig(config, loaded.sources)}\n`);
+  ctx.out(`Effective configuration${from}:\n${renderConfig(config, loaded.sources)}\n${describeLiveApply(daemon)}`);
 };
 export default command;
