@@ -1,0 +1,135 @@
+// The daemon's control plane: launch to ready, `status`, /v1/status latency and throughput
+// over the socket, idle footprint. The baseline, in the same run: a bare Bun.serve that
+// answers a constant JSON on a Unix socket, the floor for any Bun server on a socket.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchSuite } from "../run.ts";
+import { BINARY, ms, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
+
+const BARE = `const s = Bun.serve({ unix: process.argv[2], idleTimeout: 0, fetch: () => Response.json({ ok: true, pid: process.pid, version: "0.0.0" }) });\n`;
+const IDLE_S = 60;
+
+const get = (socket: string, path: string) => fetch(`http://localhost${path}`, { unix: socket } as RequestInit).then((r) => r.text());
+
+async function waitReady(socket: string, path: string): Promise<void> {
+  for (;;) {
+    try {
+      await get(socket, path);
+      return;
+    } catch {
+      await Bun.sleep(1);
+    }
+  }
+}
+
+async function latency(socket: string, path: string, n = 3000) {
+  for (let i = 0; i < 200; i++) await get(socket, path);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await get(socket, path);
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
+async function concurrent(socket: string, path: string, clients = 50, perClient = 200) {
+  const samples: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < perClient; i++) {
+        const s = performance.now();
+        await get(socket, path);
+        samples.push(performance.now() - s);
+      }
+    }),
+  );
+  return { ...summarize(samples), rps: (clients * perClient) / ((performance.now() - t0) / 1000) };
+}
+
+/** CPU seconds (user+system) and RSS of a process, from /proc. */
+function usage(pid: number) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+  return { cpu: ticks / 100, rss };
+}
+
+const us = (x: number) => `${(x * 1000).toFixed(0)} µs`;
+const mib = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MiB`;
+const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
+
+const suite: BenchSuite = {
+  title: "Daemon control plane (issue: daemon launch, status, stop, control API)",
+  async run() {
+    const dir = tempDir("ncd-bench-d");
+    const env = { HOME: dir, PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" };
+    const socket = join(dir, ".neuracore", "data_daemon", "daemon.sock");
+    const bareSocket = join(dir, "bare.sock");
+    const bareScript = join(dir, "bare.ts");
+    writeFileSync(bareScript, BARE);
+
+    // Launch to ready: ours is `launch --background` returning (it waits for the socket).
+    const launches: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      launches.push(timeCommand([BINARY, "launch", "--background"], env));
+      timeCommand([BINARY, "stop"], env);
+    }
+    const bareReady: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      const p = Bun.spawn([process.execPath, bareScript, bareSocket], { stdout: "ignore", stderr: "ignore" });
+      await waitReady(bareSocket, "/");
+      bareReady.push(performance.now() - t0);
+      p.kill();
+      await p.exited;
+      Bun.spawnSync(["rm", "-f", bareSocket]);
+    }
+
+    timeCommand([BINARY, "launch", "--background"], env);
+    const daemonPid = Number(readFileSync(join(dir, ".neuracore", "data_daemon", "daemon.pid"), "utf8"));
+    const bare = Bun.spawn([process.execPath, bareScript, bareSocket], { stdout: "ignore", stderr: "ignore" });
+    await waitReady(bareSocket, "/");
+
+    timeCommand([BINARY, "status"], env);
+    const status = summarize(Array.from({ length: 40 }, () => timeCommand([BINARY, "status"], env)));
+    const ours1 = await latency(socket, "/v1/status");
+    const bare1 = await latency(bareSocket, "/");
+    const ours50 = await concurrent(socket, "/v1/status");
+    const bare50 = await concurrent(bareSocket, "/");
+
+    // Idle: both processes side by side, untouched for IDLE_S seconds.
+    await Bun.sleep(2000);
+    const u0 = { ours: usage(daemonPid), bare: usage(bare.pid) };
+    await Bun.sleep(IDLE_S * 1000);
+    const u1 = { ours: usage(daemonPid), bare: usage(bare.pid) };
+    const idleCpu = (k: "ours" | "bare") => (u1[k].cpu - u0[k].cpu) / IDLE_S;
+
+    timeCommand([BINARY, "stop"], env);
+    bare.kill();
+    await bare.exited;
+
+    const launch = summarize(launches);
+    const ready = summarize(bareReady);
+    const ok = (b: boolean) => (b ? "yes" : "**no**");
+    return [
+      "All figures from one run; the baseline is a bare `Bun.serve` answering a constant JSON on a Unix socket (run with `bun`, so its start includes loading a script).",
+      "",
+      table(
+        ["measure", "nc-data-daemon", "baseline", "target", "met"],
+        [
+          ["`launch --background` to ready, median (p99)", `${ms(launch.p50)} (${ms(launch.p99)})`, `${ms(ready.p50)} (${ms(ready.p99)}) spawn to first answer`, "< 150 ms", ok(launch.p99 < 150)],
+          ["`status` CLI wall time, median (p99)", `${ms(status.p50)} (${ms(status.p99)})`, "", "< 50 ms", ok(status.p50 < 50)],
+          ["`GET /v1/status`, 1 client, p50", us(ours1.p50), us(bare1.p50), "", ""],
+          ["`GET /v1/status`, 1 client, p99", us(ours1.p99), us(bare1.p99), "≤ 2× baseline", ok(ours1.p99 <= 2 * bare1.p99)],
+          ["`GET /v1/status`, 50 clients, p50 / p99", `${ms(ours50.p50)} / ${ms(ours50.p99)}`, `${ms(bare50.p50)} / ${ms(bare50.p99)}`, "", ""],
+          ["`GET /v1/status`, 50 clients, requests/s", ours50.rps.toFixed(0), bare50.rps.toFixed(0), "≥ 0.5× baseline", ok(ours50.rps >= 0.5 * bare50.rps)],
+          [`idle CPU over ${IDLE_S} s`, pct(idleCpu("ours")), pct(idleCpu("bare")), "< 0.2 %", ok(idleCpu("ours") < 0.002)],
+          ["idle RSS", mib(u1.ours.rss), mib(u1.bare.rss), "≤ baseline + 15 MiB", ok(u1.ours.rss <= u1.bare.rss + 15 * 1024 ** 2)],
+        ],
+      ),
+    ].join("\n");
+  },
+};
+export default suite;
