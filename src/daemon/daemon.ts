@@ -17,6 +17,7 @@ import { bindPrivateSocket } from "./socket.ts";
 export interface DaemonOptions {
   runtime: Runtime;
   loaded: Loaded;
+  env: Record<string, string | undefined>;
   log: DaemonLogger;
   pid: number;
   plugins?: DaemonPluginFactory[];
@@ -56,7 +57,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
   try {
-    plugins = (opts.plugins ?? []).map((make) => make({ loaded, config, events, log, signal: aborter.signal }));
+    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, signal: aborter.signal }));
     const app = createApp({
       pid,
       version: VERSION,

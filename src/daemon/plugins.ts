@@ -2,12 +2,16 @@
 // without this folder knowing them: each part is a factory given the shared pieces.
 import type { MountedRoutes, StatusProvider } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
+import type { Runtime } from "../runtime/index.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { LiveConfigHolder } from "./live-config.ts";
 import type { DaemonLogger } from "./logger.ts";
 
 export interface PluginContext {
+  runtime: Runtime;
   loaded: Loaded;
+  /** The environment the daemon was started with (AWS_* credentials, endpoints). */
+  env: Record<string, string | undefined>;
   config: LiveConfigHolder;
   events: EventBus;
   log: DaemonLogger;

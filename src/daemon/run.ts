@@ -4,12 +4,13 @@ import type { Loaded } from "../config/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { startDaemon } from "./daemon.ts";
 import { createDaemonLogger } from "./logger.ts";
-import { defaultParts } from "./parts.ts";
+import { defaultParts } from "./parts/index.ts";
 import type { DaemonPluginFactory } from "./plugins.ts";
 
 export interface RunOptions {
   runtime: Runtime;
   loaded: Loaded;
+  env: Record<string, string | undefined>;
   mode: "foreground" | "background";
   debug: boolean;
   pid: number;
@@ -22,7 +23,7 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
   const { loaded, mode } = opts;
   const log = createDaemonLogger({ mode, level: loaded.config.log_level, debug: opts.debug, logFile: loaded.paths.logFile, pid: opts.pid });
   try {
-    const daemon = await startDaemon({ runtime: opts.runtime, loaded, log, pid: opts.pid, plugins: opts.plugins ?? defaultParts() });
+    const daemon = await startDaemon({ runtime: opts.runtime, loaded, env: opts.env, log, pid: opts.pid, plugins: opts.plugins ?? defaultParts() });
     let signals = 0;
     const off = opts.onSignal((signal) => {
       if (signals++) log.warn(`${signal} again: already stopping in order; send SIGKILL to force.`);

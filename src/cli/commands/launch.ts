@@ -47,7 +47,7 @@ command.handler = async (a, ctx) => {
     return 0;
   }
   try {
-    await runDaemon({ runtime, loaded, mode: isChild ? "background" : "foreground", debug: a.debug === true, pid: process.pid, onSignal: ctx.onSignal });
+    await runDaemon({ runtime, loaded, env: ctx.env, mode: isChild ? "background" : "foreground", debug: a.debug === true, pid: process.pid, onSignal: ctx.onSignal });
   } catch (err) {
     // The detached child already wrote the reason to its log, where the launcher reads it.
     if (isChild) return 1;

@@ -1,0 +1,116 @@
+// /v1/recordings: create, write (NDJSON or binary frames, files), stop, cancel, retry, read.
+// A write is answered only once it is durable; the library behind it decides that.
+import { Hono } from "hono";
+import * as v from "valibot";
+import { TooLargeError, ValidationError } from "../errors.ts";
+import type { Recordings } from "../recordings/recordings.ts";
+import type { RecordingDetail } from "../recordings/types.ts";
+
+export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
+export const FRAMES_TYPE = "application/vnd.ncd.frames";
+
+export interface RecordingsApiDeps {
+  /** Resolves once the store is open and reconciled; rejects with the reason it could not. */
+  recordings(): Promise<Recordings>;
+  /** Upload progress of one recording (bytes sent, rate, ETA) and where it lives remotely. */
+  uploadInfo?(id: string): Record<string, unknown>;
+  /** New work for the uploader (a stop, a retry); cancel aborts open remote uploads. */
+  onStopped?(id: string): void;
+  onCancelled?(id: string): Promise<void> | void;
+  /** Largest messages batch accepted, in bytes. */
+  maxBatchBytes: number;
+}
+
+const trace = v.strictObject({
+  name: v.string(),
+  encoding: v.string(),
+  schema_name: v.optional(v.string()),
+  schema_encoding: v.optional(v.string()),
+  schema: v.optional(v.string()),
+});
+const createBody = v.strictObject({
+  name: v.optional(v.pipe(v.string(), v.maxLength(255))),
+  dataset: v.optional(v.pipe(v.string(), v.maxLength(255))),
+  robot_id: v.optional(v.pipe(v.string(), v.maxLength(255))),
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+  traces: v.optional(v.array(trace)),
+});
+const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
+
+async function jsonBody<S extends v.GenericSchema>(req: Request, schema: S, empty: unknown): Promise<v.InferOutput<S>> {
+  const text = await req.text();
+  let raw: unknown = empty;
+  if (text.trim()) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ValidationError("The request body is not valid JSON.");
+    }
+  }
+  const r = v.safeParse(schema, raw);
+  if (r.success) return r.output;
+  const issue = r.issues[0]!;
+  const field = v.getDotPath(issue) ?? "body";
+  throw new ValidationError(`Field ${field}: ${issue.message}.`, field);
+}
+
+function contentLength(req: Request): number | undefined {
+  const h = req.headers.get("content-length");
+  return h !== null && /^\d+$/.test(h) ? Number(h) : undefined;
+}
+
+export function recordingsRoutes(deps: RecordingsApiDeps) {
+  const view = (rec: RecordingDetail) => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
+  return new Hono()
+    .post("/", async (c) => {
+      const input = await jsonBody(c.req.raw, createBody, {});
+      return c.json(view((await deps.recordings()).create(input)), 201);
+    })
+    .get("/", async (c) => {
+      const q = c.req.query();
+      const limit = q.limit === undefined ? undefined : /^\d+$/.test(q.limit) ? Number(q.limit) : NaN;
+      if (Number.isNaN(limit)) throw new ValidationError("Field limit: must be an integer from 1 to 1000.", "limit");
+      return c.json((await deps.recordings()).list({ state: q.state, limit, cursor: q.cursor ?? null }));
+    })
+    .get("/:id", async (c) => c.json(view((await deps.recordings()).get(c.req.param("id")))))
+    .post("/:id/messages", async (c) => {
+      const recs = await deps.recordings();
+      const id = c.req.param("id");
+      const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      const isNdjson = NDJSON_TYPES.includes(type);
+      if (!isNdjson && type !== FRAMES_TYPE) {
+        throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
+      }
+      const declared = contentLength(c.req.raw);
+      if (declared !== undefined && declared > deps.maxBatchBytes) {
+        throw new TooLargeError(`A batch of ${declared} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
+      }
+      recs.get(id); // 404 before reading a large body for nothing
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      if (body.byteLength > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${body.byteLength} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
+      const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);
+      return c.json(result, 200);
+    })
+    .put("/:id/files/:name", async (c) => {
+      const recs = await deps.recordings();
+      const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+      const stored = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
+      return c.json(stored, 201);
+    })
+    .post("/:id/stop", async (c) => {
+      const rec = (await deps.recordings()).stop(c.req.param("id"));
+      deps.onStopped?.(rec.id);
+      return c.json(view(rec));
+    })
+    .post("/:id/cancel", async (c) => {
+      const { confirm } = await jsonBody(c.req.raw, cancelBody, {});
+      const rec = (await deps.recordings()).cancel(c.req.param("id"), { confirm });
+      await deps.onCancelled?.(rec.id);
+      return c.json(view(rec));
+    })
+    .post("/:id/retry", async (c) => {
+      const rec = (await deps.recordings()).retry(c.req.param("id"));
+      deps.onStopped?.(rec.id);
+      return c.json(view(rec));
+    });
+}

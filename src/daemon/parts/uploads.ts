@@ -1,0 +1,112 @@
+// The uploads part: a worker pool sending closed segments, files and manifests to upload_url
+// within bandwidth_limit. Nothing here touches the network before the socket answers, and a
+// target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { createBandwidth } from "../../uploader/bandwidth.ts";
+import { createTarget } from "../../uploader/create-target.ts";
+import { recordingKey } from "../../uploader/layout.ts";
+import { defaultRetryPolicy } from "../../uploader/retry.ts";
+import type { Target } from "../../uploader/target.ts";
+import { createUploader, type Uploader } from "../../uploader/uploader.ts";
+import { createWakelock } from "../../uploader/wakelock.ts";
+import type { DaemonPluginFactory } from "../plugins.ts";
+import { createUploadStore } from "../upload-store.ts";
+import type { SharedParts } from "./shared.ts";
+
+const readFile = (p: string) => {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+/** Counts of remote objects by state, straight from the db. */
+function counts(shared: SharedParts) {
+  const rows = shared.store?.raw<{ state: string; n: number; bytes: number }>("SELECT state, COUNT(*) AS n, SUM(size) AS bytes FROM uploads GROUP BY state", []) ?? [];
+  const out: Record<string, number> = { pending: 0, uploading: 0, uploaded: 0, failed: 0, pending_bytes: 0 };
+  for (const r of rows) {
+    out[r.state] = r.n;
+    if (r.state === "pending" || r.state === "uploading") out.pending_bytes! += r.bytes ?? 0;
+  }
+  return out;
+}
+
+export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
+  return (ctx) => {
+    const cfg = ctx.config.get();
+    const org = () => ctx.config.get().current_org_id ?? "default";
+    let target: Target | undefined;
+    let problem: string | null = null;
+    if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
+    else {
+      try {
+        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined });
+      } catch (err) {
+        problem = `upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`;
+        ctx.log.error(`Uploads are off: ${problem}`);
+      }
+    }
+    let wakelockWarning: string | null = null;
+    const wakelock = cfg.keep_wakelock_while_upload
+      ? createWakelock({ log: ctx.log, onWarning: (m) => (wakelockWarning = m) })
+      : undefined;
+    const bandwidth = createBandwidth(cfg.bandwidth_limit);
+    let uploader: Uploader | undefined;
+    let lastError: string | null = null;
+
+    if (target && shared.store && shared.recordings) {
+      const t = target;
+      uploader = createUploader({
+        store: createUploadStore({ store: shared.store, recordings: shared.recordings, root: cfg.path_to_store_record, org, hostname: hostname() }),
+        target: t,
+        bandwidth,
+        log: ctx.log,
+        emit: (type, payload) => {
+          if (type === "upload.failed") lastError = String(payload.error);
+          ctx.events.publish(type, payload);
+        },
+        numThreads: cfg.num_threads,
+        offline: cfg.offline,
+        // A robot may be offline for hours: transient errors are retried for as long as it takes.
+        retry: { ...defaultRetryPolicy, maxAttempts: Number.POSITIVE_INFINITY },
+        wakelock,
+      });
+      const up = uploader;
+      shared.uploads = {
+        kick: () => up.kick(),
+        cancel: (id) => up.cancel(id),
+        info(id) {
+          const progress = up.progress().recordings.find((r) => r.recording_id === id);
+          return { remote: { location: t.location, key: recordingKey(t.prefix, org(), id, "") }, upload_progress: progress ?? null };
+        },
+      };
+      ctx.config.onChange((c, changed) => {
+        if (changed.includes("bandwidth_limit")) bandwidth.setRate(c.bandwidth_limit);
+        if (changed.includes("num_threads")) up.setNumThreads(c.num_threads);
+        if (changed.includes("offline")) up.setOffline(c.offline);
+      });
+    }
+
+    return {
+      name: "uploads",
+      status: () => ({
+        uploads: {
+          ...counts(shared),
+          enabled: Boolean(uploader),
+          target: target?.location ?? null,
+          problem,
+          last_error: lastError,
+          wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
+          ...(uploader ? { progress: uploader.progress() } : {}),
+        },
+      }),
+      start: () => uploader?.start(),
+      async stop() {
+        await uploader?.stop();
+        wakelock?.release();
+      },
+    };
+  };
+}
