@@ -121,7 +121,7 @@ describe("the binary stands alone", () => {
 
   test("every command has --help with examples", async () => {
     const home = tempHome();
-    for (const cmd of [["profile", "create"], ["profile", "update"], ["profile", "show"], ["profile", "delete"], ["list-profiles"], ["update"], ["config", "show"], ["config", "validate"], ["config", "generate"]]) {
+    for (const cmd of [["profile", "create"], ["profile", "update"], ["profile", "show"], ["profile", "delete"], ["list-profiles"], ["update"], ["config", "show"], ["config", "validate"], ["config", "generate"], ["launch"], ["status"], ["stop"], ["restart"]]) {
       const r = await run([...cmd, "--help"], { home });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("USAGE");
