@@ -1,6 +1,8 @@
 // Binds the control socket so that only this user can connect: created under umask 0177
 // (so it is 0600 from its first instant), then chmod-ed in case the runtime has no umask.
 import { chmodSync } from "node:fs";
+import { MAX_SOCKET_PATH } from "../config/index.ts";
+import { ConfigError } from "../errors.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
 
 export async function bindPrivateSocket(
@@ -9,6 +11,11 @@ export async function bindPrivateSocket(
   fetch: (req: Request) => Response | Promise<Response>,
   maxRequestBodySize: number,
 ): Promise<UnixServer> {
+  // The kernel would truncate a longer path silently (or refuse it with a bare EINVAL).
+  const bytes = new TextEncoder().encode(path).byteLength;
+  if (bytes > MAX_SOCKET_PATH) {
+    throw new ConfigError(`The control socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH}-byte limit of Unix sockets; use a shorter HOME or --instance name.`);
+  }
   let previous: number | undefined;
   try {
     previous = process.umask(0o177);
