@@ -48,7 +48,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await launch();
   const api = async (method: string, path: string, body?: unknown, allow: number[] = []) => {
     const init: RequestInit & { unix: string } = { method, unix: paths.socket, signal: AbortSignal.timeout(30_000) };
-    if (body instanceof Uint8Array || typeof body === "string") init.body = body as BodyInit;
+    if (body instanceof Uint8Array || typeof body === "string") init.body = body as unknown as RequestInit["body"];
     else if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { "content-type": "application/json" };
