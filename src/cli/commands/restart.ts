@@ -4,7 +4,7 @@ import { getRuntime } from "../../runtime/index.ts";
 import { configArgs, instanceArg, profileArg } from "../args.ts";
 import { loadFromArgs } from "../load.ts";
 import type { Command } from "../run.ts";
-import { childArgs } from "./launch.ts";
+import { childLaunch } from "./launch.ts";
 import { stopInstance, timeoutArg, timeoutOf } from "./stop.ts";
 
 const command = defineCommand({
@@ -20,7 +20,7 @@ command.handler = async (a, ctx) => {
   if (outcome !== "not-running") ctx.out(outcome === "forced" ? "Daemon stopped (forced).\n" : "Daemon stopped.\n");
   const { timeout: _t, ...launchValues } = a;
   const runtime = await getRuntime();
-  const { pid } = await launchInBackground({ runtime, paths: loaded.paths, args: childArgs(launchValues), env: ctx.env, cwd: ctx.cwd });
+  const { pid } = await launchInBackground({ runtime, paths: loaded.paths, ...childLaunch(launchValues, ctx.env), cwd: ctx.cwd });
   ctx.out(`Daemon launched (pid=${pid}).\n`);
   return 0;
 };
