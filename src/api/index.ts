@@ -3,3 +3,4 @@ export { errorBody, type ErrorBody } from "./errors.ts";
 export { statusOf, type StatusBody } from "./status.ts";
 export { openapiDocument } from "./openapi.ts";
 export type { ApiDeps, DaemonEvent, EventFeed, EventSubscription, LiveConfig, MountedRoutes, StatusProvider } from "./deps.ts";
+export type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView, TraceDeclaration } from "../recordings/types.ts";

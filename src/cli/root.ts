@@ -18,5 +18,7 @@ export const rootCommand: Command = defineCommand({
     profile: () => import("./commands/profile.ts").then((m) => m.default),
     "list-profiles": () => import("./commands/list-profiles.ts").then((m) => m.default),
     config: () => import("./commands/config.ts").then((m) => m.default),
+    record: () => import("./commands/record.ts").then((m) => m.default),
+    recordings: () => import("./commands/recordings.ts").then((m) => m.default),
   },
 });

@@ -17,6 +17,14 @@ export interface ClientOptions {
   fetch?: Fetch;
 }
 
+/** What a raw call may send: bytes, text or a stream. */
+export type RawBody = NonNullable<RequestInit["body"]>;
+
+export interface RawOptions {
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
 export interface Health {
   ok: true;
   pid: number;
@@ -47,12 +55,27 @@ export function createClient(opts: ClientOptions) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
+  /** A raw body (NDJSON, frames, a file's stream) with its own timeout: big bodies take longer. */
+  const sendRaw = (method: string, path: string, body: RawBody, contentType: string, opts: RawOptions = {}) =>
+    guarded(`http://localhost${path}`, {
+      method,
+      headers: { "content-type": contentType, ...opts.headers },
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? timeoutMs),
+      // A streamed body needs half duplex in fetch; harmless for bytes.
+      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+
   return {
     socket,
+    timeoutMs,
     /** The raw typed `hc` client, for routes without a helper. */
     api,
     /** Any call by path, e.g. request("POST", "/v1/recordings", {...}); throws ApiError on non-2xx. */
     request: <T = unknown>(method: string, path: string, body?: unknown) => json<T>(send(method, path, body)),
+    /** Like request(), with a raw body and content type, e.g. NDJSON or a file's stream. */
+    requestRaw: <T = unknown>(method: string, path: string, body: RawBody, contentType: string, opts?: RawOptions) =>
+      json<T>(sendRaw(method, path, body, contentType, opts)),
     health: () => json<Health>(api.v1.health.$get()),
     status: () => json<StatusBody>(api.v1.status.$get()),
     config: () => json<{ config: Config }>(api.v1.config.$get()),

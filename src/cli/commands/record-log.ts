@@ -1,0 +1,124 @@
+// `record log`: one message from flags, or NDJSON on stdin streamed in batches (1,000 lines or
+// 1 MiB), so a file of any size goes through in bounded memory. A bad line stops the stream
+// with its line number in stdin; the batches before it are stored already.
+import { defineCommand } from "citty";
+import { ApiError, type RecordingsApi } from "../../client/index.ts";
+import { UsageError, ValidationError } from "../../errors.ts";
+import { jsonArg } from "../args.ts";
+import { connect, daemonArgs, idArg } from "../connect.ts";
+import type { CliContext } from "../context.ts";
+import { printJson } from "../output.ts";
+import type { Command } from "../run.ts";
+
+const MAX_LINES = 1000;
+const MAX_BYTES = 1 << 20;
+
+interface Summary {
+  accepted: number;
+  traces: Record<string, number>;
+}
+
+function oneLine(a: Record<string, unknown>): string {
+  let data: unknown;
+  try {
+    data = JSON.parse(String(a.data));
+  } catch {
+    throw new UsageError(`--data is not valid JSON: quote it for the shell, e.g. --data '{"q":[0.1,0.2]}' or --data '"text"'.`);
+  }
+  const timestamp = a.timestamp === undefined ? Date.now() / 1000 : Number(a.timestamp);
+  if (!Number.isFinite(timestamp) || timestamp < 0) throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
+  return `${JSON.stringify({ trace: a.trace, timestamp, data })}\n`;
+}
+
+/** Sends batches of whole lines, rewriting the daemon's "NDJSON line k" to the stdin line. */
+async function streamStdin(ctx: CliContext, api: RecordingsApi, id: string, sum: Summary): Promise<void> {
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let pendingLines = 0;
+  let firstLine = 1; // stdin line number of the batch's first line
+  let carry = new Uint8Array(0);
+  const send = async () => {
+    if (!pendingLines) return;
+    const body = new Uint8Array(pendingBytes);
+    let off = 0;
+    for (const p of pending) {
+      body.set(p, off);
+      off += p.byteLength;
+    }
+    try {
+      const r = await api.appendNdjson(id, body);
+      sum.accepted += r.accepted;
+      for (const [t, n] of Object.entries(r.traces)) sum.traces[t] = (sum.traces[t] ?? 0) + n;
+    } catch (err) {
+      const m = err instanceof ApiError ? /^NDJSON line (\d+)(?::| is) ?(.*)$/s.exec(err.message) : null;
+      if (!m) throw err;
+      const line = firstLine + Number(m[1]) - 1;
+      const kept = sum.accepted ? ` The ${sum.accepted} messages before its batch were stored.` : " Nothing was stored.";
+      throw new ValidationError(`stdin line ${line}: ${m[2]}${kept}`, `line ${line}`);
+    }
+    firstLine += pendingLines;
+    pending = [];
+    pendingBytes = 0;
+    pendingLines = 0;
+  };
+  const addLine = async (line: Uint8Array) => {
+    if (pendingLines && pendingBytes + line.byteLength > MAX_BYTES) await send();
+    pending.push(line);
+    pendingBytes += line.byteLength;
+    pendingLines++;
+    if (pendingLines >= MAX_LINES || pendingBytes >= MAX_BYTES) await send();
+  };
+  for await (const chunk of ctx.readStdin() as unknown as AsyncIterable<Uint8Array>) {
+    const buf = carry.byteLength ? concat(carry, chunk) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      // Copied, because the runtime may reuse a chunk's memory for the next read.
+      await addLine(buf.slice(start, nl + 1));
+      start = nl + 1;
+    }
+    carry = buf.slice(start);
+  }
+  if (carry.byteLength) await addLine(concat(carry, new Uint8Array([0x0a])));
+  await send();
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+const command = defineCommand({
+  meta: { name: "log", description: "Add messages: one from --trace/--data, or NDJSON lines from stdin (streamed in batches)." },
+  args: {
+    ...idArg,
+    trace: { type: "string", description: "Trace (MCAP topic) of the one message, e.g. /joints.", valueHint: "name" },
+    data: { type: "string", description: "The message, as JSON.", valueHint: "json" },
+    timestamp: { type: "string", description: "Its time in seconds since the epoch (default: now).", valueHint: "seconds" },
+    ...daemonArgs,
+    ...jsonArg,
+  },
+}) as Command;
+command.examples = [
+  `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
+  `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
+];
+command.handler = async (a, ctx) => {
+  const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined;
+  if (single && (a.trace === undefined || a.data === undefined)) {
+    throw new UsageError("Give both --trace and --data for one message, or neither to read NDJSON from stdin.");
+  }
+  const line = single ? oneLine(a) : null;
+  const { recordings } = await connect(a, ctx);
+  const id = a.id as string;
+  const sum: Summary = { accepted: 0, traces: {} };
+  if (line) {
+    const r = await recordings.appendNdjson(id, line);
+    sum.accepted = r.accepted;
+    sum.traces = r.traces;
+  } else await streamStdin(ctx, recordings, id, sum);
+  if (a.json) return printJson(ctx, sum);
+  ctx.out(`${JSON.stringify(sum)}\n`);
+};
+export default command;

@@ -1,0 +1,120 @@
+// `record start|log|add-file|stop`: write a recording from a shell script or CI job.
+// `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
+import { defineCommand } from "citty";
+import type { CreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
+import { waitForUpload } from "../../client/index.ts";
+import { UsageError, ValidationError } from "../../errors.ts";
+import { jsonArg } from "../args.ts";
+import { connect, daemonArgs, idArg } from "../connect.ts";
+import { formatBytes, printJson } from "../output.ts";
+import type { Command } from "../run.ts";
+import { timeoutOf } from "./stop.ts";
+
+function parseMetadata(raw: unknown): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(String(raw));
+  } catch {
+    throw new UsageError(`--metadata is not valid JSON: give an object, e.g. --metadata '{"operator":"ana"}'.`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`--metadata must be a JSON object, e.g. --metadata '{"operator":"ana"}'.`);
+  return value as Record<string, unknown>;
+}
+
+/** "--trace /joints:json,/camera/rgb:protobuf"; the last colon splits, so a name may hold one. */
+function parseTraces(raw: unknown): TraceDeclaration[] | undefined {
+  if (raw === undefined) return undefined;
+  return String(raw).split(",").map((item) => {
+    const at = item.lastIndexOf(":");
+    if (at <= 0 || at === item.length - 1) throw new UsageError(`--trace "${item}" must be NAME:ENCODING, e.g. --trace /joints:json (several separated by commas).`);
+    return { name: item.slice(0, at), encoding: item.slice(at + 1) };
+  });
+}
+
+const start = defineCommand({
+  meta: { name: "start", description: "Create a recording and print its id (starts the daemon when none runs)." },
+  args: {
+    name: { type: "string", description: "A name for people.", valueHint: "text" },
+    dataset: { type: "string", description: "Dataset the recording belongs to.", valueHint: "name" },
+    "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
+    metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
+    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated.", valueHint: "name:encoding,..." },
+    ...daemonArgs,
+    ...jsonArg,
+  },
+}) as Command;
+start.examples = [
+  "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
+  `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
+];
+start.handler = async (a, ctx) => {
+  const input: CreateRecordingInput = {
+    name: a.name as string | undefined,
+    dataset: a.dataset as string | undefined,
+    robot_id: a["robot-id"] as string | undefined,
+    metadata: parseMetadata(a.metadata),
+    traces: parseTraces(a.trace),
+  };
+  for (const k of Object.keys(input) as (keyof CreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
+  const { recordings } = await connect(a, ctx);
+  const rec = await recordings.create(input);
+  if (a.json) return printJson(ctx, rec);
+  ctx.out(`${rec.id}\n`);
+};
+
+const addFile = defineCommand({
+  meta: { name: "add-file", description: "Store a whole file in the recording (streamed; printed back with its size and sha256)." },
+  args: {
+    ...idArg,
+    path: { type: "positional", description: "File to store.", valueHint: "path" },
+    name: { type: "string", description: "Name in the recording (default: the file's base name).", valueHint: "name" },
+    ...daemonArgs,
+    ...jsonArg,
+  },
+}) as Command;
+addFile.examples = ['nc-data-daemon record add-file "$ID" calibration.yaml', 'nc-data-daemon record add-file "$ID" /tmp/run.log --name robot.log --json'];
+addFile.handler = async (a, ctx) => {
+  const path = a.path as string;
+  const { existsSync, statSync } = await import("node:fs");
+  if (!existsSync(path) || !statSync(path).isFile()) throw new ValidationError(`No file at ${path}: give the path of a regular file.`, "path");
+  const { recordings } = await connect(a, ctx);
+  const stored = await recordings.putFile(a.id as string, path, a.name as string | undefined);
+  if (a.json) return printJson(ctx, stored);
+  ctx.out(`Stored ${stored.name}: ${formatBytes(stored.bytes)} (${stored.bytes} bytes), sha256 ${stored.sha256}\n`);
+};
+
+const stop = defineCommand({
+  meta: { name: "stop", description: "Stop a recording: no more writes; it is finalized and queued for upload." },
+  args: {
+    ...idArg,
+    wait: { type: "boolean", description: "Wait until it is uploaded or failed (returns at once with no upload target or offline)." },
+    timeout: { type: "string", description: "With --wait, give up after this many seconds (default: no limit).", valueHint: "seconds" },
+    ...daemonArgs,
+    ...jsonArg,
+  },
+}) as Command;
+stop.examples = ['nc-data-daemon record stop "$ID"', 'nc-data-daemon record stop "$ID" --wait --timeout 600 --json'];
+stop.handler = async (a, ctx) => {
+  if (a.timeout !== undefined && !a.wait) throw new UsageError("--timeout only applies with --wait.");
+  const timeoutMs = a.timeout === undefined ? undefined : timeoutOf(a.timeout);
+  const { client, recordings } = await connect(a, ctx);
+  const id = a.id as string;
+  let rec = await recordings.stop(id);
+  if (a.wait) rec = await waitForUpload(client, id, { timeoutMs });
+  const failed = rec.state === "failed";
+  if (a.json) printJson(ctx, rec);
+  else ctx.out(`Recording ${rec.id} stopped: ${rec.state}${rec.error ? ` (${rec.error})` : ""}.\n`);
+  if (failed && !a.json) ctx.err(`The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".\n`);
+  return failed ? 1 : 0;
+};
+
+export default defineCommand({
+  meta: { name: "record", description: "Write a recording from a script: start, log messages, add files, stop." },
+  subCommands: {
+    start,
+    log: () => import("./record-log.ts").then((m) => m.default),
+    "add-file": addFile,
+    stop,
+  },
+}) as Command;

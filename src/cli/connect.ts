@@ -1,0 +1,29 @@
+// How the recording commands reach the daemon: the running one, or one they start in the
+// background (with --profile/NEURACORE_DAEMON_PROFILE and --instance/NCD_INSTANCE), so that a
+// shell script or CI job needs no separate `launch` step.
+import type { ArgsDef } from "citty";
+import { ensureDaemon, recordingsApi, type DaemonClient, type RecordingsApi } from "../client/index.ts";
+import { getRuntime } from "../runtime/index.ts";
+import { instanceArg, profileArg } from "./args.ts";
+import type { CliContext } from "./context.ts";
+
+export const daemonArgs = {
+  ...profileArg,
+  ...instanceArg,
+} as const satisfies ArgsDef;
+
+export const idArg = {
+  id: { type: "positional", description: "Recording id (as printed by `record start`).", valueHint: "id" },
+} as const satisfies ArgsDef;
+
+export async function connect(a: Record<string, unknown>, ctx: CliContext): Promise<{ client: DaemonClient; recordings: RecordingsApi }> {
+  const runtime = await getRuntime();
+  const client = await ensureDaemon({
+    profile: (a.profile as string | undefined) ?? (ctx.env.NEURACORE_DAEMON_PROFILE || undefined),
+    instance: a.instance as string | undefined,
+    env: ctx.env,
+    // The daemon started here is this very executable, whatever is on PATH.
+    command: runtime.selfCommand(),
+  });
+  return { client, recordings: recordingsApi(client) };
+}

@@ -1,0 +1,139 @@
+// The SDK's recording handle: log() buffers messages and sends them in batches (by count,
+// bytes or age), because one request per message would cost a round trip and an fsync each.
+// Batches are sent one after another, so the daemon stores messages in the order logged; a
+// batch that fails is reported by the next call (log, flush or stop), since log() itself only
+// buffers.
+import type { CreateRecordingInput, RecordingDetail } from "../api/index.ts";
+import type { DaemonClient } from "./client.ts";
+import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
+import { encodeFrames, frameSize, type Frame } from "./frames.ts";
+import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from "./recordings-api.ts";
+
+export interface BatchOptions {
+  /** Send once this many messages are buffered. Default 1000. */
+  maxMessages?: number;
+  /** Send once the buffered body reaches this many bytes. Default 1 MiB. */
+  maxBytes?: number;
+  /** Send a buffered message at the latest this long after it was logged. Default 100 ms. */
+  maxDelayMs?: number;
+}
+
+export interface StartOptions extends CreateRecordingInput, BatchOptions {
+  /** How to reach or start the daemon; a client given here is used as is. */
+  daemon?: EnsureOptions;
+  client?: DaemonClient;
+}
+
+const encoder = new TextEncoder();
+const nowSeconds = () => Date.now() / 1000;
+
+export class Recording {
+  readonly id: string;
+  private readonly api;
+  private readonly limits: Required<BatchOptions>;
+  private kind: "ndjson" | "frames" | null = null;
+  private lines: string[] = [];
+  private frames: Frame[] = [];
+  private bytes = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+
+  constructor(
+    readonly client: DaemonClient,
+    readonly created: RecordingDetail,
+    batch: BatchOptions = {},
+  ) {
+    this.id = created.id;
+    this.api = recordingsApi(client);
+    this.limits = { maxMessages: batch.maxMessages ?? 1000, maxBytes: batch.maxBytes ?? 1 << 20, maxDelayMs: batch.maxDelayMs ?? 100 };
+  }
+
+  /** Buffers one JSON message; `timestamp` is seconds since the epoch (default now). */
+  log(trace: string, data: unknown, timestamp: number = nowSeconds()): Promise<void> {
+    const line = `${JSON.stringify({ trace, timestamp, data })}\n`;
+    return this.add("ndjson", () => this.lines.push(line), encoder.encode(line).byteLength);
+  }
+
+  /** Buffers one binary message (stored byte for byte); `timestamp` in seconds (default now). */
+  logBinary(trace: string, payload: Uint8Array, timestamp: number = nowSeconds()): Promise<void> {
+    const frame = { trace, timestampNs: BigInt(Math.round(timestamp * 1e6)) * 1000n, payload };
+    return this.add("frames", () => this.frames.push(frame), frameSize(encoder.encode(trace).byteLength, payload.byteLength));
+  }
+
+  /** Sends everything buffered and resolves once the daemon has it on disk. */
+  async flush(): Promise<void> {
+    this.sendBuffered();
+    await this.sending;
+    this.raise();
+  }
+
+  /** Streams a file into the recording (default name: the file's base name). */
+  async addFile(path: string, name?: string): Promise<StoredFile> {
+    this.raise();
+    return this.api.putFile(this.id, path, name);
+  }
+
+  /**
+   * Flushes, stops the recording and returns it. With `wait`, resolves once it is uploaded or
+   * failed (or, with no upload target or offline, once it is finalized and waiting).
+   */
+  async stopRecording(opts: { wait?: boolean } & WaitOptions = {}): Promise<RecordingDetail> {
+    await this.flush();
+    const stopped = await this.api.stop(this.id);
+    return opts.wait ? waitForUpload(this.client, this.id, opts) : stopped;
+  }
+
+  private async add(kind: "ndjson" | "frames", push: () => void, size: number): Promise<void> {
+    this.raise();
+    // Switching between JSON and binary sends what came before first, which keeps the order.
+    if (this.kind && this.kind !== kind) this.sendBuffered();
+    this.kind = kind;
+    push();
+    this.bytes += size;
+    const count = this.lines.length + this.frames.length;
+    if (count >= this.limits.maxMessages || this.bytes >= this.limits.maxBytes) {
+      this.sendBuffered();
+      // Awaiting callers are slowed to the daemon's pace instead of buffering without bound.
+      await this.sending;
+      this.raise();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.sendBuffered(), this.limits.maxDelayMs);
+    }
+  }
+
+  private sendBuffered(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.kind) return;
+    const body = this.kind === "ndjson" ? this.lines.join("") : encodeFrames(this.frames);
+    const send = this.kind === "ndjson" ? () => this.api.appendNdjson(this.id, body) : () => this.api.appendFrames(this.id, body as Uint8Array);
+    this.kind = null;
+    this.lines = [];
+    this.frames = [];
+    this.bytes = 0;
+    this.sending = this.sending.then(async () => {
+      try {
+        await send();
+      } catch (err) {
+        this.failure ??= err as Error;
+      }
+    });
+  }
+
+  /** Reports a failed batch once, to whichever call comes next. */
+  private raise(): void {
+    const err = this.failure;
+    if (!err) return;
+    this.failure = null;
+    throw err;
+  }
+}
+
+/** Starts the daemon when needed, creates a recording and returns its handle. */
+export async function startRecording(opts: StartOptions = {}): Promise<Recording> {
+  const { daemon, client: given, maxMessages, maxBytes, maxDelayMs, ...input } = opts;
+  const client = given ?? (await ensureDaemon(daemon));
+  const created = await recordingsApi(client).create(input);
+  return new Recording(client, created, { maxMessages, maxBytes, maxDelayMs });
+}
