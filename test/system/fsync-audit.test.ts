@@ -1,0 +1,165 @@
+// The fsync audit: kill -9 leaves the page cache intact, so it cannot show that acknowledged data
+// is durable. Instead the daemon runs under strace, and the log must show every acknowledgement
+// written to the client only after the fsyncs of its data, of new directory entries and of the
+// state database. The parser is first shown to catch wrong orders in made-up logs.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeFrames } from "../../src/recordings/frames.ts";
+import { health, instancePaths, killAll } from "../daemon/helpers.ts";
+import { BINARY, baseEnv } from "../support/binary.ts";
+import { call, createRecording, isAlive, killDaemons, postFrames, postNdjson, tempHome, waitFor } from "./harness.ts";
+import { auditAcks, parseStrace } from "./strace-audit.ts";
+
+const SOCK = "/h/.neuracore/data_daemon/daemon.sock";
+const SEG = "/r/rec/segments/000001.mcap";
+const WAL = "/h/.neuracore/data_daemon/state.db-wal";
+
+/** A log from entries "name(args) = ret"; times rise by 100 µs per entry, each call takes 10 µs. */
+function log(entries: string[]): string {
+  return entries
+    .map((e, i) => {
+      const t = (1000 + i * 0.0001).toFixed(6);
+      if (e.startsWith("RAW ")) return e.slice(4).replace("T", t);
+      return `4242 ${t} ${e} <0.000010>`;
+    })
+    .join("\n");
+}
+
+const open = `openat(AT_FDCWD</tmp>, "${SEG}", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 14<${SEG}>`;
+const header = `pwrite64(14<${SEG}>, "\\211MCAP0\\r\\n", 30, 0) = 30`;
+const headerSync = `fdatasync(14<${SEG}>) = 0`;
+const dirOpen = `openat(AT_FDCWD</tmp>, "/r/rec/segments", O_RDONLY|O_CLOEXEC) = 15</r/rec/segments>`;
+const dirSync = `fsync(15</r/rec/segments>) = 0`;
+const walWrite = `pwrite64(9<${WAL}>, "\\0\\0\\0\\4", 4096, 0) = 4096`;
+const walSync = `fsync(9<${WAL}>) = 0`;
+const batch = `pwrite64(14<${SEG}>, "\\17\\4\\0", 400, 30) = 400`;
+const batchSync = `fdatasync(14<${SEG}>) = 0`;
+const ack = `sendto(13<UNIX-STREAM:[1->2,"${SOCK}"]>, "HTTP/1.1 200 OK\\r\\nContent-Length: 32\\r\\n\\r\\n{\\"accepted\\":1,\\"traces\\":{\\"/a\\":1}}", 140, MSG_DONTWAIT|MSG_NOSIGNAL, NULL, 0) = 140`;
+const good = [open, header, headerSync, dirOpen, dirSync, walWrite, walSync, batch, batchSync, walWrite, walSync, ack];
+
+const audit = (entries: string[]) => auditAcks(parseStrace(log(entries)), SOCK);
+
+describe("the strace audit", () => {
+  test("accepts a batch written, fdatasync'ed, committed and only then acknowledged", () => {
+    const r = audit(good);
+    expect(r.violations).toEqual([]);
+    expect(r.acks.map((a) => a.kind)).toEqual(["messages"]);
+  });
+
+  test("catches an acknowledgement written before the batch's fdatasync", () => {
+    const reordered = [open, header, headerSync, dirOpen, dirSync, walWrite, walSync, batch, walWrite, walSync, ack, batchSync];
+    expect(audit(reordered).violations.join("\n")).toContain("not fsync'ed before the acknowledgement");
+  });
+
+  test("catches an fdatasync that another thread's acknowledgement overtook (unfinished, resumed)", () => {
+    const interleaved = [
+      ...good.slice(0, 8),
+      `RAW 4242 T fdatasync(14<${SEG}> <unfinished ...>`,
+      walWrite,
+      walSync,
+      ack,
+      `RAW 4242 T <... fdatasync resumed>) = 0 <0.000500>`,
+    ];
+    // The ack is on another thread, so the fdatasync is still running when it is written.
+    const text = log(interleaved).replace(/^4242 (\S+) sendto/m, "4243 $1 sendto");
+    const r = auditAcks(parseStrace(text), SOCK);
+    expect(r.violations.join("\n")).toMatch(/still running when the acknowledgement was written|not fsync'ed/);
+  });
+
+  test("catches a new segment whose directory was never fsync'ed", () => {
+    const noDir = good.filter((e) => e !== dirSync);
+    expect(audit(noDir).violations.join("\n")).toContain("its directory /r/rec/segments was not fsync'ed");
+  });
+
+  test("catches a database commit fsync'ed only after the acknowledgement", () => {
+    const late = [...good.slice(0, 10), ack, walSync];
+    expect(audit(late).violations.join("\n")).toContain(`${WAL} was written`);
+  });
+
+  test("catches counts committed before the bytes they count were durable", () => {
+    const early = [...good.slice(0, 7), batch, walWrite, walSync, batchSync, ack];
+    expect(audit(early).violations.join("\n")).toContain("no database commit began after the data was durable");
+  });
+
+  test("checks a file acknowledgement: temp file fsync'ed, renamed, directory fsync'ed, committed", () => {
+    const tmp = "/r/rec/files/.incoming-a.bin-1234";
+    const fileAck = `writev(13<UNIX-STREAM:[1->2,"${SOCK}"]>, [{iov_base="HTTP/1.1 201 Created\\r\\n\\r\\n{\\"name\\":\\"a.bin\\",\\"bytes\\":5,\\"sha256\\":\\"2cf2\\"}", iov_len=60}], 1) = 60`;
+    const steps = [
+      `openat(AT_FDCWD</tmp>, "${tmp}", O_WRONLY|O_CREAT|O_EXCL|O_TRUNC|O_CLOEXEC, 0600) = 15<${tmp}>`,
+      `pwrite64(15<${tmp}>, "hello", 5, 0) = 5`,
+      `fdatasync(15<${tmp}>) = 0`,
+      `rename("${tmp}", "/r/rec/files/a.bin") = 0`,
+      `openat(AT_FDCWD</tmp>, "/r/rec/files", O_RDONLY|O_CLOEXEC) = 16</r/rec/files>`,
+      `fsync(16</r/rec/files>) = 0`,
+      walWrite,
+      walSync,
+      fileAck,
+    ];
+    const ok = audit(steps);
+    expect(ok.violations).toEqual([]);
+    expect(ok.acks.map((a) => a.kind)).toEqual(["file"]);
+    expect(audit(steps.filter((s) => !s.startsWith("rename"))).violations.join("\n")).toContain("was not renamed into place");
+    expect(audit(steps.filter((s) => s !== "fsync(16</r/rec/files>) = 0")).violations.join("\n")).toContain("its directory /r/rec/files was not fsync'ed");
+  });
+});
+
+// The real daemon under strace.
+const strace = Bun.which("strace");
+const home = tempHome("ncd-strace");
+let tracer: ReturnType<typeof Bun.spawn> | undefined;
+afterAll(async () => {
+  if (tracer && isAlive(tracer.pid)) tracer.kill("SIGKILL");
+  await killAll(home);
+  await killDaemons();
+});
+
+const TRACED = "openat,close,mkdir,mkdirat,write,writev,pwrite64,pwritev,pwritev2,sendto,sendmsg,fsync,fdatasync,sync_file_range,rename,renameat,renameat2";
+
+describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: strace is not installed; .ci/run installs it)"}`, () => {
+  test("writes every acknowledgement only after its data, new directory entries and the state database are fsync'ed", async () => {
+    const logPath = join(home, "strace.log");
+    const p = instancePaths(home);
+    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-yy", "-s", "512", "-o", logPath, "-e", `trace=${TRACED}`, BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"], {
+      env: baseEnv(home),
+      cwd: home,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    await waitFor("daemon under strace", () => health(p.socket), 30_000);
+
+    const ids = [await createRecording(p.socket, { name: "audit 1" }), await createRecording(p.socket, { name: "audit 2" })];
+    let expectedAcks = 0;
+    for (let b = 0; b < 4; b++) {
+      for (const id of ids) {
+        // ~40 KiB batches over a 64 KiB segment limit: new segments are created mid-run.
+        const lines = Array.from({ length: 200 }, (_, i) => ({ trace: "/a", timestamp: b + i / 1000, data: { b, i, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(150))).toString("hex") } }));
+        const r = await postNdjson(p.socket, id, lines);
+        expect(r.status).toBe(200);
+        expectedAcks++;
+      }
+    }
+    const frames = encodeFrames([{ trace: "/bin", timestampNs: 1n, payload: new Uint8Array(crypto.getRandomValues(new Uint8Array(30_000))) }]);
+    expect((await postFrames(p.socket, ids[0]!, frames)).status).toBe(200);
+    expectedAcks++;
+    for (const [name, size] of [["empty.bin", 0], ["calib.yaml", 100_000]] as const) {
+      const r = await call(p.socket, "PUT", `/v1/recordings/${ids[1]}/files/${name}`, new Uint8Array(size).fill(7));
+      expect(r.status).toBe(201);
+      expectedAcks++;
+    }
+    // Orderly exit, so the log is complete.
+    await call(p.socket, "POST", "/v1/shutdown");
+    await Promise.race([tracer.exited, Bun.sleep(20_000)]);
+    expect(isAlive(tracer.pid)).toBe(false);
+    expect(existsSync(logPath)).toBe(true);
+
+    const calls = parseStrace(readFileSync(logPath, "utf8"));
+    const { acks, violations } = auditAcks(calls, p.socket);
+    expect(violations).toEqual([]);
+    expect(acks.filter((a) => a.kind === "messages").length).toBe(expectedAcks - 2);
+    expect(acks.filter((a) => a.kind === "file").length).toBe(2);
+    // The audit saw real work: segments created (with directory fsyncs) and rotated.
+    const segmentCreates = calls.filter((c) => c.name === "openat" && c.args.includes("O_CREAT") && /segments\/\d+\.mcap$/.test(c.retPath ?? ""));
+    expect(segmentCreates.length).toBeGreaterThan(ids.length);
+  });
+});

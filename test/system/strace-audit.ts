@@ -1,0 +1,189 @@
+// Reads an strace log of the daemon (`strace -f -ttt -T -yy -s 512`) and checks that every
+// acknowledgement written to a client socket comes after the fsyncs that make its data durable.
+// kill -9 leaves the page cache intact, so only the order of system calls can prove this.
+//
+// Per acknowledgement (the HTTP 200 of a messages batch, the 201 of a file PUT), within its
+// window (from the end of the previous response written to a client to the start of this one):
+//  - messages: the last write to a segment file is followed by fsync/fdatasync of that file;
+//  - files: the incoming temp file is fsync'ed after its last write, then renamed into place;
+//  - every entry created in the window (open with O_CREAT, mkdir, rename target) is followed by
+//    an fsync of its directory;
+//  - the state database is written (the commit) and the WAL or db file fsync'ed after its last
+//    write; the commit starts only after the data's fsync (counts never run ahead of bytes);
+//  - each of these completes (syscall end) before the acknowledgement's write starts.
+// Threads interleave in the log ("<unfinished ...>" / "<... resumed>"); a call spans from its
+// entry time to entry time + its duration (-T).
+
+export interface Syscall {
+  pid: number;
+  name: string;
+  args: string;
+  ret: string;
+  start: number;
+  end: number;
+  /** The path strace printed for the first argument's descriptor (-y), if any. */
+  fdPath?: string;
+  /** The path of a returned descriptor (openat), if any. */
+  retPath?: string;
+  line: number;
+}
+
+const LINE = /^(?:(?:\[pid\s+)?(\d+)\]?\s+)?(\d+\.\d+)\s+(.*)$/;
+const DURATION = /\s<(\d+\.\d+)>$/;
+
+function fdPathOf(args: string): string | undefined {
+  const m = /^-?\d+<(.*?)>(?:, |$)/.exec(args);
+  return m?.[1];
+}
+
+function finish(pid: number, line: number, start: number, name: string, rest: string): Syscall | undefined {
+  // rest: "args) = ret <dur>"
+  const d = DURATION.exec(rest);
+  const duration = d ? Number(d[1]) : 0;
+  const body = d ? rest.slice(0, d.index) : rest;
+  const eq = body.lastIndexOf(") = ");
+  if (eq === -1) return undefined;
+  const args = body.slice(0, eq);
+  const ret = body.slice(eq + 4);
+  const retPath = /^\d+<(.*)>$/.exec(ret)?.[1];
+  return { pid, name, args, ret, start, end: start + duration, fdPath: fdPathOf(args), retPath, line };
+}
+
+export function parseStrace(log: string): Syscall[] {
+  const out: Syscall[] = [];
+  const pending = new Map<number, { name: string; start: number; head: string; line: number }>();
+  log.split("\n").forEach((raw, i) => {
+    const m = LINE.exec(raw);
+    if (!m) return;
+    const pid = Number(m[1] ?? 0);
+    const t = Number(m[2]);
+    const rest = m[3]!;
+    if (rest.startsWith("+++") || rest.startsWith("---")) return;
+    const resumed = /^<\.\.\. (\w+) resumed>(.*)$/.exec(rest);
+    if (resumed) {
+      const p = pending.get(pid);
+      pending.delete(pid);
+      if (!p || p.name !== resumed[1]) return;
+      const call = finish(pid, p.line, p.start, p.name, p.head + resumed[2]!);
+      if (call) out.push(call);
+      return;
+    }
+    const call = /^(\w+)\((.*)$/.exec(rest);
+    if (!call) return;
+    const [, name, tail] = call as unknown as [string, string, string];
+    const unfinished = / <unfinished \.\.\.>$/.exec(tail);
+    if (unfinished) {
+      pending.set(pid, { name, start: t, head: tail.slice(0, unfinished.index), line: i + 1 });
+      return;
+    }
+    const c = finish(pid, i + 1, t, name, tail);
+    if (c) out.push(c);
+  });
+  return out.sort((a, b) => a.start - b.start || a.line - b.line);
+}
+
+const WRITES = new Set(["write", "pwrite64", "writev", "pwritev", "pwritev2"]);
+const SYNCS = new Set(["fsync", "fdatasync"]);
+const SENDS = new Set(["sendto", "write", "writev", "sendmsg"]);
+const SEGMENT = /\/segments\/\d+\.mcap$/;
+const INCOMING = /\/files\/\.incoming-[^/]*$/;
+const DB = /\/state\.db(-wal)?$/;
+const SQLITE_FILE = /\/state\.db(-wal|-shm|-journal)?$/;
+
+export interface Ack {
+  kind: "messages" | "file";
+  status: number;
+  call: Syscall;
+}
+
+export interface AuditResult {
+  acks: Ack[];
+  violations: string[];
+}
+
+const parentOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
+const firstString = (args: string) => /"((?:[^"\\]|\\.)*)"/.exec(args)?.[1];
+const secondString = (args: string) => [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)][1]?.[1];
+
+/** Checks every acknowledgement in the log; `socket` is the daemon's socket path. */
+export function auditAcks(calls: Syscall[], socket: string): AuditResult {
+  const responses = calls.filter((c) => SENDS.has(c.name) && c.fdPath?.includes("UNIX-STREAM") && c.fdPath.includes(socket) && /^-?\d+<.*?>, \[?\{?(?:iov_base=)?"HTTP\/1\.1 \d{3}/.test(c.args));
+  const acks: Ack[] = [];
+  const violations: string[] = [];
+  let windowStart = -Infinity;
+  for (const res of responses) {
+    const status = Number(/"HTTP\/1\.1 (\d{3})/.exec(res.args)![1]);
+    const kind = status === 200 && res.args.includes('{\\"accepted\\":') ? "messages" : status === 201 && /\{\\"name\\":.*\\"sha256\\":/.test(res.args) ? "file" : undefined;
+    const from = windowStart;
+    windowStart = res.end;
+    if (!kind) continue;
+    const ack: Ack = { kind, status, call: res };
+    acks.push(ack);
+    const n = acks.length;
+    const label = `ack ${n} (${kind}, log line ${res.line})`;
+    const inWindow = calls.filter((c) => c.start >= from && c.end <= res.start);
+    const beforeAck = (c: Syscall) => c.end <= res.start;
+    const syncedAfter = (path: string, after: number) => inWindow.find((c) => SYNCS.has(c.name) && c.fdPath === path && c.start >= after && beforeAck(c));
+    // Anything that began before the ack but ends after it is not "before" the ack.
+    const straddles = calls.filter((c) => c.start >= from && c.start < res.start && c.end > res.start && SYNCS.has(c.name));
+    for (const s of straddles) violations.push(`${label}: ${s.name} of ${s.fdPath} (line ${s.line}) was still running when the acknowledgement was written`);
+
+    let dataDurableAt: number | undefined;
+    if (kind === "messages") {
+      const segWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath));
+      const last = segWrites.at(-1);
+      if (!last) {
+        violations.push(`${label}: no write to a segment file before the acknowledgement`);
+      } else {
+        const sync = syncedAfter(last.fdPath!, last.end);
+        if (!sync) violations.push(`${label}: segment ${last.fdPath} was written (line ${last.line}) but not fsync'ed before the acknowledgement`);
+        else dataDurableAt = sync.end;
+      }
+    } else {
+      const syncs = inWindow.filter((c) => SYNCS.has(c.name) && c.fdPath && INCOMING.test(c.fdPath));
+      const sync = syncs.at(-1);
+      if (!sync) {
+        violations.push(`${label}: the incoming file was not fsync'ed before the acknowledgement`);
+      } else {
+        const lateWrite = inWindow.find((c) => WRITES.has(c.name) && c.fdPath === sync.fdPath && c.start > sync.start);
+        if (lateWrite) violations.push(`${label}: ${sync.fdPath} written again (line ${lateWrite.line}) after its fsync`);
+        const rename = inWindow.find((c) => c.name.startsWith("rename") && firstString(c.args) === sync.fdPath && c.start >= sync.end);
+        if (!rename) violations.push(`${label}: ${sync.fdPath} was not renamed into place after its fsync and before the acknowledgement`);
+        dataDurableAt = sync.end;
+      }
+    }
+
+    // New directory entries: their directory must be fsync'ed after they appear.
+    const created = inWindow.flatMap((c) => {
+      if (c.name === "openat" && c.args.includes("O_CREAT") && c.retPath && !SQLITE_FILE.test(c.retPath)) return [{ path: c.retPath, at: c.end, c }];
+      if ((c.name === "mkdir" || c.name === "mkdirat") && c.ret === "0") {
+        const p = c.name === "mkdir" ? firstString(c.args) : secondString(c.args);
+        return p ? [{ path: p, at: c.end, c }] : [];
+      }
+      if (c.name.startsWith("rename") && c.ret === "0") {
+        const p = secondString(c.args);
+        return p ? [{ path: p, at: c.end, c }] : [];
+      }
+      return [];
+    });
+    for (const e of created) {
+      const dir = parentOf(e.path);
+      const sync = syncedAfter(dir, e.at);
+      if (!sync) violations.push(`${label}: ${e.path} was created (line ${e.c.line}) but its directory ${dir} was not fsync'ed before the acknowledgement`);
+      else if (dataDurableAt !== undefined) dataDurableAt = Math.max(dataDurableAt, sync.end);
+    }
+
+    // The commit: writes to the state database, each file fsync'ed after its last write.
+    const dbWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && DB.test(c.fdPath));
+    if (dbWrites.length === 0) violations.push(`${label}: nothing was committed to the state database before the acknowledgement`);
+    for (const path of new Set(dbWrites.map((c) => c.fdPath!))) {
+      const last = dbWrites.filter((c) => c.fdPath === path).at(-1)!;
+      if (!syncedAfter(path, last.end)) violations.push(`${label}: ${path} was written (line ${last.line}) but not fsync'ed before the acknowledgement`);
+    }
+    // The batch's own commit (counts, file row) must start after its data is durable.
+    if (dataDurableAt !== undefined && dbWrites.length > 0 && !dbWrites.some((c) => c.start >= dataDurableAt!)) {
+      violations.push(`${label}: no database commit began after the data was durable (the last began at line ${dbWrites.at(-1)!.line})`);
+    }
+  }
+  return { acks, violations };
+}
