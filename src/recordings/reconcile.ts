@@ -14,7 +14,7 @@ import type { Ctx } from "./context.ts";
 import { isRecordingId } from "./ids.ts";
 import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment } from "./layout.ts";
 import { readRecordingJson } from "./recording-json.ts";
-import { repairSegment } from "./segment-scan.ts";
+import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
 import { stopRecording } from "./finalize.ts";
 
@@ -39,9 +39,36 @@ function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
     const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
     if (r.cutBytes > 0) ctx.log.warn(`Segment ${seg.path}: cut ${r.cutBytes} bytes of an unacknowledged, half-written batch.`);
     markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount);
+    if (r.state.messageCount < seg.message_count) recountAfterLoss(ctx, id, seg.path, seg.message_count - r.state.messageCount);
     report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
     ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
   }
+}
+
+/**
+ * Acknowledged messages can only vanish from disk through damage outside the daemon (a file cut
+ * while it was stopped, a failing disk). Then the counts follow the files, and the loss is
+ * logged and kept on the recording, never hidden.
+ */
+function recountAfterLoss(ctx: Ctx, id: string, segPath: string, lost: number): void {
+  const { store } = ctx;
+  const perTrace = new Map<string, number>();
+  let total = 0;
+  for (const s of store.all(store.db.select().from(segments).where(eq(segments.recording_id, id)))) {
+    const path = join(ctx.root, s.path);
+    if (!existsSync(path)) continue;
+    const { state } = scanSegment(path, ctx.runtime.zstdDecompress);
+    for (const ch of state.channels.values()) perTrace.set(ch.topic, (perTrace.get(ch.topic) ?? 0) + Number(state.channelMessageCounts.get(ch.id) ?? 0n));
+    total += state.messageCount;
+  }
+  const message = `segment ${segPath} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`;
+  ctx.log.error(`Segment ${segPath}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`);
+  store.tx(() => {
+    for (const t of store.all(store.db.select().from(traces).where(eq(traces.recording_id, id)))) {
+      store.run(store.db.update(traces).set({ message_count: perTrace.get(t.name) ?? 0 }).where(and(eq(traces.recording_id, id), eq(traces.name, t.name))));
+    }
+    store.run(store.db.update(recordings).set({ message_count: total, error: message }).where(eq(recordings.id, id)));
+  });
 }
 
 function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
