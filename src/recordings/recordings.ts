@@ -18,7 +18,7 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { eq, and, lt } from "drizzle-orm";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { NotFoundError, StorageFullError, ValidationError } from "../errors.ts";
 import { recordings, traces } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
@@ -62,6 +62,28 @@ function checkDeclarations(input: CreateRecordingInput): void {
   });
 }
 
+/**
+ * The storage checks run before a write, but the disk can still fill under them (another
+ * process, inodes running out): a write failing with ENOSPC or EDQUOT is a full disk (507),
+ * not an internal error. The writers have already undone their partial bytes.
+ */
+function diskFull(root: string, err: unknown): never {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    throw new StorageFullError(`The disk holding ${root} is full (${code}${code === "ENOSPC" ? ": no space or no free inodes" : ": quota exceeded"}); nothing of this write was kept. Free disk space or move path_to_store_record.`);
+  }
+  throw err;
+}
+
+function guarded<T>(root: string, fn: () => T): T {
+  try {
+    const out = fn();
+    return out instanceof Promise ? (out.catch((err) => diskFull(root, err)) as T) : out;
+  } catch (err) {
+    diskFull(root, err);
+  }
+}
+
 export function createRecordings(deps: RecordingsDeps) {
   prepareRoot(deps.root);
   const limits: RecordingLimits = { ...defaultLimits, ...deps.limits };
@@ -83,6 +105,23 @@ export function createRecordings(deps: RecordingsDeps) {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
 
+  function createRecording(input: CreateRecordingInput): RecordingDetail {
+    const now = clock.now();
+    const id = uuidv7(now);
+    const dir = recordingDir(deps.root, id);
+    ensureDirDurable(dir);
+    writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
+    const { store } = ctx;
+    store.tx(() => {
+      store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
+      for (const t of input.traces ?? []) {
+        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
+      }
+    });
+    emit("recording.created", { recording_id: id, name: input.name ?? null });
+    return detailOf(ctx, id);
+  }
+
   return {
     limits: limits as Readonly<RecordingLimits>,
     /** Live changes (storage_limit, segment limits...); they last until restart. */
@@ -101,37 +140,26 @@ export function createRecordings(deps: RecordingsDeps) {
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
       checkDeclarations(input);
-      const now = clock.now();
-      const id = uuidv7(now);
-      const dir = recordingDir(deps.root, id);
-      ensureDirDurable(dir);
-      writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
-      const { store } = ctx;
-      store.tx(() => {
-        store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
-        for (const t of input.traces ?? []) {
-          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
-        }
-      });
-      emit("recording.created", { recording_id: id, name: input.name ?? null });
-      return detailOf(ctx, id);
+      return guarded(deps.root, () => createRecording(input));
     },
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       requireWritable(ctx, id);
-      return appendMessages(ctx, id, parseNdjson(body, limits.maxMessageBytes));
+      const messages = parseNdjson(body, limits.maxMessageBytes);
+      return guarded(deps.root, () => appendMessages(ctx, id, messages));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       requireWritable(ctx, id);
-      return appendMessages(ctx, id, parseFrames(body, limits.maxMessageBytes));
+      const messages = parseFrames(body, limits.maxMessageBytes);
+      return guarded(deps.root, () => appendMessages(ctx, id, messages));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
       known(id);
-      return putFile(ctx, id, name, body, contentLength);
+      return guarded(deps.root, () => putFile(ctx, id, name, body, contentLength));
     },
 
     stop(id: string): RecordingDetail {

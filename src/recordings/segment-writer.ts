@@ -10,7 +10,7 @@
  * tail", which segment-scan.ts can cut back and close after a crash. `close` writes DataEnd,
  * the summary (schemas, channels, statistics, chunk indexes, summary offsets) and the footer.
  */
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder, Opcode, type McapTypes } from "@mcap/core";
@@ -81,9 +81,16 @@ export class SegmentWriter {
     const rb = new McapRecordBuilder();
     rb.writeMagic();
     rb.writeHeader({ profile: "", library: LIBRARY });
-    writeAllSync(fd, rb.buffer, 0);
-    fdatasyncSync(fd);
-    fsyncDir(dirname(path));
+    try {
+      writeAllSync(fd, rb.buffer, 0);
+      fdatasyncSync(fd);
+      fsyncDir(dirname(path));
+    } catch (err) {
+      // A disk that filled up under the header: remove the file, so the next batch can create it.
+      closeSync(fd);
+      unlinkSync(path);
+      throw err;
+    }
     return new SegmentWriter(path, fd, emptyState(rb.length), compress, chunkBytes);
   }
 
