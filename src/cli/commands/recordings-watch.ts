@@ -1,13 +1,42 @@
+// `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
+// failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
+// update otherwise.
 import { defineCommand } from "citty";
-import { UnavailableError } from "../../errors.ts";
+import { createClient } from "../../client/index.ts";
+import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
+import { UsageError } from "../../errors.ts";
+import { instanceArg, jsonArg } from "../args.ts";
+import { createPainter, loop, recordingLines, type RecordingLike } from "../progress.ts";
 import type { Command } from "../run.ts";
+import { intervalMs } from "./status.ts";
 
 const command = defineCommand({
-  meta: { name: "watch", description: "(not available yet)" },
-  args: { id: { type: "positional", description: "Recording id." } },
+  meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 1)." },
+  args: {
+    id: { type: "positional", description: "Recording id.", required: false },
+    ...instanceArg,
+    ...jsonArg,
+    interval: { type: "string", description: "Seconds between updates (default 1).", valueHint: "seconds" },
+  },
 }) as Command;
-command.examples = ["nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d"];
-command.handler = () => {
-  throw new UnavailableError("'recordings watch' is not available yet in this build.");
+command.examples = ["nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d", "nc-data-daemon recordings watch ID --json | jq .upload"];
+command.handler = async (a, ctx) => {
+  const id = a.id as string | undefined;
+  if (!id) throw new UsageError("recordings watch needs a recording id, e.g. nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d.");
+  const every = intervalMs(a.interval);
+  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
+  const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
+  const painter = createPainter(ctx);
+  return loop(ctx, every, async () => {
+    const r = await client.request<RecordingLike>("GET", `/v1/recordings/${encodeURIComponent(id)}`);
+    if (a.json) ctx.out(`${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`);
+    else painter.draw(recordingLines(r, painter.tty));
+    if (r.state === "uploaded") return 0;
+    if (r.state === "failed" || r.state === "cancelled") {
+      if (!a.json) ctx.err(`Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`);
+      return 1;
+    }
+    return undefined;
+  });
 };
 export default command;

@@ -1,0 +1,116 @@
+// Live upload progress for `status --watch` and `recordings watch`: bars redrawn in place
+// when stdout is a terminal, one plain line per update otherwise (logs, pipes, CI).
+import type { StatusBody } from "../api/index.ts";
+import type { CliContext } from "./context.ts";
+import { formatBytes } from "./output.ts";
+
+export function bar(done: number, total: number, width = 24): string {
+  const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const full = Math.round(f * width);
+  return `[${"#".repeat(full)}${"-".repeat(width - full)}]`;
+}
+
+export const percent = (done: number, total: number) => (total > 0 ? `${Math.floor((Math.min(done, total) * 100) / total)}%` : "0%");
+
+export function formatEta(s: number | null | undefined): string {
+  if (s === null || s === undefined) return "ETA --";
+  if (s < 60) return `ETA ${Math.ceil(s)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `ETA ${m} min ${Math.round(s % 60)} s` : `ETA ${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export const formatRate = (bps: number | null | undefined) => `${formatBytes(Math.round(bps ?? 0))}/s`;
+
+/** Draws frames: in place on a terminal (cursor up over the last frame), appended otherwise. */
+export function createPainter(ctx: CliContext) {
+  let lastLines = 0;
+  return {
+    tty: ctx.stdoutIsTTY,
+    draw(lines: string[]) {
+      if (ctx.stdoutIsTTY) {
+        const up = lastLines > 0 ? `\x1b[${lastLines}F` : "";
+        ctx.out(`${up}\x1b[J${lines.join("\n")}\n`);
+        lastLines = lines.length;
+      } else ctx.out(`${lines.join(" | ")}\n`);
+    },
+  };
+}
+
+interface ProgressSection {
+  bytes_sent: number;
+  bytes_total: number;
+  rate_bps: number;
+  eta_s: number | null;
+  active: number;
+  offline: boolean;
+  bandwidth_limit: number | null;
+  recordings: { recording_id: string; bytes_sent: number; bytes_total: number; rate_bps: number; eta_s: number | null }[];
+}
+
+/** The uploads section of status as lines (a terminal frame) or, joined, one plain line. */
+export function statusLines(s: StatusBody, tty: boolean): string[] {
+  const u = s.uploads as StatusBody["uploads"] & { progress?: ProgressSection; problem?: string | null; last_error?: string | null; pending_bytes?: number };
+  const p = u.progress;
+  const limit = s.config.bandwidth_limit === null ? "unlimited" : formatRate(s.config.bandwidth_limit);
+  const head = `uploads: ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed; ${s.config.offline ? "offline" : "online"}, limit ${limit}`;
+  const lines = [head];
+  if (p && p.bytes_total > 0) {
+    const total = `${formatBytes(p.bytes_sent)} / ${formatBytes(p.bytes_total)} (${percent(p.bytes_sent, p.bytes_total)}) at ${formatRate(p.rate_bps)}, ${formatEta(p.eta_s)}`;
+    lines.push(tty ? `  all     ${bar(p.bytes_sent, p.bytes_total)} ${total}` : `sending ${total}`);
+    if (tty) {
+      for (const r of p.recordings) {
+        lines.push(`  ${r.recording_id.slice(0, 8)} ${bar(r.bytes_sent, r.bytes_total)} ${formatBytes(r.bytes_sent)} / ${formatBytes(r.bytes_total)} at ${formatRate(r.rate_bps)}, ${formatEta(r.eta_s)}`);
+      }
+    }
+  } else lines.push("idle");
+  if (u.problem) lines.push(`problem: ${u.problem}`);
+  if (u.last_error) lines.push(`last error: ${u.last_error}`);
+  return lines;
+}
+
+export interface RecordingLike {
+  id: string;
+  state: string;
+  error?: string | null;
+  upload: { objects: number; uploaded: number; failed: number; bytes_total: number; bytes_sent: number };
+  upload_progress?: { bytes_sent: number; bytes_total: number; rate_bps: number; eta_s: number | null } | null;
+}
+
+/** Bytes confirmed by the target plus what is in flight right now. */
+export function recordingSent(r: RecordingLike): { sent: number; total: number } {
+  const total = r.upload.bytes_total;
+  if (r.state === "uploaded") return { sent: total, total };
+  // bytes_sent is what the db holds (whole parts); the live figure is finer while one object is in flight.
+  const inflight = r.upload_progress ? r.upload_progress.bytes_sent : 0;
+  return { sent: Math.min(total, Math.max(r.upload.bytes_sent, inflight)), total };
+}
+
+export function recordingLines(r: RecordingLike, tty: boolean): string[] {
+  const { sent, total } = recordingSent(r);
+  const rate = r.upload_progress?.rate_bps ?? 0;
+  const eta = r.state === "uploaded" ? 0 : (r.upload_progress?.eta_s ?? null);
+  const objects = `${r.upload.uploaded}/${r.upload.objects} objects`;
+  const amount = `${formatBytes(sent)} / ${formatBytes(total)} (${percent(sent, total)})`;
+  const tail = r.state === "uploading" || rate > 0 ? `, ${formatRate(rate)}, ${formatEta(eta)}` : "";
+  const err = r.state === "failed" && r.error ? `: ${r.error}` : "";
+  if (tty) return [`${r.id}  ${r.state}${err}`, `  ${bar(sent, total, 30)} ${amount}, ${objects}${tail}`];
+  return [`${r.state} ${amount}, ${objects}${tail}${err}`];
+}
+
+/** Calls `tick` now and every `intervalMs` until it returns a number (the exit code) or a signal comes. */
+export async function loop(ctx: CliContext, intervalMs: number, tick: () => Promise<number | undefined>, onSignalCode = 130): Promise<number> {
+  let stop: (() => void) | undefined;
+  const interrupted = new Promise<number>((resolve) => {
+    stop = ctx.onSignal(() => resolve(onSignalCode));
+  });
+  try {
+    for (;;) {
+      const code = await Promise.race([tick(), interrupted]);
+      if (code !== undefined) return code;
+      const next = await Promise.race([new Promise<undefined>((r) => setTimeout(() => r(undefined), intervalMs)), interrupted]);
+      if (next !== undefined) return next;
+    }
+  } finally {
+    stop?.();
+  }
+}
