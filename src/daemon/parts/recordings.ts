@@ -4,6 +4,7 @@
 // finalizes idle recordings. Requests that arrive before that wait for it.
 import { hostname } from "node:os";
 import { recordingsRoutes } from "../../api/recordings.ts";
+import { recordingsOpenapi } from "../../api/recordings-openapi.ts";
 import { ConfigError, UnavailableError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
 import { createStore } from "../../store/store.ts";
@@ -69,6 +70,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
             onCancelled: (id) => shared.uploads?.cancel(id),
             maxBatchBytes: MAX_BATCH_BYTES,
           }),
+          openapi: recordingsOpenapi,
         },
       ],
       status: () => ({ storage: { ...recordings.storage(), path: cfg.path_to_store_record } }),
