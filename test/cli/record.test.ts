@@ -159,3 +159,28 @@ describe("record stop", () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe("record start with --instance and --profile", () => {
+  test("starts and uses the named instance's daemon, with the profile's settings", async () => {
+    const h = newHome();
+    const profiles = join(h, ".neuracore", "data_daemon", "profiles");
+    mkdirSync(profiles, { recursive: true, mode: 0o700 });
+    writeFileSync(join(profiles, "rec.yaml"), "offline: true\n", { mode: 0o600 });
+    const r = await run(["record", "start", "--instance", "ci-7", "--profile", "rec"], { home: h });
+    expect(r.code).toBe(0);
+    const status = await runJson<{ instance: string; config: { offline: boolean } }>(["status", "--json", "--instance", "ci-7"], { home: h });
+    expect(status.json).toMatchObject({ instance: "ci-7", config: { offline: true } });
+    const shown = await run(["recordings", "show", r.stdout.trim()], { home: h, env: { NCD_INSTANCE: "ci-7" } });
+    expect(shown.code).toBe(0);
+    await run(["stop", "--instance", "ci-7"], { home: h });
+  });
+
+  test("honours NEURACORE_DAEMON_PROFILE for the daemon it starts", async () => {
+    const h = newHome();
+    const profiles = join(h, ".neuracore", "data_daemon", "profiles");
+    mkdirSync(profiles, { recursive: true, mode: 0o700 });
+    writeFileSync(join(profiles, "rec.yaml"), "offline: true\n", { mode: 0o600 });
+    expect((await run(["record", "start"], { home: h, env: { NEURACORE_DAEMON_PROFILE: "rec" } })).code).toBe(0);
+    expect((await runJson<{ config: { offline: boolean } }>(["status", "--json"], { home: h })).json.config.offline).toBe(true);
+  });
+});
