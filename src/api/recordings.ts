@@ -97,6 +97,16 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       const stored = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
       return c.json(stored, 201);
     })
+    // A name with a slash would otherwise fall through to "no route": say what is wrong with it.
+    .put("/:id/files/*", async (c) => {
+      let name = c.req.path.slice(c.req.path.indexOf("/files/") + "/files/".length);
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // shown as sent
+      }
+      throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
+    })
     .post("/:id/stop", async (c) => {
       const rec = (await deps.recordings()).stop(c.req.param("id"));
       deps.onStopped?.(rec.id);
