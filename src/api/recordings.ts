@@ -32,7 +32,7 @@ const createBody = v.strictObject({
   name: v.optional(v.pipe(v.string(), v.maxLength(255))),
   dataset: v.optional(v.pipe(v.string(), v.maxLength(255))),
   robot_id: v.optional(v.pipe(v.string(), v.maxLength(255))),
-  metadata: v.optional(v.record(v.string(), v.unknown())),
+  metadata: v.optional(v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be a JSON object")),
   traces: v.optional(v.array(trace)),
 });
 const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
@@ -51,7 +51,26 @@ async function jsonBody<S extends v.GenericSchema>(req: Request, schema: S, empt
   if (r.success) return r.output;
   const issue = r.issues[0]!;
   const field = v.getDotPath(issue) ?? "body";
+  // A strict object reports an unknown key as "expected never"; say what is allowed instead.
+  if (issue.expected === "never") {
+    const parent = issue.path?.slice(0, -1).map((p) => p.key).join(".") || "the body";
+    throw new ValidationError(`Unknown field ${field} in ${parent}; allowed: ${allowedKeys(schema, issue.path?.slice(0, -1) ?? []).join(", ")}.`, field);
+  }
+  if (issue.received === "undefined") throw new ValidationError(`Field ${field} is required.`, field);
   throw new ValidationError(`Field ${field}: ${issue.message}.`, field);
+}
+
+/** The keys a (nested) strict object schema allows, for "unknown field" messages. */
+function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[]): string[] {
+  let node: unknown = schema;
+  for (const step of path) {
+    const n = node as { entries?: Record<string, unknown>; item?: unknown; wrapped?: unknown };
+    const inner = (n.wrapped ?? n) as { entries?: Record<string, unknown>; item?: unknown };
+    node = typeof step.key === "number" ? inner.item : inner.entries?.[String(step.key)];
+    node = (node as { wrapped?: unknown })?.wrapped ?? node;
+  }
+  const entries = ((node as { wrapped?: unknown })?.wrapped ?? node) as { entries?: Record<string, unknown> };
+  return Object.keys(entries?.entries ?? {});
 }
 
 function contentLength(req: Request): number | undefined {

@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { run, tempHome } from "../support/binary.ts";
+
+const home = tempHome();
+const socket = join(home, ".neuracore/data_daemon/daemon.sock");
+const post = (path: string, body: unknown) =>
+  fetch(`http://d${path}`, { method: "POST", body: JSON.stringify(body), unix: socket } as RequestInit).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string; message: string; field?: string } } }));
+
+beforeAll(async () => expect((await run(["launch", "--background"], { home })).code).toBe(0));
+afterAll(() => run(["stop"], { home }));
+
+test("an unknown field in a new recording is named with the fields that are allowed", async () => {
+  const r = await post("/v1/recordings", { nam: "typo" });
+  expect(r.status).toBe(400);
+  expect(r.body.error).toEqual({ code: "bad_request", field: "nam", message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, traces." });
+  const nested = await post("/v1/recordings", { traces: [{ name: "/a", encoding: "json", bogus: 1 }] });
+  expect(nested.body.error.message).toContain("Unknown field traces.0.bogus");
+  expect(nested.body.error.message).toContain("allowed: name, encoding, schema_name, schema_encoding, schema");
+});
+
+test("a missing required field, a wrong type or bad JSON is a 400 naming the problem", async () => {
+  const missing = await post("/v1/recordings", { traces: [{ name: "/a" }] });
+  expect([missing.status, missing.body.error.message]).toEqual([400, "Field traces.0.encoding is required."]);
+  const wrongType = await post("/v1/recordings", { metadata: [1, 2] });
+  expect(wrongType.status).toBe(400);
+  expect(wrongType.body.error.field).toBe("metadata");
+  const bad = await fetch("http://d/v1/recordings", { method: "POST", body: "{nope", unix: socket } as RequestInit);
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { error: { message: string } }).error.message).toBe("The request body is not valid JSON.");
+});
