@@ -1,6 +1,5 @@
-// The binary framing of application/vnd.ncd.frames (docs/frames.md), client side. A copy of
-// the daemon's encoder: the client must not import the daemon's recordings library, and the
-// format is small and fixed. Per frame, little-endian: u16 name length, name (UTF-8),
+// The binary framing of application/vnd.ncd.frames (docs/frames.md), client side; the
+// daemon's parser lives in src/recordings/frames.ts. Per frame, little-endian: u16 name length, name (UTF-8),
 // u64 timestamp_ns, u32 payload length, payload.
 
 export const FRAMES_TYPE = "application/vnd.ncd.frames";

@@ -46,24 +46,3 @@ export function parseFrames(body: Uint8Array, maxMessageBytes: number): Incoming
   }
   return out;
 }
-
-/** The inverse of parseFrames, for clients and tests. */
-export function encodeFrames(frames: Frame[]): Uint8Array {
-  const encoder = new TextEncoder();
-  const names = frames.map((f) => encoder.encode(f.trace));
-  const total = frames.reduce((sum, f, i) => sum + 14 + names[i]!.byteLength + f.payload.byteLength, 0);
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let off = 0;
-  frames.forEach((f, i) => {
-    const name = names[i]!;
-    view.setUint16(off, name.byteLength, true);
-    out.set(name, off + 2);
-    off += 2 + name.byteLength;
-    view.setBigUint64(off, f.timestampNs, true);
-    view.setUint32(off + 8, f.payload.byteLength, true);
-    out.set(f.payload, off + 12);
-    off += 12 + f.payload.byteLength;
-  });
-  return out;
-}

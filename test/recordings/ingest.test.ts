@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, NotFoundError, TooLargeError, ValidationError } from "../../src/errors.ts";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
 import { readIndexed, readStream } from "./helpers.ts";
 
