@@ -2,7 +2,7 @@
 // right status, names what is wrong, and leaves the data stored before it untouched. Also: a
 // recording whose client went away is finalized on its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import { call, createRecording, killDaemons, ndjson, postFrames, postNdjson, readRecording, startDaemon, stopDaemon, text, waitFor, type Daemon } from "./harness.ts";
 
 let d: Daemon;

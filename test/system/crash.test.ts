@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import {
   call,
   createRecording,

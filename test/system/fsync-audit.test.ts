@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import { health, instancePaths, killAll } from "../daemon/helpers.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
 import { call, createRecording, isAlive, killDaemons, postFrames, postNdjson, tempHome, waitFor } from "./harness.ts";

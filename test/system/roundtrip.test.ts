@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import { call, createRecording, killDaemons, postFrames, postNdjson, readIndexed, readRecording, segmentFiles, startDaemon, stopDaemon, text, type Daemon } from "./harness.ts";
 
 let d: Daemon;

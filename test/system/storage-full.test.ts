@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrames } from "../../src/recordings/frames.ts";
+import { encodeFrames } from "../../src/client/frames.ts";
 import { health } from "../daemon/helpers.ts";
 import { call, createRecording, killDaemons, postFrames, readRecording, startDaemon, stopDaemon, tempHome, text, type Daemon } from "./harness.ts";
 
