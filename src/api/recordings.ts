@@ -104,7 +104,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       if (declared !== undefined && declared > deps.maxBatchBytes) {
         throw new TooLargeError(`A batch of ${declared} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
       }
-      recs.get(id); // 404 before reading a large body for nothing
+      recs.assertExists(id); // 404 before reading a large body for nothing
       const body = new Uint8Array(await c.req.arrayBuffer());
       if (body.byteLength > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${body.byteLength} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
       const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);

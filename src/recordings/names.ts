@@ -8,7 +8,8 @@ const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 /** Returns what is wrong with a trace name, or undefined when it is fine. */
 export function traceNameProblem(name: unknown): string | undefined {
   if (typeof name !== "string") return "the trace name must be a string";
-  const length = [...name].length;
+  // Code points, counted only when UTF-16 units could exceed the limit (the common case is short).
+  const length = name.length > 255 ? [...name].length : name.length;
   if (length < 1 || length > 255) return `the trace name must be 1 to 255 characters long (got ${length})`;
   if (CONTROL.test(name)) return "the trace name must not contain control characters";
   return undefined;

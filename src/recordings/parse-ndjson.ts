@@ -41,24 +41,43 @@ function parseTimestamp(obj: Record<string, unknown>, line: number): bigint {
   return value;
 }
 
+/** Decodes line by line to name the first line that is not UTF-8 (only after the whole body failed). */
+function badUtf8Line(body: Uint8Array): ValidationError {
+  let start = 0;
+  for (let line = 1; start < body.byteLength; line++) {
+    let end = body.indexOf(0x0a, start);
+    if (end === -1) end = body.byteLength;
+    try {
+      utf8.decode(body.subarray(start, end));
+    } catch {
+      return bad(line, "not valid UTF-8");
+    }
+    start = end + 1;
+  }
+  return new ValidationError("The body is not valid UTF-8.");
+}
+
 export function parseNdjson(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
+  // One decode for the whole body: per-line decoding cost as much as the JSON parsing itself.
+  let all: string;
+  try {
+    all = utf8.decode(body);
+  } catch {
+    throw badUtf8Line(body);
+  }
   const out: IncomingMessage[] = [];
   let start = 0;
   let line = 0;
-  while (start < body.byteLength) {
-    let end = body.indexOf(0x0a, start);
-    if (end === -1) end = body.byteLength;
+  while (start < all.length) {
+    let end = all.indexOf("\n", start);
+    if (end === -1) end = all.length;
     line++;
-    const raw = body.subarray(start, end);
+    const text = all.slice(start, end);
     start = end + 1;
-    if (raw.byteLength > maxMessageBytes) {
-      throw new TooLargeError(`NDJSON line ${line} is ${raw.byteLength} bytes, more than the ${maxMessageBytes}-byte message limit.`);
-    }
-    let text: string;
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      throw bad(line, "not valid UTF-8");
+    // UTF-16 units <= UTF-8 bytes <= 3 x units: count bytes only when it could matter.
+    if (text.length * 3 > maxMessageBytes) {
+      const bytes = encoder.encode(text).byteLength;
+      if (bytes > maxMessageBytes) throw new TooLargeError(`NDJSON line ${line} is ${bytes} bytes, more than the ${maxMessageBytes}-byte message limit.`);
     }
     if (text.trim() === "") continue;
     let obj: unknown;

@@ -25,7 +25,7 @@ import { ensureDirDurable } from "./durable-fs.ts";
 import { cancelRecording, stopRecording } from "./finalize.ts";
 import { parseFrames } from "./frames.ts";
 import { isRecordingId, uuidv7 } from "./ids.ts";
-import { appendMessages, requireWritable } from "./ingest.ts";
+import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
 import { assertTraceName } from "./names.ts";
 import { parseNdjson } from "./parse-ndjson.ts";
@@ -178,6 +178,12 @@ export function createRecordings(deps: RecordingsDeps) {
       known(id);
       queue.retryRecording(ctx, id);
       return detailOf(ctx, id);
+    },
+
+    /** Throws NotFoundError for an unknown recording; cheaper than get() (no detail view). */
+    assertExists(id: string): void {
+      known(id);
+      requireRecording(ctx, id);
     },
 
     get(id: string): RecordingDetail {
