@@ -6,6 +6,7 @@ import type { ApiDeps } from "./deps.ts";
 import { errorHandler, notFound } from "./errors.ts";
 import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { shutdownRoutes } from "./shutdown.ts";
 import { statusRoutes } from "./status.ts";
@@ -17,7 +18,8 @@ export function createApp(deps: ApiDeps) {
     .route("/v1/config", configRoutes(deps))
     .route("/v1/events", eventsRoutes(deps))
     .route("/v1/shutdown", shutdownRoutes(deps))
-    .route("/v1/openapi.json", openapiRoutes(deps));
+    .route("/v1/openapi.json", openapiRoutes(deps))
+    .route("/metrics", metricsRoutes(deps));
   for (const r of deps.routes ?? []) app.route(r.path, r.app);
   app.onError(errorHandler(deps.logError));
   app.notFound(notFound);

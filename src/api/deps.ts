@@ -22,6 +22,8 @@ export interface EventSubscription {
 
 export interface EventFeed {
   subscribe(sub: EventSubscription): () => void;
+  /** Events published since start, by type (for GET /metrics). */
+  counts?(): Readonly<Record<string, number>>;
 }
 
 export interface LiveConfig {

@@ -26,6 +26,7 @@ const corePaths: Record<string, unknown> = {
     },
   },
   "/v1/openapi.json": { get: { summary: "This document.", responses: { 200: json("OpenAPI 3.1") } } },
+  "/metrics": { get: { summary: "Prometheus text: storage, recordings and uploads by state, upload rate, event counters.", responses: { 200: { description: "text/plain; version=0.0.4", content: { "text/plain": {} } } } } },
 };
 
 export function openapiDocument(deps: Pick<ApiDeps, "version" | "routes">) {

@@ -18,11 +18,13 @@ export function matchesType(types: ReadonlySet<string> | null, type: string): bo
 
 export function createEventBus(clock: () => number = Date.now): EventBus {
   const subs = new Set<EventSubscription>();
+  const counts: Record<string, number> = {};
   let nextId = 1;
   let closed = false;
   return {
     publish(type, data = {}) {
       const event: DaemonEvent = { id: nextId++, type, time: new Date(clock()).toISOString(), data };
+      counts[type] = (counts[type] ?? 0) + 1;
       if (closed) return event;
       for (const s of subs) if (matchesType(s.types, type)) s.onEvent(event);
       return event;
@@ -40,6 +42,7 @@ export function createEventBus(clock: () => number = Date.now): EventBus {
       for (const s of [...subs]) s.onClose();
       subs.clear();
     },
+    counts: () => counts,
     get subscribers() {
       return subs.size;
     },

@@ -73,7 +73,10 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
           openapi: recordingsOpenapi,
         },
       ],
-      status: () => ({ storage: { ...recordings.storage(), path: cfg.path_to_store_record } }),
+      status: () => ({
+        storage: { ...recordings.storage(), path: cfg.path_to_store_record },
+        recordings: Object.fromEntries(store.raw<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state", []).map((r) => [r.state, r.n])),
+      }),
       start() {
         try {
           const report = recordings.reconcile();
