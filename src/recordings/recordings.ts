@@ -15,11 +15,11 @@
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
-import { accessSync, constants, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { eq, and, lt } from "drizzle-orm";
-import { NotFoundError, StorageFullError, ValidationError } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import { recordings, traces } from "../store/schema.ts";
+import { checkDeclarations, diskFull, prepareRoot } from "./guards.ts";
+import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
 import { cancelRecording, stopRecording } from "./finalize.ts";
@@ -27,12 +27,10 @@ import { parseFrames } from "./frames.ts";
 import { isRecordingId, uuidv7 } from "./ids.ts";
 import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
-import { assertTraceName } from "./names.ts";
 import { parseNdjson } from "./parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
-import { closeSegment } from "./segments.ts";
 import { createStorageBudget } from "./storage-budget.ts";
 import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
@@ -40,40 +38,6 @@ import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
 
-function prepareRoot(root: string): void {
-  try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    accessSync(root, constants.W_OK);
-  } catch (err) {
-    throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
-  }
-}
-
-function checkDeclarations(input: CreateRecordingInput): void {
-  const seen = new Set<string>();
-  (input.traces ?? []).forEach((t, i) => {
-    assertTraceName(t.name, `traces[${i}].name`);
-    if (seen.has(t.name)) throw new ValidationError(`Field traces[${i}].name: trace ${JSON.stringify(t.name)} is declared twice.`, `traces[${i}].name`);
-    seen.add(t.name);
-    if (typeof t.encoding !== "string" || t.encoding.length === 0 || t.encoding.length > 255) {
-      throw new ValidationError(`Field traces[${i}].encoding: give the message encoding, e.g. "json", "protobuf" or "cdr".`, `traces[${i}].encoding`);
-    }
-    if (t.schema !== undefined && !t.schema_name) throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
-  });
-}
-
-/**
- * The storage checks run before a write, but the disk can still fill under them (another
- * process, inodes running out): a write failing with ENOSPC or EDQUOT is a full disk (507),
- * not an internal error. The writers have already undone their partial bytes.
- */
-function diskFull(root: string, err: unknown): never {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    throw new StorageFullError(`The disk holding ${root} is full (${code}${code === "ENOSPC" ? ": no space or no free inodes" : ": quota exceeded"}); nothing of this write was kept. Free disk space or move path_to_store_record.`);
-  }
-  throw err;
-}
 
 function guarded<T>(root: string, fn: () => T): T {
   try {
@@ -196,48 +160,18 @@ export function createRecordings(deps: RecordingsDeps) {
     },
 
     /** Stops recordings with no write for idleFinalizeMs; returns their ids. */
-    finalizeIdle(now = clock.now()): string[] {
-      const idle = ctx.store.all(ctx.store.db.select().from(recordings).where(and(eq(recordings.state, "recording"), lt(recordings.last_write_at, now - limits.idleFinalizeMs))));
-      for (const r of idle) stopRecording(ctx, r.id);
-      return idle.map((r) => r.id);
-    },
-
+    finalizeIdle: (now = clock.now()) => finalizeIdle(ctx, now),
     /** Closes segments older than segmentMaxAgeMs, so they upload while recording goes on. */
-    closeAgedSegments(now = clock.now()): number {
-      let closed = 0;
-      for (const [id, seg] of [...ctx.open]) {
-        if (now - seg.openedAt >= limits.segmentMaxAgeMs) {
-          closeSegment(ctx, id);
-          closed++;
-        }
-      }
-      return closed;
-    },
-
+    closeAgedSegments: (now = clock.now()) => closeAgedSegments(ctx, now),
     /** What the daemon's timer calls. */
     tick(now = clock.now()): void {
-      this.closeAgedSegments(now);
-      this.finalizeIdle(now);
+      closeAgedSegments(ctx, now);
+      finalizeIdle(ctx, now);
     },
-
     /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
-    close(): void {
-      for (const id of [...ctx.open.keys()]) {
-        try {
-          closeSegment(ctx, id);
-        } catch (err) {
-          deps.log.warn(`Could not close the open segment of ${id} (the next start repairs it): ${(err as Error).message}`);
-          ctx.open.get(id)?.writer.abandon();
-          ctx.open.delete(id);
-        }
-      }
-    },
-
+    close: () => closeOpenSegments(ctx),
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
-    abandonForTest(): void {
-      for (const seg of ctx.open.values()) seg.writer.abandon();
-      ctx.open.clear();
-    },
+    abandonForTest: () => abandonOpenSegments(ctx),
 
     uploads: {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
