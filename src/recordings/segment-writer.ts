@@ -12,9 +12,9 @@
  */
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { crc32 } from "node:zlib";
-import { McapChunkBuilder, McapRecordBuilder, Opcode, type McapTypes } from "@mcap/core";
+import { McapChunkBuilder, McapRecordBuilder, type McapTypes } from "@mcap/core";
 import { fsyncDir, writeAllSync } from "./durable-fs.ts";
+import { writeChunkGroup, writeSummaryAndFooter } from "./mcap-records.ts";
 
 export interface ChannelDecl {
   topic: string;
@@ -136,36 +136,7 @@ export class SegmentWriter {
 
     const flush = () => {
       if (chunk.numMessages === 0) return;
-      const raw = chunk.buffer;
-      const packed = this.compress(raw);
-      const useZstd = packed.byteLength < raw.byteLength;
-      const chunkStart = BigInt(s.position + rb.length);
-      const chunkLength = rb.writeChunk({
-        messageStartTime: chunk.messageStartTime,
-        messageEndTime: chunk.messageEndTime,
-        uncompressedSize: BigInt(raw.byteLength),
-        uncompressedCrc: crc32(raw),
-        compression: useZstd ? "zstd" : "",
-        records: useZstd ? packed : raw,
-      });
-      const indexStart = s.position + rb.length;
-      const offsets = new Map<number, bigint>();
-      for (const index of chunk.indices) {
-        if (index.records.length === 0) continue;
-        offsets.set(index.channelId, BigInt(s.position + rb.length));
-        rb.writeMessageIndex(index);
-      }
-      newIndexes.push({
-        messageStartTime: chunk.messageStartTime,
-        messageEndTime: chunk.messageEndTime,
-        chunkStartOffset: chunkStart,
-        chunkLength,
-        messageIndexOffsets: offsets,
-        messageIndexLength: BigInt(s.position + rb.length - indexStart),
-        compression: useZstd ? "zstd" : "",
-        compressedSize: BigInt(useZstd ? packed.byteLength : raw.byteLength),
-        uncompressedSize: BigInt(raw.byteLength),
-      });
+      newIndexes.push(writeChunkGroup(rb, chunk, s.position, this.compress));
       chunk.reset();
     };
 
@@ -215,35 +186,7 @@ export class SegmentWriter {
     if (this.closed) return this.state.position;
     const s = this.state;
     const rb = new McapRecordBuilder();
-    rb.writeDataEnd({ dataSectionCrc: 0 });
-    const summaryStart = s.position + rb.length;
-    const offsets: McapTypes.SummaryOffset[] = [];
-    const group = (opcode: Opcode, write: () => void) => {
-      const groupStart = s.position + rb.length;
-      write();
-      const groupLength = s.position + rb.length - groupStart;
-      if (groupLength > 0) offsets.push({ groupOpcode: opcode, groupStart: BigInt(groupStart), groupLength: BigInt(groupLength) });
-    };
-    group(Opcode.SCHEMA, () => s.schemas.forEach((x) => rb.writeSchema(x)));
-    group(Opcode.CHANNEL, () => s.channels.forEach((x) => rb.writeChannel(x)));
-    group(Opcode.STATISTICS, () =>
-      rb.writeStatistics({
-        messageCount: BigInt(s.messageCount),
-        schemaCount: s.schemas.size,
-        channelCount: s.channels.size,
-        attachmentCount: 0,
-        metadataCount: 0,
-        chunkCount: s.chunkIndexes.length,
-        messageStartTime: s.messageStartTime,
-        messageEndTime: s.messageEndTime,
-        channelMessageCounts: s.channelMessageCounts,
-      }),
-    );
-    group(Opcode.CHUNK_INDEX, () => s.chunkIndexes.forEach((x) => rb.writeChunkIndex(x)));
-    const summaryOffsetStart = s.position + rb.length;
-    for (const o of offsets) rb.writeSummaryOffset(o);
-    rb.writeFooter({ summaryStart: BigInt(summaryStart), summaryOffsetStart: BigInt(summaryOffsetStart), summaryCrc: 0 });
-    rb.writeMagic();
+    writeSummaryAndFooter(rb, s);
     writeAllSync(this.fd, rb.buffer, s.position);
     ftruncateSync(this.fd, s.position + rb.length);
     fsyncSync(this.fd);
