@@ -3,7 +3,7 @@ import { configFlagsOf } from "./args.ts";
 import type { CliContext } from "./context.ts";
 
 /** Resolves the config a command line asks for: its flags, --profile and --instance. */
-export function loadFromArgs(a: Record<string, unknown>, ctx: CliContext): Loaded {
+export function loadFromArgs(a: Record<string, unknown>, ctx: CliContext): Promise<Loaded> {
   return loadConfig({
     env: ctx.env,
     flags: configFlagsOf(a),

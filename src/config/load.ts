@@ -52,13 +52,13 @@ function diskSize(path: string): number | undefined {
   }
 }
 
-export function loadConfig(input: LoadInput): Loaded {
+export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
   const paths = resolvePaths(home, instanceOf(input));
   const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);
-  const profileValues = profile ? store.read(validateProfileName(profile, source)) : undefined;
+  const profileValues = profile ? await store.read(validateProfileName(profile, source)) : undefined;
   const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
   const resolved = resolveConfig({ defaults, profile: profileValues, env: input.env, flags: input.flags });
   // A relative path means relative to where the command ran, not to wherever the daemon is.

@@ -2,12 +2,14 @@
 // an api_key. Written atomically (temp file, fsync, rename) so a crash never leaves half a file.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import YAML from "yaml";
 import { ConfigError, NotFoundError, ValidationError, ConflictError } from "../errors.ts";
 import { FIELD_NAMES, type FieldName } from "./fields.ts";
 import { parseField } from "./parse.ts";
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+// Loaded on first use: evaluating the YAML library costs the long-running daemon ~7 MB of
+// resident memory, and a daemon without a profile never needs it.
+const loadYaml = () => import("yaml").then((m) => m.default);
 export type ProfileValues = Partial<Record<FieldName, unknown>>;
 
 export function validateProfileName(name: string | undefined, source = "--name"): string {
@@ -21,7 +23,8 @@ export function validateProfileName(name: string | undefined, source = "--name")
 export function createProfileStore(profilesDir: string) {
   const fileOf = (name: string) => join(profilesDir, `${validateProfileName(name)}.yaml`);
 
-  function write(name: string, values: ProfileValues) {
+  async function write(name: string, values: ProfileValues) {
+    const YAML = await loadYaml();
     mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
     const file = fileOf(name);
     const tmp = `${file}.${process.pid}.tmp`;
@@ -40,10 +43,11 @@ export function createProfileStore(profilesDir: string) {
   }
 
   /** Reads and validates a profile; every error names the file and the field. */
-  function read(name: string): ProfileValues {
+  async function read(name: string): Promise<ProfileValues> {
     const file = fileOf(name);
     if (!existsSync(file)) throw new NotFoundError(`Profile "${name}" does not exist (looked for ${file}). Create it with: nc-data-daemon profile create --name ${name}`);
     let doc: unknown;
+    const YAML = await loadYaml();
     try {
       doc = YAML.parse(readFileSync(file, "utf8"));
     } catch (err) {
@@ -70,14 +74,14 @@ export function createProfileStore(profilesDir: string) {
       if (!existsSync(profilesDir)) return [];
       return readdirSync(profilesDir).filter((f) => f.endsWith(".yaml") && NAME_RE.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
     },
-    create(name: string, values: ProfileValues) {
+    async create(name: string, values: ProfileValues) {
       if (existsSync(fileOf(name))) throw new ConflictError(`Profile "${name}" already exists; change it with: nc-data-daemon profile update --name ${name}`);
-      write(name, values);
+      await write(name, values);
     },
-    update(name: string, values: ProfileValues, unset: FieldName[] = []) {
-      const merged = { ...read(name), ...values };
+    async update(name: string, values: ProfileValues, unset: FieldName[] = []) {
+      const merged = { ...(await read(name)), ...values };
       for (const f of unset) delete merged[f];
-      write(name, merged);
+      await write(name, merged);
       return merged;
     },
     remove(name: string) {

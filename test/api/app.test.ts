@@ -6,8 +6,9 @@ import { createEventBus } from "../../src/daemon/event-bus.ts";
 import { createLiveConfig } from "../../src/daemon/live-config.ts";
 import { NotFoundError } from "../../src/errors.ts";
 
+const { config } = await loadConfig({ env: { HOME: "/tmp/ncd-api-test", NCD_API_KEY: "sk-live-123" }, flags: {}, cwd: "/tmp" });
+
 function deps(extra: Partial<ApiDeps> = {}) {
-  const { config } = loadConfig({ env: { HOME: "/tmp/ncd-api-test", NCD_API_KEY: "sk-live-123" }, flags: {}, cwd: "/tmp" });
   const live = createLiveConfig(config);
   const shutdowns: string[] = [];
   const d: ApiDeps = {

@@ -13,8 +13,8 @@ const show = defineCommand({
   args: { ...profileArg, ...instanceArg, ...configArgs, ...jsonArg, ...secretsArg },
 }) as Command;
 show.examples = ["nc-data-daemon config show", "nc-data-daemon config show --profile laptop --json"];
-show.handler = (a, ctx) => {
-  const loaded = loadFromArgs(a, ctx);
+show.handler = async (a, ctx) => {
+  const loaded = await loadFromArgs(a, ctx);
   const config = configView(loaded.config, a["show-secrets"] === true);
   if (a.json) return printJson(ctx, { config, sources: loaded.sources });
   ctx.out(`${renderConfig(config, loaded.sources)}\n`);
@@ -25,8 +25,8 @@ const validate = defineCommand({
   args: { ...profileArg, ...instanceArg, ...configArgs },
 }) as Command;
 validate.examples = ["nc-data-daemon config validate --profile robot", "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate"];
-validate.handler = (a, ctx) => {
-  const loaded = loadFromArgs(a, ctx);
+validate.handler = async (a, ctx) => {
+  const loaded = await loadFromArgs(a, ctx);
   ctx.out(`Configuration is valid${loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
 };
 

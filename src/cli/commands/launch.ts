@@ -60,7 +60,7 @@ command.handler = async (args, ctx) => {
   const isChild = ctx.env[CHILD_MARKER] === "1";
   const a = isChild ? withSecretFlags(args, ctx.env) : args;
   // Resolve the config first, so a bad value is reported here and not in a log file.
-  const loaded = loadFromArgs(a, ctx);
+  const loaded = await loadFromArgs(a, ctx);
   const runtime = await getRuntime();
   if (a.background && !isChild) {
     const { pid } = await launchInBackground({ runtime, paths: loaded.paths, ...childLaunch(a, ctx.env), cwd: ctx.cwd });

@@ -32,9 +32,9 @@ const create = defineCommand({
   args: { ...nameArg, ...configArgs },
 }) as Command;
 create.examples = ["nc-data-daemon profile create --name laptop", "nc-data-daemon profile create --name robot --storage-limit 20gb --offline"];
-create.handler = (a, ctx) => {
+create.handler = async (a, ctx) => {
   const name = validateProfileName(a.name as string);
-  storeOf(ctx).create(name, valuesFromFlags(a));
+  await storeOf(ctx).create(name, valuesFromFlags(a));
   ctx.out(`Profile "${name}" created at ${storeOf(ctx).fileOf(name)}.\n`);
 };
 
@@ -47,12 +47,12 @@ const update = defineCommand({
   },
 }) as Command;
 update.examples = ["nc-data-daemon profile update --name laptop --storage-limit 2gb --bandwidth-limit 50mb --storage-path /data/records --num-threads 4", "nc-data-daemon profile update --name laptop --no-offline --unset api_key"];
-update.handler = (a, ctx) => {
+update.handler = async (a, ctx) => {
   const name = validateProfileName(a.name as string);
   const values = valuesFromFlags(a);
   const unset = parseUnset(a.unset);
   if (!Object.keys(values).length && !unset.length) throw new UsageError(`Nothing to update: give at least one setting, e.g. --storage-limit 2gb (see "nc-data-daemon profile update --help").`);
-  storeOf(ctx).update(name, values, unset);
+  await storeOf(ctx).update(name, values, unset);
   ctx.out(`Profile "${name}" updated.\n`);
 };
 
@@ -61,10 +61,10 @@ const show = defineCommand({
   args: { ...nameArg, ...jsonArg, ...secretsArg },
 }) as Command;
 show.examples = ["nc-data-daemon profile show --name laptop", "nc-data-daemon profile show --name laptop --json"];
-show.handler = (a, ctx) => {
+show.handler = async (a, ctx) => {
   const name = validateProfileName(a.name as string);
   const store = storeOf(ctx);
-  const values = redact(store.read(name), a["show-secrets"] === true);
+  const values = redact(await store.read(name), a["show-secrets"] === true);
   if (a.json) return printJson(ctx, values);
   const lines = Object.entries(values).map(([k, v]) => `  ${k}: ${formatValue(k as FieldName, v)}`);
   ctx.out(`Profile "${name}" (${store.fileOf(name)}):\n${lines.length ? lines.join("\n") : "  (no settings: defaults apply)"}\n`);

@@ -15,7 +15,7 @@ command.examples = ["nc-data-daemon restart", "nc-data-daemon restart --profile 
 
 command.handler = async (a, ctx) => {
   // Check the new config before stopping the old daemon: a typo must not leave nothing running.
-  const loaded = loadFromArgs(a, ctx);
+  const loaded = await loadFromArgs(a, ctx);
   const outcome = await stopInstance(loaded.paths, timeoutOf(a.timeout));
   if (outcome !== "not-running") ctx.out(outcome === "forced" ? "Daemon stopped (forced).\n" : "Daemon stopped.\n");
   const { timeout: _t, ...launchValues } = a;

@@ -17,7 +17,7 @@ command.examples = [
   "NCD_BANDWIDTH_LIMIT=5mb nc-data-daemon update --profile laptop --json",
 ];
 command.handler = async (a, ctx) => {
-  const loaded = loadFromArgs(a, ctx);
+  const loaded = await loadFromArgs(a, ctx);
   const config = configView(loaded.config, a["show-secrets"] === true);
   const daemon = await applyToRunningDaemon(loaded);
   // `daemon` appears only when one runs, so the output without one stays as it was.
