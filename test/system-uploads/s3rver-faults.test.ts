@@ -42,8 +42,10 @@ describe("uploads through a misbehaving network", () => {
       { kind: "stall", ms: 1500 },
     ];
     let injected = 0;
-    // Every third write request meets the next fault in turn, five faults in all.
-    proxy.setFaults((req, i) => (req.method !== "GET" && i % 3 === 1 && injected < kinds.length ? kinds[injected++] : undefined));
+    let writes = 0;
+    // Every second write request meets the next fault in turn, five faults in all (an upload
+    // here takes at least eleven writes, and each fault adds its retry).
+    proxy.setFaults((req) => (req.method !== "GET" && ++writes % 2 === 0 && injected < kinds.length ? kinds[injected++] : undefined));
     const d = await daemon("flaky", ["--num-threads", "2"]);
     const made = await makeRecording(d, { messages: 300, files: { "a.bin": randomBytes(20 * MiB + 3), "b.bin": randomBytes(9 * MiB) } });
     const before = await d.api("GET", `/v1/recordings/${made.id}`);
