@@ -1,6 +1,7 @@
 // One token bucket shared by every worker. Bytes are paid for in small slices before they
-// are handed to the socket, and the bucket holds at most ~20 ms worth of tokens, so the
-// limit holds over any one-second window instead of averaging out after a burst.
+// are handed to the socket. The bucket holds at most 80 ms worth of tokens: enough to make up
+// the short idle gaps between requests (a part's answer, the next part's checksum), so the
+// mean rate reaches the limit, and little enough that no one-second window exceeds 1.08x it.
 
 export interface Bandwidth {
   /** Waits until n bytes may be sent. Rejects with the signal's reason if aborted. */
@@ -13,6 +14,7 @@ export interface Bandwidth {
 }
 
 export const SLICE_BYTES = 64 * 1024;
+const BURST_SECONDS = 0.08;
 
 interface Waiter {
   n: number;
@@ -29,7 +31,7 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
   const queue: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const capacity = () => (current === null ? Infinity : Math.max(SLICE_BYTES, current * 0.02));
+  const capacity = () => (current === null ? Infinity : Math.max(SLICE_BYTES, current * BURST_SECONDS));
 
   function refill() {
     const t = now();

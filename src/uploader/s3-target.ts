@@ -31,6 +31,9 @@ export interface S3TargetOptions {
   stallMs?: number;
 }
 
+/** Parts of one object sent at once. */
+const PARTS_IN_FLIGHT = 2;
+
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
@@ -105,42 +108,76 @@ export function createS3Target(opts: S3TargetOptions): Target {
     const count = Math.ceil(job.size / mp.partSize);
     let confirmed = [...done.values()].reduce((n, p) => n + p.size, 0);
     job.onProgress(confirmed);
-    for (let n = 1; n <= count; n++) {
-      if (done.has(n)) continue;
-      const start = (n - 1) * mp.partSize;
-      const len = Math.min(mp.partSize, job.size - start);
-      const { md5, sha256 } = await hashRange(job.localPath, start, len, job.signal);
-      const touch: { current?: () => void } = {};
-      const ans = await client.request({
-        method: "PUT",
-        key: job.key,
-        query: { partNumber: String(n), uploadId: mp.uploadId },
-        headers: { "content-length": String(len), "content-md5": md5.toString("base64") },
-        payloadHash: sha256.toString("hex"),
-        body: () => {
-          let sent = 0;
-          job.onProgress(confirmed);
-          return rangeStream(job.localPath, start, len, {
-            bandwidth: job.bandwidth,
-            signal: job.signal,
-            onBytes: (b) => {
-              touch.current?.();
-              job.onProgress(confirmed + (sent += b));
-            },
-          });
-        },
-        signal: job.signal,
-        touch,
-      });
-      const etag = stripQuotes(ans.headers.get("etag"));
-      checkEtag(etag, md5, `${job.key} part ${n}`);
-      const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: sha256.toString("base64") };
-      done.set(n, part);
-      confirmed += len;
-      await job.resume.savePart(part);
-      await job.resume.saveBytesSent(confirmed);
-      job.onProgress(confirmed);
-    }
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !done.has(n));
+    const upload = mp;
+    // The socket must not sit idle while a part is hashed or its answer awaited: two parts are
+    // in flight, and the next part's checksums are computed while the current one is sent.
+    const ctl = new AbortController();
+    const signal = AbortSignal.any([ctl.signal, ...(job.signal ? [job.signal] : [])]);
+    const hashes = new Map<number, Promise<Awaited<ReturnType<typeof hashRange>>>>();
+    const rangeOf = (n: number) => ({ start: (n - 1) * upload.partSize, len: Math.min(upload.partSize, job.size - (n - 1) * upload.partSize) });
+    const hashOf = (n: number) => {
+      let h = hashes.get(n);
+      if (!h) {
+        const { start, len } = rangeOf(n);
+        h = hashRange(job.localPath, start, len, signal);
+        h.catch(() => {}); // a prefetch nobody awaits must not become an unhandled rejection
+        hashes.set(n, h);
+      }
+      return h;
+    };
+    const inFlight = new Map<number, number>();
+    const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
+    let cursor = 0;
+    const sendParts = async () => {
+      while (cursor < missing.length) {
+        const n = missing[cursor++]!;
+        const { start, len } = rangeOf(n);
+        const { md5, sha256 } = await hashOf(n);
+        hashes.delete(n);
+        if (cursor < missing.length) void hashOf(missing[cursor]!);
+        const touch: { current?: () => void } = {};
+        const ans = await client.request({
+          method: "PUT",
+          key: job.key,
+          query: { partNumber: String(n), uploadId: upload.uploadId },
+          headers: { "content-length": String(len), "content-md5": md5.toString("base64") },
+          payloadHash: sha256.toString("hex"),
+          body: () => {
+            inFlight.set(n, 0);
+            report();
+            return rangeStream(job.localPath, start, len, {
+              bandwidth: job.bandwidth,
+              signal,
+              onBytes: (b) => {
+                touch.current?.();
+                inFlight.set(n, (inFlight.get(n) ?? 0) + b);
+                report();
+              },
+            });
+          },
+          signal,
+          touch,
+        });
+        const etag = stripQuotes(ans.headers.get("etag"));
+        checkEtag(etag, md5, `${job.key} part ${n}`);
+        const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: sha256.toString("base64") };
+        done.set(n, part);
+        inFlight.delete(n);
+        confirmed += len;
+        await job.resume.savePart(part);
+        await job.resume.saveBytesSent(confirmed);
+        report();
+      }
+    };
+    await Promise.all(
+      Array.from({ length: PARTS_IN_FLIGHT }, () =>
+        sendParts().catch((e) => {
+          ctl.abort(e); // the sibling stops too; the error that came first is the one reported
+          throw e;
+        }),
+      ),
+    );
 
     const parts = [...done.values()].sort((a, b) => a.number - b.number);
     const body = new TextEncoder().encode(
