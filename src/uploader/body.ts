@@ -1,5 +1,5 @@
 // Request bodies come straight from the local file: a hashing pass (unthrottled, local disk
-// only) gives the checksums a server verifies, then a throttled stream sends the same range.
+// only) gives the MD5 a server verifies, then a throttled stream sends the same range.
 // Nothing larger than one slice is held in memory.
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
@@ -7,14 +7,8 @@ import type { Bandwidth } from "./bandwidth.ts";
 
 const READ_BYTES = 256 * 1024;
 
-export interface RangeHashes {
-  md5: Buffer;
-  sha256: Buffer;
-}
-
-export async function hashRange(path: string, start: number, length: number, signal?: AbortSignal): Promise<RangeHashes> {
+export async function md5Range(path: string, start: number, length: number, signal?: AbortSignal): Promise<Buffer> {
   const md5 = createHash("md5");
-  const sha = createHash("sha256");
   const fh = await open(path, "r");
   try {
     const buf = Buffer.allocUnsafe(READ_BYTES);
@@ -25,13 +19,12 @@ export async function hashRange(path: string, start: number, length: number, sig
       const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, end - pos), pos);
       if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
       md5.update(buf.subarray(0, bytesRead));
-      sha.update(buf.subarray(0, bytesRead));
       pos += bytesRead;
     }
   } finally {
     await fh.close();
   }
-  return { md5: md5.digest(), sha256: sha.digest() };
+  return md5.digest();
 }
 
 export interface StreamOptions {

@@ -35,7 +35,7 @@ export interface CompletedPart {
   size: number;
   /** ETag as the server returned it, without quotes. */
   etag: string;
-  /** Base64 sha256 of the part's bytes, so a resumed upload can be verified. */
+  /** Base64 MD5 of the part's bytes (what Content-MD5 carried), so a resumed upload can be verified. */
   checksum: string;
 }
 

@@ -1,10 +1,12 @@
 // S3 (and S3-compatible: Ceph radosgw, MinIO, s3rver) target. Small objects go in one PUT;
 // larger ones as a multipart upload whose id and every completed part are persisted as
 // they happen, so a restarted daemon sends only the parts the server does not have.
-// Every body carries Content-MD5 and a signed sha256, so the server verifies what it got,
-// and we compare the returned ETag with our own MD5.
+// Every body carries a signed Content-MD5, so the server verifies what it got and the
+// signature binds the body, and we compare the returned ETag with our own MD5. The payload
+// itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
+// CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
-import { hashRange, rangeStream, bytesStream } from "./body.ts";
+import { md5Range, rangeStream, bytesStream } from "./body.ts";
 import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
 import { checkEtag, DEFAULT_PART_SIZE, listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
 
@@ -31,6 +33,7 @@ export interface S3TargetOptions {
   stallMs?: number;
 }
 
+const UNSIGNED = "UNSIGNED-PAYLOAD";
 /** Parts of one object sent at once. */
 const PARTS_IN_FLIGHT = 2;
 
@@ -39,13 +42,13 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
-    const { md5, sha256 } = await hashRange(job.localPath, 0, job.size, job.signal);
+    const md5 = await md5Range(job.localPath, 0, job.size, job.signal);
     const touch: { current?: () => void } = {};
     const ans = await client.request({
       method: "PUT",
       key: job.key,
       headers: { "content-length": String(job.size), "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" },
-      payloadHash: sha256.toString("hex"),
+      payloadHash: UNSIGNED,
       body: () => {
         let sent = 0;
         job.onProgress(0);
@@ -82,9 +85,9 @@ export function createS3Target(opts: S3TargetOptions): Target {
         const start = (n - 1) * mp.partSize;
         const len = Math.min(mp.partSize, job.size - start);
         if (len <= 0 || s.size !== len) continue;
-        const h = await hashRange(job.localPath, start, len, job.signal);
-        if (h.md5.toString("hex") === s.etag) {
-          const part = { number: n, size: len, etag: s.etag, checksum: h.sha256.toString("base64") };
+        const md5 = await md5Range(job.localPath, start, len, job.signal);
+        if (md5.toString("hex") === s.etag) {
+          const part = { number: n, size: len, etag: s.etag, checksum: md5.toString("base64") };
           done.set(n, part);
           await job.resume.savePart(part);
         }
@@ -114,13 +117,17 @@ export function createS3Target(opts: S3TargetOptions): Target {
     // in flight, and the next part's checksums are computed while the current one is sent.
     const ctl = new AbortController();
     const signal = AbortSignal.any([ctl.signal, ...(job.signal ? [job.signal] : [])]);
-    const hashes = new Map<number, Promise<Awaited<ReturnType<typeof hashRange>>>>();
+    const hashes = new Map<number, Promise<Buffer>>();
     const rangeOf = (n: number) => ({ start: (n - 1) * upload.partSize, len: Math.min(upload.partSize, job.size - (n - 1) * upload.partSize) });
+    // One hash at a time, in part order: part 1's MD5 is ready (and its bytes on the wire) as
+    // early as possible, rather than every part's MD5 finishing together.
+    let lastHash: Promise<unknown> = Promise.resolve();
     const hashOf = (n: number) => {
       let h = hashes.get(n);
       if (!h) {
         const { start, len } = rangeOf(n);
-        h = hashRange(job.localPath, start, len, signal);
+        h = lastHash.catch(() => {}).then(() => md5Range(job.localPath, start, len, signal));
+        lastHash = h;
         h.catch(() => {}); // a prefetch nobody awaits must not become an unhandled rejection
         hashes.set(n, h);
       }
@@ -133,7 +140,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
       while (cursor < missing.length) {
         const n = missing[cursor++]!;
         const { start, len } = rangeOf(n);
-        const { md5, sha256 } = await hashOf(n);
+        const md5 = await hashOf(n);
         hashes.delete(n);
         if (cursor < missing.length) void hashOf(missing[cursor]!);
         const touch: { current?: () => void } = {};
@@ -142,7 +149,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
           key: job.key,
           query: { partNumber: String(n), uploadId: upload.uploadId },
           headers: { "content-length": String(len), "content-md5": md5.toString("base64") },
-          payloadHash: sha256.toString("hex"),
+          payloadHash: UNSIGNED,
           body: () => {
             inFlight.set(n, 0);
             report();
@@ -161,7 +168,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
         });
         const etag = stripQuotes(ans.headers.get("etag"));
         checkEtag(etag, md5, `${job.key} part ${n}`);
-        const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: sha256.toString("base64") };
+        const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: md5.toString("base64") };
         done.set(n, part);
         inFlight.delete(n);
         confirmed += len;
