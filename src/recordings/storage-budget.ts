@@ -26,6 +26,8 @@ export interface StorageBudget {
   hold(delta: number): void;
   /** Re-reads the total from the database (after a rolled-back transaction). */
   resync(): void;
+  /** An upload changed state (e.g. became uploaded): the evictable total must be re-read. */
+  uploadsChanged(): void;
 }
 
 function mib(n: number): string {
@@ -43,7 +45,10 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
   const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings")[0]?.n ?? 0);
   let used = sum();
 
-  const evictable = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0);
+  // Cached: status asks for it on every poll, and it changes only when an upload completes or
+  // local bytes are added or removed (add(), uploadsChanged()).
+  let evictableCache: number | undefined;
+  const evictable = () => (evictableCache ??= Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0));
 
   function evict(needed: number): number {
     let freed = 0;
@@ -105,12 +110,17 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
       if (delta === 0) return;
       store.run(store.db.update(recordings).set({ local_bytes: sql`${recordings.local_bytes} + ${delta}` }).where(eq(recordings.id, recordingId)));
       used += delta;
+      evictableCache = undefined;
     },
     hold(delta) {
       used += delta;
     },
     resync() {
       used = sum();
+      evictableCache = undefined;
+    },
+    uploadsChanged() {
+      evictableCache = undefined;
     },
   };
   return budget;

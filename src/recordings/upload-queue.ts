@@ -83,6 +83,7 @@ export function markUploaded(ctx: Ctx, uploadId: number): void {
     ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
     if (u.kind === "manifest") ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
   });
+  ctx.budget.uploadsChanged();
   if (u.kind !== "manifest") return;
   updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
   if (!ctx.limits.keepUploaded) {

@@ -9,6 +9,7 @@ import { ConfigError, UnavailableError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
 import { createStore } from "../../store/store.ts";
 import type { DaemonPluginFactory } from "../plugins.ts";
+import { cachedUntilEvent } from "./cached.ts";
 import type { SharedParts } from "./shared.ts";
 
 const MiB = 1024 ** 2;
@@ -57,6 +58,9 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
     const ready = new Promise<Recordings>((res, rej) => ((markReady = res), (markFailed = rej)));
     ready.catch(() => {}); // requests see the failure; nobody else must
     let timer: ReturnType<typeof setInterval> | undefined;
+    const byState = cachedUntilEvent(ctx.events, 1000, () =>
+      Object.fromEntries(store.raw<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state", []).map((r) => [r.state, r.n])),
+    );
 
     return {
       name: "recordings",
@@ -75,7 +79,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
       ],
       status: () => ({
         storage: { ...recordings.storage(), path: cfg.path_to_store_record },
-        recordings: Object.fromEntries(store.raw<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state", []).map((r) => [r.state, r.n])),
+        recordings: byState(),
       }),
       start() {
         try {

@@ -12,6 +12,7 @@ import { createUploader, type Uploader } from "../../uploader/uploader.ts";
 import { createWakelock } from "../../uploader/wakelock.ts";
 import type { DaemonPluginFactory } from "../plugins.ts";
 import { createUploadStore } from "../upload-store.ts";
+import { cachedUntilEvent } from "./cached.ts";
 import type { SharedParts } from "./shared.ts";
 
 const readFile = (p: string) => {
@@ -55,6 +56,7 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
     const bandwidth = createBandwidth(cfg.bandwidth_limit);
     let uploader: Uploader | undefined;
     let lastError: string | null = null;
+    const objectCounts = cachedUntilEvent(ctx.events, 1000, () => counts(shared));
 
     if (target && shared.store && shared.recordings) {
       const t = target;
@@ -93,7 +95,7 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
       name: "uploads",
       status: () => ({
         uploads: {
-          ...counts(shared),
+          ...objectCounts(),
           enabled: Boolean(uploader),
           target: target?.location ?? null,
           problem,
