@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
-import { BINARY, baseEnv, run } from "../support/binary.ts";
+import { BINARY, baseEnv } from "../support/binary.ts";
 import { makeRecording, randomBytes, startDaemon, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
