@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { dlopen, FFIType } from "bun:ffi";
-import { cString, LIBC, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc-flags.ts";
+import { flockFile, LIBC, type LockLibc } from "./libc-flags.ts";
 import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 let libc: ReturnType<typeof openLibc> | undefined;
@@ -14,20 +14,7 @@ function openLibc() {
 
 function tryLock(path: string): FileLock | null {
   libc ??= openLibc();
-  const c = libc;
-  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
-  if (fd < 0) throw new Error(`cannot open lock file ${path}`);
-  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    c.close(fd);
-    return null;
-  }
-  let held = true;
-  return {
-    release() {
-      if (held) c.close(fd);
-      held = false;
-    },
-  };
+  return flockFile(libc as unknown as LockLibc, path);
 }
 
 function openSqlite(path: string): SqliteHandle {

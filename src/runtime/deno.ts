@@ -1,4 +1,4 @@
-import { cString, LIBC, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc-flags.ts";
+import { flockFile, LIBC, type LockLibc } from "./libc-flags.ts";
 import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 // Deno's globals are not in our type set; this is the little we use of them.
@@ -34,28 +34,14 @@ function openSqlite(path: string): SqliteHandle {
   };
 }
 
-type Libc = { open(p: Uint8Array, flags: number, mode: number): number; flock(fd: number, op: number): number; close(fd: number): number };
-let libc: Libc | undefined;
+let libc: LockLibc | undefined;
 function tryLock(path: string): FileLock | null {
   libc ??= deno().dlopen(LIBC, {
     open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
     flock: { parameters: ["i32", "i32"], result: "i32" },
     close: { parameters: ["i32"], result: "i32" },
-  }).symbols as unknown as Libc;
-  const c = libc;
-  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
-  if (fd < 0) throw new Error(`cannot open lock file ${path}`);
-  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    c.close(fd);
-    return null;
-  }
-  let held = true;
-  return {
-    release() {
-      if (held) c.close(fd);
-      held = false;
-    },
-  };
+  }).symbols as unknown as LockLibc;
+  return flockFile(libc, path);
 }
 
 export function createDenoRuntime(): Runtime {

@@ -11,3 +11,23 @@ export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 
 export const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
+
+/** The three libc calls the lock needs, however the runtime's FFI reaches them. */
+export type LockLibc = { open(p: Uint8Array, flags: number, mode: number): number; flock(fd: number, op: number): number; close(fd: number): number };
+
+/** Takes an exclusive, non-blocking flock on `path`; null when another process holds it. */
+export function flockFile(c: LockLibc, path: string): { release(): void } | null {
+  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
+  if (fd < 0) throw new Error(`cannot open lock file ${path}`);
+  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    c.close(fd);
+    return null;
+  }
+  let held = true;
+  return {
+    release() {
+      if (held) c.close(fd);
+      held = false;
+    },
+  };
+}

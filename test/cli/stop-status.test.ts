@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { tempHome } from "../support/binary.ts";
-import { daemonsOf, filesGone, instancePaths, isAlive, killAll, run, waitFor } from "../daemon/helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { daemonHomes, daemonsOf, filesGone, instancePaths, isAlive, run, waitFor } from "../daemon/helpers.ts";
 
-const homes: string[] = [];
-const home = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const home = daemonHomes();
 
 const launch = async (h: string) => Number(/pid=(\d+)/.exec((await run(["launch", "--background"], { home: h })).stdout)?.[1]);
 

@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runJson, tempHome } from "../support/binary.ts";
-import { killAll, run } from "../daemon/helpers.ts";
+import { daemonHomes, run } from "../daemon/helpers.ts";
 
 const runJsonOf = async (args: string[], home: string) => (await runJson(args, { home })).json;
 
-const homes: string[] = [];
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const newHome = daemonHomes();
 
 describe("update with a running daemon", () => {
   test("applies the live fields it was given and names those that need a restart", async () => {
-    const h = tempHome();
-    homes.push(h);
+    const h = newHome();
     expect((await run(["launch", "--background"], { home: h })).code).toBe(0);
     const r = await run(["update", "--offline", "--bandwidth-limit", "2mb", "--storage-path", "/tmp/elsewhere"], { home: h });
     expect(r.code).toBe(0);

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, baseEnv, tempHome } from "../support/binary.ts";
-import { daemonsOf, instancePaths, killAll, run, waitFor } from "../daemon/helpers.ts";
+import { BINARY, baseEnv } from "../support/binary.ts";
+import { daemonHomes, daemonsOf, instancePaths, run, waitFor } from "../daemon/helpers.ts";
 
-const homes: string[] = [];
-const home = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const home = daemonHomes();
 
 const script = join(import.meta.dir, "fixtures", "auto-start.ts");
 

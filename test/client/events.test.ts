@@ -1,17 +1,12 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createClient, type DaemonEvent } from "../../src/client/index.ts";
-import { tempHome } from "../support/binary.ts";
-import { filesGone, health, instancePaths, killAll, startForeground, waitFor } from "../daemon/helpers.ts";
+import { daemonHomes, filesGone, health, instancePaths, startForeground, waitFor } from "../daemon/helpers.ts";
 
-const homes: string[] = [];
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const newHome = daemonHomes();
 
 describe("events and live config over the socket", () => {
   test("a subscriber receives the events of its types, and the stream ends when the daemon stops", async () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const p = instancePaths(home);
     const proc = startForeground(home);
     await waitFor("health", () => health(p.socket));
@@ -40,8 +35,7 @@ describe("events and live config over the socket", () => {
   });
 
   test("a restart-only change is refused with the daemon's message", async () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const p = instancePaths(home);
     const proc = startForeground(home);
     await waitFor("health", () => health(p.socket));

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempHome } from "../support/binary.ts";
-import { daemonsOf, filesGone, health, instancePaths, isAlive, killAll, run, waitFor } from "./helpers.ts";
+import { daemonHomes, daemonsOf, filesGone, health, instancePaths, isAlive, run, waitFor } from "./helpers.ts";
 
-const homes: string[] = [];
-const home = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const home = daemonHomes();
 
 const launchedPid = (stdout: string) => Number(/Daemon launched \(pid=(\d+)\)\./.exec(stdout)?.[1]);
 

@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { tempHome } from "../support/binary.ts";
-import { filesGone, health, instancePaths, killAll, startForeground, waitFor } from "./helpers.ts";
+import { daemonHomes, filesGone, health, instancePaths, startForeground, waitFor } from "./helpers.ts";
 
-const homes: string[] = [];
-afterEach(async () => {
-  for (const h of homes.splice(0)) await killAll(h);
-});
+const newHome = daemonHomes();
 
 describe("launch in the foreground", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     test(`${signal} stops it in order and leaves no socket or pid file`, async () => {
-      const home = tempHome();
-      homes.push(home);
+      const home = newHome();
       const p = instancePaths(home);
       const proc = startForeground(home);
       const h = await waitFor("health", () => health(p.socket));
@@ -26,8 +21,7 @@ describe("launch in the foreground", () => {
   }
 
   test("the socket is 0600 and its folders 0700", async () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const p = instancePaths(home);
     const proc = startForeground(home);
     await waitFor("health", () => health(p.socket));
@@ -39,8 +33,7 @@ describe("launch in the foreground", () => {
   });
 
   test("a second foreground launch exits 1 naming the running daemon", async () => {
-    const home = tempHome();
-    homes.push(home);
+    const home = newHome();
     const p = instancePaths(home);
     const first = startForeground(home);
     await waitFor("health", () => health(p.socket));

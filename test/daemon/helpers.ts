@@ -2,7 +2,8 @@
 // socket, and making sure no daemon outlives its test.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, baseEnv, run } from "../support/binary.ts";
+import { afterEach } from "bun:test";
+import { BINARY, baseEnv, run, tempHome } from "../support/binary.ts";
 
 export function instancePaths(home: string, instance?: string) {
   const root = join(home, ".neuracore", "data_daemon");
@@ -74,3 +75,16 @@ export function startForeground(home: string, args: string[] = [], env: Record<s
 export const filesGone = (p: { socket: string; pidFile: string }) => !existsSync(p.socket) && !existsSync(p.pidFile);
 
 export { run };
+
+/** A fresh HOME per call; every daemon started under one is killed after each test. */
+export function daemonHomes(): () => string {
+  const homes: string[] = [];
+  afterEach(async () => {
+    for (const h of homes.splice(0)) await killAll(h);
+  });
+  return () => {
+    const h = tempHome();
+    homes.push(h);
+    return h;
+  };
+}
