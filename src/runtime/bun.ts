@@ -46,6 +46,7 @@ export function createBunRuntime(): Runtime {
       return { pid: child.pid, exited: child.exited.then((code) => (child.signalCode ? null : code)) };
     },
     tryLock,
+    fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     selfCommand() {

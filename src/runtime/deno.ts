@@ -63,6 +63,8 @@ export function createDenoRuntime(): Runtime {
       return { pid: child.pid, exited: child.status.then((s) => (s.signal ? null : s.code)) };
     },
     tryLock,
+    // Deno's fetch streams a Blob through JavaScript anyway: keep the paced stream there.
+    fileSlice: () => undefined,
     zstdCompress: (data) => new Uint8Array((zlib as unknown as { zstdCompressSync(b: Uint8Array): Uint8Array }).zstdCompressSync(data)),
     zstdDecompress: (data) => new Uint8Array((zlib as unknown as { zstdDecompressSync(b: Uint8Array): Uint8Array }).zstdDecompressSync(data)),
     selfCommand: () => [deno().execPath(), "run", "-A", new URL("../main.ts", import.meta.url).pathname],

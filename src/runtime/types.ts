@@ -35,6 +35,8 @@ export interface Runtime {
    * killed daemon can never leave a lock behind.
    */
   tryLock(path: string): FileLock | null;
+  /** A request body of bytes [start, end) of a file that the runtime sends natively, or undefined. */
+  fileSlice(path: string, start: number, end: number): Blob | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;
   zstdDecompress(data: Uint8Array): Uint8Array;
   /** Absolute path of the program to re-run to start a copy of ourselves. */

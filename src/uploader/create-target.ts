@@ -6,6 +6,7 @@ import type { Fetch } from "./http.ts";
 import type { CredentialsProvider } from "./s3-client.ts";
 import { resolveS3Settings, type Env, type ReadFile } from "./s3-settings.ts";
 import { createS3Target } from "./s3-target.ts";
+import type { FileSlice } from "./part-body.ts";
 import type { Target } from "./target.ts";
 import { createTusTarget } from "./tus-target.ts";
 
@@ -17,6 +18,7 @@ export interface TargetDeps {
   partSize?: number;
   fetch?: Fetch;
   stallMs?: number;
+  fileSlice?: FileSlice;
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
@@ -38,6 +40,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       partSize: deps.partSize,
       fetch: deps.fetch,
       stallMs: deps.stallMs,
+      fileSlice: deps.fileSlice,
     });
   }
   if (scheme === "http" || scheme === "https") {

@@ -49,7 +49,7 @@ export interface HttpAnswer {
 export async function sendRequest(
   fetchImpl: Fetch,
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: ReadableStream<Uint8Array> | Uint8Array },
+  init: { method: string; headers: Record<string, string>; body?: ReadableStream<Uint8Array> | Uint8Array | Blob },
   opts: { protocol: Protocol; stallMs: number; signal?: AbortSignal; dog?: Watchdog },
 ): Promise<HttpAnswer> {
   const dog = opts.dog ?? watchdog(opts.stallMs, opts.signal);

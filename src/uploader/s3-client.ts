@@ -26,7 +26,7 @@ export interface S3Request {
   query?: Record<string, string>;
   headers?: Record<string, string>;
   /** Made anew for each try, since a stream can be read only once. */
-  body?: () => ReadableStream<Uint8Array> | Uint8Array;
+  body?: () => ReadableStream<Uint8Array> | Uint8Array | Blob;
   payloadHash: string;
   signal?: AbortSignal;
   /** Called as body bytes go out, to keep the stall watchdog quiet. */

@@ -6,7 +6,8 @@
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
-import { md5Range, rangeStream, bytesStream } from "./body.ts";
+import { md5Range, bytesStream } from "./body.ts";
+import { createBodyChooser, type FileSlice } from "./part-body.ts";
 import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
 import { checkEtag, DEFAULT_PART_SIZE, listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
 
@@ -31,6 +32,8 @@ export interface S3TargetOptions {
   fetch?: Fetch;
   now?: () => number;
   stallMs?: number;
+  /** Zero-copy file bodies, where the runtime has them (see part-body.ts). */
+  fileSlice?: FileSlice;
 }
 
 const UNSIGNED = "UNSIGNED-PAYLOAD";
@@ -40,30 +43,44 @@ const PARTS_IN_FLIGHT = 2;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
+  const bodies = createBodyChooser(opts.fileSlice);
+
+  /** One PUT of a file range (a whole small object, or a part) with its Content-MD5. */
+  async function putRange(job: PutJob, start: number, len: number, md5: Buffer, query: Record<string, string> | undefined, onBytes: (n: number) => void, signal = job.signal) {
+    const touch: { current?: () => void } = {};
+    const range = bodies.forRange({
+      path: job.localPath,
+      start,
+      len,
+      bandwidth: job.bandwidth,
+      signal,
+      onBytes: (n) => {
+        touch.current?.();
+        onBytes(n);
+      },
+    });
+    try {
+      const ans = await client.request({
+        method: "PUT",
+        key: job.key,
+        query,
+        headers: { "content-length": String(len), "content-md5": md5.toString("base64"), ...(query ? {} : { "content-type": "application/octet-stream" }) },
+        payloadHash: UNSIGNED,
+        body: () => range.body(),
+        signal,
+        touch,
+      });
+      range.done();
+      return ans;
+    } catch (e) {
+      range.failed();
+      throw e;
+    }
+  }
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const md5 = await md5Range(job.localPath, 0, job.size, job.signal);
-    const touch: { current?: () => void } = {};
-    const ans = await client.request({
-      method: "PUT",
-      key: job.key,
-      headers: { "content-length": String(job.size), "content-md5": md5.toString("base64"), "content-type": "application/octet-stream" },
-      payloadHash: UNSIGNED,
-      body: () => {
-        let sent = 0;
-        job.onProgress(0);
-        return rangeStream(job.localPath, 0, job.size, {
-          bandwidth: job.bandwidth,
-          signal: job.signal,
-          onBytes: (n) => {
-            touch.current?.();
-            job.onProgress((sent += n));
-          },
-        });
-      },
-      signal: job.signal,
-      touch,
-    });
+    const ans = await putRange(job, 0, job.size, md5, undefined, (n) => job.onProgress(n));
     const etag = stripQuotes(ans.headers.get("etag"));
     checkEtag(etag, md5, job.key);
     return { etag };
@@ -143,29 +160,11 @@ export function createS3Target(opts: S3TargetOptions): Target {
         const md5 = await hashOf(n);
         hashes.delete(n);
         if (cursor < missing.length) void hashOf(missing[cursor]!);
-        const touch: { current?: () => void } = {};
-        const ans = await client.request({
-          method: "PUT",
-          key: job.key,
-          query: { partNumber: String(n), uploadId: upload.uploadId },
-          headers: { "content-length": String(len), "content-md5": md5.toString("base64") },
-          payloadHash: UNSIGNED,
-          body: () => {
-            inFlight.set(n, 0);
-            report();
-            return rangeStream(job.localPath, start, len, {
-              bandwidth: job.bandwidth,
-              signal,
-              onBytes: (b) => {
-                touch.current?.();
-                inFlight.set(n, (inFlight.get(n) ?? 0) + b);
-                report();
-              },
-            });
-          },
-          signal,
-          touch,
-        });
+        const query = { partNumber: String(n), uploadId: upload.uploadId };
+        const ans = await putRange(job, start, len, md5, query, (sent) => {
+          inFlight.set(n, sent);
+          report();
+        }, signal);
         const etag = stripQuotes(ans.headers.get("etag"));
         checkEtag(etag, md5, `${job.key} part ${n}`);
         const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: md5.toString("base64") };

@@ -43,7 +43,7 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
     if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
     else {
       try {
-        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined });
+        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice });
       } catch (err) {
         problem = `upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`;
         ctx.log.error(`Uploads are off: ${problem}`);

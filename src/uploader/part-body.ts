@@ -1,0 +1,61 @@
+// Chooses how a range of a local file goes on the wire. A paced (bandwidth-limited) upload,
+// or one on a link not yet known to be fast, streams it in slices through the bandwidth
+// bucket, with byte-level progress that keeps the stall watchdog informed. Once the link has
+// shown itself fast and nothing limits the rate, the range goes as a file slice that the
+// runtime sends natively (sendfile), with no JavaScript per byte: on a fast link the daemon's
+// one JavaScript thread, not the network, is otherwise what limits throughput.
+import type { Bandwidth } from "./bandwidth.ts";
+import { rangeStream } from "./body.ts";
+
+/** A zero-copy body for bytes [start, end) of a file, where the runtime has one. */
+export type FileSlice = (path: string, start: number, end: number) => Blob | undefined;
+
+/** Measured link rate above which whole slices are sent natively. */
+const FAST_BYTES_PER_S = 8 * 1024 * 1024;
+
+export interface RangeBody {
+  body(): ReadableStream<Uint8Array> | Blob;
+  /** Call when the request was answered; feeds the link-rate estimate. */
+  done(): void;
+  /** Call when it failed: later ranges are streamed again until the link proves fast. */
+  failed(): void;
+}
+
+export function createBodyChooser(fileSlice?: FileSlice) {
+  let linkRate = 0;
+  return {
+    get linkRate() {
+      return linkRate;
+    },
+    forRange(o: {
+      path: string;
+      start: number;
+      len: number;
+      bandwidth: Bandwidth;
+      signal?: AbortSignal;
+      /** Bytes of this range handed over so far (for progress), and a sign of life. */
+      onBytes(sentInRange: number): void;
+    }): RangeBody {
+      const native = o.bandwidth.rate === null && linkRate >= FAST_BYTES_PER_S ? fileSlice?.(o.path, o.start, o.start + o.len) : undefined;
+      let began = 0;
+      return {
+        body() {
+          began = performance.now();
+          o.onBytes(0);
+          if (native) return native;
+          let sent = 0;
+          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, onBytes: (n) => o.onBytes((sent += n)) });
+        },
+        done() {
+          o.onBytes(o.len);
+          const secs = (performance.now() - began) / 1000;
+          // Only unpaced sends say how fast the link is; small ones are mostly round-trip time.
+          if (o.bandwidth.rate === null && o.len >= 1024 * 1024 && secs > 0) linkRate = o.len / secs;
+        },
+        failed() {
+          linkRate = 0;
+        },
+      };
+    },
+  };
+}
