@@ -15,7 +15,10 @@ import type { SharedParts } from "./shared.ts";
 const MiB = 1024 ** 2;
 /** Largest body of one messages batch; bigger payloads belong in files. */
 export const MAX_BATCH_BYTES = 256 * MiB;
-const TICK_MS = 1000;
+/** How often aged segments and idle recordings are looked for: a quarter of the shorter of
+ * the two limits, so they are honoured within 25 %, but no more often than 4 times a second
+ * and at least every 5 s (an idle daemon should hardly wake up). */
+const tickMs = (segmentMaxAge: number, idleAfter: number) => Math.min(5000, Math.max(250, (Math.min(segmentMaxAge, idleAfter) * 1000) / 4));
 
 export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
   return (ctx) => {
@@ -96,7 +99,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
           } catch (err) {
             ctx.log.error("Recording maintenance failed:", err);
           }
-        }, TICK_MS);
+        }, tickMs(cfg.segment_max_age, cfg.idle_finalize_after));
         markReady(recordings);
       },
       stop() {
