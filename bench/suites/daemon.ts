@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchSuite } from "../run.ts";
-import { BINARY, ms, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
+import { BINARY, ms, procUsage, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
 
 const BARE = `const s = Bun.serve({ unix: process.argv[2], idleTimeout: 0, fetch: () => Response.json({ ok: true, pid: process.pid, version: "0.0.0" }) });\n`;
 const IDLE_S = 60;
@@ -48,13 +48,7 @@ async function concurrent(socket: string, path: string, clients = 50, perClient 
   return { ...summarize(samples), rps: (clients * perClient) / ((performance.now() - t0) / 1000) };
 }
 
-/** CPU seconds (user+system) and RSS of a process, from /proc. */
-function usage(pid: number) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
-  return { cpu: ticks / 100, rss };
-}
+const usage = procUsage;
 
 const us = (x: number) => `${(x * 1000).toFixed(0)} µs`;
 const mib = (b: number) => `${(b / 1024 ** 2).toFixed(1)} MiB`;

@@ -3,13 +3,13 @@
 // and binary frames, batches of 1,000 ~100-byte payloads) against one process writing the same
 // messages with @mcap/core's McapWriter (zstd chunks) and one fsync per batch; the latency of
 // one batch's acknowledgement; the daemon's RSS while it ingests.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
-import { BINARY, ms, summarize, table, tempDir } from "../lib/timing.ts";
+import { BINARY, ms, procUsage, summarize, table, tempDir } from "../lib/timing.ts";
 
 const MiB = 1024 ** 2;
 const FILE_MIB = 512;
@@ -23,7 +23,7 @@ const ratio = (ours: number, base: number, target: number) => `${(ours / base).t
 
 function rssOf(pid: number): number {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+    return procUsage(pid).rss;
   } catch {
     return 0;
   }

@@ -2,10 +2,10 @@
 // of the same files to the same server, bandwidth-limit accuracy beside rclone --bwlimit,
 // and the daemon's CPU and RSS while it uploads. Data stays small (radosgw's memstore keeps
 // everything in RAM) and every run's objects are deleted before the next.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchSuite } from "../run.ts";
-import { table, tempDir } from "../lib/timing.ts";
+import { procUsage, table, tempDir } from "../lib/timing.ts";
 import { startFaultProxy, type FaultProxy } from "../../test/support/fault-proxy.ts";
 import { startRadosgw } from "../../test/support/radosgw.ts";
 import { s3Admin, type S3Endpoint } from "../../test/support/s3-admin.ts";
@@ -51,14 +51,7 @@ function toolEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { ...env, ...extra };
 }
 
-/** CPU seconds (user+system) and RSS of a process, from /proc. */
-function procSample(pid: number): { cpu: number; rss: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
-  return { cpu: ticks / 100, rss };
-}
+const procSample = procUsage;
 
 /** Samples a process while `work` runs: mean CPU (cores) and peak RSS. */
 async function watchProc<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpu: number; peakRss: number; ms: number }> {
