@@ -39,6 +39,9 @@ export function uriEncode(s: string, keepSlash = false): string {
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 export const sha256Hex = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 
+// Headers a hop may add, drop or change (as the AWS SDKs list them): sent, never signed.
+const UNSIGNABLE = new Set(["authorization", "cache-control", "connection", "expect", "from", "keep-alive", "max-forwards", "pragma", "referer", "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"]);
+
 /** Returns the headers to send, including Authorization. */
 export function signRequest(input: SignInput): Record<string, string> {
   const service = input.service ?? "s3";
@@ -51,7 +54,7 @@ export function signRequest(input: SignInput): Record<string, string> {
   headers["x-amz-content-sha256"] = input.payloadHash;
   if (input.credentials.sessionToken) headers["x-amz-security-token"] = input.credentials.sessionToken;
 
-  const names = Object.keys(headers).sort();
+  const names = Object.keys(headers).filter((n) => !UNSIGNABLE.has(n)).sort();
   const canonicalHeaders = names.map((n) => `${n}:${headers[n]}\n`).join("");
   const signedHeaders = names.join(";");
   // The URL object already percent-encodes the path; decode each segment and re-encode strictly.

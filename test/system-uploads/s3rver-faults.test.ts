@@ -57,6 +57,13 @@ describe("uploads through a misbehaving network", () => {
     await checkRemote((p) => admin.get(`flaky/default/${made.id}/${p}`), made, before);
   }, 120_000);
 
+  /** Waits until no object of the recording is still being tried (all but the manifest ended). */
+  const settled = (d: Daemon, id: string) =>
+    waitFor(`recording ${id} to have no upload in flight`, async () => {
+      const r = await d.api("GET", `/v1/recordings/${id}`);
+      return r.upload.failed + r.upload.uploaded >= r.upload.objects - 1;
+    }, 30_000);
+
   test("403 marks the recording failed and keeps its data; once the cause is gone, POST retry uploads it", async () => {
     proxy.reset();
     proxy.setFaults(() => ({ kind: "status", status: 403, body: "<Error><Code>AccessDenied</Code><Message>Access Denied by policy</Message></Error>" }));
@@ -68,6 +75,8 @@ describe("uploads through a misbehaving network", () => {
     expect(failed.error).toContain("Access Denied by policy");
     expect((await d.api("GET", "/v1/status")).uploads.last_error).toContain("Access Denied");
     expect(localBytes(d.home, made.id)).toBe(before.bytes);
+    // The recording is failed as soon as one object is; the others' attempts end in turn.
+    await settled(d, made.id);
     proxy.setFaults(undefined);
     await d.api("POST", `/v1/recordings/${made.id}/retry`);
     const done = await waitState(d, made.id, ["uploaded", "failed"], 30_000);
@@ -85,6 +94,7 @@ describe("uploads through a misbehaving network", () => {
     expect(failed.state).toBe("failed");
     expect(failed.error).toMatch(/NoSuchBucket|does not exist/);
     expect(localBytes(d.home, made.id)).toBe(before.bytes);
+    await settled(d, made.id);
     const admin = s3Admin(s3, "later-bucket");
     await admin.createBucket();
     // The CLI's retry when this build has it, else the API.
