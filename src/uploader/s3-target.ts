@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { md5Range, bytesStream } from "./body.ts";
 import { createBodyChooser, type FileSlice } from "./part-body.ts";
+import { sendMissingParts } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
 import { checkEtag, DEFAULT_PART_SIZE, listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
 
@@ -37,9 +38,6 @@ export interface S3TargetOptions {
 }
 
 const UNSIGNED = "UNSIGNED-PAYLOAD";
-/** Parts of one object sent at once. */
-const PARTS_IN_FLIGHT = 2;
-
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
@@ -131,65 +129,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
       await job.resume.saveMultipart(mp);
     }
 
-    const count = Math.ceil(job.size / mp.partSize);
-    let confirmed = [...done.values()].reduce((n, p) => n + p.size, 0);
-    job.onProgress(confirmed);
-    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !done.has(n));
-    const upload = mp;
-    // The socket must not sit idle while a part is hashed or its answer awaited: two parts are
-    // in flight, and the next part's checksums are computed while the current one is sent.
-    const ctl = new AbortController();
-    const signal = AbortSignal.any([ctl.signal, ...(job.signal ? [job.signal] : [])]);
-    const hashes = new Map<number, Promise<Buffer>>();
-    const rangeOf = (n: number) => ({ start: (n - 1) * upload.partSize, len: Math.min(upload.partSize, job.size - (n - 1) * upload.partSize) });
-    // One hash at a time, in part order: part 1's MD5 is ready (and its bytes on the wire) as
-    // early as possible, rather than every part's MD5 finishing together.
-    let lastHash: Promise<unknown> = Promise.resolve();
-    const hashOf = (n: number) => {
-      let h = hashes.get(n);
-      if (!h) {
-        const { start, len } = rangeOf(n);
-        h = lastHash.catch(() => {}).then(() => md5Range(job.localPath, start, len, signal));
-        lastHash = h;
-        h.catch(() => {}); // a prefetch nobody awaits must not become an unhandled rejection
-        hashes.set(n, h);
-      }
-      return h;
-    };
-    const inFlight = new Map<number, number>();
-    const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
-    let cursor = 0;
-    const sendParts = async () => {
-      while (cursor < missing.length) {
-        const n = missing[cursor++]!;
-        const { start, len } = rangeOf(n);
-        const md5 = await hashOf(n);
-        hashes.delete(n);
-        if (cursor < missing.length) void hashOf(missing[cursor]!);
-        const query = { partNumber: String(n), uploadId: upload.uploadId };
-        const ans = await putRange(job, start, len, md5, query, (sent) => {
-          inFlight.set(n, sent);
-          report();
-        }, signal);
-        const etag = stripQuotes(ans.headers.get("etag"));
-        checkEtag(etag, md5, `${job.key} part ${n}`);
-        const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: md5.toString("base64") };
-        done.set(n, part);
-        inFlight.delete(n);
-        confirmed += len;
-        await job.resume.savePart(part);
-        await job.resume.saveBytesSent(confirmed);
-        report();
-      }
-    };
-    await Promise.all(
-      Array.from({ length: PARTS_IN_FLIGHT }, () =>
-        sendParts().catch((e) => {
-          ctl.abort(e); // the sibling stops too; the error that came first is the one reported
-          throw e;
-        }),
-      ),
-    );
+    await sendMissingParts({ job, upload: mp, done, putRange });
 
     const parts = [...done.values()].sort((a, b) => a.number - b.number);
     const body = new TextEncoder().encode(
