@@ -100,13 +100,14 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       if (!isNdjson && type !== FRAMES_TYPE) {
         throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
       }
-      const declared = contentLength(c.req.raw);
-      if (declared !== undefined && declared > deps.maxBatchBytes) {
-        throw new TooLargeError(`A batch of ${declared} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
-      }
+      // Checked on the declared length first, so a huge body is refused before it is read.
+      const checkSize = (bytes: number) => {
+        if (bytes > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${bytes} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
+      };
+      checkSize(contentLength(c.req.raw) ?? 0);
       recs.assertExists(id); // 404 before reading a large body for nothing
       const body = new Uint8Array(await c.req.arrayBuffer());
-      if (body.byteLength > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${body.byteLength} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
+      checkSize(body.byteLength);
       const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);
       return c.json(result, 200);
     })

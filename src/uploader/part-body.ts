@@ -24,9 +24,6 @@ export interface RangeBody {
 export function createBodyChooser(fileSlice?: FileSlice) {
   let linkRate = 0;
   return {
-    get linkRate() {
-      return linkRate;
-    },
     forRange(o: {
       path: string;
       start: number;
