@@ -24,6 +24,8 @@ export interface RangeBody {
 export function createBodyChooser(fileSlice?: FileSlice) {
   let linkRate = 0;
   return {
+    /** Bytes per second of the last unpaced send of 1 MiB or more; 0 until one succeeded, or after a failure. */
+    linkRate: () => linkRate,
     forRange(o: {
       path: string;
       start: number;

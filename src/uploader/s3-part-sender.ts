@@ -1,15 +1,14 @@
 // Sends the parts of a multipart upload that the server does not have yet. The socket must
-// not sit idle while a part is hashed or its answer awaited: two parts are in flight, and the
-// next part's MD5 is computed while the current one is sent. Each completed part is persisted
-// at once, so a restart resumes from it.
-import { md5Range } from "./body.ts";
+// not sit idle while a part's answer is awaited: several parts are in flight (a server such
+// as Ceph spends a while storing each part before it answers). Each completed part is
+// persisted at once, so a restart resumes from it.
 import { checkEtag } from "./s3-parts.ts";
 import { stripQuotes } from "./s3-client.ts";
 import type { CompletedPart } from "./ports.ts";
 import type { PutJob } from "./target.ts";
 
 /** Parts of one object sent at once. */
-const PARTS_IN_FLIGHT = 2;
+const PARTS_IN_FLIGHT = 3;
 
 export type PutRange = (
   job: PutJob,
@@ -27,6 +26,8 @@ export async function sendMissingParts(o: {
   /** Parts already on the server; completed parts are added to it. */
   done: Map<number, CompletedPart>;
   putRange: PutRange;
+  /** MD5 of part n (see part-digests.ts). */
+  md5Of(n: number): Promise<Buffer>;
 }): Promise<void> {
   const { job, upload, done } = o;
   const count = Math.ceil(job.size / upload.partSize);
@@ -36,21 +37,9 @@ export async function sendMissingParts(o: {
   const ctl = new AbortController();
   const signal = AbortSignal.any([ctl.signal, ...(job.signal ? [job.signal] : [])]);
   const rangeOf = (n: number) => ({ start: (n - 1) * upload.partSize, len: Math.min(upload.partSize, job.size - (n - 1) * upload.partSize) });
-  // One hash at a time, in part order: part 1's MD5 is ready (and its bytes on the wire) as
-  // early as possible, rather than every part's MD5 finishing together.
-  const hashes = new Map<number, Promise<Buffer>>();
-  let lastHash: Promise<unknown> = Promise.resolve();
-  const hashOf = (n: number) => {
-    let h = hashes.get(n);
-    if (!h) {
-      const { start, len } = rangeOf(n);
-      h = lastHash.catch(() => {}).then(() => md5Range(job.localPath, start, len, signal));
-      lastHash = h;
-      h.catch(() => {}); // a prefetch nobody awaits must not become an unhandled rejection
-      hashes.set(n, h);
-    }
-    return h;
-  };
+  // Digests come from the background hasher, usually already computed; asking for the next
+  // part's while this one is sent keeps the worker one part ahead of the wire.
+  const hashOf = (n: number) => abortable(o.md5Of(n), signal);
   const inFlight = new Map<number, number>();
   const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
   let cursor = 0;
@@ -59,8 +48,7 @@ export async function sendMissingParts(o: {
       const n = missing[cursor++]!;
       const { start, len } = rangeOf(n);
       const md5 = await hashOf(n);
-      hashes.delete(n);
-      if (cursor < missing.length) void hashOf(missing[cursor]!);
+      if (cursor < missing.length) void o.md5Of(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {
         inFlight.set(n, sent);
@@ -86,4 +74,14 @@ export async function sendMissingParts(o: {
       }),
     ),
   );
+}
+
+/** Waits for `p`, or rejects as soon as `signal` aborts. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -6,7 +6,9 @@
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
-import { md5Range, bytesStream } from "./body.ts";
+import { bytesStream } from "./body.ts";
+import { createMd5Worker, type HashRange } from "./md5-worker.ts";
+import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, type FileSlice } from "./part-body.ts";
 import { sendMissingParts } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
@@ -35,13 +37,28 @@ export interface S3TargetOptions {
   stallMs?: number;
   /** Zero-copy file bodies, where the runtime has them (see part-body.ts). */
   fileSlice?: FileSlice;
+  /** MD5 of a file range; by default on a worker thread (see md5-worker.ts). */
+  hashRange?: HashRange;
 }
 
 const UNSIGNED = "UNSIGNED-PAYLOAD";
+const MiB = 1024 * 1024;
+const SINGLE_PUT_CAP = 64 * MiB;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
   const bodies = createBodyChooser(opts.fileSlice);
+  const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
+  // The largest object sent in one PUT: what the link has shown it carries in about a second,
+  // between one part and SINGLE_PUT_CAP. A failed single PUT is sent again whole, so a retry
+  // costs about a second of transfer, while on a fast link a mid-sized object is spared the
+  // create, complete and per-part requests of a multipart upload (which servers such as Ceph
+  // and s3rver pay for with extra storage work). A link that is paced, slow, flaky (a failure
+  // resets the measured rate) or not yet measured gets multipart in 8 MiB parts.
+  const singlePutMax = (size: number, bandwidth: { rate: number | null }) => {
+    const rate = bandwidth.rate === null ? bodies.linkRate() : 0;
+    return Math.max(partSizeFor(size, configuredPart), Math.min(SINGLE_PUT_CAP, Math.floor(rate / MiB) * MiB));
+  };
   // Ceph's beast (and other servers with Nagle on) write a small XML answer's headers and body
   // as two segments; the body then waits for our delayed ACK, 40 ms per CreateMultipartUpload
   // and per Complete, which halved throughput on loopback. On plain http (a LAN server) a new
@@ -83,7 +100,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   }
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
-    const md5 = await md5Range(job.localPath, 0, job.size, job.signal);
+    const md5 = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
     const ans = await putRange(job, 0, job.size, md5, undefined, (n) => job.onProgress(n));
     const etag = stripQuotes(ans.headers.get("etag"));
     checkEtag(etag, md5, job.key);
@@ -106,7 +123,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
         const start = (n - 1) * mp.partSize;
         const len = Math.min(mp.partSize, job.size - start);
         if (len <= 0 || s.size !== len) continue;
-        const md5 = await md5Range(job.localPath, start, len, job.signal);
+        const md5 = await digests.part(job.localPath, job.size, mp.partSize, n);
         if (md5.toString("hex") === s.etag) {
           const part = { number: n, size: len, etag: s.etag, checksum: md5.toString("base64") };
           done.set(n, part);
@@ -129,7 +146,8 @@ export function createS3Target(opts: S3TargetOptions): Target {
       await job.resume.saveMultipart(mp);
     }
 
-    await sendMissingParts({ job, upload: mp, done, putRange });
+    const upload = mp;
+    await sendMissingParts({ job, upload, done, putRange, md5Of: (n) => digests.part(job.localPath, job.size, upload.partSize, n) });
 
     const parts = [...done.values()].sort((a, b) => a.number - b.number);
     const body = new TextEncoder().encode(
@@ -173,12 +191,17 @@ export function createS3Target(opts: S3TargetOptions): Target {
     protocol: "s3",
     prefix: opts.prefix,
     location: `s3://${opts.bucket}/${opts.prefix} at ${opts.endpoint}`,
+    prepare(localPath, size, bandwidth) {
+      digests.prefetch(localPath, size, size <= singlePutMax(size, bandwidth) ? Math.max(size, 1) : partSizeFor(size, configuredPart));
+    },
     async put(job) {
       // Two restarts at most: a server that forgets uploads twice in a row has a real problem.
       for (let restarts = 0; ; restarts++) {
         try {
-          const multipart = job.state.multipart !== undefined || job.size > partSizeFor(job.size, configuredPart);
-          return multipart ? await putMultipart(job) : await putSingle(job);
+          const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size, job.bandwidth);
+          const out = multipart ? await putMultipart(job) : await putSingle(job);
+          digests.forget(job.localPath);
+          return out;
         } catch (e) {
           if (restarts >= 2 || classify(e) !== "restart-upload") throw e;
           await job.resume.clearResume();

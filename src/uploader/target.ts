@@ -34,6 +34,8 @@ export interface Target {
   readonly prefix: string;
   /** Where the data goes, without secrets (for status and logs). */
   readonly location: string;
+  /** An object will be uploaded soon: work that needs no network (hashing) may start now. */
+  prepare?(localPath: string, size: number, bandwidth: Bandwidth): void;
   /** Uploads one object, resuming from job.state; returns the remote ETag when there is one. */
   put(job: PutJob): Promise<{ etag?: string }>;
   /** Stores a small object in one request (the manifest). */

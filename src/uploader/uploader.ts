@@ -50,6 +50,8 @@ interface Active {
 }
 
 const STOPPING = new Error("uploader stopping");
+/** Objects beyond the ones being sent that the target may prepare ahead. */
+const PREPARE_AHEAD = 4;
 const CANCELLED = new Error("upload cancelled");
 
 export function createUploader(opts: UploaderOptions): Uploader {
@@ -70,11 +72,12 @@ export function createUploader(opts: UploaderOptions): Uploader {
 
   const inBackoff = (id: string) => (retries.get(id)?.notBefore ?? 0) > clock.now();
 
-  async function fillOnce() {
-    if (!running || offline) return;
+  type Work = { rec: UploadRecording; todo: UploadObject[]; manifestReady: boolean };
+
+  /** Per recording, oldest first: the objects still to send, and whether only the manifest is left. */
+  async function pendingWork(): Promise<Map<string, Work>> {
     const recs = [...(await opts.store.listPending())].sort((a, b) => a.createdAt - b.createdAt);
-    // Per recording: the objects still to send, and whether only the manifest is left.
-    const work = new Map<string, { rec: UploadRecording; todo: UploadObject[]; manifestReady: boolean }>();
+    const work = new Map<string, Work>();
     for (const rec of recs) {
       const todo: UploadObject[] = [];
       let allUploaded = true;
@@ -86,6 +89,23 @@ export function createUploader(opts: UploaderOptions): Uploader {
       const mKey = `manifest:${rec.id}`;
       work.set(rec.id, { rec, todo, manifestReady: rec.sealed && allUploaded && !active.has(mKey) && !inBackoff(mKey) });
     }
+    return work;
+  }
+
+  /** Lets the target get the next objects ready (hash them) before a worker reaches them, offline too. */
+  function prepareAhead(work: Map<string, Work>) {
+    if (!opts.target.prepare) return;
+    let left = PREPARE_AHEAD + threads;
+    for (const w of work.values())
+      for (const o of w.todo) {
+        if (left-- <= 0) return;
+        opts.target.prepare(o.localPath, o.size, opts.bandwidth);
+      }
+  }
+
+  async function fillOnce() {
+    if (!running || offline) return;
+    const work = await pendingWork();
     while (running && !offline && active.size < threads) {
       let best: { rec: UploadRecording; todo: UploadObject[]; manifestReady: boolean } | undefined;
       let bestLoad = Infinity;
@@ -102,6 +122,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
         launch(`manifest:${best.rec.id}`, best.rec, undefined);
       }
     }
+    prepareAhead(work);
     updateWakelock();
     checkIdle();
   }
@@ -230,7 +251,11 @@ export function createUploader(opts: UploaderOptions): Uploader {
       opts.wakelock?.release();
       checkIdle();
     },
-    kick: () => void fill(),
+    kick() {
+      if (!offline) return void fill();
+      // Offline sends nothing, but what will be sent can be made ready meanwhile.
+      if (running && opts.target.prepare) void pendingWork().then(prepareAhead, () => {});
+    },
     setNumThreads(n) {
       threads = Math.max(1, Math.floor(n));
       // Fewer threads: the newest workers go back to the queue (their parts are persisted).

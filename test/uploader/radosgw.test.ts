@@ -104,20 +104,20 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
   });
 
   test("after an interruption a new uploader sends only the missing parts, reconciled with ListParts", async () => {
-    const size = 4 * 5 * MiB + 1000; // five parts
+    const size = 6 * 5 * MiB; // six parts of equal size, so none finishes far ahead of its batch
     const { rec, bytes } = makeRecording(dir, store, { id: "rgw-r", sizes: [size] });
     const id = rec.objects[0]!.id;
     // Slow enough to stop it in the middle of a part.
     const first = uploader(target(), createBandwidth(40 * MiB));
     first.up.start();
-    // Two parts go at once: parts 1 and 2 finish together, then 3 and 4 are in flight.
-    while ((store.getState(id)?.parts.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 5));
+    // Three parts go at once: parts 1 to 3 finish together, then 4 to 6 are in flight.
+    while ((store.getState(id)?.parts.length ?? 0) < 3) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 40));
     await first.up.stop();
-    expect(store.getState(id)!.parts.map((p) => p.number).sort()).toEqual([1, 2]);
-    // Pretend we died after the server stored part 2 but before we recorded it.
-    store.forgetPart(id, 2);
-    const onServer = 2 * 5 * MiB;
+    expect(store.getState(id)!.parts.map((p) => p.number).sort()).toEqual([1, 2, 3]);
+    // Pretend we died after the server stored part 3 but before we recorded it.
+    store.forgetPart(id, 3);
+    const onServer = 3 * 5 * MiB;
     proxy.reset();
 
     store = new JsonFileStateStore(store.path);
@@ -126,9 +126,9 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     await second.up.whenIdle();
     await second.up.stop();
     const partBytes = proxy.requests.filter((r) => r.method === "PUT" && r.url.includes("partNumber")).reduce((n, r) => n + r.bodyBytes, 0);
-    expect(partBytes).toBe(size - onServer); // part 2 was recognised on the server by its MD5
+    expect(partBytes).toBe(size - onServer); // part 3 was recognised on the server by its MD5
     expect(proxy.requests.some((r) => r.method === "GET" && r.url.includes("uploadId"))).toBe(true);
-    expect(store.getState(id)!.parts.map((p) => p.number).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(store.getState(id)!.parts.map((p) => p.number).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     await expectStored(rec.id, bytes);
   });
 
