@@ -75,14 +75,34 @@ async function watchProc<T>(pid: number, work: () => Promise<T>): Promise<{ resu
   }
 }
 
+/** Resolves once the daemon publishes an event naming `id` (subscribed before it returns): no polling load during a timed run. */
+async function eventFor(d: Daemon, types: string, id: string): Promise<() => Promise<string>> {
+  const res = await fetch(`http://localhost/v1/events?types=${types}`, { unix: d.socket } as RequestInit);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  while (!buf.includes(": subscribed")) buf += dec.decode((await reader.read()).value);
+  return async () => {
+    while (!buf.includes(id)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("event stream ended");
+      buf += dec.decode(value);
+    }
+    await reader.cancel();
+    return buf;
+  };
+}
+
 /** One recording of OBJECTS files made offline, then the time from going online to `uploaded`. */
 async function daemonRun(d: Daemon) {
   const rec = await d.api<{ id: string }>("POST", "/v1/recordings", { name: "bench" });
   for (let i = 0; i < OBJECTS; i++) await d.api("PUT", `/v1/recordings/${rec.id}/files/obj${i}.bin`, randomBytes(OBJECT_BYTES));
   await d.api("POST", `/v1/recordings/${rec.id}/stop`);
+  const uploaded = await eventFor(d, "upload.recording_uploaded,upload.failed", rec.id);
   return watchProc(d.pid(), async () => {
     await d.api("PATCH", "/v1/config", { offline: false });
-    const done = await waitState(d, rec.id, ["uploaded", "failed"], 300_000);
+    await uploaded();
+    const done = await d.api<{ state: string; error?: string }>("GET", `/v1/recordings/${rec.id}`);
     if (done.state !== "uploaded") throw new Error(`bench upload failed: ${done.error}`);
     await d.api("PATCH", "/v1/config", { offline: true });
   });
@@ -154,9 +174,11 @@ const suite: BenchSuite = {
           const d = await startDaemon({ uploadUrl: "s3://bench/daemon", env: s3Env(s3.endpoint, s3.accessKey, s3.secretKey), args: ["--offline", "--num-threads", String(n)] });
           daemons.push(d);
           let best = Infinity;
+          let first = 0;
           let sample: Awaited<ReturnType<typeof daemonRun>> | undefined;
-          for (let r = 0; r < 2; r++) {
+          for (let r = 0; r < 3; r++) {
             const run = await daemonRun(d);
+            first ||= run.ms;
             if (run.ms < best) [best, sample] = [run.ms, run];
             await clearBucket(s3, "bench");
           }
@@ -170,14 +192,14 @@ const suite: BenchSuite = {
           const ours = mbps(total, best);
           const theirs = mbps(total, curlBest);
           const ratio = ours / theirs;
-          rows.push([name, String(n), f1(ours), f1(theirs), ratio.toFixed(2), ratio >= 0.9 ? "met" : "**missed**"]);
+          rows.push([name, String(n), f1(mbps(total, first)), f1(ours), f1(theirs), ratio.toFixed(2), ratio >= 0.9 ? "met" : "**missed**"]);
           footprint.push([`${name}, ${n} worker${n > 1 ? "s" : ""}, unlimited`, `${Math.round(sample!.cpu * 100)} %`, `${f1(sample!.peakRss / MiB)} MiB`]);
         }
       }
       out.push(
-        `Throughput, no bandwidth limit: ${OBJECTS} objects of ${OBJECT_BYTES / MiB} MiB (multipart, 8 MiB parts) in one recording, from going online to state \`uploaded\` (manifest included), best of 2; beside \`curl -T FILE --aws-sigv4 aws:amz:us-east-1:s3\` of the same files to the same server with as many curl processes at a time as the daemon has workers. Target: ≥ 0.9× curl.`,
+        `Throughput, no bandwidth limit: ${OBJECTS} objects of ${OBJECT_BYTES / MiB} MiB in one recording, from going online to the \`upload.recording_uploaded\` event (manifest included; the event stream is read, not polled, so the bench loads nothing while it times), three runs on one daemon; beside \`curl -T FILE --aws-sigv4 aws:amz:us-east-1:s3\` of the same files to the same server with as many curl processes at a time as the daemon has workers, best of 2. The first run meets an unmeasured link and sends every object as multipart in 8 MiB parts; once a send has shown the link fast, objects of up to a second's transfer (at most 64 MiB) go in one PUT, as curl's do. Target: ≥ 0.9× curl, on the best run.`,
         "",
-        table(["server", "workers", "daemon MiB/s", "curl MiB/s", "ratio", "target ≥ 0.9×"], rows),
+        table(["server", "workers", "daemon first run MiB/s", "daemon best MiB/s", "curl MiB/s", "ratio (best)", "target ≥ 0.9×"], rows),
       );
 
       // 2. Bandwidth accuracy, through the counting proxy in front of radosgw (a fresh one per limit).
@@ -237,7 +259,9 @@ const suite: BenchSuite = {
         "",
         table(["run", "daemon CPU", "daemon peak RSS"], footprint),
         "",
-        "Where the throughput target is missed: already done are two parts of an object in flight with the next part's MD5 computed while one is sent, one hash pass (signed Content-MD5 with UNSIGNED-PAYLOAD instead of also SHA-256), a bandwidth bucket that carries 80 ms of tokens (which brought the limited rates to their targets), native file-slice bodies once a link proves fast, and, the largest gain on radosgw, ending the connection after CreateMultipartUpload and Complete on plain http (Ceph writes those small XML answers in two segments and the second waited 40 ms for our delayed ACK); together they moved the ratio from 0.24-0.33 to 0.47-0.48 on radosgw and 0.32-0.38 on s3rver. What remains is per object, not per byte: each 16 MiB object here is a multipart upload (create, two parts, complete, and on Ceph 16 a HEAD for the ETag its Complete leaves empty) plus about seven durable state commits, where curl sends one PUT with no checksum and keeps no state; and the daemon's MD5 (needed for Content-MD5 and resume) runs on its one JavaScript thread. Not done: MD5s computed at ingest time, a hash worker thread, and a larger single-PUT cutoff (rclone sends up to 200 MiB in one PUT, at the price of resending it whole after a crash).",
+        "The CPU figures cover the timed upload only. Each part's MD5 (for Content-MD5, the ETag check and resume) is computed on a worker thread ahead of the upload, here while the daemon was still offline, so it is not in them; computed at send time on the daemon's one JavaScript thread, as before, it cost about a quarter of a second per 128 MiB on this machine and held the ratio at 0.47-0.48 (radosgw) and 0.32-0.38 (s3rver).",
+        "",
+        "Where the throughput target is still missed: on this 2-core machine the server and the daemon share the CPU, and the first run of a fresh daemon sends every object as a multipart upload (create, parts, complete, and on Ceph 16 a HEAD for the ETag its Complete leaves empty), which both servers store with more work than one PUT (s3rver joins the parts into a new file at Complete). Objects larger than a second's transfer stay multipart, deliberately: after a crash or a dropped connection at most one 8 MiB part is sent again. Each object also costs a few durable state commits that curl does not make. Not done: a hash worker pool wider than one thread, and overlapping one object's Complete with the next object's first part within a worker.",
       );
     } finally {
       for (const d of daemons) await d.close();
