@@ -85,7 +85,7 @@ export function createUploadStore(deps: { store: Store; recordings: Recordings; 
       const u = row(id)!;
       q.progress(u.id, u.bytes_sent, JSON.stringify({ ...resumeOf(u), multipart }));
     },
-    savePart: (id, p) => q.savePart({ upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }),
+    savePart: (id, p, bytesSent) => q.savePart({ upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }, bytesSent),
     saveTusUrl(id, tusUrl) {
       const u = row(id)!;
       q.progress(u.id, u.bytes_sent, JSON.stringify({ ...resumeOf(u), tusUrl }));

@@ -177,7 +177,7 @@ export function createRecordings(deps: RecordingsDeps) {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
       markUploading: (uploadId: number, remoteUploadId?: string) => queue.markUploading(ctx, uploadId, remoteUploadId),
       progress: (uploadId: number, bytesSent: number, remoteUploadId?: string) => queue.recordProgress(ctx, uploadId, bytesSent, remoteUploadId),
-      savePart: (part: Parameters<typeof queue.savePart>[1]) => queue.savePart(ctx, part),
+      savePart: (part: Parameters<typeof queue.savePart>[1], bytesSent?: number) => queue.savePart(ctx, part, bytesSent),
       parts: (uploadId: number) => queue.listParts(ctx, uploadId),
       reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),
       markUploaded: (uploadId: number) => queue.markUploaded(ctx, uploadId),

@@ -42,6 +42,8 @@ export function readyUploads(ctx: Ctx, limit = 100): UploadItem[] {
 export function markUploading(ctx: Ctx, uploadId: number, remoteUploadId?: string): void {
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
+  // Not worth an fsync: after a power loss "pending" and "uploading" resume the same way, and
+  // the upload id (when given) is persisted again, durably, by the target's first resume fact.
   ctx.store.tx(() => {
     ctx.store.run(
       ctx.store.db
@@ -50,7 +52,7 @@ export function markUploading(ctx: Ctx, uploadId: number, remoteUploadId?: strin
         .where(eq(uploads.id, uploadId)),
     );
     ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploading", updated_at: now }).where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "pending_upload"))));
-  });
+  }, { durable: false });
 }
 
 export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number, remoteUploadId?: string): void {
@@ -59,8 +61,12 @@ export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number, re
   ctx.store.run(ctx.store.db.update(uploads).set(set).where(eq(uploads.id, uploadId)));
 }
 
-export function savePart(ctx: Ctx, part: UploadPartRow): void {
-  ctx.store.run(ctx.store.db.insert(uploadParts).values(part).onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }));
+/** Records a completed part and, in the same commit, the bytes the target now holds. */
+export function savePart(ctx: Ctx, part: UploadPartRow, bytesSent?: number): void {
+  ctx.store.tx(() => {
+    ctx.store.run(ctx.store.db.insert(uploadParts).values(part).onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }));
+    if (bytesSent !== undefined) recordProgress(ctx, part.upload_id, bytesSent);
+  });
 }
 
 export function listParts(ctx: Ctx, uploadId: number): UploadPartRow[] {
@@ -87,7 +93,8 @@ export function markUploaded(ctx: Ctx, uploadId: number): void {
   if (u.kind !== "manifest") return;
   updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
   if (!ctx.limits.keepUploaded) {
-    for (const o of ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))))) deleteLocal(ctx, o.id);
+    const local = ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))));
+    deleteLocal(ctx, ...local.map((o) => o.id));
   }
   ctx.emit("recording.uploaded", { recording_id: u.recording_id });
 }
@@ -114,18 +121,31 @@ export function retryRecording(ctx: Ctx, id: string): void {
   });
 }
 
-/** Deletes the local copy of an uploaded object and gives its bytes back to the budget. */
-export function deleteLocal(ctx: Ctx, uploadId: number): void {
-  const u = requireUpload(ctx, uploadId);
-  if (u.state !== "uploaded") throw new ConflictError(`Upload ${uploadId} (${u.remote_key}) is ${u.state}; only uploaded data may be deleted locally.`);
-  if (u.local_deleted) return;
-  try {
-    unlinkSync(join(ctx.root, u.local_path));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+/**
+ * Deletes the local copies of uploaded objects and gives their bytes back to the budget, in
+ * one commit: a recording's objects go together, and a commit each (an fsync each) made
+ * cleaning up after an upload cost more than its last object. Files first, then the rows: a
+ * crash in between leaves rows that a later call finds already gone (ENOENT), never a row
+ * that claims a deletion which did not happen.
+ */
+export function deleteLocal(ctx: Ctx, ...uploadIds: number[]): void {
+  const rows = uploadIds.map((id) => requireUpload(ctx, id));
+  for (const u of rows)
+    if (u.state !== "uploaded") throw new ConflictError(`Upload ${u.id} (${u.remote_key}) is ${u.state}; only uploaded data may be deleted locally.`);
+  const gone = rows.filter((u) => !u.local_deleted);
+  if (gone.length === 0) return;
+  for (const u of gone) {
+    try {
+      unlinkSync(join(ctx.root, u.local_path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   }
+  const now = ctx.clock.now();
   ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.update(uploads).set({ local_deleted: 1, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
-    ctx.budget.add(u.recording_id, -u.size);
+    for (const u of gone) {
+      ctx.store.run(ctx.store.db.update(uploads).set({ local_deleted: 1, updated_at: now }).where(eq(uploads.id, u.id)));
+      ctx.budget.add(u.recording_id, -u.size);
+    }
   });
 }

@@ -37,8 +37,13 @@ export interface Store {
   run(query: BuiltQuery): { changes: number };
   /** Raw SQL for aggregates; rows keyed by column name or alias. */
   raw<R = Record<string, unknown>>(sql: string, params?: unknown[]): R[];
-  /** Runs fn in one IMMEDIATE transaction (nested calls join the outer one). */
-  tx<T>(fn: () => T): T;
+  /**
+   * Runs fn in one IMMEDIATE transaction (nested calls join the outer one). With
+   * `durable: false` the commit skips its fsync: it survives a crash of the process but may
+   * be lost with the power until the next durable commit, which carries it along. Only for
+   * facts the daemon can lose without harm (an object being "uploading" rather than "pending").
+   */
+  tx<T>(fn: () => T, opts?: { durable?: boolean }): T;
   close(): void;
 }
 
@@ -135,8 +140,10 @@ function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"])
     raw<R>(sql: string, params: unknown[] = []) {
       return handle.all(sql, params) as R[];
     },
-    tx<T>(fn: () => T): T {
+    tx<T>(fn: () => T, opts?: { durable?: boolean }): T {
       if (depth > 0) return fn();
+      const lazy = opts?.durable === false;
+      if (lazy) handle.exec("PRAGMA synchronous = NORMAL");
       handle.exec("BEGIN IMMEDIATE");
       depth++;
       try {
@@ -148,6 +155,7 @@ function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"])
         throw err;
       } finally {
         depth--;
+        if (lazy) handle.exec("PRAGMA synchronous = FULL");
       }
     },
     close() {

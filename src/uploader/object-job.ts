@@ -17,7 +17,7 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
 export function resumeSink(store: UploadStateStore, objectId: string): ResumeSink {
   return {
     saveMultipart: async (m) => void (await store.saveMultipart(objectId, m)),
-    savePart: async (p) => void (await store.savePart(objectId, p)),
+    savePart: async (p, bytesSent) => void (await store.savePart(objectId, p, bytesSent)),
     saveTusUrl: async (u) => void (await store.saveTusUrl(objectId, u)),
     saveBytesSent: async (n) => void (await store.saveBytesSent(objectId, n)),
     clearResume: async () => void (await store.clearResume(objectId)),

@@ -66,7 +66,8 @@ export interface UploadStateStore {
   getState(objectId: string): Maybe<ObjectUploadState | undefined>;
   markUploading(objectId: string): Maybe<void>;
   saveMultipart(objectId: string, multipart: { uploadId: string; key: string; partSize: number }): Maybe<void>;
-  savePart(objectId: string, part: CompletedPart): Maybe<void>;
+  /** A completed part, with the bytes the target then holds when known (one durable write for both). */
+  savePart(objectId: string, part: CompletedPart, bytesSent?: number): Maybe<void>;
   saveTusUrl(objectId: string, url: string): Maybe<void>;
   saveBytesSent(objectId: string, bytes: number): Maybe<void>;
   /** Forget the server-side upload (unknown upload id, cancelled): the next attempt starts clean. */

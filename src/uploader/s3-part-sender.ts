@@ -61,8 +61,7 @@ export async function sendMissingParts(o: {
       done.set(n, part);
       inFlight.delete(n);
       confirmed += len;
-      await job.resume.savePart(part);
-      await job.resume.saveBytesSent(confirmed);
+      await job.resume.savePart(part, confirmed);
       report();
     }
   };

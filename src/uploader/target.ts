@@ -6,7 +6,7 @@ import type { Protocol } from "./target-error.ts";
 /** The resume facts a target records as they become true; bound to one object by the uploader. */
 export interface ResumeSink {
   saveMultipart(m: { uploadId: string; key: string; partSize: number }): Promise<void>;
-  savePart(part: CompletedPart): Promise<void>;
+  savePart(part: CompletedPart, bytesSent?: number): Promise<void>;
   saveTusUrl(url: string): Promise<void>;
   saveBytesSent(bytes: number): Promise<void>;
   clearResume(): Promise<void>;

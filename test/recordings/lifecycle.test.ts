@@ -76,6 +76,8 @@ describe("recording lifecycle", () => {
     expect(done.state).toBe("uploaded");
     expect(done.local_bytes).toBe(0);
     expect(existsSync(join(fx.root, r.id, "segments/000001.mcap"))).toBe(false);
+    expect(existsSync(join(fx.root, r.id, "files/notes.txt"))).toBe(false);
+    expect(fx.store.raw<{ n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE recording_id = ? AND kind != 'manifest' AND local_deleted = 0", [r.id])[0]!.n).toBe(0);
     expect(existsSync(join(fx.root, r.id, "recording.json"))).toBe(true);
   });
 
@@ -104,6 +106,10 @@ describe("recording lifecycle", () => {
     fx.recs.uploads.savePart({ upload_id: u.id, part_number: 1, size: 5, etag: "e1", checksum: "c1" });
     expect(fx.recs.uploads.parts(u.id).map((p) => p.etag)).toEqual(["e1", "e2"]);
     expect(fx.recs.uploads.ready().find((x) => x.id === u.id)).toBeUndefined();
+    // A part and the byte count it brings are one write: both or neither survive a crash.
+    fx.recs.uploads.savePart({ upload_id: u.id, part_number: 3, size: 5, etag: "e3", checksum: null }, 15);
+    expect(fx.store.raw<{ bytes_sent: number }>("SELECT bytes_sent FROM uploads WHERE id = ?", [u.id])[0]!.bytes_sent).toBe(15);
+    expect(fx.recs.uploads.parts(u.id).map((p) => p.part_number)).toEqual([1, 2, 3]);
   });
 
   test("a write past the storage limit is refused with how full the store is, and nothing is written", async () => {

@@ -66,9 +66,10 @@ export class JsonFileStateStore implements UploadStateStore {
       s.parts = [];
     });
   }
-  savePart(id: string, part: ObjectUploadState["parts"][number]) {
+  savePart(id: string, part: ObjectUploadState["parts"][number], bytesSent?: number) {
     this.update(id, (s) => {
       s.parts = s.parts.filter((p) => p.number !== part.number).concat(part);
+      if (bytesSent !== undefined) s.bytesSent = bytesSent;
     });
   }
   saveTusUrl(id: string, url: string) {
