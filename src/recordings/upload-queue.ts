@@ -84,11 +84,15 @@ export function resetUpload(ctx: Ctx, uploadId: number): void {
 export function markUploaded(ctx: Ctx, uploadId: number): void {
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
+  // Only the manifest's commit must reach the disk before anything else happens: it is what
+  // lets local bytes be deleted, and as the WAL is written in order it carries every earlier
+  // object's commit with it. An object's own "uploaded", lost with the power before that,
+  // only means the object is sent again (a PUT of the same bytes to the same key).
   ctx.store.tx(() => {
     ctx.store.run(ctx.store.db.update(uploads).set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null }).where(eq(uploads.id, uploadId)));
     ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
     if (u.kind === "manifest") ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
-  });
+  }, { durable: u.kind === "manifest" });
   ctx.budget.uploadsChanged();
   if (u.kind !== "manifest") return;
   updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
