@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { Bandwidth } from "./bandwidth.ts";
 import { buildManifest, manifestBytes, MANIFEST_NAME, recordingKey } from "./layout.ts";
-import type { ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
+import type { Log, ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 import type { ResumeSink, Target } from "./target.ts";
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
@@ -85,4 +85,20 @@ export async function uploadManifest(deps: {
   await target.putBytes(key, manifestBytes(manifest), "application/json", { bandwidth: deps.bandwidth, signal: deps.signal });
   await store.markRecordingUploaded(rec.id, key);
   return key;
+}
+
+/** Cancel: drops the recording's partial uploads on the server (best effort) and forgets them locally. */
+export async function dropPartialUploads(deps: { store: UploadStateStore; target: Target; log: Log; recordingId: string }): Promise<void> {
+  const { store, target } = deps;
+  const rec = (await store.listPending()).find((r) => r.id === deps.recordingId);
+  for (const o of rec?.objects ?? []) {
+    const st = await store.getState(o.id);
+    if (!st || st.status === "uploaded" || (!st.multipart && !st.tusUrl)) continue;
+    try {
+      await target.abort(recordingKey(target.prefix, rec!.org, rec!.id, o.relPath), st);
+    } catch (e) {
+      deps.log.warn(`cancel: could not drop the partial upload of ${o.relPath}: ${(e as Error).message}`);
+    }
+    await store.clearResume(o.id);
+  }
 }

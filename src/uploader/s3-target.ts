@@ -10,18 +10,14 @@ import { bytesStream } from "./body.ts";
 import { createMd5Worker, type HashRange } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, type FileSlice } from "./part-body.ts";
-import { sendMissingParts } from "./s3-part-sender.ts";
-import { createS3Client, stripQuotes, xmlValue, type CredentialsProvider } from "./s3-client.ts";
-import { checkEtag, DEFAULT_PART_SIZE, listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
-
-export { DEFAULT_PART_SIZE, multipartEtag, partSizeFor } from "./s3-parts.ts";
+import { putMultipart } from "./s3-multipart.ts";
+import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
+import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "./retry.ts";
 import { TargetError } from "./target-error.ts";
 import type { Fetch } from "./http.ts";
-import type { CompletedPart } from "./ports.ts";
 import type { PutJob, Target } from "./target.ts";
-
 
 export interface S3TargetOptions {
   bucket: string;
@@ -107,86 +103,6 @@ export function createS3Target(opts: S3TargetOptions): Target {
     return { etag };
   }
 
-  async function putMultipart(job: PutJob): Promise<{ etag?: string }> {
-    let mp = job.state.multipart?.key === job.key ? job.state.multipart : undefined;
-    const done = new Map<number, CompletedPart>();
-    if (mp) {
-      const server = await listParts(client, job.key, mp.uploadId, job.signal);
-      for (const p of job.state.parts) {
-        const s = server?.get(p.number);
-        if (!server || (s && s.etag === p.etag && s.size === p.size)) done.set(p.number, p);
-      }
-      // A part the server has but we never recorded (we died between its answer and the write):
-      // keep it if its ETag is the MD5 of our bytes.
-      for (const [n, s] of server ?? []) {
-        if (done.has(n)) continue;
-        const start = (n - 1) * mp.partSize;
-        const len = Math.min(mp.partSize, job.size - start);
-        if (len <= 0 || s.size !== len) continue;
-        const md5 = await digests.part(job.localPath, job.size, mp.partSize, n);
-        if (md5.toString("hex") === s.etag) {
-          const part = { number: n, size: len, etag: s.etag, checksum: md5.toString("base64") };
-          done.set(n, part);
-          await job.resume.savePart(part);
-        }
-      }
-    } else {
-      const partSize = partSizeFor(job.size, configuredPart);
-      const { text } = await client.request({
-        method: "POST",
-        key: job.key,
-        query: { uploads: "" },
-        headers: { "content-type": "application/octet-stream", ...closeAfterXml },
-        payloadHash: sha256Hex(""),
-        signal: job.signal,
-      });
-      const uploadId = xmlValue(text, "UploadId");
-      if (!uploadId) throw new TargetError(`S3 CreateMultipartUpload for ${job.key} returned no UploadId`, { protocol: "s3" });
-      mp = { uploadId, key: job.key, partSize };
-      await job.resume.saveMultipart(mp);
-    }
-
-    const upload = mp;
-    await sendMissingParts({ job, upload, done, putRange, md5Of: (n) => digests.part(job.localPath, job.size, upload.partSize, n) });
-
-    const parts = [...done.values()].sort((a, b) => a.number - b.number);
-    const body = new TextEncoder().encode(
-      "<CompleteMultipartUpload>" +
-        parts.map((p) => `<Part><PartNumber>${p.number}</PartNumber><ETag>"${p.etag}"</ETag></Part>`).join("") +
-        "</CompleteMultipartUpload>",
-    );
-    let text: string;
-    try {
-      ({ text } = await client.request({
-        method: "POST",
-        key: job.key,
-        query: { uploadId: mp.uploadId },
-        headers: { "content-length": String(body.length), "content-type": "application/xml", ...closeAfterXml },
-        payloadHash: sha256Hex(body),
-        body: () => body,
-        signal: job.signal,
-      }));
-    } catch (e) {
-      // Ceph answers Complete on an upload it no longer knows with a bare 500: ask whether it exists.
-      if (e instanceof TargetError && e.info.status === 500) await listParts(client, job.key, mp.uploadId, job.signal);
-      throw e;
-    }
-    // S3 may answer 200 and put the error in the body.
-    const code = xmlValue(text, "Code");
-    if (/<Error>/.test(text) && code)
-      throw new TargetError(`S3 CompleteMultipartUpload ${job.key}: ${code}: ${xmlValue(text, "Message") ?? ""}`, { protocol: "s3", status: 500, code });
-    const expected = multipartEtag(parts.map((p) => p.etag));
-    let etag = stripQuotes(xmlValue(text, "ETag"));
-    // Ceph 16 returns an empty <ETag/> here; the object's HEAD has the real one.
-    if (!etag) {
-      const head = await client.request({ method: "HEAD", key: job.key, payloadHash: sha256Hex(""), signal: job.signal });
-      etag = stripQuotes(head.headers.get("etag"));
-    }
-    if (etag && /-\d+$/.test(etag) && etag !== expected)
-      throw new TargetError(`S3 multipart ETag for ${job.key} is ${etag}, expected ${expected}`, { protocol: "s3", code: "BadDigest" });
-    return { etag: etag || expected };
-  }
-
   return {
     protocol: "s3",
     prefix: opts.prefix,
@@ -199,7 +115,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
       for (let restarts = 0; ; restarts++) {
         try {
           const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size, job.bandwidth);
-          const out = multipart ? await putMultipart(job) : await putSingle(job);
+          const out = multipart ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml }, job) : await putSingle(job);
           digests.forget(job.localPath);
           return out;
         } catch (e) {

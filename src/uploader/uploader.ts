@@ -1,13 +1,14 @@
-// The worker pool. Up to numThreads objects are sent at once, shared fairly between
-// recordings (the one with the fewest active workers goes next, the oldest on a tie).
-// Offline sends nothing. Transient errors back off per object; permanent ones mark the
-// object failed and keep its bytes. All pacing goes through the one shared bandwidth bucket.
+// The worker pool. Up to numThreads objects are sent at once, in the order schedule.ts gives
+// (fair between recordings, oldest first). Offline sends nothing. Transient errors back off
+// per object; permanent ones mark the object failed and keep its bytes. All pacing goes
+// through the one shared bandwidth bucket.
 import type { Bandwidth } from "./bandwidth.ts";
-import { recordingKey } from "./layout.ts";
-import { freshState, uploadManifest, uploadObject } from "./object-job.ts";
+import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
 import { systemClock, type Clock, type Emit, type Log, type UploadObject, type UploadRecording, type UploadStateStore } from "./ports.ts";
 import { ProgressBook, type UploadProgress } from "./progress.ts";
+import { manifestJobId, pendingWork, takeNext, upcoming, type Work } from "./schedule.ts";
 import { backoffMs, classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { createRetryTimers } from "./retry-timers.ts";
 import { TargetError } from "./target-error.ts";
 import type { Target } from "./target.ts";
 import type { Wakelock } from "./wakelock.ts";
@@ -62,7 +63,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let offline = opts.offline ?? false;
   let running = false;
   const active = new Map<string, Active>();
-  const retries = new Map<string, { attempts: number; notBefore: number; timer?: ReturnType<typeof setTimeout> }>();
+  const retries = createRetryTimers(clock, () => void fill());
   const book = new ProgressBook();
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   let filling: Promise<void> | undefined;
@@ -70,57 +71,26 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let idleWaiters: (() => void)[] = [];
   const lastEmit = new Map<string, number>();
 
-  const inBackoff = (id: string) => (retries.get(id)?.notBefore ?? 0) > clock.now();
 
-  type Work = { rec: UploadRecording; todo: UploadObject[]; manifestReady: boolean };
-
-  /** Per recording, oldest first: the objects still to send, and whether only the manifest is left. */
-  async function pendingWork(): Promise<Map<string, Work>> {
-    const recs = [...(await opts.store.listPending())].sort((a, b) => a.createdAt - b.createdAt);
-    const work = new Map<string, Work>();
-    for (const rec of recs) {
-      const todo: UploadObject[] = [];
-      let allUploaded = true;
-      for (const o of rec.objects) {
-        const st = (await opts.store.getState(o.id)) ?? freshState();
-        if (st.status !== "uploaded") allUploaded = false;
-        if ((st.status === "pending" || st.status === "uploading") && !active.has(o.id) && !inBackoff(o.id)) todo.push(o);
-      }
-      const mKey = `manifest:${rec.id}`;
-      work.set(rec.id, { rec, todo, manifestReady: rec.sealed && allUploaded && !active.has(mKey) && !inBackoff(mKey) });
-    }
-    return work;
-  }
+  const busy = (id: string) => active.has(id) || retries.inBackoff(id);
+  const pending = () => pendingWork(opts.store, busy);
 
   /** Lets the target get the next objects ready (hash them) before a worker reaches them, offline too. */
   function prepareAhead(work: Map<string, Work>) {
-    if (!opts.target.prepare) return;
-    let left = PREPARE_AHEAD + threads;
-    for (const w of work.values())
-      for (const o of w.todo) {
-        if (left-- <= 0) return;
-        opts.target.prepare(o.localPath, o.size, opts.bandwidth);
-      }
+    const prepare = opts.target.prepare?.bind(opts.target);
+    if (!prepare) return;
+    for (const o of upcoming(work, PREPARE_AHEAD + threads)) prepare(o.localPath, o.size, opts.bandwidth);
   }
 
   async function fillOnce() {
     if (!running || offline) return;
-    const work = await pendingWork();
+    const work = await pending();
+    const load = (recordingId: string) => [...active.values()].filter((a) => a.recordingId === recordingId).length;
     while (running && !offline && active.size < threads) {
-      let best: { rec: UploadRecording; todo: UploadObject[]; manifestReady: boolean } | undefined;
-      let bestLoad = Infinity;
-      for (const w of work.values()) {
-        if (w.todo.length === 0 && !w.manifestReady) continue;
-        const load = [...active.values()].filter((a) => a.recordingId === w.rec.id).length;
-        if (load < bestLoad) [best, bestLoad] = [w, load];
-      }
-      if (!best) break;
-      const obj = best.todo.shift();
-      if (obj) launch(obj.id, best.rec, obj);
-      else {
-        best.manifestReady = false;
-        launch(`manifest:${best.rec.id}`, best.rec, undefined);
-      }
+      const next = takeNext(work, load);
+      if (!next) break;
+      if (next.obj) launch(next.obj.id, next.rec, next.obj);
+      else launch(manifestJobId(next.rec.id), next.rec, undefined);
     }
     prepareAhead(work);
     updateWakelock();
@@ -171,37 +141,26 @@ export function createUploader(opts: UploaderOptions): Uploader {
         opts.emit("upload.recording_uploaded", { recording_id: rec.id, manifest: key });
         opts.log.info(`uploaded recording ${rec.id}`);
       }
-      clearRetry(id);
+      retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
       const action = classify(e);
-      const attempts = (retries.get(id)?.attempts ?? 0) + 1;
+      const attempts = retries.attempts(id) + 1;
       const message = e instanceof Error ? e.message : String(e);
       if (action === "fail" || attempts >= policy.maxAttempts) {
-        clearRetry(id);
+        retries.clear(id);
         opts.log.warn(`upload of ${what} failed: ${message}`);
         if (obj) await opts.store.markFailed(obj.id, message);
         opts.emit("upload.failed", { recording_id: rec.id, path: obj?.relPath ?? "manifest.json", error: message, attempts });
-        if (!obj) setRetry(id, attempts, policy.capMs); // nothing to mark: try the manifest again much later
+        if (!obj) retries.set(id, attempts, policy.capMs); // nothing to mark: try the manifest again much later
         return;
       }
       const hint = e instanceof TargetError ? e.info.retryAfterMs : undefined;
       const delay = backoffMs(policy, attempts, random, hint);
       opts.log.debug(`upload of ${what}: ${message}; retry ${attempts} in ${Math.round(delay)} ms`);
       opts.emit("upload.retry", { recording_id: rec.id, path: obj?.relPath ?? "manifest.json", error: message, attempt: attempts, delay_ms: Math.round(delay) });
-      setRetry(id, attempts, delay);
+      retries.set(id, attempts, delay);
     }
-  }
-
-  function setRetry(id: string, attempts: number, delay: number) {
-    clearRetry(id);
-    const timer = setTimeout(() => void fill(), delay + 1);
-    retries.set(id, { attempts, notBefore: clock.now() + delay, timer });
-  }
-  function clearRetry(id: string) {
-    const r = retries.get(id);
-    if (r?.timer) clearTimeout(r.timer);
-    retries.delete(id);
   }
 
   function progressed(id: string, sent: number) {
@@ -222,8 +181,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   function checkIdle() {
-    const waiting = [...retries.values()].some((r) => r.timer !== undefined && r.notBefore > clock.now());
-    if (active.size > 0 || filling || refillAsked || waiting) return;
+    if (active.size > 0 || filling || refillAsked || retries.waiting()) return;
     const ws = idleWaiters;
     idleWaiters = [];
     for (const w of ws) w();
@@ -245,7 +203,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
     async stop() {
       running = false;
       if (pollTimer) clearInterval(pollTimer);
-      for (const id of [...retries.keys()]) clearRetry(id);
+      retries.clearAll();
       await abortAll(STOPPING);
       await filling;
       opts.wakelock?.release();
@@ -254,7 +212,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
     kick() {
       if (!offline) return void fill();
       // Offline sends nothing, but what will be sent can be made ready meanwhile.
-      if (running && opts.target.prepare) void pendingWork().then(prepareAhead, () => {});
+      if (running && opts.target.prepare) void pending().then(prepareAhead, () => {});
     },
     setNumThreads(n) {
       threads = Math.max(1, Math.floor(n));
@@ -270,17 +228,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
     },
     async cancel(recordingId) {
       await abortAll(CANCELLED, (a) => a.recordingId === recordingId);
-      const rec = (await opts.store.listPending()).find((r) => r.id === recordingId);
-      for (const o of rec?.objects ?? []) {
-        const st = await opts.store.getState(o.id);
-        if (!st || st.status === "uploaded" || (!st.multipart && !st.tusUrl)) continue;
-        try {
-          await opts.target.abort(recordingKey(opts.target.prefix, rec!.org, rec!.id, o.relPath), st);
-        } catch (e) {
-          opts.log.warn(`cancel: could not drop the partial upload of ${o.relPath}: ${(e as Error).message}`);
-        }
-        await opts.store.clearResume(o.id);
-      }
+      await dropPartialUploads({ ...opts, recordingId });
     },
     progress() {
       return { active: active.size, offline, num_threads: threads, bandwidth_limit: opts.bandwidth.rate, ...book.snapshot(clock.now()) };

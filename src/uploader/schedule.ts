@@ -1,0 +1,65 @@
+// What the worker pool sends next. Work is listed per recording, oldest first; a free worker
+// goes to the recording with the fewest workers on it (the oldest on a tie), so one large
+// recording cannot starve the others, and a recording's manifest goes only once all its
+// objects are stored. The next few objects in that order may be prepared (hashed) ahead.
+import { freshState } from "./object-job.ts";
+import type { UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
+
+export interface Work {
+  rec: UploadRecording;
+  /** Objects still to send that no worker holds and that are not waiting out a backoff. */
+  todo: UploadObject[];
+  /** Sealed, every object stored, and the manifest neither in flight nor backing off. */
+  manifestReady: boolean;
+}
+
+/** A job id that is busy: in flight, or waiting to retry. */
+export type Busy = (id: string) => boolean;
+
+export const manifestJobId = (recordingId: string) => `manifest:${recordingId}`;
+
+/** Per recording, oldest first: the objects still to send, and whether only the manifest is left. */
+export async function pendingWork(store: UploadStateStore, busy: Busy): Promise<Map<string, Work>> {
+  const recs = [...(await store.listPending())].sort((a, b) => a.createdAt - b.createdAt);
+  const work = new Map<string, Work>();
+  for (const rec of recs) {
+    const todo: UploadObject[] = [];
+    let allUploaded = true;
+    for (const o of rec.objects) {
+      const st = (await store.getState(o.id)) ?? freshState();
+      if (st.status !== "uploaded") allUploaded = false;
+      if ((st.status === "pending" || st.status === "uploading") && !busy(o.id)) todo.push(o);
+    }
+    work.set(rec.id, { rec, todo, manifestReady: rec.sealed && allUploaded && !busy(manifestJobId(rec.id)) });
+  }
+  return work;
+}
+
+/**
+ * Takes the next job from `work` for a free worker: an object, or a manifest (`obj`
+ * undefined). `load` says how many workers a recording has now. Undefined when nothing is left.
+ */
+export function takeNext(work: Map<string, Work>, load: (recordingId: string) => number): { rec: UploadRecording; obj?: UploadObject } | undefined {
+  let best: Work | undefined;
+  let bestLoad = Infinity;
+  for (const w of work.values()) {
+    if (w.todo.length === 0 && !w.manifestReady) continue;
+    const l = load(w.rec.id);
+    if (l < bestLoad) [best, bestLoad] = [w, l];
+  }
+  if (!best) return undefined;
+  const obj = best.todo.shift();
+  if (!obj) best.manifestReady = false;
+  return { rec: best.rec, obj };
+}
+
+/** The first `count` objects still to send, in the order workers will reach them (roughly). */
+export function upcoming(work: Map<string, Work>, count: number): UploadObject[] {
+  const out: UploadObject[] = [];
+  for (const w of work.values())
+    for (const o of w.todo) {
+      if (out.length >= count) return out;
+      out.push(o);
+    }
+  return out;
+}

@@ -1,0 +1,46 @@
+// The pool's choice of the next job, on plain data.
+import { describe, expect, test } from "bun:test";
+import { manifestJobId, pendingWork, takeNext, upcoming } from "../../src/uploader/schedule.ts";
+import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
+
+const rec = (id: string, createdAt: number, objects: string[], sealed = true): UploadRecording => ({
+  id, org: "o", robotId: "r", createdAt, sealed,
+  objects: objects.map((o) => ({ id: o, recordingId: id, relPath: `segments/${o}`, localPath: `/x/${o}`, size: 1 })),
+});
+
+function storeOf(recs: UploadRecording[], states: Record<string, ObjectUploadState["status"]>): UploadStateStore {
+  return {
+    listPending: () => recs,
+    getState: (id: string) => (states[id] ? { status: states[id]!, bytesSent: 0, parts: [] } : undefined),
+  } as unknown as UploadStateStore;
+}
+
+describe("schedule", () => {
+  test("a free worker goes to the recording with the fewest workers, the oldest on a tie", async () => {
+    const work = await pendingWork(storeOf([rec("new", 2, ["n1", "n2"]), rec("old", 1, ["o1", "o2", "o3"])], {}), () => false);
+    const load = new Map<string, number>();
+    const picks: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = takeNext(work, (r) => load.get(r) ?? 0)!;
+      picks.push(next.obj!.id);
+      load.set(next.rec.id, (load.get(next.rec.id) ?? 0) + 1);
+    }
+    expect(picks).toEqual(["o1", "n1", "o2", "n2"]);
+  });
+
+  test("the manifest comes only once every object is stored, and busy jobs are left out", async () => {
+    const recs = [rec("a", 1, ["a1", "a2"]), rec("b", 2, ["b1"]), rec("c", 3, ["c1"], false)];
+    const states: Record<string, ObjectUploadState["status"]> = { a1: "uploaded", a2: "uploaded", b1: "uploading", c1: "uploaded" };
+    const work = await pendingWork(storeOf(recs, states), (id) => id === "b1");
+    expect(takeNext(work, () => 0)).toEqual({ rec: recs[0]!, obj: undefined }); // a's manifest
+    expect(takeNext(work, () => 0)).toBeUndefined(); // b1 is busy, c is not sealed
+    const busyManifest = await pendingWork(storeOf(recs, states), (id) => id === manifestJobId("a"));
+    expect(takeNext(busyManifest, () => 0)?.obj?.id).toBe("b1");
+  });
+
+  test("failed objects are not offered, and the upcoming list follows the recordings' order", async () => {
+    const work = await pendingWork(storeOf([rec("b", 2, ["b1", "b2"]), rec("a", 1, ["a1", "a2"])], { a1: "failed" }), () => false);
+    expect(upcoming(work, 3).map((o) => o.id)).toEqual(["a2", "b1", "b2"]);
+    expect(upcoming(work, 1).map((o) => o.id)).toEqual(["a2"]);
+  });
+});
