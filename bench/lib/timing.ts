@@ -36,6 +36,13 @@ export function table(head: string[], rows: (string | number)[][]): string {
 }
 
 /** CPU seconds (user+system) and RSS in bytes of a process, from /proc. */
+/** Resident memory split into private (anonymous: heaps) and file-backed (the executable's code pages, shared and clean). */
+export function rssBreakdown(pid: number): { anon: number; file: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return { anon: kb("Anonymous"), file: kb("Rss") - kb("Anonymous") };
+}
+
 export function procUsage(pid: number): { cpu: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name may hold spaces or parentheses: fields start after its last ")".

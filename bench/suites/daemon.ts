@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchSuite } from "../run.ts";
-import { BINARY, ms, procUsage, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
+import { BINARY, ms, procUsage, rssBreakdown, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
 
 const BARE = `const s = Bun.serve({ unix: process.argv[2], idleTimeout: 0, fetch: () => Response.json({ ok: true, pid: process.pid, version: "0.0.0" }) });\n`;
 const IDLE_S = 60;
@@ -98,6 +98,8 @@ const suite: BenchSuite = {
     const u0 = { ours: usage(daemonPid), bare: usage(bare.pid) };
     await Bun.sleep(IDLE_S * 1000);
     const u1 = { ours: usage(daemonPid), bare: usage(bare.pid) };
+    const split = { ours: rssBreakdown(daemonPid), bare: rssBreakdown(bare.pid) };
+    const splitText = (k: "ours" | "bare") => `${mib(split[k].anon)} private + ${mib(split[k].file)} code pages`;
     const idleCpu = (k: "ours" | "bare") => (u1[k].cpu - u0[k].cpu) / IDLE_S;
 
     timeCommand([BINARY, "stop"], env);
@@ -121,8 +123,11 @@ const suite: BenchSuite = {
           ["`GET /v1/status`, 50 clients, requests/s", ours50.rps.toFixed(0), bare50.rps.toFixed(0), "≥ 0.5× baseline", ok(ours50.rps >= 0.5 * bare50.rps)],
           [`idle CPU over ${IDLE_S} s`, pct(idleCpu("ours")), pct(idleCpu("bare")), "< 0.2 %", ok(idleCpu("ours") < 0.002)],
           ["idle RSS", mib(u1.ours.rss), mib(u1.bare.rss), "≤ baseline + 15 MiB", ok(u1.ours.rss <= u1.bare.rss + 15 * 1024 ** 2)],
+          ["idle RSS, split", splitText("ours"), splitText("bare"), "", ""],
         ],
       ),
+      "",
+      "Where the idle RSS goes: most of the difference is not heap but code. \"Code pages\" are the file-backed, clean pages of the executable that the process has touched (Bun's SQLite, HTTP client and JIT tiers among them), shared with every other process running the same binary and the first thing the kernel reclaims under memory pressure; \"private\" is the anonymous memory (JavaScript heap, SQLite cache, buffers). Tried without a gain: `--smol`, a forced GC when idle, building without bytecode or without the inline source map, and native hashers in place of node:crypto and node:zlib. Disabling the optimising JIT (DFG) saves about 3 MiB but costs ingest throughput.",
     ].join("\n");
   },
 };
