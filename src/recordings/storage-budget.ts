@@ -6,10 +6,10 @@
  */
 import { statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { StorageFullError } from "../errors.ts";
 import type { Log } from "../store/log.ts";
-import { recordings, uploads } from "../store/schema.ts";
+import { uploads } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Emit, RecordingLimits } from "./types.ts";
 
@@ -108,7 +108,8 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
     },
     add(recordingId, delta) {
       if (delta === 0) return;
-      store.run(store.db.update(recordings).set({ local_bytes: sql`${recordings.local_bytes} + ${delta}` }).where(eq(recordings.id, recordingId)));
+      // Constant SQL: this runs in every acknowledged batch (see ingest.ts).
+      store.handle.run("UPDATE recordings SET local_bytes = local_bytes + ? WHERE id = ?", [delta, recordingId]);
       used += delta;
       evictableCache = undefined;
     },
