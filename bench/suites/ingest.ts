@@ -202,6 +202,8 @@ const suite: BenchSuite = {
           ],
         ),
         "",
+        "The file's sha256 is computed on a worker thread as the bytes are written (its chunks handed over, not copied); hashed in the daemon's one JavaScript thread it held the PUT to about 440 MB/s here. On this machine dd itself varies between about 550 and 810 MB/s from run to run.",
+        "",
         `**Small messages** (${BATCHES} batches of ${BATCH.toLocaleString("en-US")} messages, ~${PAYLOAD}-byte payloads, 4 traces; acknowledged = durable)`,
         "",
         table(
@@ -213,7 +215,7 @@ const suite: BenchSuite = {
           ],
         ),
         "",
-        `Where the gap to the baseline goes, per batch of 1,000: the daemon fsyncs twice (the segment's fdatasync, then the SQLite WAL at commit; ~${ms(cost.sync)} each for a small write here) where the baseline fsyncs once, plus the HTTP round trip over the socket; NDJSON adds ~${ms(cost.parse)} of parsing (JSON.parse of each line, then re-serialising its data for MCAP). The baseline also leaves its last, partly filled chunk unwritten at each fsync, so it acknowledges less than the daemon does.`,
+        `Where the gap to the baseline goes, per batch of 1,000: the daemon fsyncs twice (the segment's fdatasync, then the SQLite WAL at commit; ~${ms(cost.sync)} each for a small write here) where the baseline fsyncs once, plus the HTTP round trip over the socket; NDJSON adds ~${ms(cost.parse)} of parsing (JSON.parse of each line, then re-serialising its data for MCAP). The baseline also leaves its last, partly filled chunk unwritten at each fsync, so it acknowledges less than the daemon does, and it varies between about 660,000 and 860,000 messages/s from run to run here. The daemon's per-batch statements are constant SQL, prepared once (built with Drizzle per batch they took about a tenth of its time).`,
         "",
         "**Daemon RSS**",
         "",

@@ -2,6 +2,7 @@
 import type { Log } from "../store/log.ts";
 import type { Store } from "../store/store.ts";
 import type { SegmentWriter } from "./segment-writer.ts";
+import type { Sha256Streams } from "./sha256-stream.ts";
 import type { StorageBudget } from "./storage-budget.ts";
 import type { Clock, Emit, RecordingLimits, RecordingsDeps } from "./types.ts";
 
@@ -24,4 +25,6 @@ export interface Ctx {
   identity: () => { org: string; hostname: string };
   budget: StorageBudget;
   open: Map<string, OpenSegment>;
+  /** Hashes incoming files off the JavaScript thread. */
+  sha256: Sha256Streams;
 }

@@ -1,7 +1,6 @@
 // Streams a whole file into <recording>/files/<name>: bytes are checked against the storage
 // limit as they arrive (and against Content-Length up front), hashed on the way, fdatasync'ed,
 // then renamed into place with the directory fsync'ed, and only then recorded and acknowledged.
-import { createHash } from "node:crypto";
 import { closeSync, existsSync, fdatasyncSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
@@ -29,9 +28,10 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   ensureDirDurable(dir);
   const tmp = join(dir, `${INCOMING}${name}-${crypto.randomUUID().slice(0, 8)}`);
   const fd = openSync(tmp, "wx", 0o600);
-  const hash = createHash("sha256");
+  const hash = ctx.sha256.open(contentLength);
   let bytes = 0;
   let counted = 0;
+  let sha256 = "";
   try {
     const reader = body.getReader();
     for (;;) {
@@ -41,13 +41,15 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
       // Bytes already covered by a Content-Length check need no second check.
       if (contentLength === undefined || bytes + value.byteLength > contentLength) ctx.budget.ensure(value.byteLength);
       writeAllSync(fd, value, bytes);
-      hash.update(value);
-      bytes += value.byteLength;
-      ctx.budget.hold(value.byteLength);
-      counted += value.byteLength;
+      const n = value.byteLength;
+      bytes += n;
+      ctx.budget.hold(n);
+      counted += n;
+      await hash.update(value); // may detach value's buffer
     }
     fdatasyncSync(fd);
     closeSync(fd);
+    sha256 = await hash.digest(tmp);
     requireWritable(ctx, id);
     if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
     renameSync(tmp, finalPath);
@@ -60,9 +62,9 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     }
     if (existsSync(tmp)) unlinkSync(tmp);
     ctx.budget.hold(-counted);
+    hash.abort();
     throw err;
   }
-  const sha256 = hash.digest("hex");
   const path = relPath(id, fileName(name));
   const now = ctx.clock.now();
   ctx.budget.hold(-counted);

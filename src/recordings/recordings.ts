@@ -15,6 +15,7 @@
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
+import { createSha256Streams } from "./sha256-stream.ts";
 import { hostname } from "node:os";
 import { NotFoundError } from "../errors.ts";
 import { recordings, traces } from "../store/schema.ts";
@@ -64,6 +65,7 @@ export function createRecordings(deps: RecordingsDeps) {
     identity: deps.identity ?? (() => ({ org: "default", hostname: hostname() })),
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
+    sha256: createSha256Streams(),
   };
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
@@ -169,7 +171,10 @@ export function createRecordings(deps: RecordingsDeps) {
       finalizeIdle(ctx, now);
     },
     /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
-    close: () => closeOpenSegments(ctx),
+    close: () => {
+      closeOpenSegments(ctx);
+      ctx.sha256.close();
+    },
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
     abandonForTest: () => abandonOpenSegments(ctx),
 

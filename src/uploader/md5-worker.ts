@@ -1,9 +1,8 @@
 // MD5 of file ranges on a worker thread. The daemon has one JavaScript thread; hashing an
 // 8 MiB part there (~14 ms) holds up every socket and the control API, and on a fast link it,
-// not the network, set the upload rate. The worker is started on first use, from inline
-// source (so it needs no file beside the binary, under Bun and Deno alike), and ends after a
-// few idle seconds so an idle daemon carries no second heap. Where a worker cannot run, the
-// hash is computed in-thread and nothing else changes.
+// not the network, set the upload rate. Where no worker can run (or one died), the range is
+// hashed in this thread and nothing else changes.
+import { createInlineWorker } from "../runtime/inline-worker.ts";
 import { md5Range } from "./body.ts";
 
 export type HashRange = (path: string, start: number, len: number) => Promise<Buffer>;
@@ -24,7 +23,7 @@ self.onmessage = (e) => {
       h.update(buf.subarray(0, n));
       pos += n;
     }
-    self.postMessage({ id, md5: h.digest() });
+    self.postMessage({ id, result: h.digest() });
   } catch (err) {
     self.postMessage({ id, error: String(err && err.message || err) });
   } finally {
@@ -32,79 +31,21 @@ self.onmessage = (e) => {
   }
 };`;
 
-/** Stop the worker after this long without a request. */
-const IDLE_MS = 5_000;
-
 export function createMd5Worker(
   o: { idleMs?: number; newWorker?: (url: string) => Worker } = {},
 ): HashRange & { close(): void; readonly running: boolean } {
-  let worker: Worker | undefined;
-  let broken = false;
-  let nextId = 1;
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  const pending = new Map<number, { resolve(b: Buffer): void; reject(e: Error): void; args: [string, number, number] }>();
-
-  let url: string | undefined;
-  const stop = () => {
-    worker?.terminate();
-    worker = undefined;
-    // Revoked only now: the worker loads its source after the constructor returns.
-    if (url) URL.revokeObjectURL(url);
-    url = undefined;
-  };
-  const armIdle = () => {
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = pending.size === 0 ? setTimeout(stop, o.idleMs ?? IDLE_MS) : undefined;
-    (idleTimer as { unref?: () => void } | undefined)?.unref?.();
-  };
-  // A worker that fails to start or dies: what it held is hashed here, and so is all that follows.
-  const fallBack = () => {
-    broken = true;
-    stop();
-    const held = [...pending.values()];
-    pending.clear();
-    for (const p of held) md5Range(...p.args).then(p.resolve, p.reject);
-  };
-
-  const start = (): Worker | undefined => {
-    if (worker || broken) return worker;
+  const worker = createInlineWorker(WORKER_SOURCE, o);
+  const hash = (async (path: string, start: number, len: number) => {
+    const answer = worker.call<Uint8Array>({ path, start, len });
+    if (!answer) return md5Range(path, start, len);
     try {
-      url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-      const w = o.newWorker ? o.newWorker(url) : new Worker(url, { type: "module" });
-      w.onmessage = (e: MessageEvent<{ id: number; md5?: Uint8Array; error?: string }>) => {
-        const p = pending.get(e.data.id);
-        if (!p) return;
-        pending.delete(e.data.id);
-        if (e.data.md5) p.resolve(Buffer.from(e.data.md5));
-        else p.reject(new Error(e.data.error ?? "md5 worker failed"));
-        armIdle();
-      };
-      w.onerror = () => fallBack();
-      (w as { unref?: () => void }).unref?.();
-      worker = w;
-    } catch {
-      broken = true;
+      return Buffer.from(await answer);
+    } catch (e) {
+      if (worker.broken) return md5Range(path, start, len);
+      throw e;
     }
-    return worker;
-  };
-
-  const hash = ((path: string, start_: number, len: number) => {
-    const w = start();
-    if (!w) return md5Range(path, start_, len);
-    return new Promise<Buffer>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject, args: [path, start_, len] });
-      armIdle();
-      w.postMessage({ id, path, start: start_, len });
-    });
   }) as HashRange & { close(): void; running: boolean };
-  Object.defineProperty(hash, "running", { get: () => worker !== undefined });
-  hash.close = () => {
-    if (idleTimer) clearTimeout(idleTimer);
-    stop();
-    const held = [...pending.values()];
-    pending.clear();
-    for (const p of held) p.reject(new Error("md5 worker closed"));
-  };
+  hash.close = () => worker.close();
+  Object.defineProperty(hash, "running", { get: () => worker.running });
   return hash as HashRange & { close(): void; readonly running: boolean };
 }
