@@ -10,6 +10,8 @@ import { bytesStream, rangeStream } from "./body.ts";
 import { TargetError } from "./target-error.ts";
 import type { Target } from "./target.ts";
 
+const NEEDS_A_PERSON = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST"]);
+
 export function createFileTarget(opts: { url: string }): Target {
   const root = resolve(fileURLToPath(opts.url));
 
@@ -42,11 +44,23 @@ export function createFileTarget(opts: { url: string }): Target {
         await dir.close();
       }
     } catch (e) {
-      await rm(tmp, { force: true });
+      // A stream that was never read to its end still holds its file open: release it.
+      await stream.cancel().catch(() => {});
+      // Best effort: the reason to report is the write's, not the cleanup's (Bun's rm answers
+      // EFAULT for a path through a file).
+      await rm(tmp, { force: true }).catch(() => {});
       if (signal.aborted) throw signal.reason;
       const err = e as NodeJS.ErrnoException;
-      // A full or read-only disk will not cure itself by retrying quickly, but it may later.
-      throw new TargetError(`file target: writing ${dest}: ${err.message}`, { protocol: "file", network: true, code: err.code });
+      // A directory we may not write (permissions, a read-only mount, a file in the way) needs
+      // a person, as an S3 403 does: the object fails, keeps its bytes, and `recordings retry`
+      // sends it once fixed. Anything else (a full disk, an NFS mount away) may cure itself:
+      // retried with backoff.
+      const permanent = NEEDS_A_PERSON.has(err.code ?? "");
+      throw new TargetError(`file target: writing ${dest}: ${err.message}${permanent ? "; fix the directory, then retry the recording" : ""}`, {
+        protocol: "file",
+        network: !permanent,
+        code: err.code,
+      });
     }
   }
 

@@ -1,6 +1,6 @@
 // The tus target against @tus/server on loopback, and the file:// target.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -142,5 +142,30 @@ describe("file:// uploads", () => {
     expect(manifest.objects).toHaveLength(3);
     expect(readdirSync(join(recDir, "segments")).filter((f) => f.includes(".tmp-"))).toEqual([]);
     expect(existsSync(join(recDir, "files", "cal.yaml"))).toBe(true);
+  });
+
+  test("a directory that cannot be written fails the object with the reason, and a retry after the fix stores it", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "file-x", sizes: [1000] });
+    const out = join(dir, "blocked");
+    writeFileSync(out, "a file where the target directory should be"); // ENOTDIR, even for root
+    const ev = eventRecorder();
+    const target = createFileTarget({ url: pathToFileURL(join(out, "sub")).href });
+    const up = createUploader({ store, target, bandwidth: createBandwidth(null), log: quietLog, emit: ev.emit, numThreads: 1, retry: { baseMs: 20, capMs: 100, maxAttempts: 50 }, pollMs: 50 });
+    up.start();
+    await up.whenIdle();
+    const failed = ev.of("upload.failed");
+    expect(failed).toHaveLength(1);
+    expect(String(failed[0]!.payload.error)).toMatch(/ENOTDIR|not a directory/i);
+    expect(String(failed[0]!.payload.error)).toContain("fix the directory, then retry");
+    expect(ev.of("upload.retry")).toHaveLength(0); // not retried in a loop
+    expect(store.getState(rec.objects[0]!.id)!.status).toBe("failed");
+
+    rmSync(out);
+    store.retry(rec.objects[0]!.id);
+    up.kick();
+    await up.whenIdle();
+    await up.stop();
+    const stored = readFileSync(join(out, "sub", "default", rec.id, rec.objects[0]!.relPath));
+    expect(stored.equals(Buffer.from(bytes.get(rec.objects[0]!.relPath)!))).toBe(true);
   });
 });
