@@ -3,10 +3,12 @@
 // scheduler's; this file only does the work and records facts.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { Bandwidth } from "./bandwidth.ts";
 import { buildManifest, manifestBytes, MANIFEST_NAME, recordingKey } from "./layout.ts";
 import type { Log, ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 import type { ResumeSink, Target } from "./target.ts";
+import { LOCAL_COPY_DAMAGED, TargetError, type Protocol } from "./target-error.ts";
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
@@ -26,6 +28,17 @@ export function resumeSink(store: UploadStateStore, objectId: string): ResumeSin
 
 export const freshState = (): ObjectUploadState => ({ status: "pending", bytesSent: 0, parts: [] });
 
+/**
+ * A local copy that vanished or changed size since it was recorded (deleted or truncated
+ * while the daemon was stopped, a failing disk) would otherwise fail every attempt for ever:
+ * the object fails at once, saying what is wrong, and keeps its place for `recordings retry`.
+ */
+async function checkLocalCopy(obj: UploadObject, protocol: Protocol): Promise<void> {
+  const st = await stat(obj.localPath).catch(() => undefined);
+  const problem = !st ? "is missing" : st.size !== obj.size ? `is ${st.size} bytes, but ${obj.size} were recorded` : undefined;
+  if (problem) throw new TargetError(`the local copy ${obj.localPath} ${problem}; it cannot be uploaded as recorded`, { protocol, code: LOCAL_COPY_DAMAGED });
+}
+
 export async function uploadObject(deps: {
   store: UploadStateStore;
   target: Target;
@@ -36,6 +49,7 @@ export async function uploadObject(deps: {
   onProgress: (sent: number) => void;
 }): Promise<{ sha256: string; etag?: string }> {
   const { store, target, rec, obj } = deps;
+  await checkLocalCopy(obj, target.protocol);
   const state = (await store.getState(obj.id)) ?? freshState();
   if (state.status !== "uploading") await store.markUploading(obj.id);
   const sha256 = obj.sha256 ?? state.sha256 ?? (await sha256File(obj.localPath, deps.signal));

@@ -2,7 +2,7 @@
 // with capped exponential backoff and jitter; a few 4xx have a known cure per protocol;
 // every other 4xx is a permanent failure whose message is the server's own, and the object's
 // bytes are kept so a person can fix the cause and retry.
-import { TargetError } from "./target-error.ts";
+import { LOCAL_COPY_DAMAGED, TargetError } from "./target-error.ts";
 
 export type Action =
   | "retry" // transient: back off, then try again
@@ -20,6 +20,7 @@ const S3_TRANSIENT = new Set(["SlowDown", "RequestTimeout", "InternalError", "Se
 export function classify(err: unknown): Action {
   if (!(err instanceof TargetError)) return "retry";
   const { protocol, status, code, network } = err.info;
+  if (code === LOCAL_COPY_DAMAGED) return "fail";
   if (network || status === undefined) return protocol === "file" && !network ? "fail" : "retry";
   if (protocol === "s3") {
     if (code && S3_CLOCK.has(code)) return "fix-clock";

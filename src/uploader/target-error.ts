@@ -3,6 +3,9 @@
 
 export type Protocol = "s3" | "tus" | "file";
 
+/** The local copy is gone or not the size recorded: no retry can help, a person must look. */
+export const LOCAL_COPY_DAMAGED = "LocalCopyDamaged";
+
 export class TargetError extends Error {
   constructor(
     message: string,

@@ -1,6 +1,6 @@
 // The tus target against @tus/server on loopback, and the file:// target.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -167,5 +167,29 @@ describe("file:// uploads", () => {
     await up.stop();
     const stored = readFileSync(join(out, "sub", "default", rec.id, rec.objects[0]!.relPath));
     expect(stored.equals(Buffer.from(bytes.get(rec.objects[0]!.relPath)!))).toBe(true);
+  });
+
+  test("a local copy truncated or deleted since it was recorded fails at once, saying so, and uploads once restored", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "file-t", sizes: [5000, 3000] });
+    const [cut, gone] = rec.objects;
+    truncateSync(cut!.localPath, 1000);
+    rmSync(gone!.localPath);
+    const ev = eventRecorder();
+    const out = join(dir, "remote-t");
+    const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(out).href }), bandwidth: createBandwidth(null), log: quietLog, emit: ev.emit, numThreads: 2, retry: { baseMs: 20, capMs: 100, maxAttempts: 50 }, pollMs: 50 });
+    up.start();
+    await up.whenIdle();
+    const errors = ev.of("upload.failed").map((e) => String(e.payload.error)).sort();
+    expect(errors).toEqual([`the local copy ${cut!.localPath} is 1000 bytes, but 5000 were recorded; it cannot be uploaded as recorded`, `the local copy ${gone!.localPath} is missing; it cannot be uploaded as recorded`].sort());
+    expect(ev.of("upload.retry")).toHaveLength(0);
+
+    for (const o of [cut!, gone!]) {
+      writeFileSync(o.localPath, bytes.get(o.relPath)!);
+      store.retry(o.id);
+    }
+    up.kick();
+    await up.whenIdle();
+    await up.stop();
+    for (const o of [cut!, gone!]) expect(readFileSync(join(out, "default", rec.id, o.relPath)).equals(Buffer.from(bytes.get(o.relPath)!))).toBe(true);
   });
 });
