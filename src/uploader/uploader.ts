@@ -71,7 +71,6 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let idleWaiters: (() => void)[] = [];
   const lastEmit = new Map<string, number>();
 
-
   const busy = (id: string) => active.has(id) || retries.inBackoff(id);
   const pending = () => pendingWork(opts.store, busy);
 
