@@ -62,6 +62,7 @@ export function createUploadStore(deps: { store: Store; recordings: Recordings; 
               localPath: join(deps.root, u.local_path),
               size: u.size,
               sha256: u.sha256,
+              status: u.state,
             })),
         };
       });

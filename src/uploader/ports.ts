@@ -14,6 +14,12 @@ export interface UploadObject {
   size: number;
   /** Hex sha256 of the local bytes when already known (saves a read). */
   sha256?: string;
+  /**
+   * Its upload status as listed, when the store has it at hand: the scheduler then needs no
+   * query per object (with thousands waiting, one each made every scheduling pass cost
+   * hundreds of milliseconds of the daemon's one thread).
+   */
+  status?: ObjectStatus;
 }
 
 /** A recording with work left: objects to send, or only its manifest. */

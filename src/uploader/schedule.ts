@@ -26,9 +26,9 @@ export async function pendingWork(store: UploadStateStore, busy: Busy): Promise<
     const todo: UploadObject[] = [];
     let allUploaded = true;
     for (const o of rec.objects) {
-      const st = (await store.getState(o.id)) ?? freshState();
-      if (st.status !== "uploaded") allUploaded = false;
-      if ((st.status === "pending" || st.status === "uploading") && !busy(o.id)) todo.push(o);
+      const status = o.status ?? ((await store.getState(o.id)) ?? freshState()).status;
+      if (status !== "uploaded") allUploaded = false;
+      if ((status === "pending" || status === "uploading") && !busy(o.id)) todo.push(o);
     }
     work.set(rec.id, { rec, todo, manifestReady: rec.sealed && allUploaded && !busy(manifestJobId(rec.id)) });
   }

@@ -43,4 +43,21 @@ describe("schedule", () => {
     expect(upcoming(work, 3).map((o) => o.id)).toEqual(["a2", "b1", "b2"]);
     expect(upcoming(work, 1).map((o) => o.id)).toEqual(["a2"]);
   });
+
+  test("objects listed with their status need no query each, and unknown ones are asked for", async () => {
+    const recs = [rec("a", 1, ["a1", "a2", "a3"])];
+    recs[0]!.objects[0]!.status = "uploaded";
+    recs[0]!.objects[1]!.status = "pending";
+    const asked: string[] = [];
+    const store = {
+      listPending: () => recs,
+      getState: (id: string) => {
+        asked.push(id);
+        return { status: "failed", bytesSent: 0, parts: [] };
+      },
+    } as unknown as UploadStateStore;
+    const work = await pendingWork(store, () => false);
+    expect(asked).toEqual(["a3"]);
+    expect(work.get("a")!.todo.map((o) => o.id)).toEqual(["a2"]);
+  });
 });
