@@ -97,7 +97,7 @@ export function createUploadStore(deps: { store: Store; recordings: Recordings; 
     markFailed: (id, message) => q.markFailed(Number(id), message, { final: true }),
     markRecordingUploaded(recordingId) {
       const manifest = store.raw<UploadRow>("SELECT * FROM uploads WHERE recording_id = ? AND kind = 'manifest'", [recordingId])[0];
-      if (manifest) q.markUploaded(manifest.id);
+      if (manifest) return q.markUploaded(manifest.id);
     },
   };
 }

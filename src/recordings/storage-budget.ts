@@ -65,10 +65,13 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
           continue;
         }
       }
-      store.tx(() => {
-        store.run(store.db.update(uploads).set({ local_deleted: 1, updated_at: deps.now() }).where(eq(uploads.id, u.id)));
-        budget.add(u.recording_id, -u.size);
+      // Guarded: a recording's own cleanup after its upload may have counted this copy already.
+      const { changes } = store.tx(() => {
+        const r = store.handle.run("UPDATE uploads SET local_deleted = 1, updated_at = ? WHERE id = ? AND local_deleted = 0", [deps.now(), u.id]);
+        if (r.changes === 1) budget.add(u.recording_id, -u.size);
+        return r;
       });
+      if (changes === 0) continue;
       freed += u.size;
       emit("storage.evicted", { recording_id: u.recording_id, path: u.remote_key, bytes: u.size });
     }

@@ -8,7 +8,7 @@
  * or markFailed(). Uploading the manifest completes the recording; its local bytes are then
  * deleted unless keep_uploaded (then they stay as a cache, evicted oldest first under pressure).
  */
-import { unlinkSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../errors.ts";
@@ -81,7 +81,8 @@ export function resetUpload(ctx: Ctx, uploadId: number): void {
   });
 }
 
-export function markUploaded(ctx: Ctx, uploadId: number): void {
+/** For the manifest, resolves once the recording's local copies are deleted (unless kept). */
+export function markUploaded(ctx: Ctx, uploadId: number): Promise<void> | undefined {
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
   // Only the manifest's commit must reach the disk before anything else happens: it is what
@@ -94,13 +95,17 @@ export function markUploaded(ctx: Ctx, uploadId: number): void {
     if (u.kind === "manifest") ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
   }, { durable: u.kind === "manifest" });
   ctx.budget.uploadsChanged();
-  if (u.kind !== "manifest") return;
+  if (u.kind !== "manifest") return undefined;
   updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
-  if (!ctx.limits.keepUploaded) {
-    const local = ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))));
-    deleteLocal(ctx, ...local.map((o) => o.id));
-  }
-  ctx.emit("recording.uploaded", { recording_id: u.recording_id });
+  const uploaded = () => ctx.emit("recording.uploaded", { recording_id: u.recording_id });
+  if (ctx.limits.keepUploaded) return void uploaded();
+  const local = ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))));
+  return deleteLocal(ctx, ...local.map((o) => o.id))
+    .catch((err) => {
+      // The recording is uploaded either way; what is left is found again by eviction.
+      ctx.log.warn(`Recording ${u.recording_id} is uploaded, but deleting its local copy failed: ${(err as Error).message}`);
+    })
+    .then(uploaded);
 }
 
 /** A failed attempt: back to pending for a retry, or `final` to mark it (and the recording) failed. */
@@ -127,29 +132,31 @@ export function retryRecording(ctx: Ctx, id: string): void {
 
 /**
  * Deletes the local copies of uploaded objects and gives their bytes back to the budget, in
- * one commit: a recording's objects go together, and a commit each (an fsync each) made
- * cleaning up after an upload cost more than its last object. Files first, then the rows: a
- * crash in between leaves rows that a later call finds already gone (ENOENT), never a row
- * that claims a deletion which did not happen.
+ * one commit. The unlinks run off the JavaScript thread and side by side: freeing a large
+ * file's blocks takes the file system milliseconds, and a recording's worth of them, in
+ * this thread, held up every acknowledgement for a good part of a second. Files first, then
+ * the rows: a crash in between leaves rows that a later call finds already gone (ENOENT),
+ * never a row that claims a deletion which did not happen; a row that eviction got to first
+ * is not counted twice.
  */
-export function deleteLocal(ctx: Ctx, ...uploadIds: number[]): void {
+export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<void> {
   const rows = uploadIds.map((id) => requireUpload(ctx, id));
   for (const u of rows)
     if (u.state !== "uploaded") throw new ConflictError(`Upload ${u.id} (${u.remote_key}) is ${u.state}; only uploaded data may be deleted locally.`);
   const gone = rows.filter((u) => !u.local_deleted);
   if (gone.length === 0) return;
-  for (const u of gone) {
-    try {
-      unlinkSync(join(ctx.root, u.local_path));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-  }
+  await Promise.all(
+    gone.map((u) =>
+      unlink(join(ctx.root, u.local_path)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      }),
+    ),
+  );
   const now = ctx.clock.now();
   ctx.store.tx(() => {
     for (const u of gone) {
-      ctx.store.run(ctx.store.db.update(uploads).set({ local_deleted: 1, updated_at: now }).where(eq(uploads.id, u.id)));
-      ctx.budget.add(u.recording_id, -u.size);
+      const { changes } = ctx.store.handle.run("UPDATE uploads SET local_deleted = 1, updated_at = ? WHERE id = ? AND local_deleted = 0", [now, u.id]);
+      if (changes === 1) ctx.budget.add(u.recording_id, -u.size);
     }
   });
 }

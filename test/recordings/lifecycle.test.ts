@@ -17,7 +17,7 @@ async function uploadAll(f: Fixture) {
     for (const u of items) {
       f.recs.uploads.markUploading(u.id);
       f.clock.t += 1;
-      f.recs.uploads.markUploaded(u.id);
+      await f.recs.uploads.markUploaded(u.id);
     }
   }
 }
@@ -71,7 +71,7 @@ describe("recording lifecycle", () => {
     const last = fx.recs.uploads.ready();
     expect(last.map((u) => [u.kind, u.remote_key])).toEqual([["manifest", `${r.id}/manifest.json`]]);
     fx.recs.uploads.markUploading(last[0]!.id);
-    fx.recs.uploads.markUploaded(last[0]!.id);
+    await fx.recs.uploads.markUploaded(last[0]!.id);
     const done = fx.recs.get(r.id);
     expect(done.state).toBe("uploaded");
     expect(done.local_bytes).toBe(0);

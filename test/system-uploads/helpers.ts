@@ -166,6 +166,14 @@ export async function checkRemote(
   return { manifest, objects: manifest.objects.length };
 }
 
+/**
+ * Waits until an uploaded recording's local copy is gone, on disk and in its local_bytes: the
+ * daemon deletes it just after the recording turns "uploaded", off its JavaScript thread.
+ */
+export async function localCopyGone(d: Daemon, id: string): Promise<void> {
+  await waitFor(`the local copy of ${id} to be deleted`, async () => localBytes(d.home, id) === 0 && (await d.api("GET", `/v1/recordings/${id}`)).local_bytes === 0);
+}
+
 /** Bytes of regular files under a recording's local directory (recordings live under HOME). */
 export function localBytes(home: string, id: string): number {
   let total = 0;

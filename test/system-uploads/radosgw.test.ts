@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { startRadosgw, type RunningRadosgw } from "../support/radosgw.ts";
 import { s3Admin } from "../support/s3-admin.ts";
-import { checkRemote, localBytes, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
+import { checkRemote, localBytes, localCopyGone, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 let rgw: RunningRadosgw | undefined;
@@ -45,7 +45,7 @@ describe("uploads to radosgw", () => {
     const admin = s3Admin(gw(), "sys");
     await checkRemote((p) => admin.get(`rt/default/${made.id}/${p}`), made, before);
     expect(await admin.openUploads()).toEqual([]);
-    expect(localBytes(d.home, made.id)).toBe(0);
+    await localCopyGone(d, made.id);
     await d.close();
   });
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { s3Admin } from "../support/s3-admin.ts";
 import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { startTusServer, type RunningTus } from "../support/tus-server.ts";
-import { checkRemote, localBytes, makeRecording, randomBytes, s3Env, startDaemon, waitState, type Daemon } from "./helpers.ts";
+import { checkRemote, localBytes, localCopyGone, makeRecording, randomBytes, s3Env, startDaemon, waitState, type Daemon } from "./helpers.ts";
 
 let s3: RunningS3rver;
 let tus: RunningTus;
@@ -45,8 +45,7 @@ describe("round trip through the daemon", () => {
     const keys = await admin.list(`fleet/default/${made.id}/`);
     expect(keys).toContain(`fleet/default/${made.id}/manifest.json`);
     expect(keys.length).toBe(objects + 1);
-    expect(localBytes(d.home, made.id)).toBe(0);
-    expect(done.local_bytes).toBe(0);
+    await localCopyGone(d, made.id);
   });
 
   test("a recording uploaded to a tus server is byte-identical, each object under its key in the upload metadata", async () => {
@@ -70,7 +69,7 @@ describe("round trip through the daemon", () => {
       return hit ? new Uint8Array(readFileSync(hit[1])) : undefined;
     };
     await checkRemote(get, made, before);
-    expect(localBytes(d.home, made.id)).toBe(0);
+    await localCopyGone(d, made.id);
   });
 
   test("a recording uploaded to file:// is byte-identical, and --keep-uploaded keeps the local bytes", async () => {
