@@ -155,6 +155,32 @@ describe("recording lifecycle", () => {
     expect(existsSync(join(fx.root, pending.id, "segments/000001.mcap"))).toBe(true);
   });
 
+  test("a recording's cleanup after its upload and an eviction racing it count each deleted copy once", async () => {
+    fx = makeFixture({ storageLimitBytes: 1 << 20 });
+    const old = fx.recs.create();
+    await fx.recs.appendNdjson(old.id, batch(100, 0, 2000));
+    fx.recs.stop(old.id);
+    for (const u of fx.recs.uploads.ready()) {
+      fx.recs.uploads.markUploading(u.id);
+      await fx.recs.uploads.markUploaded(u.id);
+    }
+    const [manifest] = fx.recs.uploads.ready();
+    expect(manifest!.kind).toBe("manifest");
+    const oldBytes = fx.recs.get(old.id).local_bytes;
+    fx.recs.setStorageLimit(fx.recs.storage().used_bytes + 1_000);
+    // The manifest's cleanup starts (unlinks off-thread) while a write needs room at once.
+    fx.recs.uploads.markUploading(manifest!.id);
+    const cleanup = fx.recs.uploads.markUploaded(manifest!.id);
+    const cur = fx.recs.create();
+    await fx.recs.appendNdjson(cur.id, batch(5, 0, 2000));
+    await cleanup;
+    expect(fx.recs.get(old.id).local_bytes).toBe(0);
+    const total = fx.store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings")[0]!.n;
+    expect(fx.recs.storage().used_bytes).toBe(total);
+    expect(total).toBe(fx.recs.get(cur.id).local_bytes);
+    expect(oldBytes).toBeGreaterThan(0);
+  });
+
   test("cancel needs an explicit confirmation and then discards the local data", async () => {
     fx = makeFixture();
     const r = fx.recs.create();
