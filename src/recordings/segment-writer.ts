@@ -64,8 +64,14 @@ export function emptyState(position: number): SegmentState {
 
 export const LIBRARY = "nc-data-daemon";
 
+/** Builders that grew past this are dropped after their batch rather than kept with the segment. */
+const KEEP_BUILDERS_UP_TO = 4 << 20;
+
 export class SegmentWriter {
   private closed = false;
+  // Kept from batch to batch: new builders start small and grow by half again, about a dozen
+  // reallocations and copies for every acknowledged batch.
+  private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
 
   private constructor(
     readonly path: string,
@@ -128,8 +134,9 @@ export class SegmentWriter {
     const sequences = new Map(s.sequences);
     const counts = new Map(s.channelMessageCounts);
     const newIndexes: McapTypes.ChunkIndex[] = [];
-    const rb = new McapRecordBuilder();
-    const chunk = new McapChunkBuilder({ useMessageIndex: true });
+    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
+    rb.reset();
+    chunk.reset();
     let start = s.messageStartTime;
     let end = s.messageEndTime;
     let count = s.messageCount;
@@ -171,6 +178,7 @@ export class SegmentWriter {
       throw err;
     }
     s.position += rb.length;
+    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
     s.written = written;
     s.sequences = sequences;
     s.channelMessageCounts = counts;
