@@ -36,6 +36,26 @@ describe("SegmentWriter", () => {
     expect(stream.channels.find((c) => c.topic === "/b")?.messageEncoding).toBe("protobuf");
   });
 
+  test("batches of very different sizes, one past the builders' keep limit, read back intact in order", async () => {
+    const path = join(dir, "000001.mcap");
+    const w = SegmentWriter.create(path, runtime.zstdCompress, 64 * 1024);
+    const ch = w.channelFor({ topic: "/raw", messageEncoding: "application/octet-stream" });
+    const sent: { channelId: number; logTime: bigint; publishTime: bigint; data: Uint8Array }[] = [];
+    let t = 0n;
+    const payload = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, k) => (k * 31 + seed) & 0xff);
+    // Small, then one batch of ~6 MiB (its builders are dropped after it), then small again.
+    for (const [count, size] of [[30, 100], [3, 2 * 1024 * 1024], [200, 40], [1, 10]] as const) {
+      const batch = Array.from({ length: count }, (_, i) => ({ channelId: ch, logTime: ++t, publishTime: t, data: payload(size, i) }));
+      sent.push(...batch);
+      w.writeBatch(batch);
+    }
+    w.close();
+    const back = await readIndexed(path);
+    expect(back.length).toBe(sent.length);
+    expect(back.every((m, i) => m.publishTime === sent[i]!.publishTime && Buffer.compare(Buffer.from(m.data), Buffer.from(sent[i]!.data)) === 0)).toBe(true);
+    expect(readStream(path).done).toBe(true);
+  });
+
   test("a segment with no messages still closes into a valid file", async () => {
     const path = join(dir, "000001.mcap");
     const w = SegmentWriter.create(path, runtime.zstdCompress);
