@@ -22,6 +22,12 @@ export interface StorageBudget {
   ensure(bytes: number): void;
   /** Records a change of a recording's local bytes (call inside the write's transaction). */
   add(recordingId: string, delta: number): void;
+  /**
+   * Records that an uploaded object's local copy is gone (call inside a transaction, after the
+   * unlink) and gives its bytes back, once: false when eviction or the recording's own cleanup
+   * counted it already.
+   */
+  localCopyDeleted(u: { id: number; recording_id: string; size: number }): boolean;
   /** Counts bytes in flight (a file streaming in) without a database write; undo with a negative. */
   hold(delta: number): void;
   /** Re-reads the total from the database (after a rolled-back transaction). */
@@ -65,13 +71,7 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
           continue;
         }
       }
-      // Guarded: a recording's own cleanup after its upload may have counted this copy already.
-      const { changes } = store.tx(() => {
-        const r = store.handle.run("UPDATE uploads SET local_deleted = 1, updated_at = ? WHERE id = ? AND local_deleted = 0", [deps.now(), u.id]);
-        if (r.changes === 1) budget.add(u.recording_id, -u.size);
-        return r;
-      });
-      if (changes === 0) continue;
+      if (!store.tx(() => budget.localCopyDeleted(u))) continue;
       freed += u.size;
       emit("storage.evicted", { recording_id: u.recording_id, path: u.remote_key, bytes: u.size });
     }
@@ -115,6 +115,11 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
       store.handle.run("UPDATE recordings SET local_bytes = local_bytes + ? WHERE id = ?", [delta, recordingId]);
       used += delta;
       evictableCache = undefined;
+    },
+    localCopyDeleted(u) {
+      const { changes } = store.handle.run("UPDATE uploads SET local_deleted = 1, updated_at = ? WHERE id = ? AND local_deleted = 0", [deps.now(), u.id]);
+      if (changes === 1) budget.add(u.recording_id, -u.size);
+      return changes === 1;
     },
     hold(delta) {
       used += delta;

@@ -152,11 +152,7 @@ export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<voi
       }),
     ),
   );
-  const now = ctx.clock.now();
   ctx.store.tx(() => {
-    for (const u of gone) {
-      const { changes } = ctx.store.handle.run("UPDATE uploads SET local_deleted = 1, updated_at = ? WHERE id = ? AND local_deleted = 0", [now, u.id]);
-      if (changes === 1) ctx.budget.add(u.recording_id, -u.size);
-    }
+    for (const u of gone) ctx.budget.localCopyDeleted(u);
   });
 }
