@@ -5,8 +5,8 @@
 // moments without a worker, hash in-thread; if the worker dies mid-file, the digest is taken
 // from the file on disk instead, which holds the same bytes.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { createInlineWorker, type InlineWorker } from "../runtime/inline-worker.ts";
+import { sha256File } from "./segments.ts";
 
 const WORKER_SOURCE = `
 import { createHash } from "node:crypto";
@@ -48,12 +48,6 @@ export interface Sha256Streams {
   close(): void;
 }
 
-export async function sha256OfFile(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
 function inThread(): Sha256Stream {
   const h = createHash("sha256");
   return { update: (c) => void h.update(c), digest: async () => h.digest("hex"), abort: () => {} };
@@ -87,9 +81,9 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
           ended = true;
           try {
             const answer = lost ? undefined : worker.call<string>({ op: "digest", stream });
-            return answer ? await answer : await sha256OfFile(path);
+            return answer ? await answer : sha256File(path);
           } catch (e) {
-            if (worker.broken) return sha256OfFile(path);
+            if (worker.broken) return sha256File(path);
             throw e;
           } finally {
             release();
