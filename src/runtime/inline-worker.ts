@@ -43,12 +43,15 @@ export function createInlineWorker(source: string, o: { idleMs?: number; newWork
     idleTimer = pending.size === 0 && holds === 0 && worker ? setTimeout(stop, o.idleMs ?? 5_000) : undefined;
     (idleTimer as { unref?: () => void } | undefined)?.unref?.();
   };
-  const fail = (why: string) => {
-    broken = true;
-    stop();
+  const rejectAll = (why: string) => {
     const held = [...pending.values()];
     pending.clear();
     for (const p of held) p.reject(new Error(why));
+  };
+  const fail = (why: string) => {
+    broken = true;
+    stop();
+    rejectAll(why);
   };
   const start = (): Worker | undefined => {
     if (worker || broken) return worker;
@@ -108,9 +111,7 @@ export function createInlineWorker(source: string, o: { idleMs?: number; newWork
     close() {
       if (idleTimer) clearTimeout(idleTimer);
       stop();
-      const held = [...pending.values()];
-      pending.clear();
-      for (const p of held) p.reject(new Error("worker closed"));
+      rejectAll("worker closed");
     },
   };
 }
