@@ -24,7 +24,20 @@ function bad(line: number, what: string): ValidationError {
   return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
 }
 
-function parseTimestamp(obj: Record<string, unknown>, line: number): bigint {
+/** The JSON text of the line's top-level "timestamp_ns" number. A JSON.parse value is a double,
+ * exact only to 2^53 ns (about 104 days): for a real epoch time it is the digits that count. */
+function timestampNsDigits(text: string): string | undefined {
+  const seen: { holder: unknown; source: string }[] = [];
+  let top: unknown;
+  JSON.parse(text, function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
+    if (key === "timestamp_ns" && context?.source !== undefined) seen.push({ holder: this, source: context.source });
+    if (key === "") top = value;
+    return value;
+  });
+  return seen.find((s) => s.holder === top)?.source;
+}
+
+function parseTimestamp(obj: Record<string, unknown>, line: number, text: string): bigint {
   const hasSeconds = "timestamp" in obj;
   const hasNs = "timestamp_ns" in obj;
   if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
@@ -35,7 +48,11 @@ function parseTimestamp(obj: Record<string, unknown>, line: number): bigint {
   }
   const ns = obj.timestamp_ns;
   let value: bigint;
-  if (typeof ns === "number" && Number.isInteger(ns)) value = BigInt(ns);
+  if (typeof ns === "number" && Number.isSafeInteger(ns)) value = BigInt(ns);
+  else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0) {
+    const digits = timestampNsDigits(text);
+    value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
+  }
   else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
   else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
   if (value < 0n || value > MAX_U64) throw bad(line, '"timestamp_ns" is out of range');
@@ -101,7 +118,7 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number): Incoming
       if (problem) throw bad(line, problem);
       goodTraces.add(rec.trace as string);
     }
-    const publishTimeNs = parseTimestamp(rec, line);
+    const publishTimeNs = parseTimestamp(rec, line, text);
     if (!("data" in rec)) throw bad(line, 'missing "data"');
     datas.push(JSON.stringify(rec.data));
     out.push({ trace: rec.trace as string, publishTimeNs, data: EMPTY, json: true, line });

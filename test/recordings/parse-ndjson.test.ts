@@ -32,4 +32,16 @@ describe("parseNdjson", () => {
     expect(err!.message).toBe("NDJSON line 3: the trace name must not contain control characters.");
     expect(() => parseNdjson(body([lines[0], { trace: 7, timestamp: 1, data: 0 }]), 1 << 20)).toThrow("NDJSON line 2: the trace name must be a string.");
   });
+
+  test("a timestamp_ns given as a JSON number keeps every digit, beyond a double's 53 bits", () => {
+    const lines = [
+      '{"trace": "/t", "timestamp_ns": 1732300000123456789, "data": {"timestamp_ns": 1}}',
+      '{"data": 2, "timestamp_ns": 18446744073709551615, "trace": "/t"}',
+      '{"trace": "/t", "timestamp_ns": 1e18, "data": 3}',
+      '{"trace": "/t", "timestamp_ns": 42, "data": 4}',
+    ];
+    const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20);
+    expect(got.map((m) => m.publishTimeNs)).toEqual([1732300000123456789n, 18446744073709551615n, 10n ** 18n, 42n]);
+    expect(() => parseNdjson(enc.encode('{"trace": "/t", "timestamp_ns": 18446744073709551616, "data": 1}'), 1 << 20)).toThrow("NDJSON line 1: \"timestamp_ns\" is out of range.");
+  });
 });
