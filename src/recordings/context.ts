@@ -27,4 +27,6 @@ export interface Ctx {
   open: Map<string, OpenSegment>;
   /** Hashes incoming files off the JavaScript thread. */
   sha256: Sha256Streams;
+  /** Deletions of uploaded recordings' local copies still running, awaited before the store closes. */
+  cleanups: Set<Promise<void>>;
 }

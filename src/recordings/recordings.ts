@@ -66,6 +66,7 @@ export function createRecordings(deps: RecordingsDeps) {
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
     sha256: createSha256Streams(),
+    cleanups: new Set(),
   };
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
@@ -169,6 +170,10 @@ export function createRecordings(deps: RecordingsDeps) {
     tick(now = clock.now()): void {
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
+    },
+    /** Resolves once the local copies of uploaded recordings being deleted are gone (called before close). */
+    async cleanupsDone(): Promise<void> {
+      while (ctx.cleanups.size) await Promise.all(ctx.cleanups);
     },
     /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
     close: () => {

@@ -100,12 +100,15 @@ export function markUploaded(ctx: Ctx, uploadId: number): Promise<void> | undefi
   const uploaded = () => ctx.emit("recording.uploaded", { recording_id: u.recording_id });
   if (ctx.limits.keepUploaded) return void uploaded();
   const local = ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))));
-  return deleteLocal(ctx, ...local.map((o) => o.id))
+  const cleanup: Promise<void> = deleteLocal(ctx, ...local.map((o) => o.id))
     .catch((err) => {
       // The recording is uploaded either way; what is left is found again by eviction.
       ctx.log.warn(`Recording ${u.recording_id} is uploaded, but deleting its local copy failed: ${(err as Error).message}`);
     })
-    .then(uploaded);
+    .then(uploaded)
+    .finally(() => ctx.cleanups.delete(cleanup));
+  ctx.cleanups.add(cleanup);
+  return cleanup;
 }
 
 /** A failed attempt: back to pending for a retry, or `final` to mark it (and the recording) failed. */

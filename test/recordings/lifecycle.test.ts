@@ -181,6 +181,28 @@ describe("recording lifecycle", () => {
     expect(oldBytes).toBeGreaterThan(0);
   });
 
+  test("the local copy is deleted after the manifest's commit, and cleanupsDone waits for a deletion nobody awaited", async () => {
+    fx = makeFixture();
+    const r = fx.recs.create();
+    await fx.recs.appendNdjson(r.id, batch(200, 0, 2000));
+    fx.recs.stop(r.id);
+    for (const u of fx.recs.uploads.ready()) {
+      fx.recs.uploads.markUploading(u.id);
+      await fx.recs.uploads.markUploaded(u.id);
+    }
+    const [manifest] = fx.recs.uploads.ready();
+    const emitted = () => fx.events.map((e) => e.type);
+    fx.recs.uploads.markUploading(manifest!.id);
+    void fx.recs.uploads.markUploaded(manifest!.id);
+    // Committed at once: the recording is uploaded while its files are still being deleted.
+    expect(fx.recs.get(r.id).state).toBe("uploaded");
+    expect(emitted()).not.toContain("recording.uploaded");
+    await fx.recs.cleanupsDone();
+    expect(emitted()).toContain("recording.uploaded");
+    expect(fx.recs.get(r.id).local_bytes).toBe(0);
+    expect(existsSync(join(fx.root, r.id, "segments/000001.mcap"))).toBe(false);
+  });
+
   test("cancel needs an explicit confirmation and then discards the local data", async () => {
     fx = makeFixture();
     const r = fx.recs.create();

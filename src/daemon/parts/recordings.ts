@@ -102,9 +102,10 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
         }, tickMs(cfg.segment_max_age, cfg.idle_finalize_after));
         markReady(recordings);
       },
-      stop() {
+      async stop() {
         if (timer) clearInterval(timer);
         markFailed(new UnavailableError("The daemon is stopping."));
+        await recordings.cleanupsDone();
         recordings.close();
         store.close();
       },
