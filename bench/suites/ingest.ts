@@ -202,7 +202,7 @@ const suite: BenchSuite = {
           ],
         ),
         "",
-        "The file's sha256 is computed on a worker thread as the bytes are written (its chunks handed over, not copied); hashed in the daemon's one JavaScript thread it held the PUT to about 440 MB/s here. On this machine dd itself varies between about 550 and 810 MB/s from run to run.",
+        "Why the daemon can beat dd here: dd writes the whole file and then makes one fsync wait for all of it, while the daemon starts a background fdatasync of what it has written every 32 MiB, so the disk writes while the body still arrives and the last fdatasync (the one the acknowledgement waits for, as the strace audit checks) has only the tail left. Without that, the PUT ran at 0.69-0.92× dd. The file's sha256 is computed on a worker thread as the bytes are written, its 64 KiB chunks handed over (not copied) a MiB at a time; hashed in the daemon's one JavaScript thread it held the PUT to about 440 MB/s here. On this machine dd itself varies between about 530 and 810 MB/s from run to run.",
         "",
         `**Small messages** (${BATCHES} batches of ${BATCH.toLocaleString("en-US")} messages, ~${PAYLOAD}-byte payloads, 4 traces; acknowledged = durable)`,
         "",

@@ -1,7 +1,8 @@
 // The sha256 of a file as it streams in, computed on a worker thread: hashing in the daemon's
 // one JavaScript thread took about a third of the time of a large file PUT, and held up the
-// acknowledgements of every other client meanwhile. Each chunk goes to the worker after it is
-// written (its buffer moved, not copied, where it owns one). Small files, and runtimes or
+// acknowledgements of every other client meanwhile. Chunks go to the worker after they are
+// written, a MiB at a time (their buffers moved, not copied, where they own one): one message
+// per 64 KiB chunk of a request body cost more than the hashing. Small files, and runtimes or
 // moments without a worker, hash in-thread; if the worker dies mid-file, the digest is taken
 // from the file on disk instead, which holds the same bytes.
 import { createHash } from "node:crypto";
@@ -12,12 +13,12 @@ const WORKER_SOURCE = `
 import { createHash } from "node:crypto";
 const streams = new Map();
 self.onmessage = (e) => {
-  const { id, op, stream, chunk, reply } = e.data;
+  const { id, op, stream, chunks, reply } = e.data;
   try {
     if (op === "update") {
       let h = streams.get(stream);
       if (!h) streams.set(stream, (h = createHash("sha256")));
-      h.update(chunk);
+      for (const c of chunks) h.update(c);
     } else if (op === "digest") {
       const h = streams.get(stream) ?? createHash("sha256");
       streams.delete(stream);
@@ -31,6 +32,8 @@ self.onmessage = (e) => {
 
 /** Below this (when known up front), a file is hashed in-thread: a worker round trip is not worth it. */
 const WORKER_MIN_BYTES = 1024 * 1024;
+/** Bytes gathered before they go to the worker in one message. */
+const BATCH_BYTES = 1024 * 1024;
 /** Bytes handed to the worker but not yet known hashed before the writer waits for it. */
 const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
@@ -63,22 +66,34 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
       const stream = next++;
       const release = worker.hold();
       let queued = 0;
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
       let lost = false; // the worker died: the digest comes from the file
       let ended = false;
+      const sendBatch = () => {
+        const chunks = batch;
+        batch = [];
+        batchBytes = 0;
+        if (!lost && chunks.length && !worker.send({ op: "update", stream, chunks }, chunks.map((c) => c.buffer as ArrayBuffer))) lost = true;
+      };
       return {
         async update(chunk) {
           if (lost) return;
           const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
           const data = owns ? chunk : chunk.slice();
+          batch.push(data);
+          batchBytes += data.byteLength;
           queued += data.byteLength;
-          if (!worker.send({ op: "update", stream, chunk: data }, [data.buffer as ArrayBuffer])) lost = true;
-          else if (queued >= MAX_QUEUED_BYTES) {
+          if (batchBytes < BATCH_BYTES) return;
+          sendBatch();
+          if (!lost && queued >= MAX_QUEUED_BYTES) {
             queued = 0;
             await worker.call({ op: "mark" })?.catch(() => void (lost = true));
           }
         },
         async digest(path) {
           ended = true;
+          sendBatch();
           try {
             const answer = lost ? undefined : worker.call<string>({ op: "digest", stream });
             return answer ? await answer : sha256File(path);
@@ -92,6 +107,7 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
         abort() {
           if (ended) return;
           ended = true;
+          batch = [];
           if (worker.running) worker.send({ op: "drop", stream });
           release();
         },
