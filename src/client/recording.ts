@@ -2,7 +2,8 @@
 // bytes or age), because one request per message would cost a round trip and an fsync each.
 // Batches are sent one after another, so the daemon stores messages in the order logged; a
 // batch that fails is reported by the next call (log, flush or stop), since log() itself only
-// buffers.
+// buffers. One batch is in flight while the next fills: the script's own work then overlaps the
+// daemon's, and the next batch is already there when the daemon acknowledges the last.
 import type { CreateRecordingInput, RecordingDetail } from "../api/index.ts";
 import type { DaemonClient } from "./client.ts";
 import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
@@ -93,9 +94,11 @@ export class Recording {
     this.bytes += size;
     const count = this.lines.length + this.frames.length;
     if (count >= this.limits.maxMessages || this.bytes >= this.limits.maxBytes) {
+      const before = this.sending;
       this.sendBuffered();
-      // Awaiting callers are slowed to the daemon's pace instead of buffering without bound.
-      await this.sending;
+      // Awaiting callers are slowed to the daemon's pace instead of buffering without bound:
+      // a full batch waits for the one before it, so at most one is in flight and one filling.
+      await before;
       this.raise();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.sendBuffered(), this.limits.maxDelayMs);
