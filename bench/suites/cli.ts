@@ -18,7 +18,7 @@ const suite: BenchSuite = {
     const dir = tempDir("ncd-bench-cli");
     const hello = join(dir, "hello.ts");
     writeFileSync(hello, 'console.log(JSON.stringify({ hello: "world" }));\n');
-    Bun.spawnSync(["bun", "build", hello, "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(dir, "hello")]);
+    Bun.spawnSync([process.execPath, "build", hello, "--compile", "--minify", "--bytecode", "--format=esm", "--outfile", join(dir, "hello")]);
     const env = { HOME: dir, PATH: process.env.PATH ?? "/usr/bin:/bin" };
     const rows = [
       ["`nc-data-daemon --help`", measure([BINARY, "--help"], env)],
