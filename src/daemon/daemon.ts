@@ -6,6 +6,7 @@ import { createApp } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
 import { VERSION } from "../version.ts";
+import { startCodePageRelease } from "./code-page-release.ts";
 import { createEventBus, type EventBus } from "./event-bus.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { createLiveConfig, type LiveConfigHolder } from "./live-config.ts";
@@ -84,6 +85,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   log.info(`Daemon started (pid=${pid}, version ${VERSION}${paths.instance ? `, instance ${paths.instance}` : ""}) on ${paths.socket}.`);
   events.publish("daemon.started", { pid, version: VERSION });
 
+  const codePages = startCodePageRelease({ runtime, events, log });
+
   // Only now the slow parts: the socket already answers, whatever they are waiting for.
   const starting = (async () => {
     for (const p of plugins) {
@@ -101,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     log.info(`Stopping (${reason}).`);
     events.publish("daemon.stopping", { reason });
     aborter.abort();
+    codePages.stop();
     events.close();
     const drained = server!.stop(false).then(() => true);
     const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.drainMs ?? 2000).unref?.());

@@ -1,5 +1,7 @@
 import { Database } from "bun:sqlite";
 import { dlopen, FFIType } from "bun:ffi";
+import { readFileSync, readlinkSync } from "node:fs";
+import { MADV_PAGEOUT, readOnlyMappings, rssFromStatus, type CodePagesRelease } from "./code-pages.ts";
 import { flockFile, LIBC, type LockLibc } from "./libc-flags.ts";
 import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
@@ -9,7 +11,20 @@ function openLibc() {
     open: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
+    madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   }).symbols;
+}
+
+function releaseCodePages(): CodePagesRelease | undefined {
+  if (process.platform !== "linux") return undefined;
+  libc ??= openLibc();
+  const rss = () => rssFromStatus(readFileSync("/proc/self/status", "utf8"));
+  const rssBefore = rss();
+  let advised = 0;
+  for (const m of readOnlyMappings(readFileSync("/proc/self/maps", "utf8"), readlinkSync("/proc/self/exe"))) {
+    if (libc.madvise(m.start, m.length, MADV_PAGEOUT) === 0) advised += m.length;
+  }
+  return advised ? { advised, rssBefore, rssAfter: rss() } : undefined;
 }
 
 function tryLock(path: string): FileLock | null {
@@ -49,6 +64,7 @@ export function createBunRuntime(): Runtime {
     fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
+    releaseCodePages,
     selfCommand() {
       // A compiled binary is its own entry point; under `bun src/main.ts` we must pass the script.
       const script = process.argv[1];

@@ -65,6 +65,7 @@ export function createDenoRuntime(): Runtime {
     tryLock,
     // Deno's fetch streams a Blob through JavaScript anyway: keep the paced stream there.
     fileSlice: () => undefined,
+    releaseCodePages: () => undefined,
     zstdCompress: (data) => new Uint8Array((zlib as unknown as { zstdCompressSync(b: Uint8Array): Uint8Array }).zstdCompressSync(data)),
     zstdDecompress: (data) => new Uint8Array((zlib as unknown as { zstdDecompressSync(b: Uint8Array): Uint8Array }).zstdDecompressSync(data)),
     selfCommand: () => [deno().execPath(), "run", "-A", new URL("../main.ts", import.meta.url).pathname],

@@ -1,3 +1,5 @@
+import type { CodePagesRelease } from "./code-pages.ts";
+
 /** A minimal synchronous SQLite handle shared by bun:sqlite and node:sqlite. */
 export interface SqliteHandle {
   exec(sql: string): void;
@@ -39,6 +41,11 @@ export interface Runtime {
   fileSlice(path: string, start: number, end: number): Blob | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;
   zstdDecompress(data: Uint8Array): Uint8Array;
+  /**
+   * Asks the kernel to reclaim the executable's code pages that start-up touched (see
+   * code-pages.ts); undefined where that is not supported.
+   */
+  releaseCodePages(): CodePagesRelease | undefined;
   /** Absolute path of the program to re-run to start a copy of ourselves. */
   selfCommand(): string[];
 }

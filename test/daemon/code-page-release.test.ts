@@ -1,0 +1,56 @@
+// The daemon hands back the code pages start-up touched, and again after work and a quiet spell;
+// what it runs afterwards faults back in and works as before.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { startCodePageRelease } from "../../src/daemon/code-page-release.ts";
+import { createEventBus } from "../../src/daemon/event-bus.ts";
+import { getRuntime } from "../../src/runtime/index.ts";
+import { rssFromStatus } from "../../src/runtime/code-pages.ts";
+import { daemonHomes, instancePaths, run, waitFor } from "./helpers.ts";
+
+const home = daemonHomes();
+const RELEASED = /Released code pages (after [^:]+): RSS ([\d.]+) MiB -> ([\d.]+) MiB\./;
+
+describe.skipIf(process.platform !== "linux")("code page release", () => {
+  test("the launched daemon releases its start-up code pages, ends up with a smaller RSS and still records", async () => {
+    const h = home();
+    const p = instancePaths(h);
+    expect((await run(["launch", "--background"], { home: h })).code).toBe(0);
+    const line = await waitFor("the release in the log", () => RELEASED.exec(readFileSync(p.logFile, "utf8")));
+    expect(line[1]).toBe("after start-up");
+    const [before, after] = [Number(line[2]), Number(line[3])];
+    expect(after).toBeLessThan(before);
+    const pid = Number(readFileSync(p.pidFile, "utf8"));
+    const start = await run(["record", "start", "--name", "after release", "--json"], { home: h });
+    const id = JSON.parse(start.stdout).id as string;
+    expect((await run(["record", "log", id, "--trace", "/a", "--data", '{"x":1}'], { home: h })).code).toBe(0);
+    expect((await run(["record", "stop", id], { home: h })).code).toBe(0);
+    const shown = JSON.parse((await run(["recordings", "show", id, "--json"], { home: h })).stdout);
+    expect(shown.message_count).toBe(1);
+    // Still well below what it held before the release, after that work.
+    expect(rssFromStatus(readFileSync(`/proc/${pid}/status`, "utf8")) / 1024 ** 2).toBeLessThan(before);
+    await run(["stop"], { home: h });
+  });
+
+  test("after work, a quiet spell without events brings another release, and none comes while events flow", async () => {
+    const events = createEventBus();
+    const lines: string[] = [];
+    const release = startCodePageRelease({ runtime: await getRuntime(), events, log: { info: (m: string) => void lines.push(m) }, afterStartMs: 10, quietMs: 1000 });
+    try {
+      await waitFor("the start-up release", () => lines.length === 1);
+      expect(lines[0]).toMatch(RELEASED);
+      // Busy: an event every 200 ms for 1.6 s, longer than the quiet period.
+      for (let i = 0; i < 8; i++) {
+        events.publish("recording.stopped", { i });
+        await Bun.sleep(200);
+      }
+      expect(lines).toHaveLength(1);
+      await waitFor("the release after the quiet spell", () => lines.length === 2, 5000);
+      expect(lines[1]).toContain("after 1 s without events");
+      await Bun.sleep(1500);
+      expect(lines).toHaveLength(2); // nothing happened since: no further release
+    } finally {
+      release.stop();
+    }
+  });
+});
