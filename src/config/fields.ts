@@ -31,6 +31,7 @@ export interface Config {
   segment_max_bytes: number;
   segment_max_age: number;
   idle_finalize_after: number;
+  idle_release_after: number;
   disk_free_margin: number;
 }
 
@@ -124,6 +125,11 @@ export const FIELDS: Fields = {
     kind: "duration", schema: durationValue(1, 7 * 86_400), live: false, secret: false,
     default: () => 600, defaultText: "600 (seconds)",
     description: "A recording with no writes for this long is stopped and queued for upload (seconds).",
+  },
+  idle_release_after: {
+    kind: "duration", schema: durationValue(0, 86_400), live: false, secret: false,
+    default: () => 30, defaultText: "30 (seconds)",
+    description: "After start-up, or recording and upload work, and this long without either, the daemon hands the memory of code it is not running back to the kernel (seconds; 0 never).",
   },
   disk_free_margin: {
     kind: "bytes", schema: bytesValue(0), live: false, secret: false,

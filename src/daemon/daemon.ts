@@ -85,7 +85,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   log.info(`Daemon started (pid=${pid}, version ${VERSION}${paths.instance ? `, instance ${paths.instance}` : ""}) on ${paths.socket}.`);
   events.publish("daemon.started", { pid, version: VERSION });
 
-  const codePages = startCodePageRelease({ runtime, events, log });
+  const codePages = startCodePageRelease({ runtime, events, log, quietMs: loaded.config.idle_release_after * 1000 });
 
   // Only now the slow parts: the socket already answers, whatever they are waiting for.
   const starting = (async () => {

@@ -1,5 +1,5 @@
-// The daemon hands back the code pages start-up touched, and again after work and a quiet spell;
-// what it runs afterwards faults back in and works as before.
+// The daemon hands back the code pages start-up touched once it is quiet, and again after work
+// and a quiet spell; what it runs afterwards faults back in and works as before.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { startCodePageRelease } from "../../src/daemon/code-page-release.ts";
@@ -9,15 +9,15 @@ import { rssFromStatus } from "../../src/runtime/code-pages.ts";
 import { daemonHomes, instancePaths, run, waitFor } from "./helpers.ts";
 
 const home = daemonHomes();
-const RELEASED = /Released code pages (after [^:]+): RSS ([\d.]+) MiB -> ([\d.]+) MiB\./;
+const RELEASED = /Released code pages after (\d+) s without work: RSS ([\d.]+) MiB -> ([\d.]+) MiB\./;
 
 describe.skipIf(process.platform !== "linux")("code page release", () => {
-  test("the launched daemon releases its start-up code pages, ends up with a smaller RSS and still records", async () => {
+  test("the launched daemon releases its start-up code pages once quiet, ends up with a smaller RSS and still records", async () => {
     const h = home();
     const p = instancePaths(h);
-    expect((await run(["launch", "--background"], { home: h })).code).toBe(0);
+    expect((await run(["launch", "--background", "--idle-release-after", "1"], { home: h })).code).toBe(0);
     const line = await waitFor("the release in the log", () => RELEASED.exec(readFileSync(p.logFile, "utf8")));
-    expect(line[1]).toBe("after start-up");
+    expect(line[1]).toBe("1");
     const [before, after] = [Number(line[2]), Number(line[3])];
     expect(after).toBeLessThan(before);
     const pid = Number(readFileSync(p.pidFile, "utf8"));
@@ -35,9 +35,9 @@ describe.skipIf(process.platform !== "linux")("code page release", () => {
   test("after work, a quiet spell without events brings another release, and none comes while events flow", async () => {
     const events = createEventBus();
     const lines: string[] = [];
-    const release = startCodePageRelease({ runtime: await getRuntime(), events, log: { info: (m: string) => void lines.push(m) }, afterStartMs: 10, quietMs: 1000 });
+    const release = startCodePageRelease({ runtime: await getRuntime(), events, log: { info: (m: string) => void lines.push(m) }, quietMs: 1000 });
     try {
-      await waitFor("the start-up release", () => lines.length === 1);
+      await waitFor("the start-up release", () => lines.length === 1, 5000);
       expect(lines[0]).toMatch(RELEASED);
       // Busy: an event every 200 ms for 1.6 s, longer than the quiet period.
       for (let i = 0; i < 8; i++) {
@@ -46,11 +46,24 @@ describe.skipIf(process.platform !== "linux")("code page release", () => {
       }
       expect(lines).toHaveLength(1);
       await waitFor("the release after the quiet spell", () => lines.length === 2, 5000);
-      expect(lines[1]).toContain("after 1 s without events");
+      expect(lines[1]).toContain("after 1 s without work");
       await Bun.sleep(1500);
       expect(lines).toHaveLength(2); // nothing happened since: no further release
     } finally {
       release.stop();
     }
+  });
+
+  test("idle_release_after 0 never releases, where 0.05 s releases within a moment", async () => {
+    const runtime = await getRuntime();
+    const off: string[] = [];
+    const on: string[] = [];
+    const a = startCodePageRelease({ runtime, events: createEventBus(), log: { info: (m: string) => void off.push(m) }, quietMs: 0 });
+    const b = startCodePageRelease({ runtime, events: createEventBus(), log: { info: (m: string) => void on.push(m) }, quietMs: 50 });
+    await Bun.sleep(500);
+    a.stop();
+    b.stop();
+    expect(on).toHaveLength(1);
+    expect(off).toEqual([]);
   });
 });
