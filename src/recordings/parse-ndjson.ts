@@ -1,7 +1,8 @@
 // Parses a whole NDJSON batch before anything is stored, so that one bad line rejects the batch.
 // Line numbers in messages are 1-based, counting every line of the body (blank ones included).
+import { isUtf8 } from "node:buffer";
 import { TooLargeError, ValidationError } from "../errors.ts";
-import { traceNameProblem } from "./names.ts";
+import { bad, createLineReader, type ParsedLine } from "./ndjson-message.ts";
 
 export interface IncomingMessage {
   trace: string;
@@ -14,50 +15,12 @@ export interface IncomingMessage {
   line?: number;
 }
 
-const MAX_U64 = (1n << 64n) - 1n;
-const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
-function bad(line: number, what: string): ValidationError {
-  return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
-}
-
-/** The JSON text of the line's top-level "timestamp_ns" number. A JSON.parse value is a double,
- * exact only to 2^53 ns (about 104 days): for a real epoch time it is the digits that count. */
-function timestampNsDigits(text: string): string | undefined {
-  const seen: { holder: unknown; source: string }[] = [];
-  let top: unknown;
-  JSON.parse(text, function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
-    if (key === "timestamp_ns" && context?.source !== undefined) seen.push({ holder: this, source: context.source });
-    if (key === "") top = value;
-    return value;
-  });
-  return seen.find((s) => s.holder === top)?.source;
-}
-
-function parseTimestamp(obj: Record<string, unknown>, line: number, text: string): bigint {
-  const hasSeconds = "timestamp" in obj;
-  const hasNs = "timestamp_ns" in obj;
-  if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
-  if (hasSeconds) {
-    const s = obj.timestamp;
-    if (typeof s !== "number" || !Number.isFinite(s) || s < 0) throw bad(line, '"timestamp" must be a non-negative number of seconds');
-    return BigInt(Math.round(s * 1e9));
-  }
-  const ns = obj.timestamp_ns;
-  let value: bigint;
-  if (typeof ns === "number" && Number.isSafeInteger(ns)) value = BigInt(ns);
-  else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0) {
-    const digits = timestampNsDigits(text);
-    value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
-  }
-  else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
-  else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
-  if (value < 0n || value > MAX_U64) throw bad(line, '"timestamp_ns" is out of range');
-  return value;
-}
+/** Parses every line of a body at once, natively; undefined when it cannot (then lines are parsed one by one). */
+export type BulkJsonLines = (body: Uint8Array) => unknown[] | undefined;
 
 /** Decodes line by line to name the first line that is not UTF-8 (only after the whole body failed). */
 function badUtf8Line(body: Uint8Array): ValidationError {
@@ -75,7 +38,51 @@ function badUtf8Line(body: Uint8Array): ValidationError {
   return new ValidationError("The body is not valid UTF-8.");
 }
 
-export function parseNdjson(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
+export function parseNdjson(body: Uint8Array, maxMessageBytes: number, bulk?: BulkJsonLines): IncomingMessage[] {
+  const parsed = (bulk && allAtOnce(body, maxMessageBytes, bulk)) || lineByLine(body, maxMessageBytes);
+  const out = parsed.map((p, i): IncomingMessage => ({ trace: p.trace, publishTimeNs: p.publishTimeNs, data: EMPTY, json: true, line: p.line ?? i + 1 }));
+  encodeAll(parsed.map((p) => p.dataJson), out);
+  return out;
+}
+
+type Parsed = ParsedLine & { line?: number };
+
+/**
+ * The whole body in one native parse (about a fifth less time than a JSON.parse per line here).
+ * Taken only when it is sure to mean the same as line by line: valid UTF-8 (the native parser
+ * would replace bad bytes), no blank or oversized line, every line starting with "{" and ending
+ * with "}", and as many values as lines. A line that starts with "{" cannot continue a value
+ * from the line before it, nor can one that ends with "}" leave a value open, so then every line
+ * holds exactly one value. Anything else goes line by line, which also names what is wrong.
+ */
+function allAtOnce(body: Uint8Array, maxMessageBytes: number, bulk: BulkJsonLines): Parsed[] | undefined {
+  if (!isUtf8(body)) return undefined;
+  const starts: number[] = [];
+  const len = body.byteLength;
+  for (let pos = 0; pos < len; ) {
+    let end = body.indexOf(0x0a, pos);
+    if (end === -1) end = len;
+    if (end - pos > maxMessageBytes) return undefined;
+    let s = pos;
+    let e = end;
+    while (s < e && (body[s] === 0x20 || body[s] === 0x09)) s++;
+    while (e > s && (body[e - 1] === 0x20 || body[e - 1] === 0x09 || body[e - 1] === 0x0d)) e--;
+    if (s === e) {
+      if (end === len) break; // a final newline
+      return undefined;
+    }
+    if (body[s] !== 0x7b || body[e - 1] !== 0x7d) return undefined;
+    starts.push(pos);
+    pos = end + 1;
+  }
+  const values = bulk(body);
+  if (!values || values.length !== starts.length) return undefined;
+  const read = createLineReader();
+  const lineText = (i: number) => () => utf8.decode(body.subarray(starts[i]!, i + 1 < starts.length ? starts[i + 1]! - 1 : len));
+  return values.map((v, i) => read(v, i + 1, lineText(i)));
+}
+
+function lineByLine(body: Uint8Array, maxMessageBytes: number): Parsed[] {
   // One decode for the whole body: per-line decoding cost as much as the JSON parsing itself.
   let all: string;
   try {
@@ -83,10 +90,8 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number): Incoming
   } catch {
     throw badUtf8Line(body);
   }
-  const out: IncomingMessage[] = [];
-  const datas: string[] = [];
-  // A batch names a few traces many times over: each distinct name is checked once.
-  const goodTraces = new Set<string>();
+  const out: Parsed[] = [];
+  const read = createLineReader();
   let start = 0;
   let line = 0;
   while (start < all.length) {
@@ -107,23 +112,8 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number): Incoming
     } catch (err) {
       throw bad(line, `not valid JSON (${(err as Error).message})`);
     }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
-    const rec = obj as Record<string, unknown>;
-    for (const key of Object.keys(rec)) {
-      if (!ALLOWED.has(key)) throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);
-    }
-    if (!("trace" in rec)) throw bad(line, 'missing "trace"');
-    if (typeof rec.trace !== "string" || !goodTraces.has(rec.trace)) {
-      const problem = traceNameProblem(rec.trace);
-      if (problem) throw bad(line, problem);
-      goodTraces.add(rec.trace as string);
-    }
-    const publishTimeNs = parseTimestamp(rec, line, text);
-    if (!("data" in rec)) throw bad(line, 'missing "data"');
-    datas.push(JSON.stringify(rec.data));
-    out.push({ trace: rec.trace as string, publishTimeNs, data: EMPTY, json: true, line });
+    out.push({ ...read(obj, line, () => text), line });
   }
-  encodeAll(datas, out);
   return out;
 }
 

@@ -113,7 +113,7 @@ export function createRecordings(deps: RecordingsDeps) {
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       requireWritable(ctx, id);
-      const messages = parseNdjson(body, limits.maxMessageBytes);
+      const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
       return guarded(deps.root, () => appendMessages(ctx, id, messages));
     },
 

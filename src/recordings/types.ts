@@ -74,7 +74,7 @@ export interface RecordingsDeps {
   limits?: Partial<RecordingLimits>;
   clock?: Clock;
   log: Log;
-  runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">;
+  runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress"> & Partial<Pick<Runtime, "parseJsonLines">>;
   emit?: Emit;
   /** Who the manifest names: the org (current_org_id, else "default") and the robot fallback. */
   identity?: () => { org: string; hostname: string };

@@ -62,6 +62,10 @@ export function createBunRuntime(): Runtime {
     },
     tryLock,
     fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
+    parseJsonLines(body) {
+      const r = Bun.JSONL.parseChunk(body);
+      return r.error || !r.done ? undefined : r.values;
+    },
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     releaseCodePages,

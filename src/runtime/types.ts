@@ -39,6 +39,8 @@ export interface Runtime {
   tryLock(path: string): FileLock | null;
   /** A request body of bytes [start, end) of a file that the runtime sends natively, or undefined. */
   fileSlice(path: string, start: number, end: number): Blob | undefined;
+  /** Every line of a JSON Lines body parsed natively; undefined on any error (or where there is no such parser). */
+  parseJsonLines?(body: Uint8Array): unknown[] | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;
   zstdDecompress(data: Uint8Array): Uint8Array;
   /**

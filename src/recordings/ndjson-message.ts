@@ -1,0 +1,76 @@
+// One NDJSON line's object turned into a message, with the checks every path applies: only the
+// four fields, a good trace name, exactly one timestamp, data present. Errors name the line.
+import { ValidationError } from "../errors.ts";
+import { traceNameProblem } from "./names.ts";
+
+const MAX_U64 = (1n << 64n) - 1n;
+const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
+
+export function bad(line: number, what: string): ValidationError {
+  return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
+}
+
+/** The JSON text of the line's top-level "timestamp_ns" number. A JSON.parse value is a double,
+ * exact only to 2^53 ns (about 104 days): for a real epoch time it is the digits that count. */
+function timestampNsDigits(text: string): string | undefined {
+  const seen: { holder: unknown; source: string }[] = [];
+  let top: unknown;
+  JSON.parse(text, function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
+    if (key === "timestamp_ns" && context?.source !== undefined) seen.push({ holder: this, source: context.source });
+    if (key === "") top = value;
+    return value;
+  });
+  return seen.find((s) => s.holder === top)?.source;
+}
+
+function parseTimestamp(obj: Record<string, unknown>, line: number, text: () => string): bigint {
+  const hasSeconds = "timestamp" in obj;
+  const hasNs = "timestamp_ns" in obj;
+  if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
+  if (hasSeconds) {
+    const s = obj.timestamp;
+    if (typeof s !== "number" || !Number.isFinite(s) || s < 0) throw bad(line, '"timestamp" must be a non-negative number of seconds');
+    return BigInt(Math.round(s * 1e9));
+  }
+  const ns = obj.timestamp_ns;
+  let value: bigint;
+  if (typeof ns === "number" && Number.isSafeInteger(ns)) value = BigInt(ns);
+  else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0) {
+    const digits = timestampNsDigits(text());
+    value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
+  } else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
+  else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
+  if (value < 0n || value > MAX_U64) throw bad(line, '"timestamp_ns" is out of range');
+  return value;
+}
+
+export interface ParsedLine {
+  trace: string;
+  publishTimeNs: bigint;
+  /** The data, serialised again as JSON for the MCAP message. */
+  dataJson: string;
+}
+
+/** Checks one parsed line. `text` gives the line's own text, asked for only in rare cases. */
+export type LineReader = (obj: unknown, line: number, text: () => string) => ParsedLine;
+
+export function createLineReader(): LineReader {
+  // A batch names a few traces many times over: each distinct name is checked once.
+  const goodTraces = new Set<string>();
+  return (obj, line, text) => {
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
+    const rec = obj as Record<string, unknown>;
+    for (const key in rec) {
+      if (!ALLOWED.has(key)) throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);
+    }
+    if (!("trace" in rec)) throw bad(line, 'missing "trace"');
+    if (typeof rec.trace !== "string" || !goodTraces.has(rec.trace)) {
+      const problem = traceNameProblem(rec.trace);
+      if (problem) throw bad(line, problem);
+      goodTraces.add(rec.trace as string);
+    }
+    const publishTimeNs = parseTimestamp(rec, line, text);
+    if (!("data" in rec)) throw bad(line, 'missing "data"');
+    return { trace: rec.trace as string, publishTimeNs, dataJson: JSON.stringify(rec.data) };
+  };
+}
