@@ -1,7 +1,7 @@
 // Runs every benchmark and writes docs/benchmarks.md with the machine and the date.
 // Usage: bun bench/run.ts [name ...]   (names: the files in bench/suites without .ts)
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { cpus, totalmem, release } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { cpus, totalmem, release, tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface BenchSuite {
@@ -9,6 +9,11 @@ export interface BenchSuite {
   /** Returns a markdown section (tables with our figures beside the same-run baseline). */
   run(): Promise<string>;
 }
+
+// Scratch files (hundreds of MB per suite) go under one directory per run, removed at its end.
+const scratch = mkdtempSync(join(tmpdir(), "ncd-bench-run-"));
+process.env.TMPDIR = scratch;
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
 const dir = join(import.meta.dir, "suites");
 const only = process.argv.slice(2);
