@@ -16,7 +16,13 @@ const encoder = new TextEncoder();
 export const frameSize = (traceBytes: number, payloadBytes: number) => 14 + traceBytes + payloadBytes;
 
 export function encodeFrames(frames: Frame[]): Uint8Array {
-  const names = frames.map((f) => encoder.encode(f.trace));
+  // A batch names a few traces many times over: each is encoded once.
+  const byName = new Map<string, Uint8Array>();
+  const names = frames.map((f) => {
+    let name = byName.get(f.trace);
+    if (!name) byName.set(f.trace, (name = encoder.encode(f.trace)));
+    return name;
+  });
   const total = frames.reduce((sum, f, i) => sum + frameSize(names[i]!.byteLength, f.payload.byteLength), 0);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
