@@ -66,13 +66,17 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
   const perTrace = new Map<string, { count: number; bytes: number }>();
   let logTime = BigInt(now) * 1_000_000n;
   if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
-  const out = messages.map((m) => {
-    const t = known.get(m.trace)!;
-    const channelId = seg.writer.channelFor({
+  // One lookup per trace and batch, not per message: the writer finds a channel by scanning.
+  const channels = new Map<string, number>();
+  const channelOf = (t: TraceRow) =>
+    seg.writer.channelFor({
       topic: t.name,
       messageEncoding: t.encoding,
       schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: new TextEncoder().encode(t.schema ?? "") } : undefined,
     });
+  const out = messages.map((m) => {
+    let channelId = channels.get(m.trace);
+    if (channelId === undefined) channels.set(m.trace, (channelId = channelOf(known.get(m.trace)!)));
     const p = perTrace.get(m.trace) ?? { count: 0, bytes: 0 };
     p.count++;
     p.bytes += m.data.byteLength;

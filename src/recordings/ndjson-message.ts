@@ -23,7 +23,7 @@ function timestampNsDigits(text: string): string | undefined {
   return seen.find((s) => s.holder === top)?.source;
 }
 
-function parseTimestamp(obj: Record<string, unknown>, line: number, text: () => string): bigint {
+function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line: number) => string): bigint {
   const hasSeconds = "timestamp" in obj;
   const hasNs = "timestamp_ns" in obj;
   if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
@@ -36,7 +36,7 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: () => 
   let value: bigint;
   if (typeof ns === "number" && Number.isSafeInteger(ns)) value = BigInt(ns);
   else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0) {
-    const digits = timestampNsDigits(text());
+    const digits = timestampNsDigits(text(line));
     value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
   } else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
   else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
@@ -51,8 +51,8 @@ export interface ParsedLine {
   dataJson: string;
 }
 
-/** Checks one parsed line. `text` gives the line's own text, asked for only in rare cases. */
-export type LineReader = (obj: unknown, line: number, text: () => string) => ParsedLine;
+/** Checks one parsed line. `text` gives a line's own text, asked for only in rare cases. */
+export type LineReader = (obj: unknown, line: number, text: (line: number) => string) => ParsedLine;
 
 export function createLineReader(): LineReader {
   // A batch names a few traces many times over: each distinct name is checked once.

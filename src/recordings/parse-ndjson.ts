@@ -78,8 +78,8 @@ function allAtOnce(body: Uint8Array, maxMessageBytes: number, bulk: BulkJsonLine
   const values = bulk(body);
   if (!values || values.length !== starts.length) return undefined;
   const read = createLineReader();
-  const lineText = (i: number) => () => utf8.decode(body.subarray(starts[i]!, i + 1 < starts.length ? starts[i + 1]! - 1 : len));
-  return values.map((v, i) => read(v, i + 1, lineText(i)));
+  const lineText = (line: number) => utf8.decode(body.subarray(starts[line - 1]!, line < starts.length ? starts[line]! - 1 : len));
+  return values.map((v, i) => read(v, i + 1, lineText));
 }
 
 function lineByLine(body: Uint8Array, maxMessageBytes: number): Parsed[] {
