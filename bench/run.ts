@@ -33,6 +33,9 @@ const today = new Date().toISOString().slice(0, 10);
 for (const name of names) {
   const suite = (await import(join(dir, `${name}.ts`))).default as BenchSuite;
   console.error(`bench: ${name} ...`);
+  // Dirty pages left by what ran before (a fresh build writes 110 MB) would otherwise be
+  // flushed under the first fsyncs of the suite: one launch took 155-325 ms that way.
+  Bun.spawnSync(["sync"]);
   const started = performance.now();
   const body = await suite.run();
   const took = ((performance.now() - started) / 1000).toFixed(1);
