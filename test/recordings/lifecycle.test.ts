@@ -12,6 +12,18 @@ afterEach(() => fx.cleanup());
 const noise = (size: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(Math.ceil(size / 2)))).toString("hex").slice(0, size);
 const batch = (n: number, from = 0, size = 100) => ndjson(Array.from({ length: n }, (_, i) => ({ trace: "/t", timestamp_ns: from + i, data: noise(size) })));
 
+/** Stops a recording and marks every object but its manifest uploaded; returns the manifest's upload. */
+async function uploadAllButManifest(f: Fixture, id: string) {
+  f.recs.stop(id);
+  for (const u of f.recs.uploads.ready()) {
+    f.recs.uploads.markUploading(u.id);
+    await f.recs.uploads.markUploaded(u.id);
+  }
+  const [manifest] = f.recs.uploads.ready();
+  expect(manifest!.kind).toBe("manifest");
+  return manifest!;
+}
+
 async function uploadAll(f: Fixture) {
   for (let items = f.recs.uploads.ready(); items.length; items = f.recs.uploads.ready()) {
     for (const u of items) {
@@ -159,18 +171,12 @@ describe("recording lifecycle", () => {
     fx = makeFixture({ storageLimitBytes: 1 << 20 });
     const old = fx.recs.create();
     await fx.recs.appendNdjson(old.id, batch(100, 0, 2000));
-    fx.recs.stop(old.id);
-    for (const u of fx.recs.uploads.ready()) {
-      fx.recs.uploads.markUploading(u.id);
-      await fx.recs.uploads.markUploaded(u.id);
-    }
-    const [manifest] = fx.recs.uploads.ready();
-    expect(manifest!.kind).toBe("manifest");
+    const manifest = await uploadAllButManifest(fx, old.id);
     const oldBytes = fx.recs.get(old.id).local_bytes;
     fx.recs.setStorageLimit(fx.recs.storage().used_bytes + 1_000);
     // The manifest's cleanup starts (unlinks off-thread) while a write needs room at once.
-    fx.recs.uploads.markUploading(manifest!.id);
-    const cleanup = fx.recs.uploads.markUploaded(manifest!.id);
+    fx.recs.uploads.markUploading(manifest.id);
+    const cleanup = fx.recs.uploads.markUploaded(manifest.id);
     const cur = fx.recs.create();
     await fx.recs.appendNdjson(cur.id, batch(5, 0, 2000));
     await cleanup;
@@ -185,15 +191,10 @@ describe("recording lifecycle", () => {
     fx = makeFixture();
     const r = fx.recs.create();
     await fx.recs.appendNdjson(r.id, batch(200, 0, 2000));
-    fx.recs.stop(r.id);
-    for (const u of fx.recs.uploads.ready()) {
-      fx.recs.uploads.markUploading(u.id);
-      await fx.recs.uploads.markUploaded(u.id);
-    }
-    const [manifest] = fx.recs.uploads.ready();
+    const manifest = await uploadAllButManifest(fx, r.id);
     const emitted = () => fx.events.map((e) => e.type);
-    fx.recs.uploads.markUploading(manifest!.id);
-    void fx.recs.uploads.markUploaded(manifest!.id);
+    fx.recs.uploads.markUploading(manifest.id);
+    void fx.recs.uploads.markUploaded(manifest.id);
     // Committed at once: the recording is uploaded while its files are still being deleted.
     expect(fx.recs.get(r.id).state).toBe("uploaded");
     expect(emitted()).not.toContain("recording.uploaded");
