@@ -31,6 +31,13 @@ export function tempDir(prefix: string): string {
   return realpathSync(mkdtempSync(join(tmpdir(), `${prefix}-`)));
 }
 
+/** A fresh HOME for a daemon under test: its directory, the environment to run it with, its socket. */
+export function daemonHome(prefix: string) {
+  const dir = tempDir(prefix);
+  const env = { HOME: dir, PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" };
+  return { dir, env, socket: join(dir, ".neuracore", "data_daemon", "daemon.sock") };
+}
+
 export function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchSuite } from "../run.ts";
-import { BINARY, ms, procUsage, rssBreakdown, summarize, table, tempDir, timeCommand } from "../lib/timing.ts";
+import { BINARY, daemonHome, ms, procUsage, rssBreakdown, summarize, table, timeCommand } from "../lib/timing.ts";
 
 const BARE = `const s = Bun.serve({ unix: process.argv[2], idleTimeout: 0, fetch: () => Response.json({ ok: true, pid: process.pid, version: "0.0.0" }) });\n`;
 const IDLE_S = 60;
@@ -79,9 +79,7 @@ const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
 const suite: BenchSuite = {
   title: "Daemon control plane (issue: daemon launch, status, stop, control API)",
   async run() {
-    const dir = tempDir("ncd-bench-d");
-    const env = { HOME: dir, PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" };
-    const socket = join(dir, ".neuracore", "data_daemon", "daemon.sock");
+    const { dir, env, socket } = daemonHome("ncd-bench-d");
     const bareSocket = join(dir, "bare.sock");
     const bareScript = join(dir, "bare.ts");
     writeFileSync(bareScript, BARE);

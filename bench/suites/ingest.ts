@@ -11,7 +11,7 @@ import { createClient, startRecording } from "../../src/client/index.ts";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
-import { BINARY, ms, procUsage, summarize, table, tempDir } from "../lib/timing.ts";
+import { BINARY, daemonHome, ms, procUsage, summarize, table } from "../lib/timing.ts";
 
 const MiB = 1024 ** 2;
 const FILE_MIB = 512;
@@ -181,9 +181,7 @@ async function putFile(socket: string, id: string, src: string, name: string): P
 const suite: BenchSuite = {
   title: "Ingest (issue: durable recordings over the socket)",
   async run() {
-    const dir = tempDir("ncd-bench-i");
-    const env = { HOME: dir, PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" };
-    const socket = join(dir, ".neuracore", "data_daemon", "daemon.sock");
+    const { dir, env, socket } = daemonHome("ncd-bench-i");
     const launch = Bun.spawnSync([BINARY, "launch", "--background", "--offline", "--storage-limit", "20gb", "--disk-free-margin", "64mb", "--segment-max-bytes", "64mb"], { env, stdout: "pipe", stderr: "pipe" });
     if (launch.exitCode !== 0) throw new Error(`launch failed: ${launch.stderr.toString()}`);
     const pid = (await req(socket, "GET", "/v1/health")).pid as number;
