@@ -49,7 +49,10 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
       await hash.update(value); // may detach value's buffer
       flusher.wrote(n);
     }
-    await flusher.idle();
+    // A write-back error is reported to one fsync only: the early flush that saw it must fail
+    // the file, or the last fdatasync could succeed over data the disk lost.
+    const flushError = await flusher.idle();
+    if (flushError) throw flushError;
     fdatasyncSync(fd);
     closeSync(fd);
     sha256 = await hash.digest(tmp);
@@ -94,15 +97,23 @@ const WRITEBACK_EVERY = 32 * 1024 * 1024;
 function earlyWriteback(fd: number) {
   let dirty = 0;
   let running: Promise<void> | undefined;
+  let failed: Error | undefined;
   return {
     wrote(n: number) {
       dirty += n;
-      if (dirty < WRITEBACK_EVERY || running) return;
+      if (dirty < WRITEBACK_EVERY || running || failed) return;
       dirty = 0;
-      running = new Promise<void>((done) => fdatasync(fd, () => done())).finally(() => (running = undefined));
+      running = new Promise<void>((done) =>
+        fdatasync(fd, (err) => {
+          failed ??= err ?? undefined;
+          done();
+        }),
+      ).finally(() => (running = undefined));
     },
-    idle: async () => {
+    /** Waits for a flush in progress (the fd must not close under it); the first flush error, if any. */
+    async idle(): Promise<Error | undefined> {
       await running;
+      return failed;
     },
   };
 }
