@@ -1,9 +1,10 @@
 // Start-up runs far more of the executable than an idle daemon ever runs again: opening and
 // migrating the database, loading the config, building the API, the JIT compiling all of it.
 // The code pages it touched stay counted in the process's RSS until memory runs short (about
-// 23 MiB of them here). Once started, the daemon asks the kernel to reclaim them at once
-// (madvise MADV_PAGEOUT on the executable's read-only mappings); what it still runs comes
-// back on first use, from the page cache while the file is cached. Linux only (5.4 or later).
+// 23 MiB of them here). Once the daemon has been quiet for a while (daemon/code-page-release.ts),
+// it asks the kernel to reclaim them at once (madvise MADV_PAGEOUT on the executable's read-only
+// mappings); what it still runs comes back on first use, from the page cache while the file is
+// cached (it stayed cached here). Linux only (5.4 or later).
 
 /** madvise(2) advice: reclaim these pages now. */
 export const MADV_PAGEOUT = 21;
