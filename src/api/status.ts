@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { redactConfig, type Config } from "../config/index.ts";
 import type { ApiDeps } from "./deps.ts";
 
-export interface StatusBody {
+/** The status body but its config section. */
+export interface StatusSections {
   running: true;
   pid: number;
   version: string;
@@ -10,24 +11,27 @@ export interface StatusBody {
   started_at: string;
   instance: string | null;
   socket: string;
-  config: Config;
   storage: { used_bytes: number; limit_bytes: number; [k: string]: unknown };
   uploads: { pending: number; uploading: number; uploaded: number; failed: number; [k: string]: unknown };
   [section: string]: unknown;
 }
 
-export function statusOf(deps: ApiDeps): StatusBody {
+export interface StatusBody extends StatusSections {
+  config: Config;
+}
+
+/** Everything but the config section; statusOf adds it, the route splices it in pre-serialised. */
+function sections(deps: ApiDeps, startedAt: string): StatusSections {
   const now = deps.now?.() ?? Date.now();
   const config = deps.config.get();
-  const body: StatusBody = {
+  const body: StatusSections = {
     running: true,
     pid: deps.pid,
     version: deps.version,
     uptime_s: Math.round((now - deps.startedAt) / 100) / 10,
-    started_at: new Date(deps.startedAt).toISOString(),
+    started_at: startedAt,
     instance: deps.instance,
     socket: deps.socket,
-    config: redactConfig(config),
     storage: { used_bytes: 0, limit_bytes: config.storage_limit },
     uploads: { pending: 0, uploading: 0, uploaded: 0, failed: 0 },
   };
@@ -41,4 +45,22 @@ export function statusOf(deps: ApiDeps): StatusBody {
   return body;
 }
 
-export const statusRoutes = (deps: ApiDeps) => new Hono().get("/", (c) => c.json(statusOf(deps)));
+export function statusOf(deps: ApiDeps): StatusBody {
+  return { ...sections(deps, new Date(deps.startedAt).toISOString()), config: redactConfig(deps.config.get()) };
+}
+
+/**
+ * GET /v1/status. The config section (a third of the body) changes only with PATCH /v1/config,
+ * so it is serialised once per change rather than per request; scripts and monitors poll this.
+ */
+export function statusRoutes(deps: ApiDeps) {
+  const startedAt = new Date(deps.startedAt).toISOString();
+  const configJson = new WeakMap<Config, string>();
+  return new Hono().get("/", (c) => {
+    const config = deps.config.get();
+    let cfg = configJson.get(config);
+    if (cfg === undefined) configJson.set(config, (cfg = JSON.stringify(redactConfig(config))));
+    const rest = JSON.stringify(sections(deps, startedAt));
+    return c.body(`${rest.slice(0, -1)},"config":${cfg}}`, 200, { "content-type": "application/json" });
+  });
+}

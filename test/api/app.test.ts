@@ -60,6 +60,18 @@ describe("control API", () => {
     expect((await (await patch(app, { bandwidth_limit: null })).json()) as object).toMatchObject({ config: { bandwidth_limit: null } });
   });
 
+  test("status shows a PATCHed config at once, though it serialises the config once per change", async () => {
+    const { app } = deps();
+    const before = (await (await app.request("/v1/status")).json()) as Record<string, any>;
+    expect(before.config.offline).toBe(false);
+    await patch(app, { offline: true, num_threads: 3 });
+    const res = await app.request("/v1/status");
+    expect(res.headers.get("content-type")).toStartWith("application/json");
+    const after = (await res.json()) as Record<string, any>;
+    expect(after.config).toMatchObject({ offline: true, num_threads: 3, api_key: "***" });
+    expect(after.config.storage_limit).toBe(before.config.storage_limit);
+  });
+
   test("PATCH of a restart-only field answers 409 and changes nothing", async () => {
     const { app, live } = deps();
     const res = await patch(app, { offline: true, path_to_store_record: "/elsewhere" });
