@@ -13,7 +13,7 @@ import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */
   maxMessages?: number;
-  /** Send once the buffered body reaches this many bytes. Default 1 MiB. */
+  /** Send once the buffered body reaches this many bytes (JSON lines count their characters: bytes for ASCII). Default 1 MiB. */
   maxBytes?: number;
   /** Send a buffered message at the latest this long after it was logged. Default 100 ms. */
   maxDelayMs?: number;
@@ -42,6 +42,8 @@ export class Recording {
   private failure: Error | null = null;
   /** UTF-8 lengths of the trace names seen, for the batch size of binary messages. */
   private traceBytes = new Map<string, number>();
+  /** The trace names seen, as JSON strings. */
+  private traceJson = new Map<string, string>();
 
   constructor(
     readonly client: DaemonClient,
@@ -55,8 +57,15 @@ export class Recording {
 
   /** Buffers one JSON message; `timestamp` is seconds since the epoch (default now). */
   log(trace: string, data: unknown, timestamp: number = nowSeconds()): Promise<void> {
-    const line = `${JSON.stringify({ trace, timestamp, data })}\n`;
-    return this.add("ndjson", () => this.lines.push(line), encoder.encode(line).byteLength);
+    // The same text as JSON.stringify({ trace, timestamp, data }), without building that object
+    // per message, and with each trace name serialised once.
+    const json = JSON.stringify(data);
+    let name = this.traceJson.get(trace);
+    if (name === undefined) this.traceJson.set(trace, (name = JSON.stringify(trace)));
+    const line = json === undefined ? `${JSON.stringify({ trace, timestamp, data })}\n` : `{"trace":${name},"timestamp":${JSON.stringify(timestamp)},"data":${json}}\n`;
+    // Counted in characters: bytes for ASCII, and within 3x of them otherwise, which is all a
+    // batch size needs. With the line built directly, log() takes about a tenth less time here.
+    return this.add("ndjson", () => this.lines.push(line), line.length);
   }
 
   /** Buffers one binary message (stored byte for byte); `timestamp` in seconds (default now). */

@@ -57,6 +57,24 @@ describe("Recording.log", () => {
     expect(got[5]!.publishTime).toBe(1700000005_000000000n);
   });
 
+  test("stores each message's data and timestamp as JSON.stringify would give them, quotes, non-ASCII and null included", async () => {
+    const r = await rec();
+    const sent: [string, unknown, number][] = [
+      ["/quoted \"trace\"", { x: "ünï ✓", n: [1, null, 2.5] }, 1700000000.25],
+      ["/plain", "text", 1700000001],
+      ["/plain", null, 1700000002.5],
+    ];
+    for (const [trace, data, t] of sent) await r.log(trace, data, t);
+    await r.flush();
+    const got = messages(r.id);
+    expect(got.map((m) => new TextDecoder().decode(m.data))).toEqual(sent.map(([, d]) => JSON.stringify(d)));
+    // Seconds as a double carry about 0.24 µs of resolution at today's epoch: nanoseconds are
+    // the nearest to the double, as the daemon documents.
+    expect(got.map((m) => m.publishTime)).toEqual(sent.map(([, , t]) => BigInt(Math.round(t * 1e9))));
+    const channels = await client.request<{ traces: { name: string }[] }>("GET", `/v1/recordings/${r.id}`);
+    expect(channels.traces.map((t) => t.name).sort()).toEqual(["/plain", '/quoted "trace"']);
+  });
+
   test("sends a buffered message once it is maxDelayMs old, without flush()", async () => {
     const r = await rec({ maxDelayMs: 50 });
     await r.log("/a", "soon");
