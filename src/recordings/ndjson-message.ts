@@ -2,6 +2,7 @@
 // four fields, a good trace name, exactly one timestamp, data present. Errors name the line.
 import { ValidationError } from "../errors.ts";
 import { traceNameProblem } from "./names.ts";
+import type { IncomingMessage } from "./parse-ndjson.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
 const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
@@ -44,20 +45,19 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line:
   return value;
 }
 
-export interface ParsedLine {
-  trace: string;
-  publishTimeNs: bigint;
-  /** The data, serialised again as JSON for the MCAP message. */
-  dataJson: string;
-}
+/**
+ * Checks one parsed line and returns its message, with empty data: the data, serialised again
+ * as JSON, is pushed to `datas` (the caller encodes a batch's worth at once). `text` gives a
+ * line's own text, asked for only in rare cases.
+ */
+export type LineReader = (obj: unknown, line: number, text: (line: number) => string, datas: string[]) => IncomingMessage;
 
-/** Checks one parsed line. `text` gives a line's own text, asked for only in rare cases. */
-export type LineReader = (obj: unknown, line: number, text: (line: number) => string) => ParsedLine;
+const EMPTY = new Uint8Array(0);
 
 export function createLineReader(): LineReader {
   // A batch names a few traces many times over: each distinct name is checked once.
   const goodTraces = new Set<string>();
-  return (obj, line, text) => {
+  return (obj, line, text, datas) => {
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
     const rec = obj as Record<string, unknown>;
     for (const key in rec) {
@@ -71,6 +71,7 @@ export function createLineReader(): LineReader {
     }
     const publishTimeNs = parseTimestamp(rec, line, text);
     if (!("data" in rec)) throw bad(line, 'missing "data"');
-    return { trace: rec.trace as string, publishTimeNs, dataJson: JSON.stringify(rec.data) };
+    datas.push(JSON.stringify(rec.data));
+    return { trace: rec.trace as string, publishTimeNs, data: EMPTY, json: true, line };
   };
 }
