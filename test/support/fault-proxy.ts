@@ -5,7 +5,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 
 export type Fault =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
-  | { kind: "drop"; afterBytes?: number } // read this much of the body, then reset the socket
+  | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
   | { kind: "stall"; ms: number }; // hold the request this long before forwarding
 
 export interface RequestRecord {
@@ -53,6 +53,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         seen += c.length;
         if (seen >= (fault.afterBytes ?? 0)) req.socket.destroy();
       });
+      // A body shorter than afterBytes is dropped at its end: without this, the request got no
+      // answer at all and the client sat out its 60 s stall timeout (a flaky minute in CI).
+      req.on("end", () => req.socket.destroy());
       if (!fault.afterBytes) req.socket.destroy();
       return;
     }
