@@ -56,13 +56,25 @@ export function eta(remaining: number, rate: number): number | null {
   return rate > 0 ? Math.round((remaining / rate) * 10) / 10 : null;
 }
 
+/** At most one upload.progress event per object this often (and always its last byte). */
+const EVENT_EVERY_MS = 500;
+
 /** Tracks objects currently being sent. */
 export class ProgressBook {
-  private objects = new Map<string, { recordingId: string; path: string; sent: number; total: number; meter: RateMeter }>();
+  private objects = new Map<string, { recordingId: string; path: string; sent: number; total: number; meter: RateMeter; lastEvent: number }>();
   private meter = new RateMeter();
 
   begin(objectId: string, recordingId: string, path: string, total: number) {
-    this.objects.set(objectId, { recordingId, path, sent: 0, total, meter: new RateMeter() });
+    this.objects.set(objectId, { recordingId, path, sent: 0, total, meter: new RateMeter(), lastEvent: 0 });
+  }
+  /** Records bytes sent; the object's progress when an event is due, else undefined. */
+  progressed(objectId: string, sent: number, t: number): ObjectProgress | undefined {
+    this.update(objectId, sent, t);
+    const o = this.objects.get(objectId);
+    const p = this.get(objectId, t);
+    if (!o || !p || (sent < p.bytes_total && t - o.lastEvent < EVENT_EVERY_MS)) return undefined;
+    o.lastEvent = t;
+    return p;
   }
   /** Absolute bytes sent of one object; a drop (a part being resent) is not counted as rate. */
   update(objectId: string, sent: number, t: number) {

@@ -2,47 +2,16 @@
 // (fair between recordings, oldest first). Offline sends nothing. Transient errors back off
 // per object; permanent ones mark the object failed and keep its bytes. All pacing goes
 // through the one shared bandwidth bucket.
-import type { Bandwidth } from "./bandwidth.ts";
 import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
-import { systemClock, type Clock, type Emit, type Log, type UploadObject, type UploadRecording, type UploadStateStore } from "./ports.ts";
-import { ProgressBook, type UploadProgress } from "./progress.ts";
+import { systemClock, type UploadObject, type UploadRecording } from "./ports.ts";
+import { ProgressBook } from "./progress.ts";
 import { manifestJobId, pendingWork, takeNext, upcoming, type Work } from "./schedule.ts";
-import { backoffMs, classify, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+import { attemptFailed } from "./attempt-failure.ts";
+import { defaultRetryPolicy } from "./retry.ts";
 import { createRetryTimers } from "./retry-timers.ts";
-import { TargetError } from "./target-error.ts";
-import type { Target } from "./target.ts";
-import type { Wakelock } from "./wakelock.ts";
+import type { Uploader, UploaderOptions } from "./uploader-types.ts";
 
-export interface UploaderOptions {
-  store: UploadStateStore;
-  target: Target;
-  bandwidth: Bandwidth;
-  log: Log;
-  emit: Emit;
-  clock?: Clock;
-  numThreads?: number;
-  offline?: boolean;
-  retry?: RetryPolicy;
-  wakelock?: Wakelock;
-  /** How often to look for new work without being kicked. */
-  pollMs?: number;
-  random?: () => number;
-}
-
-export interface Uploader {
-  start(): void;
-  /** Aborts what is in flight (its state stays persisted for the next start) and waits for workers. */
-  stop(): Promise<void>;
-  /** New work may be there (a recording stopped, a retry was asked). */
-  kick(): void;
-  setNumThreads(n: number): void;
-  setOffline(offline: boolean): void;
-  /** Stops a recording's uploads and drops its partial uploads on the server. */
-  cancel(recordingId: string): Promise<void>;
-  progress(): UploadProgress;
-  /** Resolves when no work is runnable and nothing is active or waiting to retry. */
-  whenIdle(): Promise<void>;
-}
+export type { Uploader, UploaderOptions } from "./uploader-types.ts";
 
 interface Active {
   recordingId: string;
@@ -69,7 +38,6 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let filling: Promise<void> | undefined;
   let refillAsked = false;
   let idleWaiters: (() => void)[] = [];
-  const lastEmit = new Map<string, number>();
 
   const busy = (id: string) => active.has(id) || retries.inBackoff(id);
   const pending = () => pendingWork(opts.store, busy);
@@ -129,7 +97,6 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function run(id: string, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
-    const what = obj ? `${rec.id}/${obj.relPath}` : `${rec.id}/manifest.json`;
     try {
       if (obj) {
         book.begin(id, rec.id, obj.relPath, obj.size);
@@ -143,34 +110,13 @@ export function createUploader(opts: UploaderOptions): Uploader {
       retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
-      const action = classify(e);
-      const attempts = retries.attempts(id) + 1;
-      const message = e instanceof Error ? e.message : String(e);
-      if (action === "fail" || attempts >= policy.maxAttempts) {
-        retries.clear(id);
-        opts.log.warn(`upload of ${what} failed: ${message}`);
-        if (obj) await opts.store.markFailed(obj.id, message);
-        opts.emit("upload.failed", { recording_id: rec.id, path: obj?.relPath ?? "manifest.json", error: message, attempts });
-        if (!obj) retries.set(id, attempts, policy.capMs); // nothing to mark: try the manifest again much later
-        return;
-      }
-      const hint = e instanceof TargetError ? e.info.retryAfterMs : undefined;
-      const delay = backoffMs(policy, attempts, random, hint);
-      opts.log.debug(`upload of ${what}: ${message}; retry ${attempts} in ${Math.round(delay)} ms`);
-      opts.emit("upload.retry", { recording_id: rec.id, path: obj?.relPath ?? "manifest.json", error: message, attempt: attempts, delay_ms: Math.round(delay) });
-      retries.set(id, attempts, delay);
+      await attemptFailed({ store: opts.store, log: opts.log, emit: opts.emit, policy, random, retries }, id, rec, obj, e);
     }
   }
 
   function progressed(id: string, sent: number) {
-    const t = clock.now();
-    book.update(id, sent, t);
-    const p = book.get(id, t);
-    if (!p) return;
-    // At most a few events a second per object, and always the last byte.
-    if (sent < p.bytes_total && t - (lastEmit.get(id) ?? 0) < 500) return;
-    lastEmit.set(id, t);
-    opts.emit("upload.progress", { recording_id: active.get(id)?.recordingId, ...p });
+    const p = book.progressed(id, sent, clock.now());
+    if (p) opts.emit("upload.progress", { recording_id: active.get(id)?.recordingId, ...p });
   }
 
   function updateWakelock() {

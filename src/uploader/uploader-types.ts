@@ -1,0 +1,38 @@
+// The worker pool's public shape: what it is given, and what the daemon can ask of it.
+import type { Bandwidth } from "./bandwidth.ts";
+import type { Clock, Emit, Log, UploadStateStore } from "./ports.ts";
+import type { UploadProgress } from "./progress.ts";
+import type { RetryPolicy } from "./retry.ts";
+import type { Target } from "./target.ts";
+import type { Wakelock } from "./wakelock.ts";
+
+export interface UploaderOptions {
+  store: UploadStateStore;
+  target: Target;
+  bandwidth: Bandwidth;
+  log: Log;
+  emit: Emit;
+  clock?: Clock;
+  numThreads?: number;
+  offline?: boolean;
+  retry?: RetryPolicy;
+  wakelock?: Wakelock;
+  /** How often to look for new work without being kicked. */
+  pollMs?: number;
+  random?: () => number;
+}
+
+export interface Uploader {
+  start(): void;
+  /** Aborts what is in flight (its state stays persisted for the next start) and waits for workers. */
+  stop(): Promise<void>;
+  /** New work may be there (a recording stopped, a retry was asked). */
+  kick(): void;
+  setNumThreads(n: number): void;
+  setOffline(offline: boolean): void;
+  /** Stops a recording's uploads and drops its partial uploads on the server. */
+  cancel(recordingId: string): Promise<void>;
+  progress(): UploadProgress;
+  /** Resolves when no work is runnable and nothing is active or waiting to retry. */
+  whenIdle(): Promise<void>;
+}
