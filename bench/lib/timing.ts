@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { rssFromStatus } from "../../src/runtime/code-pages.ts";
 
 export const BINARY = resolve(import.meta.dir, "../../dist/nc-data-daemon");
 
@@ -55,6 +56,6 @@ export function procUsage(pid: number): { cpu: number; rss: number } {
   // The command name may hold spaces or parentheses: fields start after its last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+  const rss = rssFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
   return { cpu: ticks / 100, rss };
 }
