@@ -15,24 +15,22 @@ export interface CodePageReleaseOptions {
   log: { info(message: string): void };
   /** How long without events counts as quiet; 0 turns the release off. */
   quietMs: number;
-  now?: () => number;
 }
 
 export function startCodePageRelease(o: CodePageReleaseOptions): { stop(): void } {
   if (o.quietMs <= 0) return { stop() {} };
-  const now = o.now ?? Date.now;
   const published = () => Object.values(o.events.counts?.() ?? {}).reduce((a, b) => a + b, 0);
   let seen = published();
-  let lastWorkAt = now();
+  let lastWorkAt = Date.now();
   let workSinceRelease = true; // start-up itself
   // Polling a counter rather than subscribing: a subscriber would count as an event client.
   const check = setInterval(() => {
     const count = published();
     if (count !== seen) {
       seen = count;
-      lastWorkAt = now();
+      lastWorkAt = Date.now();
       workSinceRelease = true;
-    } else if (workSinceRelease && now() - lastWorkAt >= o.quietMs) {
+    } else if (workSinceRelease && Date.now() - lastWorkAt >= o.quietMs) {
       workSinceRelease = false;
       const r = o.runtime.releaseCodePages();
       if (r) o.log.info(`Released code pages after ${Math.round(o.quietMs / 1000)} s without work: RSS ${(r.rssBefore / MiB).toFixed(1)} MiB -> ${(r.rssAfter / MiB).toFixed(1)} MiB.`);
