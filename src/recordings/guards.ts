@@ -1,7 +1,7 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
-// sound, and a full disk is told apart from a bug.
+// sound. (A full disk is told apart from a bug in storage-full.ts.)
 import { accessSync, constants, mkdirSync } from "node:fs";
-import { StorageFullError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import { assertTraceName } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
 
@@ -27,15 +27,3 @@ export function checkDeclarations(input: CreateRecordingInput): void {
   });
 }
 
-/**
- * The storage checks run before a write, but the disk can still fill under them (another
- * process, inodes running out): a write failing with ENOSPC or EDQUOT is a full disk (507),
- * not an internal error. The writers have already undone their partial bytes.
- */
-export function diskFull(root: string, err: unknown): never {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    throw new StorageFullError(`The disk holding ${root} is full (${code}${code === "ENOSPC" ? ": no space or no free inodes" : ": quota exceeded"}); nothing of this write was kept. Free disk space or move path_to_store_record.`);
-  }
-  throw err;
-}

@@ -3,8 +3,9 @@
  * an indexed query, so start time does not grow with history). Open segments are cut back to
  * the length the database knows durable and closed; segment and file orphans (on disk, not in
  * the database) are adopted; partial incoming files, never acknowledged, are removed with a
- * warning. With `rebuild`, used after a corrupt database was moved aside, every recording
- * directory is read back from recording.json and its files first.
+ * warning. With `rebuild`, used after a corrupt database was moved aside or a missing or empty
+ * one was created afresh, every recording directory is read back from recording.json and its
+ * files first.
  */
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { readRecordingJson } from "./recording-json.ts";
 import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
 import { stopRecording } from "./finalize.ts";
+import { withReserve } from "./storage-full.ts";
 
 export interface ReconcileReport {
   repaired: { recording_id: string; seq: number; cut_bytes: number }[];
@@ -160,17 +162,27 @@ function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
 
 export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): ReconcileReport {
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
-  if (opts.rebuild) rebuildRows(ctx, report);
   const { store } = ctx;
-  // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
-  store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
+  withReserve(ctx, () => {
+    if (opts.rebuild) rebuildRows(ctx, report);
+    // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
+    store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
+  });
   const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
   for (const rec of unclosed) {
-    repairOpen(ctx, rec.id, report);
-    adoptOrphans(ctx, rec.id, report);
-    if (rec.state === "finalizing") {
-      if (existsSync(join(recordingDir(ctx.root, rec.id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, rec.id), MANIFEST));
-      stopRecording(ctx, rec.id);
+    // One recording that cannot be repaired now (a full disk even after the reserve) must not
+    // keep the daemon from serving the others: it is logged, and its stop is retried by the timer.
+    try {
+      withReserve(ctx, () => {
+        repairOpen(ctx, rec.id, report);
+        adoptOrphans(ctx, rec.id, report);
+        if (rec.state === "finalizing") {
+          if (existsSync(join(recordingDir(ctx.root, rec.id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, rec.id), MANIFEST));
+          stopRecording(ctx, rec.id);
+        }
+      });
+    } catch (err) {
+      ctx.log.error(`Could not repair recording ${rec.id} at start: ${(err as Error).message}`);
     }
   }
   return report;

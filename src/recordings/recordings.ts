@@ -17,9 +17,11 @@
  */
 import { createSha256Streams } from "./sha256-stream.ts";
 import { hostname } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { createDiskReserve } from "../store/disk-reserve.ts";
 import { NotFoundError } from "../errors.ts";
 import { recordings, traces } from "../store/schema.ts";
-import { checkDeclarations, diskFull, prepareRoot } from "./guards.ts";
+import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
@@ -33,6 +35,7 @@ import { putFile, type StoredFile } from "./put-file.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
+import { asStorageFull, withReserve } from "./storage-full.ts";
 import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
@@ -40,12 +43,13 @@ import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 export type Recordings = ReturnType<typeof createRecordings>;
 
 
-function guarded<T>(root: string, fn: () => T): T {
+/** Runs a write; a full disk (of the recordings or of the state database) becomes a 507. */
+function guarded<T>(ctx: Ctx, fn: () => T): T {
   try {
     const out = fn();
-    return out instanceof Promise ? (out.catch((err) => diskFull(root, err)) as T) : out;
+    return out instanceof Promise ? (out.catch((err) => asStorageFull(ctx, err)) as T) : out;
   } catch (err) {
-    diskFull(root, err);
+    asStorageFull(ctx, err);
   }
 }
 
@@ -66,8 +70,12 @@ export function createRecordings(deps: RecordingsDeps) {
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
     sha256: createSha256Streams(),
+    // Space for stop and cancel on a full disk: beside the recordings, and beside the state
+    // database when it is a file of its own.
+    reserves: [deps.root, ...(isAbsolute(deps.store.path) ? [deps.store.path] : [])].map((p) => createDiskReserve(p === deps.root ? join(p, ".ncd") : p)),
     cleanups: new Set(),
   };
+  for (const r of ctx.reserves) r.refill();
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
@@ -102,42 +110,42 @@ export function createRecordings(deps: RecordingsDeps) {
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
-      return reconcile(ctx, { rebuild: deps.store.recovered !== null });
+      return reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
     },
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
       checkDeclarations(input);
-      return guarded(deps.root, () => createRecording(input));
+      return guarded(ctx, () => createRecording(input));
     },
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       requireWritable(ctx, id);
       const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
-      return guarded(deps.root, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, id, messages));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       requireWritable(ctx, id);
       const messages = parseFrames(body, limits.maxMessageBytes);
-      return guarded(deps.root, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, id, messages));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
       known(id);
-      return guarded(deps.root, () => putFile(ctx, id, name, body, contentLength));
+      return guarded(ctx, () => putFile(ctx, id, name, body, contentLength));
     },
 
     stop(id: string): RecordingDetail {
       known(id);
-      stopRecording(ctx, id);
+      guarded(ctx, () => withReserve(ctx, () => stopRecording(ctx, id)));
       return detailOf(ctx, id);
     },
 
     cancel(id: string, opts: { confirm?: boolean }): RecordingDetail {
       known(id);
-      cancelRecording(ctx, id, opts);
+      guarded(ctx, () => withReserve(ctx, () => cancelRecording(ctx, id, opts)));
       return detailOf(ctx, id);
     },
 
@@ -168,6 +176,7 @@ export function createRecordings(deps: RecordingsDeps) {
     closeAgedSegments: (now = clock.now()) => closeAgedSegments(ctx, now),
     /** What the daemon's timer calls. */
     tick(now = clock.now()): void {
+      for (const r of ctx.reserves) r.refill();
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
     },

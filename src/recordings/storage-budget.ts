@@ -36,7 +36,8 @@ export interface StorageBudget {
   uploadsChanged(): void;
 }
 
-function mib(n: number): string {
+/** Bytes for people: "512 B", "1.5 MiB". */
+export function mib(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
