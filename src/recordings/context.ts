@@ -30,6 +30,8 @@ export interface Ctx {
   sha256: Sha256Streams;
   /** Space kept aside on the recordings' and the state database's disks for stop and cancel. */
   reserves: DiskReserve[];
+  /** Recordings whose repair at start failed (a full disk); retried before their stop and by the timer. */
+  unrepaired: Set<string>;
   /** Deletions of uploaded recordings' local copies still running, awaited before the store closes. */
   cleanups: Set<Promise<void>>;
 }

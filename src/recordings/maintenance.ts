@@ -20,6 +20,7 @@ export function finalizeIdle(ctx: Ctx, now: number): string[] {
   );
   const stopped: string[] = [];
   for (const r of idle) {
+    if (ctx.unrepaired.has(r.id)) continue; // stopped once its repair is done
     try {
       withReserve(ctx, () => stopRecording(ctx, r.id));
       stopped.push(r.id);

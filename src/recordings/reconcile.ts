@@ -31,6 +31,8 @@ function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
   const { store } = ctx;
   const open = store.all(store.db.select().from(segments).where(and(eq(segments.recording_id, id), eq(segments.state, "open"))));
   for (const seg of open) {
+    // A repair retried later must leave alone the segment that writes go to now.
+    if (ctx.open.get(id)?.seq === seg.seq) continue;
     const path = join(ctx.root, seg.path);
     if (!existsSync(path)) {
       ctx.log.error(`Segment ${seg.path} is in the database but missing on disk; its ${seg.message_count} messages are lost.`);
@@ -171,19 +173,41 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
   for (const rec of unclosed) {
     // One recording that cannot be repaired now (a full disk even after the reserve) must not
-    // keep the daemon from serving the others: it is logged, and its stop is retried by the timer.
+    // keep the daemon from serving the others: it is logged and tried again (retryRepairs).
     try {
-      withReserve(ctx, () => {
-        repairOpen(ctx, rec.id, report);
-        adoptOrphans(ctx, rec.id, report);
-        if (rec.state === "finalizing") {
-          if (existsSync(join(recordingDir(ctx.root, rec.id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, rec.id), MANIFEST));
-          stopRecording(ctx, rec.id);
-        }
-      });
+      repairRecording(ctx, rec.id, report);
     } catch (err) {
-      ctx.log.error(`Could not repair recording ${rec.id} at start: ${(err as Error).message}`);
+      ctx.unrepaired.add(rec.id);
+      ctx.log.error(`Could not repair recording ${rec.id} at start (tried again before its stop and by the timer): ${(err as Error).message}`);
     }
   }
   return report;
+}
+
+/** Closes what a crash left open in one recording, adopts its orphans, and finishes a stop it was in. */
+function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
+  withReserve(ctx, () => {
+    repairOpen(ctx, id, report);
+    adoptOrphans(ctx, id, report);
+    const rec = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, id)));
+    if (rec?.state === "finalizing") {
+      if (existsSync(join(recordingDir(ctx.root, id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, id), MANIFEST));
+      stopRecording(ctx, id);
+    }
+  });
+}
+
+/** Repairs the recordings a full disk kept from being repaired at start; throws for `only` if it still cannot. */
+export function retryRepairs(ctx: Ctx, only?: string): void {
+  for (const id of only ? [only] : [...ctx.unrepaired]) {
+    if (!ctx.unrepaired.has(id)) continue;
+    const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
+    try {
+      repairRecording(ctx, id, report);
+      ctx.unrepaired.delete(id);
+      ctx.log.warn(`Repaired recording ${id} once there was room: ${JSON.stringify(report)}`);
+    } catch (err) {
+      if (only) throw err;
+    }
+  }
 }

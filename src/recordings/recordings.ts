@@ -32,7 +32,7 @@ import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
 import { parseNdjson } from "./parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
-import { reconcile, type ReconcileReport } from "./reconcile.ts";
+import { reconcile, retryRepairs, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
 import { asStorageFull, withReserve } from "./storage-full.ts";
@@ -73,6 +73,7 @@ export function createRecordings(deps: RecordingsDeps) {
     // Space for stop and cancel on a full disk: beside the recordings, and beside the state
     // database when it is a file of its own.
     reserves: [deps.root, ...(isAbsolute(deps.store.path) ? [deps.store.path] : [])].map((p) => createDiskReserve(p === deps.root ? join(p, ".ncd") : p)),
+    unrepaired: new Set(),
     cleanups: new Set(),
   };
   for (const r of ctx.reserves) r.refill();
@@ -139,7 +140,10 @@ export function createRecordings(deps: RecordingsDeps) {
 
     stop(id: string): RecordingDetail {
       known(id);
-      guarded(ctx, () => withReserve(ctx, () => stopRecording(ctx, id)));
+      guarded(ctx, () => {
+        retryRepairs(ctx, id);
+        withReserve(ctx, () => stopRecording(ctx, id));
+      });
       return detailOf(ctx, id);
     },
 
@@ -177,6 +181,7 @@ export function createRecordings(deps: RecordingsDeps) {
     /** What the daemon's timer calls. */
     tick(now = clock.now()): void {
       for (const r of ctx.reserves) r.refill();
+      retryRepairs(ctx);
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
     },
