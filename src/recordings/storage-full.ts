@@ -24,8 +24,8 @@ function whereFull(ctx: Ctx, err: unknown): { what: string; dir: string } {
   const stateDir = resolve(dirname(ctx.store.path));
   const path = (err as { path?: unknown })?.path;
   const sqlite = (err as { code?: unknown })?.code === "SQLITE_FULL" || /database or disk is full/.test(String((err as Error)?.message));
-  if (sqlite || (typeof path === "string" && resolve(path).startsWith(stateDir + sep))) return { what: "the state database", dir: stateDir };
-  return { what: "the recordings (path_to_store_record)", dir: ctx.root };
+  if (sqlite || (typeof path === "string" && resolve(path).startsWith(stateDir + sep))) return { what: `the state database at ${stateDir}`, dir: stateDir };
+  return { what: `the recordings at ${ctx.root} (path_to_store_record)`, dir: ctx.root };
 }
 
 /** "X of Y free, N of M inodes free" for the file system holding `dir`. */
@@ -45,7 +45,7 @@ export function asStorageFull(ctx: Ctx, err: unknown): never {
   const { what, dir } = whereFull(ctx, err);
   const code = (err as { code?: string }).code ?? "ENOSPC";
   throw new StorageFullError(
-    `The disk holding ${what} (${dir}) is full (${code}): ${freeSpace(dir)}; nothing of this write was kept. Free space or inodes on that disk; writes are taken again as soon as there is room.`,
+    `The disk holding ${what} is full (${code}): ${freeSpace(dir)}; nothing of this write was kept. Free space or inodes on that disk; writes are taken again as soon as there is room.`,
   );
 }
 

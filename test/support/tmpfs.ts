@@ -16,9 +16,14 @@ const mounted: string[] = [];
 export function mountTmpfs(options: string, prefix = "ncd-fs"): Tmpfs {
   const dir = join(tempHome(prefix), "m");
   mkdirSync(dir);
-  if (process.getuid?.() !== 0) return { dir, error: "not root: mounting a tmpfs needs root" };
+  const skip = (error: string) => {
+    // Said out loud: a disk-full test that did not run must not pass for one that did.
+    console.warn(`SKIPPING disk-full tests on a tmpfs (${options}): ${error}`);
+    return { dir, error };
+  };
+  if (process.getuid?.() !== 0) return skip("not root: mounting a tmpfs needs root");
   const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", `${options},mode=0700`, "tmpfs", dir], { stderr: "pipe" });
-  if (r.exitCode !== 0) return { dir, error: r.stderr.toString().trim() || `mount exited ${r.exitCode}` };
+  if (r.exitCode !== 0) return skip(r.stderr.toString().trim() || `mount exited ${r.exitCode}`);
   mounted.push(dir);
   return { dir, error: "" };
 }

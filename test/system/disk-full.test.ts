@@ -89,7 +89,7 @@ describe.skipIf(Boolean(home.error))(`the state database's disk (HOME) full${hom
     acked.push(...more);
     expect(refused.status).toBe(507);
     expect(refused.body.error.code).toBe("storage_full");
-    expect(refused.body.error.message).toMatch(/disk holding the state database \(.*\) is full \(SQLITE_FULL\): [\d.]+ (B|KiB) of [\d.]+ MiB free/);
+    expect(refused.body.error.message).toMatch(/disk holding the state database at .* is full \(SQLITE_FULL\): [\d.]+ (B|KiB) of [\d.]+ MiB free/);
     // More refusals, all 507, none stored.
     for (let i = 0; i < 3; i++) expect((await postFrames(d.socket, id, batch(20).body)).status).toBe(507);
     // A file whose row cannot be written is refused and leaves nothing in files/.
@@ -222,7 +222,7 @@ describe.skipIf(Boolean(inodes.error))(`the recordings' disk out of inodes${inod
     const filler = fillInodes(inodes.dir);
     const put = await call(d.socket, "PUT", `/v1/recordings/${a}/files/calib.yaml`, "k: 1\n");
     expect(put.status).toBe(507);
-    expect(put.body.error.message).toMatch(/recordings .* is full \(ENOSPC\): .*, 0 of 64 inodes free/);
+    expect(put.body.error.message).toMatch(/recordings at .* \(path_to_store_record\) is full \(ENOSPC\): .*, 0 of 64 inodes free/);
     expect((await call(d.socket, "POST", "/v1/recordings", {})).status).toBe(507);
     // Messages need no new inode while the segment is open.
     const x = batch(30);
