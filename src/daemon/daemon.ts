@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { createApp } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
+import { releaseReserveIfFull } from "../store/disk-reserve.ts";
 import { VERSION } from "../version.ts";
 import { startCodePageRelease } from "./code-page-release.ts";
 import { createEventBus, type EventBus } from "./event-bus.ts";
@@ -42,6 +43,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { runtime, loaded, log, pid } = opts;
   const { paths } = loaded;
   ensureInstanceDirs(paths);
+  // On a full disk, the room kept beside the database lets the start create its files.
+  if (releaseReserveIfFull(paths.db)) log.warn(`The disk holding ${paths.db} is full; starting on the space kept aside for this.`);
   const lock = await acquireInstanceLock(runtime, paths, pid);
   if (lock.staleFrom || lock.staleSocket) {
     log.warn(`Removed stale files of a daemon that did not exit cleanly${lock.staleFrom ? ` (pid=${lock.staleFrom})` : ""}.`);

@@ -15,8 +15,11 @@ export interface DiskReserve {
 }
 
 export const RESERVE_BYTES = 1 << 20;
-/** Inodes a stop needs at most: a temporary file for the manifest, one for recording.json. */
-export const RESERVE_FILES = 3;
+/**
+ * Inodes kept: a stop needs two (temporary files for the manifest and recording.json), a start
+ * five (pid file, socket, the database's -wal and -shm, the log file); one more for good measure.
+ */
+export const RESERVE_FILES = 6;
 
 const reservePath = (prefix: string, i: number) => `${prefix}.reserve-${i}`;
 
@@ -77,4 +80,19 @@ export function createDiskReserve(prefix: string, opts: { bytes?: number; files?
     },
     release: () => releaseReserve(prefix),
   };
+}
+
+/**
+ * At start, before the daemon creates its pid file, socket and the database's -wal and -shm:
+ * on a disk left full (of bytes or of inodes), gives the reserve at `prefix` back so that the
+ * start can create them. True when it did.
+ */
+export function releaseReserveIfFull(prefix: string): boolean {
+  try {
+    const s = statfsSync(dirname(prefix));
+    const full = Number(s.bavail) * Number(s.bsize) < RESERVE_BYTES || (Number(s.files) > 0 && Number(s.ffree) < 2 * RESERVE_FILES);
+    return full && releaseReserve(prefix);
+  } catch {
+    return false;
+  }
 }

@@ -208,6 +208,33 @@ describe.skipIf(Boolean(recDisk.error))(`the recordings' disk full${recDisk.erro
   });
 });
 
+const homeInodes = mountTmpfs("size=32m,nr_inodes=256", "ncd-hi");
+describe.skipIf(Boolean(homeInodes.error))(`the state database's disk (HOME) out of inodes${homeInodes.error ? ` (skipped: ${homeInodes.error})` : ""}`, () => {
+  test("stop works, a restart serves every route, and writes go on", async () => {
+    const recordings = join(tempHome("ncd-rec"), "rec");
+    const d = await startDaemon({ home: homeInodes.dir, args: ["--path-to-store-record", recordings] });
+    const id = await createRecording(d.socket);
+    const acked = batch(20);
+    expect((await postFrames(d.socket, id, acked.body)).status).toBe(200);
+    const filler = fillInodes(homeInodes.dir);
+    const stopped = await call(d.socket, "POST", `/v1/recordings/${id}/stop`);
+    expect(stopped.status).toBe(200);
+    await expectCountsEqualSegments(d, id, acked.payloads);
+    await stopDaemon(d);
+    // The database's -wal and -shm, removed at the clean stop, need inodes to open again, and
+    // the socket and pid file need theirs: the inodes they left are taken too.
+    fillInodes(homeInodes.dir, "inode-filler-2");
+    const d2 = await restart(d);
+    expect((await call(d2.socket, "GET", "/v1/recordings")).status).toBe(200);
+    expect((await call(d2.socket, "GET", `/v1/recordings/${id}`)).body.state).toBe("pending_upload");
+    const next = await createRecording(d2.socket);
+    const more = batch(20);
+    expect((await postFrames(d2.socket, next, more.body)).status).toBe(200);
+    rmSync(filler, { recursive: true });
+    await stopDaemon(d2);
+  });
+});
+
 const inodes = mountTmpfs("size=32m,nr_inodes=64", "ncd-i");
 describe.skipIf(Boolean(inodes.error))(`the recordings' disk out of inodes${inodes.error ? ` (skipped: ${inodes.error})` : ""}`, () => {
   test("stop and cancel work, a restart serves every route, a file PUT is a 507 and new files are taken once inodes free", async () => {
