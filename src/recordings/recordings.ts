@@ -16,6 +16,7 @@
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
 import { createSha256Streams } from "./sha256-stream.ts";
+import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createDiskReserve } from "../store/disk-reserve.ts";
@@ -85,15 +86,21 @@ export function createRecordings(deps: RecordingsDeps) {
     const now = clock.now();
     const id = uuidv7(now);
     const dir = recordingDir(deps.root, id);
-    ensureDirDurable(dir);
-    writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
     const { store } = ctx;
-    store.tx(() => {
-      store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
-      for (const t of input.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
-      }
-    });
+    try {
+      ensureDirDurable(dir);
+      writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
+      store.tx(() => {
+        store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
+        for (const t of input.traces ?? []) {
+          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
+        }
+      });
+    } catch (err) {
+      // Refused (a full disk): no folder is left that a rebuild would take for a recording.
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     emit("recording.created", { recording_id: id, name: input.name ?? null });
     return detailOf(ctx, id);
   }

@@ -119,6 +119,28 @@ describe.skipIf(Boolean(home.error))(`the state database's disk (HOME) full${hom
     await stopDaemon(d2);
   });
 
+  test("one disk for the database and the recordings, filled by another process: 507s, never 500; stop closes complete segments", async () => {
+    const h = mountTmpfs("size=16m", "ncd-h");
+    const d = await startDaemon({ home: h.dir, args: ["--disk-free-margin", "64kb"] });
+    const id = await createRecording(d.socket);
+    const first = batch(50);
+    expect((await postFrames(d.socket, id, first.body)).status).toBe(200);
+    const filler = fillBytes(h.dir);
+    const { acked, refused } = await sendUntilRefused(d, id);
+    expect(refused.status).toBe(507);
+    for (let i = 0; i < 5; i++) expect((await postFrames(d.socket, id, batch(20).body)).status).toBe(507);
+    expect((await call(d.socket, "POST", "/v1/recordings", {})).status).toBe(507);
+    // No recording folder is left behind by the refused create.
+    expect(readdirSync(d.store).filter((f) => !f.startsWith("."))).toEqual([id]);
+    const stopped = await call(d.socket, "POST", `/v1/recordings/${id}/stop`);
+    expect(stopped.status).toBe(200);
+    await expectCountsEqualSegments(d, id, [...first.payloads, ...acked]);
+    rmSync(filler);
+    const next = await createRecording(d.socket);
+    expect((await postFrames(d.socket, next, batch(20).body)).status).toBe(200);
+    await stopDaemon(d);
+  });
+
   test("a first write that fails on the database leaves the recording writable once space frees (no EEXIST on its segment)", async () => {
     const h = mountTmpfs("size=12m", "ncd-h");
     const recordings = join(tempHome("ncd-rec"), "rec");
