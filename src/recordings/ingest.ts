@@ -58,6 +58,11 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
 
   ctx.budget.ensure(messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0));
   let seg = ctx.open.get(id);
+  // A close whose database step failed (a full disk) left a finished file: record it first.
+  if (seg?.writer.isClosed) {
+    closeSegment(ctx, id);
+    seg = undefined;
+  }
   if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
   seg = seg ?? openSegment(ctx, id);
   const perTrace = new Map<string, { count: number; bytes: number }>();

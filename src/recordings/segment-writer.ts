@@ -131,6 +131,10 @@ export class SegmentWriter {
   get messageCount(): number {
     return this.state.messageCount;
   }
+  /** Closed (or abandoned): it takes no more batches. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   /** The channel id for a topic, registering it (and its schema) on first use. */
   channelFor(decl: ChannelDecl): number {
