@@ -257,6 +257,39 @@ describe.skipIf(Boolean(homeInodes.error))(`the state database's disk (HOME) out
   });
 });
 
+const noReserve = mountTmpfs("size=12m", "ncd-r");
+describe.skipIf(Boolean(noReserve.error))(`a restart on a full recordings disk with no room kept aside${noReserve.error ? ` (skipped: ${noReserve.error})` : ""}`, () => {
+  test("every route answers; the open recording is repaired, and stops, once space frees, without a second restart", async () => {
+    const d = await startDaemon({ args: ["--path-to-store-record", noReserve.dir, "--disk-free-margin", "64kb"] });
+    const id = await createRecording(d.socket);
+    const acked: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const x = batch(50);
+      expect((await postFrames(d.socket, id, x.body)).status).toBe(200);
+      acked.push(...x.payloads);
+    }
+    await kill9(d.pid);
+    // The reserve gone too (as if an earlier stop had used it): the repair at start cannot
+    // write the segment's summary.
+    for (const f of readdirSync(noReserve.dir)) if (f.startsWith(".ncd.reserve-")) rmSync(join(noReserve.dir, f));
+    const filler = fillBytes(noReserve.dir);
+    const d2 = await restart(d);
+    expect((await call(d2.socket, "GET", "/v1/recordings")).status).toBe(200);
+    const got = await call(d2.socket, "GET", `/v1/recordings/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.segments.map((s: { state: string }) => s.state)).toEqual(["open"]);
+    const refused = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
+    expect(refused.status).toBe(507);
+
+    rmSync(filler);
+    const stopped = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.state).toBe("pending_upload");
+    await expectCountsEqualSegments(d2, id, acked);
+    await stopDaemon(d2);
+  });
+});
+
 const inodes = mountTmpfs("size=32m,nr_inodes=64", "ncd-i");
 describe.skipIf(Boolean(inodes.error))(`the recordings' disk out of inodes${inodes.error ? ` (skipped: ${inodes.error})` : ""}`, () => {
   test("stop and cancel work, a restart serves every route, a file PUT is a 507 and new files are taken once inodes free", async () => {
