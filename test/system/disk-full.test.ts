@@ -263,8 +263,10 @@ describe.skipIf(Boolean(noReserve.error))(`a restart on a full recordings disk w
     const d = await startDaemon({ args: ["--path-to-store-record", noReserve.dir, "--disk-free-margin", "64kb"] });
     const id = await createRecording(d.socket);
     const acked: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const x = batch(50);
+    // A chunk per batch: enough chunk indexes that the summary needs more than one page, so it
+    // cannot hide in the slack of the file's last page.
+    for (let i = 0; i < 80; i++) {
+      const x = batch(5);
       expect((await postFrames(d.socket, id, x.body)).status).toBe(200);
       acked.push(...x.payloads);
     }
