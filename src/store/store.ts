@@ -203,4 +203,3 @@ function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"],
   };
   return store;
 }
-
