@@ -3,6 +3,7 @@
 // target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
 import { recordingKey } from "../../uploader/layout.ts";
