@@ -71,6 +71,7 @@ describe("max_concurrent_uploads on a running daemon", () => {
       return { threads: s.uploads.progress.num_threads as number, max: s.config.max_concurrent_uploads as number | null, num: s.config.num_threads as number };
     };
     expect(await pool()).toEqual({ threads: 2, max: 2, num: 4 });
+    expect((await run(["status"], { home: h })).stdout).toContain("4 upload workers, at most 2 uploading at once");
 
     const lower = await run(["update", "--max-concurrent-uploads", "1"], { home: h });
     expect(lower.stdout).toMatch(/Applied to the running daemon \(pid=\d+\): max_concurrent_uploads\./);

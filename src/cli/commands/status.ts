@@ -1,6 +1,6 @@
 import type { StatusBody } from "../../api/index.ts";
 import { createClient } from "../../client/index.ts";
-import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
+import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
 import { DaemonNotRunningError } from "../../errors.ts";
 import { instanceArg, intervalMs, jsonArg } from "../args.ts";
@@ -22,7 +22,7 @@ function summary(s: StatusBody): string {
     `  socket    ${s.socket}`,
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
-    `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers`,
+    `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
   ].join("\n");
 }
 
