@@ -108,5 +108,8 @@ describe("the profiles we write, read as the reference reads them", () => {
     const r = await run(["profile", "update", "--name", "keep", "--num-threads", "2"], { home: h });
     expect(r.code).toBe(0);
     expect(YAML.parse(readFileSync(file, "utf8"))).toMatchObject({ num_threads: 2, spool_limit: "1gb" });
+    const shown = await run(["profile", "show", "--name", "keep"], { home: h });
+    expect(JSON.parse(shown.stdout).spool_limit).toBeUndefined();
+    expect(shown.stderr).toContain(`Warning: Profile file ${file} has unknown field "spool_limit"`);
   });
 });

@@ -68,7 +68,9 @@ const show = defineCli({
   async run({ args: a, data: ctx }) {
     const name = validateProfileName(a.name);
     const store = storeOf(ctx);
-    const view = profileView(await store.read(name), a["show-secrets"] === true);
+    const doc = await store.readDoc(name);
+    for (const u of doc.unknown) ctx.err(`Warning: ${u.message}; it is ignored.\n`);
+    const view = profileView(doc.values, a["show-secrets"] === true);
     if (!a.text) return printJson(ctx, view);
     const set = Object.entries(view).filter(([, v]) => v !== null);
     const lines = set.map(([k, v]) => `  ${k}: ${formatValue(k as FieldName, v)}`);
