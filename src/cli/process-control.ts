@@ -1,6 +1,6 @@
 // Controlling the daemon process from the CLI: stopping it (ask, wait, then signal) and the
 // command line of a detached child launch. Shared by launch, stop, restart and record.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createClient } from "../client/index.ts";
 import { SECRET_FIELDS, flagName, type Paths } from "../config/index.ts";
 import { cleanStaleFiles, isLockHeld, readPid } from "../daemon/instance-lock.ts";
@@ -29,6 +29,27 @@ export function processGone(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid holding the instance's flock, read from /proc/locks (Linux), or null when it cannot
+ * be told. Unlike the pid file, which anyone can overwrite, this is the kernel's word. */
+export function lockHolderPid(lockFile: string): number | null {
+  let text: string;
+  let st: { ino: number; dev: number };
+  try {
+    st = statSync(lockFile);
+    text = readFileSync("/proc/locks", "utf8");
+  } catch {
+    return null;
+  }
+  // Linux encodes st_dev as minor's low byte, major, then minor's high bits; /proc/locks prints major:minor.
+  const major = (st.dev >> 8) & 0xfff;
+  const minor = (st.dev & 0xff) | ((st.dev >> 12) & 0xfff00);
+  for (const line of text.split("\n")) {
+    const m = /^\d+:\s+FLOCK\s+\S+\s+\S+\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (m && Number(m[4]) === st.ino && parseInt(m[2]!, 16) === major && parseInt(m[3]!, 16) === minor) return Number(m[1]);
+  }
+  return null;
 }
 
 /** Polls until no process holds the instance lock and the daemon's own process has exited. */
@@ -66,8 +87,8 @@ export async function stopInstance(paths: Paths, timeoutMs: number): Promise<Sto
     return "not-running";
   }
   if (pid !== null && (await waitGone(runtime, paths, pid, timeoutMs))) return "stopped";
-  // The pid file is written by the lock holder, and the lock is still held: it is the daemon.
-  pid ??= readPid(paths.pidFile);
+  // No answer: the lock's holder is the daemon; the pid file (its own record) when the kernel does not say.
+  pid ??= lockHolderPid(paths.lockFile) ?? readPid(paths.pidFile);
   if (!pid) throw new UnavailableError(`The daemon holds ${paths.lockFile} but its pid file is missing; cannot signal it.`);
   signal(pid, "SIGTERM");
   // A stopped (SIGSTOP) process only sees SIGTERM once continued; let it shut down in order.
