@@ -99,9 +99,9 @@ const command = defineCli({
     ...jsonArg,
   },
   examples: [
-  `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
-  `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
-],
+    `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
+    `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
+  ],
   async run({ args: a, data: ctx }) {
     const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined;
     if (single && (a.trace === undefined || a.data === undefined)) {

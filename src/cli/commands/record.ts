@@ -43,9 +43,9 @@ const start = defineCli({
     ...jsonArg,
   },
   examples: [
-  "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
-  `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
-],
+    "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
+    `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
+  ],
   async run({ args: a, data: ctx }) {
     const input: CreateRecordingInput = {
       name: a.name,
