@@ -1,7 +1,7 @@
 // Argument sets shared by several commands, so that every command spells a flag the same way.
 import type { ArgsDef } from "citty";
 import { UsageError } from "../errors.ts";
-import { FIELD_NAMES, FIELDS, envName, flagName, hiddenFlagAliases, type FieldName } from "../config/index.ts";
+import { FIELD_NAMES, FIELDS, envName, flagName, hiddenFlagAliases, negatedFlagAliases, type FieldName } from "../config/index.ts";
 
 /** One flag per config field: --kebab-case, booleans also as --no-x. The reference CLI's
  * spellings (--storage_limit, --storage-path) are `longAliases`, which only our parser reads:
@@ -15,7 +15,7 @@ export const configArgs: ArgsDef = Object.fromEntries(
     return [
       flagName(f),
       spec.kind === "bool"
-        ? { type: "boolean", description, negativeDescription: `Set ${f} to false.`, longAliases }
+        ? { type: "boolean", description, negativeDescription: `Set ${f} to false.`, longAliases, negatedAliases: negatedFlagAliases(f) }
         : { type: "string", description, valueHint: spec.kind === "bytes" || spec.kind === "rate" ? "bytes|unit" : spec.kind, longAliases },
     ];
   }),

@@ -21,8 +21,13 @@ export const REFERENCE_FIELDS = [
 export function hiddenFlagAliases(field: FieldName): string[] {
   const visible = FIELDS[field].aliases ?? [];
   const snake = [field, ...visible.map((a) => a.replaceAll("-", "_"))];
+  // Its later releases also spell two booleans --wakelock/--no-wakelock and --offline/--online.
+  if (field === "keep_wakelock_while_upload") snake.push("wakelock");
   return snake.filter((a) => a !== flagName(field) && !visible.includes(a));
 }
+
+/** Flags of the reference that set a boolean field to false (--online). */
+export const negatedFlagAliases = (field: FieldName): string[] => (field === "offline" ? ["online"] : []);
 
 /** The most objects the uploader sends at once: max_concurrent_uploads, never above num_threads. */
 export function uploadConcurrency(config: Pick<Config, "num_threads" | "max_concurrent_uploads">): number {

@@ -22,11 +22,15 @@ const ALIASES: [string[], string, unknown][] = [
   [["--keep_wakelock_while_upload"], "keep_wakelock_while_upload", true],
   [["--max-concurrent-uploads", "2"], "max_concurrent_uploads", 2],
   [["--max_concurrent_uploads", "5"], "max_concurrent_uploads", 5],
+  // Its later releases' boolean spellings.
+  [["--wakelock"], "keep_wakelock_while_upload", true],
+  [["--wakelock", "--no-wakelock"], "keep_wakelock_while_upload", false],
+  [["--offline", "--online"], "offline", false],
 ];
 
 describe("the reference's flag spellings", () => {
   for (const [args, field, want] of ALIASES) {
-    test(`${args[0]} sets ${field} (update, and profile update)`, async () => {
+    test(`${args.filter((x) => x.startsWith("--")).join(" ")} sets ${field} (update, and profile update)`, async () => {
       const home = tempHome();
       const { code, json } = await runJson<Shown>(["update", "--json", "--show-secrets", ...args], { home });
       expect(code).toBe(0);
