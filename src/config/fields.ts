@@ -1,7 +1,7 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, rateValue, textValue } from "./values.ts";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 const UPLOAD_URL = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?|https?:\/\/\S+|file:\/\/\/\S*)$/i;
@@ -25,6 +25,7 @@ export interface Config {
   offline: boolean;
   api_key: string | null;
   current_org_id: string | null;
+  max_concurrent_uploads: number | null;
   upload_url: string | null;
   keep_uploaded: boolean;
   log_level: (typeof LOG_LEVELS)[number];
@@ -95,6 +96,11 @@ export const FIELDS: Fields = {
     kind: "text", schema: textValue(/^[A-Za-z0-9._-]{1,128}$/, "an organisation id of letters, digits, '.', '_' or '-'"), live: false, secret: false,
     default: () => null, defaultText: "none (remote prefix uses 'default')",
     description: "Organisation the daemon works for; part of the remote prefix.",
+  },
+  max_concurrent_uploads: {
+    kind: "int", schema: optionalIntValue(1, 64), live: true, secret: false,
+    default: () => null, defaultText: "num_threads",
+    description: "Most objects uploading at once; never more than num_threads (unset: num_threads).",
   },
   upload_url: {
     kind: "text", schema: textValue(UPLOAD_URL, "an s3://bucket/prefix, http(s):// (tus) or file:///dir URL"), live: false, secret: false,

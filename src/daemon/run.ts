@@ -16,6 +16,8 @@ export interface RunOptions {
   pid: number;
   onSignal(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
   plugins?: DaemonPluginFactory[];
+  /** Called once the daemon answers on its socket. */
+  onStarted?(): void;
 }
 
 /** Resolves when the daemon has stopped in order; throws when it could not start. */
@@ -24,6 +26,7 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
   const log = createDaemonLogger({ mode, level: loaded.config.log_level, debug: opts.debug, logFile: loaded.paths.logFile, pid: opts.pid });
   try {
     const daemon = await startDaemon({ runtime: opts.runtime, loaded, env: opts.env, log, pid: opts.pid, plugins: opts.plugins ?? defaultParts() });
+    opts.onStarted?.();
     let signals = 0;
     const off = opts.onSignal((signal) => {
       if (signals++) log.warn(`${signal} again: already stopping in order; send SIGKILL to force.`);

@@ -3,6 +3,7 @@
 // target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
 import { recordingKey } from "../../uploader/layout.ts";
@@ -69,7 +70,7 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
           if (type === "upload.failed") lastError = String(payload.error);
           ctx.events.publish(type, payload);
         },
-        numThreads: cfg.num_threads,
+        numThreads: uploadConcurrency(cfg),
         offline: cfg.offline,
         // A robot may be offline for hours: transient errors are retried for as long as it takes.
         retry: { ...defaultRetryPolicy, maxAttempts: Number.POSITIVE_INFINITY },
@@ -86,7 +87,7 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
       };
       ctx.config.onChange((c, changed) => {
         if (changed.includes("bandwidth_limit")) bandwidth.setRate(c.bandwidth_limit);
-        if (changed.includes("num_threads")) up.setNumThreads(c.num_threads);
+        if (changed.includes("num_threads") || changed.includes("max_concurrent_uploads")) up.setNumThreads(uploadConcurrency(c));
         if (changed.includes("offline")) up.setOffline(c.offline);
       });
     }

@@ -1,7 +1,7 @@
 // How `recordings list` and `recordings show` print a recording for people (--json prints the
 // daemon's objects as they are).
-import type { RecordingDetail, RecordingList, RecordingView } from "../../client/index.ts";
-import { formatBytes } from "../output.ts";
+import type { RecordingDetail, RecordingList, RecordingView } from "../client/index.ts";
+import { formatBytes } from "./output.ts";
 
 const when = (iso: string | null) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-");
 
