@@ -1,6 +1,7 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
 // sound, and a full disk is told apart from a bug.
 import { accessSync, constants, mkdirSync } from "node:fs";
+import { assertPrivateRoot } from "./safe-paths.ts";
 import { StorageFullError, ValidationError } from "../errors.ts";
 import { assertTraceName } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
@@ -12,6 +13,7 @@ export function prepareRoot(root: string): void {
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
   }
+  assertPrivateRoot(root);
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {
