@@ -5,7 +5,7 @@
 // the daemon owns is checked with lstat when its path is formed (a real folder, owned by the
 // daemon's user), and files it truncates are opened with O_NOFOLLOW. The checks narrow the race
 // to the instant between check and use; the storage root refusing other writers closes it.
-import { lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
+import { chmodSync, lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { DaemonError } from "../errors.ts";
 import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../runtime/libc-flags.ts";
@@ -39,18 +39,24 @@ export function assertOwnedDir(path: string): void {
 }
 
 /**
- * A storage root that other users can write is refused at launch: any of them could put links
- * in place of recordings. Fixing its mode silently would hide a mistake in how the disk is
- * shared, so the daemon says what to run instead.
+ * A storage root that other users can write would let any of them put links in place of
+ * recordings. When the root is the daemon's user's own folder (a fresh tmpfs or disk mounts
+ * as 1777), its mode is fixed to 0700 and the returned warning says so; another owner's
+ * folder is refused, since changing it would hide a mistake in how the disk is shared.
  */
-export function assertPrivateRoot(root: string): void {
-  const mode = statSync(root).mode & 0o7777;
-  if (mode & 0o022) {
-    const shown = mode.toString(8).padStart(4, "0");
-    throw new UnsafePathError(
-      `path_to_store_record ${root} can be written by other users (mode ${shown}), who could then make the daemon write or delete outside it. Run "chmod go-w ${root}" (or "chmod 700 ${root}"), or choose a folder only you can write.`,
-    );
+export function privateRoot(root: string): string | undefined {
+  const st = statSync(root);
+  const mode = st.mode & 0o7777;
+  if (!(mode & 0o022)) return undefined;
+  const shown = mode.toString(8).padStart(4, "0");
+  const me = uid();
+  if (me === undefined || st.uid === me) {
+    chmodSync(root, 0o700);
+    return `path_to_store_record ${root} could be written by other users (mode ${shown}); it is the daemon's folder, so its mode was set to 0700.`;
   }
+  throw new UnsafePathError(
+    `path_to_store_record ${root} belongs to user ${st.uid} and can be written by other users (mode ${shown}), who could then make the daemon write or delete outside it. Run "chmod go-w ${root}" (or "chmod 700 ${root}"), or choose a folder only the daemon's user can write.`,
+  );
 }
 
 /** Checks every folder between the store root and a store-relative path ("<id>/segments/000001.mcap"). */

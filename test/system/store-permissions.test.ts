@@ -3,7 +3,7 @@
 // a root daemon whose store was opened to everyone after launch, and the user `nobody`) cannot
 // make it write or delete outside the store or touch a file of another owner through links.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, createRecording, killDaemons, postNdjson, run, startDaemon, stopDaemon, tempHome } from "./harness.ts";
 
@@ -33,10 +33,23 @@ describe("modes", () => {
     await stopDaemon(again);
   });
 
-  test("a storage root that others can write is refused at launch, naming the path and the fix", async () => {
+  test("a storage root of the daemon's user that others can write is made 0700 at launch, with a warning naming it", async () => {
     const home = tempHome("ncd-perm");
     const store = join(home, "shared-store");
     mkdirSync(store);
+    chmodSync(store, 0o1777); // how a fresh tmpfs mounts
+    const d = await startDaemon({ home, args: ["--path-to-store-record", store] });
+    expect(mode(store)).toBe(0o700);
+    const log = readFileSync(join(home, ".neuracore/data_daemon/logs/daemon.log"), "utf8");
+    expect(log).toContain(`path_to_store_record ${store} could be written by other users (mode 1777)`);
+    await stopDaemon(d);
+  });
+
+  test.skipIf(process.getuid?.() !== 0)("a storage root of another user that others can write is refused at launch, naming the path and the fix", async () => {
+    const home = tempHome("ncd-perm");
+    const store = join(home, "their-store");
+    mkdirSync(store);
+    chownSync(store, 65534, 65534);
     chmodSync(store, 0o777);
     const r = await run(["launch", "--background", "--offline", "--path-to-store-record", store], { home });
     expect(r.code).not.toBe(0);
@@ -44,6 +57,7 @@ describe("modes", () => {
     expect(said).toContain(store);
     expect(said).toContain("0777");
     expect(said).toContain(`chmod go-w ${store}`);
+    expect(mode(store)).toBe(0o777); // not someone else's folder to change
   });
 });
 
