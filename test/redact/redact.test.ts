@@ -34,7 +34,7 @@ describe("known secrets", () => {
     const r = createRedactor(["sk-first-secret"]);
     r.add("tok-added-later", undefined, null, "abc"); // too short to mask on its own: kept
     const v = r.value({ error: "saw sk-first-secret and tok-added-later", list: ["tok-added-later", 3, null], ["sk-first-secret"]: true, short: "abc" });
-    expect(v).toEqual({ error: `saw ${MASK} and ${MASK}`, list: [MASK, 3, null], [MASK]: true, short: "abc" });
+    expect(v as Record<string, unknown>).toEqual({ error: `saw ${MASK} and ${MASK}`, list: [MASK, 3, null], [MASK]: true, short: "abc" });
   });
 
   test("the longer of two overlapping secrets is masked whole", () => {

@@ -52,6 +52,7 @@ describe("modes", () => {
     chownSync(store, 65534, 65534);
     chmodSync(store, 0o777);
     const r = await run(["launch", "--background", "--offline", "--path-to-store-record", store], { home });
+    if (r.code === 0) await run(["stop"], { home }); // started after all: do not leave it running
     expect(r.code).not.toBe(0);
     const said = r.stderr + r.stdout;
     expect(said).toContain(store);
@@ -100,52 +101,55 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
     chmodSync(nobodys, 0o777);
 
     const d = await startDaemon({ args: ["--path-to-store-record", store] });
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const id = await createRecording(d.socket, { name: `r${i}` });
-      expect((await postNdjson(d.socket, id, [{ trace: "/t", timestamp: 1, data: i }])).status).toBe(200);
-      ids.push(id);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = await createRecording(d.socket, { name: `r${i}` });
+        expect((await postNdjson(d.socket, id, [{ trace: "/t", timestamp: 1, data: i }])).status).toBe(200);
+        ids.push(id);
+      }
+      const [a, b, c, victimRec, linked] = ids as [string, string, string, string, string];
+      expect((await call(d.socket, "PUT", `/v1/recordings/${c}/files/first.txt`, "first")).status).toBe(201);
+      // The mistake that lets a neighbour in: the store opened to everyone after launch.
+      Bun.spawnSync(["chmod", "-R", "a+rwX", store]);
+      const before = { victim: snapshot(victim), outside: snapshot(outside) };
+      const victimSegments = snapshot(join(store, victimRec, "segments"));
+
+      // 1. Recording a's folder replaced by a link to nobody's folder holding manifest.json.tmp -> root's file.
+      asNobody(`mkdir -p ${nobodys}/fake/segments; ln -s ${victim} ${nobodys}/fake/manifest.json.tmp; ln -s ${victim} ${nobodys}/fake/recording.json.tmp; mv ${store}/${a} ${store}/${a}.moved; ln -s ${nobodys}/fake ${store}/${a}`);
+      const nobodyBefore = snapshot(nobodys);
+      const stopA = await call(d.socket, "POST", `/v1/recordings/${a}/stop`);
+      expect(stopA.status).toBe(409);
+      expect(JSON.stringify(stopA.body)).toContain("symbolic link");
+
+      // 2. manifest.json.tmp and recording.json.tmp planted as links inside a real recording folder.
+      asNobody(`ln -s ${victim} ${store}/${b}/manifest.json.tmp; ln -s ${victim} ${store}/${b}/recording.json.tmp`);
+      const stopB = await call(d.socket, "POST", `/v1/recordings/${b}/stop`);
+      expect(stopB.status).toBe(200); // the links are removed, not written through
+      expect(lstatSync(join(store, b, "manifest.json")).isFile()).toBe(true);
+      expect(JSON.parse(readFileSync(join(store, b, "recording.json"), "utf8")).state).toBe("stopped");
+
+      // 3. files/ replaced by a link to a folder outside the store.
+      asNobody(`mv ${store}/${c}/files ${store}/${c}/files.moved; ln -s ${outside} ${store}/${c}/files`);
+      const put = await call(d.socket, "PUT", `/v1/recordings/${c}/files/planted.txt`, "must not land outside");
+      expect(put.status).toBe(409);
+      expect(existsSync(join(outside, "planted.txt"))).toBe(false);
+
+      // 4. One recording's folder a link to another's; cancelling it must not delete the other's segments.
+      asNobody(`mv ${store}/${linked} ${store}/${linked}.moved; ln -s ${store}/${victimRec} ${store}/${linked}`);
+      const cancel = await call(d.socket, "POST", `/v1/recordings/${linked}/cancel`, { confirm: true });
+      expect(cancel.status).toBe(409);
+      expect(snapshot(join(store, victimRec, "segments"))).toEqual(victimSegments);
+
+      // Nothing outside the store changed, and nobody's files were not touched.
+      expect(readFileSync(victim, "utf8")).toBe("root's data\n");
+      expect({ victim: snapshot(victim), outside: snapshot(outside) }).toEqual(before);
+      expect(snapshot(nobodys)).toEqual(nobodyBefore);
+      // The daemon still serves every route.
+      expect((await call(d.socket, "GET", "/v1/recordings")).status).toBe(200);
+    } finally {
+      await stopDaemon(d).catch(() => {});
+      rmSync(base, { recursive: true, force: true });
     }
-    const [a, b, c, victimRec, linked] = ids as [string, string, string, string, string];
-    expect((await call(d.socket, "PUT", `/v1/recordings/${c}/files/first.txt`, "first")).status).toBe(201);
-    // The mistake that lets a neighbour in: the store opened to everyone after launch.
-    Bun.spawnSync(["chmod", "-R", "a+rwX", store]);
-    const before = { victim: snapshot(victim), outside: snapshot(outside) };
-    const victimSegments = snapshot(join(store, victimRec, "segments"));
-
-    // 1. Recording a's folder replaced by a link to nobody's folder holding manifest.json.tmp -> root's file.
-    asNobody(`mkdir -p ${nobodys}/fake/segments; ln -s ${victim} ${nobodys}/fake/manifest.json.tmp; ln -s ${victim} ${nobodys}/fake/recording.json.tmp; mv ${store}/${a} ${store}/${a}.moved; ln -s ${nobodys}/fake ${store}/${a}`);
-    const nobodyBefore = snapshot(nobodys);
-    const stopA = await call(d.socket, "POST", `/v1/recordings/${a}/stop`);
-    expect(stopA.status).toBe(409);
-    expect(JSON.stringify(stopA.body)).toContain("symbolic link");
-
-    // 2. manifest.json.tmp and recording.json.tmp planted as links inside a real recording folder.
-    asNobody(`ln -s ${victim} ${store}/${b}/manifest.json.tmp; ln -s ${victim} ${store}/${b}/recording.json.tmp`);
-    const stopB = await call(d.socket, "POST", `/v1/recordings/${b}/stop`);
-    expect(stopB.status).toBe(200); // the links are removed, not written through
-    expect(lstatSync(join(store, b, "manifest.json")).isFile()).toBe(true);
-    expect(JSON.parse(readFileSync(join(store, b, "recording.json"), "utf8")).state).toBe("stopped");
-
-    // 3. files/ replaced by a link to a folder outside the store.
-    asNobody(`mv ${store}/${c}/files ${store}/${c}/files.moved; ln -s ${outside} ${store}/${c}/files`);
-    const put = await call(d.socket, "PUT", `/v1/recordings/${c}/files/planted.txt`, "must not land outside");
-    expect(put.status).toBe(409);
-    expect(existsSync(join(outside, "planted.txt"))).toBe(false);
-
-    // 4. One recording's folder a link to another's; cancelling it must not delete the other's segments.
-    asNobody(`mv ${store}/${linked} ${store}/${linked}.moved; ln -s ${store}/${victimRec} ${store}/${linked}`);
-    const cancel = await call(d.socket, "POST", `/v1/recordings/${linked}/cancel`, { confirm: true });
-    expect(cancel.status).toBe(409);
-    expect(snapshot(join(store, victimRec, "segments"))).toEqual(victimSegments);
-
-    // Nothing outside the store changed, and nobody's files were not touched.
-    expect(readFileSync(victim, "utf8")).toBe("root's data\n");
-    expect({ victim: snapshot(victim), outside: snapshot(outside) }).toEqual(before);
-    expect(snapshot(nobodys)).toEqual(nobodyBefore);
-    // The daemon still serves every route.
-    expect((await call(d.socket, "GET", "/v1/recordings")).status).toBe(200);
-    await stopDaemon(d);
-    rmSync(base, { recursive: true, force: true });
   });
 });
