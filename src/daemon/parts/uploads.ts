@@ -79,9 +79,8 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
         bandwidth,
         log: ctx.log,
         emit: (type, payload) => {
-          const shown = redactor.value(payload);
-          if (type === "upload.failed") lastError = String(shown.error);
-          ctx.events.publish(type, shown);
+          if (type === "upload.failed") lastError = redactor.text(String(payload.error));
+          ctx.events.publish(type, payload); // the bus redacts every event
         },
         numThreads: cfg.num_threads,
         offline: cfg.offline,
