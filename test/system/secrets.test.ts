@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { call, createRecording, killDaemons, postNdjson, run, tempHome, waitFor } from "./harness.ts";
-import { health, instancePaths } from "../daemon/helpers.ts";
+import { health, instancePaths, startForeground } from "../daemon/helpers.ts";
 
 const API_KEY = "ncd-apikey-7f3c9a1e5b2d4c6f";
 const ACCESS_KEY = "AKIASECRETTEST4242XY";
@@ -170,6 +170,29 @@ describe("secrets", () => {
       expect(outputs["inhibitor environ"]).not.toContain("NCD_");
     } finally {
       await run(["stop"], { home });
+      echo.stop();
+    }
+  });
+
+  test("in the foreground, the terminal's lines are redacted the same way", async () => {
+    const home = tempHome("ncd-sec");
+    const echo = startHeaderEchoServer();
+    const env = secretEnv(join(home, "no-bin"));
+    const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const proc = startForeground(home, ["--log-level", "debug", "--upload-url", `http://robot:${URL_PASSWORD}@127.0.0.1:${echo.port}/files/`], defined);
+    try {
+      const socket = instancePaths(home).socket;
+      await waitFor("daemon health", () => health(socket), 60_000);
+      const { out } = await recordAndFail(home, socket, env);
+      expect(echo.seen.some((b) => b.includes(API_KEY))).toBe(true);
+      await call(socket, "POST", "/v1/shutdown");
+      const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      await proc.exited;
+      const outputs = { "record stop": out, "foreground stdout": stdout, "foreground stderr": stderr };
+      expectNoSecrets(outputs);
+      expect(stdout + stderr).toContain("403");
+    } finally {
+      proc.kill();
       echo.stop();
     }
   });
