@@ -40,23 +40,24 @@ export function assertOwnedDir(path: string): void {
 
 /**
  * A storage root that other users can write would let any of them put links in place of
- * recordings. When the root is the daemon's user's own folder (a fresh tmpfs or disk mounts
- * as 1777), its mode is fixed to 0700 and the returned warning says so; another owner's
- * folder is refused, since changing it would hide a mistake in how the disk is shared.
+ * recordings, and so would one that another user owns (its owner can change it at will).
+ * When the root is the daemon's user's own folder (a fresh tmpfs or disk mounts as 1777), its
+ * mode is fixed to 0700 and the returned warning says so; another owner's folder is refused,
+ * since changing it would hide a mistake in how the disk is shared.
  */
 export function privateRoot(root: string): string | undefined {
   const st = statSync(root);
   const mode = st.mode & 0o7777;
-  if (!(mode & 0o022)) return undefined;
   const shown = mode.toString(8).padStart(4, "0");
   const me = uid();
-  if (me === undefined || st.uid === me) {
-    chmodSync(root, 0o700);
-    return `path_to_store_record ${root} could be written by other users (mode ${shown}); it is the daemon's folder, so its mode was set to 0700.`;
+  if (me !== undefined && st.uid !== me) {
+    throw new UnsafePathError(
+      `path_to_store_record ${root} belongs to user ${st.uid} (mode ${shown}), not to the daemon's user ${me}; its owner${mode & 0o022 ? " and other users" : ""} could make the daemon write or delete outside it. Run "chown ${me} ${root} && chmod go-w ${root}", or choose a folder of the daemon's user.`,
+    );
   }
-  throw new UnsafePathError(
-    `path_to_store_record ${root} belongs to user ${st.uid} and can be written by other users (mode ${shown}), who could then make the daemon write or delete outside it. Run "chmod go-w ${root}" (or "chmod 700 ${root}"), or choose a folder only the daemon's user can write.`,
-  );
+  if (!(mode & 0o022)) return undefined;
+  chmodSync(root, 0o700);
+  return `path_to_store_record ${root} could be written by other users (mode ${shown}); it is the daemon's folder, so its mode was set to 0700.`;
 }
 
 /** Checks every folder between the store root and a store-relative path ("<id>/segments/000001.mcap"). */

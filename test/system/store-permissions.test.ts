@@ -45,7 +45,7 @@ describe("modes", () => {
     await stopDaemon(d);
   });
 
-  test.skipIf(process.getuid?.() !== 0)("a storage root of another user that others can write is refused at launch, naming the path and the fix", async () => {
+  test.skipIf(process.getuid?.() !== 0)("a storage root of another user is refused at launch, naming the path and the fix", async () => {
     const home = tempHome("ncd-perm");
     const store = join(home, "their-store");
     mkdirSync(store);
