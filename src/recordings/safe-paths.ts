@@ -4,7 +4,8 @@
 // and make the daemon write or delete as its own user wherever the link points. So every folder
 // the daemon owns is checked with lstat when its path is formed (a real folder, owned by the
 // daemon's user), and files it truncates are opened with O_NOFOLLOW. The checks narrow the race
-// to the instant between check and use; the storage root refusing other writers closes it.
+// to the instant between check and use; a private storage root (made 0700 or refused at launch,
+// see privateRoot) closes it.
 import { chmodSync, lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { DaemonError } from "../errors.ts";

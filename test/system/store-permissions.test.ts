@@ -103,12 +103,12 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
     const d = await startDaemon({ args: ["--path-to-store-record", store] });
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 6; i++) {
         const id = await createRecording(d.socket, { name: `r${i}` });
         expect((await postNdjson(d.socket, id, [{ trace: "/t", timestamp: 1, data: i }])).status).toBe(200);
         ids.push(id);
       }
-      const [a, b, c, victimRec, linked] = ids as [string, string, string, string, string];
+      const [a, b, c, victimRec, linked, swapped] = ids as [string, string, string, string, string, string];
       expect((await call(d.socket, "PUT", `/v1/recordings/${c}/files/first.txt`, "first")).status).toBe(201);
       // The mistake that lets a neighbour in: the store opened to everyone after launch.
       Bun.spawnSync(["chmod", "-R", "a+rwX", store]);
@@ -140,6 +140,14 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
       const cancel = await call(d.socket, "POST", `/v1/recordings/${linked}/cancel`, { confirm: true });
       expect(cancel.status).toBe(409);
       expect(snapshot(join(store, victimRec, "segments"))).toEqual(victimSegments);
+
+      // 5. A recording folder swapped for a real folder of nobody's: not the daemon's to write into.
+      asNobody(`mv ${store}/${swapped} ${store}/${swapped}.moved; mkdir -p ${store}/${swapped}/segments ${store}/${swapped}/files`);
+      const nobodysFolder = snapshot(join(store, swapped));
+      const stopSwapped = await call(d.socket, "POST", `/v1/recordings/${swapped}/stop`);
+      expect(stopSwapped.status).toBe(409);
+      expect(JSON.stringify(stopSwapped.body)).toContain("belongs to user 65534");
+      expect(snapshot(join(store, swapped))).toEqual(nobodysFolder);
 
       // Nothing outside the store changed, and nobody's files were not touched.
       expect(readFileSync(victim, "utf8")).toBe("root's data\n");
