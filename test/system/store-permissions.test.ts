@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { call, createRecording, killDaemons, postNdjson, run, startDaemon, stopDaemon, tempHome } from "./harness.ts";
+import { call, createRecording, killDaemons, postNdjson, restart, run, startDaemon, stopDaemon, tempHome } from "./harness.ts";
 
 afterAll(() => killDaemons());
 
@@ -100,7 +100,7 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
     mkdirSync(nobodys, { mode: 0o777 });
     chmodSync(nobodys, 0o777);
 
-    const d = await startDaemon({ args: ["--path-to-store-record", store] });
+    let d = await startDaemon({ args: ["--path-to-store-record", store] });
     try {
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) {
@@ -153,8 +153,17 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
       expect(readFileSync(victim, "utf8")).toBe("root's data\n");
       expect({ victim: snapshot(victim), outside: snapshot(outside) }).toEqual(before);
       expect(snapshot(nobodys)).toEqual(nobodyBefore);
-      // The daemon still serves every route.
+      // The daemon still serves every route, and after a restart too: the planted folders are
+      // left alone with a warning, the rest of the store opens.
       expect((await call(d.socket, "GET", "/v1/recordings")).status).toBe(200);
+      await stopDaemon(d);
+      d = await restart(d);
+      expect((await call(d.socket, "GET", "/v1/recordings")).status).toBe(200);
+      expect((await call(d.socket, "GET", `/v1/recordings/${b}`)).status).toBe(200);
+      expect((await call(d.socket, "GET", `/v1/recordings/${victimRec}`)).body.state).toBe("recording");
+      expect((await postNdjson(d.socket, victimRec, [{ trace: "/t", timestamp: 2, data: "after restart" }])).status).toBe(200);
+      expect(readFileSync(join(d.home, ".neuracore/data_daemon/logs/daemon.log"), "utf8")).toContain(`Recording ${a} left as it is`);
+      expect(readFileSync(victim, "utf8")).toBe("root's data\n");
     } finally {
       await stopDaemon(d).catch(() => {});
       rmSync(base, { recursive: true, force: true });
