@@ -6,6 +6,7 @@ import { createApp } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
 import { releaseReserveIfFull } from "../store/disk-reserve.ts";
+import { createRedactor, type Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 import { startCodePageRelease } from "./code-page-release.ts";
 import { createEventBus, type EventBus } from "./event-bus.ts";
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   maxRequestBodySize?: number;
   /** How long open connections get to finish before they are closed at shutdown. */
   drainMs?: number;
+  /** Masks secrets in events, stored errors and status; parts add the secrets they learn. */
+  redactor?: Redactor;
 }
 
 export interface RunningDaemon {
@@ -49,7 +52,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   if (lock.staleFrom || lock.staleSocket) {
     log.warn(`Removed stale files of a daemon that did not exit cleanly${lock.staleFrom ? ` (pid=${lock.staleFrom})` : ""}.`);
   }
-  const events = createEventBus();
+  const redactor = opts.redactor ?? createRedactor([loaded.config.api_key]);
+  const events = createEventBus(Date.now, redactor.value);
   const config = createLiveConfig(loaded.config);
   const aborter = new AbortController();
   const startedAt = Date.now();
@@ -61,7 +65,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
   try {
-    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, signal: aborter.signal }));
+    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
     const app = createApp({
       pid,
       version: VERSION,

@@ -1,17 +1,20 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
 // sound. (A full disk is told apart from a bug in storage-full.ts.)
 import { accessSync, constants, mkdirSync } from "node:fs";
+import { privateRoot } from "./safe-paths.ts";
 import { ValidationError } from "../errors.ts";
 import { assertTraceName } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
 
-export function prepareRoot(root: string): void {
+/** Returns a warning when the root's mode had to be made private. */
+export function prepareRoot(root: string): string | undefined {
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     accessSync(root, constants.W_OK);
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
   }
+  return privateRoot(root);
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {

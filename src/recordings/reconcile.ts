@@ -13,7 +13,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { isRecordingId } from "./ids.ts";
-import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment } from "./layout.ts";
+import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment, usableRecordingDir } from "./layout.ts";
 import { readRecordingJson } from "./recording-json.ts";
 import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
@@ -138,7 +138,7 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
 function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
   const { store } = ctx;
   const toFinish: string[] = [];
-  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId) : []) {
+  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId).filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m))) : []) {
     const json = readRecordingJson(recordingDir(ctx.root, id));
     if (!json) {
       ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
@@ -170,7 +170,7 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
     // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
-  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
+  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"]))).filter((r) => usableRecordingDir(ctx.root, r.id, (m) => ctx.log.warn(m)));
   for (const rec of unclosed) {
     // One recording that cannot be repaired now (a full disk even after the reserve) must not
     // keep the daemon from serving the others: it is logged and tried again (retryRepairs).

@@ -55,7 +55,8 @@ function guarded<T>(ctx: Ctx, fn: () => T): T {
 }
 
 export function createRecordings(deps: RecordingsDeps) {
-  prepareRoot(deps.root);
+  const fixed = prepareRoot(deps.root);
+  if (fixed) deps.log.warn(fixed);
   const limits: RecordingLimits = { ...defaultLimits, ...deps.limits };
   const clock = deps.clock ?? { now: () => Date.now() };
   const emit = deps.emit ?? (() => {});

@@ -8,6 +8,7 @@ import { recordings, segments, uploads } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
 import { recordingDir, relPath, segmentName } from "./layout.ts";
+import { assertInStore } from "./safe-paths.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
 export function sha256File(path: string): string {
@@ -85,7 +86,7 @@ function removeUnrecorded(ctx: Ctx, recordingId: string, seq: number, path: stri
 export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number): void {
   const name = segmentName(seq);
   const path = relPath(recordingId, name);
-  const sha256 = sha256File(join(ctx.root, path));
+  const sha256 = sha256File(assertInStore(ctx.root, path));
   const now = ctx.clock.now();
   const { store } = ctx;
   store.tx(() => {

@@ -16,6 +16,7 @@ import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } 
 import type { Ctx } from "./context.ts";
 import { requireRecording } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
+import { assertInStore } from "./safe-paths.ts";
 import { updateRecordingJson } from "./recording-json.ts";
 
 export interface UploadItem extends UploadRow {
@@ -150,7 +151,7 @@ export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<voi
   if (gone.length === 0) return;
   await Promise.all(
     gone.map((u) =>
-      unlink(join(ctx.root, u.local_path)).catch((err: NodeJS.ErrnoException) => {
+      Promise.resolve(u.local_path).then((rel) => unlink(assertInStore(ctx.root, rel))).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       }),
     ),

@@ -1,6 +1,7 @@
 // Signed S3 requests with the two cures that need no state of the object: a skewed clock is
 // corrected from the server's Date header, and expired credentials are fetched again from
 // the provider. Either retries the request at once; anything else is thrown as a TargetError.
+import { redactText } from "../redact.ts";
 import { classify } from "./retry.ts";
 import { signRequest, uriEncode, type Credentials } from "./sigv4.ts";
 import { sendRequest, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
@@ -107,7 +108,7 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
       for (;;) {
         const ans = await once(req, refreshed);
         if (ans.status < 300 || ans.status === 304) return ans;
-        const err = toError(req, ans, now());
+        const err = toError(req, ans, now(), creds ? [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ""] : []);
         const action = classify(err);
         if (action === "fix-clock" && !clockFixed && err.info.serverDate !== undefined) {
           clockFixed = true;
@@ -126,13 +127,15 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
   };
 }
 
-function toError(req: S3Request, ans: HttpAnswer, nowMs: number): TargetError {
-  const code = xmlValue(ans.text, "Code");
-  const message = xmlValue(ans.text, "Message");
+function toError(req: S3Request, ans: HttpAnswer, nowMs: number, secrets: string[]): TargetError {
+  // The body is the server's: it may quote our request (key id, token) back.
+  const text = redactText(ans.text, secrets);
+  const code = xmlValue(text, "Code");
+  const message = xmlValue(text, "Message");
   const dateHeader = ans.headers.get("date");
   const serverDate = dateHeader ? Date.parse(dateHeader) : NaN;
   const what = `${req.method} ${req.key ?? "/"}`;
-  const detail = [code, message].filter(Boolean).join(": ") || ans.text.slice(0, 200).trim() || "no details";
+  const detail = [code, message].filter(Boolean).join(": ").slice(0, 300) || text.slice(0, 200).trim() || "no details";
   return new TargetError(`S3 ${what} answered ${ans.status} (${detail})`, {
     protocol: "s3",
     status: ans.status,

@@ -16,6 +16,7 @@ import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "./retry.ts";
 import { TargetError } from "./target-error.ts";
+import { redactPatterns } from "../redact.ts";
 import type { Fetch } from "./http.ts";
 import type { PutJob, Target } from "./target.ts";
 
@@ -106,7 +107,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   return {
     protocol: "s3",
     prefix: opts.prefix,
-    location: `s3://${opts.bucket}/${opts.prefix} at ${opts.endpoint}`,
+    location: `s3://${opts.bucket}/${opts.prefix} at ${redactPatterns(opts.endpoint)}`,
     prepare(localPath, size, bandwidth) {
       digests.prefetch(localPath, size, size <= singlePutMax(size, bandwidth) ? Math.max(size, 1) : partSizeFor(size, configuredPart));
     },

@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { rangeStream, bytesStream } from "./body.ts";
-import { sendRequest, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
+import { redactText } from "../redact.ts";
+import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
 import { classify } from "./retry.ts";
 import { TargetError, parseRetryAfter } from "./target-error.ts";
 import type { PutJob, Target } from "./target.ts";
@@ -41,7 +42,9 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     if (touch) touch.current = dog.touch;
     const ans = await sendRequest(fetchImpl, url, { method, headers: headers(h), body: body?.() }, { protocol: "tus", stallMs, signal, dog });
     if (ans.status >= 200 && ans.status < 300) return ans;
-    throw new TargetError(`tus ${method} ${url.replace(/\?.*/, "")} answered ${ans.status}${ans.text ? ` (${ans.text.trim().slice(0, 200)})` : ""}`, {
+    // The body is the server's: it may echo our headers (the api key) back.
+    const said = redactText(ans.text, opts.apiKey ? [opts.apiKey] : []).trim().slice(0, 200);
+    throw new TargetError(`tus ${method} ${shownUrl(url)} answered ${ans.status}${said ? ` (${said})` : ""}`, {
       protocol: "tus",
       status: ans.status,
       retryAfterMs: parseRetryAfter(ans.headers.get("retry-after"), Date.now()),
@@ -64,7 +67,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     const meta = [`filename ${b64(job.key.split("/").pop() ?? job.key)}`, `key ${b64(job.key)}`, `sha256 ${b64(job.sha256)}`].join(",");
     const ans = await call("POST", opts.url, { "upload-length": String(size), "upload-metadata": meta, "content-length": "0" }, job.signal);
     const loc = ans.headers.get("location");
-    if (!loc) throw new TargetError(`tus POST ${opts.url} returned no Location`, { protocol: "tus", status: ans.status });
+    if (!loc) throw new TargetError(`tus POST ${shownUrl(opts.url)} returned no Location`, { protocol: "tus", status: ans.status });
     const url = new URL(loc, opts.url).toString();
     await job.resume.saveTusUrl(url);
     return url;
@@ -120,7 +123,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
   return {
     protocol: "tus",
     prefix: "",
-    location: opts.url,
+    location: shownUrl(opts.url),
     async put(job) {
       for (let restarts = 0; ; restarts++) {
         const url = job.state.tusUrl ?? (await create(job, job.size));

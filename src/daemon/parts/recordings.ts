@@ -8,6 +8,7 @@ import { recordingsOpenapi } from "../../api/recordings-openapi.ts";
 import { ConfigError, UnavailableError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
 import { createStore } from "../../store/store.ts";
+import { privateStateFiles } from "../paths-setup.ts";
 import type { DaemonPluginFactory } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
 import type { SharedParts } from "./shared.ts";
@@ -24,6 +25,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
   return (ctx) => {
     const cfg = ctx.config.get();
     const store = createStore({ path: ctx.loaded.paths.db, runtime: ctx.runtime, log: ctx.log });
+    privateStateFiles(ctx.loaded.paths.db);
     if (store.recovered) ctx.log.warn(`The state database was corrupt (${store.recovered.reason}); it was moved to ${store.recovered.movedTo} and is being rebuilt from the recordings on disk.`);
     let recordings: Recordings;
     try {

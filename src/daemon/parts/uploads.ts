@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
+import { resolveS3Settings } from "../../uploader/s3-settings.ts";
 import { recordingKey } from "../../uploader/layout.ts";
 import { defaultRetryPolicy } from "../../uploader/retry.ts";
 import type { Target } from "../../uploader/target.ts";
@@ -41,18 +42,28 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
     const org = () => ctx.config.get().current_org_id ?? "default";
     let target: Target | undefined;
     let problem: string | null = null;
+    const { redactor } = ctx;
+    if (cfg.upload_url?.toLowerCase().startsWith("s3:")) {
+      // Keys from ~/.aws/credentials are secrets too, though not in the environment.
+      try {
+        const c = resolveS3Settings(cfg.upload_url, ctx.env, readFile).credentials;
+        redactor.add(c?.accessKeyId, c?.secretAccessKey, c?.sessionToken);
+      } catch {
+        // A bad s3:// URL is reported below by createTarget.
+      }
+    }
     if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
     else {
       try {
         target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice });
       } catch (err) {
-        problem = `upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`;
+        problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);
         ctx.log.error(`Uploads are off: ${problem}`);
       }
     }
     let wakelockWarning: string | null = null;
     const wakelock = cfg.keep_wakelock_while_upload
-      ? createWakelock({ log: ctx.log, onWarning: (m) => (wakelockWarning = m) })
+      ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) })
       : undefined;
     const bandwidth = createBandwidth(cfg.bandwidth_limit);
     let uploader: Uploader | undefined;
@@ -61,14 +72,16 @@ export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
 
     if (target && shared.store && shared.recordings) {
       const t = target;
+      const uploadStore = createUploadStore({ store: shared.store, recordings: shared.recordings, root: cfg.path_to_store_record, org, hostname: hostname() });
       uploader = createUploader({
-        store: createUploadStore({ store: shared.store, recordings: shared.recordings, root: cfg.path_to_store_record, org, hostname: hostname() }),
+        // last_error is stored redacted, so no later reader (status, show, watch) can leak it.
+        store: { ...uploadStore, markFailed: (id, message) => uploadStore.markFailed(id, redactor.text(message)) },
         target: t,
         bandwidth,
         log: ctx.log,
         emit: (type, payload) => {
-          if (type === "upload.failed") lastError = String(payload.error);
-          ctx.events.publish(type, payload);
+          if (type === "upload.failed") lastError = redactor.text(String(payload.error));
+          ctx.events.publish(type, payload); // the bus redacts every event
         },
         numThreads: uploadConcurrency(cfg),
         offline: cfg.offline,
