@@ -53,7 +53,7 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
       throw new ValidationError(`NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`, `line ${m.line ?? i + 1}`);
     }
   });
-  const result: AppendResult = { accepted: messages.length, traces: {} };
+  const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (messages.length === 0) return result;
 
   ctx.budget.ensure(messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0));

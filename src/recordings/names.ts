@@ -12,6 +12,9 @@ export function traceNameProblem(name: unknown): string | undefined {
   const length = name.length > 255 ? [...name].length : name.length;
   if (length < 1 || length > 255) return `the trace name must be 1 to 255 characters long (got ${length})`;
   if (CONTROL.test(name)) return "the trace name must not contain control characters";
+  // JSON's "\ud800" escape parses to a lone surrogate, which has no UTF-8 form: stored, it would
+  // become U+FFFD and two different names would collide as one.
+  if (!name.isWellFormed()) return "the trace name must be valid Unicode (it holds a lone UTF-16 surrogate such as \\ud800)";
   return undefined;
 }
 

@@ -112,7 +112,7 @@ command.handler = async (a, ctx) => {
   const line = single ? oneLine(a) : null;
   const { recordings } = await connect(a, ctx);
   const id = a.id as string;
-  const sum: Summary = { accepted: 0, traces: {} };
+  const sum: Summary = { accepted: 0, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (line) {
     const r = await recordings.appendNdjson(id, line);
     sum.accepted = r.accepted;
