@@ -71,6 +71,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
       routes: plugins.flatMap((p) => p.routes ?? []),
       logError: (message, err) => log.error(message, err),
+      logDebug: (message) => log.debug(message),
     });
     server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3);
   } catch (err) {

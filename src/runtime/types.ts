@@ -21,6 +21,8 @@ export interface ServeOptions {
   fetch: (req: Request) => Response | Promise<Response>;
   /** Largest request body accepted, in bytes. */
   maxRequestBodySize: number;
+  /** Seconds a connection may send and receive nothing before it is closed (0: never). */
+  idleTimeoutS?: number;
 }
 
 export interface Runtime {
