@@ -70,7 +70,7 @@ const suite: BenchSuite = {
       rows.push([label, r.statuses, mib(r.before), mib(r.peak), mib(r.after), mib(r.after - r.before)]);
     }
     return [
-      "Four NDJSON batches sent at once over the socket to a daemon with one open recording (`--offline`); RSS from /proc, sampled every 20 ms while they run; \"after\" is the least of ten samples over 5 s, starting 3 s after the last answer.",
+      "Four NDJSON batches sent at once over the socket to a daemon with one open recording (`--offline`); RSS from /proc, sampled every 20 ms while they run; \"after\" is the least of ten samples over 5 s, starting 3 s after the last answer. The daemon reads large batches (16 MiB or more, or of unknown length) two at a time, the others waiting in their sockets, and collects garbage after each: before both, four 60 MiB batches peaked at 1,218 MiB and four 200 MiB batches left 511 MiB held afterwards; before any bound, four 200 MiB batches took 2,232 MiB and left 1,865 MiB.",
       "",
       table(["batches", "answers", "RSS before (baseline)", "peak", "after", "after − before"], rows),
     ].join("\n");

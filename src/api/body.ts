@@ -52,3 +52,25 @@ export async function readBody(req: Request, limit: BodyLimit): Promise<Uint8Arr
   }
   return buf.subarray(0, size);
 }
+
+/**
+ * At most `slots` holders at once; the rest wait in arrival order. Batches are parsed and
+ * stored one at a time on the one JavaScript thread anyway, so letting only a couple read
+ * their bodies at once costs no throughput and keeps the memory of many concurrent batches
+ * at that of a couple (the others wait in the socket's buffers).
+ */
+export function createGate(slots: number) {
+  let free = slots;
+  const waiting: (() => void)[] = [];
+  return async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (free > 0) free--;
+    else await new Promise<void>((r) => waiting.push(r));
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}

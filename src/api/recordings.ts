@@ -2,7 +2,7 @@
 // A write is answered only once it is durable; the library behind it decides that.
 import { Hono } from "hono";
 import * as v from "valibot";
-import { checkDeclared, contentLength, readBody } from "./body.ts";
+import { checkDeclared, contentLength, createGate, readBody } from "./body.ts";
 import { TooLargeError, ValidationError } from "../errors.ts";
 import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/json-depth.ts";
 import type { Recordings } from "../recordings/recordings.ts";
@@ -21,6 +21,8 @@ export interface RecordingsApiDeps {
   onCancelled?(id: string): Promise<void> | void;
   /** Largest messages batch accepted, in bytes (max_batch_bytes). */
   maxBatchBytes(): number;
+  /** Hands the memory of a large batch back once it is stored (a full garbage collection). */
+  releaseMemory?(): void;
 }
 
 const trace = v.strictObject({
@@ -90,7 +92,11 @@ function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[])
 }
 
 
+/** A batch after which memory is handed back: the copies parsing made are several times its size. */
+const LARGE_BATCH_BYTES = 16 * 1024 * 1024;
+
 export function recordingsRoutes(deps: RecordingsApiDeps) {
+  const batches = createGate(2);
   const view = (rec: RecordingDetail) => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
   return new Hono()
     .post("/", async (c) => {
@@ -118,8 +124,15 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
       checkDeclared(c.req.raw, limit);
       recs.assertExists(id); // 404 before reading a large body for nothing
-      const body = await readBody(c.req.raw, limit);
-      const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);
+      const store = async () => {
+        const body = await readBody(c.req.raw, limit);
+        return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
+      };
+      // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
+      // large batches, never the usual small ones.
+      const declared = contentLength(c.req.raw);
+      const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
+      if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
       return c.json(result, 200);
     })
     .put("/:id/files/:name", async (c) => {

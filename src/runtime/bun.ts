@@ -73,6 +73,7 @@ export function createBunRuntime(): Runtime {
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     releaseCodePages,
+    collectGarbage: () => Bun.gc(true),
     selfCommand() {
       // A compiled binary is its own entry point; under `bun src/main.ts` we must pass the script.
       const script = process.argv[1];

@@ -50,6 +50,8 @@ export interface Runtime {
    * code-pages.ts); undefined where that is not supported.
    */
   releaseCodePages(): CodePagesRelease | undefined;
+  /** A full, synchronous garbage collection, where the runtime offers one. */
+  collectGarbage?(): void;
   /** Absolute path of the program to re-run to start a copy of ourselves. */
   selfCommand(): string[];
 }

@@ -73,6 +73,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
             onStopped: () => shared.uploads?.kick(),
             onCancelled: (id) => shared.uploads?.cancel(id),
             maxBatchBytes: () => cfg.max_batch_bytes,
+            releaseMemory: () => ctx.runtime.collectGarbage?.(),
           }),
           openapi: recordingsOpenapi,
         },
