@@ -101,7 +101,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
   return new Hono()
     .post("/", async (c) => {
       const input = await jsonBody(c.req.raw, createBody, {});
-      const metadataBytes = input.metadata ? Buffer.byteLength(JSON.stringify(input.metadata)) : 0;
+      const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
       if (metadataBytes > MAX_METADATA_BYTES) throw new TooLargeError(`Field metadata is ${metadataBytes} bytes as JSON, over the ${MAX_METADATA_BYTES}-byte limit; put larger data in a file.`);
       return c.json(view((await deps.recordings()).create(input)), 201);
     })

@@ -138,6 +138,10 @@ describe("odd input: refused with a 4xx naming what is wrong, or stored as sent"
     // Written as JSON escapes: JSON.parse turns each into a lone surrogate, which UTF-8 cannot hold.
     expectError(await post(rid, '{"trace":"/ok","timestamp":1,"data":0}\n{"trace":"\\ud800","timestamp":1,"data":"first"}\n'), 400, "bad_request", /^NDJSON line 2: the trace name must be valid Unicode/);
     expectError(await post(rid, '{"trace":"\\ud801","timestamp":1,"data":"rejected"}'), 400, "bad_request", /^NDJSON line 1: the trace name must be valid Unicode/);
+    // In frames, the name's bytes are UTF-8: a surrogate's three-byte form (ED A0 80) is not UTF-8.
+    const frames = encodeFrames([{ trace: "/x", timestampNs: 1n, payload: new Uint8Array(1) }]);
+    frames.set([0xed, 0xa0], 2);
+    expectError(await postFrames(d.socket, rid, frames), 400, "bad_request", /^Frame 1 \(at byte 0\): the trace name is not valid UTF-8/);
     await expectIntact(rid);
     const created = await call(d.socket, "POST", "/v1/recordings", '{"traces":[{"name":"/a","encoding":"json"},{"name":"/b\\udc00","encoding":"json"}]}', { "content-type": "application/json" });
     expectError(created, 400, "bad_request", /^Field traces\[1\]\.name: the trace name must be valid Unicode/);
