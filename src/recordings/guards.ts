@@ -2,7 +2,7 @@
 // sound, and a full disk is told apart from a bug.
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { StorageFullError, ValidationError } from "../errors.ts";
-import { assertTraceName } from "./names.ts";
+import { assertTraceName, MAX_TRACES } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
 
 export function prepareRoot(root: string): void {
@@ -15,6 +15,8 @@ export function prepareRoot(root: string): void {
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {
+  const count = input.traces?.length ?? 0;
+  if (count > MAX_TRACES) throw new ValidationError(`Field traces: ${count} traces declared; a recording has at most ${MAX_TRACES}.`, "traces");
   const seen = new Set<string>();
   (input.traces ?? []).forEach((t, i) => {
     assertTraceName(t.name, `traces[${i}].name`);

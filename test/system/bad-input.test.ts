@@ -198,6 +198,20 @@ describe("odd input: refused with a 4xx naming what is wrong, or stored as sent"
     expect((await call(d.socket, "GET", "/v1/recordings?limit=1000")).body.items.length).toBe(before);
   });
 
+  test("a recording has at most 4096 traces: the line that would add one more is a 400, in any batch", async () => {
+    const rid = await withData(); // one trace, "/ok", already
+    const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `{"trace":"/t${from + i}","timestamp":1,"data":0}`).join("\n");
+    expectError(await post(rid, lines(0, 4096)), 400, "bad_request", /^NDJSON line 4096: trace "\/t4095" would be the 4097th trace of recording .*; a recording has at most 4096/);
+    await expectIntact(rid);
+    expect((await post(rid, lines(0, 4095))).status).toBe(200);
+    const frames = encodeFrames([{ trace: "/t0", timestampNs: 1n, payload: new Uint8Array(1) }, { trace: "/one-more", timestampNs: 1n, payload: new Uint8Array(1) }]);
+    expectError(await postFrames(d.socket, rid, frames), 400, "bad_request", /^Frame 2: trace "\/one-more" would be the 4097th trace/);
+    const detail = (await call(d.socket, "GET", `/v1/recordings/${rid}`)).body;
+    expect([detail.traces.length, detail.message_count]).toEqual([4096, earlier.length + 4095]);
+    const declared = await call(d.socket, "POST", "/v1/recordings", { traces: Array.from({ length: 4097 }, (_, i) => ({ name: `/d${i}`, encoding: "json" })) });
+    expectError(declared, 400, "bad_request", /^Field traces: 4097 traces declared; a recording has at most 4096/);
+  });
+
   test("every file name the docs allow works, up to 255 characters", async () => {
     const rid = await createRecording(d.socket);
     for (const n of [1, 237, 245, 255]) {
