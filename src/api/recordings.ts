@@ -91,7 +91,6 @@ function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[])
   return Object.keys(entries?.entries ?? {});
 }
 
-
 /** A batch after which memory is handed back: the copies parsing made are several times its size. */
 const LARGE_BATCH_BYTES = 16 * 1024 * 1024;
 
