@@ -15,8 +15,20 @@ export const errorBody = (code: string, message: string, field?: string): ErrorB
   error: field ? { code, message, field } : { code, message },
 });
 
-export function errorHandler(logError?: (message: string, err: unknown) => void) {
+/** The client went away mid-request (closed its socket, or its fetch was aborted): nothing to answer. */
+function clientGone(err: Error, req: Request): boolean {
+  if (req.signal?.aborted) return true;
+  // Bun rejects the body's read with this message when the peer closes.
+  return err?.name === "AbortError" || /^The connection was closed\b/.test(err?.message ?? "");
+}
+
+export function errorHandler(logError?: (message: string, err: unknown) => void, logDebug?: (message: string) => void) {
   return (err: Error, c: Context) => {
+    if (clientGone(err, c.req.raw)) {
+      // Routine (a script killed mid-batch): at debug level, not as an error. The reply goes nowhere.
+      logDebug?.(`Client went away during ${c.req.method} ${c.req.path}: ${err?.message ?? String(err)}`);
+      return c.json(errorBody("bad_request", "The client closed the connection before the request was complete."), 400);
+    }
     if (err instanceof DaemonError) {
       const field = (err as { field?: string }).field;
       return c.json(errorBody(err.code, err.message, field), err.status as ContentfulStatusCode);

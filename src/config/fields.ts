@@ -34,6 +34,7 @@ export interface Config {
   idle_finalize_after: number;
   idle_release_after: number;
   disk_free_margin: number;
+  max_batch_bytes: number;
 }
 
 interface Field<T> {
@@ -141,6 +142,11 @@ export const FIELDS: Fields = {
     kind: "bytes", schema: bytesValue(0), live: false, secret: false,
     default: () => 256 * MiB, defaultText: "256mb",
     description: "Writes are refused when the disk itself has less free space than this.",
+  },
+  max_batch_bytes: {
+    kind: "bytes", schema: bytesValue(64 * 1024), live: false, secret: false,
+    default: () => 64 * MiB, defaultText: "64mb",
+    description: "Largest body of one messages request (413 beyond it); each request in flight holds its body in memory while it is parsed.",
   },
 };
 

@@ -24,7 +24,9 @@ export interface DaemonOptions {
   log: DaemonLogger;
   pid: number;
   plugins?: DaemonPluginFactory[];
-  /** Largest request body, in bytes (recordings may stream large files). */
+  /** Largest request body, in bytes. Unbounded by default: every route that reads a body bounds
+   * it itself (a batch by max_batch_bytes, a file by the storage limit) and says so in JSON,
+   * where Bun's own refusal is an empty 413. */
   maxRequestBodySize?: number;
   /** How long open connections get to finish before they are closed at shutdown. */
   drainMs?: number;
@@ -78,8 +80,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
       routes: plugins.flatMap((p) => p.routes ?? []),
       logError: (message, err) => log.error(message, err),
+      logDebug: (message) => log.debug(message),
     });
-    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3);
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();

@@ -5,6 +5,13 @@ import { MAX_SOCKET_PATH } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
 
+/**
+ * A connection that sends and receives nothing for this long is closed: a kept-alive one
+ * between requests, or one whose client stalled mid-body. Event streams write a comment more
+ * often than this (api/events.ts), so they stay open.
+ */
+export const IDLE_CONNECTION_S = 30;
+
 export async function bindPrivateSocket(
   runtime: Runtime,
   path: string,
@@ -23,7 +30,7 @@ export async function bindPrivateSocket(
     previous = undefined;
   }
   try {
-    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize });
+    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS: IDLE_CONNECTION_S });
     chmodSync(path, 0o600);
     return server;
   } finally {

@@ -3,7 +3,7 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { privateRoot } from "./safe-paths.ts";
 import { ValidationError } from "../errors.ts";
-import { assertTraceName } from "./names.ts";
+import { assertTraceName, MAX_TRACES } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
 
 /** Returns a warning when the root's mode had to be made private. */
@@ -18,6 +18,8 @@ export function prepareRoot(root: string): string | undefined {
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {
+  const count = input.traces?.length ?? 0;
+  if (count > MAX_TRACES) throw new ValidationError(`Field traces: ${count} traces declared; a recording has at most ${MAX_TRACES}.`, "traces");
   const seen = new Set<string>();
   (input.traces ?? []).forEach((t, i) => {
     assertTraceName(t.name, `traces[${i}].name`);

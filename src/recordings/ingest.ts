@@ -5,6 +5,7 @@
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
+import { MAX_TRACES, tooManyTraces } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 import { closeSegment, openSegment } from "./segments.ts";
 import type { AppendResult } from "./types.ts";
@@ -45,6 +46,7 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
   messages.forEach((m, i) => {
     let t = known.get(m.trace);
     if (!t) {
+      if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
       t = { recording_id: id, name: m.trace, encoding: m.json ? "json" : OCTET_STREAM, schema_name: null, schema_encoding: null, schema: null, declared: 0, message_count: 0, bytes: 0, created_at: now };
       known.set(m.trace, t);
       newTraces.push(t);
@@ -53,7 +55,7 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
       throw new ValidationError(`NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`, `line ${m.line ?? i + 1}`);
     }
   });
-  const result: AppendResult = { accepted: messages.length, traces: {} };
+  const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (messages.length === 0) return result;
 
   ctx.budget.ensure(messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0));

@@ -26,7 +26,8 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
   if (contentLength !== undefined) ctx.budget.ensure(contentLength);
   ensureDirDurable(dir);
-  const tmp = join(dir, `${INCOMING}${name}-${crypto.randomUUID().slice(0, 8)}`);
+  // Not derived from the name: ".incoming-" plus a 255-character name is over NAME_MAX.
+  const tmp = join(dir, `${INCOMING}${crypto.randomUUID()}`);
   const fd = openSync(tmp, "wx", 0o600);
   const hash = ctx.sha256.open(contentLength);
   let bytes = 0;

@@ -1,10 +1,12 @@
 // file:///dir target: each object is written under a temporary name, fsynced, renamed into
-// place and its directory fsynced, so a reader never sees a half-written object and a crash
-// leaves at worst a stray temporary file (which the next attempt replaces).
+// place and its directory fsynced, so a reader never sees a half-written object. The temporary
+// name is derived from the key alone: a write cut short by a crash leaves a file that the next
+// attempt at the same object overwrites and renames, so strays never pile up; and it is short,
+// so an object whose name has the 255 characters a file name may have still has one.
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Bandwidth } from "./bandwidth.ts";
 import { bytesStream, rangeStream } from "./body.ts";
 import { TargetError } from "./target-error.ts";
@@ -23,7 +25,7 @@ export function createFileTarget(opts: { url: string }): Target {
 
   async function write(key: string, stream: ReadableStream<Uint8Array>, signal: AbortSignal) {
     const dest = pathFor(key);
-    const tmp = `${dest}.tmp-${randomBytes(4).toString("hex")}`;
+    const tmp = join(dirname(dest), `.ncd-partial-${createHash("sha256").update(key).digest("hex").slice(0, 32)}`);
     try {
       await mkdir(dirname(dest), { recursive: true });
       const fh = await open(tmp, "w", 0o644);

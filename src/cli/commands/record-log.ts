@@ -110,7 +110,7 @@ const command = defineCli({
     const line = single ? oneLine(a) : null;
     const { recordings } = await connect(a, ctx);
     const id = a.id;
-    const sum: Summary = { accepted: 0, traces: {} };
+    const sum: Summary = { accepted: 0, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
     if (line) {
       const r = await recordings.appendNdjson(id, line);
       sum.accepted = r.accepted;

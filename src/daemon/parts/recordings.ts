@@ -13,9 +13,6 @@ import type { DaemonPluginFactory } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
 import type { SharedParts } from "./shared.ts";
 
-const MiB = 1024 ** 2;
-/** Largest body of one messages batch; bigger payloads belong in files. */
-export const MAX_BATCH_BYTES = 256 * MiB;
 /** How often aged segments and idle recordings are looked for: a quarter of the shorter of
  * the two limits, so they are honoured within 25 %, but no more often than 4 times a second
  * and at least every 5 s (an idle daemon should hardly wake up). */
@@ -77,7 +74,8 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
             uploadInfo: (id) => shared.uploads?.info(id) ?? {},
             onStopped: () => shared.uploads?.kick(),
             onCancelled: (id) => shared.uploads?.cancel(id),
-            maxBatchBytes: MAX_BATCH_BYTES,
+            maxBatchBytes: () => cfg.max_batch_bytes,
+            releaseMemory: () => ctx.runtime.collectGarbage?.(),
           }),
           openapi: recordingsOpenapi,
         },
