@@ -1,30 +1,43 @@
-// The control API: one sub-app per resource, chained so the client gets its types from here,
-// and one error handler for all of them (including routes mounted by other parts).
+// The control API: one sub-app per resource, chained so that one `AppType` types every route
+// for the client, one error handler answers for all of them, and the OpenAPI document is
+// generated from the same routes.
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { UnavailableError } from "../errors.ts";
 import { configRoutes } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
 import { errorHandler, notFound } from "./errors.ts";
 import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
-import { openapiRoutes } from "./openapi.ts";
+import { openapiHandler } from "./openapi.ts";
+import { recordingsRoutes, type RecordingsApiDeps } from "./recordings.ts";
 import { shutdownRoutes } from "./shutdown.ts";
 import { statusRoutes } from "./status.ts";
 
+/** An API built without recordings (tests of the core routes) answers them with a 503. */
+const noRecordings: RecordingsApiDeps = {
+  recordings: () => Promise.reject(new UnavailableError("This daemon has no recordings store.")),
+  maxBatchBytes: () => 0,
+};
+
 export function createApp(deps: ApiDeps) {
+  // The document is built from the finished app, on its first request.
+  let self: Hono | undefined;
   const app = new Hono()
     .route("/v1/health", healthRoutes(deps))
     .route("/v1/status", statusRoutes(deps))
     .route("/v1/config", configRoutes(deps))
     .route("/v1/events", eventsRoutes(deps))
     .route("/v1/shutdown", shutdownRoutes(deps))
-    .route("/v1/openapi.json", openapiRoutes(deps))
-    .route("/metrics", metricsRoutes(deps));
-  for (const r of deps.routes ?? []) app.route(r.path, r.app);
+    .route("/v1/recordings", recordingsRoutes(deps.recordings ?? noRecordings))
+    .route("/metrics", metricsRoutes(deps))
+    .get("/v1/openapi.json", describeRoute({ summary: "This document.", responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } } }), openapiHandler(() => self!, deps.version));
+  self = app as unknown as Hono;
   app.onError(errorHandler(deps.logError, deps.logDebug));
   app.notFound(notFound);
   return app;
 }
 
-/** The typed shape of the core API, for `hc<AppType>` in src/client. */
+/** The typed shape of the whole API, for `hc<AppType>` in src/client. */
 export type AppType = ReturnType<typeof createApp>;

@@ -1,5 +1,6 @@
-import { Hono } from "hono";
-import { redactConfig } from "../config/index.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import { describeRoute } from "hono-openapi";
+import { redactConfig, type FieldName } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
 import { tooDeepLineAt } from "../recordings/json-depth.ts";
 import { readBody } from "./body.ts";
@@ -21,11 +22,34 @@ async function jsonObject(req: Request): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>;
 }
 
+/** The body of PATCH /v1/config, read as above; its fields are checked by the live config. */
+const changesInput: MiddlewareHandler<
+  // biome-ignore lint: any environment.
+  any,
+  string,
+  { in: { json: Partial<Record<FieldName, unknown>> }; out: { json: Record<string, unknown> } }
+> = async (c, next) => {
+  c.req.addValidatedData("json", await jsonObject(c.req.raw));
+  await next();
+};
+
+const json = (description: string) => ({ description, content: { "application/json": { schema: { type: "object" as const } } } });
+const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+
 /** Live changes last until the daemon restarts; profiles are not rewritten. */
 export const configRoutes = (deps: Pick<ApiDeps, "config">) =>
   new Hono()
-    .get("/", (c) => c.json({ config: redactConfig(deps.config.get()) }))
-    .patch("/", async (c) => {
-      const { config, changed } = deps.config.patch(await jsonObject(c.req.raw));
-      return c.json({ config: redactConfig(config), changed });
-    });
+    .get("/", describeRoute({ summary: "The effective configuration, secrets redacted.", responses: { 200: json("Config") } }), (c) => c.json({ config: redactConfig(deps.config.get()) }))
+    .patch(
+      "/",
+      describeRoute({
+        summary: "Change live fields (bandwidth_limit, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
+        responses: { 200: json("Config and changed fields"), 400: error("Bad field (named)"), 409: error("The field needs a restart") },
+      }),
+      changesInput,
+      async (c) => {
+        const { config, changed } = deps.config.patch(c.req.valid("json"));
+        return c.json({ config: redactConfig(config), changed });
+      },
+    );

@@ -1,7 +1,7 @@
 // Everything the control API needs from the daemon, passed in so the API can be built and
-// tested without a daemon, and extended (recordings, metrics) without touching this folder.
-import type { Hono } from "hono";
+// tested without a daemon.
 import type { Config, FieldName } from "../config/index.ts";
+import type { RecordingsApiDeps } from "./recordings.ts";
 
 export interface DaemonEvent {
   /** Increasing per daemon run; sent as the SSE id. */
@@ -35,15 +35,6 @@ export interface LiveConfig {
 /** A section of GET /v1/status contributed by another part of the daemon (storage, uploads...). */
 export type StatusProvider = () => Record<string, unknown>;
 
-/** Routes mounted under the control API, e.g. `{ path: "/v1/recordings", app: recordingsApp }`. */
-export interface MountedRoutes {
-  path: string;
-  // biome-ignore lint: any sub-app shape is accepted here.
-  app: Hono<any, any, any>;
-  /** OpenAPI path items for these routes, keyed by full path; merged into /v1/openapi.json. */
-  openapi?: Record<string, unknown>;
-}
-
 export interface ApiDeps {
   pid: number;
   version: string;
@@ -57,7 +48,8 @@ export interface ApiDeps {
   /** Starts an orderly shutdown after the current response has been sent. */
   requestShutdown(reason: string): void;
   status?: StatusProvider[];
-  routes?: MountedRoutes[];
+  /** What /v1/recordings works with; without it those routes answer 503. */
+  recordings?: RecordingsApiDeps;
   /** Where unexpected errors (500s) are reported. */
   logError?(message: string, err: unknown): void;
   /** Where routine trouble is noted, e.g. a client that went away mid-request. */

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { describeRoute } from "hono-openapi";
 import type { ApiDeps, DaemonEvent } from "./deps.ts";
 
 /** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
@@ -12,7 +13,14 @@ export function typeFilter(raw: string | undefined): ReadonlySet<string> | null 
 const KEEP_ALIVE_MS = 10_000;
 
 export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
-  new Hono().get("/", (c) => {
+  new Hono().get(
+    "/",
+    describeRoute({
+      summary: "Server-sent events; each data line is {id,type,time,data}.",
+      parameters: [{ name: "types", in: "query", schema: { type: "string" }, description: "Comma-separated event types; `prefix.*` matches a prefix." }],
+      responses: { 200: { description: "text/event-stream", content: { "text/event-stream": {} } } },
+    }),
+    (c) => {
     const types = typeFilter(c.req.query("types"));
     return streamSSE(c, async (stream) => {
       const queue: DaemonEvent[] = [];
@@ -54,4 +62,5 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
         unsubscribe();
       }
     });
-  });
+  },
+  );

@@ -1,6 +1,7 @@
 // GET /metrics: the daemon's state in Prometheus text format, for fleet dashboards. Gauges
 // come from the same sections as /v1/status; counters from the events published since start.
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import type { ApiDeps } from "./deps.ts";
 import { statusOf } from "./status.ts";
 
@@ -52,4 +53,11 @@ export function metricsText(deps: ApiDeps): string {
 }
 
 export const metricsRoutes = (deps: ApiDeps) =>
-  new Hono().get("/", (c) => c.body(metricsText(deps), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  new Hono().get(
+    "/",
+    describeRoute({
+      summary: "Prometheus text: storage, recordings and uploads by state, upload rate, event counters.",
+      responses: { 200: { description: "text/plain; version=0.0.4", content: { "text/plain": {} } } },
+    }),
+    (c) => c.body(metricsText(deps), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );

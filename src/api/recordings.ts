@@ -1,21 +1,23 @@
 // /v1/recordings: create, write (NDJSON or binary frames, files), stop, cancel, retry, read.
-// A write is answered only once it is durable; the library behind it decides that.
+// A write is answered only once it is durable; the library behind it decides that. Each route
+// says what it is for hono-openapi; its inputs are described by the schemas that check them.
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { checkDeclared, contentLength, createGate, readBody } from "./body.ts";
 import { TooLargeError, ValidationError } from "../errors.ts";
-import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/json-depth.ts";
 import type { Recordings } from "../recordings/recordings.ts";
 import type { RecordingDetail } from "../recordings/types.ts";
-
-export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
-export const FRAMES_TYPE = "application/vnd.ncd.frames";
+import { STATES } from "../recordings/views.ts";
+import { FRAMES_TYPE, NDJSON_TYPES, type RecordingAnswer, type StoredFile, type UploadInfo } from "./contract.ts";
+import { answers, binaryBody, failures, idParam, recordingAnswer } from "./recordings-docs.ts";
+import { jsonInput, queryInput } from "./validated-input.ts";
 
 export interface RecordingsApiDeps {
   /** Resolves once the store is open and reconciled; rejects with the reason it could not. */
   recordings(): Promise<Recordings>;
   /** Upload progress of one recording (bytes sent, rate, ETA) and where it lives remotely. */
-  uploadInfo?(id: string): Record<string, unknown>;
+  uploadInfo?(id: string): UploadInfo;
   /** New work for the uploader (a stop, a retry); cancel aborts open remote uploads. */
   onStopped?(id: string): void;
   onCancelled?(id: string): Promise<void> | void;
@@ -25,6 +27,7 @@ export interface RecordingsApiDeps {
   releaseMemory?(): void;
 }
 
+const name255 = v.optional(v.pipe(v.string(), v.maxLength(255)));
 const trace = v.strictObject({
   name: v.string(),
   encoding: v.string(),
@@ -33,135 +36,135 @@ const trace = v.strictObject({
   schema: v.optional(v.string()),
 });
 const createBody = v.strictObject({
-  name: v.optional(v.pipe(v.string(), v.maxLength(255))),
-  dataset: v.optional(v.pipe(v.string(), v.maxLength(255))),
-  robot_id: v.optional(v.pipe(v.string(), v.maxLength(255))),
-  metadata: v.optional(v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be a JSON object")),
+  name: name255,
+  dataset: name255,
+  robot_id: name255,
+  metadata: v.optional(
+    v.pipe(
+      v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be a JSON object"),
+      v.metadata({ type: "object" }),
+    ),
+  ),
   traces: v.optional(v.array(trace)),
 });
+const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
+const listQuery = v.object({
+  state: v.optional(v.picklist(STATES, `must be one of ${STATES.join(", ")}`)),
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be an integer from 1 to 1000"), v.description("1 to 1000; default 50."))),
+  cursor: v.optional(v.pipe(v.string(), v.description("next_cursor of the previous page."))),
+});
+
+/** An empty body is taken as {}. (The validator before describeRoute says what the body holds.) */
+const optionalBody = { required: false, description: "JSON; an empty body counts as {}.", content: {} };
+
 /** A new recording's body: room for its traces' schemas (a protobuf FileDescriptorSet can be MBs). */
 const JSON_BODY = { bytes: 16 * 1024 * 1024, what: "The request body", source: "the limit for JSON bodies" };
 /** Metadata goes into recording.json, every segment and the manifest, and every listing. */
 const MAX_METADATA_BYTES = 64 * 1024;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
-
-async function jsonBody<S extends v.GenericSchema>(req: Request, schema: S, empty: unknown): Promise<v.InferOutput<S>> {
-  const bytes = await readBody(req, JSON_BODY);
-  // Bounded before parsing: deep nesting makes the parse (and each later copy) cost seconds.
-  if (tooDeepLineAt(bytes) !== -1) throw new ValidationError(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send flatter metadata.`, "metadata");
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new ValidationError("The request body is not valid UTF-8.");
-  }
-  let raw: unknown = empty;
-  if (text.trim()) {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new ValidationError("The request body is not valid JSON.");
-    }
-  }
-  const r = v.safeParse(schema, raw);
-  if (r.success) return r.output;
-  const issue = r.issues[0]!;
-  const field = v.getDotPath(issue) ?? "body";
-  // A strict object reports an unknown key as "expected never"; say what is allowed instead.
-  if (issue.expected === "never") {
-    const parent = issue.path?.slice(0, -1).map((p) => p.key).join(".") || "the body";
-    throw new ValidationError(`Unknown field ${field} in ${parent}; allowed: ${allowedKeys(schema, issue.path?.slice(0, -1) ?? []).join(", ")}.`, field);
-  }
-  if (issue.received === "undefined") throw new ValidationError(`Field ${field} is required.`, field);
-  throw new ValidationError(`Field ${field}: ${issue.message}.`, field);
-}
-
-/** The keys a (nested) strict object schema allows, for "unknown field" messages. */
-function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[]): string[] {
-  let node: unknown = schema;
-  for (const step of path) {
-    const n = node as { entries?: Record<string, unknown>; item?: unknown; wrapped?: unknown };
-    const inner = (n.wrapped ?? n) as { entries?: Record<string, unknown>; item?: unknown };
-    node = typeof step.key === "number" ? inner.item : inner.entries?.[String(step.key)];
-    node = (node as { wrapped?: unknown })?.wrapped ?? node;
-  }
-  const entries = ((node as { wrapped?: unknown })?.wrapped ?? node) as { entries?: Record<string, unknown> };
-  return Object.keys(entries?.entries ?? {});
-}
-
 /** A batch after which memory is handed back: the copies parsing made are several times its size. */
 const LARGE_BATCH_BYTES = 16 * 1024 * 1024;
 
+/** The file name as sent: a slash in it would otherwise make it a path, or no route at all. */
+function rawFileName(path: string): string {
+  let name = path.slice(path.indexOf("/files/") + "/files/".length);
+  if (!name.includes("/")) return name;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // shown as sent
+  }
+  throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
+}
+
 export function recordingsRoutes(deps: RecordingsApiDeps) {
   const batches = createGate(2);
-  const view = (rec: RecordingDetail) => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
+  const view = (rec: RecordingDetail): RecordingAnswer => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
   return new Hono()
-    .post("/", async (c) => {
-      const input = await jsonBody(c.req.raw, createBody, {});
+    .post("/", jsonInput(createBody, JSON_BODY), describeRoute({ summary: "Create a recording.", requestBody: optionalBody, responses: { 201: recordingAnswer, ...failures(400, 413, 507) } }), async (c) => {
+      const input = c.req.valid("json");
       const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
       if (metadataBytes > MAX_METADATA_BYTES) throw new TooLargeError(`Field metadata is ${metadataBytes} bytes as JSON, over the ${MAX_METADATA_BYTES}-byte limit; put larger data in a file.`);
       return c.json(view((await deps.recordings()).create(input)), 201);
     })
-    .get("/", async (c) => {
-      const q = c.req.query();
-      const limit = q.limit === undefined ? undefined : /^\d+$/.test(q.limit) ? Number(q.limit) : NaN;
-      if (Number.isNaN(limit)) throw new ValidationError("Field limit: must be an integer from 1 to 1000.", "limit");
-      return c.json((await deps.recordings()).list({ state: q.state, limit, cursor: q.cursor ?? null }));
+    .get("/", describeRoute({ summary: "List recordings, newest first.", responses: { 200: answers.list, ...failures(400) } }), queryInput(listQuery), async (c) => {
+      const q = c.req.valid("query");
+      return c.json((await deps.recordings()).list({ state: q.state, limit: q.limit === undefined ? undefined : Number(q.limit), cursor: q.cursor ?? null }));
     })
-    .get("/:id", async (c) => c.json(view((await deps.recordings()).get(c.req.param("id")))))
-    .post("/:id/messages", async (c) => {
-      const recs = await deps.recordings();
-      const id = c.req.param("id");
-      const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      const isNdjson = NDJSON_TYPES.includes(type);
-      if (!isNdjson && type !== FRAMES_TYPE) {
-        throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
-      }
-      // The declared length is checked first, so a huge body is refused before it is read.
-      const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
-      checkDeclared(c.req.raw, limit);
-      recs.assertExists(id); // 404 before reading a large body for nothing
-      const store = async () => {
-        const body = await readBody(c.req.raw, limit);
-        return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
-      };
-      // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
-      // large batches, never the usual small ones.
-      const declared = contentLength(c.req.raw);
-      const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
-      if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
-      return c.json(result, 200);
-    })
-    .put("/:id/files/:name", async (c) => {
-      const recs = await deps.recordings();
-      const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-      const stored = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
-      return c.json(stored, 201);
-    })
-    // A name with a slash would otherwise fall through to "no route": say what is wrong with it.
-    .put("/:id/files/*", async (c) => {
-      let name = c.req.path.slice(c.req.path.indexOf("/files/") + "/files/".length);
-      try {
-        name = decodeURIComponent(name);
-      } catch {
-        // shown as sent
-      }
-      throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
-    })
-    .post("/:id/stop", async (c) => {
+    .get("/:id", describeRoute({ summary: "One recording: state, traces, files, segments, upload progress, remote location.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404) } }), async (c) =>
+      c.json(view((await deps.recordings()).get(c.req.param("id")))),
+    )
+    .post(
+      "/:id/messages",
+      describeRoute({
+        summary: "Append a batch of messages, all or nothing; answered once durable.",
+        parameters: [idParam],
+        requestBody: {
+          required: true,
+          content: {
+            [NDJSON_TYPES[0]!]: { schema: { type: "string" }, example: '{"trace":"/joints","timestamp":1700000000.5,"data":{"q":[0.1,0.2]}}\n' },
+            [FRAMES_TYPE]: binaryBody,
+          },
+        },
+        responses: { 200: answers.append, ...failures(400, 404, 409, 413, 507) },
+      }),
+      async (c) => {
+        const recs = await deps.recordings();
+        const id = c.req.param("id");
+        const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+        const isNdjson = NDJSON_TYPES.includes(type);
+        if (!isNdjson && type !== FRAMES_TYPE) {
+          throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
+        }
+        // The declared length is checked first, so a huge body is refused before it is read.
+        const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
+        checkDeclared(c.req.raw, limit);
+        recs.assertExists(id); // 404 before reading a large body for nothing
+        const store = async () => {
+          const body = await readBody(c.req.raw, limit);
+          return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
+        };
+        // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
+        // large batches, never the usual small ones.
+        const declared = contentLength(c.req.raw);
+        const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
+        if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
+        return c.json(result, 200);
+      },
+    )
+    // {.+} takes a name with a slash too, so that it is refused with the reason, not "no route".
+    .put(
+      "/:id/files/:name{.+}",
+      describeRoute({
+        summary: "Store a whole file, streamed; answered once durable.",
+        parameters: [idParam, { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$" } }],
+        requestBody: { required: true, content: { "*/*": binaryBody } },
+        responses: { 201: answers.stored, ...failures(400, 404, 409, 507) },
+      }),
+      async (c) => {
+        rawFileName(c.req.path);
+        const recs = await deps.recordings();
+        const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+        const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
+        return c.json(stored, 201);
+      },
+    )
+    .post("/:id/stop", describeRoute({ summary: "Stop: close the segment, write the manifest, queue the upload.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }), async (c) => {
       const rec = (await deps.recordings()).stop(c.req.param("id"));
       deps.onStopped?.(rec.id);
       return c.json(view(rec));
     })
-    .post("/:id/cancel", async (c) => {
-      const { confirm } = await jsonBody(c.req.raw, cancelBody, {});
-      const rec = (await deps.recordings()).cancel(c.req.param("id"), { confirm });
-      await deps.onCancelled?.(rec.id);
-      return c.json(view(rec));
-    })
-    .post("/:id/retry", async (c) => {
+    .post(
+      "/:id/cancel",
+      jsonInput(cancelBody, JSON_BODY),
+      describeRoute({ summary: 'Cancel: abort uploads and delete local data. Needs {"confirm": true}.', parameters: [idParam], requestBody: optionalBody, responses: { 200: recordingAnswer, ...failures(400, 404, 409) } }),
+      async (c) => {
+        const { confirm } = c.req.valid("json");
+        const rec = (await deps.recordings()).cancel(c.req.param("id"), { confirm });
+        await deps.onCancelled?.(rec.id);
+        return c.json(view(rec));
+      },
+    )
+    .post("/:id/retry", describeRoute({ summary: "Queue the failed uploads again.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }), async (c) => {
       const rec = (await deps.recordings()).retry(c.req.param("id"));
       deps.onStopped?.(rec.id);
       return c.json(view(rec));

@@ -78,7 +78,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       events,
       requestShutdown: (reason) => void shutdown(reason),
       status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
-      routes: plugins.flatMap((p) => p.routes ?? []),
+      recordings: plugins.find((p) => p.recordingsApi)?.recordingsApi,
       logError: (message, err) => log.error(message, err),
       logDebug: (message) => log.debug(message),
     });

@@ -1,12 +1,7 @@
 // Asks a socket whether a daemon answers, without the typed client, so the launcher and
 // the lifecycle code stay free of client imports.
+import type { Health } from "../api/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-
-export interface Health {
-  ok: true;
-  pid: number;
-  version: string;
-}
 
 /** The daemon's health, or null when nothing answers (no socket, refused, timeout). */
 export async function probeHealth(runtime: Runtime, socket: string, timeoutMs = 1000): Promise<Health | null> {

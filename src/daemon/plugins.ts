@@ -1,6 +1,6 @@
 // How the rest of the daemon (store, recordings, uploader, metrics) plugs into the lifecycle
 // without this folder knowing them: each part is a factory given the shared pieces.
-import type { MountedRoutes, StatusProvider } from "../api/index.ts";
+import type { RecordingsApiDeps, StatusProvider } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Redactor } from "../redact.ts";
 import type { Runtime } from "../runtime/index.ts";
@@ -24,8 +24,8 @@ export interface PluginContext {
 
 export interface DaemonPlugin {
   name: string;
-  /** Mounted on the control API before the socket is bound. */
-  routes?: MountedRoutes[];
+  /** What the control API's /v1/recordings routes work with (one part provides it). */
+  recordingsApi?: RecordingsApiDeps;
   /** A section (or sections) of GET /v1/status. */
   status?: StatusProvider;
   /** Slow work (open the db, start workers). Runs after the socket already answers. */

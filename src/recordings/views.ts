@@ -6,7 +6,7 @@ import type { Ctx } from "./context.ts";
 import { requireRecording } from "./ingest.ts";
 import type { RecordingDetail, RecordingView } from "./types.ts";
 
-const STATES: RecordingState[] = ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"];
+export const STATES: RecordingState[] = ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {

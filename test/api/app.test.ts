@@ -5,6 +5,7 @@ import { loadConfig } from "../../src/config/index.ts";
 import { createEventBus } from "../../src/daemon/event-bus.ts";
 import { createLiveConfig } from "../../src/daemon/live-config.ts";
 import { NotFoundError } from "../../src/errors.ts";
+import type { Recordings } from "../../src/recordings/recordings.ts";
 
 const { config } = await loadConfig({ env: { HOME: "/tmp/ncd-api-test", NCD_API_KEY: "sk-live-123" }, flags: {}, cwd: "/tmp" });
 
@@ -108,14 +109,19 @@ describe("control API", () => {
     expect(shutdowns).toHaveLength(1);
   });
 
-  test("mounted routes are served, share the error handler and appear in the OpenAPI document", async () => {
-    const recordings = new Hono().get("/:id", (c) => {
-      throw new NotFoundError(`No recording ${c.req.param("id")}.`);
-    });
-    const { app } = deps({ routes: [{ path: "/v1/recordings", app: recordings, openapi: { "/v1/recordings/{id}": { get: { summary: "One recording" } } } }] });
+  test("the recordings routes are served from their deps, share the error handler and appear in the OpenAPI document", async () => {
+    const lookups: string[] = [];
+    const library = {
+      get(id: string) {
+        lookups.push(id);
+        throw new NotFoundError(`No recording ${id}.`);
+      },
+    } as unknown as Recordings;
+    const { app } = deps({ recordings: { recordings: async () => library, maxBatchBytes: () => 1024 } });
     const res = await app.request("/v1/recordings/abc");
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: "not_found", message: "No recording abc." } });
+    expect(lookups).toEqual(["abc"]);
     const doc = (await (await app.request("/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/health", "/v1/status", "/v1/config", "/v1/events", "/v1/shutdown", "/v1/recordings/{id}"]));
@@ -123,11 +129,8 @@ describe("control API", () => {
 
   test("an unexpected error is a 500 in the error shape and is logged", async () => {
     const logged: string[] = [];
-    const boom = new Hono().get("/", () => {
-      throw new Error("kaput");
-    });
-    const { app } = deps({ routes: [{ path: "/v1/boom", app: boom }], logError: (m) => void logged.push(m) });
-    const res = await app.request("/v1/boom");
+    const { app } = deps({ recordings: { recordings: () => Promise.reject(new Error("kaput")), maxBatchBytes: () => 1024 }, logError: (m) => void logged.push(m) });
+    const res = await app.request("/v1/recordings");
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ error: { code: "internal" } });
     expect(logged[0]).toContain("kaput");

@@ -3,8 +3,6 @@
 // answers, repairs what a crash left open and starts the timer that closes aged segments and
 // finalizes idle recordings. Requests that arrive before that wait for it.
 import { hostname } from "node:os";
-import { recordingsRoutes } from "../../api/recordings.ts";
-import { recordingsOpenapi } from "../../api/recordings-openapi.ts";
 import { ConfigError, UnavailableError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
 import { createStore } from "../../store/store.ts";
@@ -66,20 +64,14 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
 
     return {
       name: "recordings",
-      routes: [
-        {
-          path: "/v1/recordings",
-          app: recordingsRoutes({
-            recordings: () => ready,
-            uploadInfo: (id) => shared.uploads?.info(id) ?? {},
-            onStopped: () => shared.uploads?.kick(),
-            onCancelled: (id) => shared.uploads?.cancel(id),
-            maxBatchBytes: () => cfg.max_batch_bytes,
-            releaseMemory: () => ctx.runtime.collectGarbage?.(),
-          }),
-          openapi: recordingsOpenapi,
-        },
-      ],
+      recordingsApi: {
+        recordings: () => ready,
+        uploadInfo: (id) => shared.uploads?.info(id) ?? {},
+        onStopped: () => shared.uploads?.kick(),
+        onCancelled: (id) => shared.uploads?.cancel(id),
+        maxBatchBytes: () => cfg.max_batch_bytes,
+        releaseMemory: () => ctx.runtime.collectGarbage?.(),
+      },
       status: () => ({
         storage: { ...recordings.storage(), path: cfg.path_to_store_record },
         recordings: byState(),

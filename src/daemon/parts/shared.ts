@@ -1,3 +1,4 @@
+import type { UploadInfo } from "../../api/index.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -6,7 +7,7 @@ export interface UploadsHandle {
   kick(): void;
   cancel(recordingId: string): Promise<void>;
   /** Progress and remote location of one recording, merged into its API view. */
-  info(recordingId: string): Record<string, unknown>;
+  info(recordingId: string): UploadInfo;
 }
 
 export interface SharedParts {
