@@ -100,4 +100,37 @@ describe("architecture", () => {
     const prose = [...files(join(SRC, "client"))].filter((f) => /nc-data-daemon (restart|update|profile)\b/.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f));
     expect(prose).toEqual([]);
   });
+
+  test("the client reaches routes through the typed hc client only: no route path written as a string", () => {
+    // A path written by hand escapes AppType: a renamed or removed route would fail at run time.
+    const literal = [...files(join(SRC, "client"))].filter((f) => readFileSync(f, "utf8").includes("/v1/")).map((f) => relative(SRC, f));
+    expect(literal).toEqual([]);
+  });
+
+  test("no contract type is declared in two folders", () => {
+    // Shapes and constants (functions are behaviour, not contract).
+    const DECL = /^(?:export\s+)?(?:declare\s+)?(?:interface|type|class|enum|const|let)\s+([A-Za-z_$][\w$]*)/gm;
+    // Each folder's own ports, not part of the API: the clock, event and log callbacks that
+    // recordings/, uploader/ and store/ each accept, and the fetch signature client/ and uploader/ take.
+    const PORTS = new Set(["Clock", "Emit", "Log", "Fetch"]);
+    const declared = new Map<string, Map<string, boolean>>(); // name -> folder -> exported
+    for (const file of files(SRC)) {
+      const folder = moduleOf(file);
+      for (const m of readFileSync(file, "utf8").matchAll(DECL)) {
+        const byFolder = declared.get(m[1]!) ?? new Map<string, boolean>();
+        byFolder.set(folder, (byFolder.get(folder) ?? false) || m[0].startsWith("export"));
+        declared.set(m[1]!, byFolder);
+      }
+    }
+    // 1. An exported name has one home.
+    const twice = [...declared].filter(([name, by]) => !PORTS.has(name) && [...by.values()].filter(Boolean).length > 1).map(([name, by]) => `${name}: ${[...by.keys()].join(", ")}`);
+    expect(twice).toEqual([]);
+    // 2. What the API exports (its contract) is never re-declared, even privately, by its clients.
+    const exported = (file: string) =>
+      [...readFileSync(join(SRC, file), "utf8").matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(",").map((x) => x.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!).filter(Boolean));
+    const contract = new Set([...exported("api/index.ts"), ...exported("api/contract.ts"), ...[...readFileSync(join(SRC, "api/contract.ts"), "utf8").matchAll(DECL)].map((m) => m[1]!)]);
+    expect(contract.has("StoredFile") && contract.has("FRAMES_TYPE") && contract.has("UploadProgress") && contract.has("RecordingView")).toBe(true);
+    const copies = [...contract].flatMap((name) => [...(declared.get(name)?.keys() ?? [])].filter((f) => f === "client" || f === "cli").map((f) => `${name} in ${f}/`));
+    expect(copies).toEqual([]);
+  });
 });

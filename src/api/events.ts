@@ -1,13 +1,17 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
 import type { ApiDeps, DaemonEvent } from "./deps.ts";
+import { queryInput } from "./validated-input.ts";
 
 /** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
 export function typeFilter(raw: string | undefined): ReadonlySet<string> | null {
   const types = (raw ?? "").split(",").map((t) => t.trim()).filter(Boolean);
   return types.length ? new Set(types) : null;
 }
+
+const eventsQuery = v.object({ types: v.optional(v.pipe(v.string(), v.description("Comma-separated event types; `prefix.*` matches a prefix."))) });
 
 /** Well under the daemon's idle connection timeout (30 s), checked every 4 s by Bun. */
 const KEEP_ALIVE_MS = 10_000;
@@ -17,11 +21,11 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
     "/",
     describeRoute({
       summary: "Server-sent events; each data line is {id,type,time,data}.",
-      parameters: [{ name: "types", in: "query", schema: { type: "string" }, description: "Comma-separated event types; `prefix.*` matches a prefix." }],
       responses: { 200: { description: "text/event-stream", content: { "text/event-stream": {} } } },
     }),
+    queryInput(eventsQuery),
     (c) => {
-    const types = typeFilter(c.req.query("types"));
+    const types = typeFilter(c.req.valid("query").types);
     return streamSSE(c, async (stream) => {
       const queue: DaemonEvent[] = [];
       let wake: (() => void) | undefined;

@@ -1,6 +1,6 @@
 // Live upload progress for `status --watch` and `recordings watch`: bars redrawn in place
 // when stdout is a terminal, one plain line per update otherwise (logs, pipes, CI).
-import type { StatusBody } from "../api/index.ts";
+import type { RecordingAnswer, StatusBody, UploadProgress } from "../api/index.ts";
 import type { CliContext } from "./context.ts";
 import { formatBytes } from "./output.ts";
 
@@ -36,20 +36,9 @@ export function createPainter(ctx: CliContext) {
   };
 }
 
-interface ProgressSection {
-  bytes_sent: number;
-  bytes_total: number;
-  rate_bps: number;
-  eta_s: number | null;
-  active: number;
-  offline: boolean;
-  bandwidth_limit: number | null;
-  recordings: { recording_id: string; bytes_sent: number; bytes_total: number; rate_bps: number; eta_s: number | null }[];
-}
-
 /** The uploads section of status as lines (a terminal frame) or, joined, one plain line. */
 export function statusLines(s: StatusBody, tty: boolean): string[] {
-  const u = s.uploads as StatusBody["uploads"] & { progress?: ProgressSection; problem?: string | null; last_error?: string | null; pending_bytes?: number };
+  const u = s.uploads as StatusBody["uploads"] & { progress?: UploadProgress; problem?: string | null; last_error?: string | null; pending_bytes?: number };
   const p = u.progress;
   const limit = s.config.bandwidth_limit === null ? "unlimited" : formatRate(s.config.bandwidth_limit);
   const head = `uploads: ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed; ${s.config.offline ? "offline" : "online"}, limit ${limit}`;
@@ -68,13 +57,8 @@ export function statusLines(s: StatusBody, tty: boolean): string[] {
   return lines;
 }
 
-export interface RecordingLike {
-  id: string;
-  state: string;
-  error?: string | null;
-  upload: { objects: number; uploaded: number; failed: number; bytes_total: number; bytes_sent: number };
-  upload_progress?: { bytes_sent: number; bytes_total: number; rate_bps: number; eta_s: number | null } | null;
-}
+/** What the progress lines need of a recording as the API answers it. */
+export type RecordingLike = Pick<RecordingAnswer, "id" | "state" | "error" | "upload" | "upload_progress">;
 
 /** Bytes confirmed by the target plus what is in flight right now. */
 export function recordingSent(r: RecordingLike): { sent: number; total: number } {

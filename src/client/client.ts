@@ -1,7 +1,7 @@
 // The typed client of the control API: Hono's `hc` over the daemon's Unix socket, plus the
 // calls the CLI and scripts need, each turning failures into the daemon's named errors.
 import { hc } from "hono/client";
-import type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";
+import type { AppType, DaemonEvent, Health, StatusBody } from "../api/index.ts";
 import type { Config, FieldName } from "../config/index.ts";
 import { connectionError, errorFromResponse } from "./errors.ts";
 import { readEvents } from "./sse.ts";
@@ -23,12 +23,6 @@ export type RawBody = NonNullable<RequestInit["body"]>;
 export interface RawOptions {
   timeoutMs?: number;
   headers?: Record<string, string>;
-}
-
-export interface Health {
-  ok: true;
-  pid: number;
-  version: string;
 }
 
 export function createClient(opts: ClientOptions) {
@@ -56,22 +50,30 @@ export function createClient(opts: ClientOptions) {
     });
 
   /** A raw body (NDJSON, frames, a file's stream) with its own timeout: big bodies take longer. */
-  const sendRaw = (method: string, path: string, body: RawBody, contentType: string, opts: RawOptions = {}) =>
-    guarded(`http://localhost${path}`, {
-      method,
-      headers: { "content-type": contentType, ...opts.headers },
+  const rawInit = (body: RawBody, contentType: string, opts: RawOptions = {}) => ({
+    headers: { "content-type": contentType, ...opts.headers },
+    init: {
       body,
       signal: AbortSignal.timeout(opts.timeoutMs ?? timeoutMs),
       // A streamed body needs half duplex in fetch; harmless for bytes.
       ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
-    } as RequestInit);
+    } as RequestInit,
+  });
+  const sendRaw = (method: string, path: string, body: RawBody, contentType: string, opts: RawOptions = {}) => {
+    const { headers, init } = rawInit(body, contentType, opts);
+    return guarded(`http://localhost${path}`, { method, headers, ...init });
+  };
 
   return {
     socket,
     timeoutMs,
     /** The raw typed `hc` client, for routes without a helper. */
     api,
-    /** Any call by path, e.g. request("POST", "/v1/recordings", {...}); throws ApiError on non-2xx. */
+    /** Options of an `api` call sending a raw body: `api....$post({ param }, client.raw(body, type))`. */
+    raw: rawInit,
+    /** Checks an answer of `api`: its JSON body, or the daemon's error as ApiError. */
+    json,
+    /** Any call by path, e.g. request("GET", path); throws ApiError on non-2xx. */
     request: <T = unknown>(method: string, path: string, body?: unknown) => json<T>(send(method, path, body)),
     /** Like request(), with a raw body and content type, e.g. NDJSON or a file's stream. */
     requestRaw: <T = unknown>(method: string, path: string, body: RawBody, contentType: string, opts?: RawOptions) =>
@@ -79,14 +81,15 @@ export function createClient(opts: ClientOptions) {
     health: () => json<Health>(api.v1.health.$get()),
     status: () => json<StatusBody>(api.v1.status.$get()),
     config: () => json<{ config: Config }>(api.v1.config.$get()),
-    patchConfig: (changes: Partial<Record<FieldName, unknown>>) => json<{ config: Config; changed: FieldName[] }>(send("PATCH", "/v1/config", changes)),
+    patchConfig: (changes: Partial<Record<FieldName, unknown>>) => json<{ config: Config; changed: FieldName[] }>(api.v1.config.$patch({ json: changes })),
     shutdown: () => json<{ ok: true; pid: number }>(api.v1.shutdown.$post()),
     /** Streams events until `signal` aborts or the daemon stops; `types` filters (prefix.* allowed). */
     async *events(types: string[] = [], signal?: AbortSignal): AsyncGenerator<DaemonEvent> {
-      const query = types.length ? `?types=${encodeURIComponent(types.join(","))}` : "";
       let res: Response;
       try {
-        res = await rawFetch(`http://localhost/v1/events${query}`, { signal });
+        // Unguarded: a stream of events has no timeout.
+        // hc hands back the fetch's own Response, whose body is the stream.
+        res = (await api.v1.events.$get({ query: types.length ? { types: types.join(",") } : {} }, { fetch: rawFetch, init: { signal } })) as unknown as Response;
       } catch (err) {
         throw connectionError(err, socket, timeoutMs);
       }

@@ -5,7 +5,8 @@ import { spawn } from "node:child_process";
 import { homeOf, instanceOf, resolvePaths } from "../config/index.ts";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { MAJOR } from "../version.ts";
-import { createClient, type DaemonClient, type Health } from "./client.ts";
+import type { Health } from "../api/index.ts";
+import { createClient, type DaemonClient } from "./client.ts";
 
 export interface EnsureOptions {
   /** Profile for a daemon started here; else NEURACORE_DAEMON_PROFILE; else none. */

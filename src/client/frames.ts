@@ -1,14 +1,7 @@
 // The binary framing of application/vnd.ncd.frames (docs/frames.md), client side; the
 // daemon's parser lives in src/recordings/frames.ts. Per frame, little-endian: u16 name length, name (UTF-8),
 // u64 timestamp_ns, u32 payload length, payload.
-
-export const FRAMES_TYPE = "application/vnd.ncd.frames";
-
-export interface Frame {
-  trace: string;
-  timestampNs: bigint;
-  payload: Uint8Array;
-}
+import type { Frame } from "../api/contract.ts";
 
 const encoder = new TextEncoder();
 

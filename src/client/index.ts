@@ -1,9 +1,11 @@
 // The TypeScript client of nc-data-daemon, for the CLI and for user scripts (Bun or Deno).
-export { createClient, type ClientOptions, type DaemonClient, type Health, type RawOptions } from "./client.ts";
+export { createClient, type ClientOptions, type DaemonClient, type RawOptions } from "./client.ts";
 export { ensureDaemon, type EnsureOptions } from "./ensure.ts";
 export { ApiError, NotRespondingError } from "./errors.ts";
-export { encodeFrames, FRAMES_TYPE, type Frame } from "./frames.ts";
+export { encodeFrames } from "./frames.ts";
 export { Recording, startRecording, type BatchOptions, type StartOptions } from "./recording.ts";
-export { recordingsApi, waitForUpload, SETTLED_STATES, NDJSON_TYPE, type ListQuery, type RecordingList, type RecordingsApi, type StoredFile, type WaitOptions } from "./recordings-api.ts";
+export { recordingsApi, waitForUpload, type RecordingsApi, type WaitOptions } from "./recordings-api.ts";
+// The API's contract, declared once in src/api/contract.ts.
+export { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES } from "../api/contract.ts";
 export type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";
-export type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView, TraceDeclaration } from "../api/index.ts";
+export type { AppendResult, CreateRecordingInput, Frame, Health, ListQuery, RecordingAnswer, RecordingDetail, RecordingList, RecordingView, StoredFile, TraceDeclaration, UploadProgress } from "../api/contract.ts";

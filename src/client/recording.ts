@@ -4,11 +4,11 @@
 // batch that fails is reported by the next call (log, flush or stop), since log() itself only
 // buffers. One batch is in flight while the next fills: the script's own work then overlaps the
 // daemon's, and the next batch is already there when the daemon acknowledges the last.
-import type { CreateRecordingInput, RecordingDetail } from "../api/index.ts";
+import type { CreateRecordingInput, Frame, RecordingDetail, StoredFile } from "../api/contract.ts";
 import type { DaemonClient } from "./client.ts";
 import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
-import { encodeFrames, frameSize, type Frame } from "./frames.ts";
-import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from "./recordings-api.ts";
+import { encodeFrames, frameSize } from "./frames.ts";
+import { recordingsApi, waitForUpload, type WaitOptions } from "./recordings-api.ts";
 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */

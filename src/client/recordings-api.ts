@@ -1,63 +1,40 @@
-// The /v1/recordings calls, typed, over a client: what the CLI's record/recordings commands
-// and the SDK's Recording handle share. Each throws the daemon's named errors on failure.
+// The recordings calls over the typed `hc` client: what the CLI's record/recordings
+// commands and the SDK's Recording handle share. Each throws the daemon's named errors on failure.
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView } from "../api/index.ts";
+import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type CreateRecordingInput, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingState, type StoredFile } from "../api/contract.ts";
 import type { DaemonClient, RawBody } from "./client.ts";
-import { FRAMES_TYPE } from "./frames.ts";
 
-export const NDJSON_TYPE = "application/x-ndjson";
 /** Writes wait for fsync; a large batch or file on a slow disk must not hit the 5 s default. */
 const WRITE_TIMEOUT_MS = 10 * 60_000;
 
-export interface ListQuery {
-  state?: string;
-  limit?: number;
-  cursor?: string | null;
-}
-export interface RecordingList {
-  items: RecordingView[];
-  next_cursor: string | null;
-}
-export interface StoredFile {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
-/** States after which nothing more happens to a recording by itself. */
-export const SETTLED_STATES = ["uploaded", "failed", "cancelled"];
-
-const at = (id: string, rest = "") => `/v1/recordings/${encodeURIComponent(id)}${rest}`;
-
 export function recordingsApi(client: DaemonClient) {
+  const { api, json, raw } = client;
+  const recordings = api.v1.recordings;
+  const one = recordings[":id"];
+  // hc puts params into the path as given: ids and names are encoded here.
+  const param = (id: string) => ({ param: { id: encodeURIComponent(id) } });
   return {
-    create: (input: CreateRecordingInput = {}) => client.request<RecordingDetail>("POST", "/v1/recordings", input),
-    get: (id: string) => client.request<RecordingDetail>("GET", at(id)),
-    list(q: ListQuery = {}) {
-      const params = new URLSearchParams();
-      if (q.state) params.set("state", q.state);
-      if (q.limit !== undefined) params.set("limit", String(q.limit));
-      if (q.cursor) params.set("cursor", q.cursor);
-      const qs = params.toString();
-      return client.request<RecordingList>("GET", `/v1/recordings${qs ? `?${qs}` : ""}`);
-    },
-    appendNdjson: (id: string, body: Uint8Array | string) =>
-      client.requestRaw<AppendResult>("POST", at(id, "/messages"), body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }),
-    appendFrames: (id: string, body: Uint8Array) =>
-      client.requestRaw<AppendResult>("POST", at(id, "/messages"), body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }),
+    create: (input: CreateRecordingInput = {}) => json<RecordingAnswer>(recordings.$post({ json: input })),
+    get: (id: string) => json<RecordingAnswer>(one.$get(param(id))),
+    list: (q: ListQuery = {}) =>
+      json<RecordingList>(
+        recordings.$get({ query: { state: q.state as RecordingState | undefined, limit: q.limit === undefined ? undefined : String(q.limit), cursor: q.cursor || undefined } }),
+      ),
+    appendNdjson: (id: string, body: Uint8Array | string) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
+    appendFrames: (id: string, body: Uint8Array) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
     /** Streams a file from disk; the daemon answers once it is durable. */
     putFile(id: string, path: string, name = basename(path)) {
       const size = statSync(path).size;
       const stream = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
-      return client.requestRaw<StoredFile>("PUT", at(id, `/files/${encodeURIComponent(name)}`), stream, "application/octet-stream", {
-        timeoutMs: WRITE_TIMEOUT_MS,
-        headers: { "content-length": String(size) },
-      });
+      const target = one.files[":name{.+}"];
+      const options = raw(stream, "application/octet-stream", { timeoutMs: WRITE_TIMEOUT_MS, headers: { "content-length": String(size) } });
+      return json<StoredFile>(target.$put({ param: { id: encodeURIComponent(id), name: encodeURIComponent(name) } }, options));
     },
-    stop: (id: string) => client.request<RecordingDetail>("POST", at(id, "/stop")),
-    cancel: (id: string) => client.request<RecordingDetail>("POST", at(id, "/cancel"), { confirm: true }),
-    retry: (id: string) => client.request<RecordingDetail>("POST", at(id, "/retry")),
+    stop: (id: string) => json<RecordingAnswer>(one.stop.$post(param(id))),
+    cancel: (id: string) => json<RecordingAnswer>(one.cancel.$post({ ...param(id), json: { confirm: true } })),
+    retry: (id: string) => json<RecordingAnswer>(one.retry.$post(param(id))),
   };
 }
 
@@ -76,7 +53,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * upload target or is offline, nothing would ever change, so it returns the recording as it
  * is once it has been finalized (pending_upload) rather than hang a script forever.
  */
-export async function waitForUpload(client: DaemonClient, id: string, opts: WaitOptions = {}): Promise<RecordingDetail> {
+export async function waitForUpload(client: DaemonClient, id: string, opts: WaitOptions = {}): Promise<RecordingAnswer> {
   const api = recordingsApi(client);
   const until = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
   for (;;) {

@@ -1,13 +1,13 @@
 // `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
 // failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
 // update otherwise.
-import { createClient } from "../../client/index.ts";
+import { createClient, recordingsApi } from "../../client/index.ts";
 import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
 import { UsageError } from "../../errors.ts";
 import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { createPainter, loop, recordingLines, type RecordingLike } from "../progress.ts";
+import { createPainter, loop, recordingLines } from "../progress.ts";
 
 export default defineCli({
   meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 1)." },
@@ -28,8 +28,9 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
   const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
   const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
   const painter = createPainter(ctx);
+  const recordings = recordingsApi(client);
   return loop(ctx, every, async () => {
-    const r = await client.request<RecordingLike>("GET", `/v1/recordings/${encodeURIComponent(id)}`);
+    const r = await recordings.get(id);
     if (a.json) ctx.out(`${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`);
     else painter.draw(recordingLines(r, painter.tty));
     if (r.state === "uploaded") return 0;
