@@ -25,46 +25,46 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
     }),
     queryInput(eventsQuery),
     (c) => {
-    const types = typeFilter(c.req.valid("query").types);
-    return streamSSE(c, async (stream) => {
-      const queue: DaemonEvent[] = [];
-      let wake: (() => void) | undefined;
-      let closed = false;
-      const unsubscribe = deps.events.subscribe({
-        types,
-        onEvent(e) {
-          queue.push(e);
-          wake?.();
-        },
-        onClose() {
+      const types = typeFilter(c.req.valid("query").types);
+      return streamSSE(c, async (stream) => {
+        const queue: DaemonEvent[] = [];
+        let wake: (() => void) | undefined;
+        let closed = false;
+        const unsubscribe = deps.events.subscribe({
+          types,
+          onEvent(e) {
+            queue.push(e);
+            wake?.();
+          },
+          onClose() {
+            closed = true;
+            wake?.();
+          },
+        });
+        stream.onAbort(() => {
           closed = true;
           wake?.();
-        },
-      });
-      stream.onAbort(() => {
-        closed = true;
-        wake?.();
-      });
-      // A comment line tells the client the subscription is in place before any event.
-      await stream.write(": subscribed\n\n");
-      // A quiet stream writes a comment now and then, so the server's idle timeout for
-      // connections (30 s) never closes it; clients ignore comments.
-      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => {}), KEEP_ALIVE_MS);
-      try {
-        while (!closed || queue.length) {
-          const e = queue.shift();
-          if (e) {
-            await stream.writeSSE({ event: e.type, id: String(e.id), data: JSON.stringify(e) });
-            continue;
+        });
+        // A comment line tells the client the subscription is in place before any event.
+        await stream.write(": subscribed\n\n");
+        // A quiet stream writes a comment now and then, so the server's idle timeout for
+        // connections (30 s) never closes it; clients ignore comments.
+        const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => {}), KEEP_ALIVE_MS);
+        try {
+          while (!closed || queue.length) {
+            const e = queue.shift();
+            if (e) {
+              await stream.writeSSE({ event: e.type, id: String(e.id), data: JSON.stringify(e) });
+              continue;
+            }
+            if (closed) break;
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
           }
-          if (closed) break;
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
+        } finally {
+          clearInterval(keepAlive);
+          unsubscribe();
         }
-      } finally {
-        clearInterval(keepAlive);
-        unsubscribe();
-      }
-    });
-  },
+      });
+    },
   );
