@@ -39,6 +39,8 @@ import { createStorageBudget } from "./storage-budget.ts";
 import { asStorageFull, withReserve } from "./storage-full.ts";
 import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
+import { createUploadState } from "./upload-state.ts";
+import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
@@ -114,6 +116,8 @@ export function createRecordings(deps: RecordingsDeps) {
     setStorageLimit(bytes: number | null): void {
       limits.storageLimitBytes = bytes;
     },
+    /** How many recordings are in each state, for status. */
+    countByState: () => recordingCounts(ctx),
     storage: () => ({ used_bytes: ctx.budget.used(), limit_bytes: limits.storageLimitBytes, waiting_for_upload_bytes: ctx.budget.waitingForUpload() }),
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
@@ -204,10 +208,15 @@ export function createRecordings(deps: RecordingsDeps) {
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
     abandonForTest: () => abandonOpenSegments(ctx),
 
+    /** The uploader's port onto the queue below (src/uploader/ports.ts). */
+    uploadState: createUploadState(ctx),
     uploads: {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
-      markUploading: (uploadId: number, remoteUploadId?: string) => queue.markUploading(ctx, uploadId, remoteUploadId),
-      progress: (uploadId: number, bytesSent: number, remoteUploadId?: string) => queue.recordProgress(ctx, uploadId, bytesSent, remoteUploadId),
+      /** Objects by upload state and the bytes still to send, for status. */
+      counts: () => uploadCounts(ctx),
+      markUploading: (uploadId: number) => queue.markUploading(ctx, uploadId),
+      progress: (uploadId: number, bytesSent: number) => queue.recordProgress(ctx, uploadId, bytesSent),
+      saveResume: (uploadId: number, facts: queue.ResumeFacts) => queue.saveResume(ctx, uploadId, facts),
       savePart: (part: Parameters<typeof queue.savePart>[1], bytesSent?: number) => queue.savePart(ctx, part, bytesSent),
       parts: (uploadId: number) => queue.listParts(ctx, uploadId),
       reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),
