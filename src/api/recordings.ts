@@ -8,6 +8,8 @@ import type { RecordingDetail } from "../recordings/types.ts";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
 export const FRAMES_TYPE = "application/vnd.ncd.frames";
+/** A batch this small is read before its recording is looked up: reading it costs less than a second lookup. */
+const SMALL_BATCH_BYTES = 1024 ** 2;
 
 export interface RecordingsApiDeps {
   /** Resolves once the store is open and reconciled; rejects with the reason it could not. */
@@ -105,7 +107,9 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
         if (bytes > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${bytes} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
       };
       checkSize(contentLength(c.req.raw) ?? 0);
-      recs.assertExists(id); // 404 before reading a large body for nothing
+      // 404 before reading a large body for nothing; a small one is read first, and the append
+      // then reads the recording once.
+      if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
       const body = new Uint8Array(await c.req.arrayBuffer());
       checkSize(body.byteLength);
       const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);

@@ -132,16 +132,18 @@ export function createRecordings(deps: RecordingsDeps) {
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
-      return guarded(ctx, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseFrames(body, limits.maxMessageBytes);
-      return guarded(ctx, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
