@@ -10,6 +10,8 @@ import type { RecordingDetail } from "../recordings/types.ts";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
 export const FRAMES_TYPE = "application/vnd.ncd.frames";
+/** A batch this small is read before its recording is looked up: reading it costs less than a second lookup. */
+const SMALL_BATCH_BYTES = 1024 ** 2;
 
 export interface RecordingsApiDeps {
   /** Resolves once the store is open and reconciled; rejects with the reason it could not. */
@@ -122,7 +124,9 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       // The declared length is checked first, so a huge body is refused before it is read.
       const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
       checkDeclared(c.req.raw, limit);
-      recs.assertExists(id); // 404 before reading a large body for nothing
+      // 404 before reading a large body for nothing; a small one is read first, and the append
+      // then reads the recording once.
+      if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
       const store = async () => {
         const body = await readBody(c.req.raw, limit);
         return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };

@@ -67,7 +67,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
   try {
-    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
+    plugins = (opts.plugins ?? []).flatMap((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
     const app = createApp({
       pid,
       version: VERSION,
