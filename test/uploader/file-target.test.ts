@@ -31,7 +31,9 @@ describe("file:// target", () => {
         import { createFileTarget } from ${JSON.stringify(FILE_TARGET)};
         const t = createFileTarget({ url: ${JSON.stringify(url)} });
         let granted = 0;
-        const bandwidth = { rate: null, sliceBytes: 4096, setRate() {}, take: () => (granted++ === 0 ? Promise.resolve() : new Promise(() => {})) };
+        // Held from the global scope: an unreachable pending write would be collected with its open file handle.
+        const waiting = (globalThis.waiting = []);
+        const bandwidth = { rate: null, sliceBytes: 4096, setRate() {}, take: () => (granted++ === 0 ? Promise.resolve() : new Promise((r) => waiting.push(r))) };
         setInterval(() => {}, 1e6); // stays alive until killed
         t.putBytes(${JSON.stringify(key)}, new Uint8Array(1 << 20).fill(7), "application/octet-stream", { bandwidth, signal: new AbortController().signal });
         `,
