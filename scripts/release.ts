@@ -1,11 +1,11 @@
 // Builds the release files into dist/release/ (and nowhere else): one executable per target,
-// nc-data-daemon-<target>, and SHA256SUMS in coreutils format (`sha256sum -c SHA256SUMS`).
+// nc-data-daemon-<target>, the installer install.sh, and SHA256SUMS in coreutils format (`sha256sum -c SHA256SUMS`).
 // It only builds; test/release/ checks what it made. Usage:
 //   scripts/release                 every target
 //   scripts/release --fast          linux-x64 and linux-arm64 only (what CI builds)
 //   scripts/release --targets a,b   the named targets
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildInfo, compile, TARGETS, type TargetName } from "./compile.ts";
 
@@ -46,6 +46,10 @@ try {
     sums.push(`${createHash("sha256").update(readFileSync(out)).digest("hex")}  ${fileOf(t)}`);
     console.log(`built ${out}`);
   }
+  // The installer travels with the binaries, so `<release>/install.sh | sh` fetches from there.
+  copyFileSync("scripts/install.sh", join(RELEASE_DIR, "install.sh"));
+  chmodSync(join(RELEASE_DIR, "install.sh"), 0o755);
+  sums.push(`${createHash("sha256").update(readFileSync(join(RELEASE_DIR, "install.sh"))).digest("hex")}  install.sh`);
   writeFileSync(join(RELEASE_DIR, "SHA256SUMS"), `${sums.join("\n")}\n`);
   console.log(`wrote ${join(RELEASE_DIR, "SHA256SUMS")} (${targets.length} files, ${info.commit})`);
 } catch (err) {

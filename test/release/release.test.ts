@@ -39,19 +39,21 @@ beforeAll(async () => {
 });
 
 describe("scripts/release", () => {
-  test("writes exactly one binary per target and SHA256SUMS into dist/release", () => {
-    expect(readdirSync(RELEASE_DIR).sort()).toEqual([...expected.map((t) => `nc-data-daemon-${t}`), "SHA256SUMS"].sort());
+  test("writes exactly one binary per target, install.sh and SHA256SUMS into dist/release", () => {
+    expect(readdirSync(RELEASE_DIR).sort()).toEqual([...expected.map((t) => `nc-data-daemon-${t}`), "install.sh", "SHA256SUMS"].sort());
+    expect(readFileSync(join(RELEASE_DIR, "install.sh"))).toEqual(readFileSync(join(ROOT, "scripts/install.sh")));
   });
 
   test("SHA256SUMS is in coreutils format and sha256sum -c accepts it", () => {
     const lines = readFileSync(join(RELEASE_DIR, "SHA256SUMS"), "utf8").trimEnd().split("\n");
-    expect(lines.map((l) => l.replace(/^[0-9a-f]{64}  /, ""))).toEqual(expected.map((t) => `nc-data-daemon-${t}`));
+    const files = [...expected.map((t) => `nc-data-daemon-${t}`), "install.sh"];
+    expect(lines.map((l) => l.replace(/^[0-9a-f]{64}  /, ""))).toEqual(files);
     for (const l of lines) {
       const [hex, name] = l.split("  ");
       expect(createHash("sha256").update(readFileSync(join(RELEASE_DIR, name!))).digest("hex")).toBe(hex!);
     }
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: RELEASE_DIR });
-    expect(check.stdout.toString()).toBe(expected.map((t) => `nc-data-daemon-${t}: OK\n`).join(""));
+    expect(check.stdout.toString()).toBe(files.map((f) => `${f}: OK\n`).join(""));
     expect(check.exitCode).toBe(0);
   });
 
@@ -77,7 +79,7 @@ describe("scripts/release", () => {
     const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
     expect(v.target).toBe(target);
     expect(v.version).toBe(pkg.version);
-    expect(v.commit.replace(/-dirty$/, "")).toBe(head);
+    expect(v.commit!.replace(/-dirty$/, "")).toBe(head);
     expect(v.build_date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
     expect(v.runtime).toMatch(/^bun \d+\.\d+\.\d+/);
   });
