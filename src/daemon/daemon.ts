@@ -72,7 +72,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       routes: plugins.flatMap((p) => p.routes ?? []),
       logError: (message, err) => log.error(message, err),
     });
-    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3);
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3, paths.shared);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { StatusBody } from "../../api/index.ts";
-import { createClient } from "../../client/index.ts";
+import { createClient, discoverDaemon } from "../../client/index.ts";
 import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
 import { DaemonNotRunningError, UsageError } from "../../errors.ts";
@@ -56,7 +56,8 @@ function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof res
 
 command.handler = async (a, ctx) => {
   const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
-  const client = createClient({ socket: paths.socket, timeoutMs: 3000 });
+  // With no daemon of the user's own, the system service's (docs/service.md).
+  const client = (await discoverDaemon(ctx.env, paths, 3000))?.client ?? createClient({ socket: paths.socket, timeoutMs: 3000 });
   let status: StatusBody;
   try {
     status = await client.status();
