@@ -54,6 +54,12 @@ describe("install.sh", () => {
     expect(readFileSync(INSTALL, "utf8").split("\n")[0]).toBe("#!/bin/sh");
   });
 
+  test("scripts/release, the one-command wrapper, is POSIX sh and shellcheck-clean too", () => {
+    const sc = Bun.spawnSync(["shellcheck", "-s", "sh", join(ROOT, "scripts/release")]);
+    expect(sc.stdout.toString() + sc.stderr.toString()).toBe("");
+    expect(sc.exitCode).toBe(0);
+  });
+
   const pairs: [string, string, string][] = [
     ["Linux", "x86_64", "linux-x64"],
     ["Linux", "amd64", "linux-x64"],

@@ -131,6 +131,19 @@ describe("service install / uninstall where no service manager runs", () => {
     expect((await run(["service", "uninstall"], { home })).stdout).toContain("No user service is installed");
   });
 
+  test("install warns when a daemon started by hand holds the instance the service would use", async () => {
+    const home = scratch();
+    expect((await run(["launch", "--background", "--offline"], { home })).code).toBe(0);
+    try {
+      const pid = (JSON.parse((await run(["status", "--json"], { home })).stdout) as { pid: number }).pid;
+      const r = await run(["service", "install"], { home });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`A daemon started by hand runs (pid=${pid}); stop it (nc-data-daemon stop)`);
+    } finally {
+      await run(["stop"], { home });
+    }
+  });
+
   test("install --system under a test root writes /etc/systemd/system, the state folder and a private copy of the profile", async () => {
     const home = scratch();
     const root = scratch();

@@ -88,6 +88,9 @@ install.handler = async (a, ctx) => {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text, { mode: 0o644 });
   ctx.out(`Wrote ${file}.\n`);
+  // A daemon started by hand holds the instance: the service's would exit "already running" and be restarted in a loop.
+  const byHand = scope === "user" ? await createClient({ socket: resolvePaths(homeOf(ctx.env), null).socket, timeoutMs: 2000 }).health().catch(() => null) : null;
+  if (byHand) ctx.out(`A daemon started by hand runs (pid=${byHand.pid}); stop it (nc-data-daemon stop) so that the service's daemon can start.\n`);
   if (runOrShow(ctx, manager, scope, installSteps(manager, scope, file, uid()), testRoot)) ctx.out(`Service nc-data-daemon enabled and started (${scope}). Check it with: nc-data-daemon service status${scope === "system" ? " --system" : ""}\n`);
   return 0;
 };
