@@ -113,3 +113,12 @@ describe("with both running, the user's own daemon wins", () => {
     expect(systemPid).not.toBe(userPid);
   });
 });
+
+describe("stop with NCD_SYSTEM=1", () => {
+  test("stops the system daemon in order and leaves the user's running", async () => {
+    const r = await run(["stop"], { home: serviceHome, env: sysEnv });
+    expect(r.stdout).toBe("Daemon stopped.\n");
+    expect(existsSync(systemSocket)).toBe(false);
+    expect(await health(instancePaths(homes[homes.length - 1]!).socket)).not.toBeNull();
+  });
+});

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { createClient } from "../../client/index.ts";
-import { homeOf, instanceOf, resolvePaths, type Paths } from "../../config/index.ts";
+import { homeOf, instanceOf, isSystemService, resolvePaths, resolveSystemPaths, type Paths } from "../../config/index.ts";
 import { cleanStaleFiles, isLockHeld, readPid } from "../../daemon/instance-lock.ts";
 import { UsageError, UnavailableError } from "../../errors.ts";
 import { getRuntime, type Runtime } from "../../runtime/index.ts";
@@ -77,7 +77,8 @@ export function timeoutOf(raw: unknown): number {
 }
 
 command.handler = async (a, ctx) => {
-  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
+  // NCD_SYSTEM=1 (as the system service's unit sets it) addresses the system daemon (docs/service.md).
+  const paths = isSystemService(ctx.env) ? resolveSystemPaths(ctx.env) : resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
   const outcome = await stopInstance(paths, timeoutOf(a.timeout));
   ctx.out({ stopped: "Daemon stopped.\n", forced: "Daemon stopped (forced).\n", "not-running": "Daemon is not running.\n" }[outcome]);
   return 0;
