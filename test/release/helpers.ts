@@ -1,7 +1,8 @@
 // Runs scripts/release once per test process and says how to run each built binary here:
 // natively for this machine's target, under qemu-user for linux-arm64 (when Debian's
 // qemu-user-static and libc6-arm64-cross are installed), not at all for macOS targets.
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -12,13 +13,24 @@ export const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 /** CI and the suite build the fast subset; NCD_TEST_RELEASE=all builds every target (by hand). */
 export const RELEASE_MODE = process.env.NCD_TEST_RELEASE === "all" ? "all" : "fast";
 
-let built: Promise<{ code: number; output: string }> | undefined;
+export interface ReleaseRun {
+  code: number;
+  output: string;
+  /** dist/nc-data-daemon's sha256 and mtime just before and after the build (null: absent). */
+  localBefore: string | null;
+  localAfter: string | null;
+}
 
-export function buildRelease(): Promise<{ code: number; output: string }> {
+const LOCAL = join(ROOT, "dist/nc-data-daemon");
+const fingerprint = (f: string) => (existsSync(f) ? `${createHash("sha256").update(readFileSync(f)).digest("hex")} ${statSync(f).mtimeMs}` : null);
+let built: Promise<ReleaseRun> | undefined;
+
+export function buildRelease(): Promise<ReleaseRun> {
   built ??= (async () => {
+    const localBefore = fingerprint(LOCAL);
     const proc = Bun.spawn([join(ROOT, "scripts/release"), ...(RELEASE_MODE === "fast" ? ["--fast"] : [])], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { code, output: out + err };
+    return { code, output: out + err, localBefore, localAfter: fingerprint(LOCAL) };
   })();
   return built;
 }

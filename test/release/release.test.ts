@@ -4,14 +4,13 @@
 // (linux-x64, linux-arm64); NCD_TEST_RELEASE=all checks every target.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { buildRelease, RELEASE_DIR, RELEASE_MODE, ROOT, runnerFor } from "./helpers.ts";
+import { buildRelease, RELEASE_DIR, RELEASE_MODE, ROOT, runnerFor, type ReleaseRun } from "./helpers.ts";
 
 const FAST = ["linux-x64", "linux-arm64"];
 const ALL = ["linux-x64", "linux-x64-baseline", "linux-arm64", "darwin-arm64", "darwin-x64"];
 const expected = RELEASE_MODE === "all" ? ALL : FAST;
-const LOCAL = join(ROOT, "dist/nc-data-daemon");
 
 function header(file: string): Buffer {
   const fd = openSync(file, "r");
@@ -29,12 +28,10 @@ function formatOf(file: string): string {
   return "unknown";
 }
 
-let localBefore: { sha: string; mtime: number } | null = null;
-const fingerprint = (f: string) => (existsSync(f) ? { sha: createHash("sha256").update(readFileSync(f)).digest("hex"), mtime: statSync(f).mtimeMs } : null);
+let run: ReleaseRun;
 
 beforeAll(async () => {
-  localBefore = fingerprint(LOCAL);
-  const r = await buildRelease();
+  const r = (run = await buildRelease());
   if (r.code !== 0) throw new Error(`scripts/release failed (exit ${r.code}):\n${r.output}`);
 });
 
@@ -85,6 +82,7 @@ describe("scripts/release", () => {
   });
 
   test("leaves dist/nc-data-daemon alone", () => {
-    expect(fingerprint(LOCAL)).toEqual(localBefore);
+    expect(run.localBefore).not.toBeNull();
+    expect(run.localAfter).toBe(run.localBefore);
   });
 });
