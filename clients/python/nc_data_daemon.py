@@ -120,8 +120,15 @@ class Client:
         """With no instance asked for and no daemon of the user's own, the system service's
         daemon, when it runs, is the one to use: never start a second one beside it."""
         system = system_socket_path()
-        if self.instance or os.environ.get("NCD_INSTANCE") or not os.path.exists(system):
+        # A non-member cannot see into the 0750 socket folder; the folder alone says the service runs.
+        if self.instance or os.environ.get("NCD_INSTANCE") or not os.path.isdir(os.path.dirname(system)):
             return False
+        try:
+            os.stat(system)
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            pass
         if not os.access(system, os.R_OK | os.W_OK):
             raise DaemonError("A system daemon listens on %s, but this user may not use it: add the user to the group "
                               "nc-data-daemon (sudo usermod -aG nc-data-daemon $USER), or use an instance of your own." % system)

@@ -3,6 +3,7 @@
 // system service's (`service install --system`), so that a user's script never starts a second
 // daemon beside the one the machine runs. docs/service.md documents this order.
 import { accessSync, constants, existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { resolveSystemPaths, type Paths } from "../config/index.ts";
 import { UnavailableError } from "../errors.ts";
 import { createClient, type DaemonClient, type Health } from "./client.ts";
@@ -21,11 +22,18 @@ async function healthOf(client: DaemonClient): Promise<Health | null> {
   }
 }
 
-/** The system socket exists but this user may not connect: say how to fix it, rather than start another daemon. */
-function checkAccess(socket: string): void {
+/**
+ * Whether the system socket is there for this user. A non-member cannot even see into its 0750
+ * folder: that folder existing (systemd removes it when the service stops) is enough to say
+ * how to fix it, rather than start another daemon beside the system one.
+ */
+function systemSocketUsable(socket: string): boolean {
+  if (!existsSync(dirname(socket))) return false;
   try {
     accessSync(socket, constants.R_OK | constants.W_OK);
-  } catch {
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return false;
     throw new UnavailableError(
       `A system daemon listens on ${socket}, but this user may not use it: add the user to the group nc-data-daemon (sudo usermod -aG nc-data-daemon $USER, then log in again), or pass --instance to run a daemon of your own.`,
     );
@@ -39,8 +47,7 @@ export async function discoverDaemon(env: Record<string, string | undefined>, ow
   if (health) return { client, health, system: false };
   if (own.instance !== null || own.shared) return null;
   const system = resolveSystemPaths(env);
-  if (!existsSync(system.socket)) return null;
-  checkAccess(system.socket);
+  if (!systemSocketUsable(system.socket)) return null;
   const sysClient = createClient({ socket: system.socket, timeoutMs });
   const sysHealth = await healthOf(sysClient);
   return sysHealth ? { client: sysClient, health: sysHealth, system: true } : null;

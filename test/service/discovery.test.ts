@@ -4,14 +4,18 @@
 // Documented order (docs/service.md): the user's own daemon when it answers, else the system
 // one; a client never starts a user daemon beside a running system daemon.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ensureDaemon } from "../../src/client/index.ts";
 import { daemonsOf, health, instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
 import { BINARY, baseEnv, run, runJson, tempHome } from "../support/binary.ts";
 
 const CLIENT_DIR = resolve(import.meta.dir, "../../clients/python");
-const root = tempHome("ncd-sysroot");
+// Outside the per-run scratch folder (private to root), so that an unprivileged user can reach
+// it as it reaches /run; its run/ is 0755 like the real one.
+const root = mkdtempSync("/tmp/ncd-sysroot-");
+chmodSync(root, 0o755);
+mkdirSync(join(root, "run"), { mode: 0o755 });
 const serviceHome = join(root, "var", "lib", "nc-data-daemon");
 const systemSocket = join(root, "run", "nc-data-daemon", "daemon.sock");
 const sysEnv = { NCD_SYSTEM: "1", NCD_SYSTEM_ROOT: root };
@@ -37,6 +41,7 @@ afterAll(async () => {
     await killAll(h);
   }
   await killAll(serviceHome);
+  rmSync(root, { recursive: true, force: true });
 });
 
 async function python(home: string, code: string): Promise<string> {
@@ -89,6 +94,43 @@ describe("with no user daemon, clients use the system daemon and start none", ()
     const client = await ensureDaemon({ env: { HOME: home, NCD_SYSTEM_ROOT: root }, instance: "mine", command: [BINARY] });
     expect(client.socket).toBe(instancePaths(home, "mine").socket);
     await run(["stop", "--instance", "mine"], { home });
+  });
+});
+
+describe("a user outside the group nc-data-daemon", () => {
+  // uid/gid 65534 (nobody): the socket's 0750 folder is closed to it, as to any non-member.
+  const asNobody = async (argv: string[], home: string, extra: Record<string, string> = {}) => {
+    const p = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv], {
+      env: { HOME: home, PATH: "/usr/bin:/bin", NCD_SYSTEM_ROOT: root, NCD_DAEMON_BIN: BINARY, ...extra },
+      cwd: home,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  };
+  const nobodyHome = () => {
+    const h = mkdtempSync("/tmp/ncd-nobody-");
+    chownSync(h, 65534, 65534);
+    homes.push(h);
+    return h;
+  };
+
+  test("is told how to join the group by the CLI, and no second daemon starts", async () => {
+    const home = nobodyHome();
+    const r = await asNobody([BINARY, "record", "start"], home);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`A system daemon listens on ${systemSocket}, but this user may not use it: add the user to the group nc-data-daemon`);
+    expect(daemonsOf(home)).toEqual([]);
+    expect(existsSync(instancePaths(home).socket)).toBe(false);
+  });
+
+  test("is told the same by the Python client", async () => {
+    const home = nobodyHome();
+    const r = await asNobody(["python3", "-c", "import nc_data_daemon as nc\ntry:\n  nc.Client().ensure_daemon()\nexcept nc.DaemonError as e:\n  print(e)"], home, { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("but this user may not use it: add the user to the group nc-data-daemon");
+    expect(daemonsOf(home)).toEqual([]);
   });
 });
 
