@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { createClient } from "../../client/index.ts";
 import { homeOf, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
-import { UsageError } from "../../errors.ts";
+import { UnavailableError, UsageError } from "../../errors.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { renderLaunchdPlist } from "../../service/launchd.ts";
 import { afterRemoveSteps, installSteps, managerRuns, runStep, shellLine, statusStep, uninstallSteps, type Step } from "../../service/manager.ts";
@@ -44,7 +44,7 @@ function runOrShow(ctx: CliContext, manager: Manager, scope: Scope, steps: Step[
   if (!testRoot && managerRuns(manager, scope)) {
     for (const step of steps) {
       const r = runStep(step);
-      if (!r.ok && !step.optional) throw new UsageError(`${shellLine(step)} failed: ${r.output || "no output"}`);
+      if (!r.ok && !step.optional) throw new UnavailableError(`${shellLine(step)} failed: ${r.output || "no output"}`);
     }
     return true;
   }
