@@ -12,6 +12,8 @@ export function quoteArg(arg: string): string {
 /** A path in ReadWritePaths= and the like: spaces and specials escaped the way systemd reads them. */
 const pathArg = (p: string) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(p) ? p : quoteArg(p));
 
+export const inHome = (p: string) => /^\/(home|root|run\/user)(\/|$)/.test(p);
+
 export function renderSystemdUnit(spec: ServiceSpec): string {
   const system = spec.scope === "system";
   const writable = spec.recordingsDir.startsWith(`${spec.stateDir}/`) ? [spec.stateDir] : [spec.stateDir, spec.recordingsDir];
@@ -40,8 +42,9 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
           "StateDirectoryMode=0700",
           "RuntimeDirectory=nc-data-daemon",
           "RuntimeDirectoryMode=0750",
-          // Hide home folders, unless the recordings are in one (then ProtectSystem=strict keeps them read-only but that folder).
-          ...(/^\/(home|root|run\/user)(\/|$)/.test(spec.recordingsDir) ? [] : ["ProtectHome=yes"]),
+          // Hide home folders, unless the executable or the recordings are in one: then read-only
+          // (the recordings folder stays writable through ReadWritePaths=).
+          `ProtectHome=${[spec.command[0]!, spec.recordingsDir].some(inHome) ? "read-only" : "yes"}`,
           "PrivateDevices=yes",
           "ProtectKernelTunables=yes",
           "ProtectKernelModules=yes",

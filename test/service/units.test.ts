@@ -71,6 +71,16 @@ describe("service install --print (systemd)", () => {
     expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
   });
 
+  test("a system unit whose recordings are in a home folder keeps homes read-only rather than hidden", async () => {
+    const home = scratch();
+    withProfile(home, "homerec", "path_to_store_record: /home/robot/recordings\n");
+    const r = await run(["service", "install", "--system", "--profile", "homerec", "--print"], { home });
+    const d = directives(r.stdout);
+    expect(d).toContain("ProtectHome=read-only");
+    expect(d).toContain("ReadWritePaths=/var/lib/nc-data-daemon /home/robot/recordings");
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+  });
+
   test("a recordings folder with a space is quoted so systemd reads one path", async () => {
     const home = scratch();
     withProfile(home, "sp", `path_to_store_record: ${home}/my records\n`);

@@ -13,7 +13,7 @@ import { afterRemoveSteps, installSteps, managerRuns, runStep, shellLine, status
 import { copyProfile, ensureSystemAccount, prepareFolders } from "../../service/prepare.ts";
 import { resolveService } from "../../service/resolve.ts";
 import { definitionPath, type Manager, type Scope } from "../../service/spec.ts";
-import { renderSystemdUnit } from "../../service/systemd.ts";
+import { inHome, renderSystemdUnit } from "../../service/systemd.ts";
 import { jsonArg } from "../args.ts";
 import type { CliContext } from "../context.ts";
 import { printJson } from "../output.ts";
@@ -80,6 +80,7 @@ install.handler = async (a, ctx) => {
       if (account.created) ctx.out("Created the system account and group nc-data-daemon; add users who may record to the group: sudo usermod -aG nc-data-daemon USER\n");
     }
   }
+  if (scope === "system" && inHome(spec.command[0]!)) ctx.out(`Note: the service runs ${spec.command[0]}, inside a home folder, which the account nc-data-daemon may not be able to read; installing the binary to /usr/local/bin (sudo sh install.sh) avoids that.\n`);
   prepareFolders(spec, owner);
   if (profileFile && profileSource && profileSource !== profileFile) {
     copyProfile(profileSource, profileFile, owner);
