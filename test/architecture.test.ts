@@ -17,7 +17,8 @@ const ALLOWED: Record<string, string[]> = {
   api: ["config", "recordings", "uploader", "store", "runtime"],
   client: ["api", "config", "runtime"],
   daemon: ["api", "config", "recordings", "uploader", "store", "runtime"],
-  cli: ["client", "config", "runtime"],
+  cli: ["client", "config", "runtime", "service"],
+  service: ["config"],
 };
 // The doors from the CLI into the daemon: launch runs it in-process, and the commands that
 // start, stop or probe the daemon process use its launcher and instance-lock files.

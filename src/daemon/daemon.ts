@@ -82,7 +82,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       logError: (message, err) => log.error(message, err),
       logDebug: (message) => log.debug(message),
     });
-    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER);
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER, paths.shared);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();
