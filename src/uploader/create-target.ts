@@ -1,14 +1,14 @@
 // Picks the target for an upload_url: s3:// (S3 and compatibles), http(s):// (tus 1.0),
 // file:///dir. Settings arrive as parameters; nothing here reads the process environment.
 import { ConfigError } from "../errors.ts";
-import { createFileTarget } from "./file-target.ts";
+import { createFileTarget } from "./file/file-target.ts";
 import type { Fetch } from "./http.ts";
-import type { CredentialsProvider } from "./s3-client.ts";
-import { resolveS3Settings, type Env, type ReadFile } from "./s3-settings.ts";
-import { createS3Target } from "./s3-target.ts";
+import type { CredentialsProvider } from "./s3/s3-client.ts";
+import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
+import { createS3Target } from "./s3/s3-target.ts";
 import type { FileSlice } from "./part-body.ts";
 import type { Target } from "./target.ts";
-import { createTusTarget } from "./tus-target.ts";
+import { createTusTarget } from "./tus/tus-target.ts";
 
 export interface TargetDeps {
   env: Env;

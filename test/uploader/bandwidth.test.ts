@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { createFileTarget } from "../../src/uploader/file/file-target.ts";
 import { recordingKey } from "../../src/uploader/layout.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { createBandwidth } from "../../src/uploader/bandwidth.ts";
 import { recordingKey } from "../../src/uploader/layout.ts";
-import { createS3Target } from "../../src/uploader/s3-target.ts";
+import { createS3Target } from "../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { makeFixture, runtime, type Fixture } from "../recordings/fixture.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
-import { resolveS3Settings } from "../../uploader/s3-settings.ts";
+import { resolveS3Settings } from "../../uploader/s3/s3-settings.ts";
 import { recordingKey } from "../../uploader/layout.ts";
 import { defaultRetryPolicy } from "../../uploader/retry.ts";
 import type { Target } from "../../uploader/target.ts";

@@ -3,15 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { recordingKey } from "../../src/uploader/layout.ts";
-import { createS3Target } from "../../src/uploader/s3-target.ts";
-import { createUploader } from "../../src/uploader/uploader.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { JsonFileStateStore } from "../support/json-file-state-store.ts";
-import { eventRecorder, makeRecording, quietLog } from "../support/recordings.ts";
-import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import { createBandwidth } from "../../../src/uploader/bandwidth.ts";
+import { recordingKey } from "../../../src/uploader/layout.ts";
+import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
+import { createUploader } from "../../../src/uploader/uploader.ts";
+import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
+import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
+import { eventRecorder, makeRecording, quietLog } from "../../support/recordings.ts";
+import { s3Admin } from "../../support/s3-admin.ts";
+import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -6,10 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { createBandwidth } from "../../../src/uploader/bandwidth.ts";
+import { createFileTarget } from "../../../src/uploader/file/file-target.ts";
 
-const FILE_TARGET = resolve(import.meta.dir, "../../src/uploader/file-target.ts");
+const FILE_TARGET = resolve(import.meta.dir, "../../../src/uploader/file/file-target.ts");
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const put = (url: string, key: string, data: Uint8Array) =>
   createFileTarget({ url }).putBytes(key, data, "application/octet-stream", { bandwidth: createBandwidth(null), signal: new AbortController().signal });

@@ -7,10 +7,10 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
-import type { Bandwidth } from "./bandwidth.ts";
-import { bytesStream, rangeStream } from "./body.ts";
-import { TargetError } from "./target-error.ts";
-import type { Target } from "./target.ts";
+import type { Bandwidth } from "../bandwidth.ts";
+import { bytesStream, rangeStream } from "../body.ts";
+import { TargetError } from "../target-error.ts";
+import type { Target } from "../target.ts";
 
 const NEEDS_A_PERSON = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST"]);
 

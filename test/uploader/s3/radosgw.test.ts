@@ -3,17 +3,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { recordingKey } from "../../src/uploader/layout.ts";
-import { createS3Client } from "../../src/uploader/s3-client.ts";
-import { createS3Target } from "../../src/uploader/s3-target.ts";
-import { EMPTY_SHA256 } from "../../src/uploader/sigv4.ts";
-import { createUploader } from "../../src/uploader/uploader.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { JsonFileStateStore } from "../support/json-file-state-store.ts";
-import { startRadosgw, type RunningRadosgw } from "../support/radosgw.ts";
-import { eventRecorder, makeRecording, quietLog } from "../support/recordings.ts";
-import { s3Admin } from "../support/s3-admin.ts";
+import { createBandwidth } from "../../../src/uploader/bandwidth.ts";
+import { recordingKey } from "../../../src/uploader/layout.ts";
+import { createS3Client } from "../../../src/uploader/s3/s3-client.ts";
+import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
+import { EMPTY_SHA256 } from "../../../src/uploader/s3/sigv4.ts";
+import { createUploader } from "../../../src/uploader/uploader.ts";
+import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
+import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
+import { startRadosgw, type RunningRadosgw } from "../../support/radosgw.ts";
+import { eventRecorder, makeRecording, quietLog } from "../../support/recordings.ts";
+import { s3Admin } from "../../support/s3-admin.ts";
 
 const MiB = 1024 * 1024;
 const started = startRadosgw();

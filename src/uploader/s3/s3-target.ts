@@ -6,19 +6,19 @@
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
-import { bytesStream } from "./body.ts";
+import { bytesStream } from "../body.ts";
 import { createMd5Worker, type HashRange } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
-import { createBodyChooser, type FileSlice } from "./part-body.ts";
+import { createBodyChooser, type FileSlice } from "../part-body.ts";
 import { putMultipart } from "./s3-multipart.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
 import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
-import { classify } from "./retry.ts";
-import { TargetError } from "./target-error.ts";
-import { redactPatterns } from "../redact.ts";
-import type { Fetch } from "./http.ts";
-import type { PutJob, Target } from "./target.ts";
+import { classify } from "../retry.ts";
+import { TargetError } from "../target-error.ts";
+import { redactPatterns } from "../../redact.ts";
+import type { Fetch } from "../http.ts";
+import type { PutJob, Target } from "../target.ts";
 
 export interface S3TargetOptions {
   bucket: string;

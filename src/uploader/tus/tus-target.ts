@@ -4,12 +4,12 @@
 // persisted as soon as it exists, so a restart continues from the server's offset.
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { rangeStream, bytesStream } from "./body.ts";
-import { redactText } from "../redact.ts";
-import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
-import { classify } from "./retry.ts";
-import { TargetError, parseRetryAfter } from "./target-error.ts";
-import type { PutJob, Target } from "./target.ts";
+import { rangeStream, bytesStream } from "../body.ts";
+import { redactText } from "../../redact.ts";
+import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
+import { classify } from "../retry.ts";
+import { TargetError, parseRetryAfter } from "../target-error.ts";
+import type { PutJob, Target } from "../target.ts";
 
 export interface TusTargetOptions {
   /** Creation endpoint, e.g. https://uploads.example.com/files */
