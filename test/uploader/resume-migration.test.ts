@@ -3,7 +3,6 @@
 // migration moves the JSON into its own columns, and the uploader sends only the missing parts.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
 import { recordingKey } from "../../src/uploader/layout.ts";
 import { createS3Target } from "../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
@@ -40,7 +39,7 @@ function uploaderOn(f: Fixture) {
     partSize: 1 * MiB,
     stallMs: 2000,
   });
-  return createUploader({ store: f.recs.uploadState, target, bandwidth: createBandwidth(null), log: quietLog, emit: eventRecorder().emit, numThreads: 1, retry: { baseMs: 20, capMs: 200, maxAttempts: 8 }, pollMs: 100 });
+  return createUploader({ store: f.recs.uploadState, target, log: quietLog, emit: eventRecorder().emit, numThreads: 1, retry: { baseMs: 20, capMs: 200, maxAttempts: 8 }, pollMs: 100 });
 }
 
 /** Turns the closed database at `path` back into what the daemon before 0002 left behind. */

@@ -43,6 +43,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     let target: Target | undefined;
     let problem: string | null = null;
     const { redactor } = ctx;
+    const bandwidth = createBandwidth(cfg.bandwidth_limit);
     if (cfg.upload_url?.toLowerCase().startsWith("s3:")) {
       // Keys from ~/.aws/credentials are secrets too, though not in the environment.
       try {
@@ -55,7 +56,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
     else {
       try {
-        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice });
+        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice, bandwidth });
       } catch (err) {
         problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);
         ctx.log.error(`Uploads are off: ${problem}`);
@@ -65,7 +66,6 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     const wakelock = cfg.keep_wakelock_while_upload
       ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) })
       : undefined;
-    const bandwidth = createBandwidth(cfg.bandwidth_limit);
     let uploader: Uploader | undefined;
     let lastError: string | null = null;
     const objectCounts = cachedUntilEvent(ctx.events, 1000, () => recordings.uploads.counts());
@@ -76,7 +76,6 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
         // last_error is stored redacted, so no later reader (status, show, watch) can leak it.
         store: { ...recordings.uploadState, markFailed: (id, message) => recordings.uploadState.markFailed(id, redactor.text(message)) },
         target: t,
-        bandwidth,
         log: ctx.log,
         emit: (type, payload) => {
           if (type === "upload.failed") lastError = redactor.text(String(payload.error));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBandwidth } from "../../../src/uploader/bandwidth.ts";
+import { createBandwidth, type Bandwidth } from "../../../src/uploader/bandwidth.ts";
 import { recordingKey } from "../../../src/uploader/layout.ts";
 import { createS3Client } from "../../../src/uploader/s3/s3-client.ts";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
@@ -40,7 +40,7 @@ beforeEach(() => {
   proxy?.reset();
 });
 
-function target(opts: { secret?: string; now?: () => number } = {}) {
+function target(opts: { secret?: string; now?: () => number; bandwidth?: Bandwidth } = {}) {
   return createS3Target({
     bucket: "ncd",
     prefix: "fleet",
@@ -50,12 +50,13 @@ function target(opts: { secret?: string; now?: () => number } = {}) {
     credentials: () => ({ accessKeyId: rgw.accessKey, secretAccessKey: opts.secret ?? rgw.secretKey }),
     partSize: 5 * MiB, // radosgw refuses smaller parts (EntityTooSmall)
     now: opts.now,
+    bandwidth: opts.bandwidth,
   });
 }
 
-function uploader(t = target(), bandwidth = createBandwidth(null)) {
+function uploader(t = target()) {
   const ev = eventRecorder();
-  const up = createUploader({ store, target: t, bandwidth, log: quietLog, emit: ev.emit, numThreads: 2, retry: { baseMs: 20, capMs: 200, maxAttempts: 6 }, pollMs: 100 });
+  const up = createUploader({ store, target: t, log: quietLog, emit: ev.emit, numThreads: 2, retry: { baseMs: 20, capMs: 200, maxAttempts: 6 }, pollMs: 100 });
   return { up, ev };
 }
 
@@ -108,7 +109,7 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     const { rec, bytes } = makeRecording(dir, store, { id: "rgw-r", sizes: [size] });
     const id = rec.objects[0]!.id;
     // Slow enough to stop it in the middle of a part.
-    const first = uploader(target(), createBandwidth(40 * MiB));
+    const first = uploader(target({ bandwidth: createBandwidth(40 * MiB) }));
     first.up.start();
     // Stopped once some parts are recorded, with later ones in flight (how many finished first
     // depends on the machine, so the checks below hold for any split).
@@ -141,7 +142,7 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     const size = 2 * 5 * MiB + 10;
     const { rec, bytes } = makeRecording(dir, store, { id: "rgw-u", sizes: [size] });
     const id = rec.objects[0]!.id;
-    const first = uploader(target(), createBandwidth(40 * MiB));
+    const first = uploader(target({ bandwidth: createBandwidth(40 * MiB) }));
     first.up.start();
     while ((store.getState(id)?.parts.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
     await first.up.stop();
@@ -164,7 +165,7 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
   test("cancel aborts the multipart upload on the server", async () => {
     const { rec } = makeRecording(dir, store, { id: "rgw-x", sizes: [3 * 5 * MiB] });
     const id = rec.objects[0]!.id;
-    const { up } = uploader(target(), createBandwidth(20 * MiB));
+    const { up } = uploader(target({ bandwidth: createBandwidth(20 * MiB) }));
     up.start();
     while ((store.getState(id)?.parts.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
     const uploadId = store.getState(id)!.multipart!.uploadId;
