@@ -61,6 +61,29 @@ describe("architecture", () => {
     expect(violations).toEqual([]);
   });
 
+  test("upload targets stay apart: s3/, tus/ and file/ never import each other, and only create-target.ts picks one", () => {
+    // A target folder may use the uploader's shared pieces (body, http, retry, target); the
+    // shared pieces know no target, so a change to one protocol cannot reach another. Every
+    // folder under uploader/ is a target; shared pieces stay at the top.
+    const dir = join(SRC, "uploader");
+    const folderOf = (p: string) => (relative(dir, p).includes("/") ? relative(dir, p).split("/")[0]! : "");
+    const folders = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());
+    expect(folders.sort()).toEqual(["file", "s3", "tus"]);
+    const violations: string[] = [];
+    for (const file of files(dir)) {
+      const from = folderOf(file);
+      const rel = relative(dir, file);
+      for (const m of readFileSync(file, "utf8").matchAll(IMPORT_RE)) {
+        const target = resolve(dirname(file), (m[2] ?? m[3])!);
+        if (!target.startsWith(`${dir}/`)) continue;
+        const to = folderOf(target);
+        if (to === "" || to === from || (from === "" && rel === "create-target.ts")) continue;
+        violations.push(`${rel} -> ${relative(dir, target)}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
   test("relative imports name their .ts file, so Deno runs the same source", () => {
     const bare: string[] = [];
     for (const file of files(SRC)) {
