@@ -10,7 +10,6 @@ export type { Frame } from "../recordings/frames.ts";
 export type { StoredFile } from "../recordings/put-file.ts";
 export type { ListOptions as ListQuery } from "../recordings/views.ts";
 export type { ObjectProgress, RecordingProgress, UploadProgress } from "../uploader/progress.ts";
-export type { RecordingState } from "../store/schema.ts";
 
 /** Binary messages (docs/frames.md). */
 export const FRAMES_TYPE = "application/vnd.ncd.frames";

@@ -61,6 +61,8 @@ const optionalBody = { required: false, description: "JSON; an empty body counts
 const JSON_BODY = { bytes: 16 * 1024 * 1024, what: "The request body", source: "the limit for JSON bodies" };
 /** Metadata goes into recording.json, every segment and the manifest, and every listing. */
 const MAX_METADATA_BYTES = 64 * 1024;
+/** A batch this small is read before its recording is looked up: reading it costs less than a second lookup. */
+const SMALL_BATCH_BYTES = 1024 ** 2;
 /** A batch after which memory is handed back: the copies parsing made are several times its size. */
 const LARGE_BATCH_BYTES = 16 * 1024 * 1024;
 
@@ -118,7 +120,9 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
         // The declared length is checked first, so a huge body is refused before it is read.
         const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
         checkDeclared(c.req.raw, limit);
-        recs.assertExists(id); // 404 before reading a large body for nothing
+        // 404 before reading a large body for nothing; a small one is read first, and the append
+        // then reads the recording once.
+        if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
         const store = async () => {
           const body = await readBody(c.req.raw, limit);
           return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };

@@ -69,8 +69,8 @@ export function createClient(opts: ClientOptions) {
     timeoutMs,
     /** The raw typed `hc` client, for routes without a helper. */
     api,
-    /** Options of an `api` call sending a raw body: `api....$post({ param }, client.raw(body, type))`. */
-    raw: rawInit,
+    /** Options of an `api` call sending a raw body: `api....$post({ param }, client.rawBody(body, type))`. */
+    rawBody: rawInit,
     /** Checks an answer of `api`: its JSON body, or the daemon's error as ApiError. */
     json,
     /** Any call by path, e.g. request("GET", path); throws ApiError on non-2xx. */

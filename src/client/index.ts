@@ -1,6 +1,7 @@
 // The TypeScript client of nc-data-daemon, for the CLI and for user scripts (Bun or Deno).
 export { createClient, type ClientOptions, type DaemonClient, type RawOptions } from "./client.ts";
 export { ensureDaemon, type EnsureOptions } from "./ensure.ts";
+export { discoverDaemon } from "./discover.ts";
 export { ApiError, NotRespondingError } from "./errors.ts";
 export { encodeFrames } from "./frames.ts";
 export { Recording, startRecording, type BatchOptions, type StartOptions } from "./recording.ts";

@@ -3,14 +3,14 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type CreateRecordingInput, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingState, type StoredFile } from "../api/contract.ts";
+import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type CreateRecordingInput, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingView, type StoredFile } from "../api/contract.ts";
 import type { DaemonClient, RawBody } from "./client.ts";
 
 /** Writes wait for fsync; a large batch or file on a slow disk must not hit the 5 s default. */
 const WRITE_TIMEOUT_MS = 10 * 60_000;
 
 export function recordingsApi(client: DaemonClient) {
-  const { api, json, raw } = client;
+  const { api, json, rawBody: raw } = client;
   const recordings = api.v1.recordings;
   const one = recordings[":id"];
   // hc puts params into the path as given: ids and names are encoded here.
@@ -20,7 +20,7 @@ export function recordingsApi(client: DaemonClient) {
     get: (id: string) => json<RecordingAnswer>(one.$get(param(id))),
     list: (q: ListQuery = {}) =>
       json<RecordingList>(
-        recordings.$get({ query: { state: q.state as RecordingState | undefined, limit: q.limit === undefined ? undefined : String(q.limit), cursor: q.cursor || undefined } }),
+        recordings.$get({ query: { state: q.state as RecordingView["state"] | undefined, limit: q.limit === undefined ? undefined : String(q.limit), cursor: q.cursor || undefined } }),
       ),
     appendNdjson: (id: string, body: Uint8Array | string) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
     appendFrames: (id: string, body: Uint8Array) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),

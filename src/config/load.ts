@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DefaultsContext, FieldName } from "./fields.ts";
-import { resolvePaths, validateInstanceName, type Paths } from "./paths.ts";
+import { isSystemService, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
 import type { UnknownField } from "./profile-doc.ts";
 import { createProfileStore, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
@@ -57,7 +57,7 @@ function diskSize(path: string): number | undefined {
 
 export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
-  const paths = resolvePaths(home, instanceOf(input));
+  const paths = isSystemService(input.env) ? resolveSystemPaths(input.env) : resolvePaths(home, instanceOf(input));
   const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);

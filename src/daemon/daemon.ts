@@ -67,7 +67,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
   try {
-    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
+    plugins = (opts.plugins ?? []).flatMap((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
     const app = createApp({
       pid,
       version: VERSION,
@@ -82,7 +82,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       logError: (message, err) => log.error(message, err),
       logDebug: (message) => log.debug(message),
     });
-    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER);
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER, paths.shared);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();

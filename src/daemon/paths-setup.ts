@@ -1,5 +1,6 @@
 // The instance's folders are private to the user: the socket gives full control of the daemon.
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Paths } from "../config/index.ts";
 
 export function ensurePrivateDir(dir: string): void {
@@ -10,6 +11,11 @@ export function ensurePrivateDir(dir: string): void {
 
 export function ensureInstanceDirs(paths: Paths): void {
   for (const dir of new Set([paths.root, paths.instanceRoot, paths.logDir])) ensurePrivateDir(dir);
+  // The system service's socket folder: its group may enter (systemd's RuntimeDirectory makes it so too).
+  if (paths.shared) {
+    mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o750 });
+    chmodSync(dirname(paths.socket), 0o750);
+  }
   privateStateFiles(paths.db);
 }
 

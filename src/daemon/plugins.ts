@@ -34,4 +34,5 @@ export interface DaemonPlugin {
   stop?(): Promise<void> | void;
 }
 
-export type DaemonPluginFactory = (ctx: PluginContext) => DaemonPlugin;
+/** Makes one part, or several that need each other (created together, listed in start order). */
+export type DaemonPluginFactory = (ctx: PluginContext) => DaemonPlugin | DaemonPlugin[];

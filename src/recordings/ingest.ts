@@ -10,9 +10,9 @@ import type { IncomingMessage } from "./parse-ndjson.ts";
 import { closeSegment, openSegment } from "./segments.ts";
 import type { AppendResult } from "./types.ts";
 
-// Every acknowledged batch runs these (and the requireRecording of its route up to three
-// times): constant SQL, prepared once and cached by SQLite, where building each statement
-// with Drizzle per batch took about a tenth of the daemon's time in a profile of ingest.
+// Every acknowledged batch runs these (requireWritable once): constant SQL, prepared once and
+// cached by SQLite, where building each statement with Drizzle per batch took about a tenth of
+// the daemon's time in a profile of ingest.
 const SQL = {
   recording: "SELECT * FROM recordings WHERE id = ?",
   traces: "SELECT * FROM traces WHERE recording_id = ?",
@@ -37,8 +37,12 @@ export function requireWritable(ctx: Ctx, id: string) {
   return row;
 }
 
-export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]): AppendResult {
-  requireWritable(ctx, id);
+/**
+ * `rec` is the row requireWritable() returned for this batch, read once: nothing between that
+ * read and this call may yield to other requests, so it is still the recording's state.
+ */
+export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMessage[]): AppendResult {
+  const id = rec.id;
   const { store } = ctx;
   const known = new Map<string, TraceRow>(store.raw<TraceRow>(SQL.traces, [id]).map((t) => [t.name, t]));
   const newTraces: TraceRow[] = [];

@@ -167,7 +167,7 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const { store } = ctx;
   withReserve(ctx, () => {
     if (opts.rebuild) rebuildRows(ctx, report);
-    // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
+    // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
   const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"]))).filter((r) => usableRecordingDir(ctx.root, r.id, (m) => ctx.log.warn(m)));

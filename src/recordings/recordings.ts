@@ -11,6 +11,7 @@
  *   recs.get(id);  recs.list({ state, limit, cursor });
  *   recs.tick(now);   // on a timer: closes aged segments, finalizes idle recordings
  *   recs.uploads.*    // the uploader's queue, see upload-queue.ts
+ *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (upload-state.ts)
  *
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
@@ -39,6 +40,8 @@ import { createStorageBudget } from "./storage-budget.ts";
 import { asStorageFull, withReserve } from "./storage-full.ts";
 import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
+import { createUploadState } from "./upload-state.ts";
+import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
@@ -115,6 +118,8 @@ export function createRecordings(deps: RecordingsDeps) {
     setStorageLimit(bytes: number | null): void {
       limits.storageLimitBytes = bytes;
     },
+    /** How many recordings are in each state, for status. */
+    countByState: () => recordingCounts(ctx),
     storage: () => ({ used_bytes: ctx.budget.used(), limit_bytes: limits.storageLimitBytes, waiting_for_upload_bytes: ctx.budget.waitingForUpload() }),
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
@@ -129,16 +134,18 @@ export function createRecordings(deps: RecordingsDeps) {
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
-      return guarded(ctx, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseFrames(body, limits.maxMessageBytes);
-      return guarded(ctx, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
@@ -205,10 +212,15 @@ export function createRecordings(deps: RecordingsDeps) {
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
     abandonForTest: () => abandonOpenSegments(ctx),
 
+    /** The uploader's port onto the queue below (src/uploader/ports.ts). */
+    uploadState: createUploadState(ctx),
     uploads: {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
-      markUploading: (uploadId: number, remoteUploadId?: string) => queue.markUploading(ctx, uploadId, remoteUploadId),
-      progress: (uploadId: number, bytesSent: number, remoteUploadId?: string) => queue.recordProgress(ctx, uploadId, bytesSent, remoteUploadId),
+      /** Objects by upload state and the bytes still to send, for status. */
+      counts: () => uploadCounts(ctx),
+      markUploading: (uploadId: number) => queue.markUploading(ctx, uploadId),
+      progress: (uploadId: number, bytesSent: number) => queue.recordProgress(ctx, uploadId, bytesSent),
+      saveResume: (uploadId: number, facts: queue.ResumeFacts) => queue.saveResume(ctx, uploadId, facts),
       savePart: (part: Parameters<typeof queue.savePart>[1], bytesSent?: number) => queue.savePart(ctx, part, bytesSent),
       parts: (uploadId: number) => queue.listParts(ctx, uploadId),
       reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),

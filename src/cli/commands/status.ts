@@ -1,5 +1,5 @@
 import type { StatusBody } from "../../api/index.ts";
-import { createClient } from "../../client/index.ts";
+import { createClient, discoverDaemon } from "../../client/index.ts";
 import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
 import { DaemonNotRunningError } from "../../errors.ts";
@@ -73,7 +73,8 @@ export default defineCli({
   examples: ["nc-data-daemon status", "nc-data-daemon status --json", "nc-data-daemon status --watch", "nc-data-daemon status --instance ci-7"],
   async run({ args: a, data: ctx }) {
     const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
-    const client = createClient({ socket: paths.socket, timeoutMs: 3000 });
+    // With no daemon of the user's own, the system service's (docs/service.md).
+    const client = (await discoverDaemon(ctx.env, paths, 3000))?.client ?? createClient({ socket: paths.socket, timeoutMs: 3000 });
     let status: StatusBody;
     try {
       status = await client.status();

@@ -1,4 +1,4 @@
-import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
+import { homeOf, instanceOf, isSystemService, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
 import { instanceArg, timeoutArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import { STOP_MESSAGES, stopInstance, timeoutOf } from "../process-control.ts";
@@ -8,7 +8,8 @@ export default defineCli({
   args: { ...instanceArg, ...timeoutArg },
   examples: ["nc-data-daemon stop", "nc-data-daemon stop --timeout 30", "nc-data-daemon stop --instance ci-7"],
   async run({ args, data: ctx }) {
-    const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: args.instance }));
+    // NCD_SYSTEM=1 (as the system service's unit sets it) addresses the system daemon (docs/service.md).
+    const paths = isSystemService(ctx.env) ? resolveSystemPaths(ctx.env) : resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: args.instance }));
     ctx.out(STOP_MESSAGES[await stopInstance(paths, timeoutOf(args.timeout))]);
     return 0;
   },

@@ -1,54 +1,23 @@
-// The recordings part: opens the state store and the recordings library before the socket is
-// bound (so a bad path_to_store_record fails `launch` with its name), then, once the socket
-// answers, repairs what a crash left open and starts the timer that closes aged segments and
-// finalizes idle recordings. Requests that arrive before that wait for it.
-import { hostname } from "node:os";
-import { ConfigError, UnavailableError } from "../../errors.ts";
-import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
-import { createStore } from "../../store/store.ts";
-import { privateStateFiles } from "../paths-setup.ts";
-import type { DaemonPluginFactory } from "../plugins.ts";
+// The recordings part: serves the API's /v1/recordings from the store and recordings opened
+// before the socket was bound, then, once the socket answers, repairs what a crash left open and starts
+// the timer that closes aged segments and finalizes idle recordings. Requests that arrive
+// before that wait for it.
+import { UnavailableError } from "../../errors.ts";
+import type { Recordings } from "../../recordings/recordings.ts";
+import type { Store } from "../../store/store.ts";
+import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
-import type { SharedParts } from "./shared.ts";
+import type { UploadsHandle } from "./uploads.ts";
 
 /** How often aged segments and idle recordings are looked for: a quarter of the shorter of
  * the two limits, so they are honoured within 25 %, but no more often than 4 times a second
  * and at least every 5 s (an idle daemon should hardly wake up). */
 const tickMs = (segmentMaxAge: number, idleAfter: number) => Math.min(5000, Math.max(250, (Math.min(segmentMaxAge, idleAfter) * 1000) / 4));
 
-export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
+export function recordingsPart(deps: { store: Store; recordings: Recordings; uploads: UploadsHandle }): (ctx: PluginContext) => DaemonPlugin {
+  const { store, recordings, uploads } = deps;
   return (ctx) => {
     const cfg = ctx.config.get();
-    const store = createStore({ path: ctx.loaded.paths.db, runtime: ctx.runtime, log: ctx.log });
-    privateStateFiles(ctx.loaded.paths.db);
-    if (store.recovered) ctx.log.warn(`The state database was corrupt (${store.recovered.reason}); it was moved to ${store.recovered.movedTo} and is being rebuilt from the recordings on disk.`);
-    let recordings: Recordings;
-    try {
-      recordings = createRecordings({
-        store,
-        root: cfg.path_to_store_record,
-        log: ctx.log,
-        runtime: ctx.runtime,
-        emit: (type, payload) => {
-          ctx.events.publish(type, payload);
-          if (type === "segment.closed" || type === "recording.stopped" || type === "file.stored") shared.uploads?.kick();
-        },
-        identity: () => ({ org: ctx.config.get().current_org_id ?? "default", hostname: hostname() }),
-        limits: {
-          storageLimitBytes: cfg.storage_limit,
-          diskSafetyMarginBytes: cfg.disk_free_margin,
-          segmentMaxBytes: cfg.segment_max_bytes,
-          segmentMaxAgeMs: cfg.segment_max_age * 1000,
-          idleFinalizeMs: cfg.idle_finalize_after * 1000,
-          keepUploaded: cfg.keep_uploaded,
-        },
-      });
-    } catch (err) {
-      store.close();
-      throw new ConfigError((err as Error).message);
-    }
-    shared.store = store;
-    shared.recordings = recordings;
     ctx.config.onChange((c, changed) => {
       if (changed.includes("storage_limit")) recordings.setStorageLimit(c.storage_limit);
     });
@@ -58,17 +27,15 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
     const ready = new Promise<Recordings>((res, rej) => ((markReady = res), (markFailed = rej)));
     ready.catch(() => {}); // requests see the failure; nobody else must
     let timer: ReturnType<typeof setInterval> | undefined;
-    const byState = cachedUntilEvent(ctx.events, 1000, () =>
-      Object.fromEntries(store.raw<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state", []).map((r) => [r.state, r.n])),
-    );
+    const byState = cachedUntilEvent(ctx.events, 1000, () => recordings.countByState());
 
     return {
       name: "recordings",
       recordingsApi: {
         recordings: () => ready,
-        uploadInfo: (id) => shared.uploads?.info(id) ?? {},
-        onStopped: () => shared.uploads?.kick(),
-        onCancelled: (id) => shared.uploads?.cancel(id),
+        uploadInfo: (id) => uploads.info(id),
+        onStopped: () => uploads.kick(),
+        onCancelled: (id) => uploads.cancel(id),
         maxBatchBytes: () => cfg.max_batch_bytes,
         releaseMemory: () => ctx.runtime.collectGarbage?.(),
       },

@@ -3,15 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { recordingKey } from "../../src/uploader/layout.ts";
-import { createS3Target } from "../../src/uploader/s3-target.ts";
-import { createUploader } from "../../src/uploader/uploader.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { JsonFileStateStore } from "../support/json-file-state-store.ts";
-import { eventRecorder, makeRecording, quietLog } from "../support/recordings.ts";
-import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import { createBandwidth, type Bandwidth } from "../../../src/uploader/bandwidth.ts";
+import { recordingKey } from "../../../src/uploader/layout.ts";
+import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
+import { createUploader } from "../../../src/uploader/uploader.ts";
+import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
+import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
+import { eventRecorder, makeRecording, quietLog } from "../../support/recordings.ts";
+import { s3Admin } from "../../support/s3-admin.ts";
+import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -36,7 +36,7 @@ beforeEach(() => {
   proxy.setFaults(undefined);
 });
 
-function target(secret = s3.secretKey, partSize = 1 * MiB) {
+function target(secret = s3.secretKey, partSize = 1 * MiB, bandwidth?: Bandwidth) {
   return createS3Target({
     bucket: "bkt",
     prefix: "pre",
@@ -46,12 +46,13 @@ function target(secret = s3.secretKey, partSize = 1 * MiB) {
     credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: secret }),
     partSize,
     stallMs: 2000,
+    bandwidth,
   });
 }
 
 function uploader(t = target(), extra: Partial<Parameters<typeof createUploader>[0]> = {}) {
   const ev = eventRecorder();
-  const up = createUploader({ store, target: t, bandwidth: createBandwidth(null), log: quietLog, emit: ev.emit, numThreads: 2, retry: fast, pollMs: 100, ...extra });
+  const up = createUploader({ store, target: t, log: quietLog, emit: ev.emit, numThreads: 2, retry: fast, pollMs: 100, ...extra });
   return { up, ev };
 }
 
@@ -208,7 +209,7 @@ describe("uploads to s3rver", () => {
 
     proxy.reset();
     const paced = makeRecording(dir, store, { id: "rec-paced", sizes });
-    const second = uploader(target(), { numThreads: 1, bandwidth: createBandwidth(64 * MiB) });
+    const second = uploader(target(s3.secretKey, 1 * MiB, createBandwidth(64 * MiB)), { numThreads: 1 });
     second.up.start();
     await second.up.whenIdle();
     await second.up.stop();

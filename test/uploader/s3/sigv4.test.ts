@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { EMPTY_SHA256, signRequest, uriEncode } from "../../src/uploader/sigv4.ts";
+import { EMPTY_SHA256, signRequest, uriEncode } from "../../../src/uploader/s3/sigv4.ts";
 
 test("signs the AWS documentation's GET Object example to its published signature", () => {
   const h = signRequest({

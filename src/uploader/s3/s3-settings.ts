@@ -1,7 +1,7 @@
 // Turns `s3://bucket/prefix?endpoint=...&path_style=...&region=...` plus the AWS SDK's usual
 // environment and shared files into everything the S3 target needs. Pure: the environment
 // and a file reader are passed in, so the config layer decides where they come from.
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../errors.ts";
 import type { Credentials } from "./sigv4.ts";
 
 export interface S3Settings {

@@ -1,11 +1,11 @@
 // Signed S3 requests with the two cures that need no state of the object: a skewed clock is
 // corrected from the server's Date header, and expired credentials are fetched again from
 // the provider. Either retries the request at once; anything else is thrown as a TargetError.
-import { redactText } from "../redact.ts";
-import { classify } from "./retry.ts";
+import { redactText } from "../../redact.ts";
+import { classify } from "../retry.ts";
 import { signRequest, uriEncode, type Credentials } from "./sigv4.ts";
-import { sendRequest, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
-import { TargetError, parseRetryAfter } from "./target-error.ts";
+import { sendRequest, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
+import { TargetError, parseRetryAfter } from "../target-error.ts";
 
 /** Returns current credentials; `refresh` asks for new ones (re-read the file, renew a token). */
 export type CredentialsProvider = (opts: { refresh: boolean }) => Credentials | undefined | Promise<Credentials | undefined>;

@@ -2,8 +2,8 @@
 // 8 MiB part there (~14 ms) holds up every socket and the control API, and on a fast link it,
 // not the network, set the upload rate. Where no worker can run (or one died), the range is
 // hashed in this thread and nothing else changes.
-import { createInlineWorker } from "../runtime/inline-worker.ts";
-import { md5Range } from "./body.ts";
+import { createInlineWorker } from "../../runtime/inline-worker.ts";
+import { md5Range } from "../body.ts";
 
 export type HashRange = (path: string, start: number, len: number) => Promise<Buffer>;
 

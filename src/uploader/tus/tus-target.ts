@@ -4,12 +4,13 @@
 // persisted as soon as it exists, so a restart continues from the server's offset.
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { rangeStream, bytesStream } from "./body.ts";
-import { redactText } from "../redact.ts";
-import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "./http.ts";
-import { classify } from "./retry.ts";
-import { TargetError, parseRetryAfter } from "./target-error.ts";
-import type { PutJob, Target } from "./target.ts";
+import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
+import { rangeStream, bytesStream } from "../body.ts";
+import { redactText } from "../../redact.ts";
+import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
+import { classify } from "../retry.ts";
+import { TargetError, parseRetryAfter } from "../target-error.ts";
+import type { PutJob, Target } from "../target.ts";
 
 export interface TusTargetOptions {
   /** Creation endpoint, e.g. https://uploads.example.com/files */
@@ -20,6 +21,8 @@ export interface TusTargetOptions {
   chunkSize?: number;
   fetch?: Fetch;
   stallMs?: number;
+  /** Unlimited when not given. */
+  bandwidth?: Bandwidth;
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -28,6 +31,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
   const fetchImpl = opts.fetch ?? fetch;
   const stallMs = opts.stallMs ?? 60_000;
   const chunkSize = opts.chunkSize ?? 8 * 1024 * 1024;
+  const bandwidth = opts.bandwidth ?? createBandwidth(null);
   let checksumAlgo: "sha256" | "sha1" | null | undefined; // undefined: not asked yet
 
   function headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -105,7 +109,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         let sent = 0;
         try {
           const ans = await call("PATCH", url, h, job.signal, () =>
-            rangeStream(job.localPath, start, len, { bandwidth: job.bandwidth, signal: job.signal, onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))) }),
+            rangeStream(job.localPath, start, len, { bandwidth, signal: job.signal, onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))) }),
             touch,
           );
           offset = Number(ans.headers.get("upload-offset") ?? start + len);
@@ -124,6 +128,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     protocol: "tus",
     prefix: "",
     location: shownUrl(opts.url),
+    bandwidth,
     async put(job) {
       for (let restarts = 0; ; restarts++) {
         const url = job.state.tusUrl ?? (await create(job, job.size));
@@ -141,7 +146,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     async putBytes(key, bytes, _type, o) {
       const job = { key, sha256: createHash("sha256").update(bytes).digest("hex"), signal: o.signal, resume: { saveTusUrl: async () => {} } } as unknown as PutJob;
       const url = await create(job, bytes.length);
-      await call("PATCH", url, { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) }, o.signal, () => bytesStream(bytes, o));
+      await call("PATCH", url, { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) }, o.signal, () => bytesStream(bytes, { bandwidth, signal: o.signal }));
     },
     async abort(_key, state) {
       if (!state.tusUrl) return;

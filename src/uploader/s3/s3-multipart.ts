@@ -7,9 +7,9 @@ import { sendMissingParts, type PutRange } from "./s3-part-sender.ts";
 import { xmlValue, stripQuotes, type S3Client } from "./s3-client.ts";
 import { listParts, multipartEtag, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
-import { TargetError } from "./target-error.ts";
-import type { CompletedPart } from "./ports.ts";
-import type { PutJob } from "./target.ts";
+import { TargetError } from "../target-error.ts";
+import type { CompletedPart } from "../ports.ts";
+import type { PutJob } from "../target.ts";
 
 export interface MultipartDeps {
   client: S3Client;

@@ -4,8 +4,8 @@
 // persisted at once, so a restart resumes from it.
 import { checkEtag } from "./s3-parts.ts";
 import { stripQuotes } from "./s3-client.ts";
-import type { CompletedPart } from "./ports.ts";
-import type { PutJob } from "./target.ts";
+import type { CompletedPart } from "../ports.ts";
+import type { PutJob } from "../target.ts";
 
 /** Parts of one object sent at once. */
 const PARTS_IN_FLIGHT = 3;

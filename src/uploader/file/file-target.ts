@@ -7,15 +7,22 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
-import type { Bandwidth } from "./bandwidth.ts";
-import { bytesStream, rangeStream } from "./body.ts";
-import { TargetError } from "./target-error.ts";
-import type { Target } from "./target.ts";
+import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
+import { bytesStream, rangeStream } from "../body.ts";
+import { TargetError } from "../target-error.ts";
+import type { Target } from "../target.ts";
 
 const NEEDS_A_PERSON = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST"]);
 
-export function createFileTarget(opts: { url: string }): Target {
+export interface FileTargetOptions {
+  url: string;
+  /** Unlimited when not given. */
+  bandwidth?: Bandwidth;
+}
+
+export function createFileTarget(opts: FileTargetOptions): Target {
   const root = resolve(fileURLToPath(opts.url));
+  const bandwidth = opts.bandwidth ?? createBandwidth(null);
 
   function pathFor(key: string): string {
     const p = resolve(join(root, key));
@@ -70,19 +77,20 @@ export function createFileTarget(opts: { url: string }): Target {
     protocol: "file",
     prefix: "",
     location: `file://${root}`,
+    bandwidth,
     async put(job) {
       let sent = 0;
       job.onProgress(0);
       const stream = rangeStream(job.localPath, 0, job.size, {
-        bandwidth: job.bandwidth,
+        bandwidth,
         signal: job.signal,
         onBytes: (n) => job.onProgress((sent += n)),
       });
       await write(job.key, stream, job.signal);
       return {};
     },
-    async putBytes(key, bytes, _type, o: { bandwidth: Bandwidth; signal: AbortSignal }) {
-      await write(key, bytesStream(bytes, o), o.signal);
+    async putBytes(key, bytes, _type, { signal }) {
+      await write(key, bytesStream(bytes, { bandwidth, signal }), signal);
     },
     async abort() {
       // Nothing is kept between attempts.

@@ -1,6 +1,6 @@
 // The part-digest cache and its queue, driven by a hash function the test releases by hand.
 import { describe, expect, test } from "bun:test";
-import { createPartDigests } from "../../src/uploader/part-digests.ts";
+import { createPartDigests } from "../../../src/uploader/s3/part-digests.ts";
 
 /** A hashRange whose calls wait until the test resolves them; the digest names the range. */
 function manualHash() {

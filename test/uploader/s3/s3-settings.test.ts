@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { resolveS3Settings } from "../../src/uploader/s3-settings.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { resolveS3Settings } from "../../../src/uploader/s3/s3-settings.ts";
+import { ConfigError } from "../../../src/errors.ts";
 
 const files = (map: Record<string, string>) => (p: string) => map[p];
 const none = () => undefined;

@@ -6,13 +6,12 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { createFileTarget } from "../../../src/uploader/file/file-target.ts";
 
-const FILE_TARGET = resolve(import.meta.dir, "../../src/uploader/file-target.ts");
+const FILE_TARGET = resolve(import.meta.dir, "../../../src/uploader/file/file-target.ts");
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const put = (url: string, key: string, data: Uint8Array) =>
-  createFileTarget({ url }).putBytes(key, data, "application/octet-stream", { bandwidth: createBandwidth(null), signal: new AbortController().signal });
+  createFileTarget({ url }).putBytes(key, data, "application/octet-stream", { signal: new AbortController().signal });
 
 /** Every entry under `dir`, as paths relative to it. */
 const tree = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).sort();
@@ -29,11 +28,13 @@ describe("file:// target", () => {
         "-e",
         `
         import { createFileTarget } from ${JSON.stringify(FILE_TARGET)};
-        const t = createFileTarget({ url: ${JSON.stringify(url)} });
         let granted = 0;
-        const bandwidth = { rate: null, sliceBytes: 4096, setRate() {}, take: () => (granted++ === 0 ? Promise.resolve() : new Promise(() => {})) };
+        // Held from the global scope: an unreachable pending write would be collected with its open file handle.
+        const waiting = (globalThis.waiting = []);
+        const bandwidth = { rate: null, sliceBytes: 4096, setRate() {}, take: () => (granted++ === 0 ? Promise.resolve() : new Promise((r) => waiting.push(r))) };
+        const t = createFileTarget({ url: ${JSON.stringify(url)}, bandwidth });
         setInterval(() => {}, 1e6); // stays alive until killed
-        t.putBytes(${JSON.stringify(key)}, new Uint8Array(1 << 20).fill(7), "application/octet-stream", { bandwidth, signal: new AbortController().signal });
+        t.putBytes(${JSON.stringify(key)}, new Uint8Array(1 << 20).fill(7), "application/octet-stream", { signal: new AbortController().signal });
         `,
       ],
       { stdout: "inherit", stderr: "inherit" },
@@ -79,7 +80,6 @@ describe("file:// target", () => {
         key: "default/rec-3/segments/000001.mcap",
         localPath: join(out, "no such local file"),
         size: 10,
-        bandwidth: createBandwidth(null),
         signal: new AbortController().signal,
         onProgress() {},
       } as never),

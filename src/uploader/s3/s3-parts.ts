@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { stripQuotes, xmlBlocks, xmlValue, type S3Client } from "./s3-client.ts";
 import { sha256Hex } from "./sigv4.ts";
-import { TargetError } from "./target-error.ts";
+import { TargetError } from "../target-error.ts";
 
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const MAX_PARTS = 10_000;

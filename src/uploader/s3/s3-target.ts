@@ -6,19 +6,20 @@
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
-import { bytesStream } from "./body.ts";
+import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
+import { bytesStream } from "../body.ts";
 import { createMd5Worker, type HashRange } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
-import { createBodyChooser, type FileSlice } from "./part-body.ts";
+import { createBodyChooser, type FileSlice } from "../part-body.ts";
 import { putMultipart } from "./s3-multipart.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
 import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
-import { classify } from "./retry.ts";
-import { TargetError } from "./target-error.ts";
-import { redactPatterns } from "../redact.ts";
-import type { Fetch } from "./http.ts";
-import type { PutJob, Target } from "./target.ts";
+import { classify } from "../retry.ts";
+import { TargetError } from "../target-error.ts";
+import { redactPatterns } from "../../redact.ts";
+import type { Fetch } from "../http.ts";
+import type { PutJob, Target } from "../target.ts";
 
 export interface S3TargetOptions {
   bucket: string;
@@ -36,6 +37,8 @@ export interface S3TargetOptions {
   fileSlice?: FileSlice;
   /** MD5 of a file range; by default on a worker thread (see md5-worker.ts). */
   hashRange?: HashRange;
+  /** Unlimited when not given. */
+  bandwidth?: Bandwidth;
 }
 
 const UNSIGNED = "UNSIGNED-PAYLOAD";
@@ -45,6 +48,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
   const bodies = createBodyChooser(opts.fileSlice);
+  const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   // The largest object sent in one PUT: what the link has shown it carries in about a second,
   // between one part and SINGLE_PUT_CAP. A failed single PUT is sent again whole, so a retry
@@ -52,7 +56,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   // create, complete and per-part requests of a multipart upload (which servers such as Ceph
   // and s3rver pay for with extra storage work). A link that is paced, slow, flaky (a failure
   // resets the measured rate) or not yet measured gets multipart in 8 MiB parts.
-  const singlePutMax = (size: number, bandwidth: { rate: number | null }) => {
+  const singlePutMax = (size: number) => {
     const rate = bandwidth.rate === null ? bodies.linkRate() : 0;
     return Math.max(partSizeFor(size, configuredPart), Math.min(SINGLE_PUT_CAP, Math.floor(rate / MiB) * MiB));
   };
@@ -70,7 +74,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
       path: job.localPath,
       start,
       len,
-      bandwidth: job.bandwidth,
+      bandwidth,
       signal,
       onBytes: (n) => {
         touch.current?.();
@@ -108,14 +112,15 @@ export function createS3Target(opts: S3TargetOptions): Target {
     protocol: "s3",
     prefix: opts.prefix,
     location: `s3://${opts.bucket}/${opts.prefix} at ${redactPatterns(opts.endpoint)}`,
-    prepare(localPath, size, bandwidth) {
-      digests.prefetch(localPath, size, size <= singlePutMax(size, bandwidth) ? Math.max(size, 1) : partSizeFor(size, configuredPart));
+    bandwidth,
+    prepare(localPath, size) {
+      digests.prefetch(localPath, size, size <= singlePutMax(size) ? Math.max(size, 1) : partSizeFor(size, configuredPart));
     },
     async put(job) {
       // Two restarts at most: a server that forgets uploads twice in a row has a real problem.
       for (let restarts = 0; ; restarts++) {
         try {
-          const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size, job.bandwidth);
+          const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size);
           const out = multipart ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml }, job) : await putSingle(job);
           digests.forget(job.localPath);
           return out;
@@ -126,7 +131,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
         }
       }
     },
-    async putBytes(key, bytes, contentType, { bandwidth, signal }) {
+    async putBytes(key, bytes, contentType, { signal }) {
       const md5 = createHash("md5").update(bytes).digest();
       const ans = await client.request({
         method: "PUT",
