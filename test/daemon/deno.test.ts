@@ -12,7 +12,7 @@ function deno(home: string, args: string[]) {
 }
 
 describe("under Deno", () => {
-  test.skipIf(!existsSync(DENO))("the same source launches, answers health and status, and stops cleanly", async () => {
+  test.skipIf(!existsSync(DENO))("the same source launches, answers health, status and its generated OpenAPI document, and stops cleanly", async () => {
     const home = tempHome();
     const p = instancePaths(home);
     const daemon = deno(home, ["launch"]);
@@ -22,6 +22,9 @@ describe("under Deno", () => {
       const status = deno(home, ["status", "--json"]);
       expect(await status.exited).toBe(0);
       expect(JSON.parse(await new Response(status.stdout).text())).toMatchObject({ running: true, pid: daemon.pid });
+      // Generated on request by hono-openapi, which loads the valibot converter at run time.
+      const doc = (await (await fetch("http://localhost/v1/openapi.json", { unix: p.socket } as RequestInit)).json()) as { paths: Record<string, any> };
+      expect(doc.paths["/v1/recordings"].post.requestBody.content["application/json"].schema.properties.traces.type).toBe("array");
       const stop = deno(home, ["stop"]);
       expect(await stop.exited).toBe(0);
       expect(await new Response(stop.stdout).text()).toBe("Daemon stopped.\n");
