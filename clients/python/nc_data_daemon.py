@@ -15,6 +15,7 @@ messages and sends them in batches (by count, size or age), so call ``flush`` or
 ``stop_recording`` before relying on them being stored.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -135,9 +136,21 @@ class Client:
         raise DaemonError("The daemon did not answer on %s within %.0f s" % (self.socket, wait))
 
     def start_recording(self, name=None, dataset=None, robot_id=None, metadata=None, traces=None, **batching):
+        """``traces``: dicts of name, encoding, schema_name, schema_encoding and schema; a schema
+        given as bytes (e.g. a protobuf FileDescriptorSet) is sent as schema_base64, exactly."""
+        traces = None if traces is None else [_wire_trace(t) for t in traces]
         body = {k: v for k, v in dict(name=name, dataset=dataset, robot_id=robot_id, metadata=metadata, traces=traces).items() if v is not None}
         rec = self.request("POST", "/v1/recordings", body)
         return Recording(self, rec["id"], **batching)
+
+
+def _wire_trace(trace):
+    schema = trace.get("schema")
+    if not isinstance(schema, (bytes, bytearray, memoryview)):
+        return trace
+    out = {k: v for k, v in trace.items() if k != "schema"}
+    out["schema_base64"] = base64.b64encode(bytes(schema)).decode("ascii")
+    return out
 
 
 def _encode_frame(trace, timestamp_ns, payload):

@@ -27,6 +27,7 @@ const trace = v.strictObject({
   schema_name: v.optional(v.string()),
   schema_encoding: v.optional(v.string()),
   schema: v.optional(v.string()),
+  schema_base64: v.optional(v.string()),
 });
 const createBody = v.strictObject({
   name: v.optional(v.pipe(v.string(), v.maxLength(255))),

@@ -3,6 +3,7 @@ export { createClient, type ClientOptions, type DaemonClient, type Health, type 
 export { ensureDaemon, type EnsureOptions } from "./ensure.ts";
 export { ApiError, NotRespondingError } from "./errors.ts";
 export { encodeFrames, FRAMES_TYPE, type Frame } from "./frames.ts";
+export type { SdkCreateRecordingInput, SdkTraceDeclaration } from "./trace-declarations.ts";
 export { Recording, startRecording, type BatchOptions, type StartOptions } from "./recording.ts";
 export { recordingsApi, waitForUpload, SETTLED_STATES, NDJSON_TYPE, type ListQuery, type RecordingList, type RecordingsApi, type StoredFile, type WaitOptions } from "./recordings-api.ts";
 export type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";

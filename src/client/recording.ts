@@ -4,11 +4,12 @@
 // batch that fails is reported by the next call (log, flush or stop), since log() itself only
 // buffers. One batch is in flight while the next fills: the script's own work then overlaps the
 // daemon's, and the next batch is already there when the daemon acknowledges the last.
-import type { CreateRecordingInput, RecordingDetail } from "../api/index.ts";
+import type { RecordingDetail } from "../api/index.ts";
 import type { DaemonClient } from "./client.ts";
 import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
 import { encodeFrames, frameSize, type Frame } from "./frames.ts";
 import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from "./recordings-api.ts";
+import type { SdkCreateRecordingInput } from "./trace-declarations.ts";
 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */
@@ -19,7 +20,7 @@ export interface BatchOptions {
   maxDelayMs?: number;
 }
 
-export interface StartOptions extends CreateRecordingInput, BatchOptions {
+export interface StartOptions extends SdkCreateRecordingInput, BatchOptions {
   /** How to reach or start the daemon; a client given here is used as is. */
   daemon?: EnsureOptions;
   client?: DaemonClient;

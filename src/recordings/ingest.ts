@@ -72,7 +72,7 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
     seg.writer.channelFor({
       topic: t.name,
       messageEncoding: t.encoding,
-      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: new TextEncoder().encode(t.schema ?? "") } : undefined,
+      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
     });
   const out = messages.map((m) => {
     let channelId = channels.get(m.trace);

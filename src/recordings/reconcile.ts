@@ -17,6 +17,7 @@ import { readRecordingJson } from "./recording-json.ts";
 import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
 import { stopRecording } from "./finalize.ts";
+import { bufferOf, schemaBytes } from "./trace-schema.ts";
 
 export interface ReconcileReport {
   repaired: { recording_id: string; seq: number; cut_bytes: number }[];
@@ -92,7 +93,7 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
         store.run(
           store.db
             .insert(traces)
-            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? new TextDecoder().decode(schema.data) : null, declared: 0, message_count: count, created_at: now })
+            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? bufferOf(schema.data) : null, declared: 0, message_count: count, created_at: now })
             .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
         );
       }
@@ -147,7 +148,7 @@ function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
         store.db.insert(recordings).values({ id, name: json.name, dataset: json.dataset, robot_id: json.robot_id, metadata: JSON.stringify(json.metadata ?? {}), state, created_at: json.created_at, updated_at: now, last_write_at: now, stopped_at: json.stopped_at }).onConflictDoNothing(),
       );
       for (const t of json.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: json.created_at }).onConflictDoNothing());
+        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: json.created_at }).onConflictDoNothing());
       }
     });
     if (state === "recording" || state === "finalizing") toFinish.push(id);

@@ -33,6 +33,7 @@ import { putFile, type StoredFile } from "./put-file.ts";
 import { reconcile, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
+import { bufferOf, schemaBytes } from "./trace-schema.ts";
 import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
@@ -82,7 +83,7 @@ export function createRecordings(deps: RecordingsDeps) {
     store.tx(() => {
       store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
       for (const t of input.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
+        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: now }));
       }
     });
     emit("recording.created", { recording_id: id, name: input.name ?? null });

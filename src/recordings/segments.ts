@@ -7,6 +7,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { recordings, segments, uploads } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
+import { identityMetadata, identityOf } from "./identity.ts";
 import { recordingDir, relPath, segmentName } from "./layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
@@ -33,7 +34,7 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   const dir = recordingDir(ctx.root, recordingId);
   ensureDirDurable(join(dir, "segments"));
   ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
-  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress);
+  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row)));
   const now = ctx.clock.now();
   ctx.store.tx(() => {
     ctx.store.run(ctx.store.db.insert(segments).values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }));

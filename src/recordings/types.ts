@@ -10,8 +10,10 @@ export interface TraceDeclaration {
   encoding: string;
   schema_name?: string;
   schema_encoding?: string;
-  /** The schema text (e.g. a .proto or a JSON Schema). */
+  /** The schema as text (ros2msg, jsonschema, omgidl...). */
   schema?: string;
+  /** The schema as base64 bytes; required for binary schemas (a protobuf FileDescriptorSet, a flatbuffer .bfbs). */
+  schema_base64?: string;
 }
 
 export interface CreateRecordingInput {

@@ -22,5 +22,14 @@ export const migrations: Migration[] = [
       "CREATE UNIQUE INDEX `uploads_remote_key` ON `uploads` (`recording_id`,`remote_key`);",
       "CREATE INDEX `uploads_evictable` ON `uploads` (`local_deleted`,`state`,`uploaded_at`);"
     ]
+  },
+  {
+    "tag": "0001_schema_bytes",
+    "statements": [
+      "-- Trace schemas become bytes (a protobuf FileDescriptorSet is binary); existing text schemas are\n-- kept as their UTF-8 bytes. No table references traces, so it is rebuilt inside the migration's\n-- transaction without turning foreign keys off.\nCREATE TABLE `__new_traces` (\n\t`recording_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`encoding` text NOT NULL,\n\t`schema_name` text,\n\t`schema_encoding` text,\n\t`schema` blob,\n\t`declared` integer DEFAULT 1 NOT NULL,\n\t`message_count` integer DEFAULT 0 NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`recording_id`, `name`),\n\tFOREIGN KEY (`recording_id`) REFERENCES `recordings`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "INSERT INTO `__new_traces`(\"recording_id\", \"name\", \"encoding\", \"schema_name\", \"schema_encoding\", \"schema\", \"declared\", \"message_count\", \"bytes\", \"created_at\") SELECT \"recording_id\", \"name\", \"encoding\", \"schema_name\", \"schema_encoding\", CAST(\"schema\" AS BLOB), \"declared\", \"message_count\", \"bytes\", \"created_at\" FROM `traces`;",
+      "DROP TABLE `traces`;",
+      "ALTER TABLE `__new_traces` RENAME TO `traces`;"
+    ]
   }
 ];

@@ -1,7 +1,7 @@
 // The daemon's state, as Drizzle tables. Column keys equal column names on purpose: raw rows
 // from the SQLite handle then already have the shape of `$inferSelect`, so the sync helpers in
 // db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const recordings = sqliteTable(
   "recordings",
@@ -34,7 +34,9 @@ export const traces = sqliteTable(
     encoding: text("encoding").notNull(),
     schema_name: text("schema_name"),
     schema_encoding: text("schema_encoding"),
-    schema: text("schema"),
+    // The schema exactly as declared: bytes, since a protobuf FileDescriptorSet or a flatbuffer
+    // .bfbs is binary and would not survive a trip through text.
+    schema: blob("schema", { mode: "buffer" }),
     declared: integer("declared").notNull().default(1),
     message_count: integer("message_count").notNull().default(0),
     bytes: integer("bytes").notNull().default(0),

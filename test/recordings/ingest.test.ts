@@ -54,7 +54,7 @@ describe("recordings ingest", () => {
   });
 
   test("binary frames round-trip byte for byte with the declared encoding and schema", async () => {
-    const r = fx.recs.create({ traces: [{ name: "/imu", encoding: "protobuf", schema_name: "Imu", schema_encoding: "protobuf", schema: "message Imu {}" }] });
+    const r = fx.recs.create({ traces: [{ name: "/imu", encoding: "protobuf", schema_name: "Imu", schema_encoding: "protobuf", schema_base64: "CgNpbXU=" }] });
     const frames = Array.from({ length: 50 }, (_, i) => ({ trace: i % 5 ? "/imu" : "/raw", timestampNs: BigInt(i) * 1000n, payload: crypto.getRandomValues(new Uint8Array(1 + i * 37)) }));
     const res = await fx.recs.appendFrames(r.id, encodeFrames(frames));
     expect(res.accepted).toBe(50);
@@ -171,5 +171,10 @@ describe("recordings ingest", () => {
   test("declarations are validated at create", () => {
     expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "" }] })).toThrow("traces[0].encoding");
     expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "json" }, { name: "a", encoding: "json" }] })).toThrow("declared twice");
+    const json = { name: "a", encoding: "json", schema_name: "A", schema_encoding: "jsonschema" };
+    expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}" }, { ...json, schema: '{"type":"object"}' }] })).toThrow(ConflictError);
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema: "message P {}" }] })).toThrow("send it base64-encoded as schema_base64");
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema_base64: "not base64!" }] })).toThrow("traces[0].schema_base64");
+    expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}", schema_base64: "e30=" }] })).toThrow("not both");
   });
 });

@@ -1,13 +1,14 @@
 // `record start|log|add-file|stop`: write a recording from a shell script or CI job.
 // `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
 import { defineCommand } from "citty";
-import type { CreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
+import type { SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
 import { waitForUpload } from "../../client/index.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
 import { formatBytes, printJson } from "../output.ts";
 import type { Command } from "../run.ts";
+import { schemaArgs, withSchemaFile } from "../trace-schema-args.ts";
 import { timeoutOf } from "./stop.ts";
 
 function parseMetadata(raw: unknown): Record<string, unknown> | undefined {
@@ -40,23 +41,25 @@ const start = defineCommand({
     "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
     metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
     trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated.", valueHint: "name:encoding,..." },
+    ...schemaArgs,
     ...daemonArgs,
     ...jsonArg,
   },
 }) as Command;
 start.examples = [
   "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
+  "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
   `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
 ];
 start.handler = async (a, ctx) => {
-  const input: CreateRecordingInput = {
+  const input: SdkCreateRecordingInput = {
     name: a.name as string | undefined,
     dataset: a.dataset as string | undefined,
     robot_id: a["robot-id"] as string | undefined,
     metadata: parseMetadata(a.metadata),
-    traces: parseTraces(a.trace),
+    traces: withSchemaFile(parseTraces(a.trace), a),
   };
-  for (const k of Object.keys(input) as (keyof CreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
+  for (const k of Object.keys(input) as (keyof SdkCreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
   const { recordings } = await connect(a, ctx);
   const rec = await recordings.create(input);
   if (a.json) return printJson(ctx, rec);
