@@ -53,6 +53,7 @@ export function createUploadStore(deps: { store: Store; recordings: Recordings; 
           // The manifest row exists once the recording is stopped: nothing more will be added.
           sealed: Boolean(manifest) && (r.state === "pending_upload" || r.state === "uploading"),
           metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+          manifestPath: manifest ? join(deps.root, manifest.local_path) : undefined,
           objects: rows
             .filter((u) => u.kind !== "manifest")
             .map((u) => ({

@@ -1,56 +1,20 @@
-// Stop and cancel. Stop closes the open segment, writes manifest.json (sizes and sha256 of every
-// object; uploaded last, so its presence in the target means the recording is complete) and
+// Stop and cancel. Stop closes the open segment, writes manifest.json (manifest.ts: the document
+// the upload ends with; uploaded last, so its presence in the target means the recording is complete) and
 // moves the recording to pending_upload. Cancel, which the caller must confirm, discards the
 // recording's local data; recording.json stays to say what happened.
+import { createHash } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, ne } from "drizzle-orm";
 import { ConflictError, ValidationError } from "../errors.ts";
-import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
+import { recordings, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { writeFileAtomic } from "./durable-fs.ts";
 import { requireRecording } from "./ingest.ts";
 import { MANIFEST, recordingDir, relPath } from "./layout.ts";
 import { updateRecordingJson } from "./recording-json.ts";
-import { closeSegment, sha256File } from "./segments.ts";
-
-export function buildManifest(ctx: Ctx, id: string): Record<string, unknown> {
-  const { store } = ctx;
-  const rec = requireRecording(ctx, id);
-  const who = ctx.identity();
-  const prefix = `${id}/`;
-  return {
-    format: "nc-data-daemon.manifest/1",
-    recording_id: id,
-    org: who.org,
-    robot_id: rec.robot_id ?? who.hostname,
-    name: rec.name,
-    dataset: rec.dataset,
-    metadata: JSON.parse(rec.metadata),
-    created_at: new Date(rec.created_at).toISOString(),
-    stopped_at: new Date(rec.stopped_at ?? ctx.clock.now()).toISOString(),
-    message_count: rec.message_count,
-    traces: store.all(store.db.select().from(traces).where(eq(traces.recording_id, id))).map((t) => ({
-      name: t.name,
-      encoding: t.encoding,
-      schema_name: t.schema_name,
-      schema_encoding: t.schema_encoding,
-      message_count: t.message_count,
-    })),
-    segments: store.all(store.db.select().from(segments).where(eq(segments.recording_id, id)).orderBy(segments.seq)).map((s) => ({
-      key: s.path.slice(prefix.length),
-      bytes: s.bytes,
-      sha256: s.sha256,
-      message_count: s.message_count,
-    })),
-    files: store.all(store.db.select().from(files).where(eq(files.recording_id, id)).orderBy(files.name)).map((f) => ({
-      key: f.path.slice(prefix.length),
-      name: f.name,
-      bytes: f.bytes,
-      sha256: f.sha256,
-    })),
-  };
-}
+import { buildManifest, manifestText } from "./manifest.ts";
+import { closeSegment } from "./segments.ts";
 
 /** Closes everything and queues the manifest; safe to call again on a finalizing recording. */
 export function stopRecording(ctx: Ctx, id: string): void {
@@ -63,11 +27,11 @@ export function stopRecording(ctx: Ctx, id: string): void {
   closeSegment(ctx, id);
   const dir = recordingDir(ctx.root, id);
   const manifestPath = join(dir, MANIFEST);
-  const text = `${JSON.stringify(buildManifest(ctx, id), null, 2)}\n`;
-  ctx.budget.ensure(text.length * 3);
-  writeFileAtomic(manifestPath, text);
-  const size = new TextEncoder().encode(text).byteLength;
-  const sha256 = sha256File(manifestPath);
+  const bytes = new TextEncoder().encode(manifestText(buildManifest(ctx, id)));
+  ctx.budget.ensure(bytes.byteLength);
+  writeFileAtomic(manifestPath, bytes);
+  const size = bytes.byteLength;
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
   const path = relPath(id, MANIFEST);
   store.tx(() => {
     store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), eq(uploads.kind, "manifest"))));

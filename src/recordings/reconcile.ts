@@ -39,7 +39,7 @@ function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
     }
     const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
     if (r.cutBytes > 0) ctx.log.warn(`Segment ${seg.path}: cut ${r.cutBytes} bytes of an unacknowledged, half-written batch.`);
-    markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount);
+    markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     if (r.state.messageCount < seg.message_count) recountAfterLoss(ctx, id, seg.path, seg.message_count - r.state.messageCount);
     report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
     ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
@@ -100,7 +100,7 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
       const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
       store.run(store.db.update(recordings).set({ message_count: rec.message_count + r.state.messageCount }).where(eq(recordings.id, id)));
     });
-    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount);
+    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);
     report.adopted.push(relPath(id, segmentName(seq)));
   }

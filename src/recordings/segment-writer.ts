@@ -124,6 +124,10 @@ export class SegmentWriter {
   get messageCount(): number {
     return this.state.messageCount;
   }
+  /** Log times of the first and last message (meaningless while messageCount is 0). */
+  get timeRange(): { start: bigint; end: bigint } {
+    return { start: this.state.messageStartTime, end: this.state.messageEndTime };
+  }
 
   /** The channel id for a topic, registering it (and its schema) on first use. */
   channelFor(decl: ChannelDecl): number {

@@ -8,6 +8,7 @@ import { recordings, segments, uploads } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
 import { identityMetadata, identityOf } from "./identity.ts";
+import { sqlInt64 } from "./sql-int64.ts";
 import { recordingDir, relPath, segmentName } from "./layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
@@ -53,11 +54,17 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
   ctx.open.delete(recordingId);
   const before = open.writer.size;
   const bytes = open.writer.close();
-  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount);
+  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange);
+}
+
+// Bound as bigint through the handle: drizzle's integer columns take numbers, which round ns.
+function timeColumns(messageCount: number, times?: { start: bigint; end: bigint }) {
+  if (!times || messageCount === 0) return {};
+  return { start_time_ns: sql`${sqlInt64(times.start)}`, end_time_ns: sql`${sqlInt64(times.end)}` };
 }
 
 /** Records a finished segment file (closed now, repaired or adopted) and queues its upload. */
-export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number): void {
+export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number, times?: { start: bigint; end: bigint }): void {
   const name = segmentName(seq);
   const path = relPath(recordingId, name);
   const sha256 = sha256File(join(ctx.root, path));
@@ -67,7 +74,7 @@ export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, by
     store.run(
       store.db
         .update(segments)
-        .set({ state: "closed", bytes, sha256, message_count: messageCount, closed_at: now })
+        .set({ state: "closed", bytes, sha256, message_count: messageCount, closed_at: now, ...timeColumns(messageCount, times) })
         .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
     );
     store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now }).where(eq(recordings.id, recordingId)));

@@ -40,6 +40,10 @@ export const traces = sqliteTable(
     declared: integer("declared").notNull().default(1),
     message_count: integer("message_count").notNull().default(0),
     bytes: integer("bytes").notNull().default(0),
+    // The client's earliest and latest timestamps (ns since the epoch, beyond 2^53: bound as
+    // bigint, read back with CAST(... AS TEXT)), for the manifest.
+    first_timestamp_ns: integer("first_timestamp_ns"),
+    last_timestamp_ns: integer("last_timestamp_ns"),
     created_at: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.recording_id, t.name] })],
@@ -57,6 +61,9 @@ export const segments = sqliteTable(
     bytes: integer("bytes").notNull(),
     message_count: integer("message_count").notNull().default(0),
     sha256: text("sha256"),
+    // MCAP log times (ns) of its first and last message, set at close; same caveat as above.
+    start_time_ns: integer("start_time_ns"),
+    end_time_ns: integer("end_time_ns"),
     created_at: integer("created_at").notNull(),
     closed_at: integer("closed_at"),
   },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { StorageFullError, ValidationError } from "../../src/errors.ts";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
 import { readIndexed, readStream } from "./helpers.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 
 let fx: Fixture;
 afterEach(() => fx.cleanup());
@@ -71,6 +72,7 @@ describe("recording lifecycle", () => {
     const first = fx.recs.uploads.ready();
     expect(first.map((u) => u.kind).sort()).toEqual(["file", "segment"]);
     const manifest = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
+    assertValidManifest(manifest);
     expect(manifest.org).toBe("acme");
     expect(manifest.robot_id).toBe("robot-7");
     expect(manifest.segments[0].key).toBe("segments/000001.mcap");
