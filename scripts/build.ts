@@ -8,5 +8,6 @@ const dirty = (await $`git status --porcelain --untracked-files=no`.nothrow().qu
 const outfile = process.argv[2] ?? "dist/nc-data-daemon";
 mkdirSync("dist", { recursive: true });
 
-await $`bun build src/main.ts --compile --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define NCD_BUILD_COMMIT=${JSON.stringify(commit + dirty)} --outfile ${outfile}`;
+// The segment rewrite worker (new Worker(new URL(...))) is a second entry point of the binary.
+await $`bun build src/main.ts src/recordings/segment-compact-worker.ts --compile --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define NCD_BUILD_COMMIT=${JSON.stringify(commit + dirty)} --outfile ${outfile}`;
 console.log(`built ${outfile} (${commit}${dirty})`);

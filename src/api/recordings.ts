@@ -129,7 +129,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
     })
     .post("/:id/stop", async (c) => {
-      const rec = (await deps.recordings()).stop(c.req.param("id"));
+      const rec = await (await deps.recordings()).stop(c.req.param("id"));
       deps.onStopped?.(rec.id);
       return c.json(view(rec));
     })

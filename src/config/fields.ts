@@ -33,6 +33,7 @@ export interface Config {
   idle_finalize_after: number;
   idle_release_after: number;
   disk_free_margin: number;
+  chunk_size: number;
 }
 
 interface Field<T> {
@@ -135,6 +136,11 @@ export const FIELDS: Fields = {
     kind: "bytes", schema: bytesValue(0), live: false, secret: false,
     default: () => 256 * MiB, defaultText: "256mb",
     description: "Writes are refused when the disk itself has less free space than this.",
+  },
+  chunk_size: {
+    kind: "bytes", schema: bytesValue(4 * 1024), live: false, secret: false,
+    default: () => MiB, defaultText: "1mb",
+    description: "Uncompressed size of the MCAP chunks a closed segment is rewritten into (readers seek by chunk).",
   },
 };
 

@@ -1,6 +1,7 @@
 // What the recordings modules share: dependencies, live limits, the budget and open segments.
 import type { Log } from "../store/log.ts";
 import type { Store } from "../store/store.ts";
+import type { Compactor } from "./segment-compact.ts";
 import type { SegmentWriter } from "./segment-writer.ts";
 import type { Sha256Streams } from "./sha256-stream.ts";
 import type { StorageBudget } from "./storage-budget.ts";
@@ -27,6 +28,16 @@ export interface Ctx {
   open: Map<string, OpenSegment>;
   /** Hashes incoming files off the JavaScript thread. */
   sha256: Sha256Streams;
-  /** Deletions of uploaded recordings' local copies still running, awaited before the store closes. */
+  /** Deletions of uploaded recordings' local copies and segment rewrites still running, awaited before the store closes. */
   cleanups: Set<Promise<void>>;
+  /** Rewrites segments into full chunks off the JavaScript thread. */
+  compactor: Compactor;
+  /** Segment rewrites running, per recording. */
+  compacting: Map<string, Set<Promise<void>>>;
+  /** Called when the last running rewrite of a recording ends (a stop waiting on it goes on). */
+  afterCompactions: (recordingId: string) => void;
+  /** Set at shutdown: segments sealed then are rewritten at the next start. */
+  closing: boolean;
+  /** Set by abandonForTest (a simulated kill -9): running rewrites end without a trace in the store. */
+  abandoned: boolean;
 }

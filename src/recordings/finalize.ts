@@ -16,15 +16,30 @@ import { updateRecordingJson } from "./recording-json.ts";
 import { buildManifest, manifestText } from "./manifest.ts";
 import { closeSegment } from "./segments.ts";
 
-/** Closes everything and queues the manifest; safe to call again on a finalizing recording. */
+/**
+ * Closes the open segment and, once every segment is rewritten (segment-finish.ts; at once when
+ * none is being rewritten), writes and queues the manifest. Safe to call again on a finalizing
+ * recording.
+ */
 export function stopRecording(ctx: Ctx, id: string): void {
   const rec = requireRecording(ctx, id);
   if (rec.state === "cancelled") throw new ConflictError(`Recording ${id} was cancelled; it cannot be stopped.`);
   if (rec.state !== "recording" && rec.state !== "finalizing") return;
-  const { store } = ctx;
   const now = ctx.clock.now();
-  store.run(store.db.update(recordings).set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now }).where(eq(recordings.id, id)));
+  ctx.store.run(ctx.store.db.update(recordings).set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now }).where(eq(recordings.id, id)));
   closeSegment(ctx, id);
+  finishStopIfReady(ctx, id);
+}
+
+/** Writes the manifest of a finalizing recording whose segments all have their final bytes. */
+export function finishStopIfReady(ctx: Ctx, id: string): void {
+  if (ctx.compacting.has(id)) return;
+  const { store } = ctx;
+  const rec = requireRecording(ctx, id);
+  if (rec.state !== "finalizing") return;
+  const unfinished = store.raw("SELECT 1 FROM segments WHERE recording_id = ? AND (state != 'closed' OR sha256 IS NULL) LIMIT 1", [id]);
+  if (unfinished.length) return; // a rewrite to resume at start, or one that failed (logged)
+  const now = ctx.clock.now();
   const dir = recordingDir(ctx.root, id);
   const manifestPath = join(dir, MANIFEST);
   const bytes = new TextEncoder().encode(manifestText(buildManifest(ctx, id)));
@@ -40,6 +55,7 @@ export function stopRecording(ctx: Ctx, id: string): void {
     ctx.budget.add(id, size);
   });
   updateRecordingJson(dir, { state: "stopped", stopped_at: rec.stopped_at ?? now });
+  // stopped_at was set by stopRecording
   ctx.emit("recording.stopped", { recording_id: id, message_count: rec.message_count });
 }
 

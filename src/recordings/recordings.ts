@@ -23,7 +23,9 @@ import { checkDeclarations, diskFull, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
-import { cancelRecording, stopRecording } from "./finalize.ts";
+import { cancelRecording, finishStopIfReady, stopRecording } from "./finalize.ts";
+import { createCompactor } from "./segment-compact.ts";
+import { compactionsDone, resumeCompactions } from "./segment-finish.ts";
 import { parseFrames } from "./frames.ts";
 import { isRecordingId, uuidv7 } from "./ids.ts";
 import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
@@ -34,7 +36,7 @@ import { reconcile, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
 import { bufferOf, schemaBytes } from "./trace-schema.ts";
-import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
+import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
@@ -52,7 +54,7 @@ function guarded<T>(root: string, fn: () => T): T {
 
 export function createRecordings(deps: RecordingsDeps) {
   prepareRoot(deps.root);
-  const limits: RecordingLimits = { ...defaultLimits, ...deps.limits };
+  const limits: RecordingLimits = { ...deps.limits };
   const clock = deps.clock ?? { now: () => Date.now() };
   const emit = deps.emit ?? (() => {});
   const ctx: Ctx = {
@@ -68,6 +70,11 @@ export function createRecordings(deps: RecordingsDeps) {
     open: new Map(),
     sha256: createSha256Streams(),
     cleanups: new Set(),
+    compactor: createCompactor(deps.runtime),
+    compacting: new Map(),
+    afterCompactions: (id) => finishStopIfReady(ctx, id),
+    closing: false,
+    abandoned: false,
   };
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
@@ -103,7 +110,9 @@ export function createRecordings(deps: RecordingsDeps) {
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
-      return reconcile(ctx, { rebuild: deps.store.recovered !== null });
+      const report = reconcile(ctx, { rebuild: deps.store.recovered !== null });
+      resumeCompactions(ctx);
+      return report;
     },
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
@@ -130,9 +139,11 @@ export function createRecordings(deps: RecordingsDeps) {
       return guarded(deps.root, () => putFile(ctx, id, name, body, contentLength));
     },
 
-    stop(id: string): RecordingDetail {
+    /** Resolves once the recording's segments are rewritten and its manifest written. */
+    async stop(id: string): Promise<RecordingDetail> {
       known(id);
       stopRecording(ctx, id);
+      await compactionsDone(ctx, id);
       return detailOf(ctx, id);
     },
 
@@ -172,17 +183,30 @@ export function createRecordings(deps: RecordingsDeps) {
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
     },
+    /** Resolves once no segment rewrite is running (for one recording, or any). */
+    async segmentsSettled(id?: string): Promise<void> {
+      if (id !== undefined) return compactionsDone(ctx, id);
+      while (ctx.compacting.size) await Promise.all([...ctx.compacting.values()].flatMap((s) => [...s]));
+    },
     /** Resolves once the local copies of uploaded recordings being deleted are gone (called before close). */
     async cleanupsDone(): Promise<void> {
       while (ctx.cleanups.size) await Promise.all(ctx.cleanups);
     },
     /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
     close: () => {
+      ctx.closing = true;
       closeOpenSegments(ctx);
       ctx.sha256.close();
+      ctx.compactor.close();
     },
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
-    abandonForTest: () => abandonOpenSegments(ctx),
+    abandonForTest: () => {
+      abandonOpenSegments(ctx);
+      ctx.closing = ctx.abandoned = true;
+      ctx.compactor.close();
+      for (const jobs of ctx.compacting.values()) for (const j of jobs) ctx.cleanups.delete(j);
+      ctx.compacting.clear();
+    },
 
     uploads: {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),

@@ -1,13 +1,15 @@
-// Opening and closing a recording's MCAP segments. A closed segment gets its sha256 and an
-// upload row in the same transaction, so the uploader can send it while recording goes on.
+// Opening and closing a recording's MCAP segments. A closed segment is rewritten into full
+// chunks off the request thread, then gets its sha256 and an upload row (segment-finish.ts), so
+// the uploader can send it while recording goes on.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments, uploads } from "../store/schema.ts";
+import { recordings, segments } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
 import { identityMetadata, identityOf } from "./identity.ts";
+import { startCompaction } from "./segment-finish.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import { recordingDir, relPath, segmentName } from "./layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
@@ -63,28 +65,23 @@ function timeColumns(messageCount: number, times?: { start: bigint; end: bigint 
   return { start_time_ns: sql`${sqlInt64(times.start)}`, end_time_ns: sql`${sqlInt64(times.end)}` };
 }
 
-/** Records a finished segment file (closed now, repaired or adopted) and queues its upload. */
+/**
+ * Records a sealed segment file (closed now, repaired or adopted: complete and readable, in the
+ * small chunks it was written in) and starts its rewrite into full chunks; the upload is queued
+ * once the rewrite is done and its sha256 known (segment-finish.ts).
+ */
 export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number, times?: { start: bigint; end: bigint }): void {
-  const name = segmentName(seq);
-  const path = relPath(recordingId, name);
-  const sha256 = sha256File(join(ctx.root, path));
   const now = ctx.clock.now();
   const { store } = ctx;
   store.tx(() => {
     store.run(
       store.db
         .update(segments)
-        .set({ state: "closed", bytes, sha256, message_count: messageCount, closed_at: now, ...timeColumns(messageCount, times) })
+        .set({ state: "closed", bytes, sha256: null, message_count: messageCount, closed_at: now, ...timeColumns(messageCount, times) })
         .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
     );
     store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now }).where(eq(recordings.id, recordingId)));
     ctx.budget.add(recordingId, addedBytes);
-    store.run(
-      store.db
-        .insert(uploads)
-        .values({ recording_id: recordingId, kind: "segment", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now })
-        .onConflictDoNothing(),
-    );
   });
-  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes, sha256, message_count: messageCount });
+  startCompaction(ctx, recordingId, seq);
 }

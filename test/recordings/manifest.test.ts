@@ -25,7 +25,7 @@ test("the local manifest names the recording, its traces with counts and time ra
   ]));
   await fx.recs.appendFrames(r.id, encodeFrames([{ trace: "/raw", timestampNs: 1700000000123456789n, payload: new Uint8Array([1, 2, 3]) }]));
   await fx.recs.putFile(r.id, "notes.txt", new Blob(["hello"]).stream());
-  fx.recs.stop(r.id);
+  await fx.recs.stop(r.id);
   const m = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
   assertValidManifest(m);
   expect(m).toMatchObject({ format: "nc-data-daemon.manifest/1", recording_id: r.id, name: "run-42", dataset: "grasping", metadata: { operator: "ana", n: 3 }, message_count: 3 });

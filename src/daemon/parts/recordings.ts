@@ -7,6 +7,7 @@ import { recordingsRoutes } from "../../api/recordings.ts";
 import { recordingsOpenapi } from "../../api/recordings-openapi.ts";
 import { ConfigError, UnavailableError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
+import { limitsFromConfig } from "../../recordings/types.ts";
 import { createStore } from "../../store/store.ts";
 import type { DaemonPluginFactory } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
@@ -37,14 +38,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
           if (type === "segment.closed" || type === "recording.stopped" || type === "file.stored") shared.uploads?.kick();
         },
         identity: () => ({ org: ctx.config.get().current_org_id ?? "default", hostname: hostname() }),
-        limits: {
-          storageLimitBytes: cfg.storage_limit,
-          diskSafetyMarginBytes: cfg.disk_free_margin,
-          segmentMaxBytes: cfg.segment_max_bytes,
-          segmentMaxAgeMs: cfg.segment_max_age * 1000,
-          idleFinalizeMs: cfg.idle_finalize_after * 1000,
-          keepUploaded: cfg.keep_uploaded,
-        },
+        limits: limitsFromConfig(cfg),
       });
     } catch (err) {
       store.close();

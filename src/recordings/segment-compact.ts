@@ -1,0 +1,77 @@
+// Runs segment rewrites (segment-compact-file.ts) one at a time on a worker thread, so neither
+// the rewrite nor the hashing it includes holds up the acknowledgements on the daemon's one
+// JavaScript thread. The worker starts with the first rewrite and ends when none is left.
+// Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
+// moment, never a segment left without its rewrite.
+import type { Runtime } from "../runtime/index.ts";
+import { compactSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
+
+export interface Compactor {
+  compact(job: CompactJob): Promise<CompactResult>;
+  close(): void;
+}
+
+type Answer = { id: number; result?: CompactResult; error?: string };
+
+export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {
+  let worker: Worker | undefined;
+  let broken = false;
+  let nextId = 1;
+  let queue: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+  const inThread = (job: CompactJob) => compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress);
+
+  const onWorker = (job: CompactJob): Promise<CompactResult> => {
+    if (!worker && !broken) {
+      try {
+        worker = new Worker(new URL("./segment-compact-worker.ts", import.meta.url).href, { type: "module" });
+      } catch {
+        broken = true;
+      }
+    }
+    const w = worker;
+    if (!w) return Promise.resolve().then(() => inThread(job));
+    const id = nextId++;
+    return new Promise<CompactResult>((resolve, reject) => {
+      w.onmessage = (e: MessageEvent<Answer>) => {
+        if (e.data.id !== id) return;
+        if (e.data.error !== undefined) reject(new Error(e.data.error));
+        else resolve(e.data.result!);
+      };
+      w.onerror = (e) => {
+        // The thread itself failed (not the rewrite): redo this one here, and use no worker again.
+        (e as Event).preventDefault?.();
+        broken = true;
+        worker = undefined;
+        w.terminate();
+        try {
+          resolve(inThread(job));
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
+      w.postMessage({ id, job });
+    });
+  };
+
+  return {
+    compact(job) {
+      waiting++;
+      const run = queue.then(() => onWorker(job));
+      queue = run
+        .catch(() => {})
+        .finally(() => {
+          if (--waiting === 0 && worker) {
+            worker.terminate();
+            worker = undefined;
+          }
+        });
+      return run;
+    },
+    /** Stops the worker; a rewrite it was running stays unanswered (its temp file is redone at the next start). */
+    close() {
+      worker?.terminate();
+      worker = undefined;
+    },
+  };
+}
