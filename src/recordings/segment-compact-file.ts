@@ -38,8 +38,6 @@ export interface CompactResult {
 type Codec = (data: Uint8Array) => Uint8Array;
 
 export function compactSegmentFile(job: CompactJob, compress: Codec, decompress: Codec): CompactResult {
-  const reader = new McapStreamReader({ decompressHandlers: { zstd: (b) => decompress(b) }, validateCrcs: true });
-  reader.append(readFileSync(job.path));
   const s = emptyState(0);
   const schemas = new Map<number, McapTypes.Schema>();
   const channels = new Map<number, McapTypes.Channel>();
@@ -51,6 +49,8 @@ export function compactSegmentFile(job: CompactJob, compress: Codec, decompress:
   }
   const fd = openSync(job.tmpPath, "wx", 0o600);
   try {
+    const reader = new McapStreamReader({ decompressHandlers: { zstd: (b) => decompress(b) }, validateCrcs: true });
+    reader.append(readFileSync(job.path));
     const rb = new McapRecordBuilder();
     const emit = () => {
       writeAllSync(fd, rb.buffer, s.position);
