@@ -10,6 +10,8 @@ import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
 import { encodeFrames, frameSize, type Frame } from "./frames.ts";
 import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from "./recordings-api.ts";
 import type { SdkCreateRecordingInput } from "./trace-declarations.ts";
+import { ValidationError } from "../errors.ts";
+import { compressedImage, isImageTrace, type ImageOptions } from "./image.ts";
 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */
@@ -75,6 +77,19 @@ export class Recording {
     let nameBytes = this.traceBytes.get(trace);
     if (nameBytes === undefined) this.traceBytes.set(trace, (nameBytes = encoder.encode(trace).byteLength));
     return this.add("frames", () => this.frames.push(frame), frameSize(nameBytes, payload.byteLength));
+  }
+
+  /**
+   * Buffers one camera image as foxglove.CompressedImage (Foxglove shows it); the trace must be
+   * declared with imageTrace(name) at startRecording. `timestamp` in seconds (default now).
+   */
+  logImage(trace: string, data: Uint8Array, opts: ImageOptions & { timestamp?: number } = {}): Promise<void> {
+    const declared = this.created.traces.find((t) => t.name === trace);
+    if (!declared || !isImageTrace(declared)) {
+      return Promise.reject(new ValidationError(`Trace ${JSON.stringify(trace)} is not declared as an image trace; declare it at startRecording with traces: [imageTrace(${JSON.stringify(trace)})].`, "trace"));
+    }
+    const timestamp = opts.timestamp ?? nowSeconds();
+    return this.log(trace, compressedImage(data, timestamp, opts), timestamp);
   }
 
   /** Sends everything buffered and resolves once the daemon has it on disk. */

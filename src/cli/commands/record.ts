@@ -2,7 +2,7 @@
 // `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
 import { defineCommand } from "citty";
 import type { SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
-import { waitForUpload } from "../../client/index.ts";
+import { imageTrace, waitForUpload } from "../../client/index.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
@@ -29,7 +29,8 @@ function parseTraces(raw: unknown): TraceDeclaration[] | undefined {
   return String(raw).split(",").map((item) => {
     const at = item.lastIndexOf(":");
     if (at <= 0 || at === item.length - 1) throw new UsageError(`--trace "${item}" must be NAME:ENCODING, e.g. --trace /joints:json (several separated by commas).`);
-    return { name: item.slice(0, at), encoding: item.slice(at + 1) };
+    // NAME:image declares camera images (foxglove.CompressedImage), which Foxglove displays.
+    return item.slice(at + 1) === "image" ? imageTrace(item.slice(0, at)) : { name: item.slice(0, at), encoding: item.slice(at + 1) };
   });
 }
 
@@ -40,7 +41,7 @@ const start = defineCommand({
     dataset: { type: "string", description: "Dataset the recording belongs to.", valueHint: "name" },
     "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
     metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
-    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated.", valueHint: "name:encoding,..." },
+    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated; NAME:image for camera images (foxglove.CompressedImage).", valueHint: "name:encoding,..." },
     ...schemaArgs,
     ...daemonArgs,
     ...jsonArg,
@@ -49,7 +50,7 @@ const start = defineCommand({
 start.examples = [
   "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
   "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
-  `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
+  `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:image --json`,
 ];
 start.handler = async (a, ctx) => {
   const input: SdkCreateRecordingInput = {
