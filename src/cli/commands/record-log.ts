@@ -114,7 +114,7 @@ command.handler = async (a, ctx) => {
   const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined || a.image !== undefined;
   if (a.image !== undefined && a.data !== undefined) throw new UsageError("Give --data or --image, not both.");
   if (single && (a.trace === undefined || (a.data === undefined && a.image === undefined))) {
-    throw new UsageError("Give --trace with --data (or --image) for one message, or neither to read NDJSON from stdin.");
+    throw new UsageError("Give both --trace and --data (or --image) for one message, or neither to read NDJSON from stdin.");
   }
   const line = single ? oneLine(a) : null;
   const { recordings } = await connect(a, ctx);
