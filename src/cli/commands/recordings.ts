@@ -1,4 +1,4 @@
-// `recordings list|show|cancel|retry|watch`: look after the recordings the daemon holds.
+// `recordings list|show|cancel|retry|watch|export`: look after the recordings the daemon holds.
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
@@ -75,5 +75,6 @@ export default defineCommand({
     cancel,
     retry,
     watch: () => import("./recordings-watch.ts").then((m) => m.default),
+    export: () => import("./recordings-export.ts").then((m) => m.default),
   },
 }) as Command;
