@@ -14,7 +14,7 @@
  * segment to hash it. This pass runs on a worker thread (segment-compact.ts).
  */
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder, McapStreamReader, type McapTypes } from "@mcap/core";
@@ -26,6 +26,8 @@ export interface CompactJob {
   path: string;
   tmpPath: string;
   chunkSize: number;
+  /** Only hash the file as it is (the fallback when the rewrite failed). */
+  hashOnly?: boolean;
 }
 
 export interface CompactResult {
@@ -36,6 +38,20 @@ export interface CompactResult {
 }
 
 type Codec = (data: Uint8Array) => Uint8Array;
+
+/** The sha256 and size of a segment kept as it is (its rewrite failed, e.g. on a full disk). */
+export function hashSegmentFile(path: string): CompactResult {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  let bytes = 0;
+  try {
+    const buf = new Uint8Array(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; bytes += n) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes, sha256: hash.digest("hex"), messageCount: -1, chunkCount: -1 };
+}
 
 export function compactSegmentFile(job: CompactJob, compress: Codec, decompress: Codec): CompactResult {
   const s = emptyState(0);

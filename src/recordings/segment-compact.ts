@@ -4,7 +4,7 @@
 // Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
 // moment, never a segment left without its rewrite.
 import type { Runtime } from "../runtime/index.ts";
-import { compactSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
+import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
 
 export interface Compactor {
   compact(job: CompactJob): Promise<CompactResult>;
@@ -19,7 +19,7 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
   let waiting = 0;
-  const inThread = (job: CompactJob) => compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress);
+  const inThread = (job: CompactJob) => (job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress));
 
   const onWorker = (job: CompactJob): Promise<CompactResult> => {
     if (!worker && !broken) {

@@ -22,13 +22,18 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number): voi
   ctx.emit("segment.compacting", { recording_id: recordingId, seq, name: segmentName(seq) });
   const job = ctx.compactor
     .compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes })
+    .catch((err) => {
+      // The sealed original is intact and readable (small chunks, valid and indexed): it is
+      // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
+      ctx.log.warn(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`);
+      return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
+    })
     .then((r) => {
       if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r);
     })
     .catch((err) => {
-      // The sealed original is intact and readable; it stays closed without sha256, and the
-      // next start tries again. Nothing is lost, the upload only waits.
-      ctx.log.error(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept as written and retried at the next start.`);
+      // Not even hashed: it stays closed without sha256, and the next start tries again.
+      ctx.log.error(`Segment ${segmentName(seq)} of ${recordingId} could not be finished (${(err as Error).message}); retried at the next start.`);
     })
     .finally(() => {
       running.delete(job);
@@ -60,7 +65,7 @@ function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactRes
         .onConflictDoNothing(),
     );
   });
-  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes: r.bytes, sha256: r.sha256, message_count: row.message_count, chunks: r.chunkCount });
+  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes: r.bytes, sha256: r.sha256, message_count: row.message_count, ...(r.chunkCount >= 0 ? { chunks: r.chunkCount } : {}) });
 }
 
 /** Resolves once no rewrite of the recording's segments is running. */
