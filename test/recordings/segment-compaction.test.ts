@@ -25,7 +25,7 @@ test("one-message batches become full chunks, and the recorded sha256 is the fil
   const closed = fx.events.find((e) => e.type === "segment.closed")!.payload;
   expect(closed.chunks).toBeLessThan(20); // 200 while open
   expect((await readIndexed(path)).map((m) => m.publishTime)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i)));
-  expect(fx.recs.uploads.ready().find((u) => u.kind === "segment")?.sha256).toBe(seg.sha256);
+  expect(fx.recs.uploads.ready().find((u) => u.kind === "segment")?.sha256).toBe(seg.sha256!);
 });
 
 test("a rewrite that fails leaves the segment as written, hashed and queued", async () => {
