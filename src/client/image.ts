@@ -3,7 +3,7 @@
 // schema's contentEncoding says). A trace must be declared as an image trace when the recording
 // is created, since the schema travels with the declaration: `imageTrace("/camera/rgb")`.
 import { Buffer } from "node:buffer";
-import { CompressedImage } from "@foxglove/schemas/jsonschema";
+import { CompressedImage } from "@foxglove/schemas/jsonschema.js";
 import type { TraceDeclaration } from "../api/index.ts";
 
 export const IMAGE_SCHEMA_NAME = "foxglove.CompressedImage";

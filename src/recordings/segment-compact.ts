@@ -2,7 +2,11 @@
 // the rewrite nor the hashing it includes holds up the acknowledgements on the daemon's one
 // JavaScript thread. The worker starts with the first rewrite and ends when none is left.
 // Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
-// moment, never a segment left without its rewrite.
+// moment, never a segment left without its rewrite. Small segments (a recording stopped after a
+// few messages, most CLI recordings) are rewritten in-thread too: under a millisecond of work,
+// where starting a worker costs more time and its own heap (several MiB of RSS).
+const IN_THREAD_BELOW = 256 * 1024;
+import { statSync } from "node:fs";
 import type { Runtime } from "../runtime/index.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
 
@@ -57,7 +61,14 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   return {
     compact(job) {
       waiting++;
-      const run = queue.then(() => onWorker(job));
+      const small = (() => {
+        try {
+          return statSync(job.path).size < IN_THREAD_BELOW;
+        } catch {
+          return false; // the rewrite reports the missing file
+        }
+      })();
+      const run = queue.then(() => (small ? inThread(job) : onWorker(job)));
       queue = run
         .catch(() => {})
         .finally(() => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CompressedImage } from "@foxglove/schemas/jsonschema";
+import { CompressedImage } from "@foxglove/schemas/jsonschema.js";
 import Ajv from "ajv";
 import { createClient, imageTrace, startRecording } from "../../src/client/index.ts";
 import { baseEnv, BINARY } from "../support/binary.ts";
