@@ -5,7 +5,7 @@
 // moment, never a segment left without its rewrite. Small segments (a recording stopped after a
 // few messages, most CLI recordings) are rewritten in-thread too: under a millisecond of work,
 // where starting a worker costs more time and its own heap (several MiB of RSS).
-const IN_THREAD_BELOW = 256 * 1024;
+const IN_THREAD_BELOW = 64 * 1024;
 import { statSync } from "node:fs";
 import type { Runtime } from "../runtime/index.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
