@@ -14,7 +14,7 @@
  * segment to hash it. This pass runs on a worker thread (segment-compact.ts).
  */
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder, McapStreamReader, type McapTypes } from "@mcap/core";
@@ -38,6 +38,20 @@ export interface CompactResult {
 }
 
 type Codec = (data: Uint8Array) => Uint8Array;
+
+/** The file's records, read a few MiB at a time (a segment may be 64 MiB): each is used before the next read. */
+function* recordsOf(path: string, reader: McapStreamReader) {
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; ) {
+      reader.append(buf.subarray(0, n));
+      for (let r; (r = reader.nextRecord()); ) yield r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The sha256 and size of a segment kept as it is (its rewrite failed, e.g. on a full disk). */
 export function hashSegmentFile(path: string): CompactResult {
@@ -66,7 +80,6 @@ export function compactSegmentFile(job: CompactJob, compress: Codec, decompress:
   const fd = openSync(job.tmpPath, "wx", 0o600);
   try {
     const reader = new McapStreamReader({ decompressHandlers: { zstd: (b) => decompress(b) }, validateCrcs: true });
-    reader.append(readFileSync(job.path));
     const rb = new McapRecordBuilder();
     const emit = () => {
       writeAllSync(fd, rb.buffer, s.position);
@@ -83,7 +96,7 @@ export function compactSegmentFile(job: CompactJob, compress: Codec, decompress:
       emit();
     };
     let started = false;
-    for (let r; (r = reader.nextRecord()); ) {
+    for (const r of recordsOf(job.path, reader)) {
       if (r.type === "Header") continue;
       if (r.type === "Metadata") {
         // Metadata comes first in the data section, as the original had it.
@@ -95,7 +108,8 @@ export function compactSegmentFile(job: CompactJob, compress: Codec, decompress:
         writePreamble(rb, s);
         started = true;
       }
-      if (r.type === "Schema") schemas.set(r.id, r);
+      // Kept past the next read: copied out of the reader's buffer, which later reads reuse.
+      if (r.type === "Schema") schemas.set(r.id, { ...r, data: r.data.slice() });
       else if (r.type === "Channel") channels.set(r.id, r);
       else if (r.type === "Message") {
         if (!s.written.has(r.channelId)) {
