@@ -67,7 +67,8 @@ export function hashSegmentFile(path: string): CompactResult {
   return { bytes, sha256: hash.digest("hex"), messageCount: -1, chunkCount: -1 };
 }
 
-export function compactSegmentFile(job: CompactJob, compress: Codec, decompress: Codec): CompactResult {
+/** `afterChunk` runs after each rewritten chunk is written (the worker collects garbage there). */
+export function compactSegmentFile(job: CompactJob, compress: Codec, decompress: Codec, afterChunk?: () => void): CompactResult {
   const s = emptyState(0);
   const schemas = new Map<number, McapTypes.Schema>();
   const channels = new Map<number, McapTypes.Channel>();
@@ -94,6 +95,7 @@ export function compactSegmentFile(job: CompactJob, compress: Codec, decompress:
       s.chunkIndexes.push(writeChunkGroup(rb, chunk, s.position, compress));
       chunk.reset();
       emit();
+      afterChunk?.();
     };
     let started = false;
     for (const r of recordsOf(job.path, reader)) {

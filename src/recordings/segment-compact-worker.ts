@@ -10,7 +10,12 @@ self.onmessage = async (e) => {
   const { id, job } = e.data;
   try {
     const runtime = await getRuntime();
-    self.postMessage({ id, result: job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress) });
+    // Every message read is garbage once copied into its new chunk: collected chunk by chunk,
+    // the worker's heap stays near one chunk's worth instead of growing with the segment.
+    const collect = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc;
+    const result = job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress, collect && (() => collect(false)));
+    collect?.(true);
+    self.postMessage({ id, result });
   } catch (err) {
     self.postMessage({ id, error: String((err as Error)?.message ?? err) });
   }
