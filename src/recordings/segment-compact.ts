@@ -16,6 +16,7 @@ export interface Compactor {
 }
 
 type Answer = { id: number; result?: CompactResult; error?: string };
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {
   let worker: Worker | undefined;
@@ -68,7 +69,10 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
           return false; // the rewrite reports the missing file
         }
       })();
-      const run = queue.then(() => (small ? inThread(job) : onWorker(job)));
+      // Each rewrite starts from a fresh turn of the event loop: the acknowledgement of the batch
+      // that closed the segment goes out first, and a backlog (resumed at start) never runs
+      // back to back in microtasks while requests wait.
+      const run = queue.then(nextTurn).then(() => (small ? inThread(job) : onWorker(job)));
       queue = run
         .catch(() => {})
         .finally(() => {
