@@ -3,7 +3,6 @@
 // process. Beside it, the same pass asking the store for each object's state, as it did
 // before the listing carried each object's status.
 import { makeFixture } from "../../test/recordings/fixture.ts";
-import { createUploadStore } from "../../src/daemon/upload-store.ts";
 import { pendingWork } from "../../src/uploader/schedule.ts";
 import type { UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
 import type { BenchSuite } from "../run.ts";
@@ -36,7 +35,7 @@ const suite: BenchSuite = {
             fx.store.handle.run("INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'segment', ?, ?, 1, 'x', 'pending', ?, ?)", [rec.id, p, p, now, now]);
           }
         });
-        const store = createUploadStore({ store: fx.store, recordings: fx.recs, root: fx.root, org: () => "o", hostname: "h" });
+        const store = fx.recs.uploadState;
         // The former way: the listing without statuses, so each object's state is read on its own.
         const listed = () => store.listPending() as UploadRecording[]; // synchronous in the daemon's store
         const perObject: UploadStateStore = { ...store, listPending: () => listed().map((r) => ({ ...r, objects: r.objects.map(({ status: _, ...o }) => o) })) };

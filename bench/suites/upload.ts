@@ -11,8 +11,8 @@ import { startRadosgw } from "../../test/support/radosgw.ts";
 import { s3Admin, type S3Endpoint } from "../../test/support/s3-admin.ts";
 import { startS3rver } from "../../test/support/s3rver.ts";
 import { randomBytes, s3Env, startDaemon, waitState, type Daemon } from "../../test/system-uploads/helpers.ts";
-import { createS3Client } from "../../src/uploader/s3-client.ts";
-import { EMPTY_SHA256 } from "../../src/uploader/sigv4.ts";
+import { createS3Client } from "../../src/uploader/s3/s3-client.ts";
+import { EMPTY_SHA256 } from "../../src/uploader/s3/sigv4.ts";
 
 const MiB = 1024 * 1024;
 const OBJECTS = 8;

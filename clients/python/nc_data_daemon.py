@@ -29,7 +29,7 @@ import urllib.parse
 
 __all__ = [
     "DaemonError", "Client", "Recording", "ensure_daemon", "start_recording", "log", "log_binary",
-    "add_file", "flush", "stop_recording", "socket_path",
+    "add_file", "flush", "stop_recording", "socket_path", "system_socket_path",
 ]
 
 
@@ -50,6 +50,12 @@ def socket_path(instance=None, home=None):
     if instance:
         root = os.path.join(root, "instances", instance)
     return os.path.join(root, "daemon.sock")
+
+
+def system_socket_path():
+    """The system service's socket (``service install --system``); NCD_SYSTEM_ROOT moves it, for tests."""
+    root = os.environ.get("NCD_SYSTEM_ROOT", "").strip() or "/"
+    return os.path.join(root, "run", "nc-data-daemon", "daemon.sock")
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -111,9 +117,32 @@ class Client:
         except (DaemonError, OSError):
             return False
 
-    def ensure_daemon(self, profile=None, wait=15.0):
-        """Starts the daemon in the background unless it answers already; waits until ready."""
+    def _use_system_daemon(self):
+        """With no instance asked for and no daemon of the user's own, the system service's
+        daemon, when it runs, is the one to use: never start a second one beside it."""
+        system = system_socket_path()
+        # A non-member cannot see into the 0750 socket folder; the folder alone says the service runs.
+        if self.instance or os.environ.get("NCD_INSTANCE") or not os.path.isdir(os.path.dirname(system)):
+            return False
+        try:
+            os.stat(system)
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            pass
+        if not os.access(system, os.R_OK | os.W_OK):
+            raise DaemonError("A system daemon listens on %s, but this user may not use it: add the user to the group "
+                              "nc-data-daemon (sudo usermod -aG nc-data-daemon $USER), or use an instance of your own." % system)
+        own, self.socket = self.socket, system
         if self.is_running():
+            return True
+        self.socket = own
+        return False
+
+    def ensure_daemon(self, profile=None, wait=15.0):
+        """Starts the daemon in the background unless it answers already (the user's own, else the
+        system service's); waits until ready."""
+        if self.is_running() or self._use_system_daemon():
             return self.health()
         args = [self.binary, "launch", "--background"]
         profile = profile or os.environ.get("NEURACORE_DAEMON_PROFILE") or None

@@ -21,7 +21,7 @@ export function createApp(deps: ApiDeps) {
     .route("/v1/openapi.json", openapiRoutes(deps))
     .route("/metrics", metricsRoutes(deps));
   for (const r of deps.routes ?? []) app.route(r.path, r.app);
-  app.onError(errorHandler(deps.logError));
+  app.onError(errorHandler(deps.logError, deps.logDebug));
   app.notFound(notFound);
   return app;
 }

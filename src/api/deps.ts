@@ -60,4 +60,6 @@ export interface ApiDeps {
   routes?: MountedRoutes[];
   /** Where unexpected errors (500s) are reported. */
   logError?(message: string, err: unknown): void;
+  /** Where routine trouble is noted, e.g. a client that went away mid-request. */
+  logDebug?(message: string): void;
 }

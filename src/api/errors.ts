@@ -1,9 +1,11 @@
 // The one translation of errors into HTTP for the whole control API: `{error:{code,message}}`
-// with the status the error class carries. Anything unexpected is a 500 with a generic message.
+// with the status the error class carries; a full disk is a 507 wherever it is met. Anything
+// unexpected is a 500 with a generic message.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DaemonError } from "../errors.ts";
+import { isDiskFull } from "../recordings/storage-full.ts";
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
@@ -13,8 +15,20 @@ export const errorBody = (code: string, message: string, field?: string): ErrorB
   error: field ? { code, message, field } : { code, message },
 });
 
-export function errorHandler(logError?: (message: string, err: unknown) => void) {
+/** The client went away mid-request (closed its socket, or its fetch was aborted): nothing to answer. */
+function clientGone(err: Error, req: Request): boolean {
+  if (req.signal?.aborted) return true;
+  // Bun rejects the body's read with this message when the peer closes.
+  return err?.name === "AbortError" || /^The connection was closed\b/.test(err?.message ?? "");
+}
+
+export function errorHandler(logError?: (message: string, err: unknown) => void, logDebug?: (message: string) => void) {
   return (err: Error, c: Context) => {
+    if (clientGone(err, c.req.raw)) {
+      // Routine (a script killed mid-batch): at debug level, not as an error. The reply goes nowhere.
+      logDebug?.(`Client went away during ${c.req.method} ${c.req.path}: ${err?.message ?? String(err)}`);
+      return c.json(errorBody("bad_request", "The client closed the connection before the request was complete."), 400);
+    }
     if (err instanceof DaemonError) {
       const field = (err as { field?: string }).field;
       return c.json(errorBody(err.code, err.message, field), err.status as ContentfulStatusCode);
@@ -23,6 +37,10 @@ export function errorHandler(logError?: (message: string, err: unknown) => void)
       const status = err.status;
       const code = status === 413 ? "too_large" : status < 500 ? "bad_request" : "internal";
       return c.json(errorBody(code, err.message || `HTTP ${status}`), status as ContentfulStatusCode);
+    }
+    if (isDiskFull(err)) {
+      // The recordings library names the full disk itself; this catches a path it does not guard.
+      return c.json(errorBody("storage_full", `A disk the daemon writes to is full: ${err.message}. Free space or inodes on it.`), 507);
     }
     logError?.(`Unexpected error in ${c.req.method} ${c.req.path}: ${err?.message ?? String(err)}`, err);
     return c.json(errorBody("internal", "Internal error in the daemon; see its log for details."), 500);

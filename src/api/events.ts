@@ -8,6 +8,9 @@ export function typeFilter(raw: string | undefined): ReadonlySet<string> | null 
   return types.length ? new Set(types) : null;
 }
 
+/** Well under the daemon's idle connection timeout (30 s), checked every 4 s by Bun. */
+const KEEP_ALIVE_MS = 10_000;
+
 export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
   new Hono().get("/", (c) => {
     const types = typeFilter(c.req.query("types"));
@@ -32,6 +35,9 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
       });
       // A comment line tells the client the subscription is in place before any event.
       await stream.write(": subscribed\n\n");
+      // A quiet stream writes a comment now and then, so the server's idle timeout for
+      // connections (30 s) never closes it; clients ignore comments.
+      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => {}), KEEP_ALIVE_MS);
       try {
         while (!closed || queue.length) {
           const e = queue.shift();
@@ -44,6 +50,7 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
           wake = undefined;
         }
       } finally {
+        clearInterval(keepAlive);
         unsubscribe();
       }
     });

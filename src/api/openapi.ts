@@ -13,7 +13,7 @@ const corePaths: Record<string, unknown> = {
   "/v1/config": {
     get: { summary: "The effective configuration, secrets redacted.", responses: { 200: json("Config") } },
     patch: {
-      summary: "Change live fields (bandwidth_limit, num_threads, offline, storage_limit) until restart.",
+      summary: "Change live fields (bandwidth_limit, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
       requestBody: { content: { "application/json": { schema: { type: "object" } } } },
       responses: { 200: json("Config and changed fields"), 400: error, 409: { ...error, description: "The field needs a restart" } },
     },

@@ -2,12 +2,16 @@
 // A write is answered only once it is durable; the library behind it decides that.
 import { Hono } from "hono";
 import * as v from "valibot";
+import { checkDeclared, contentLength, createGate, readBody } from "./body.ts";
 import { TooLargeError, ValidationError } from "../errors.ts";
+import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/json-depth.ts";
 import type { Recordings } from "../recordings/recordings.ts";
 import type { RecordingDetail } from "../recordings/types.ts";
 
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
 export const FRAMES_TYPE = "application/vnd.ncd.frames";
+/** A batch this small is read before its recording is looked up: reading it costs less than a second lookup. */
+const SMALL_BATCH_BYTES = 1024 ** 2;
 
 export interface RecordingsApiDeps {
   /** Resolves once the store is open and reconciled; rejects with the reason it could not. */
@@ -17,8 +21,10 @@ export interface RecordingsApiDeps {
   /** New work for the uploader (a stop, a retry); cancel aborts open remote uploads. */
   onStopped?(id: string): void;
   onCancelled?(id: string): Promise<void> | void;
-  /** Largest messages batch accepted, in bytes. */
-  maxBatchBytes: number;
+  /** Largest messages batch accepted, in bytes (max_batch_bytes). */
+  maxBatchBytes(): number;
+  /** Hands the memory of a large batch back once it is stored (a full garbage collection). */
+  releaseMemory?(): void;
 }
 
 const trace = v.strictObject({
@@ -36,10 +42,24 @@ const createBody = v.strictObject({
   metadata: v.optional(v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "must be a JSON object")),
   traces: v.optional(v.array(trace)),
 });
+/** A new recording's body: room for its traces' schemas (a protobuf FileDescriptorSet can be MBs). */
+const JSON_BODY = { bytes: 16 * 1024 * 1024, what: "The request body", source: "the limit for JSON bodies" };
+/** Metadata goes into recording.json, every segment and the manifest, and every listing. */
+const MAX_METADATA_BYTES = 64 * 1024;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
 
 async function jsonBody<S extends v.GenericSchema>(req: Request, schema: S, empty: unknown): Promise<v.InferOutput<S>> {
-  const text = await req.text();
+  const bytes = await readBody(req, JSON_BODY);
+  // Bounded before parsing: deep nesting makes the parse (and each later copy) cost seconds.
+  if (tooDeepLineAt(bytes) !== -1) throw new ValidationError(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send flatter metadata.`, "metadata");
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new ValidationError("The request body is not valid UTF-8.");
+  }
   let raw: unknown = empty;
   if (text.trim()) {
     try {
@@ -74,16 +94,17 @@ function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[])
   return Object.keys(entries?.entries ?? {});
 }
 
-function contentLength(req: Request): number | undefined {
-  const h = req.headers.get("content-length");
-  return h !== null && /^\d+$/.test(h) ? Number(h) : undefined;
-}
+/** A batch after which memory is handed back: the copies parsing made are several times its size. */
+const LARGE_BATCH_BYTES = 16 * 1024 * 1024;
 
 export function recordingsRoutes(deps: RecordingsApiDeps) {
+  const batches = createGate(2);
   const view = (rec: RecordingDetail) => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
   return new Hono()
     .post("/", async (c) => {
       const input = await jsonBody(c.req.raw, createBody, {});
+      const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
+      if (metadataBytes > MAX_METADATA_BYTES) throw new TooLargeError(`Field metadata is ${metadataBytes} bytes as JSON, over the ${MAX_METADATA_BYTES}-byte limit; put larger data in a file.`);
       return c.json(view((await deps.recordings()).create(input)), 201);
     })
     .get("/", async (c) => {
@@ -101,15 +122,21 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       if (!isNdjson && type !== FRAMES_TYPE) {
         throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
       }
-      // Checked on the declared length first, so a huge body is refused before it is read.
-      const checkSize = (bytes: number) => {
-        if (bytes > deps.maxBatchBytes) throw new TooLargeError(`A batch of ${bytes} bytes is over the ${deps.maxBatchBytes}-byte limit; send smaller batches.`);
+      // The declared length is checked first, so a huge body is refused before it is read.
+      const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
+      checkDeclared(c.req.raw, limit);
+      // 404 before reading a large body for nothing; a small one is read first, and the append
+      // then reads the recording once.
+      if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
+      const store = async () => {
+        const body = await readBody(c.req.raw, limit);
+        return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
       };
-      checkSize(contentLength(c.req.raw) ?? 0);
-      recs.assertExists(id); // 404 before reading a large body for nothing
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      checkSize(body.byteLength);
-      const result = isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body);
+      // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
+      // large batches, never the usual small ones.
+      const declared = contentLength(c.req.raw);
+      const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
+      if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
       return c.json(result, 200);
     })
     .put("/:id/files/:name", async (c) => {

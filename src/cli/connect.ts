@@ -13,14 +13,14 @@ export const daemonArgs = {
 } as const satisfies ArgsDef;
 
 export const idArg = {
-  id: { type: "positional", description: "Recording id (as printed by `record start`).", valueHint: "id" },
+  id: { type: "positional", description: "Recording id (as printed by `record start`).", valueHint: "id", required: true },
 } as const satisfies ArgsDef;
 
-export async function connect(a: Record<string, unknown>, ctx: CliContext): Promise<{ client: DaemonClient; recordings: RecordingsApi }> {
+export async function connect(a: { profile?: string; instance?: string }, ctx: CliContext): Promise<{ client: DaemonClient; recordings: RecordingsApi }> {
   const runtime = await getRuntime();
   const client = await ensureDaemon({
-    profile: (a.profile as string | undefined) ?? (ctx.env.NEURACORE_DAEMON_PROFILE || undefined),
-    instance: a.instance as string | undefined,
+    profile: a.profile ?? (ctx.env.NEURACORE_DAEMON_PROFILE || undefined),
+    instance: a.instance,
     env: ctx.env,
     // The daemon started here is this very executable, whatever is on PATH.
     command: runtime.selfCommand(),

@@ -15,6 +15,8 @@ interface Spec {
 
 export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): ParsedCli {
   const byFlag = new Map<string, Spec>();
+  /** Flags that set a boolean to false, as --no-x does (--online for offline). */
+  const negated = new Map<string, Spec>();
   const positionalSpecs: Spec[] = [];
   for (const [name, d] of Object.entries(def)) {
     const spec: Spec = { name, type: (d.type ?? "string") as Spec["type"] };
@@ -28,6 +30,7 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
     const alias = "alias" in d ? d.alias : undefined;
     const long = (d as { longAliases?: string[] }).longAliases ?? [];
     for (const a of [...(alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]), ...long]) byFlag.set(a, spec);
+    for (const a of (d as { negatedAliases?: string[] }).negatedAliases ?? []) negated.set(a, spec);
   }
   const help = `Run "${command} --help" to see the options.`;
   const values: ParsedCli["values"] = {};
@@ -46,6 +49,10 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
     const eq = body.indexOf("=");
     const key = eq >= 0 ? body.slice(0, eq) : body;
     const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    if (negated.has(key) && inline === undefined) {
+      values[negated.get(key)!.name] = false;
+      continue;
+    }
     let spec = byFlag.get(key);
     if (!spec && key.startsWith("no-") && byFlag.get(key.slice(3))?.type === "boolean" && inline === undefined) {
       values[byFlag.get(key.slice(3))!.name] = false;

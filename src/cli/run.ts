@@ -1,16 +1,19 @@
 // Finds the command a command line names, reads its arguments strictly, runs it and turns
 // whatever it throws into one sentence on stderr and an exit code.
-import { renderUsage, type ArgsDef, type CommandDef } from "citty";
+import { renderUsage, type ArgsDef } from "citty";
 import { DaemonError } from "../errors.ts";
 import { COMMIT, VERSION } from "../version.ts";
+import type { Command } from "./command.ts";
 import type { CliContext } from "./context.ts";
-import { parseStrict, type ParsedCli } from "./parse-args.ts";
+import { parseStrict } from "./parse-args.ts";
 import { rootCommand } from "./root.ts";
 
-export type Run = (args: ParsedCli["values"], ctx: CliContext) => Promise<number | void> | number | void;
+export type { Command, Run } from "./command.ts";
 
-/** Commands keep their work in `meta.run` style: a citty command plus our typed runner. */
-export type Command = CommandDef & { handler?: Run; examples?: string[] };
+// Help goes through citty's renderer, which colours unless NO_COLOR=1 was set when it loaded;
+// a pipe, a log file or `less` gets plain text.
+const ANSI = /\x1b\[[0-9;]*m/g;
+const plain = (text: string, ctx: CliContext) => (ctx.stdoutIsTTY && !ctx.env.NO_COLOR ? text : text.replace(ANSI, ""));
 
 async function resolve<T>(x: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof x === "function" ? await (x as () => T | Promise<T>)() : await x;
@@ -42,10 +45,11 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     const leaf = chain[chain.length - 1]!;
     const parent = chain.length > 1 ? chain[chain.length - 2] : undefined;
     const name = ["nc-data-daemon", ...argv.slice(0, chain.length - 1)].join(" ");
-    if (rest.includes("--help") || rest.includes("-h") || !leaf.handler) {
+    const runnable = Boolean(leaf.run || leaf.handler);
+    if (rest.includes("--help") || rest.includes("-h") || !runnable) {
       const examples = leaf.examples?.length ? `\n\nExamples:\n${leaf.examples.map((e) => `  ${e}`).join("\n")}` : "";
-      const usage = (await renderUsage(leaf, parent)) + examples;
-      if (!leaf.handler && !rest.some((a) => a === "--help" || a === "-h")) {
+      const usage = plain((await renderUsage(leaf, parent)) + examples, ctx);
+      if (!runnable && !rest.some((a) => a === "--help" || a === "-h")) {
         ctx.err(`${usage}\n`);
         return 2;
       }
@@ -56,7 +60,8 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     // --debug is global: every command takes it, so it is read here rather than declared 14 times.
     const parsed = parseStrict(rest.filter((a) => a !== "--debug"), def, name);
     if (debug) parsed.values.debug = true;
-    return (await leaf.handler(parsed.values, ctx)) ?? 0;
+    if (leaf.handler) return (await leaf.handler(parsed.values, ctx)) ?? 0;
+    return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof DaemonError) {
       ctx.err(`${err.message}\n`);

@@ -6,6 +6,7 @@ import { homeOf, instanceOf, resolvePaths } from "../config/index.ts";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { MAJOR } from "../version.ts";
 import { createClient, type DaemonClient, type Health } from "./client.ts";
+import { discoverDaemon } from "./discover.ts";
 
 export interface EnsureOptions {
   /** Profile for a daemon started here; else NEURACORE_DAEMON_PROFILE; else none. */
@@ -55,10 +56,11 @@ export async function ensureDaemon(opts: EnsureOptions = {}): Promise<DaemonClie
   const instance = instanceOf({ env, instance: opts.instance });
   const paths = resolvePaths(homeOf(env), instance);
   const client = createClient({ socket: paths.socket });
-  const running = await healthOf(client);
+  // The user's daemon, else the system service's: never a second daemon beside the system one.
+  const running = await discoverDaemon(env, paths);
   if (running) {
-    checkMajor(running, paths.socket);
-    return client;
+    checkMajor(running.health, running.client.socket);
+    return running.client;
   }
   const command = opts.command ?? (env.NCD_DAEMON_BIN ? [env.NCD_DAEMON_BIN] : ["nc-data-daemon"]);
   const args = ["launch", "--background", ...(opts.profile ? ["--profile", opts.profile] : []), ...(instance ? ["--instance", instance] : [])];

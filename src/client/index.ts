@@ -1,6 +1,7 @@
 // The TypeScript client of nc-data-daemon, for the CLI and for user scripts (Bun or Deno).
 export { createClient, type ClientOptions, type DaemonClient, type Health, type RawOptions } from "./client.ts";
 export { ensureDaemon, type EnsureOptions } from "./ensure.ts";
+export { discoverDaemon } from "./discover.ts";
 export { ApiError, NotRespondingError } from "./errors.ts";
 export { encodeFrames, FRAMES_TYPE, type Frame } from "./frames.ts";
 export type { SdkCreateRecordingInput, SdkTraceDeclaration } from "./trace-declarations.ts";

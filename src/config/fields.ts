@@ -1,7 +1,7 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, rateValue, textValue } from "./values.ts";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 const UPLOAD_URL = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?|https?:\/\/\S+|file:\/\/\/\S*)$/i;
@@ -25,6 +25,7 @@ export interface Config {
   offline: boolean;
   api_key: string | null;
   current_org_id: string | null;
+  max_concurrent_uploads: number | null;
   upload_url: string | null;
   keep_uploaded: boolean;
   log_level: (typeof LOG_LEVELS)[number];
@@ -34,6 +35,7 @@ export interface Config {
   idle_release_after: number;
   disk_free_margin: number;
   chunk_size: number;
+  max_batch_bytes: number;
 }
 
 interface Field<T> {
@@ -97,6 +99,11 @@ export const FIELDS: Fields = {
     default: () => null, defaultText: "none (remote prefix uses 'default')",
     description: "Organisation the daemon works for; part of the remote prefix.",
   },
+  max_concurrent_uploads: {
+    kind: "int", schema: optionalIntValue(1, 64), live: true, secret: false,
+    default: () => null, defaultText: "num_threads",
+    description: "Most objects uploading at once; never more than num_threads (unset: num_threads).",
+  },
   upload_url: {
     kind: "text", schema: textValue(UPLOAD_URL, "an s3://bucket/prefix, http(s):// (tus) or file:///dir URL"), live: false, secret: false,
     default: () => null, defaultText: "none (store only)",
@@ -141,6 +148,11 @@ export const FIELDS: Fields = {
     kind: "bytes", schema: bytesValue(4 * 1024), live: false, secret: false,
     default: () => MiB, defaultText: "1mb",
     description: "Uncompressed size of the MCAP chunks a closed segment is rewritten into (readers seek by chunk).",
+  },
+  max_batch_bytes: {
+    kind: "bytes", schema: bytesValue(64 * 1024), live: false, secret: false,
+    default: () => 64 * MiB, defaultText: "64mb",
+    description: "Largest body of one messages request (413 beyond it); each request in flight holds its body in memory while it is parsed.",
   },
 };
 

@@ -3,6 +3,8 @@ export type { Config, FieldName, Source, Sources, DefaultsContext } from "./fiel
 export { parseField } from "./parse.ts";
 export { resolveConfig, redactConfig, type Resolved } from "./resolve.ts";
 export { loadConfig, homeOf, instanceOf, type Loaded, type LoadInput } from "./load.ts";
-export { resolvePaths, MAX_SOCKET_PATH, type Paths } from "./paths.ts";
+export { resolvePaths, resolveSystemPaths, isSystemService, MAX_SOCKET_PATH, type Paths } from "./paths.ts";
 export { createProfileStore, validateProfileName, type ProfileStore, type ProfileValues } from "./profiles.ts";
 export { parseBytes, parseBool } from "./values.ts";
+export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
+export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";

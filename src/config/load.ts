@@ -5,7 +5,8 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DefaultsContext, FieldName } from "./fields.ts";
-import { resolvePaths, validateInstanceName, type Paths } from "./paths.ts";
+import { isSystemService, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
+import type { UnknownField } from "./profile-doc.ts";
 import { createProfileStore, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
 
@@ -24,6 +25,8 @@ export interface Loaded extends Resolved {
   profileFile: string | null;
   paths: Paths;
   home: string;
+  /** Keys of the profile that are no field: the daemon starts without them, `config validate` refuses them. */
+  unknownFields: UnknownField[];
 }
 
 const nonEmpty = (s: string | undefined) => (s && s.trim() !== "" ? s.trim() : undefined);
@@ -54,15 +57,15 @@ function diskSize(path: string): number | undefined {
 
 export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
-  const paths = resolvePaths(home, instanceOf(input));
+  const paths = isSystemService(input.env) ? resolveSystemPaths(input.env) : resolvePaths(home, instanceOf(input));
   const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);
-  const profileValues = profile ? await store.read(validateProfileName(profile, source)) : undefined;
+  const doc = profile ? await store.readDoc(validateProfileName(profile, source)) : undefined;
   const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
-  const resolved = resolveConfig({ defaults, profile: profileValues, env: input.env, flags: input.flags });
+  const resolved = resolveConfig({ defaults, profile: doc?.values, env: input.env, flags: input.flags });
   // A relative path means relative to where the command ran, not to wherever the daemon is.
   const p = resolved.config.path_to_store_record.replace(/^~(?=$|\/)/, home);
   resolved.config.path_to_store_record = isAbsolute(p) ? p : resolve(input.cwd, p);
-  return { ...resolved, profile, profileFile: profile ? store.fileOf(profile) : null, paths, home };
+  return { ...resolved, profile, profileFile: profile ? store.fileOf(profile) : null, paths, home, unknownFields: doc?.unknown ?? [] };
 }

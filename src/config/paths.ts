@@ -16,6 +16,8 @@ export interface Paths {
   lockFile: string;
   logDir: string;
   logFile: string;
+  /** The system service's layout: socket folder 0750 and socket 0660 for group nc-data-daemon. */
+  shared?: boolean;
 }
 
 const INSTANCE_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -45,3 +47,29 @@ export function resolvePaths(home: string, instance: string | null): Paths {
     logFile: join(instanceRoot, "logs", "daemon.log"),
   };
 }
+
+/**
+ * The system service's layout (`service install --system`, which sets NCD_SYSTEM=1): state
+ * under /var/lib/nc-data-daemon, the socket in /run/nc-data-daemon/. NCD_SYSTEM_ROOT moves
+ * both under another folder, for tests only.
+ */
+export function resolveSystemPaths(env: Record<string, string | undefined>): Paths {
+  const base = env.NCD_SYSTEM_ROOT?.trim() || "/";
+  const state = join(base, "var", "lib", "nc-data-daemon");
+  return {
+    root: state,
+    profilesDir: join(state, "profiles"),
+    instance: null,
+    instanceRoot: state,
+    socket: join(base, "run", "nc-data-daemon", "daemon.sock"),
+    db: join(state, "state.db"),
+    pidFile: join(state, "daemon.pid"),
+    lockFile: join(state, "daemon.lock"),
+    logDir: join(state, "logs"),
+    logFile: join(state, "logs", "daemon.log"),
+    shared: true,
+  };
+}
+
+/** True in the daemon that the system service unit starts (Environment=NCD_SYSTEM=1). */
+export const isSystemService = (env: Record<string, string | undefined>) => /^(1|true|yes|y)$/i.test(env.NCD_SYSTEM?.trim() ?? "");

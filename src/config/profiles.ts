@@ -2,15 +2,15 @@
 // an api_key. Written atomically (temp file, fsync, rename) so a crash never leaves half a file.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, NotFoundError, ValidationError, ConflictError } from "../errors.ts";
-import { FIELD_NAMES, type FieldName } from "./fields.ts";
-import { parseField } from "./parse.ts";
+import { ConfigError, NotFoundError, ValidationError } from "../errors.ts";
+import type { FieldName } from "./fields.ts";
+import { profileMapping, readProfileDoc, type ProfileDoc, type ProfileValues } from "./profile-doc.ts";
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 // Loaded on first use: evaluating the YAML library costs the long-running daemon ~7 MB of
 // resident memory, and a daemon without a profile never needs it.
 const loadYaml = () => import("yaml").then((m) => m.default);
-export type ProfileValues = Partial<Record<FieldName, unknown>>;
+export type { ProfileValues } from "./profile-doc.ts";
 
 export function validateProfileName(name: string | undefined, source = "--name"): string {
   if (!name) throw new ValidationError(`A profile name is required (${source}).`, "name");
@@ -23,12 +23,12 @@ export function validateProfileName(name: string | undefined, source = "--name")
 export function createProfileStore(profilesDir: string) {
   const fileOf = (name: string) => join(profilesDir, `${validateProfileName(name)}.yaml`);
 
-  async function write(name: string, values: ProfileValues) {
+  async function write(name: string, mapping: Record<string, unknown>) {
     const YAML = await loadYaml();
     mkdirSync(profilesDir, { recursive: true, mode: 0o700 });
     const file = fileOf(name);
     const tmp = `${file}.${process.pid}.tmp`;
-    const body = Object.keys(values).length ? YAML.stringify(values) : "{}\n";
+    const body = YAML.stringify(mapping);
     const fd = openSync(tmp, "w", 0o600);
     try {
       writeSync(fd, body);
@@ -42,46 +42,42 @@ export function createProfileStore(profilesDir: string) {
     try { fsyncSync(dir); } finally { closeSync(dir); }
   }
 
-  /** Reads and validates a profile; every error names the file and the field. */
-  async function read(name: string): Promise<ProfileValues> {
+  async function readDoc(name: string): Promise<ProfileDoc> {
     const file = fileOf(name);
     if (!existsSync(file)) throw new NotFoundError(`Profile "${name}" does not exist (looked for ${file}). Create it with: nc-data-daemon profile create --name ${name}`);
-    let doc: unknown;
     const YAML = await loadYaml();
     try {
-      doc = YAML.parse(readFileSync(file, "utf8"));
+      return readProfileDoc(YAML.parse(readFileSync(file, "utf8")), file);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       throw new ConfigError(`Profile file ${file} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
     }
-    if (doc === null || doc === undefined) return {};
-    if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`Profile file ${file} must be a mapping of field: value.`);
-    const out: ProfileValues = {};
-    for (const [key, raw] of Object.entries(doc as Record<string, unknown>)) {
-      if (!(FIELD_NAMES as string[]).includes(key)) {
-        throw new ConfigError(`Profile file ${file} has unknown field "${key}"; allowed fields: ${FIELD_NAMES.join(", ")}.`);
-      }
-      if (raw === null) continue;
-      out[key as FieldName] = parseField(key as FieldName, raw, `profile file ${file}`);
-    }
-    return out;
   }
+
+  /** Reads and validates a profile; every error names the file and the field. */
+  const read = async (name: string): Promise<ProfileValues> => (await readDoc(name)).values;
 
   return {
     fileOf,
     exists: (name: string) => existsSync(fileOf(name)),
     read,
+    /** The values and the keys that are no field (a typo, or a newer version's field). */
+    readDoc,
     list(): string[] {
       if (!existsSync(profilesDir)) return [];
       return readdirSync(profilesDir).filter((f) => f.endsWith(".yaml") && NAME_RE.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
     },
-    async create(name: string, values: ProfileValues) {
-      if (existsSync(fileOf(name))) throw new ConflictError(`Profile "${name}" already exists; change it with: nc-data-daemon profile update --name ${name}`);
-      await write(name, values);
+    /** Creates a profile; false (and the file untouched) when it exists already. */
+    async create(name: string, values: ProfileValues): Promise<boolean> {
+      if (existsSync(fileOf(name))) return false;
+      await write(name, profileMapping(values));
+      return true;
     },
     async update(name: string, values: ProfileValues, unset: FieldName[] = []) {
-      const merged = { ...(await read(name)), ...values };
+      const doc = await readDoc(name);
+      const merged = { ...doc.values, ...values };
       for (const f of unset) delete merged[f];
-      await write(name, merged);
+      await write(name, profileMapping(merged, doc.extra));
       return merged;
     },
     remove(name: string) {

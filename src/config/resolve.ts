@@ -3,6 +3,7 @@
 import { FIELD_NAMES, FIELDS, envName, flagName, type Config, type DefaultsContext, type FieldName, type Sources } from "./fields.ts";
 import { parseField } from "./parse.ts";
 import type { ProfileValues } from "./profiles.ts";
+import { redactPatterns } from "../redact.ts";
 
 export interface ResolveInput {
   defaults: DefaultsContext;
@@ -48,9 +49,10 @@ export function resolveConfig(input: ResolveInput): Resolved {
   return { config: config as unknown as Config, sources };
 }
 
-/** The config as it may be shown: secrets replaced by "***" (null stays null). */
+/** The config as it may be shown: secrets replaced by "***" (null stays null), and a password in upload_url masked. */
 export function redactConfig(config: Config): Config {
   const out = { ...config } as Record<FieldName, unknown>;
   for (const field of FIELD_NAMES) if (FIELDS[field].secret && out[field] != null) out[field] = "***";
+  if (typeof out.upload_url === "string") out.upload_url = redactPatterns(out.upload_url);
   return out as unknown as Config;
 }

@@ -70,6 +70,19 @@ export const intValue = (min: number, max: number) =>
     return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
   }, `a whole number from ${min} to ${max}`);
 
+/** A whole number, or null (YAML null, JSON null) for "not set". */
+export const optionalIntValue = (min: number, max: number) =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (dataset.value === null) return null;
+      const out = v.safeParse(intValue(min, max), dataset.value);
+      if (out.success) return out.output;
+      addIssue({ message: out.issues[0]?.message ?? `expected a whole number from ${min} to ${max}` });
+      return NEVER;
+    }),
+  );
+
 /** Seconds as a plain number, or with s/m/h (e.g. 90, 30s, 5m). */
 export const durationValue = (min: number, max: number) =>
   fromScalar((x) => {

@@ -5,6 +5,8 @@ import { rmSync } from "node:fs";
 import { createApp } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
+import { releaseReserveIfFull } from "../store/disk-reserve.ts";
+import { createRedactor, type Redactor } from "../redact.ts";
 import { VERSION } from "../version.ts";
 import { startCodePageRelease } from "./code-page-release.ts";
 import { createEventBus, type EventBus } from "./event-bus.ts";
@@ -22,10 +24,14 @@ export interface DaemonOptions {
   log: DaemonLogger;
   pid: number;
   plugins?: DaemonPluginFactory[];
-  /** Largest request body, in bytes (recordings may stream large files). */
+  /** Largest request body, in bytes. Unbounded by default: every route that reads a body bounds
+   * it itself (a batch by max_batch_bytes, a file by the storage limit) and says so in JSON,
+   * where Bun's own refusal is an empty 413. */
   maxRequestBodySize?: number;
   /** How long open connections get to finish before they are closed at shutdown. */
   drainMs?: number;
+  /** Masks secrets in events, stored errors and status; parts add the secrets they learn. */
+  redactor?: Redactor;
 }
 
 export interface RunningDaemon {
@@ -42,11 +48,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { runtime, loaded, log, pid } = opts;
   const { paths } = loaded;
   ensureInstanceDirs(paths);
+  // On a full disk, the room kept beside the database lets the start create its files.
+  if (releaseReserveIfFull(paths.db)) log.warn(`The disk holding ${paths.db} is full; starting on the space kept aside for this.`);
   const lock = await acquireInstanceLock(runtime, paths, pid);
   if (lock.staleFrom || lock.staleSocket) {
     log.warn(`Removed stale files of a daemon that did not exit cleanly${lock.staleFrom ? ` (pid=${lock.staleFrom})` : ""}.`);
   }
-  const events = createEventBus();
+  const redactor = opts.redactor ?? createRedactor([loaded.config.api_key]);
+  const events = createEventBus(Date.now, redactor.value);
   const config = createLiveConfig(loaded.config);
   const aborter = new AbortController();
   const startedAt = Date.now();
@@ -58,7 +67,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
   try {
-    plugins = (opts.plugins ?? []).map((make) => make({ runtime, loaded, env: opts.env, config, events, log, signal: aborter.signal }));
+    plugins = (opts.plugins ?? []).flatMap((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
     const app = createApp({
       pid,
       version: VERSION,
@@ -71,8 +80,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
       routes: plugins.flatMap((p) => p.routes ?? []),
       logError: (message, err) => log.error(message, err),
+      logDebug: (message) => log.debug(message),
     });
-    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? 1024 ** 3);
+    server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER, paths.shared);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();

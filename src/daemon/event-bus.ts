@@ -16,14 +16,15 @@ export function matchesType(types: ReadonlySet<string> | null, type: string): bo
   return false;
 }
 
-export function createEventBus(clock: () => number = Date.now): EventBus {
+/** `redact` masks secrets in every string of an event's data before any subscriber sees it. */
+export function createEventBus(clock: () => number = Date.now, redact: <T>(data: T) => T = (d) => d): EventBus {
   const subs = new Set<EventSubscription>();
   const counts: Record<string, number> = {};
   let nextId = 1;
   let closed = false;
   return {
     publish(type, data = {}) {
-      const event: DaemonEvent = { id: nextId++, type, time: new Date(clock()).toISOString(), data };
+      const event: DaemonEvent = { id: nextId++, type, time: new Date(clock()).toISOString(), data: redact(data) };
       counts[type] = (counts[type] ?? 0) + 1;
       if (closed) return event;
       for (const s of subs) if (matchesType(s.types, type)) s.onEvent(event);

@@ -18,6 +18,8 @@ export interface LoggerOptions {
   pid: number;
   maxBytes?: number;
   keep?: number;
+  /** Masks secrets in every line (the redactor); a line may quote a server or an exception. */
+  redact?: (line: string) => string;
 }
 
 /** An argument as text: JSON where it can be (bigints as numbers), else its String(). */
@@ -53,17 +55,18 @@ export function humanLine(obj: LogObject, debug: boolean): string {
 
 export function createDaemonLogger(opts: LoggerOptions): DaemonLogger {
   const level = opts.debug ? Math.max(LEVELS.debug, LEVELS[opts.level]) : LEVELS[opts.level];
+  const redact = opts.redact ?? ((line: string) => line);
   let file: LogFile | undefined;
   const logger =
     opts.mode === "foreground"
       ? createConsola({
           level,
-          reporters: [{ log: (obj) => void (obj.level < 2 ? process.stderr : process.stdout).write(humanLine(obj, opts.debug === true)) }],
+          reporters: [{ log: (obj) => void (obj.level < 2 ? process.stderr : process.stdout).write(redact(humanLine(obj, opts.debug === true))) }],
         })
       : createConsola({
           level,
           throttle: 0,
-          reporters: [{ log: (obj) => (file ??= createLogFile(opts.logFile, { maxBytes: opts.maxBytes ?? 10 * 1024 ** 2, keep: opts.keep ?? 3 })).write(jsonLine(obj, opts.pid)) }],
+          reporters: [{ log: (obj) => (file ??= createLogFile(opts.logFile, { maxBytes: opts.maxBytes ?? 10 * 1024 ** 2, keep: opts.keep ?? 3 })).write(redact(jsonLine(obj, opts.pid))) }],
         });
   return Object.assign(logger, { closeFile: () => file?.close() });
 }

@@ -1,5 +1,6 @@
 // The instance's folders are private to the user: the socket gives full control of the daemon.
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Paths } from "../config/index.ts";
 
 export function ensurePrivateDir(dir: string): void {
@@ -10,4 +11,18 @@ export function ensurePrivateDir(dir: string): void {
 
 export function ensureInstanceDirs(paths: Paths): void {
   for (const dir of new Set([paths.root, paths.instanceRoot, paths.logDir])) ensurePrivateDir(dir);
+  // The system service's socket folder: its group may enter (systemd's RuntimeDirectory makes it so too).
+  if (paths.shared) {
+    mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o750 });
+    chmodSync(dirname(paths.socket), 0o750);
+  }
+  privateStateFiles(paths.db);
+}
+
+/**
+ * The state database and its WAL and SHM hold every recording's metadata: 0600, also when an
+ * older version (or another umask) left them 0644. New ones are created under umask 077.
+ */
+export function privateStateFiles(db: string): void {
+  for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) if (existsSync(f)) chmodSync(f, 0o600);
 }

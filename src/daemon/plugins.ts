@@ -2,6 +2,7 @@
 // without this folder knowing them: each part is a factory given the shared pieces.
 import type { MountedRoutes, StatusProvider } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
+import type { Redactor } from "../redact.ts";
 import type { Runtime } from "../runtime/index.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { LiveConfigHolder } from "./live-config.ts";
@@ -15,6 +16,8 @@ export interface PluginContext {
   config: LiveConfigHolder;
   events: EventBus;
   log: DaemonLogger;
+  /** The one redactor: what a part stores or reports from outside passes it. */
+  redactor: Redactor;
   /** Aborted when shutdown begins, so slow start-up work (network checks) can give up. */
   signal: AbortSignal;
 }
@@ -31,4 +34,5 @@ export interface DaemonPlugin {
   stop?(): Promise<void> | void;
 }
 
-export type DaemonPluginFactory = (ctx: PluginContext) => DaemonPlugin;
+/** Makes one part, or several that need each other (created together, listed in start order). */
+export type DaemonPluginFactory = (ctx: PluginContext) => DaemonPlugin | DaemonPlugin[];

@@ -1,15 +1,24 @@
 // Binds the control socket so that only this user can connect: created under umask 0177
 // (so it is 0600 from its first instant), then chmod-ed in case the runtime has no umask.
+// The system service's socket is the one exception: 0660, for the members of its group.
 import { chmodSync } from "node:fs";
 import { MAX_SOCKET_PATH } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
+
+/**
+ * A connection that sends and receives nothing for this long is closed: a kept-alive one
+ * between requests, or one whose client stalled mid-body. Event streams write a comment more
+ * often than this (api/events.ts), so they stay open.
+ */
+export const IDLE_CONNECTION_S = 30;
 
 export async function bindPrivateSocket(
   runtime: Runtime,
   path: string,
   fetch: (req: Request) => Response | Promise<Response>,
   maxRequestBodySize: number,
+  shared = false,
 ): Promise<UnixServer> {
   // The kernel would truncate a longer path silently (or refuse it with a bare EINVAL).
   const bytes = new TextEncoder().encode(path).byteLength;
@@ -18,13 +27,13 @@ export async function bindPrivateSocket(
   }
   let previous: number | undefined;
   try {
-    previous = process.umask(0o177);
+    previous = process.umask(shared ? 0o117 : 0o177);
   } catch {
     previous = undefined;
   }
   try {
-    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize });
-    chmodSync(path, 0o600);
+    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS: IDLE_CONNECTION_S });
+    chmodSync(path, shared ? 0o660 : 0o600);
     return server;
   } finally {
     if (previous !== undefined) process.umask(previous);

@@ -1,4 +1,5 @@
 // What the recordings modules share: dependencies, live limits, the budget and open segments.
+import type { DiskReserve } from "../store/disk-reserve.ts";
 import type { Log } from "../store/log.ts";
 import type { Store } from "../store/store.ts";
 import type { Compactor } from "./segment-compact.ts";
@@ -28,6 +29,10 @@ export interface Ctx {
   open: Map<string, OpenSegment>;
   /** Hashes incoming files off the JavaScript thread. */
   sha256: Sha256Streams;
+  /** Space kept aside on the recordings' and the state database's disks for stop and cancel. */
+  reserves: DiskReserve[];
+  /** Recordings whose repair at start failed (a full disk); retried before their stop and by the timer. */
+  unrepaired: Set<string>;
   /** Deletions of uploaded recordings' local copies and segment rewrites still running, awaited before the store closes. */
   cleanups: Set<Promise<void>>;
   /** Rewrites segments into full chunks off the JavaScript thread. */

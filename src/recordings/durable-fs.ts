@@ -3,6 +3,7 @@
 // so that the entry itself survives a power cut.
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
+import { openForRewrite } from "./safe-paths.ts";
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
@@ -32,7 +33,7 @@ export function writeAllSync(fd: number, data: Uint8Array, position: number): vo
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
+  const fd = openForRewrite(tmp); // a link planted at the temporary name is not followed
   try {
     writeAllSync(fd, bytes, 0);
     fdatasyncSync(fd);

@@ -12,7 +12,7 @@ import type { Ctx } from "./context.ts";
 import { writeFileAtomic } from "./durable-fs.ts";
 import { requireRecording } from "./ingest.ts";
 import { MANIFEST, recordingDir, relPath } from "./layout.ts";
-import { updateRecordingJson } from "./recording-json.ts";
+import { readRecordingJson, updateRecordingJson } from "./recording-json.ts";
 import { buildManifest, manifestText } from "./manifest.ts";
 import { closeSegment } from "./segments.ts";
 
@@ -42,8 +42,8 @@ export function finishStopIfReady(ctx: Ctx, id: string): void {
   const now = ctx.clock.now();
   const dir = recordingDir(ctx.root, id);
   const manifestPath = join(dir, MANIFEST);
+  // No storage check: stop must work on a full disk (the manifest is small, and accounted).
   const bytes = new TextEncoder().encode(manifestText(buildManifest(ctx, id)));
-  ctx.budget.ensure(bytes.byteLength);
   writeFileAtomic(manifestPath, bytes);
   const size = bytes.byteLength;
   const sha256 = createHash("sha256").update(bytes).digest("hex");
@@ -64,22 +64,26 @@ export function cancelRecording(ctx: Ctx, id: string, opts: { confirm?: boolean 
     throw new ValidationError(`Field confirm: cancelling discards recording ${id} and its local data; send {"confirm": true} to do it.`, "confirm");
   }
   const rec = requireRecording(ctx, id);
-  if (rec.state === "cancelled") return;
   if (rec.state === "uploading" || rec.state === "uploaded") throw new ConflictError(`Recording ${id} is ${rec.state}; it can no longer be cancelled.`);
+  const { store } = ctx;
+  const now = ctx.clock.now();
+  const dir = recordingDir(ctx.root, id);
+  // The database first: a cancel that fails there (its disk full) has changed nothing. The
+  // local data goes after, and a cancel sent again finishes what a failure left of that.
+  if (rec.state !== "cancelled") {
+    store.tx(() => {
+      store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), ne(uploads.state, "uploaded"))));
+      ctx.budget.add(id, -rec.local_bytes);
+      store.run(store.db.update(recordings).set({ state: "cancelled", updated_at: now, stopped_at: rec.stopped_at ?? now }).where(eq(recordings.id, id)));
+    });
+  }
   ctx.open.get(id)?.writer.abandon();
   ctx.open.delete(id);
-  const dir = recordingDir(ctx.root, id);
-  updateRecordingJson(dir, { state: "cancelled" });
   for (const sub of ["segments", "files", MANIFEST]) {
     if (existsSync(join(dir, sub))) rmSync(join(dir, sub), { recursive: true, force: true });
   }
-  const { store } = ctx;
-  const now = ctx.clock.now();
-  store.tx(() => {
-    store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), ne(uploads.state, "uploaded"))));
-    ctx.budget.add(id, -rec.local_bytes);
-    store.run(store.db.update(recordings).set({ state: "cancelled", updated_at: now, stopped_at: rec.stopped_at ?? now }).where(eq(recordings.id, id)));
-  });
+  if (readRecordingJson(dir)?.state !== "cancelled") updateRecordingJson(dir, { state: "cancelled" });
+  if (rec.state === "cancelled") return;
   ctx.log.info(`Recording ${id} cancelled; its local data was discarded as confirmed.`);
   ctx.emit("recording.cancelled", { recording_id: id });
 }

@@ -1,21 +1,26 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
-// sound, and a full disk is told apart from a bug.
+// sound. (A full disk is told apart from a bug in storage-full.ts.)
 import { accessSync, constants, mkdirSync } from "node:fs";
-import { StorageFullError, ValidationError } from "../errors.ts";
-import { assertTraceName } from "./names.ts";
+import { privateRoot } from "./safe-paths.ts";
+import { ValidationError } from "../errors.ts";
+import { assertTraceName, MAX_TRACES } from "./names.ts";
 import { conflictingDeclaration, schemaBytes } from "./trace-schema.ts";
 import type { CreateRecordingInput, TraceDeclaration } from "./types.ts";
 
-export function prepareRoot(root: string): void {
+/** Returns a warning when the root's mode had to be made private. */
+export function prepareRoot(root: string): string | undefined {
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     accessSync(root, constants.W_OK);
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
   }
+  return privateRoot(root);
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {
+  const count = input.traces?.length ?? 0;
+  if (count > MAX_TRACES) throw new ValidationError(`Field traces: ${count} traces declared; a recording has at most ${MAX_TRACES}.`, "traces");
   const seen = new Map<string, TraceDeclaration>();
   (input.traces ?? []).forEach((t, i) => {
     assertTraceName(t.name, `traces[${i}].name`);
@@ -30,15 +35,3 @@ export function checkDeclarations(input: CreateRecordingInput): void {
   });
 }
 
-/**
- * The storage checks run before a write, but the disk can still fill under them (another
- * process, inodes running out): a write failing with ENOSPC or EDQUOT is a full disk (507),
- * not an internal error. The writers have already undone their partial bytes.
- */
-export function diskFull(root: string, err: unknown): never {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    throw new StorageFullError(`The disk holding ${root} is full (${code}${code === "ENOSPC" ? ": no space or no free inodes" : ": quota exceeded"}); nothing of this write was kept. Free disk space or move path_to_store_record.`);
-  }
-  throw err;
-}

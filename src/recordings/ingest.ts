@@ -4,15 +4,16 @@
 // fdatasync'ed by the writer, then counts committed in one transaction.
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, OpenSegment } from "./context.ts";
+import { MAX_TRACES, tooManyTraces } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 import { closeSegment, openSegment } from "./segments.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
 
-// Every acknowledged batch runs these (and the requireRecording of its route up to three
-// times): constant SQL, prepared once and cached by SQLite, where building each statement
-// with Drizzle per batch took about a tenth of the daemon's time in a profile of ingest.
+// Every acknowledged batch runs these (requireWritable once): constant SQL, prepared once and
+// cached by SQLite, where building each statement with Drizzle per batch took about a tenth of
+// the daemon's time in a profile of ingest.
 const SQL = {
   recording: "SELECT * FROM recordings WHERE id = ?",
   traces: "SELECT * FROM traces WHERE recording_id = ?",
@@ -38,32 +39,39 @@ export function requireWritable(ctx: Ctx, id: string) {
   return row;
 }
 
-export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]): AppendResult {
-  requireWritable(ctx, id);
+/**
+ * `rec` is the row requireWritable() returned for this batch, read once: nothing between that
+ * read and this call may yield to other requests, so it is still the recording's state.
+ */
+export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMessage[]): AppendResult {
+  const id = rec.id;
   const { store } = ctx;
   const known = new Map<string, TraceRow>(store.raw<TraceRow>(SQL.traces, [id]).map((t) => [t.name, t]));
-  const added: TraceRow[] = [];
+  const newTraces: TraceRow[] = [];
   const now = ctx.clock.now();
   messages.forEach((m, i) => {
     let t = known.get(m.trace);
     if (!t) {
+      if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
       t = { recording_id: id, name: m.trace, encoding: m.json ? "json" : OCTET_STREAM, schema_name: null, schema_encoding: null, schema: null, declared: 0, message_count: 0, bytes: 0, first_timestamp_ns: null, last_timestamp_ns: null, created_at: now };
       known.set(m.trace, t);
-      added.push(t);
+      newTraces.push(t);
     }
     if (m.json && t.encoding !== "json") {
       throw new ValidationError(`NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`, `line ${m.line ?? i + 1}`);
     }
   });
-  const result: AppendResult = { accepted: messages.length, traces: {} };
+  const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (messages.length === 0) return result;
 
   ctx.budget.ensure(messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0));
   let seg = ctx.open.get(id);
-  if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) {
+  // A close whose database step failed (a full disk) left a finished file: record it first.
+  if (seg?.writer.isClosed) {
     closeSegment(ctx, id);
     seg = undefined;
   }
+  if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
   seg = seg ?? openSegment(ctx, id);
   const perTrace = new Map<string, { count: number; bytes: number; first: bigint; last: bigint }>();
   let logTime = BigInt(now) * 1_000_000n;
@@ -88,23 +96,40 @@ export function appendMessages(ctx: Ctx, id: string, messages: IncomingMessage[]
     // Strictly increasing log times keep arrival order for readers that sort by log time.
     return { channelId, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
   });
-  seg.lastLogTime = logTime - 1n;
-  const written = seg.writer.writeBatch(out);
   try {
-    store.tx(() => {
-      for (const t of added) store.run(store.db.insert(traces).values(t));
-      for (const [name, p] of perTrace) {
-        store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
-        result.traces[name] = p.count;
-      }
-      store.handle.run(SQL.segment, [seg.writer.size, seg.writer.messageCount, id, seg.seq]);
-      store.handle.run(SQL.recordingCounts, [messages.length, written, now, now, id]);
-      ctx.budget.add(id, written);
-    });
+    // The counts commit inside writeBatch, after the bytes are durable: if they cannot (any
+    // database error, a full disk), the writer cuts the batch off the file again.
+    seg.writer.writeBatch(out, ({ added, size, messageCount }) =>
+      store.tx(() => {
+        for (const t of newTraces) store.run(store.db.insert(traces).values(t));
+        for (const [name, p] of perTrace) {
+          store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
+          result.traces[name] = p.count;
+        }
+        store.handle.run(SQL.segment, [size, messageCount, id, seg.seq]);
+        store.handle.run(SQL.recordingCounts, [messages.length, added, now, now, id]);
+        ctx.budget.add(id, added);
+      }),
+    );
   } catch (err) {
     ctx.budget.resync();
     throw err;
   }
-  if (seg.writer.size >= ctx.limits.segmentMaxBytes) closeSegment(ctx, id);
+  seg.lastLogTime = logTime - 1n;
+  if (seg.writer.size >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
   return result;
+}
+
+/**
+ * Closes the recording's open segment outside a batch's promise: the batch is already
+ * acknowledged (or not yet written), so a close that fails (a full disk) must not fail it.
+ * The segment then stays open and takes the next batches; the close is tried again later.
+ */
+function closeQuietly(ctx: Ctx, id: string): OpenSegment | undefined {
+  try {
+    closeSegment(ctx, id);
+  } catch (err) {
+    ctx.log.warn(`Could not close the open segment of ${id} yet (tried again later): ${(err as Error).message}`);
+  }
+  return ctx.open.get(id);
 }

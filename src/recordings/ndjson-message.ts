@@ -5,6 +5,7 @@ import { traceNameProblem } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
+const MAX_SECONDS = "18446744073.709551615";
 const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
 
 export function bad(line: number, what: string): ValidationError {
@@ -31,7 +32,11 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line:
   if (hasSeconds) {
     const s = obj.timestamp;
     if (typeof s !== "number" || !Number.isFinite(s) || s < 0) throw bad(line, '"timestamp" must be a non-negative number of seconds');
-    return BigInt(Math.round(s * 1e9));
+    // MCAP times are unsigned 64-bit nanoseconds: past that a time would wrap around, or (1e300)
+    // not be an integer at all.
+    const ns = s * 1e9;
+    if (ns >= 2 ** 64) throw bad(line, `"timestamp" is out of range: ${s} seconds is past ${MAX_SECONDS} (2^64 nanoseconds since the epoch)`);
+    return BigInt(Math.round(ns));
   }
   const ns = obj.timestamp_ns;
   let value: bigint;
@@ -41,7 +46,7 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line:
     value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
   } else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
   else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
-  if (value < 0n || value > MAX_U64) throw bad(line, '"timestamp_ns" is out of range');
+  if (value < 0n || value > MAX_U64) throw bad(line, `"timestamp_ns" is out of range: give 0 to ${MAX_U64} nanoseconds`);
   return value;
 }
 

@@ -26,7 +26,8 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
   if (contentLength !== undefined) ctx.budget.ensure(contentLength);
   ensureDirDurable(dir);
-  const tmp = join(dir, `${INCOMING}${name}-${crypto.randomUUID().slice(0, 8)}`);
+  // Not derived from the name: ".incoming-" plus a 255-character name is over NAME_MAX.
+  const tmp = join(dir, `${INCOMING}${crypto.randomUUID()}`);
   const fd = openSync(tmp, "wx", 0o600);
   const hash = ctx.sha256.open(contentLength);
   let bytes = 0;
@@ -75,12 +76,20 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   const path = relPath(id, fileName(name));
   const now = ctx.clock.now();
   ctx.budget.hold(-counted);
-  ctx.store.tx(() => {
-    ctx.budget.add(id, bytes);
-    ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
-    ctx.store.run(ctx.store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now }).where(eq(recordings.id, id)));
-    ctx.store.run(ctx.store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
-  });
+  try {
+    ctx.store.tx(() => {
+      ctx.budget.add(id, bytes);
+      ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
+      ctx.store.run(ctx.store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now }).where(eq(recordings.id, id)));
+      ctx.store.run(ctx.store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
+    });
+  } catch (err) {
+    // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).
+    ctx.budget.resync();
+    unlinkSync(finalPath);
+    fsyncDir(dir);
+    throw err;
+  }
   ctx.emit("file.stored", { recording_id: id, name, bytes, sha256 });
   return { name, bytes, sha256 };
 }

@@ -3,8 +3,9 @@
  * an indexed query, so start time does not grow with history). Open segments are cut back to
  * the length the database knows durable and closed; segment and file orphans (on disk, not in
  * the database) are adopted; partial incoming files, never acknowledged, are removed with a
- * warning. With `rebuild`, used after a corrupt database was moved aside, every recording
- * directory is read back from recording.json and its files first.
+ * warning. With `rebuild`, used after a corrupt database was moved aside or a missing or empty
+ * one was created afresh, every recording directory is read back from recording.json and its
+ * files first.
  */
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -12,12 +13,13 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { isRecordingId } from "./ids.ts";
-import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment } from "./layout.ts";
+import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment, usableRecordingDir } from "./layout.ts";
 import { readRecordingJson } from "./recording-json.ts";
 import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
 import { stopRecording } from "./finalize.ts";
 import { bufferOf, schemaBytes } from "./trace-schema.ts";
+import { withReserve } from "./storage-full.ts";
 
 export interface ReconcileReport {
   repaired: { recording_id: string; seq: number; cut_bytes: number }[];
@@ -30,6 +32,8 @@ function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
   const { store } = ctx;
   const open = store.all(store.db.select().from(segments).where(and(eq(segments.recording_id, id), eq(segments.state, "open"))));
   for (const seg of open) {
+    // A repair retried later must leave alone the segment that writes go to now.
+    if (ctx.open.get(id)?.seq === seg.seq) continue;
     const path = join(ctx.root, seg.path);
     if (!existsSync(path)) {
       ctx.log.error(`Segment ${seg.path} is in the database but missing on disk; its ${seg.message_count} messages are lost.`);
@@ -135,7 +139,7 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
 function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
   const { store } = ctx;
   const toFinish: string[] = [];
-  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId) : []) {
+  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId).filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m))) : []) {
     const json = readRecordingJson(recordingDir(ctx.root, id));
     if (!json) {
       ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
@@ -161,18 +165,50 @@ function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
 
 export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): ReconcileReport {
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
-  if (opts.rebuild) rebuildRows(ctx, report);
   const { store } = ctx;
-  // No upload runs before start-up: back to pending, keeping upload_id and parts for the resume.
-  store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
-  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"])));
+  withReserve(ctx, () => {
+    if (opts.rebuild) rebuildRows(ctx, report);
+    // No upload runs before start-up: back to pending, keeping the resume columns and parts.
+    store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
+  });
+  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"]))).filter((r) => usableRecordingDir(ctx.root, r.id, (m) => ctx.log.warn(m)));
   for (const rec of unclosed) {
-    repairOpen(ctx, rec.id, report);
-    adoptOrphans(ctx, rec.id, report);
-    if (rec.state === "finalizing") {
-      if (existsSync(join(recordingDir(ctx.root, rec.id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, rec.id), MANIFEST));
-      stopRecording(ctx, rec.id);
+    // One recording that cannot be repaired now (a full disk even after the reserve) must not
+    // keep the daemon from serving the others: it is logged and tried again (retryRepairs).
+    try {
+      repairRecording(ctx, rec.id, report);
+    } catch (err) {
+      ctx.unrepaired.add(rec.id);
+      ctx.log.error(`Could not repair recording ${rec.id} at start (tried again before its stop and by the timer): ${(err as Error).message}`);
     }
   }
   return report;
+}
+
+/** Closes what a crash left open in one recording, adopts its orphans, and finishes a stop it was in. */
+function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
+  withReserve(ctx, () => {
+    repairOpen(ctx, id, report);
+    adoptOrphans(ctx, id, report);
+    const rec = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, id)));
+    if (rec?.state === "finalizing") {
+      if (existsSync(join(recordingDir(ctx.root, id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, id), MANIFEST));
+      stopRecording(ctx, id);
+    }
+  });
+}
+
+/** Repairs the recordings a full disk kept from being repaired at start; throws for `only` if it still cannot. */
+export function retryRepairs(ctx: Ctx, only?: string): void {
+  for (const id of only ? [only] : [...ctx.unrepaired]) {
+    if (!ctx.unrepaired.has(id)) continue;
+    const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
+    try {
+      repairRecording(ctx, id, report);
+      ctx.unrepaired.delete(id);
+      ctx.log.warn(`Repaired recording ${id} once there was room: ${JSON.stringify(report)}`);
+    } catch (err) {
+      if (only) throw err;
+    }
+  }
 }

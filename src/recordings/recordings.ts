@@ -11,15 +11,19 @@
  *   recs.get(id);  recs.list({ state, limit, cursor });
  *   recs.tick(now);   // on a timer: closes aged segments, finalizes idle recordings
  *   recs.uploads.*    // the uploader's queue, see upload-queue.ts
+ *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (upload-state.ts)
  *
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
 import { createSha256Streams } from "./sha256-stream.ts";
+import { rmSync } from "node:fs";
 import { hostname } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { createDiskReserve } from "../store/disk-reserve.ts";
 import { NotFoundError } from "../errors.ts";
 import { recordings, traces } from "../store/schema.ts";
-import { checkDeclarations, diskFull, prepareRoot } from "./guards.ts";
+import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
@@ -32,28 +36,33 @@ import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
 import { parseNdjson } from "./parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
-import { reconcile, type ReconcileReport } from "./reconcile.ts";
+import { reconcile, retryRepairs, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
+import { asStorageFull, withReserve } from "./storage-full.ts";
 import { bufferOf, schemaBytes } from "./trace-schema.ts";
 import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
+import { createUploadState } from "./upload-state.ts";
+import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
 
 
-function guarded<T>(root: string, fn: () => T): T {
+/** Runs a write; a full disk (of the recordings or of the state database) becomes a 507. */
+function guarded<T>(ctx: Ctx, fn: () => T): T {
   try {
     const out = fn();
-    return out instanceof Promise ? (out.catch((err) => diskFull(root, err)) as T) : out;
+    return out instanceof Promise ? (out.catch((err) => asStorageFull(ctx, err)) as T) : out;
   } catch (err) {
-    diskFull(root, err);
+    asStorageFull(ctx, err);
   }
 }
 
 export function createRecordings(deps: RecordingsDeps) {
-  prepareRoot(deps.root);
+  const fixed = prepareRoot(deps.root);
+  if (fixed) deps.log.warn(fixed);
   const limits: RecordingLimits = { ...deps.limits };
   const clock = deps.clock ?? { now: () => Date.now() };
   const emit = deps.emit ?? (() => {});
@@ -69,13 +78,19 @@ export function createRecordings(deps: RecordingsDeps) {
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
     sha256: createSha256Streams(),
+    // Space for stop and cancel on a full disk: beside the recordings, and beside the state
+    // database when it is a file of its own.
+    reserves: [deps.root, ...(isAbsolute(deps.store.path) ? [deps.store.path] : [])].map((p) => createDiskReserve(p === deps.root ? join(p, ".ncd") : p)),
+    unrepaired: new Set(),
     cleanups: new Set(),
     compactor: createCompactor(deps.runtime),
     compacting: new Map(),
-    afterCompactions: (id) => finishStopIfReady(ctx, id),
+    // The manifest written after the last rewrite is part of stop: it gets the disk reserve too.
+    afterCompactions: (id) => withReserve(ctx, () => finishStopIfReady(ctx, id)),
     closing: false,
     abandoned: false,
   };
+  for (const r of ctx.reserves) r.refill();
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
@@ -84,15 +99,21 @@ export function createRecordings(deps: RecordingsDeps) {
     const now = clock.now();
     const id = uuidv7(now);
     const dir = recordingDir(deps.root, id);
-    ensureDirDurable(dir);
-    writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
     const { store } = ctx;
-    store.tx(() => {
-      store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
-      for (const t of input.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: now }));
-      }
-    });
+    try {
+      ensureDirDurable(dir);
+      writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
+      store.tx(() => {
+        store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
+        for (const t of input.traces ?? []) {
+          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: now }));
+        }
+      });
+    } catch (err) {
+      // Refused (a full disk): no folder is left that a rebuild would take for a recording.
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     emit("recording.created", { recording_id: id, name: input.name ?? null });
     return detailOf(ctx, id);
   }
@@ -106,50 +127,57 @@ export function createRecordings(deps: RecordingsDeps) {
     setStorageLimit(bytes: number | null): void {
       limits.storageLimitBytes = bytes;
     },
+    /** How many recordings are in each state, for status. */
+    countByState: () => recordingCounts(ctx),
     storage: () => ({ used_bytes: ctx.budget.used(), limit_bytes: limits.storageLimitBytes, waiting_for_upload_bytes: ctx.budget.waitingForUpload() }),
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
-      const report = reconcile(ctx, { rebuild: deps.store.recovered !== null });
+      const report = reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
       resumeCompactions(ctx);
       return report;
     },
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
       checkDeclarations(input);
-      return guarded(deps.root, () => createRecording(input));
+      return guarded(ctx, () => createRecording(input));
     },
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
-      return guarded(deps.root, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
-      requireWritable(ctx, id);
+      const rec = requireWritable(ctx, id);
+      // Parsing is synchronous: the row read above is still current when the batch is applied.
       const messages = parseFrames(body, limits.maxMessageBytes);
-      return guarded(deps.root, () => appendMessages(ctx, id, messages));
+      return guarded(ctx, () => appendMessages(ctx, rec, messages));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
       known(id);
-      return guarded(deps.root, () => putFile(ctx, id, name, body, contentLength));
+      return guarded(ctx, () => putFile(ctx, id, name, body, contentLength));
     },
 
     /** Resolves once the recording's segments are rewritten and its manifest written. */
     async stop(id: string): Promise<RecordingDetail> {
       known(id);
-      stopRecording(ctx, id);
-      await compactionsDone(ctx, id);
+      guarded(ctx, () => {
+        retryRepairs(ctx, id);
+        withReserve(ctx, () => stopRecording(ctx, id));
+      });
+      await guarded(ctx, () => compactionsDone(ctx, id));
       return detailOf(ctx, id);
     },
 
     cancel(id: string, opts: { confirm?: boolean }): RecordingDetail {
       known(id);
-      cancelRecording(ctx, id, opts);
+      guarded(ctx, () => withReserve(ctx, () => cancelRecording(ctx, id, opts)));
       return detailOf(ctx, id);
     },
 
@@ -180,6 +208,8 @@ export function createRecordings(deps: RecordingsDeps) {
     closeAgedSegments: (now = clock.now()) => closeAgedSegments(ctx, now),
     /** What the daemon's timer calls. */
     tick(now = clock.now()): void {
+      for (const r of ctx.reserves) r.refill();
+      retryRepairs(ctx);
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
     },
@@ -208,10 +238,15 @@ export function createRecordings(deps: RecordingsDeps) {
       ctx.compacting.clear();
     },
 
+    /** The uploader's port onto the queue below (src/uploader/ports.ts). */
+    uploadState: createUploadState(ctx),
     uploads: {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
-      markUploading: (uploadId: number, remoteUploadId?: string) => queue.markUploading(ctx, uploadId, remoteUploadId),
-      progress: (uploadId: number, bytesSent: number, remoteUploadId?: string) => queue.recordProgress(ctx, uploadId, bytesSent, remoteUploadId),
+      /** Objects by upload state and the bytes still to send, for status. */
+      counts: () => uploadCounts(ctx),
+      markUploading: (uploadId: number) => queue.markUploading(ctx, uploadId),
+      progress: (uploadId: number, bytesSent: number) => queue.recordProgress(ctx, uploadId, bytesSent),
+      saveResume: (uploadId: number, facts: queue.ResumeFacts) => queue.saveResume(ctx, uploadId, facts),
       savePart: (part: Parameters<typeof queue.savePart>[1], bytesSent?: number) => queue.savePart(ctx, part, bytesSent),
       parts: (uploadId: number) => queue.listParts(ctx, uploadId),
       reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),

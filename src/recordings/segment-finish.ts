@@ -7,7 +7,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { recordings, segments, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { relPath, segmentName } from "./layout.ts";
-import { join } from "node:path";
+import { assertInStore } from "./safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */
@@ -15,18 +15,20 @@ export const compactTmpPath = (path: string) => `${path}.compact`;
 
 export function startCompaction(ctx: Ctx, recordingId: string, seq: number): void {
   if (ctx.closing) return; // shutdown: the next start resumes it
-  const path = join(ctx.root, relPath(recordingId, segmentName(seq)));
   let pending = ctx.compacting.get(recordingId);
   if (!pending) ctx.compacting.set(recordingId, (pending = new Set()));
   const running = pending;
   ctx.emit("segment.compacting", { recording_id: recordingId, seq, name: segmentName(seq) });
-  const job = ctx.compactor
-    .compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes })
-    .catch((err) => {
-      // The sealed original is intact and readable (small chunks, valid and indexed): it is
-      // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
-      ctx.log.warn(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`);
-      return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
+  const job = Promise.resolve()
+    .then(() => {
+      // Every folder on the way is checked: a planted link must not lead the rewrite outside the store.
+      const path = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
+      return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes }).catch((err) => {
+        // The sealed original is intact and readable (small chunks, valid and indexed): it is
+        // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
+        ctx.log.warn(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`);
+        return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
+      });
     })
     .then((r) => {
       if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r);

@@ -6,6 +6,7 @@
  * so McapIndexedReader can read it. Bytes cut away are reported, never hidden.
  */
 import { crc32 } from "node:zlib";
+import { openExistingNoFollow } from "./safe-paths.ts";
 import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
 import { writeAllSync } from "./durable-fs.ts";
@@ -154,7 +155,7 @@ export interface RepairResult {
 export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number): RepairResult {
   const scan = scanSegment(path, decompress, limit);
   if (scan.complete) return { state: scan.state, bytes: scan.fileBytes, cutBytes: 0, wasComplete: true };
-  const fd = openSync(path, "r+");
+  const fd = openExistingNoFollow(path); // truncating through a planted link would cut another file
   try {
     if (scan.state.position === 0) {
       // Not even a header survived: start the file over with one.

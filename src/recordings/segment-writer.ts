@@ -74,8 +74,21 @@ export { LIBRARY } from "./mcap-records.ts";
 /** Builders that grew past this are dropped after their batch rather than kept with the segment. */
 const KEEP_BUILDERS_UP_TO = 4 << 20;
 
+/** What a batch's database step learns about the segment once the batch is durable. */
+export interface BatchWritten {
+  /** Bytes the batch added to the file. */
+  added: number;
+  /** The file's size and message count with the batch. */
+  size: number;
+  messageCount: number;
+}
+
 export class SegmentWriter {
   private closed = false;
+  /** Size with summary and footer, once closed. */
+  private closedSize = 0;
+  /** Set when a cut back to `position` failed: it is retried before anything else is written. */
+  private mustCut = false;
   // Kept from batch to batch: new builders start small and grow by half again, about a dozen
   // reallocations and copies for every acknowledged batch.
   private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
@@ -113,6 +126,13 @@ export class SegmentWriter {
     return new SegmentWriter(path, fd, state, compress, chunkBytes);
   }
 
+  /** Closes and removes a segment that was never acknowledged (its database row failed). */
+  discard(): void {
+    this.abandon();
+    unlinkSync(this.path);
+    fsyncDir(dirname(this.path));
+  }
+
   /** Continues a file whose durable prefix was scanned into `state` (the tail already cut). */
   static resume(path: string, state: SegmentState, compress: Compress, chunkBytes = 4 << 20): SegmentWriter {
     return new SegmentWriter(path, openSync(path, "r+"), state, compress, chunkBytes);
@@ -128,6 +148,10 @@ export class SegmentWriter {
   get timeRange(): { start: bigint; end: bigint } {
     return { start: this.state.messageStartTime, end: this.state.messageEndTime };
   }
+  /** Closed (or abandoned): it takes no more batches. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   /** The channel id for a topic, registering it (and its schema) on first use. */
   channelFor(decl: ChannelDecl): number {
@@ -142,9 +166,15 @@ export class SegmentWriter {
     return id;
   }
 
-  /** Writes the messages as complete chunk groups and fdatasyncs; returns the bytes added. */
-  writeBatch(messages: SegmentMessage[]): number {
+  /**
+   * Writes the messages as complete chunk groups, fdatasyncs, then runs `commit` (the batch's
+   * database step) and returns the bytes added. If the write or `commit` throws, the file is
+   * cut back to its last durable batch (ftruncate + fsync) and the batch leaves no trace, in
+   * the file or in this writer, before the error is rethrown: bytes and counts stay one.
+   */
+  writeBatch(messages: SegmentMessage[], commit: (written: BatchWritten) => void = () => {}): number {
     if (this.closed) throw new Error(`segment ${this.path} is closed`);
+    this.cutBackIfNeeded();
     if (messages.length === 0) return 0;
     const s = this.state;
     const written = new Set(s.written);
@@ -185,12 +215,15 @@ export class SegmentWriter {
     try {
       writeAllSync(this.fd, rb.buffer, s.position);
       fdatasyncSync(this.fd);
+      commit({ added: rb.length, size: s.position + rb.length, messageCount: count });
     } catch (err) {
       // Leave the file as it was before this batch: the batch is refused as a whole.
+      this.forgetUnwrittenChannels();
+      this.mustCut = true;
       try {
-        ftruncateSync(this.fd, s.position);
+        this.cutBackIfNeeded();
       } catch {
-        // The scan at the next start cuts any torn tail anyway.
+        // Retried before the next write; the scan at the next start cuts the tail anyway.
       }
       throw err;
     }
@@ -207,19 +240,52 @@ export class SegmentWriter {
     return rb.length;
   }
 
-  /** Writes DataEnd, summary and footer, fsyncs and closes; returns the final size. */
+  /**
+   * Writes DataEnd, summary and footer, fsyncs and closes; returns the final size. When that
+   * fails (a full disk), the partial summary is cut off again and the writer stays open, so
+   * the close can be tried again, and the batch after it still goes on the end of the data.
+   */
   close(): number {
-    if (this.closed) return this.state.position;
+    if (this.closed) return this.closedSize;
+    this.cutBackIfNeeded();
     const s = this.state;
     const rb = new McapRecordBuilder();
     writeSummaryAndFooter(rb, s);
-    writeAllSync(this.fd, rb.buffer, s.position);
-    ftruncateSync(this.fd, s.position + rb.length);
-    fsyncSync(this.fd);
+    try {
+      writeAllSync(this.fd, rb.buffer, s.position);
+      ftruncateSync(this.fd, s.position + rb.length);
+      fsyncSync(this.fd);
+    } catch (err) {
+      this.mustCut = true;
+      try {
+        this.cutBackIfNeeded();
+      } catch {
+        // Retried before the next write or close.
+      }
+      throw err;
+    }
     closeSync(this.fd);
     this.closed = true;
-    s.position += rb.length;
-    return s.position;
+    this.closedSize = s.position + rb.length;
+    return this.closedSize;
+  }
+
+  /** Cuts the file back to the end of its last durable batch, when a failure left more. */
+  private cutBackIfNeeded(): void {
+    if (!this.mustCut) return;
+    ftruncateSync(this.fd, this.state.position);
+    fsyncSync(this.fd);
+    this.mustCut = false;
+  }
+
+  /** Channels (and their schemas) registered for a batch that was refused: none of it is in the file. */
+  private forgetUnwrittenChannels(): void {
+    const s = this.state;
+    for (const [id, ch] of s.channels) {
+      if (s.written.has(id)) continue;
+      s.channels.delete(id);
+      if (ch.schemaId !== 0) s.schemas.delete(ch.schemaId);
+    }
   }
 
   /** Closes the descriptor without finishing the file (shutdown; the next start repairs it). */

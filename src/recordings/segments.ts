@@ -2,7 +2,7 @@
 // chunks off the request thread, then gets its sha256 and an upload row (segment-finish.ts), so
 // the uploader can send it while recording goes on.
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
 import { recordings, segments } from "../store/schema.ts";
@@ -37,13 +37,25 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   const dir = recordingDir(ctx.root, recordingId);
   ensureDirDurable(join(dir, "segments"));
   ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
+  removeUnrecorded(ctx, recordingId, seq, join(dir, name));
   const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row)));
   const now = ctx.clock.now();
-  ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.insert(segments).values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }));
-    ctx.store.run(ctx.store.db.update(recordings).set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` }).where(eq(recordings.id, recordingId)));
-    ctx.budget.add(recordingId, writer.size);
-  });
+  try {
+    ctx.store.tx(() => {
+      ctx.store.run(ctx.store.db.insert(segments).values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }));
+      ctx.store.run(ctx.store.db.update(recordings).set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` }).where(eq(recordings.id, recordingId)));
+      ctx.budget.add(recordingId, writer.size);
+    });
+  } catch (err) {
+    // No row, no file: the next batch creates the segment afresh.
+    ctx.budget.resync();
+    try {
+      writer.discard();
+    } catch {
+      // Left behind, it is removed before the next attempt (removeUnrecorded).
+    }
+    throw err;
+  }
   const open: OpenSegment = { seq, writer, openedAt: now, lastLogTime: 0n };
   ctx.open.set(recordingId, open);
   return open;
@@ -53,10 +65,24 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
 export function closeSegment(ctx: Ctx, recordingId: string): void {
   const open = ctx.open.get(recordingId);
   if (!open) return;
-  ctx.open.delete(recordingId);
+  // Until both the summary and its row are written, the segment stays open: a close that
+  // failed (a full disk) is tried again by the next stop, tick or shutdown.
   const before = open.writer.size;
   const bytes = open.writer.close();
   markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange);
+  ctx.open.delete(recordingId);
+}
+
+/**
+ * A segment file the database has no row for was never acknowledged: its row failed with a
+ * full disk, and removing the file failed too. It holds nothing anyone was promised.
+ */
+function removeUnrecorded(ctx: Ctx, recordingId: string, seq: number, path: string): void {
+  if (!existsSync(path)) return;
+  const row = ctx.store.get(ctx.store.db.select().from(segments).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
+  if (row) throw new Error(`segment ${path} is already recorded; next_segment_seq is behind`);
+  ctx.log.warn(`Removing ${path}: a segment whose creation failed before it held any acknowledged message.`);
+  unlinkSync(path);
 }
 
 // Bound as bigint through the handle: drizzle's integer columns take numbers, which round ns.

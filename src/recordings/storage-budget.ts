@@ -5,6 +5,7 @@
  * enough, or the disk itself is nearly full, the write is refused with StorageFullError.
  */
 import { statfsSync, unlinkSync } from "node:fs";
+import { assertInStore } from "./safe-paths.ts";
 import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import { StorageFullError } from "../errors.ts";
@@ -36,7 +37,8 @@ export interface StorageBudget {
   uploadsChanged(): void;
 }
 
-function mib(n: number): string {
+/** Bytes for people: "512 B", "1.5 MiB". */
+export function mib(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -64,7 +66,7 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
     for (const u of candidates) {
       if (freed >= needed) break;
       try {
-        unlinkSync(join(root, u.local_path));
+        unlinkSync(assertInStore(root, u.local_path));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
           log.warn(`Could not evict ${u.local_path}: ${(err as Error).message}`);

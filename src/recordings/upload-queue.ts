@@ -16,6 +16,7 @@ import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } 
 import type { Ctx } from "./context.ts";
 import { requireRecording } from "./ingest.ts";
 import { recordingDir } from "./layout.ts";
+import { assertInStore } from "./safe-paths.ts";
 import { updateRecordingJson } from "./recording-json.ts";
 
 export interface UploadItem extends UploadRow {
@@ -39,26 +40,33 @@ export function readyUploads(ctx: Ctx, limit = 100): UploadItem[] {
   return rows.map((r) => ({ ...r, abs_path: join(ctx.root, r.local_path) }));
 }
 
-export function markUploading(ctx: Ctx, uploadId: number, remoteUploadId?: string): void {
+export function markUploading(ctx: Ctx, uploadId: number): void {
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
   // Not worth an fsync: after a power loss "pending" and "uploading" resume the same way, and
-  // the upload id (when given) is persisted again, durably, by the target's first resume fact.
+  // the target's first resume fact (an upload id, a tus URL) is written durably on its own.
   ctx.store.tx(() => {
     ctx.store.run(
       ctx.store.db
         .update(uploads)
-        .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, upload_id: remoteUploadId ?? u.upload_id, updated_at: now })
+        .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, updated_at: now })
         .where(eq(uploads.id, uploadId)),
     );
     ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploading", updated_at: now }).where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "pending_upload"))));
   }, { durable: false });
 }
 
-export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number, remoteUploadId?: string): void {
-  const set: Partial<UploadRow> = { bytes_sent: bytesSent, updated_at: ctx.clock.now() };
-  if (remoteUploadId !== undefined) set.upload_id = remoteUploadId;
-  ctx.store.run(ctx.store.db.update(uploads).set(set).where(eq(uploads.id, uploadId)));
+export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number): void {
+  ctx.store.run(ctx.store.db.update(uploads).set({ bytes_sent: bytesSent, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+}
+
+/** What resumes an object after a restart: an S3 multipart upload, or a tus upload URL. */
+export type ResumeFacts = Partial<Pick<UploadRow, "multipart_upload_id" | "multipart_key" | "part_size" | "tus_url">>;
+const NO_RESUME: Required<ResumeFacts> = { multipart_upload_id: null, multipart_key: null, part_size: null, tus_url: null };
+
+/** Records a resume fact the moment the target hands it out (a durable commit). */
+export function saveResume(ctx: Ctx, uploadId: number, facts: ResumeFacts): void {
+  ctx.store.run(ctx.store.db.update(uploads).set({ ...facts, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
 }
 
 /** Records a completed part and, in the same commit, the bytes the target now holds. */
@@ -77,7 +85,7 @@ export function listParts(ctx: Ctx, uploadId: number): UploadPartRow[] {
 export function resetUpload(ctx: Ctx, uploadId: number): void {
   ctx.store.tx(() => {
     ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
-    ctx.store.run(ctx.store.db.update(uploads).set({ upload_id: null, bytes_sent: 0, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+    ctx.store.run(ctx.store.db.update(uploads).set({ ...NO_RESUME, bytes_sent: 0, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
   });
 }
 
@@ -150,7 +158,7 @@ export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<voi
   if (gone.length === 0) return;
   await Promise.all(
     gone.map((u) =>
-      unlink(join(ctx.root, u.local_path)).catch((err: NodeJS.ErrnoException) => {
+      Promise.resolve(u.local_path).then((rel) => unlink(assertInStore(ctx.root, rel))).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       }),
     ),

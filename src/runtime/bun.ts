@@ -47,10 +47,14 @@ export function createBunRuntime(): Runtime {
   return {
     name: "bun",
     openSqlite,
-    async serveUnix({ path, fetch, maxRequestBodySize }) {
-      // idleTimeout 0: event streams stay open for as long as the client listens. The types
-      // forbid it on a unix socket, yet Bun honours it there (without it, streams drop at 10 s).
-      const server = Bun.serve({ unix: path, fetch, idleTimeout: 0, maxRequestBodySize } as unknown as Parameters<typeof Bun.serve>[0]);
+    async serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS = 0 }) {
+      // idleTimeout counts for every connection, event streams included (the types forbid it on
+      // a unix socket, yet Bun honours it there): streams stay open by writing more often than
+      // that. server.timeout(req, 0) would exempt one request, but does nothing on this socket.
+      // `error` answers what escapes the handler as JSON; malformed HTTP never reaches it (Bun's
+      // parser answers that itself, with an empty body).
+      const error = () => Response.json({ error: { code: "internal", message: "Internal error in the daemon; see its log for details." } }, { status: 500 });
+      const server = Bun.serve({ unix: path, fetch, error, idleTimeout: idleTimeoutS, maxRequestBodySize } as unknown as Parameters<typeof Bun.serve>[0]);
       return { stop: (closeActive = false) => server.stop(closeActive) };
     },
     fetchUnix: (socketPath, url, init) => fetch(url, { ...init, unix: socketPath } as RequestInit),
@@ -69,6 +73,7 @@ export function createBunRuntime(): Runtime {
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     releaseCodePages,
+    collectGarbage: () => Bun.gc(true),
     selfCommand() {
       // A compiled binary is its own entry point; under `bun src/main.ts` we must pass the script.
       const script = process.argv[1];

@@ -7,6 +7,10 @@ export const O_RDWR = 0x2;
 export const O_CREAT = darwin ? 0x200 : 0x40;
 /** The lock fd must not leak into processes the daemon starts, or they would keep the lock. */
 export const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
+export const O_WRONLY = 0x1;
+export const O_TRUNC = darwin ? 0x400 : 0x200;
+/** open(2) fails with ELOOP when the last component is a symbolic link. */
+export const O_NOFOLLOW = darwin ? 0x100 : 0x20000;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 

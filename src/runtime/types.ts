@@ -21,6 +21,8 @@ export interface ServeOptions {
   fetch: (req: Request) => Response | Promise<Response>;
   /** Largest request body accepted, in bytes. */
   maxRequestBodySize: number;
+  /** Seconds a connection may send and receive nothing before it is closed (0: never). */
+  idleTimeoutS?: number;
 }
 
 export interface Runtime {
@@ -48,6 +50,8 @@ export interface Runtime {
    * code-pages.ts); undefined where that is not supported.
    */
   releaseCodePages(): CodePagesRelease | undefined;
+  /** A full, synchronous garbage collection, where the runtime offers one. */
+  collectGarbage?(): void;
   /** Absolute path of the program to re-run to start a copy of ourselves. */
   selfCommand(): string[];
 }

@@ -15,10 +15,23 @@ export function applyMigrations(handle: SqliteHandle, migrations: Migration[] = 
       handle.run("INSERT INTO __migrations (tag, applied_at) VALUES (?, ?)", [m.tag, Date.now()]);
       handle.exec("COMMIT");
     } catch (err) {
-      handle.exec("ROLLBACK");
+      rollback(handle);
       throw err;
     }
     applied.push(m.tag);
   }
   return applied;
+}
+
+/**
+ * Rolls back after a failed statement or commit. SQLite has already rolled back by itself after
+ * some errors (SQLITE_FULL, SQLITE_IOERR, ...), and then ROLLBACK fails with "no transaction is
+ * active": that must not hide the error that matters.
+ */
+export function rollback(handle: SqliteHandle): void {
+  try {
+    handle.exec("ROLLBACK");
+  } catch {
+    // already rolled back by SQLite
+  }
 }

@@ -33,5 +33,16 @@ export const migrations: Migration[] = [
       "ALTER TABLE `segments` ADD `start_time_ns` integer;",
       "ALTER TABLE `segments` ADD `end_time_ns` integer;"
     ]
+  },
+  {
+    "tag": "0002_upload_resume_columns",
+    "statements": [
+      "ALTER TABLE `uploads` ADD `multipart_upload_id` text;",
+      "ALTER TABLE `uploads` ADD `multipart_key` text;",
+      "ALTER TABLE `uploads` ADD `part_size` integer;",
+      "ALTER TABLE `uploads` ADD `tus_url` text;",
+      "-- Resume state used to be JSON in upload_id: {\"multipart\":{\"uploadId\",\"key\",\"partSize\"},\"tusUrl\"}.\n-- Anything else there was never read back (it resumed nothing), so it is left behind.\nUPDATE `uploads` SET\n\t`multipart_upload_id` = json_extract(`upload_id`, '$.multipart.uploadId'),\n\t`multipart_key` = json_extract(`upload_id`, '$.multipart.key'),\n\t`part_size` = json_extract(`upload_id`, '$.multipart.partSize'),\n\t`tus_url` = json_extract(`upload_id`, '$.tusUrl')\n\tWHERE json_valid(`upload_id`) AND json_type(`upload_id`) = 'object';",
+      "ALTER TABLE `uploads` DROP COLUMN `upload_id`;"
+    ]
   }
 ];

@@ -98,8 +98,12 @@ export const uploads = sqliteTable(
     state: text("state", { enum: ["pending", "uploading", "uploaded", "failed"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     last_error: text("last_error"),
-    // The target's resumable-upload handle (S3 multipart UploadId, tus URL).
-    upload_id: text("upload_id"),
+    // What resumes this object after a restart: an S3 multipart upload (its UploadId, the key
+    // it was started for and the part size its parts were cut at) or a tus upload URL.
+    multipart_upload_id: text("multipart_upload_id"),
+    multipart_key: text("multipart_key"),
+    part_size: integer("part_size"),
+    tus_url: text("tus_url"),
     bytes_sent: integer("bytes_sent").notNull().default(0),
     local_deleted: integer("local_deleted").notNull().default(0),
     created_at: integer("created_at").notNull(),

@@ -7,13 +7,20 @@
  * A database that SQLite calls corrupt (not a database, malformed, failing integrity_check) is
  * moved aside as `<path>.corrupt-<ISO time>` (kept, with its -wal/-shm), a warning is logged and
  * a fresh database is created; `store.recovered` then tells the caller to rebuild from disk.
+ * A database that is missing or empty is created afresh and `store.fresh` says so: the caller
+ * rebuilds from disk as well (on a first start it finds nothing). A write-ahead log left
+ * without its database belongs to no database this one can be: it is moved aside first.
+ *
+ * Opening on a full disk (SQLite needs room for its -wal and -shm) gives back the disk
+ * reserve kept beside the database (disk-reserve.ts) and tries once more.
  */
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 import type { Runtime, SqliteHandle } from "../runtime/index.ts";
+import { releaseReserve } from "./disk-reserve.ts";
 import type { Log } from "./log.ts";
-import { applyMigrations } from "./migrate.ts";
+import { applyMigrations, rollback } from "./migrate.ts";
 import * as schema from "./schema.ts";
 
 export type Db = SqliteRemoteDatabase<typeof schema>;
@@ -32,6 +39,8 @@ export interface Store {
   readonly handle: SqliteHandle;
   /** Set when a corrupt database was moved aside at open; the caller rebuilds from disk. */
   readonly recovered: { movedTo: string; reason: string } | null;
+  /** Set when the database was created by this open (it was missing or empty). */
+  readonly fresh: boolean;
   all<R>(query: SelectQuery<R>): R[];
   get<R>(query: SelectQuery<R>): R | undefined;
   run(query: BuiltQuery): { changes: number };
@@ -89,23 +98,52 @@ export function createStore(opts: CreateStoreOptions): Store {
   }
   let handle: SqliteHandle;
   let recovered: Store["recovered"] = null;
-  try {
-    handle = openChecked(runtime, path, busy);
-  } catch (err) {
-    const reason = (err as Error).message;
-    if (!CORRUPT.test(reason)) throw err;
+  const moveAside = (reason: string) => {
     const movedTo = `${path}.corrupt-${(opts.now?.() ?? new Date()).toISOString()}`;
     for (const suffix of ["", "-wal", "-shm"]) {
       if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
     }
-    log.warn(`State database ${path} is corrupt (${reason}); moved it to ${movedTo} and rebuilding from the recordings on disk.`);
-    handle = openChecked(runtime, path, busy);
     recovered = { movedTo, reason };
+    return movedTo;
+  };
+  const fresh = sizeOf(path) === 0;
+  if (fresh && sizeOf(`${path}-wal`) > 0) {
+    const movedTo = moveAside("the database file is missing or empty beside a leftover write-ahead log");
+    log.warn(`State database ${path} is missing or empty but its write-ahead log is not; moved what was left to ${movedTo} and rebuilding from the recordings on disk.`);
   }
-  return wrap(path, handle, recovered);
+  try {
+    handle = openOnFullDisk(runtime, path, busy, log);
+  } catch (err) {
+    const reason = (err as Error).message;
+    if (!CORRUPT.test(reason)) throw err;
+    const movedTo = moveAside(reason);
+    log.warn(`State database ${path} is corrupt (${reason}); moved it to ${movedTo} and rebuilding from the recordings on disk.`);
+    handle = openOnFullDisk(runtime, path, busy, log);
+  }
+  return wrap(path, handle, recovered, fresh);
 }
 
-function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"]): Store {
+/** Bytes of the file, 0 when it does not exist. */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** openChecked, once more after giving back the disk reserve when the first try failed otherwise than on corruption. */
+function openOnFullDisk(runtime: CreateStoreOptions["runtime"], path: string, busy: number, log: Log): SqliteHandle {
+  try {
+    return openChecked(runtime, path, busy);
+  } catch (err) {
+    if (CORRUPT.test((err as Error).message) || !releaseReserve(path)) throw err;
+    log.warn(`Opening the state database ${path} failed (${(err as Error).message}); gave back the disk space reserved beside it and trying again.`);
+    return openChecked(runtime, path, busy);
+  }
+}
+
+function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"], fresh: boolean): Store {
   // The proxy callback lets callers that prefer async Drizzle (`await store.db.select()...`)
   // use it too; it runs on the same handle.
   const db: Db = drizzle(
@@ -125,6 +163,7 @@ function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"])
     db,
     handle,
     recovered,
+    fresh,
     all<R>(query: SelectQuery<R>) {
       const { sql, params } = query.toSQL();
       return handle.all(sql, params) as R[];
@@ -151,7 +190,7 @@ function wrap(path: string, handle: SqliteHandle, recovered: Store["recovered"])
         handle.exec("COMMIT");
         return result;
       } catch (err) {
-        handle.exec("ROLLBACK");
+        rollback(handle);
         throw err;
       } finally {
         depth--;

@@ -1,6 +1,7 @@
 // What a failed attempt at an object (or a recording's manifest) leads to: a transient error is
 // retried after a backoff (the server's Retry-After when it gave one); a permanent one, or the
 // last allowed attempt, marks the object failed and keeps its bytes for an explicit retry.
+import { redactPatterns } from "../redact.ts";
 import type { Emit, Log, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 import { backoffMs, classify, type RetryPolicy } from "./retry.ts";
 import type { RetryTimers } from "./retry-timers.ts";
@@ -20,7 +21,9 @@ export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: U
   const what = obj ? `${rec.id}/${obj.relPath}` : `${rec.id}/manifest.json`;
   const path = obj?.relPath ?? "manifest.json";
   const attempts = retries.attempts(id) + 1;
-  const message = e instanceof Error ? e.message : String(e);
+  // Stored as last_error, published and logged: an exception's text may quote a URL or a header.
+  // The daemon's store, log and events mask its known secrets as well.
+  const message = redactPatterns(e instanceof Error ? e.message : String(e));
   if (classify(e) === "fail" || attempts >= policy.maxAttempts) {
     retries.clear(id);
     deps.log.warn(`upload of ${what} failed: ${message}`);

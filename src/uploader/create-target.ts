@@ -1,14 +1,15 @@
 // Picks the target for an upload_url: s3:// (S3 and compatibles), http(s):// (tus 1.0),
 // file:///dir. Settings arrive as parameters; nothing here reads the process environment.
 import { ConfigError } from "../errors.ts";
-import { createFileTarget } from "./file-target.ts";
+import type { Bandwidth } from "./bandwidth.ts";
+import { createFileTarget } from "./file/file-target.ts";
 import type { Fetch } from "./http.ts";
-import type { CredentialsProvider } from "./s3-client.ts";
-import { resolveS3Settings, type Env, type ReadFile } from "./s3-settings.ts";
-import { createS3Target } from "./s3-target.ts";
+import type { CredentialsProvider } from "./s3/s3-client.ts";
+import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
+import { createS3Target } from "./s3/s3-target.ts";
 import type { FileSlice } from "./part-body.ts";
 import type { Target } from "./target.ts";
-import { createTusTarget } from "./tus-target.ts";
+import { createTusTarget } from "./tus/tus-target.ts";
 
 export interface TargetDeps {
   env: Env;
@@ -19,6 +20,8 @@ export interface TargetDeps {
   fetch?: Fetch;
   stallMs?: number;
   fileSlice?: FileSlice;
+  /** The pacing the target sends through (bandwidth_limit); unlimited when not given. */
+  bandwidth?: Bandwidth;
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
@@ -41,11 +44,12 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       fetch: deps.fetch,
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
+      bandwidth: deps.bandwidth,
     });
   }
   if (scheme === "http" || scheme === "https") {
-    return createTusTarget({ url, apiKey: deps.apiKey, orgId: deps.orgId, fetch: deps.fetch, stallMs: deps.stallMs });
+    return createTusTarget({ url, apiKey: deps.apiKey, orgId: deps.orgId, fetch: deps.fetch, stallMs: deps.stallMs, bandwidth: deps.bandwidth });
   }
-  if (scheme === "file") return createFileTarget({ url });
+  if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth });
   throw new ConfigError(`upload_url ${JSON.stringify(url)}: use s3://bucket/prefix, http(s):// (tus) or file:///dir`);
 }

@@ -4,7 +4,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import type { Bandwidth } from "./bandwidth.ts";
 import { MANIFEST_NAME, recordingKey } from "./layout.ts";
 import type { Log, ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 import type { ResumeSink, Target } from "./target.ts";
@@ -42,7 +41,6 @@ async function checkLocalCopy(obj: UploadObject, protocol: Protocol): Promise<vo
 export async function uploadObject(deps: {
   store: UploadStateStore;
   target: Target;
-  bandwidth: Bandwidth;
   rec: UploadRecording;
   obj: UploadObject;
   signal: AbortSignal;
@@ -61,7 +59,6 @@ export async function uploadObject(deps: {
     sha256,
     state,
     resume: resumeSink(store, obj.id),
-    bandwidth: deps.bandwidth,
     signal: deps.signal,
     onProgress: deps.onProgress,
   });
@@ -73,7 +70,6 @@ export async function uploadObject(deps: {
 export async function uploadManifest(deps: {
   store: UploadStateStore;
   target: Target;
-  bandwidth: Bandwidth;
   rec: UploadRecording;
   now: number;
   signal: AbortSignal;
@@ -85,7 +81,7 @@ export async function uploadManifest(deps: {
     throw new TargetError(`the local manifest ${rec.manifestPath} is missing; it cannot be uploaded`, { protocol: target.protocol, code: LOCAL_COPY_DAMAGED });
   });
   const key = recordingKey(target.prefix, rec.org, rec.id, MANIFEST_NAME);
-  await target.putBytes(key, new Uint8Array(manifest), "application/json", { bandwidth: deps.bandwidth, signal: deps.signal });
+  await target.putBytes(key, new Uint8Array(manifest), "application/json", { signal: deps.signal });
   await store.markRecordingUploaded(rec.id, key);
   return key;
 }

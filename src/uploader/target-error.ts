@@ -1,5 +1,8 @@
 // The one error a target throws: what the server (or the network) said, in a form the
-// retry classifier can read without knowing the protocol's wire format.
+// retry classifier can read without knowing the protocol's wire format. Its message is built
+// from someone else's words (a server's body, a URL, a socket error), so it passes the
+// redactor's patterns here; the target masks the secrets it knows before building it.
+import { redactPatterns } from "../redact.ts";
 
 export type Protocol = "s3" | "tus" | "file";
 
@@ -23,7 +26,7 @@ export class TargetError extends Error {
       serverDate?: number;
     },
   ) {
-    super(message);
+    super(redactPatterns(message));
     this.name = "TargetError";
   }
 }

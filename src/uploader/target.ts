@@ -22,7 +22,6 @@ export interface PutJob {
   /** State persisted by earlier attempts (possibly by an earlier process). */
   state: ObjectUploadState;
   resume: ResumeSink;
-  bandwidth: Bandwidth;
   signal: AbortSignal;
   /** Bytes of this object the target holds or is receiving right now (may go down on a retry). */
   onProgress(bytesSent: number): void;
@@ -34,12 +33,15 @@ export interface Target {
   readonly prefix: string;
   /** Where the data goes, without secrets (for status and logs). */
   readonly location: string;
+  /** The pacing every byte this target sends goes through; given at construction, so the
+   * target alone decides how its bytes meet the limit. */
+  readonly bandwidth: Bandwidth;
   /** An object will be uploaded soon: work that needs no network (hashing) may start now. */
-  prepare?(localPath: string, size: number, bandwidth: Bandwidth): void;
+  prepare?(localPath: string, size: number): void;
   /** Uploads one object, resuming from job.state; returns the remote ETag when there is one. */
   put(job: PutJob): Promise<{ etag?: string }>;
   /** Stores a small object in one request (the manifest). */
-  putBytes(key: string, bytes: Uint8Array, contentType: string, opts: { bandwidth: Bandwidth; signal: AbortSignal }): Promise<void>;
+  putBytes(key: string, bytes: Uint8Array, contentType: string, opts: { signal: AbortSignal }): Promise<void>;
   /** Drops a server-side partial upload (cancel). Never throws for "already gone". */
   abort(key: string, state: ObjectUploadState): Promise<void>;
 }

@@ -1,5 +1,4 @@
 // The worker pool's public shape: what it is given, and what the daemon can ask of it.
-import type { Bandwidth } from "./bandwidth.ts";
 import type { Clock, Emit, Log, UploadStateStore } from "./ports.ts";
 import type { UploadProgress } from "./progress.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -9,7 +8,6 @@ import type { Wakelock } from "./wakelock.ts";
 export interface UploaderOptions {
   store: UploadStateStore;
   target: Target;
-  bandwidth: Bandwidth;
   log: Log;
   emit: Emit;
   clock?: Clock;

@@ -1,7 +1,7 @@
 // The worker pool. Up to numThreads objects are sent at once, in the order schedule.ts gives
 // (fair between recordings, oldest first). Offline sends nothing. Transient errors back off
 // per object; permanent ones mark the object failed and keep its bytes. All pacing goes
-// through the one shared bandwidth bucket.
+// through the target's bandwidth bucket, shared by every worker.
 import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
 import { systemClock, type UploadObject, type UploadRecording } from "./ports.ts";
 import { ProgressBook } from "./progress.ts";
@@ -46,7 +46,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   function prepareAhead(work: Map<string, Work>) {
     const prepare = opts.target.prepare?.bind(opts.target);
     if (!prepare) return;
-    for (const o of upcoming(work, PREPARE_AHEAD + threads)) prepare(o.localPath, o.size, opts.bandwidth);
+    for (const o of upcoming(work, PREPARE_AHEAD + threads)) prepare(o.localPath, o.size);
   }
 
   async function fillOnce() {
@@ -176,7 +176,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
       await dropPartialUploads({ ...opts, recordingId });
     },
     progress() {
-      return { active: active.size, offline, num_threads: threads, bandwidth_limit: opts.bandwidth.rate, ...book.snapshot(clock.now()) };
+      return { active: active.size, offline, num_threads: threads, bandwidth_limit: opts.target.bandwidth.rate, ...book.snapshot(clock.now()) };
     },
     whenIdle() {
       return new Promise((resolve) => {

@@ -18,8 +18,26 @@ export function wakelockCommand(platform: string): string[] | undefined {
   return undefined;
 }
 
-export function createWakelock(opts: { log: Log; platform?: string; command?: string[]; onWarning?: (message: string) => void }): Wakelock {
+/** What an inhibitor needs to find its command and the system bus; never keys or tokens. */
+const CHILD_ENV = ["PATH", "LANG", "LC_ALL", "DBUS_SYSTEM_BUS_ADDRESS", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
+
+/** The child's whole environment, picked by name from the daemon's: the daemon's holds AWS_* and NCD_API_KEY. */
+export function childEnv(parent: Record<string, string | undefined> = {}): Record<string, string> {
+  const out: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  for (const k of CHILD_ENV) if (parent[k]) out[k] = parent[k]!;
+  return out;
+}
+
+export function createWakelock(opts: {
+  log: Log;
+  platform?: string;
+  command?: string[];
+  /** The daemon's environment; the child gets only CHILD_ENV from it. */
+  env?: Record<string, string | undefined>;
+  onWarning?: (message: string) => void;
+}): Wakelock {
   const cmd = opts.command ?? wakelockCommand(opts.platform ?? process.platform);
+  const env = childEnv(opts.env);
   let child: ChildProcess | undefined;
   let warned = false;
 
@@ -34,7 +52,7 @@ export function createWakelock(opts: { log: Log; platform?: string; command?: st
     acquire() {
       if (child) return;
       if (!cmd) return warn(`keep_wakelock_while_upload: no wakelock command on ${opts.platform ?? process.platform}; uploads continue without it`);
-      const c = spawn(cmd[0]!, cmd.slice(1), { stdio: "ignore" });
+      const c = spawn(cmd[0]!, cmd.slice(1), { stdio: "ignore", env });
       child = c;
       c.on("error", (e) => {
         warn(`keep_wakelock_while_upload: cannot run ${cmd[0]} (${e.message}); uploads continue without a wakelock`);

@@ -78,7 +78,7 @@ describe("an invalid value is an error naming the field and its source", () => {
     expect(r.stderr).toContain("2gb");
   });
 
-  test("a profile that is not valid YAML, or has an unknown field, is named with the problem", async () => {
+  test("a profile that is not valid YAML is an error; an unknown field a warning (config validate: an error), named with the problem", async () => {
     const h = tempHome();
     const dir = join(h, ".neuracore/data_daemon/profiles");
     mkdirSync(dir, { recursive: true });
@@ -88,9 +88,11 @@ describe("an invalid value is an error naming the field and its source", () => {
     expect(broken.stderr).toContain("broken.yaml is not valid YAML");
     writeFileSync(join(dir, "typo.yaml"), "storage_limt: 1gb\n");
     const typo = await run(["update", "--profile", "typo"], { home: h });
-    expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('unknown field "storage_limt"');
-    expect(typo.stderr).toContain("storage_limit");
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain(`${join(dir, "typo.yaml")} has unknown field "storage_limt" (did you mean "storage_limit"?)`);
+    const strict = await run(["config", "validate", "--profile", "typo"], { home: h });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('unknown field "storage_limt" (did you mean "storage_limit"?)');
   });
 
   test("a missing profile chosen by NEURACORE_DAEMON_PROFILE is an error naming it", async () => {

@@ -51,6 +51,20 @@ describe("stop", () => {
     expect((await run(["status"], { home: h })).code).toBe(3);
   });
 
+  test("a daemon that does not answer is found by its lock, not by a pid file naming another process", async () => {
+    const h = home();
+    const pid = await launch(h);
+    const bystander = Bun.spawn(["sleep", "600"]);
+    await Bun.write(instancePaths(h).pidFile, `${bystander.pid}\n`);
+    process.kill(pid, "SIGSTOP");
+    const r = await run(["stop", "--timeout", "1"], { home: h });
+    expect(r).toMatchObject({ code: 0, stdout: "Daemon stopped (forced).\n" });
+    // Reported only once the daemon's own process is gone; the bystander was never signalled.
+    expect(isAlive(pid)).toBe(false);
+    expect(isAlive(bystander.pid)).toBe(true);
+    bystander.kill();
+  });
+
   test("restart stops the running daemon and launches a new one with the new flags", async () => {
     const h = home();
     const before = await launch(h);

@@ -117,7 +117,7 @@ describe("recording lifecycle", () => {
     await fx.recs.appendNdjson(r.id, batch(3));
     await fx.recs.stop(r.id);
     const u = fx.recs.uploads.ready()[0]!;
-    fx.recs.uploads.markUploading(u.id, "mpu-1");
+    fx.recs.uploads.markUploading(u.id);
     fx.recs.uploads.savePart({ upload_id: u.id, part_number: 2, size: 5, etag: "e2", checksum: null });
     fx.recs.uploads.savePart({ upload_id: u.id, part_number: 1, size: 5, etag: "e1", checksum: "c1" });
     expect(fx.recs.uploads.parts(u.id).map((p) => p.etag)).toEqual(["e1", "e2"]);
@@ -286,12 +286,13 @@ describe("crash recovery", () => {
     await fx.recs.appendNdjson(r.id, batch(3));
     await fx.recs.stop(r.id);
     const u = fx.recs.uploads.ready()[0]!;
-    fx.recs.uploads.markUploading(u.id, "mpu-9");
+    fx.recs.uploads.markUploading(u.id);
+    fx.recs.uploads.saveResume(u.id, { multipart_upload_id: "mpu-9", multipart_key: "k/000001.mcap", part_size: 5 });
     fx.recs.uploads.savePart({ upload_id: u.id, part_number: 1, size: 5, etag: "e1", checksum: null });
     fx = fx.reopen();
     fx.recs.reconcile();
     const again = fx.recs.uploads.ready().find((x) => x.id === u.id);
-    expect(again?.upload_id).toBe("mpu-9");
+    expect(again).toMatchObject({ multipart_upload_id: "mpu-9", multipart_key: "k/000001.mcap", part_size: 5, tus_url: null });
     expect(fx.recs.uploads.parts(u.id)).toHaveLength(1);
   });
 

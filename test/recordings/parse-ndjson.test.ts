@@ -43,7 +43,63 @@ describe("parseNdjson", () => {
     ];
     const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20);
     expect(got.map((m) => m.publishTimeNs)).toEqual([1732300000123456789n, 18446744073709551615n, 10n ** 18n, 42n]);
-    expect(() => parseNdjson(enc.encode('{"trace": "/t", "timestamp_ns": 18446744073709551616, "data": 1}'), 1 << 20)).toThrow("NDJSON line 1: \"timestamp_ns\" is out of range.");
+    expect(() => parseNdjson(enc.encode('{"trace": "/t", "timestamp_ns": 18446744073709551616, "data": 1}'), 1 << 20)).toThrow("NDJSON line 1: \"timestamp_ns\" is out of range: give 0 to 18446744073709551615 nanoseconds.");
+  });
+
+  test("a time outside MCAP's unsigned 64-bit nanoseconds is a 400 naming its line, as seconds or as nanoseconds", () => {
+    const ok = '{"trace": "/t", "timestamp": 1, "data": 0}';
+    const cases: [string, RegExp][] = [
+      ['{"trace": "/t", "timestamp": 1e300, "data": 0}', /^NDJSON line 2: "timestamp" is out of range: 1e\+300 seconds is past 18446744073.709551615/],
+      ['{"trace": "/t", "timestamp": 18446744073.8, "data": 0}', /^NDJSON line 2: "timestamp" is out of range/],
+      ['{"trace": "/t", "timestamp": -1, "data": 0}', /^NDJSON line 2: "timestamp" must be a non-negative number of seconds/],
+      ['{"trace": "/t", "timestamp_ns": -5, "data": 0}', /^NDJSON line 2: "timestamp_ns" is out of range/],
+      ['{"trace": "/t", "timestamp_ns": -1e30, "data": 0}', /^NDJSON line 2: "timestamp_ns" must be a non-negative integer/],
+      ['{"trace": "/t", "timestamp_ns": 1e300, "data": 0}', /^NDJSON line 2: "timestamp_ns" is out of range/],
+      ['{"trace": "/t", "timestamp_ns": "99999999999999999999", "data": 0}', /^NDJSON line 2: "timestamp_ns" is out of range/],
+    ];
+    for (const [line, message] of cases) {
+      for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+        expect(() => parseNdjson(enc.encode(`${ok}\n${line}`), 1 << 20, bulk)).toThrow(message);
+      }
+    }
+    // The last second that fits is kept, not wrapped around.
+    const last = parseNdjson(enc.encode('{"trace": "/t", "timestamp": 18446744073.7, "data": 0}'), 1 << 20)[0]!.publishTimeNs;
+    expect(Number(last - 18446744073700000000n)).toBeWithin(-2048, 2049); // a double's step there is 2048 ns
+  });
+
+  test("a lone surrogate in a trace name is refused on both paths (JSON.parse would hand it over as is)", () => {
+    for (const escaped of ["\\ud800", "/a\\udfff", "\\udc00\\ud800"]) {
+      const text = `{"trace": "/ok", "timestamp": 1, "data": 0}\n{"trace": "${escaped}", "timestamp": 1, "data": 0}`;
+      for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+        expect(() => parseNdjson(enc.encode(text), 1 << 20, bulk)).toThrow("NDJSON line 2: the trace name must be valid Unicode");
+      }
+    }
+    // A pair written as escapes is a real character, and fine.
+    expect(parseNdjson(enc.encode('{"trace": "/\\ud83d\\ude00", "timestamp": 1, "data": 0}'), 1 << 20)[0]!.trace).toBe("/\u{1F600}");
+  });
+
+  test("names that are keys of Object.prototype are ordinary trace names", () => {
+    const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      const got = parseNdjson(body(names.map((trace, i) => ({ trace, timestamp: i, data: i }))), 1 << 20, bulk);
+      expect(got.map((m) => m.trace)).toEqual(names);
+    }
+  });
+
+  test("nesting deeper than 64 levels is refused naming its line, before any parse", () => {
+    const nested = (levels: number) => `{"trace": "/t", "timestamp": 1, "data": ${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`;
+    const objects = (levels: number) => `{"trace": "/t", "timestamp": 1, "data": ${'{"a":'.repeat(levels - 1)}0${"}".repeat(levels - 1)}}`;
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      expect(parseNdjson(enc.encode([nested(64), objects(64)].join("\n")), 1 << 20, bulk)).toHaveLength(2);
+      for (const deep of [nested(65), objects(65), nested(100_000)]) {
+        // Brackets inside strings do not count; those outside do.
+        const text = [nested(3), '{"trace": "/s", "timestamp": 1, "data": "' + "[{".repeat(500) + '\\"["}', "", deep].join("\n");
+        expect(() => parseNdjson(enc.encode(text), 1 << 26, bulk)).toThrow(/^NDJSON line 4: nested more than 64 levels deep/);
+      }
+    }
+    // A parse that never happens cannot stall: the refusal costs a scan of the bytes, no recursion.
+    const wide = Array.from({ length: 2000 }, () => "[".repeat(60) + "]".repeat(60)).join(",");
+    expect(parseNdjson(enc.encode(`{"trace": "/t", "timestamp": 1, "data": [${wide}]}`), 1 << 20)).toHaveLength(1);
   });
 
   describe("parsed all at once (natively) or line by line, a body means the same", () => {

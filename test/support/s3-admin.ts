@@ -1,6 +1,6 @@
 // Bucket setup and read-back for tests, using the project's own signed client.
-import { createS3Client, xmlBlocks, xmlValue } from "../../src/uploader/s3-client.ts";
-import { EMPTY_SHA256, UNSIGNED_PAYLOAD } from "../../src/uploader/sigv4.ts";
+import { createS3Client, xmlBlocks, xmlValue } from "../../src/uploader/s3/s3-client.ts";
+import { EMPTY_SHA256, UNSIGNED_PAYLOAD } from "../../src/uploader/s3/sigv4.ts";
 
 export interface S3Endpoint {
   endpoint: string;
@@ -29,8 +29,8 @@ export function s3Admin(s3: S3Endpoint, bucket: string) {
     /** The object's bytes, or undefined when it does not exist. */
     async get(key: string): Promise<Uint8Array | undefined> {
       // Read through fetch directly: the client's answer is text, and we need bytes.
-      const { signRequest } = await import("../../src/uploader/sigv4.ts");
-      const { uriEncode } = await import("../../src/uploader/sigv4.ts");
+      const { signRequest } = await import("../../src/uploader/s3/sigv4.ts");
+      const { uriEncode } = await import("../../src/uploader/s3/sigv4.ts");
       const url = `${base}/${uriEncode(key, true)}`;
       const headers = signRequest({
         method: "GET",

@@ -161,7 +161,10 @@ describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: str
     expect(acks.filter((a) => a.kind === "file").length).toBe(3);
     // The early write-backs of big.bin do not stand in for its last fdatasync (the audit above
     // holds that one before the acknowledgement); they are there, on the temp file, as well.
-    const bigSyncs = calls.filter((c) => c.name === "fdatasync" && /files\/\.incoming-big\.bin-/.test(c.fdPath ?? ""));
+    // Its temporary name is random: it is the one renamed to files/big.bin.
+    const bigTemp = calls.find((c) => c.name.startsWith("rename") && c.ret === "0" && /\/files\/big\.bin"/.test(c.args))?.args.match(/"([^"]*\/files\/\.incoming-[^"]*)"/)?.[1];
+    expect(bigTemp).toBeDefined();
+    const bigSyncs = calls.filter((c) => c.name === "fdatasync" && c.fdPath === bigTemp);
     expect(bigSyncs.length).toBeGreaterThan(1);
     // The audit saw real work: segments created (with directory fsyncs) and rotated.
     const segmentCreates = calls.filter((c) => c.name === "openat" && c.args.includes("O_CREAT") && /segments\/\d+\.mcap$/.test(c.retPath ?? ""));

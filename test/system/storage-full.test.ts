@@ -90,7 +90,7 @@ describe.skipIf(!inodeMounted)(`a disk out of inodes${inodeMounted ? "" : " (ski
     writeFileSync(join(inodeDir, "filler-2"), "x");
     const put = await call(d.socket, "PUT", `/v1/recordings/${id}/files/calib.yaml`, "k: 1\n");
     expect(put.status).toBe(507);
-    expect(put.body.error).toEqual({ code: "storage_full", message: expect.stringContaining("is full (ENOSPC: no space or no free inodes)") });
+    expect(put.body.error).toEqual({ code: "storage_full", message: expect.stringMatching(/^The disk holding the recordings at .* \(path_to_store_record\) is full \(ENOSPC\): [\d.]+ MiB of 8\.0 MiB free, 0 of 7 inodes free/) });
     const create = await call(d.socket, "POST", "/v1/recordings", {});
     expect(create.status).toBe(507);
     // Messages need no new inode while the segment is open.

@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { createBandwidth, type Bandwidth } from "../../src/uploader/bandwidth.ts";
+import { createTarget } from "../../src/uploader/create-target.ts";
+import { createFileTarget } from "../../src/uploader/file/file-target.ts";
 import { recordingKey } from "../../src/uploader/layout.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";
@@ -74,7 +75,7 @@ describe("uploader pacing", () => {
     const out = join(dir, "remote");
     const bandwidth = createBandwidth(2 * MiB);
     const ev = eventRecorder();
-    const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(out).href }), bandwidth, log: quietLog, emit: ev.emit, numThreads: 2 });
+    const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(out).href, bandwidth }), log: quietLog, emit: ev.emit, numThreads: 2 });
     const t0 = performance.now();
     up.start();
     await new Promise((r) => setTimeout(r, 700));
@@ -92,5 +93,43 @@ describe("uploader pacing", () => {
     expect(secs).toBeLessThan(1.5 * 1.15 + 0.2);
     for (const [rel, data] of bytes) expect(Buffer.compare(readFileSync(join(out, recordingKey("", "default", rec.id, rel))), Buffer.from(data))).toBe(0);
     expect(ev.of("upload.progress").length).toBeGreaterThan(2);
+  });
+
+  test("createTarget gives every kind of target the bucket it is built with, and every byte sent is paid for there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ncd-bw-"));
+    const store = new JsonFileStateStore(join(dir, "state.json"));
+    const { rec, bytes } = makeRecording(dir, store, { id: "owned", sizes: [300 * 1024, 5000] });
+    const out = join(dir, "remote");
+    // A bucket that counts what it is asked for, around a real one.
+    const inner = createBandwidth(null);
+    let taken = 0;
+    const bandwidth: Bandwidth = {
+      take: (n, signal) => ((taken += n), inner.take(n, signal)),
+      setRate: (r) => inner.setRate(r),
+      get rate() {
+        return inner.rate;
+      },
+      get sliceBytes() {
+        return inner.sliceBytes;
+      },
+    };
+    const deps = { env: { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x" }, readFile: () => undefined, bandwidth };
+    for (const url of ["s3://bkt/pre?endpoint=http://127.0.0.1:9&path_style=true", "http://127.0.0.1:9/files", pathToFileURL(out).href]) {
+      expect(createTarget(url, deps).bandwidth).toBe(bandwidth);
+    }
+    const up = createUploader({ store, target: createTarget(pathToFileURL(out).href, deps), log: quietLog, emit: () => {}, numThreads: 2 });
+    expect(up.progress().bandwidth_limit).toBeNull();
+    bandwidth.setRate(64 * MiB);
+    expect(up.progress().bandwidth_limit).toBe(64 * MiB);
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    const manifest = readFileSync(join(out, recordingKey("", "default", rec.id, "manifest.json")));
+    let objects = 0;
+    for (const [rel, data] of bytes) {
+      expect(Buffer.compare(readFileSync(join(out, recordingKey("", "default", rec.id, rel))), Buffer.from(data))).toBe(0);
+      objects += data.length;
+    }
+    expect(taken).toBe(objects + manifest.length);
   });
 });

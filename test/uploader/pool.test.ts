@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
-import { createS3Target } from "../../src/uploader/s3-target.ts";
+import { createFileTarget } from "../../src/uploader/file/file-target.ts";
+import { createS3Target } from "../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";
@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 function fileUploader(dir: string, store: JsonFileStateStore, numThreads: number, emit = eventRecorder().emit) {
-  const target = createFileTarget({ url: pathToFileURL(join(dir, "out")).href });
-  return createUploader({ store, target, bandwidth: createBandwidth(2 * 1024 * 1024), log: quietLog, emit, numThreads });
+  const target = createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(2 * 1024 * 1024) });
+  return createUploader({ store, target, log: quietLog, emit, numThreads });
 }
 
 test("with one worker the oldest recording is sent completely before a newer one", async () => {
@@ -60,7 +60,7 @@ test("the number of workers can change while running", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ncd-pool-"));
   const store = new JsonFileStateStore(join(dir, "state.json"));
   makeRecording(dir, store, { id: "many", sizes: Array(6).fill(128 * 1024) });
-  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href }), bandwidth: createBandwidth(2 * 1024 * 1024), log: quietLog, emit: () => {}, numThreads: 1 });
+  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(2 * 1024 * 1024) }), log: quietLog, emit: () => {}, numThreads: 1 });
   up.start();
   await waitFor(() => up.progress().active === 1, 5000, "one worker");
   up.setNumThreads(3);
@@ -92,7 +92,7 @@ test("expired S3 credentials are refreshed from the provider and the request ret
     },
   });
   const ev = eventRecorder();
-  const up = createUploader({ store, target, bandwidth: createBandwidth(null), log: quietLog, emit: ev.emit });
+  const up = createUploader({ store, target, log: quietLog, emit: ev.emit });
   up.start();
   await up.whenIdle();
   await up.stop();

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createBandwidth } from "../../src/uploader/bandwidth.ts";
-import { createFileTarget } from "../../src/uploader/file-target.ts";
+import { createFileTarget } from "../../src/uploader/file/file-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { createWakelock, wakelockCommand, type Wakelock } from "../../src/uploader/wakelock.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";
@@ -30,7 +30,7 @@ async function slowUpload(wakelock: Wakelock, during: () => Promise<void> | void
   const dir = mkdtempSync(join(tmpdir(), "ncd-wl-"));
   const store = new JsonFileStateStore(join(dir, "state.json"));
   makeRecording(dir, store, { id: `wl-${Math.random()}`, sizes: [512 * 1024] });
-  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href }), bandwidth: createBandwidth(1024 * 1024), log: quietLog, emit: () => {}, wakelock });
+  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(1024 * 1024) }), log: quietLog, emit: () => {}, wakelock });
   up.start();
   await waitFor(() => up.progress().active > 0, 5000, "upload to start");
   await during();

@@ -1,34 +1,33 @@
-import { defineCommand } from "citty";
 import { existsSync, writeFileSync, chmodSync } from "node:fs";
 import { resolve } from "node:path";
 import { FIELD_NAMES, FIELDS, envName } from "../../config/index.ts";
 import { ConflictError } from "../../errors.ts";
 import { configArgs, instanceArg, jsonArg, profileArg, secretsArg } from "../args.ts";
+import { defineCli } from "../command.ts";
 import { loadFromArgs } from "../load.ts";
 import { configView, printJson, renderConfig } from "../output.ts";
-import type { Command } from "../run.ts";
 
-const show = defineCommand({
+const show = defineCli({
   meta: { name: "show", description: "Print the effective configuration and the layer (default, profile, env, flag) that gave each field." },
   args: { ...profileArg, ...instanceArg, ...configArgs, ...jsonArg, ...secretsArg },
-}) as Command;
-show.examples = ["nc-data-daemon config show", "nc-data-daemon config show --profile laptop --json"];
-show.handler = async (a, ctx) => {
-  const loaded = await loadFromArgs(a, ctx);
-  const config = configView(loaded.config, a["show-secrets"] === true);
-  if (a.json) return printJson(ctx, { config, sources: loaded.sources });
-  ctx.out(`${renderConfig(config, loaded.sources)}\n`);
-};
+  examples: ["nc-data-daemon config show", "nc-data-daemon config show --profile laptop --json"],
+  async run({ args: a, data: ctx }) {
+    const loaded = await loadFromArgs(a, ctx);
+    const config = configView(loaded.config, a["show-secrets"] === true);
+    if (a.json) return printJson(ctx, { config, sources: loaded.sources });
+    ctx.out(`${renderConfig(config, loaded.sources)}\n`);
+  },
+});
 
-const validate = defineCommand({
-  meta: { name: "validate", description: "Check a profile, the NCD_* environment and flags; exit 1 naming the first bad value." },
+const validate = defineCli({
+  meta: { name: "validate", description: "Check a profile (an unknown field too), the NCD_* environment and flags; exit 1 naming the first bad value." },
   args: { ...profileArg, ...instanceArg, ...configArgs },
-}) as Command;
-validate.examples = ["nc-data-daemon config validate --profile robot", "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate"];
-validate.handler = async (a, ctx) => {
-  const loaded = await loadFromArgs(a, ctx);
-  ctx.out(`Configuration is valid${loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
-};
+  examples: ["nc-data-daemon config validate --profile robot", "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate"],
+  async run({ args: a, data: ctx }) {
+    const loaded = await loadFromArgs(a, ctx, true);
+    ctx.out(`Configuration is valid${loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
+  },
+});
 
 /** A commented profile with every field at its default, for people who edit files by hand. */
 function template(): string {
@@ -39,28 +38,28 @@ function template(): string {
   return lines.join("\n");
 }
 
-const generate = defineCommand({
+const generate = defineCli({
   meta: { name: "generate", description: "Print (or write) a commented profile template listing every field." },
   args: {
     ...jsonArg,
     output: { type: "string", description: "Write the template to this file (0600) instead of stdout.", valueHint: "file" },
     force: { type: "boolean", description: "Overwrite --output if it exists." },
   },
-}) as Command;
-generate.examples = ["nc-data-daemon config generate > robot.yaml", "nc-data-daemon config generate --output ~/.neuracore/data_daemon/profiles/robot.yaml"];
-generate.handler = (a, ctx) => {
-  if (a.json) {
-    return printJson(ctx, Object.fromEntries(FIELD_NAMES.map((f) => [f, { env: envName(f), flag: `--${f.replaceAll("_", "-")}`, default: FIELDS[f].defaultText, live: FIELDS[f].live, description: FIELDS[f].description }])));
-  }
-  if (!a.output) return ctx.out(template());
-  const file = resolve(ctx.cwd, String(a.output));
-  if (existsSync(file) && !a.force) throw new ConflictError(`${file} already exists; pass --force to overwrite it.`);
-  writeFileSync(file, template(), { mode: 0o600 });
-  chmodSync(file, 0o600);
-  ctx.out(`Wrote ${file}.\n`);
-};
+  examples: ["nc-data-daemon config generate > robot.yaml", "nc-data-daemon config generate --output ~/.neuracore/data_daemon/profiles/robot.yaml"],
+  run({ args: a, data: ctx }) {
+    if (a.json) {
+      return printJson(ctx, Object.fromEntries(FIELD_NAMES.map((f) => [f, { env: envName(f), flag: `--${f.replaceAll("_", "-")}`, default: FIELDS[f].defaultText, live: FIELDS[f].live, description: FIELDS[f].description }])));
+    }
+    if (!a.output) return ctx.out(template());
+    const file = resolve(ctx.cwd, String(a.output));
+    if (existsSync(file) && !a.force) throw new ConflictError(`${file} already exists; pass --force to overwrite it.`);
+    writeFileSync(file, template(), { mode: 0o600 });
+    chmodSync(file, 0o600);
+    ctx.out(`Wrote ${file}.\n`);
+  },
+});
 
-export default defineCommand({
+export default defineCli({
   meta: { name: "config", description: "Show, check and generate configuration." },
   subCommands: { show, validate, generate },
-}) as Command;
+});

@@ -1,7 +1,7 @@
 // `record log`: one message from flags, or NDJSON on stdin streamed in batches (1,000 lines or
 // 1 MiB), so a file of any size goes through in bounded memory. A bad line stops the stream
 // with its line number in stdin; the batches before it are stored already.
-import { defineCommand } from "citty";
+import { defineCli } from "../command.ts";
 import { ApiError, type RecordingsApi } from "../../client/index.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
@@ -9,7 +9,6 @@ import { connect, daemonArgs, idArg } from "../connect.ts";
 import type { CliContext } from "../context.ts";
 import { imageArgs, imageMessage } from "../image-args.ts";
 import { printJson } from "../output.ts";
-import type { Command } from "../run.ts";
 
 const MAX_LINES = 1000;
 const MAX_BYTES = 1 << 20;
@@ -93,7 +92,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const command = defineCommand({
+const command = defineCli({
   meta: { name: "log", description: "Add messages: one from --trace/--data, or NDJSON lines from stdin (streamed in batches)." },
   args: {
     ...idArg,
@@ -104,28 +103,28 @@ const command = defineCommand({
     ...daemonArgs,
     ...jsonArg,
   },
-}) as Command;
-command.examples = [
-  `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
-  `nc-data-daemon record log "$ID" --trace /camera/rgb --image frame.jpg --frame-id camera   # trace declared NAME:image`,
-  `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
-];
-command.handler = async (a, ctx) => {
-  const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined || a.image !== undefined;
-  if (a.image !== undefined && a.data !== undefined) throw new UsageError("Give --data or --image, not both.");
-  if (single && (a.trace === undefined || (a.data === undefined && a.image === undefined))) {
-    throw new UsageError("Give both --trace and --data (or --image) for one message, or neither to read NDJSON from stdin.");
-  }
-  const line = single ? oneLine(a) : null;
-  const { recordings } = await connect(a, ctx);
-  const id = a.id as string;
-  const sum: Summary = { accepted: 0, traces: {} };
-  if (line) {
-    const r = await recordings.appendNdjson(id, line);
-    sum.accepted = r.accepted;
-    sum.traces = r.traces;
-  } else await streamStdin(ctx, recordings, id, sum);
-  if (a.json) return printJson(ctx, sum);
-  ctx.out(`${JSON.stringify(sum)}\n`);
-};
+  examples: [
+    `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
+    `nc-data-daemon record log "$ID" --trace /camera/rgb --image frame.jpg --frame-id camera   # trace declared NAME:image`,
+    `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
+  ],
+  async run({ args: a, data: ctx }) {
+    const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined || a.image !== undefined;
+    if (a.image !== undefined && a.data !== undefined) throw new UsageError("Give --data or --image, not both.");
+    if (single && (a.trace === undefined || (a.data === undefined && a.image === undefined))) {
+      throw new UsageError("Give both --trace and --data (or --image) for one message, or neither to read NDJSON from stdin.");
+    }
+    const line = single ? oneLine(a) : null;
+    const { recordings } = await connect(a, ctx);
+    const id = a.id;
+    const sum: Summary = { accepted: 0, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
+    if (line) {
+      const r = await recordings.appendNdjson(id, line);
+      sum.accepted = r.accepted;
+      sum.traces = r.traces;
+    } else await streamStdin(ctx, recordings, id, sum);
+    if (a.json) return printJson(ctx, sum);
+    ctx.out(`${JSON.stringify(sum)}\n`);
+  },
+});
 export default command;

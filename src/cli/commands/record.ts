@@ -1,15 +1,14 @@
 // `record start|log|add-file|stop`: write a recording from a shell script or CI job.
 // `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
-import { defineCommand } from "citty";
+import { defineCli } from "../command.ts";
 import type { SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
 import { imageTrace, waitForUpload } from "../../client/index.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
 import { formatBytes, printJson } from "../output.ts";
-import type { Command } from "../run.ts";
+import { timeoutOf } from "../process-control.ts";
 import { schemaArgs, withSchemaFile } from "../trace-schema-args.ts";
-import { timeoutOf } from "./stop.ts";
 
 function parseMetadata(raw: unknown): Record<string, unknown> | undefined {
   if (raw === undefined) return undefined;
@@ -34,7 +33,7 @@ function parseTraces(raw: unknown): TraceDeclaration[] | undefined {
   });
 }
 
-const start = defineCommand({
+const start = defineCli({
   meta: { name: "start", description: "Create a recording and print its id (starts the daemon when none runs)." },
   args: {
     name: { type: "string", description: "A name for people.", valueHint: "text" },
@@ -46,49 +45,49 @@ const start = defineCommand({
     ...daemonArgs,
     ...jsonArg,
   },
-}) as Command;
-start.examples = [
-  "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
-  "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
-  `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:image --json`,
-];
-start.handler = async (a, ctx) => {
-  const input: SdkCreateRecordingInput = {
-    name: a.name as string | undefined,
-    dataset: a.dataset as string | undefined,
-    robot_id: a["robot-id"] as string | undefined,
-    metadata: parseMetadata(a.metadata),
-    traces: withSchemaFile(parseTraces(a.trace), a),
-  };
-  for (const k of Object.keys(input) as (keyof SdkCreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
-  const { recordings } = await connect(a, ctx);
-  const rec = await recordings.create(input);
-  if (a.json) return printJson(ctx, rec);
-  ctx.out(`${rec.id}\n`);
-};
+  examples: [
+    "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
+    "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
+    `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:image --json`,
+  ],
+  async run({ args: a, data: ctx }) {
+    const input: SdkCreateRecordingInput = {
+      name: a.name,
+      dataset: a.dataset,
+      robot_id: a["robot-id"],
+      metadata: parseMetadata(a.metadata),
+      traces: withSchemaFile(parseTraces(a.trace), a),
+    };
+    for (const k of Object.keys(input) as (keyof SdkCreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
+    const { recordings } = await connect(a, ctx);
+    const rec = await recordings.create(input);
+    if (a.json) return printJson(ctx, rec);
+    ctx.out(`${rec.id}\n`);
+  },
+});
 
-const addFile = defineCommand({
+const addFile = defineCli({
   meta: { name: "add-file", description: "Store a whole file in the recording (streamed; printed back with its size and sha256)." },
   args: {
     ...idArg,
-    path: { type: "positional", description: "File to store.", valueHint: "path" },
+    path: { type: "positional", description: "File to store.", valueHint: "path", required: true },
     name: { type: "string", description: "Name in the recording (default: the file's base name).", valueHint: "name" },
     ...daemonArgs,
     ...jsonArg,
   },
-}) as Command;
-addFile.examples = ['nc-data-daemon record add-file "$ID" calibration.yaml', 'nc-data-daemon record add-file "$ID" /tmp/run.log --name robot.log --json'];
-addFile.handler = async (a, ctx) => {
-  const path = a.path as string;
-  const { existsSync, statSync } = await import("node:fs");
-  if (!existsSync(path) || !statSync(path).isFile()) throw new ValidationError(`No file at ${path}: give the path of a regular file.`, "path");
-  const { recordings } = await connect(a, ctx);
-  const stored = await recordings.putFile(a.id as string, path, a.name as string | undefined);
-  if (a.json) return printJson(ctx, stored);
-  ctx.out(`Stored ${stored.name}: ${formatBytes(stored.bytes)} (${stored.bytes} bytes), sha256 ${stored.sha256}\n`);
-};
+  examples: ['nc-data-daemon record add-file "$ID" calibration.yaml', 'nc-data-daemon record add-file "$ID" /tmp/run.log --name robot.log --json'],
+  async run({ args: a, data: ctx }) {
+    const path = a.path;
+    const { existsSync, statSync } = await import("node:fs");
+    if (!existsSync(path) || !statSync(path).isFile()) throw new ValidationError(`No file at ${path}: give the path of a regular file.`, "path");
+    const { recordings } = await connect(a, ctx);
+    const stored = await recordings.putFile(a.id, path, a.name);
+    if (a.json) return printJson(ctx, stored);
+    ctx.out(`Stored ${stored.name}: ${formatBytes(stored.bytes)} (${stored.bytes} bytes), sha256 ${stored.sha256}\n`);
+  },
+});
 
-const stop = defineCommand({
+const stop = defineCli({
   meta: { name: "stop", description: "Stop a recording: no more writes; it is finalized and queued for upload." },
   args: {
     ...idArg,
@@ -97,23 +96,23 @@ const stop = defineCommand({
     ...daemonArgs,
     ...jsonArg,
   },
-}) as Command;
-stop.examples = ['nc-data-daemon record stop "$ID"', 'nc-data-daemon record stop "$ID" --wait --timeout 600 --json'];
-stop.handler = async (a, ctx) => {
-  if (a.timeout !== undefined && !a.wait) throw new UsageError("--timeout only applies with --wait.");
-  const timeoutMs = a.timeout === undefined ? undefined : timeoutOf(a.timeout);
-  const { client, recordings } = await connect(a, ctx);
-  const id = a.id as string;
-  let rec = await recordings.stop(id);
-  if (a.wait) rec = await waitForUpload(client, id, { timeoutMs });
-  const failed = rec.state === "failed";
-  if (a.json) printJson(ctx, rec);
-  else ctx.out(`Recording ${rec.id} stopped: ${rec.state}${rec.error ? ` (${rec.error})` : ""}.\n`);
-  if (failed && !a.json) ctx.err(`The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".\n`);
-  return failed ? 1 : 0;
-};
+  examples: ['nc-data-daemon record stop "$ID"', 'nc-data-daemon record stop "$ID" --wait --timeout 600 --json'],
+  async run({ args: a, data: ctx }) {
+    if (a.timeout !== undefined && !a.wait) throw new UsageError("--timeout only applies with --wait.");
+    const timeoutMs = a.timeout === undefined ? undefined : timeoutOf(a.timeout);
+    const { client, recordings } = await connect(a, ctx);
+    const id = a.id;
+    let rec = await recordings.stop(id);
+    if (a.wait) rec = await waitForUpload(client, id, { timeoutMs });
+    const failed = rec.state === "failed";
+    if (a.json) printJson(ctx, rec);
+    else ctx.out(`Recording ${rec.id} stopped: ${rec.state}${rec.error ? ` (${rec.error})` : ""}.\n`);
+    if (failed && !a.json) ctx.err(`The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".\n`);
+    return failed ? 1 : 0;
+  },
+});
 
-export default defineCommand({
+export default defineCli({
   meta: { name: "record", description: "Write a recording from a script: start, log messages, add files, stop." },
   subCommands: {
     start,
@@ -121,4 +120,4 @@ export default defineCommand({
     "add-file": addFile,
     stop,
   },
-}) as Command;
+});

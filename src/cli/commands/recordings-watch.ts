@@ -1,30 +1,31 @@
 // `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
 // failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
 // update otherwise.
-import { defineCommand } from "citty";
 import { createClient } from "../../client/index.ts";
 import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
 import { UsageError } from "../../errors.ts";
-import { instanceArg, jsonArg } from "../args.ts";
+import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";
+import { defineCli } from "../command.ts";
+import type { CliContext } from "../context.ts";
 import { createPainter, loop, recordingLines, type RecordingLike } from "../progress.ts";
-import type { Command } from "../run.ts";
-import { intervalMs } from "./status.ts";
 
-const command = defineCommand({
+export default defineCli({
   meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 1)." },
   args: {
     id: { type: "positional", description: "Recording id.", required: false },
     ...instanceArg,
     ...jsonArg,
-    interval: { type: "string", description: "Seconds between updates (default 1).", valueHint: "seconds" },
+    ...intervalArg,
   },
-}) as Command;
-command.examples = ["nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d", "nc-data-daemon recordings watch ID --json | jq .upload"];
-command.handler = async (a, ctx) => {
-  const id = a.id as string | undefined;
+  examples: ["nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d", "nc-data-daemon recordings watch ID --json | jq .upload"],
+  run: ({ args: a, data: ctx }) => watch(a, ctx),
+});
+
+async function watch(a: { id?: string; instance?: string; json?: boolean; interval?: string }, ctx: CliContext): Promise<number> {
+  const id = a.id;
   if (!id) throw new UsageError("recordings watch needs a recording id, e.g. nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d.");
   const every = intervalMs(a.interval);
-  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
+  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
   const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
   const painter = createPainter(ctx);
   return loop(ctx, every, async () => {
@@ -38,5 +39,4 @@ command.handler = async (a, ctx) => {
     }
     return undefined;
   });
-};
-export default command;
+}

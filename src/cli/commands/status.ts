@@ -1,32 +1,14 @@
-import { defineCommand } from "citty";
 import type { StatusBody } from "../../api/index.ts";
-import { createClient } from "../../client/index.ts";
-import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
+import { createClient, discoverDaemon } from "../../client/index.ts";
+import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
-import { DaemonNotRunningError, UsageError } from "../../errors.ts";
-import { instanceArg, jsonArg } from "../args.ts";
+import { DaemonNotRunningError } from "../../errors.ts";
+import { instanceArg, intervalMs, jsonArg } from "../args.ts";
+import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { createPainter, loop, statusLines } from "../progress.ts";
-import type { Command } from "../run.ts";
 
-const command = defineCommand({
-  meta: { name: "status", description: "Ask the daemon whether it runs and how it is doing (exit 3 when it is not running)." },
-  args: {
-    ...instanceArg,
-    ...jsonArg,
-    watch: { type: "boolean", description: "Keep showing upload progress (bars on a terminal, one line per update otherwise) until Ctrl-C." },
-    interval: { type: "string", description: "Seconds between updates with --watch (default 1).", valueHint: "seconds" },
-  },
-}) as Command;
-command.examples = ["nc-data-daemon status", "nc-data-daemon status --json", "nc-data-daemon status --watch", "nc-data-daemon status --instance ci-7"];
-
-export function intervalMs(raw: unknown): number {
-  if (raw === undefined) return 1000;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0.1 || n > 3600) throw new UsageError(`--interval ${JSON.stringify(raw)}: expected seconds between 0.1 and 3600.`);
-  return Math.round(n * 1000);
-}
 
 function summary(s: StatusBody): string {
   const c = s.config;
@@ -40,7 +22,7 @@ function summary(s: StatusBody): string {
     `  socket    ${s.socket}`,
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
-    `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers`,
+    `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
   ].join("\n");
 }
 
@@ -54,21 +36,6 @@ function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof res
   return 3;
 }
 
-command.handler = async (a, ctx) => {
-  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance as string | undefined }));
-  const client = createClient({ socket: paths.socket, timeoutMs: 3000 });
-  let status: StatusBody;
-  try {
-    status = await client.status();
-  } catch (err) {
-    if (err instanceof DaemonNotRunningError) return notRunning(ctx, a.json === true, paths);
-    throw err;
-  }
-  if (a.watch) return watch(ctx, client, status, a.json === true, intervalMs(a.interval), paths);
-  if (a.json) printJson(ctx, status);
-  else ctx.out(`${summary(status)}\n`);
-  return 0;
-};
 
 /** Redraws upload progress every interval until Ctrl-C (exit 0) or the daemon goes away (exit 3). */
 async function watch(ctx: CliContext, client: ReturnType<typeof createClient>, first: StatusBody, json: boolean, every: number, paths: ReturnType<typeof resolvePaths>): Promise<number> {
@@ -95,4 +62,29 @@ async function watch(ctx: CliContext, client: ReturnType<typeof createClient>, f
     0,
   );
 }
-export default command;
+export default defineCli({
+  meta: { name: "status", description: "Ask the daemon whether it runs and how it is doing (exit 3 when it is not running)." },
+  args: {
+    ...instanceArg,
+    ...jsonArg,
+    watch: { type: "boolean", description: "Keep showing upload progress (bars on a terminal, one line per update otherwise) until Ctrl-C." },
+    interval: { type: "string", description: "Seconds between updates with --watch (default 1).", valueHint: "seconds" },
+  },
+  examples: ["nc-data-daemon status", "nc-data-daemon status --json", "nc-data-daemon status --watch", "nc-data-daemon status --instance ci-7"],
+  async run({ args: a, data: ctx }) {
+    const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
+    // With no daemon of the user's own, the system service's (docs/service.md).
+    const client = (await discoverDaemon(ctx.env, paths, 3000))?.client ?? createClient({ socket: paths.socket, timeoutMs: 3000 });
+    let status: StatusBody;
+    try {
+      status = await client.status();
+    } catch (err) {
+      if (err instanceof DaemonNotRunningError) return notRunning(ctx, a.json === true, paths);
+      throw err;
+    }
+    if (a.watch) return watch(ctx, client, status, a.json === true, intervalMs(a.interval), paths);
+    if (a.json) printJson(ctx, status);
+    else ctx.out(`${summary(status)}\n`);
+    return 0;
+  },
+});

@@ -1,11 +1,18 @@
-// The parts of the daemon beyond its lifecycle and control API, in start order; they stop in
-// reverse (uploads park their work before the store closes).
+// The parts of the daemon beyond its lifecycle and control API, created in the order they
+// need each other and handed to each other: the state store, the recordings on it, the
+// uploads sending what the recordings queue, then the routes over both. They start in list
+// order and stop in reverse (uploads park their work before the store closes).
 import type { DaemonPluginFactory } from "../plugins.ts";
+import { openRecordings } from "./open-recordings.ts";
 import { recordingsPart } from "./recordings.ts";
-import type { SharedParts } from "./shared.ts";
 import { uploadsPart } from "./uploads.ts";
 
 export function defaultParts(): DaemonPluginFactory[] {
-  const shared: SharedParts = {};
-  return [recordingsPart(shared), uploadsPart(shared)];
+  return [
+    (ctx) => {
+      const { store, recordings } = openRecordings(ctx);
+      const uploads = uploadsPart({ recordings })(ctx);
+      return [recordingsPart({ store, recordings, uploads })(ctx), uploads];
+    },
+  ];
 }

@@ -1,51 +1,25 @@
-// The recordings part: opens the state store and the recordings library before the socket is
-// bound (so a bad path_to_store_record fails `launch` with its name), then, once the socket
-// answers, repairs what a crash left open and starts the timer that closes aged segments and
-// finalizes idle recordings. Requests that arrive before that wait for it.
-import { hostname } from "node:os";
+// The recordings part: mounts /v1/recordings on the store and recordings opened before the
+// socket was bound, then, once the socket answers, repairs what a crash left open and starts
+// the timer that closes aged segments and finalizes idle recordings. Requests that arrive
+// before that wait for it.
 import { recordingsRoutes } from "../../api/recordings.ts";
 import { recordingsOpenapi } from "../../api/recordings-openapi.ts";
-import { ConfigError, UnavailableError } from "../../errors.ts";
-import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
-import { limitsFromConfig } from "../../recordings/types.ts";
-import { createStore } from "../../store/store.ts";
-import type { DaemonPluginFactory } from "../plugins.ts";
+import { UnavailableError } from "../../errors.ts";
+import type { Recordings } from "../../recordings/recordings.ts";
+import type { Store } from "../../store/store.ts";
+import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
-import type { SharedParts } from "./shared.ts";
+import type { UploadsHandle } from "./uploads.ts";
 
-const MiB = 1024 ** 2;
-/** Largest body of one messages batch; bigger payloads belong in files. */
-export const MAX_BATCH_BYTES = 256 * MiB;
 /** How often aged segments and idle recordings are looked for: a quarter of the shorter of
  * the two limits, so they are honoured within 25 %, but no more often than 4 times a second
  * and at least every 5 s (an idle daemon should hardly wake up). */
 const tickMs = (segmentMaxAge: number, idleAfter: number) => Math.min(5000, Math.max(250, (Math.min(segmentMaxAge, idleAfter) * 1000) / 4));
 
-export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
+export function recordingsPart(deps: { store: Store; recordings: Recordings; uploads: UploadsHandle }): (ctx: PluginContext) => DaemonPlugin {
+  const { store, recordings, uploads } = deps;
   return (ctx) => {
     const cfg = ctx.config.get();
-    const store = createStore({ path: ctx.loaded.paths.db, runtime: ctx.runtime, log: ctx.log });
-    if (store.recovered) ctx.log.warn(`The state database was corrupt (${store.recovered.reason}); it was moved to ${store.recovered.movedTo} and is being rebuilt from the recordings on disk.`);
-    let recordings: Recordings;
-    try {
-      recordings = createRecordings({
-        store,
-        root: cfg.path_to_store_record,
-        log: ctx.log,
-        runtime: ctx.runtime,
-        emit: (type, payload) => {
-          ctx.events.publish(type, payload);
-          if (type === "segment.closed" || type === "recording.stopped" || type === "file.stored") shared.uploads?.kick();
-        },
-        identity: () => ({ org: ctx.config.get().current_org_id ?? "default", hostname: hostname() }),
-        limits: limitsFromConfig(cfg),
-      });
-    } catch (err) {
-      store.close();
-      throw new ConfigError((err as Error).message);
-    }
-    shared.store = store;
-    shared.recordings = recordings;
     ctx.config.onChange((c, changed) => {
       if (changed.includes("storage_limit")) recordings.setStorageLimit(c.storage_limit);
     });
@@ -55,9 +29,7 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
     const ready = new Promise<Recordings>((res, rej) => ((markReady = res), (markFailed = rej)));
     ready.catch(() => {}); // requests see the failure; nobody else must
     let timer: ReturnType<typeof setInterval> | undefined;
-    const byState = cachedUntilEvent(ctx.events, 1000, () =>
-      Object.fromEntries(store.raw<{ state: string; n: number }>("SELECT state, COUNT(*) AS n FROM recordings GROUP BY state", []).map((r) => [r.state, r.n])),
-    );
+    const byState = cachedUntilEvent(ctx.events, 1000, () => recordings.countByState());
 
     return {
       name: "recordings",
@@ -66,10 +38,11 @@ export function recordingsPart(shared: SharedParts): DaemonPluginFactory {
           path: "/v1/recordings",
           app: recordingsRoutes({
             recordings: () => ready,
-            uploadInfo: (id) => shared.uploads?.info(id) ?? {},
-            onStopped: () => shared.uploads?.kick(),
-            onCancelled: (id) => shared.uploads?.cancel(id),
-            maxBatchBytes: MAX_BATCH_BYTES,
+            uploadInfo: (id) => uploads.info(id),
+            onStopped: () => uploads.kick(),
+            onCancelled: (id) => uploads.cancel(id),
+            maxBatchBytes: () => cfg.max_batch_bytes,
+            releaseMemory: () => ctx.runtime.collectGarbage?.(),
           }),
           openapi: recordingsOpenapi,
         },

@@ -2,18 +2,30 @@
 // within bandwidth_limit. Nothing here touches the network before the socket answers, and a
 // target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
+import { resolveS3Settings } from "../../uploader/s3/s3-settings.ts";
 import { recordingKey } from "../../uploader/layout.ts";
 import { defaultRetryPolicy } from "../../uploader/retry.ts";
 import type { Target } from "../../uploader/target.ts";
 import { createUploader, type Uploader } from "../../uploader/uploader.ts";
 import { createWakelock } from "../../uploader/wakelock.ts";
-import type { DaemonPluginFactory } from "../plugins.ts";
-import { createUploadStore } from "../upload-store.ts";
+import type { Recordings } from "../../recordings/recordings.ts";
+import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
-import type { SharedParts } from "./shared.ts";
+
+/** What the recordings part asks of uploads (all no-ops while uploads are off). */
+export interface UploadsHandle {
+  kick(): void;
+  cancel(recordingId: string): Promise<void>;
+  /** Progress and remote location of one recording, merged into its API view. */
+  info(recordingId: string): Record<string, unknown>;
+}
+
+export type UploadsPlugin = DaemonPlugin & UploadsHandle;
+/** Events after which there may be something new to send. */
+const WORK_EVENTS = new Set(["segment.closed", "recording.stopped", "file.stored"]);
 
 const readFile = (p: string) => {
   try {
@@ -23,76 +35,76 @@ const readFile = (p: string) => {
   }
 };
 
-/** Counts of remote objects by state, straight from the db. */
-function counts(shared: SharedParts) {
-  const rows = shared.store?.raw<{ state: string; n: number; bytes: number }>("SELECT state, COUNT(*) AS n, SUM(size) AS bytes FROM uploads GROUP BY state", []) ?? [];
-  const out: Record<string, number> = { pending: 0, uploading: 0, uploaded: 0, failed: 0, pending_bytes: 0 };
-  for (const r of rows) {
-    out[r.state] = r.n;
-    if (r.state === "pending" || r.state === "uploading") out.pending_bytes! += r.bytes ?? 0;
-  }
-  return out;
-}
-
-export function uploadsPart(shared: SharedParts): DaemonPluginFactory {
+export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginContext) => UploadsPlugin {
+  const { recordings } = deps;
   return (ctx) => {
     const cfg = ctx.config.get();
     const org = () => ctx.config.get().current_org_id ?? "default";
     let target: Target | undefined;
     let problem: string | null = null;
+    const { redactor } = ctx;
+    const bandwidth = createBandwidth(cfg.bandwidth_limit);
+    if (cfg.upload_url?.toLowerCase().startsWith("s3:")) {
+      // Keys from ~/.aws/credentials are secrets too, though not in the environment.
+      try {
+        const c = resolveS3Settings(cfg.upload_url, ctx.env, readFile).credentials;
+        redactor.add(c?.accessKeyId, c?.secretAccessKey, c?.sessionToken);
+      } catch {
+        // A bad s3:// URL is reported below by createTarget.
+      }
+    }
     if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
     else {
       try {
-        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice });
+        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice, bandwidth });
       } catch (err) {
-        problem = `upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`;
+        problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);
         ctx.log.error(`Uploads are off: ${problem}`);
       }
     }
     let wakelockWarning: string | null = null;
     const wakelock = cfg.keep_wakelock_while_upload
-      ? createWakelock({ log: ctx.log, onWarning: (m) => (wakelockWarning = m) })
+      ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) })
       : undefined;
-    const bandwidth = createBandwidth(cfg.bandwidth_limit);
     let uploader: Uploader | undefined;
     let lastError: string | null = null;
-    const objectCounts = cachedUntilEvent(ctx.events, 1000, () => counts(shared));
+    const objectCounts = cachedUntilEvent(ctx.events, 1000, () => recordings.uploads.counts());
 
-    if (target && shared.store && shared.recordings) {
+    if (target) {
       const t = target;
       uploader = createUploader({
-        store: createUploadStore({ store: shared.store, recordings: shared.recordings, root: cfg.path_to_store_record, org, hostname: hostname() }),
+        // last_error is stored redacted, so no later reader (status, show, watch) can leak it.
+        store: { ...recordings.uploadState, markFailed: (id, message) => recordings.uploadState.markFailed(id, redactor.text(message)) },
         target: t,
-        bandwidth,
         log: ctx.log,
         emit: (type, payload) => {
-          if (type === "upload.failed") lastError = String(payload.error);
-          ctx.events.publish(type, payload);
+          if (type === "upload.failed") lastError = redactor.text(String(payload.error));
+          ctx.events.publish(type, payload); // the bus redacts every event
         },
-        numThreads: cfg.num_threads,
+        numThreads: uploadConcurrency(cfg),
         offline: cfg.offline,
         // A robot may be offline for hours: transient errors are retried for as long as it takes.
         retry: { ...defaultRetryPolicy, maxAttempts: Number.POSITIVE_INFINITY },
         wakelock,
       });
       const up = uploader;
-      shared.uploads = {
-        kick: () => up.kick(),
-        cancel: (id) => up.cancel(id),
-        info(id) {
-          const progress = up.progress().recordings.find((r) => r.recording_id === id);
-          return { remote: { location: t.location, key: recordingKey(t.prefix, org(), id, "") }, upload_progress: progress ?? null };
-        },
-      };
+      ctx.events.subscribe({ types: WORK_EVENTS, onEvent: () => up.kick(), onClose: () => {} });
       ctx.config.onChange((c, changed) => {
         if (changed.includes("bandwidth_limit")) bandwidth.setRate(c.bandwidth_limit);
-        if (changed.includes("num_threads")) up.setNumThreads(c.num_threads);
+        if (changed.includes("num_threads") || changed.includes("max_concurrent_uploads")) up.setNumThreads(uploadConcurrency(c));
         if (changed.includes("offline")) up.setOffline(c.offline);
       });
     }
 
     return {
       name: "uploads",
+      kick: () => uploader?.kick(),
+      cancel: async (id) => uploader?.cancel(id),
+      info(id) {
+        if (!uploader || !target) return {};
+        const progress = uploader.progress().recordings.find((r) => r.recording_id === id);
+        return { remote: { location: target.location, key: recordingKey(target.prefix, org(), id, "") }, upload_progress: progress ?? null };
+      },
       status: () => ({
         uploads: {
           ...objectCounts(),

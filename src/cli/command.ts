@@ -1,0 +1,18 @@
+// How a command is declared: a citty command whose `run(ctx)` gets its arguments typed from
+// its `args` (citty's ParsedArgs), read strictly by parse-args.ts, and the outside world as
+// `ctx.data`. What `run` returns is the exit code (nothing means 0).
+import { defineCommand, type ArgsDef, type CommandContext, type CommandDef } from "citty";
+import type { CliContext } from "./context.ts";
+import type { ParsedCli } from "./parse-args.ts";
+
+export type RunContext<T extends ArgsDef> = CommandContext<T> & { data: CliContext };
+type Exit = Promise<number | void> | number | void;
+
+/** Older style, still honoured: a handler set on the command after defining it. */
+export type Run = (args: ParsedCli["values"], ctx: CliContext) => Exit;
+
+export type Command = CommandDef<any> & { handler?: Run; examples?: string[] };
+
+export function defineCli<const T extends ArgsDef = ArgsDef>(def: Omit<CommandDef<T>, "run"> & { examples?: string[]; run?: (ctx: RunContext<T>) => Exit }): Command {
+  return defineCommand(def as CommandDef<T>) as Command;
+}

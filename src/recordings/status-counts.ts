@@ -1,0 +1,22 @@
+// The figures GET /v1/status shows of the recordings and the upload queue, one query each.
+import type { Ctx } from "./context.ts";
+
+const SQL = {
+  recordings: "SELECT state, COUNT(*) AS n FROM recordings GROUP BY state",
+  uploads: "SELECT state, COUNT(*) AS n, SUM(size) AS bytes FROM uploads GROUP BY state",
+};
+
+/** How many recordings are in each state (states with none are left out). */
+export function recordingCounts(ctx: Ctx): Record<string, number> {
+  return Object.fromEntries(ctx.store.raw<{ state: string; n: number }>(SQL.recordings, []).map((r) => [r.state, r.n]));
+}
+
+/** Remote objects by upload state, and the bytes still to send. */
+export function uploadCounts(ctx: Ctx): Record<string, number> {
+  const out: Record<string, number> = { pending: 0, uploading: 0, uploaded: 0, failed: 0, pending_bytes: 0 };
+  for (const r of ctx.store.raw<{ state: string; n: number; bytes: number | null }>(SQL.uploads, [])) {
+    out[r.state] = r.n;
+    if (r.state === "pending" || r.state === "uploading") out.pending_bytes! += r.bytes ?? 0;
+  }
+  return out;
+}

@@ -1,0 +1,177 @@
+// `service install|uninstall|status` through the real binary: the unit passes systemd's own
+// checker (systemd-analyze verify, from Debian's systemd package), the plist parses as a
+// property list (python3's plistlib), and install/uninstall write and remove the file where no
+// service manager runs (as in this container), saying so and printing the commands.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY, run, tempHome } from "../support/binary.ts";
+
+const dirs: string[] = [];
+const scratch = () => {
+  const d = tempHome("ncd-svc");
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function withProfile(home: string, name: string, yaml: string) {
+  const dir = join(home, ".neuracore", "data_daemon", "profiles");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, `${name}.yaml`), yaml, { mode: 0o600 });
+}
+
+function verify(unitText: string): { code: number; output: string } {
+  const dir = scratch();
+  const file = join(dir, "nc-data-daemon.service");
+  writeFileSync(file, unitText);
+  const r = Bun.spawnSync(["systemd-analyze", "verify", file]);
+  if (r.exitCode === 127 || !Bun.which("systemd-analyze")) throw new Error("systemd-analyze is missing (apt-get install systemd; .ci/run installs it)");
+  return { code: r.exitCode, output: r.stdout.toString() + r.stderr.toString() };
+}
+
+function parsePlist(text: string): Record<string, unknown> {
+  const r = Bun.spawnSync(["python3", "-c", "import json,plistlib,sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))"], { stdin: new TextEncoder().encode(text) });
+  if (r.exitCode !== 0) throw new Error(`plistlib refused it: ${r.stderr.toString()}`);
+  return JSON.parse(r.stdout.toString()) as Record<string, unknown>;
+}
+
+const directives = (unit: string) => unit.split("\n").filter((l) => /^[A-Za-z]+=/.test(l));
+
+describe("service install --print (systemd)", () => {
+  test("the user unit runs this binary with the profile, restarts on failure, is sandboxed, and systemd-analyze verify accepts it", async () => {
+    const home = scratch();
+    const records = join(home, "data", "records");
+    withProfile(home, "robot", `path_to_store_record: ${records}\n`);
+    const r = await run(["service", "install", "--profile", "robot", "--print"], { home });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const d = directives(r.stdout);
+    expect(d).toContain(`ExecStart=${BINARY} launch --profile robot`);
+    for (const line of ["Type=simple", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "WantedBy=default.target"]) expect(d).toContain(line);
+    expect(d).toContain(`ReadWritePaths=${join(home, ".neuracore", "data_daemon")} ${records}`);
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+    // --print writes nothing.
+    expect(existsSync(join(home, ".config"))).toBe(false);
+    expect(existsSync(records)).toBe(false);
+  });
+
+  test("the system unit runs as nc-data-daemon with state in /var/lib and the socket folder in /run, and verifies", async () => {
+    const home = scratch();
+    const r = await run(["service", "install", "--system", "--print"], { home });
+    expect(r.code).toBe(0);
+    const d = directives(r.stdout);
+    for (const line of [
+      "User=nc-data-daemon", "Group=nc-data-daemon", "Environment=NCD_SYSTEM=1", "StateDirectory=nc-data-daemon", "RuntimeDirectory=nc-data-daemon",
+      "RuntimeDirectoryMode=0750", "ReadWritePaths=/var/lib/nc-data-daemon", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "WantedBy=multi-user.target",
+      `ExecStart=${BINARY} launch`,
+    ]) expect(d).toContain(line);
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+  });
+
+  test("a system unit whose recordings are in a home folder keeps homes read-only rather than hidden", async () => {
+    const home = scratch();
+    withProfile(home, "homerec", "path_to_store_record: /home/robot/recordings\n");
+    const r = await run(["service", "install", "--system", "--profile", "homerec", "--print"], { home });
+    const d = directives(r.stdout);
+    expect(d).toContain("ProtectHome=read-only");
+    expect(d).toContain("ReadWritePaths=/var/lib/nc-data-daemon /home/robot/recordings");
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+  });
+
+  test("a recordings folder with a space is quoted so systemd reads one path", async () => {
+    const home = scratch();
+    withProfile(home, "sp", `path_to_store_record: ${home}/my records\n`);
+    const r = await run(["service", "install", "--profile", "sp", "--print"], { home });
+    expect(directives(r.stdout)).toContain(`ReadWritePaths=${home}/.neuracore/data_daemon "${home}/my records"`);
+    expect(verify(r.stdout).code).toBe(0);
+  });
+
+  test("an unknown profile is an error naming it, and nothing is printed", async () => {
+    const r = await run(["service", "install", "--profile", "nope", "--print"], { home: scratch() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("nope");
+  });
+
+  test("--user with --system is a usage error", async () => {
+    expect((await run(["service", "install", "--user", "--system", "--print"], { home: scratch() })).code).toBe(2);
+  });
+});
+
+describe("service install --print --manager launchd", () => {
+  test.each(["user", "system"])("the %s plist is a property list launchd can read", async (scope) => {
+    const home = scratch();
+    withProfile(home, "mac", "offline: true\n");
+    const r = await run(["service", "install", `--${scope}`, "--manager", "launchd", "--profile", "mac", "--print"], { home });
+    expect(r.code).toBe(0);
+    const plist = parsePlist(r.stdout);
+    expect(plist).toMatchObject({ Label: "com.neuracore.nc-data-daemon", ProgramArguments: [BINARY, "launch", "--profile", "mac"], RunAtLoad: true, KeepAlive: { SuccessfulExit: false } });
+    if (scope === "system") expect(plist).toMatchObject({ UserName: "nc-data-daemon", EnvironmentVariables: { NCD_SYSTEM: "1" } });
+    else expect(plist.UserName).toBeUndefined();
+  });
+});
+
+describe("service install / uninstall where no service manager runs", () => {
+  test("install writes the user unit, creates the writable folders, exits 0 and prints the systemctl commands; uninstall removes it and keeps recordings", async () => {
+    const home = scratch();
+    const printed = (await run(["service", "install", "--print"], { home })).stdout;
+    const r = await run(["service", "install"], { home });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const unit = join(home, ".config", "systemd", "user", "nc-data-daemon.service");
+    expect(readFileSync(unit, "utf8")).toBe(printed);
+    expect(r.stdout).toContain("No service manager here (no systemd user manager runs for this user), so nothing was started or stopped.");
+    expect(r.stdout).toContain("  systemctl --user daemon-reload\n  systemctl --user enable --now nc-data-daemon\n");
+    const recordings = join(home, ".neuracore", "data_daemon", "recordings");
+    expect(statSync(recordings).mode & 0o777).toBe(0o700);
+    writeFileSync(join(recordings, "keep.mcap"), "data");
+
+    const status = await run(["service", "status", "--json"], { home });
+    expect(status.code).toBe(3);
+    expect(JSON.parse(status.stdout)).toMatchObject({ scope: "user", installed: true, manager_running: false, daemon: { running: false } });
+
+    const u = await run(["uninstall"], { home });
+    expect(u.code).toBe(0);
+    expect(u.stdout).toContain("systemctl --user disable --now nc-data-daemon");
+    expect(existsSync(unit)).toBe(false);
+    expect(readFileSync(join(recordings, "keep.mcap"), "utf8")).toBe("data");
+    expect((await run(["service", "uninstall"], { home })).stdout).toContain("No user service is installed");
+  });
+
+  test("install warns when a daemon started by hand holds the instance the service would use", async () => {
+    const home = scratch();
+    expect((await run(["launch", "--background", "--offline"], { home })).code).toBe(0);
+    try {
+      const pid = (JSON.parse((await run(["status", "--json"], { home })).stdout) as { pid: number }).pid;
+      const r = await run(["service", "install"], { home });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`A daemon started by hand runs (pid=${pid}); stop it (nc-data-daemon stop)`);
+    } finally {
+      await run(["stop"], { home });
+    }
+  });
+
+  test("install --system under a test root writes /etc/systemd/system, the state folder and a private copy of the profile", async () => {
+    const home = scratch();
+    const root = scratch();
+    withProfile(home, "fleet", "offline: true\n");
+    const env = { NCD_SYSTEM_ROOT: root };
+    const r = await run(["install", "--system", "--profile", "fleet"], { home, env });
+    expect(r.code).toBe(0);
+    const unit = join(root, "etc", "systemd", "system", "nc-data-daemon.service");
+    expect(readFileSync(unit, "utf8")).toContain(`ExecStart=${BINARY} launch --profile fleet`);
+    expect(r.stdout).toContain("  systemctl daemon-reload\n  systemctl enable --now nc-data-daemon\n");
+    const copy = join(root, "var", "lib", "nc-data-daemon", "profiles", "fleet.yaml");
+    expect(readFileSync(copy, "utf8")).toBe("offline: true\n");
+    expect(statSync(copy).mode & 0o777).toBe(0o600);
+    expect(statSync(join(root, "var", "lib", "nc-data-daemon")).mode & 0o777).toBe(0o700);
+    expect(verify(readFileSync(unit, "utf8")).code).toBe(0);
+    const u = await run(["service", "uninstall", "--system"], { home, env });
+    expect(u.code).toBe(0);
+    expect(existsSync(unit)).toBe(false);
+    expect(existsSync(copy)).toBe(true);
+  });
+});
