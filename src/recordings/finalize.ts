@@ -25,6 +25,9 @@ export function stopRecording(ctx: Ctx, id: string): void {
   const rec = requireRecording(ctx, id);
   if (rec.state === "cancelled") throw new ConflictError(`Recording ${id} was cancelled; it cannot be stopped.`);
   if (rec.state !== "recording" && rec.state !== "finalizing") return;
+  // Its folders must be the daemon's own (no planted link) before anything changes: the
+  // manifest is written there, maybe later, once the segments are rewritten.
+  recordingDir(ctx.root, id);
   const now = ctx.clock.now();
   ctx.store.run(ctx.store.db.update(recordings).set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now }).where(eq(recordings.id, id)));
   closeSegment(ctx, id);

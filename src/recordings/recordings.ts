@@ -86,7 +86,14 @@ export function createRecordings(deps: RecordingsDeps) {
     compactor: createCompactor(deps.runtime),
     compacting: new Map(),
     // The manifest written after the last rewrite is part of stop: it gets the disk reserve too.
-    afterCompactions: (id) => withReserve(ctx, () => finishStopIfReady(ctx, id)),
+    afterCompactions: (id) => {
+      try {
+        withReserve(ctx, () => finishStopIfReady(ctx, id));
+      } catch (err) {
+        // A stop waiting on these rewrites tries again and reports it; so does the next stop or start.
+        ctx.log.error(`Recording ${id}: the manifest could not be written after its segments' rewrite (${(err as Error).message}).`);
+      }
+    },
     closing: false,
     abandoned: false,
   };
@@ -171,7 +178,9 @@ export function createRecordings(deps: RecordingsDeps) {
         retryRepairs(ctx, id);
         withReserve(ctx, () => stopRecording(ctx, id));
       });
-      await guarded(ctx, () => compactionsDone(ctx, id));
+      await compactionsDone(ctx, id);
+      // Written already when the last rewrite ended; tried here once more so a failure is this stop's answer.
+      guarded(ctx, () => withReserve(ctx, () => finishStopIfReady(ctx, id)));
       return detailOf(ctx, id);
     },
 
