@@ -2,6 +2,8 @@
 // and release.ts (a binary per target). A stray .env or bunfig.toml in the directory where the
 // daemon is started must never change it, hence the no-autoload flags.
 import { $ } from "bun";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** Release target names (os-arch, as install.sh computes them) and Bun's --target for each. */
 export const TARGETS = {
@@ -57,4 +59,6 @@ export async function compile(opts: CompileOptions): Promise<void> {
   ];
   const r = await $`bun build ${entries} --compile ${cross} --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${defines} --outfile ${opts.outfile}`.nothrow().quiet();
   if (r.exitCode !== 0) throw new Error(`bun build for ${targetName} failed (exit ${r.exitCode}):\n${r.stderr.toString()}${r.stdout.toString()}`);
+  // The worker's source map is inline in the executable too; the side file Bun leaves beside it is not a build output.
+  if (!opts.entry) rmSync(join(dirname(opts.outfile), "segment-compact-worker.js.map"), { force: true });
 }
