@@ -33,7 +33,8 @@ const trace = v.strictObject({
   encoding: v.string(),
   schema_name: v.optional(v.string()),
   schema_encoding: v.optional(v.string()),
-  schema: v.optional(v.string()),
+  schema: v.optional(v.pipe(v.string(), v.description("Text schema."))),
+  schema_base64: v.optional(v.pipe(v.string(), v.description("Schema bytes, base64; required for protobuf and flatbuffer."))),
 });
 const createBody = v.strictObject({
   name: name255,
@@ -153,7 +154,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       },
     )
     .post("/:id/stop", describeRoute({ summary: "Stop: close the segment, write the manifest, queue the upload.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }), async (c) => {
-      const rec = (await deps.recordings()).stop(c.req.param("id"));
+      const rec = await (await deps.recordings()).stop(c.req.param("id"));
       deps.onStopped?.(rec.id);
       return c.json(view(rec));
     })

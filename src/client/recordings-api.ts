@@ -3,8 +3,9 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type CreateRecordingInput, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingView, type StoredFile } from "../api/contract.ts";
+import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingView, type StoredFile } from "../api/contract.ts";
 import type { DaemonClient, RawBody } from "./client.ts";
+import { toWireInput, type SdkCreateRecordingInput } from "./trace-declarations.ts";
 
 /** Writes wait for fsync; a large batch or file on a slow disk must not hit the 5 s default. */
 const WRITE_TIMEOUT_MS = 10 * 60_000;
@@ -16,7 +17,8 @@ export function recordingsApi(client: DaemonClient) {
   // hc puts params into the path as given: ids and names are encoded here.
   const param = (id: string) => ({ param: { id: encodeURIComponent(id) } });
   return {
-    create: (input: CreateRecordingInput = {}) => json<RecordingAnswer>(recordings.$post({ json: input })),
+    /** A trace schema given as bytes is sent as schema_base64. */
+    create: (input: SdkCreateRecordingInput = {}) => json<RecordingAnswer>(recordings.$post({ json: toWireInput(input) })),
     get: (id: string) => json<RecordingAnswer>(one.$get(param(id))),
     list: (q: ListQuery = {}) =>
       json<RecordingList>(
