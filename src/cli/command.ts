@@ -3,15 +3,11 @@
 // `ctx.data`. What `run` returns is the exit code (nothing means 0).
 import { defineCommand, type ArgsDef, type CommandContext, type CommandDef } from "citty";
 import type { CliContext } from "./context.ts";
-import type { ParsedCli } from "./parse-args.ts";
 
 export type RunContext<T extends ArgsDef> = CommandContext<T> & { data: CliContext };
 type Exit = Promise<number | void> | number | void;
 
-/** Older style, still honoured: a handler set on the command after defining it. */
-export type Run = (args: ParsedCli["values"], ctx: CliContext) => Exit;
-
-export type Command = CommandDef<any> & { handler?: Run; examples?: string[] };
+export type Command = CommandDef<any> & { examples?: string[] };
 
 export function defineCli<const T extends ArgsDef = ArgsDef>(def: Omit<CommandDef<T>, "run"> & { examples?: string[]; run?: (ctx: RunContext<T>) => Exit }): Command {
   return defineCommand(def as CommandDef<T>) as Command;

@@ -8,7 +8,7 @@ import type { CliContext } from "./context.ts";
 import { parseStrict } from "./parse-args.ts";
 import { rootCommand } from "./root.ts";
 
-export type { Command, Run } from "./command.ts";
+export type { Command } from "./command.ts";
 
 // Help goes through citty's renderer, which colours unless NO_COLOR=1 was set when it loaded;
 // a pipe, a log file or `less` gets plain text.
@@ -45,7 +45,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     const leaf = chain[chain.length - 1]!;
     const parent = chain.length > 1 ? chain[chain.length - 2] : undefined;
     const name = ["nc-data-daemon", ...argv.slice(0, chain.length - 1)].join(" ");
-    const runnable = Boolean(leaf.run || leaf.handler);
+    const runnable = Boolean(leaf.run);
     if (rest.includes("--help") || rest.includes("-h") || !runnable) {
       const examples = leaf.examples?.length ? `\n\nExamples:\n${leaf.examples.map((e) => `  ${e}`).join("\n")}` : "";
       const usage = plain((await renderUsage(leaf, parent)) + examples, ctx);
@@ -60,7 +60,6 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     // --debug is global: every command takes it, so it is read here rather than declared 14 times.
     const parsed = parseStrict(rest.filter((a) => a !== "--debug"), def, name);
     if (debug) parsed.values.debug = true;
-    if (leaf.handler) return (await leaf.handler(parsed.values, ctx)) ?? 0;
     return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof DaemonError) {

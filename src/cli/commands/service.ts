@@ -3,7 +3,6 @@
 // level are the reference's names for the same two commands.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { defineCommand } from "citty";
 import { createClient } from "../../client/index.ts";
 import { homeOf, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
 import { UnavailableError, UsageError } from "../../errors.ts";
@@ -15,9 +14,9 @@ import { resolveService } from "../../service/resolve.ts";
 import { definitionPath, type Manager, type Scope } from "../../service/spec.ts";
 import { inHome, renderSystemdUnit } from "../../service/systemd.ts";
 import { jsonArg } from "../args.ts";
+import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { printJson } from "../output.ts";
-import type { Command } from "../run.ts";
 
 const scopeArgs = {
   user: { type: "boolean", description: "For this user (the default): ~/.config/systemd/user or ~/Library/LaunchAgents." },
@@ -25,13 +24,13 @@ const scopeArgs = {
   manager: { type: "string", description: "systemd or launchd (default: launchd on macOS, else systemd).", valueHint: "systemd|launchd" },
 } as const;
 
-function scopeOf(a: Record<string, unknown>): Scope {
+function scopeOf(a: { user?: boolean; system?: boolean }): Scope {
   if (a.user && a.system) throw new UsageError("Give --user or --system, not both.");
   return a.system ? "system" : "user";
 }
 
-function managerOf(a: Record<string, unknown>): Manager {
-  const m = (a.manager as string | undefined) ?? (process.platform === "darwin" ? "launchd" : "systemd");
+function managerOf(a: { manager?: string }): Manager {
+  const m = a.manager ?? (process.platform === "darwin" ? "launchd" : "systemd");
   if (m !== "systemd" && m !== "launchd") throw new UsageError(`--manager "${m}": use systemd or launchd.`);
   return m;
 }
@@ -53,16 +52,18 @@ function runOrShow(ctx: CliContext, manager: Manager, scope: Scope, steps: Step[
   return false;
 }
 
-const install = defineCommand({
+const install = defineCli({
   meta: { name: "install", description: "Install the daemon as a service that starts at boot (or login) and restarts after a failure." },
   args: { ...scopeArgs, profile: { type: "string", description: "Profile the service launches with.", valueHint: "name" }, print: { type: "boolean", description: "Show the unit (or plist) without writing anything." } },
-}) as Command;
-install.examples = ["nc-data-daemon service install --print", "nc-data-daemon service install --profile robot", "sudo nc-data-daemon service install --system --profile robot"];
-install.handler = async (a, ctx) => {
+  examples: ["nc-data-daemon service install --print", "nc-data-daemon service install --profile robot", "sudo nc-data-daemon service install --system --profile robot"],
+  run: ({ args, data }) => installService(args, data),
+});
+
+async function installService(a: { user?: boolean; system?: boolean; manager?: string; profile?: string; print?: boolean }, ctx: CliContext): Promise<number> {
   const scope = scopeOf(a);
   const manager = managerOf(a);
   const runtime = await getRuntime();
-  const { spec, profileFile, profileSource } = await resolveService(scope, a.profile as string | undefined, runtime.selfCommand(), ctx.env);
+  const { spec, profileFile, profileSource } = await resolveService(scope, a.profile, runtime.selfCommand(), ctx.env);
   const text = manager === "systemd" ? renderSystemdUnit(spec) : renderLaunchdPlist(spec);
   if (a.print) {
     ctx.out(text);
@@ -96,12 +97,11 @@ install.handler = async (a, ctx) => {
   return 0;
 };
 
-const uninstall = defineCommand({
+const uninstall = defineCli({
   meta: { name: "uninstall", description: "Stop the service and remove its unit (or plist); recordings and state stay where they are." },
   args: { ...scopeArgs },
-}) as Command;
-uninstall.examples = ["nc-data-daemon service uninstall", "sudo nc-data-daemon service uninstall --system"];
-uninstall.handler = async (a, ctx) => {
+  examples: ["nc-data-daemon service uninstall", "sudo nc-data-daemon service uninstall --system"],
+  run({ args: a, data: ctx }) {
   const scope = scopeOf(a);
   const manager = managerOf(a);
   const root = systemRootOf(ctx.env);
@@ -116,13 +116,13 @@ uninstall.handler = async (a, ctx) => {
   if (root === "/" && managerRuns(manager, scope)) for (const s of afterRemoveSteps(manager, scope)) runStep(s);
   ctx.out(`Removed ${file}. Recordings and state were left in place (${state} and the recordings folder).\n`);
   return 0;
-};
+  },
+});
 
-const status = defineCommand({
+const status = defineCli({
   meta: { name: "status", description: "Is the service installed, does its manager run it, does the daemon answer (exit 3 when not running)." },
   args: { ...scopeArgs, ...jsonArg },
-}) as Command;
-status.handler = async (a, ctx) => {
+  async run({ args: a, data: ctx }) {
   const scope = scopeOf(a);
   const manager = managerOf(a);
   const root = systemRootOf(ctx.env);
@@ -138,12 +138,13 @@ status.handler = async (a, ctx) => {
     ctx.out(`Service (${scope}, ${manager}): ${svc}\n  file    ${file}\n  daemon  ${health ? `running (pid=${health.pid})` : "not running"} on ${socket}\n`);
   }
   return health ? 0 : 3;
-};
+  },
+});
 
-const command = defineCommand({
+const command = defineCli({
   meta: { name: "service", description: "Run the daemon as a systemd or launchd service: install, uninstall, status." },
   subCommands: { install, uninstall, status },
-}) as Command;
+});
 
 export const installAlias = install;
 export const uninstallAlias = uninstall;
