@@ -1,13 +1,14 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
 // sound, and a full disk is told apart from a bug.
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { StorageFullError, ValidationError } from "../errors.ts";
+import { ensureDirDurable } from "./durable-fs.ts";
 import { assertTraceName } from "./names.ts";
 import type { CreateRecordingInput } from "./types.ts";
 
 export function prepareRoot(root: string): void {
   try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    ensureDirDurable(root); // its entry must outlive a power cut, like every recording in it
     accessSync(root, constants.W_OK);
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);

@@ -8,7 +8,7 @@
  * moved aside as `<path>.corrupt-<ISO time>` (kept, with its -wal/-shm), a warning is logged and
  * a fresh database is created; `store.recovered` then tells the caller to rebuild from disk.
  */
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 import type { Runtime, SqliteHandle } from "../runtime/index.ts";
@@ -79,6 +79,15 @@ function openChecked(runtime: CreateStoreOptions["runtime"], path: string, busyT
   }
 }
 
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function createStore(opts: CreateStoreOptions): Store {
   const { path, runtime, log } = opts;
   const busy = opts.busyTimeoutMs ?? 5000;
@@ -102,6 +111,7 @@ export function createStore(opts: CreateStoreOptions): Store {
     handle = openChecked(runtime, path, busy);
     recovered = { movedTo, reason };
   }
+  syncDir(dirname(path)); // SQLite syncs the folder for its WAL, not for a new database file or our renames
   return wrap(path, handle, recovered);
 }
 
