@@ -22,8 +22,13 @@ export function createLogFile(path: string, opts: { maxBytes: number; keep: numb
     write(line) {
       const bytes = Buffer.from(line.endsWith("\n") ? line : `${line}\n`);
       if (size > 0 && size + bytes.length > opts.maxBytes) rotate();
-      writeSync(fd, bytes);
-      size += bytes.length;
+      try {
+        writeSync(fd, bytes);
+        size += bytes.length;
+      } catch {
+        // A full or failing disk: the line is lost, but logging must not turn the request that
+        // logs (a 507 for a full disk, say) into an unhandled error page.
+      }
     },
     close: () => closeSync(fd),
   };
