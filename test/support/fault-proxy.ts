@@ -6,7 +6,8 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 export type Fault =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
   | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
-  | { kind: "stall"; ms: number }; // hold the request this long before forwarding
+  | { kind: "stall"; ms: number } // hold the request this long before forwarding
+  | { kind: "drip"; bytesPerSecond: number }; // forward the request body at this slow pace
 
 export interface RequestRecord {
   method: string;
@@ -70,6 +71,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     out.on("error", () => res.destroy());
     req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
     req.on("error", () => out.destroy());
+    if (fault?.kind === "drip") {
+      // A slow network: each chunk waits its share of a second before it goes on.
+      req.on("data", (c: Buffer) => {
+        req.pause();
+        setTimeout(() => (out.write(c), req.resume()), (c.length * 1000) / fault.bytesPerSecond);
+      });
+      req.on("end", () => out.end());
+      return;
+    }
     req.pipe(out);
   };
 

@@ -247,8 +247,14 @@ class LazyFS(Operations):
         n = d.entries.pop(name, None)
         if n is None:
             raise FuseOSError(errno.ENOENT)
-        n.nlink -= 1
+        self._unlinked(n)
         d.mtime = time.time()
+
+    def _unlinked(self, n):
+        # Its bytes stop counting against the capacity (open handles keep the node itself).
+        n.nlink -= 1
+        if n.nlink <= 0:
+            self.nodes.pop(n.ino, None)
 
     def rmdir(self, path):
         d, name = self._parent(path)
@@ -269,6 +275,8 @@ class LazyFS(Operations):
         if existing is not None and existing.entries:
             raise FuseOSError(errno.ENOTEMPTY)
         del od.entries[oname]
+        if existing is not None and existing is not n:
+            self._unlinked(existing)
         nd.entries[nname] = n
         od.mtime = nd.mtime = time.time()
 
