@@ -20,6 +20,8 @@ export interface ChaosOptions {
   /** Stop starting rounds after this long (the CI bound); the drain and checks come after. */
   seconds: number;
   log?: (line: string) => void;
+  /** Share of requests to the target that meet a fault (default 0.25). */
+  faultRate?: number;
 }
 
 export interface ChaosFigures {
@@ -69,6 +71,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
 
   // Network faults on a quarter of the requests to the target, all the run long.
   const faults: Record<string, number> = {};
+  const faultRate = opts.faultRate ?? 0.25;
   let faulty = true;
   const kinds: (() => Fault)[] = [
     () => ({ kind: "status", status: pick([500, 502, 503]), body: "<Error><Code>InternalError</Code><Message>chaos</Message></Error>" }),
@@ -78,7 +81,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     () => ({ kind: "drip", bytesPerSecond: 256 * 1024 }),
   ];
   proxy.setFaults(() => {
-    if (!faulty || Math.random() > 0.25) return undefined;
+    if (!faulty || Math.random() >= faultRate) return undefined;
     const f = pick(kinds)();
     const name = f.kind === "status" ? String(f.status) : f.kind;
     faults[name] = (faults[name] ?? 0) + 1;
@@ -129,7 +132,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   let round = 0;
   const ballast = join(mount, "ballast.bin");
   try {
-    for (; round < opts.rounds && (performance.now() - t0) / 1000 < opts.seconds; round++) {
+    // The first three rounds are one of each (a kill, a power cut, a full disk), whatever the time bound.
+    for (; round < opts.rounds && (round < 3 || (performance.now() - t0) / 1000 < opts.seconds); round++) {
       // Something is acknowledged in this round: then, at a random moment, strike. (The wait
       // reports, never gives up: a daemon that stops acknowledging is what the run looks for.)
       const acked = nextAck();
@@ -137,7 +141,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         log(`round ${round + 1}: no acknowledgement for 10 s; ${unacknowledged} unacknowledged answers, the last: ${lastError}`);
       }
       await Bun.sleep(Math.random() * 300);
-      const action = round % 4 === 3 ? "disk" : pick(["kill", "cut"]);
+      const action = round < 3 ? (["kill", "cut", "disk"] as const)[round]! : round % 4 === 3 ? "disk" : pick(["kill", "cut"] as const);
       if (action === "disk") {
         // Fill the disk to the last few KiB, let the writers meet it, then free it again.
         const st = statfsSync(mount);
@@ -178,11 +182,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     rmSync(ballast, { force: true });
     for (const id of recordings) await call(socket, "POST", `/v1/recordings/${id}/stop`);
     for (const id of recordings) {
+      let since = performance.now();
       await waitFor(
         `recording ${id} uploaded`,
         async () => {
           const r = (await call(socket, "GET", `/v1/recordings/${id}`)).body;
           if (r.state === "failed") await call(socket, "POST", `/v1/recordings/${id}/retry`);
+          if (performance.now() - since > 10_000) {
+            since = performance.now();
+            log(`drain: ${id} still ${r.state}: ${JSON.stringify({ error: r.error, upload: r.upload })}`);
+          }
           return r.state === "uploaded";
         },
         600_000,
@@ -209,7 +218,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         }
       }
       problems.push(...ledger.checkMessages(id, msgs, tally));
-      problems.push(...(await ledger.checkFiles(id, (name) => admin.get(`${prefix}files/${name}`), tally)));
+      const fileProblems = await ledger.checkFiles(id, (name) => admin.get(`${prefix}files/${name}`), tally);
+      if (fileProblems.length) {
+        // What the daemon says about the recording, to tell a lost upload from a lost file.
+        const detail = (await call(socket, "GET", `/v1/recordings/${id}`)).body;
+        fileProblems.push(`${id}: daemon says state ${detail.state}, files ${JSON.stringify(detail.files?.map((f: { name: string }) => f.name))}, target holds ${JSON.stringify(keys)}`);
+        const seen = proxy.requests.filter((r) => r.url.includes(id) && r.url.includes("/files/")).map((r) => `${r.method} ${r.url.replace(/^.*\/files\//, "")} ${r.bodyBytes}B -> ${r.status ?? "no answer"}`);
+        fileProblems.push(`${id}: requests for its files: ${JSON.stringify(seen)}`);
+      }
+      problems.push(...fileProblems);
     }
     await run(["stop"], { home: mount, env });
     return {
@@ -237,9 +254,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     } catch {
       // gone
     }
-    await fs.unmount();
-    await proxy.close();
-    await s3.stop();
+    // Closing waits for open connections (a dripping request, say): bounded, it is only cleanup.
+    const bounded = (p: Promise<void>) => Promise.race([p.catch(() => undefined), Bun.sleep(5000)]);
+    await bounded(fs.unmount());
+    await bounded(proxy.close());
+    await bounded(s3.stop());
   }
 }
 
@@ -256,7 +275,7 @@ export function formatFigures(f: ChaosFigures): string {
 }
 
 if (import.meta.main) {
-  const figures = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 40), seconds: Number(process.env.CHAOS_SECONDS ?? 1e9), log: console.log });
+  const figures = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 40), seconds: Number(process.env.CHAOS_SECONDS ?? 1e9), faultRate: Number(process.env.CHAOS_FAULTS ?? 0.25), log: console.log });
   console.log(formatFigures(figures));
   for (const p of figures.problems.slice(0, 50)) console.log(`  problem: ${p}`);
   process.exit(figures.problems.length || figures.lost || figures.corrupted || figures.duplicated ? 1 : 0);

@@ -73,11 +73,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     req.on("error", () => out.destroy());
     if (fault?.kind === "drip") {
       // A slow network: each chunk waits its share of a second before it goes on.
+      let sent = Promise.resolve();
       req.on("data", (c: Buffer) => {
         req.pause();
-        setTimeout(() => (out.write(c), req.resume()), (c.length * 1000) / fault.bytesPerSecond);
+        sent = sent.then(() => Bun.sleep((c.length * 1000) / fault.bytesPerSecond)).then(() => void (out.write(c), req.resume()));
       });
-      req.on("end", () => out.end());
+      req.on("end", () => void sent.then(() => out.end())); // "end" may come before the last chunk's turn
       return;
     }
     req.pipe(out);
