@@ -54,6 +54,8 @@ class LazyFS(Operations):
             for f in os.listdir(os.path.join(backing, sub)):
                 self.next_ino = max(self.next_ino, int(f.split(".")[0]) + 1)
         self.root = self._load(1, stat.S_IFDIR | 0o755)
+        # An entry synced before its file's bytes names an inode with no data file: never reuse it.
+        self.next_ino = max(self.next_ino, max(self.nodes) + 1)
         if not os.path.exists(self._dir_file(1)):
             self._persist_dir(self.root)
 
