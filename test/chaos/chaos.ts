@@ -22,6 +22,8 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Share of requests to the target that meet a fault (default 0.25). */
   faultRate?: number;
+  /** The strikes to choose from (default all three), to narrow down a finding. */
+  actions?: ("kill" | "cut" | "disk")[];
 }
 
 export interface ChaosFigures {
@@ -132,8 +134,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   let round = 0;
   const ballast = join(mount, "ballast.bin");
   try {
-    // The first three rounds are one of each (a kill, a power cut, a full disk), whatever the time bound.
-    for (; round < opts.rounds && (round < 3 || (performance.now() - t0) / 1000 < opts.seconds); round++) {
+    // The first rounds are one of each strike (a kill, a power cut, a full disk), whatever the time bound.
+    for (; round < opts.rounds && (round < (opts.actions ?? [0, 0, 0]).length || (performance.now() - t0) / 1000 < opts.seconds); round++) {
       // Something is acknowledged in this round: then, at a random moment, strike. (The wait
       // reports, never gives up: a daemon that stops acknowledging is what the run looks for.)
       const acked = nextAck();
@@ -141,7 +143,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         log(`round ${round + 1}: no acknowledgement for 10 s; ${unacknowledged} unacknowledged answers, the last: ${lastError}`);
       }
       await Bun.sleep(Math.random() * 300);
-      const action = round < 3 ? (["kill", "cut", "disk"] as const)[round]! : round % 4 === 3 ? "disk" : pick(["kill", "cut"] as const);
+      const allowed = opts.actions ?? ["kill", "cut", "disk"];
+      const action = round < allowed.length ? allowed[round]! : allowed.includes("disk") && round % 4 === 3 ? "disk" : pick(allowed.filter((a) => a !== "disk").length ? allowed.filter((a) => a !== "disk") : allowed);
       if (action === "disk") {
         // Fill the disk to the last few KiB, let the writers meet it, then free it again.
         const st = statfsSync(mount);
@@ -275,7 +278,7 @@ export function formatFigures(f: ChaosFigures): string {
 }
 
 if (import.meta.main) {
-  const figures = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 40), seconds: Number(process.env.CHAOS_SECONDS ?? 1e9), faultRate: Number(process.env.CHAOS_FAULTS ?? 0.25), log: console.log });
+  const figures = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 40), seconds: Number(process.env.CHAOS_SECONDS ?? 1e9), faultRate: Number(process.env.CHAOS_FAULTS ?? 0.25), actions: process.env.CHAOS_ACTIONS?.split(",") as ChaosOptions["actions"], log: console.log });
   console.log(formatFigures(figures));
   for (const p of figures.problems.slice(0, 50)) console.log(`  problem: ${p}`);
   process.exit(figures.problems.length || figures.lost || figures.corrupted || figures.duplicated ? 1 : 0);
