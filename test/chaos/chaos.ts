@@ -3,7 +3,7 @@
 // upload target (s3rver behind the fault proxy: 5xx, 429, resets, stalls, slow drip). At the
 // end every acknowledged item must be in the target, byte-identical, once; refused items were
 // answered 507 and never acknowledged. By hand: `CHAOS_ROUNDS=200 bun test/chaos/chaos.ts`.
-import { openSync, closeSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { openSync, closeSync, readFileSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { McapStreamReader } from "@mcap/core";
 import { health, isAlive, waitFor } from "../daemon/helpers.ts";
@@ -228,6 +228,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         fileProblems.push(`${id}: daemon says state ${detail.state}, files ${JSON.stringify(detail.files?.map((f: { name: string }) => f.name))}, target holds ${JSON.stringify(keys)}`);
         const seen = proxy.requests.filter((r) => r.url.includes(id) && r.url.includes("/files/")).map((r) => `${r.method} ${r.url.replace(/^.*\/files\//, "")} ${r.bodyBytes}B -> ${r.status ?? "no answer"}`);
         fileProblems.push(`${id}: requests for its files: ${JSON.stringify(seen)}`);
+        const logged = readFileSync(join(mount, ".neuracore", "data_daemon", "logs", "daemon.log"), "utf8").split("\n").filter((l) => l.includes(id));
+        fileProblems.push(`${id}: its daemon log lines: ${JSON.stringify(logged.slice(-8))}`);
       }
       problems.push(...fileProblems);
     }
