@@ -2,9 +2,12 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Paths } from "../config/index.ts";
+import { ensureDirDurable } from "../recordings/durable-fs.ts";
 
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Durable: a power cut right after the first start must not take the state folder (and the
+  // database and recordings acknowledged in it) away with the unsynced entry of a new folder.
+  ensureDirDurable(dir);
   // mkdir's mode is filtered by umask and ignored for folders that already exist.
   chmodSync(dir, 0o700);
 }

@@ -1,6 +1,7 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
 // sound. (A full disk is told apart from a bug in storage-full.ts.)
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
+import { ensureDirDurable } from "./durable-fs.ts";
 import { privateRoot } from "./safe-paths.ts";
 import { ValidationError } from "../errors.ts";
 import { assertTraceName, MAX_TRACES } from "./names.ts";
@@ -10,7 +11,7 @@ import type { CreateRecordingInput, TraceDeclaration } from "./types.ts";
 /** Returns a warning when the root's mode had to be made private. */
 export function prepareRoot(root: string): string | undefined {
   try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    ensureDirDurable(root); // its entry must outlive a power cut, like every recording in it
     accessSync(root, constants.W_OK);
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);

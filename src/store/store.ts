@@ -14,7 +14,7 @@
  * Opening on a full disk (SQLite needs room for its -wal and -shm) gives back the disk
  * reserve kept beside the database (disk-reserve.ts) and tries once more.
  */
-import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 import type { Runtime, SqliteHandle } from "../runtime/index.ts";
@@ -88,6 +88,15 @@ function openChecked(runtime: CreateStoreOptions["runtime"], path: string, busyT
   }
 }
 
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function createStore(opts: CreateStoreOptions): Store {
   const { path, runtime, log } = opts;
   const busy = opts.busyTimeoutMs ?? 5000;
@@ -120,6 +129,7 @@ export function createStore(opts: CreateStoreOptions): Store {
     log.warn(`State database ${path} is corrupt (${reason}); moved it to ${movedTo} and rebuilding from the recordings on disk.`);
     handle = openOnFullDisk(runtime, path, busy, log);
   }
+  syncDir(dirname(path)); // SQLite syncs the folder for its WAL, not for a new database file or our renames
   return wrap(path, handle, recovered, fresh);
 }
 

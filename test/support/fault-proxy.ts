@@ -6,7 +6,8 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 export type Fault =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
   | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
-  | { kind: "stall"; ms: number }; // hold the request this long before forwarding
+  | { kind: "stall"; ms: number } // hold the request this long before forwarding
+  | { kind: "drip"; bytesPerSecond: number }; // forward the request body at this slow pace
 
 export interface RequestRecord {
   method: string;
@@ -70,6 +71,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     out.on("error", () => res.destroy());
     req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
     req.on("error", () => out.destroy());
+    if (fault?.kind === "drip") {
+      // A slow network: each chunk waits its share of a second before it goes on.
+      let sent = Promise.resolve();
+      req.on("data", (c: Buffer) => {
+        req.pause();
+        sent = sent.then(() => Bun.sleep((c.length * 1000) / fault.bytesPerSecond)).then(() => void (out.write(c), req.resume()));
+      });
+      req.on("end", () => void sent.then(() => out.end())); // "end" may come before the last chunk's turn
+      return;
+    }
     req.pipe(out);
   };
 

@@ -72,6 +72,9 @@ describe("kill -9 during heavy ingest, 20 times at random moments", () => {
     for (let cycle = 0; cycle < 20; cycle++) {
       const socket = d.socket;
       let running = true;
+      // The kill waits for this cycle's first acknowledgement, however long a busy machine takes.
+      let firstAck!: () => void;
+      const acknowledged = new Promise<void>((r) => (firstAck = r));
       const loops = writers.map(async (wr) => {
         while (running) {
           const b = wr.next++;
@@ -88,6 +91,7 @@ describe("kill -9 during heavy ingest, 20 times at random moments", () => {
                   });
             if (r.status !== 200) throw new Error(`batch ${key}: ${r.status} ${JSON.stringify(r.body)}`);
             acked[wr.rec]!.set(key, size);
+            firstAck();
           } catch (err) {
             if (running) throw err;
             cutMidBatch++;
@@ -96,7 +100,9 @@ describe("kill -9 during heavy ingest, 20 times at random moments", () => {
         }
       });
       const ackedBefore = acked.reduce((n, m) => n + m.size, 0);
-      await Bun.sleep(20 + Math.random() * 250);
+      await Promise.race([acknowledged, Promise.all(loops).then(() => Promise.reject(new Error("every writer stopped before an acknowledgement")))]);
+      // Then a random moment later: a delay, not a deadline; nothing is expected to happen within it.
+      await Bun.sleep(Math.random() * 250);
       running = false;
       await kill9(d.pid);
       await Promise.all(loops);
