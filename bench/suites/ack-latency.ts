@@ -154,7 +154,7 @@ async function oneRun(bodies: Uint8Array[], segmentMax: string): Promise<Run> {
 }
 
 /** When the close's work ended, against the acknowledgement of the batch that closed the segment. */
-const lag = (x: number) => (x <= 0 ? `${ms(-x)} before` : `${ms(x)} after`);
+const lag = (x: number) => (x === 0 ? "in the same millisecond as" : `${Math.abs(x).toFixed(0)} ms ${x < 0 ? "before" : "after"}`);
 const load = () => loadavg()[0]!.toFixed(1);
 
 const suite: BenchSuite = {
@@ -197,7 +197,7 @@ const suite: BenchSuite = {
         ],
       ),
       "",
-      `The ${SEGMENT} runs' batches by where they fall around a close. A batch closed a segment when its messages brought the segment to its final count; a close's work has ended when its \`segment.closed\` event is published (the segment's final bytes and sha256 recorded, its upload queued), here ${lag(lags.p50)} the acknowledgement of the batch that closed the segment (median; the latest ${lag(lags.max)}; times in whole milliseconds).`,
+      `The ${SEGMENT} runs' batches by where they fall around a close. A batch closed a segment when its messages brought the segment to its final count; a close's work has ended when its \`segment.closed\` event is published (the segment's final bytes and sha256 recorded, its upload queued). Here it was published ${lag(lags.p50)} the acknowledgement of the batch that closed the segment at the median, and ${lag(lags.max)} it at the latest (times in whole milliseconds).`,
       "",
       table(
         ["batches", "count", "ack p50", "ack max"],
