@@ -2,6 +2,8 @@
 // and release.ts (a binary per target). A stray .env or bunfig.toml in the directory where the
 // daemon is started must never change it, hence the no-autoload flags.
 import { $ } from "bun";
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** Release target names (os-arch, as install.sh computes them) and Bun's --target for each. */
 export const TARGETS = {
@@ -43,8 +45,11 @@ export interface CompileOptions {
   entry?: string;
 }
 
+// The segment rewrite worker (new Worker(new URL(...))) is a second entry point of the daemon's binary.
+const DAEMON_ENTRIES = ["src/main.ts", "src/recordings/segment-compact-worker.ts"];
+
 export async function compile(opts: CompileOptions): Promise<void> {
-  const entry = opts.entry ?? "src/main.ts";
+  const entries = opts.entry ? [opts.entry] : DAEMON_ENTRIES;
   const targetName = opts.target ?? hostTarget();
   const cross = opts.target ? [`--target=${TARGETS[opts.target]}`] : [];
   const defines = [
@@ -52,6 +57,8 @@ export async function compile(opts: CompileOptions): Promise<void> {
     "--define", `NCD_BUILD_DATE=${JSON.stringify(opts.info.buildDate)}`,
     "--define", `NCD_BUILD_TARGET=${JSON.stringify(targetName)}`,
   ];
-  const r = await $`bun build ${entry} --compile ${cross} --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${defines} --outfile ${opts.outfile}`.nothrow().quiet();
+  const r = await $`bun build ${entries} --compile ${cross} --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${defines} --outfile ${opts.outfile}`.nothrow().quiet();
   if (r.exitCode !== 0) throw new Error(`bun build for ${targetName} failed (exit ${r.exitCode}):\n${r.stderr.toString()}${r.stdout.toString()}`);
+  // The worker's source map is inline in the executable too; the side file Bun leaves beside it is not a build output.
+  if (!opts.entry) rmSync(join(dirname(opts.outfile), "segment-compact-worker.js.map"), { force: true });
 }

@@ -30,7 +30,7 @@ const recording = {
 const trace = {
   type: "object",
   required: ["name", "encoding"],
-  properties: { name: { type: "string" }, encoding: { type: "string" }, schema_name: { type: "string" }, schema_encoding: { type: "string" }, schema: { type: "string" } },
+  properties: { name: { type: "string" }, encoding: { type: "string" }, schema_name: { type: "string" }, schema_encoding: { type: "string" }, schema: { type: "string", description: "Text schema." }, schema_base64: { type: "string", format: "byte", description: "Schema bytes, base64; required for protobuf and flatbuffer." } },
   additionalProperties: false,
 };
 const createBody = {

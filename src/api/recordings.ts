@@ -33,6 +33,7 @@ const trace = v.strictObject({
   schema_name: v.optional(v.string()),
   schema_encoding: v.optional(v.string()),
   schema: v.optional(v.string()),
+  schema_base64: v.optional(v.string()),
 });
 const createBody = v.strictObject({
   name: v.optional(v.pipe(v.string(), v.maxLength(255))),
@@ -155,7 +156,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
     })
     .post("/:id/stop", async (c) => {
-      const rec = (await deps.recordings()).stop(c.req.param("id"));
+      const rec = await (await deps.recordings()).stop(c.req.param("id"));
       deps.onStopped?.(rec.id);
       return c.json(view(rec));
     })

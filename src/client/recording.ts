@@ -4,11 +4,14 @@
 // batch that fails is reported by the next call (log, flush or stop), since log() itself only
 // buffers. One batch is in flight while the next fills: the script's own work then overlaps the
 // daemon's, and the next batch is already there when the daemon acknowledges the last.
-import type { CreateRecordingInput, RecordingDetail } from "../api/index.ts";
+import type { RecordingDetail } from "../api/index.ts";
 import type { DaemonClient } from "./client.ts";
 import { ensureDaemon, type EnsureOptions } from "./ensure.ts";
 import { encodeFrames, frameSize, type Frame } from "./frames.ts";
 import { recordingsApi, waitForUpload, type StoredFile, type WaitOptions } from "./recordings-api.ts";
+import type { SdkCreateRecordingInput } from "./trace-declarations.ts";
+import { ValidationError } from "../errors.ts";
+import { compressedImage, isImageTrace, type ImageOptions } from "./image.ts";
 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */
@@ -19,7 +22,7 @@ export interface BatchOptions {
   maxDelayMs?: number;
 }
 
-export interface StartOptions extends CreateRecordingInput, BatchOptions {
+export interface StartOptions extends SdkCreateRecordingInput, BatchOptions {
   /** How to reach or start the daemon; a client given here is used as is. */
   daemon?: EnsureOptions;
   client?: DaemonClient;
@@ -74,6 +77,19 @@ export class Recording {
     let nameBytes = this.traceBytes.get(trace);
     if (nameBytes === undefined) this.traceBytes.set(trace, (nameBytes = encoder.encode(trace).byteLength));
     return this.add("frames", () => this.frames.push(frame), frameSize(nameBytes, payload.byteLength));
+  }
+
+  /**
+   * Buffers one camera image as foxglove.CompressedImage (Foxglove shows it); the trace must be
+   * declared with imageTrace(name) at startRecording. `timestamp` in seconds (default now).
+   */
+  logImage(trace: string, data: Uint8Array, opts: ImageOptions & { timestamp?: number } = {}): Promise<void> {
+    const declared = this.created.traces.find((t) => t.name === trace);
+    if (!declared || !isImageTrace(declared)) {
+      return Promise.reject(new ValidationError(`Trace ${JSON.stringify(trace)} is not declared as an image trace; declare it at startRecording with traces: [imageTrace(${JSON.stringify(trace)})].`, "trace"));
+    }
+    const timestamp = opts.timestamp ?? nowSeconds();
+    return this.log(trace, compressedImage(data, timestamp, opts), timestamp);
   }
 
   /** Sends everything buffered and resolves once the daemon has it on disk. */

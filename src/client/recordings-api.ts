@@ -3,9 +3,10 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView } from "../api/index.ts";
+import type { AppendResult, RecordingDetail, RecordingView } from "../api/index.ts";
 import type { DaemonClient, RawBody } from "./client.ts";
 import { FRAMES_TYPE } from "./frames.ts";
+import { toWireInput, type SdkCreateRecordingInput } from "./trace-declarations.ts";
 
 export const NDJSON_TYPE = "application/x-ndjson";
 /** Writes wait for fsync; a large batch or file on a slow disk must not hit the 5 s default. */
@@ -32,7 +33,8 @@ const at = (id: string, rest = "") => `/v1/recordings/${encodeURIComponent(id)}$
 
 export function recordingsApi(client: DaemonClient) {
   return {
-    create: (input: CreateRecordingInput = {}) => client.request<RecordingDetail>("POST", "/v1/recordings", input),
+    /** A trace schema given as bytes is sent as schema_base64. */
+    create: (input: SdkCreateRecordingInput = {}) => client.request<RecordingDetail>("POST", "/v1/recordings", toWireInput(input)),
     get: (id: string) => client.request<RecordingDetail>("GET", at(id)),
     list(q: ListQuery = {}) {
       const params = new URLSearchParams();

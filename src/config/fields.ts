@@ -34,6 +34,7 @@ export interface Config {
   idle_finalize_after: number;
   idle_release_after: number;
   disk_free_margin: number;
+  chunk_size: number;
   max_batch_bytes: number;
 }
 
@@ -142,6 +143,11 @@ export const FIELDS: Fields = {
     kind: "bytes", schema: bytesValue(0), live: false, secret: false,
     default: () => 256 * MiB, defaultText: "256mb",
     description: "Writes are refused when the disk itself has less free space than this.",
+  },
+  chunk_size: {
+    kind: "bytes", schema: bytesValue(4 * 1024), live: false, secret: false,
+    default: () => MiB, defaultText: "1mb",
+    description: "Uncompressed size of the MCAP chunks a closed segment is rewritten into (readers seek by chunk).",
   },
   max_batch_bytes: {
     kind: "bytes", schema: bytesValue(64 * 1024), live: false, secret: false,

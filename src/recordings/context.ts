@@ -2,6 +2,7 @@
 import type { DiskReserve } from "../store/disk-reserve.ts";
 import type { Log } from "../store/log.ts";
 import type { Store } from "../store/store.ts";
+import type { Compactor } from "./segment-compact.ts";
 import type { SegmentWriter } from "./segment-writer.ts";
 import type { Sha256Streams } from "./sha256-stream.ts";
 import type { StorageBudget } from "./storage-budget.ts";
@@ -32,6 +33,16 @@ export interface Ctx {
   reserves: DiskReserve[];
   /** Recordings whose repair at start failed (a full disk); retried before their stop and by the timer. */
   unrepaired: Set<string>;
-  /** Deletions of uploaded recordings' local copies still running, awaited before the store closes. */
+  /** Deletions of uploaded recordings' local copies and segment rewrites still running, awaited before the store closes. */
   cleanups: Set<Promise<void>>;
+  /** Rewrites segments into full chunks off the JavaScript thread. */
+  compactor: Compactor;
+  /** Segment rewrites running, per recording. */
+  compacting: Map<string, Set<Promise<void>>>;
+  /** Called when the last running rewrite of a recording ends (a stop waiting on it goes on). */
+  afterCompactions: (recordingId: string) => void;
+  /** Set at shutdown: segments sealed then are rewritten at the next start. */
+  closing: boolean;
+  /** Set by abandonForTest (a simulated kill -9): running rewrites end without a trace in the store. */
+  abandoned: boolean;
 }

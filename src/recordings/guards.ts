@@ -4,7 +4,8 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { privateRoot } from "./safe-paths.ts";
 import { ValidationError } from "../errors.ts";
 import { assertTraceName, MAX_TRACES } from "./names.ts";
-import type { CreateRecordingInput } from "./types.ts";
+import { conflictingDeclaration, schemaBytes } from "./trace-schema.ts";
+import type { CreateRecordingInput, TraceDeclaration } from "./types.ts";
 
 /** Returns a warning when the root's mode had to be made private. */
 export function prepareRoot(root: string): string | undefined {
@@ -20,15 +21,17 @@ export function prepareRoot(root: string): string | undefined {
 export function checkDeclarations(input: CreateRecordingInput): void {
   const count = input.traces?.length ?? 0;
   if (count > MAX_TRACES) throw new ValidationError(`Field traces: ${count} traces declared; a recording has at most ${MAX_TRACES}.`, "traces");
-  const seen = new Set<string>();
+  const seen = new Map<string, TraceDeclaration>();
   (input.traces ?? []).forEach((t, i) => {
     assertTraceName(t.name, `traces[${i}].name`);
-    if (seen.has(t.name)) throw new ValidationError(`Field traces[${i}].name: trace ${JSON.stringify(t.name)} is declared twice.`, `traces[${i}].name`);
-    seen.add(t.name);
+    const first = seen.get(t.name);
+    if (first) throw conflictingDeclaration(first, t, `traces[${i}]`);
+    seen.set(t.name, t);
     if (typeof t.encoding !== "string" || t.encoding.length === 0 || t.encoding.length > 255) {
       throw new ValidationError(`Field traces[${i}].encoding: give the message encoding, e.g. "json", "protobuf" or "cdr".`, `traces[${i}].encoding`);
     }
-    if (t.schema !== undefined && !t.schema_name) throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
+    const schema = schemaBytes(t, `traces[${i}]`);
+    if (schema !== null && !t.schema_name) throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
   });
 }
 

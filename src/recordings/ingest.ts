@@ -8,6 +8,7 @@ import type { Ctx, OpenSegment } from "./context.ts";
 import { MAX_TRACES, tooManyTraces } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 import { closeSegment, openSegment } from "./segments.ts";
+import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
 
 // Every acknowledged batch runs these (requireWritable once): constant SQL, prepared once and
@@ -16,7 +17,8 @@ import type { AppendResult } from "./types.ts";
 const SQL = {
   recording: "SELECT * FROM recordings WHERE id = ?",
   traces: "SELECT * FROM traces WHERE recording_id = ?",
-  traceCounts: "UPDATE traces SET message_count = message_count + ?, bytes = bytes + ? WHERE recording_id = ? AND name = ?",
+  traceCounts:
+    "UPDATE traces SET message_count = message_count + ?1, bytes = bytes + ?2, first_timestamp_ns = min(coalesce(first_timestamp_ns, ?3), ?3), last_timestamp_ns = max(coalesce(last_timestamp_ns, ?4), ?4) WHERE recording_id = ?5 AND name = ?6",
   segment: "UPDATE segments SET bytes = ?, message_count = ? WHERE recording_id = ? AND seq = ?",
   recordingCounts: "UPDATE recordings SET message_count = message_count + ?, bytes = bytes + ?, last_write_at = ?, updated_at = ? WHERE id = ?",
 };
@@ -51,7 +53,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     let t = known.get(m.trace);
     if (!t) {
       if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
-      t = { recording_id: id, name: m.trace, encoding: m.json ? "json" : OCTET_STREAM, schema_name: null, schema_encoding: null, schema: null, declared: 0, message_count: 0, bytes: 0, created_at: now };
+      t = { recording_id: id, name: m.trace, encoding: m.json ? "json" : OCTET_STREAM, schema_name: null, schema_encoding: null, schema: null, declared: 0, message_count: 0, bytes: 0, first_timestamp_ns: null, last_timestamp_ns: null, created_at: now };
       known.set(m.trace, t);
       newTraces.push(t);
     }
@@ -71,7 +73,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
   }
   if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
   seg = seg ?? openSegment(ctx, id);
-  const perTrace = new Map<string, { count: number; bytes: number }>();
+  const perTrace = new Map<string, { count: number; bytes: number; first: bigint; last: bigint }>();
   let logTime = BigInt(now) * 1_000_000n;
   if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
   // One lookup per trace and batch, not per message: the writer finds a channel by scanning.
@@ -80,15 +82,17 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     seg.writer.channelFor({
       topic: t.name,
       messageEncoding: t.encoding,
-      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: new TextEncoder().encode(t.schema ?? "") } : undefined,
+      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
     });
   const out = messages.map((m) => {
     let channelId = channels.get(m.trace);
     if (channelId === undefined) channels.set(m.trace, (channelId = channelOf(known.get(m.trace)!)));
-    const p = perTrace.get(m.trace) ?? { count: 0, bytes: 0 };
+    let p = perTrace.get(m.trace);
+    if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: m.publishTimeNs, last: m.publishTimeNs }));
     p.count++;
     p.bytes += m.data.byteLength;
-    perTrace.set(m.trace, p);
+    if (m.publishTimeNs < p.first) p.first = m.publishTimeNs;
+    if (m.publishTimeNs > p.last) p.last = m.publishTimeNs;
     // Strictly increasing log times keep arrival order for readers that sort by log time.
     return { channelId, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
   });
@@ -99,7 +103,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
       store.tx(() => {
         for (const t of newTraces) store.run(store.db.insert(traces).values(t));
         for (const [name, p] of perTrace) {
-          store.handle.run(SQL.traceCounts, [p.count, p.bytes, id, name]);
+          store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
           result.traces[name] = p.count;
         }
         store.handle.run(SQL.segment, [size, messageCount, id, seg.seq]);

@@ -5,6 +5,21 @@ import { crc32 } from "node:zlib";
 import { Opcode, type McapChunkBuilder, type McapRecordBuilder, type McapTypes } from "@mcap/core";
 import type { Compress, SegmentState } from "./segment-writer.ts";
 
+export const LIBRARY = "nc-data-daemon";
+
+/** Name of the Metadata record that opens every segment with the recording's identity. */
+export const RECORDING_METADATA = "recording";
+
+/** Magic, Header and the optional `recording` Metadata record, indexed in `s`; positions from 0. */
+export function writePreamble(rb: McapRecordBuilder, s: SegmentState, identity?: Map<string, string>): void {
+  rb.writeMagic();
+  rb.writeHeader({ profile: "", library: LIBRARY });
+  if (!identity) return;
+  const offset = rb.length;
+  rb.writeMetadata({ name: RECORDING_METADATA, metadata: identity });
+  s.metadataIndexes.push({ offset: BigInt(offset), length: BigInt(rb.length - offset), name: RECORDING_METADATA });
+}
+
 /** Appends the chunk (zstd when that is smaller) and its message indexes; returns its index entry. */
 export function writeChunkGroup(rb: McapRecordBuilder, chunk: McapChunkBuilder, base: number, compress: Compress): McapTypes.ChunkIndex {
   const raw = chunk.buffer;
@@ -39,9 +54,14 @@ export function writeChunkGroup(rb: McapRecordBuilder, chunk: McapChunkBuilder, 
   };
 }
 
-/** DataEnd, the summary (schemas, channels, statistics, chunk indexes, offsets), footer, magic. */
+/**
+ * DataEnd (with the data section's CRC), the summary (schemas, channels, statistics, metadata
+ * and chunk indexes, offsets), the footer with the summary's CRC, and the closing magic.
+ * `rb` must be empty: its bytes are written at `s.position`.
+ */
 export function writeSummaryAndFooter(rb: McapRecordBuilder, s: SegmentState): void {
-  rb.writeDataEnd({ dataSectionCrc: 0 });
+  rb.writeDataEnd({ dataSectionCrc: s.dataCrc });
+  const summaryRel = rb.length;
   const summaryStart = s.position + rb.length;
   const offsets: McapTypes.SummaryOffset[] = [];
   const group = (opcode: Opcode, write: () => void) => {
@@ -58,16 +78,24 @@ export function writeSummaryAndFooter(rb: McapRecordBuilder, s: SegmentState): v
       schemaCount: s.schemas.size,
       channelCount: s.channels.size,
       attachmentCount: 0,
-      metadataCount: 0,
+      metadataCount: s.metadataIndexes.length,
       chunkCount: s.chunkIndexes.length,
       messageStartTime: s.messageStartTime,
       messageEndTime: s.messageEndTime,
       channelMessageCounts: s.channelMessageCounts,
     }),
   );
+  group(Opcode.METADATA_INDEX, () => s.metadataIndexes.forEach((x) => rb.writeMetadataIndex(x)));
   group(Opcode.CHUNK_INDEX, () => s.chunkIndexes.forEach((x) => rb.writeChunkIndex(x)));
   const summaryOffsetStart = s.position + rb.length;
   for (const o of offsets) rb.writeSummaryOffset(o);
-  rb.writeFooter({ summaryStart: BigInt(summaryStart), summaryOffsetStart: BigInt(summaryOffsetStart), summaryCrc: 0 });
+  // The summary CRC covers the summary and the footer up to (not including) the CRC field.
+  const footerPrefix = new DataView(new ArrayBuffer(1 + 8 + 8 + 8));
+  footerPrefix.setUint8(0, Opcode.FOOTER);
+  footerPrefix.setBigUint64(1, 20n, true);
+  footerPrefix.setBigUint64(9, BigInt(summaryStart), true);
+  footerPrefix.setBigUint64(17, BigInt(summaryOffsetStart), true);
+  const summaryCrc = crc32(new Uint8Array(footerPrefix.buffer), crc32(rb.buffer.subarray(summaryRel)));
+  rb.writeFooter({ summaryStart: BigInt(summaryStart), summaryOffsetStart: BigInt(summaryOffsetStart), summaryCrc });
   rb.writeMagic();
 }

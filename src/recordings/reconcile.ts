@@ -18,6 +18,7 @@ import { readRecordingJson } from "./recording-json.ts";
 import { repairSegment, scanSegment } from "./segment-scan.ts";
 import { markSegmentClosed, sha256File } from "./segments.ts";
 import { stopRecording } from "./finalize.ts";
+import { bufferOf, schemaBytes } from "./trace-schema.ts";
 import { withReserve } from "./storage-full.ts";
 
 export interface ReconcileReport {
@@ -42,7 +43,7 @@ function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
     }
     const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
     if (r.cutBytes > 0) ctx.log.warn(`Segment ${seg.path}: cut ${r.cutBytes} bytes of an unacknowledged, half-written batch.`);
-    markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount);
+    markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     if (r.state.messageCount < seg.message_count) recountAfterLoss(ctx, id, seg.path, seg.message_count - r.state.messageCount);
     report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
     ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
@@ -96,14 +97,14 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
         store.run(
           store.db
             .insert(traces)
-            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? new TextDecoder().decode(schema.data) : null, declared: 0, message_count: count, created_at: now })
+            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? bufferOf(schema.data) : null, declared: 0, message_count: count, created_at: now })
             .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
         );
       }
       const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
       store.run(store.db.update(recordings).set({ message_count: rec.message_count + r.state.messageCount }).where(eq(recordings.id, id)));
     });
-    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount);
+    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);
     report.adopted.push(relPath(id, segmentName(seq)));
   }
@@ -151,7 +152,7 @@ function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
         store.db.insert(recordings).values({ id, name: json.name, dataset: json.dataset, robot_id: json.robot_id, metadata: JSON.stringify(json.metadata ?? {}), state, created_at: json.created_at, updated_at: now, last_write_at: now, stopped_at: json.stopped_at }).onConflictDoNothing(),
       );
       for (const t of json.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: json.created_at }).onConflictDoNothing());
+        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: json.created_at }).onConflictDoNothing());
       }
     });
     if (state === "recording" || state === "finalizing") toFinish.push(id);

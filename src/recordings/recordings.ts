@@ -27,7 +27,9 @@ import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
-import { cancelRecording, stopRecording } from "./finalize.ts";
+import { cancelRecording, finishStopIfReady, stopRecording } from "./finalize.ts";
+import { createCompactor } from "./segment-compact.ts";
+import { compactionsDone, resumeCompactions } from "./segment-finish.ts";
 import { parseFrames } from "./frames.ts";
 import { isRecordingId, uuidv7 } from "./ids.ts";
 import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
@@ -38,7 +40,8 @@ import { reconcile, retryRepairs, type ReconcileReport } from "./reconcile.ts";
 import { writeRecordingJson } from "./recording-json.ts";
 import { createStorageBudget } from "./storage-budget.ts";
 import { asStorageFull, withReserve } from "./storage-full.ts";
-import { defaultLimits, type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
+import { bufferOf, schemaBytes } from "./trace-schema.ts";
+import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./upload-queue.ts";
 import { createUploadState } from "./upload-state.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
@@ -60,7 +63,7 @@ function guarded<T>(ctx: Ctx, fn: () => T): T {
 export function createRecordings(deps: RecordingsDeps) {
   const fixed = prepareRoot(deps.root);
   if (fixed) deps.log.warn(fixed);
-  const limits: RecordingLimits = { ...defaultLimits, ...deps.limits };
+  const limits: RecordingLimits = { ...deps.limits };
   const clock = deps.clock ?? { now: () => Date.now() };
   const emit = deps.emit ?? (() => {});
   const ctx: Ctx = {
@@ -80,6 +83,19 @@ export function createRecordings(deps: RecordingsDeps) {
     reserves: [deps.root, ...(isAbsolute(deps.store.path) ? [deps.store.path] : [])].map((p) => createDiskReserve(p === deps.root ? join(p, ".ncd") : p)),
     unrepaired: new Set(),
     cleanups: new Set(),
+    compactor: createCompactor(deps.runtime),
+    compacting: new Map(),
+    // The manifest written after the last rewrite is part of stop: it gets the disk reserve too.
+    afterCompactions: (id) => {
+      try {
+        withReserve(ctx, () => finishStopIfReady(ctx, id));
+      } catch (err) {
+        // A stop waiting on these rewrites tries again and reports it; so does the next stop or start.
+        ctx.log.error(`Recording ${id}: the manifest could not be written after its segments' rewrite (${(err as Error).message}).`);
+      }
+    },
+    closing: false,
+    abandoned: false,
   };
   for (const r of ctx.reserves) r.refill();
   const known = (id: string) => {
@@ -97,7 +113,7 @@ export function createRecordings(deps: RecordingsDeps) {
       store.tx(() => {
         store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
         for (const t of input.traces ?? []) {
-          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: t.schema ?? null, created_at: now }));
+          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: now }));
         }
       });
     } catch (err) {
@@ -124,7 +140,9 @@ export function createRecordings(deps: RecordingsDeps) {
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
-      return reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
+      const report = reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
+      resumeCompactions(ctx);
+      return report;
     },
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
@@ -153,12 +171,16 @@ export function createRecordings(deps: RecordingsDeps) {
       return guarded(ctx, () => putFile(ctx, id, name, body, contentLength));
     },
 
-    stop(id: string): RecordingDetail {
+    /** Resolves once the recording's segments are rewritten and its manifest written. */
+    async stop(id: string): Promise<RecordingDetail> {
       known(id);
       guarded(ctx, () => {
         retryRepairs(ctx, id);
         withReserve(ctx, () => stopRecording(ctx, id));
       });
+      await compactionsDone(ctx, id);
+      // Written already when the last rewrite ended; tried here once more so a failure is this stop's answer.
+      guarded(ctx, () => withReserve(ctx, () => finishStopIfReady(ctx, id)));
       return detailOf(ctx, id);
     },
 
@@ -200,17 +222,30 @@ export function createRecordings(deps: RecordingsDeps) {
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
     },
+    /** Resolves once no segment rewrite is running (for one recording, or any). */
+    async segmentsSettled(id?: string): Promise<void> {
+      if (id !== undefined) return compactionsDone(ctx, id);
+      while (ctx.compacting.size) await Promise.all([...ctx.compacting.values()].flatMap((s) => [...s]));
+    },
     /** Resolves once the local copies of uploaded recordings being deleted are gone (called before close). */
     async cleanupsDone(): Promise<void> {
       while (ctx.cleanups.size) await Promise.all(ctx.cleanups);
     },
     /** Orderly shutdown: closes open segments (recordings stay "recording" and may go on later). */
     close: () => {
+      ctx.closing = true;
       closeOpenSegments(ctx);
       ctx.sha256.close();
+      ctx.compactor.close();
     },
     /** For crash tests: drops open segments without closing them, as kill -9 would. */
-    abandonForTest: () => abandonOpenSegments(ctx),
+    abandonForTest: () => {
+      abandonOpenSegments(ctx);
+      ctx.closing = ctx.abandoned = true;
+      ctx.compactor.close();
+      for (const jobs of ctx.compacting.values()) for (const j of jobs) ctx.cleanups.delete(j);
+      ctx.compacting.clear();
+    },
 
     /** The uploader's port onto the queue below (src/uploader/ports.ts). */
     uploadState: createUploadState(ctx),

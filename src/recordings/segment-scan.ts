@@ -5,6 +5,7 @@
  * batch that was never acknowledged can lie beyond it — and closes it with a proper summary,
  * so McapIndexedReader can read it. Bytes cut away are reported, never hidden.
  */
+import { crc32 } from "node:zlib";
 import { openExistingNoFollow } from "./safe-paths.ts";
 import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
@@ -86,6 +87,11 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
       const parsed = parseChunk(bytes.subarray(off, end));
       if (!parsed) break;
       pending = { parsed, start: off, length: end - off, needed: new Set(parsed.messages.map((m) => m.channelId)), offsets: new Map(), indexStart: end };
+    } else if (opcode === Opcode.METADATA && !pending) {
+      // The `recording` identity, written with the header.
+      parseChunk(bytes.subarray(off, end));
+      state.metadataIndexes.push({ offset: BigInt(off), length: BigInt(end - off), name: metadataName(bytes, off) });
+      state.position = end;
     } else if (opcode === Opcode.MESSAGE_INDEX && pending && length >= 2) {
       // Skipped by the reader (it parses chunks only), but it must still see the bytes.
       parseChunk(bytes.subarray(off, end));
@@ -102,7 +108,13 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
       pending = undefined;
     }
   }
+  state.dataCrc = crc32(bytes.subarray(0, state.position));
   return { state, complete, fileBytes: file.byteLength };
+}
+
+function metadataName(bytes: Uint8Array, off: number): string {
+  const len = new DataView(bytes.buffer, bytes.byteOffset + off + 9, 4).getUint32(0, true);
+  return new TextDecoder().decode(bytes.subarray(off + 13, off + 13 + len));
 }
 
 function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: number, offsets: Map<number, bigint>, indexLength: number): void {
@@ -153,6 +165,7 @@ export function repairSegment(path: string, compress: Compress, decompress: Deco
       ftruncateSync(fd, 0);
       writeAllSync(fd, rb.buffer, 0);
       scan.state.position = rb.length;
+      scan.state.dataCrc = crc32(rb.buffer);
     }
     ftruncateSync(fd, scan.state.position);
     fsyncSync(fd);

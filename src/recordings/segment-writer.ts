@@ -14,7 +14,8 @@ import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSyn
 import { dirname } from "node:path";
 import { McapChunkBuilder, McapRecordBuilder, type McapTypes } from "@mcap/core";
 import { fsyncDir, writeAllSync } from "./durable-fs.ts";
-import { writeChunkGroup, writeSummaryAndFooter } from "./mcap-records.ts";
+import { crc32 } from "node:zlib";
+import { writeChunkGroup, writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
 
 export interface ChannelDecl {
   topic: string;
@@ -45,6 +46,10 @@ export interface SegmentState {
   sequences: Map<number, number>;
   /** End of the last durable chunk group: where the next batch goes. */
   position: number;
+  /** Metadata records in the data section (the `recording` identity), for the summary's index. */
+  metadataIndexes: McapTypes.MetadataIndex[];
+  /** CRC-32 of the file's bytes [0, position): the data section CRC once DataEnd follows. */
+  dataCrc: number;
 }
 
 export function emptyState(position: number): SegmentState {
@@ -59,10 +64,12 @@ export function emptyState(position: number): SegmentState {
     messageEndTime: 0n,
     sequences: new Map(),
     position,
+    metadataIndexes: [],
+    dataCrc: 0,
   };
 }
 
-export const LIBRARY = "nc-data-daemon";
+export { LIBRARY } from "./mcap-records.ts";
 
 /** Builders that grew past this are dropped after their batch rather than kept with the segment. */
 const KEEP_BUILDERS_UP_TO = 4 << 20;
@@ -94,12 +101,16 @@ export class SegmentWriter {
     private readonly chunkBytes: number,
   ) {}
 
-  /** Creates the file (it must not exist), writes magic and header, and makes both durable. */
-  static create(path: string, compress: Compress, chunkBytes = 4 << 20): SegmentWriter {
+  /**
+   * Creates the file (it must not exist), writes magic, header and, when given, the Metadata
+   * record that names the recording (so a lone segment still says what it belongs to), and
+   * makes them durable.
+   */
+  static create(path: string, compress: Compress, chunkBytes = 4 << 20, identity?: Map<string, string>): SegmentWriter {
     const fd = openSync(path, "wx", 0o600);
     const rb = new McapRecordBuilder();
-    rb.writeMagic();
-    rb.writeHeader({ profile: "", library: LIBRARY });
+    const state = emptyState(0);
+    writePreamble(rb, state, identity);
     try {
       writeAllSync(fd, rb.buffer, 0);
       fdatasyncSync(fd);
@@ -110,7 +121,9 @@ export class SegmentWriter {
       unlinkSync(path);
       throw err;
     }
-    return new SegmentWriter(path, fd, emptyState(rb.length), compress, chunkBytes);
+    state.position = rb.length;
+    state.dataCrc = crc32(rb.buffer);
+    return new SegmentWriter(path, fd, state, compress, chunkBytes);
   }
 
   /** Closes and removes a segment that was never acknowledged (its database row failed). */
@@ -130,6 +143,10 @@ export class SegmentWriter {
   }
   get messageCount(): number {
     return this.state.messageCount;
+  }
+  /** Log times of the first and last message (meaningless while messageCount is 0). */
+  get timeRange(): { start: bigint; end: bigint } {
+    return { start: this.state.messageStartTime, end: this.state.messageEndTime };
   }
   /** Closed (or abandoned): it takes no more batches. */
   get isClosed(): boolean {
@@ -211,6 +228,7 @@ export class SegmentWriter {
       throw err;
     }
     s.position += rb.length;
+    s.dataCrc = crc32(rb.buffer, s.dataCrc);
     if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
     s.written = written;
     s.sequences = sequences;

@@ -1,14 +1,17 @@
-// Opening and closing a recording's MCAP segments. A closed segment gets its sha256 and an
-// upload row in the same transaction, so the uploader can send it while recording goes on.
+// Opening and closing a recording's MCAP segments. A closed segment is rewritten into full
+// chunks off the request thread, then gets its sha256 and an upload row (segment-finish.ts), so
+// the uploader can send it while recording goes on.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments, uploads } from "../store/schema.ts";
+import { recordings, segments } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { ensureDirDurable } from "./durable-fs.ts";
+import { identityMetadata, identityOf } from "./identity.ts";
+import { startCompaction } from "./segment-finish.ts";
+import { sqlInt64 } from "./sql-int64.ts";
 import { recordingDir, relPath, segmentName } from "./layout.ts";
-import { assertInStore } from "./safe-paths.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
 export function sha256File(path: string): string {
@@ -35,7 +38,7 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   ensureDirDurable(join(dir, "segments"));
   ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
   removeUnrecorded(ctx, recordingId, seq, join(dir, name));
-  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress);
+  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row)));
   const now = ctx.clock.now();
   try {
     ctx.store.tx(() => {
@@ -66,7 +69,7 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
   // failed (a full disk) is tried again by the next stop, tick or shutdown.
   const before = open.writer.size;
   const bytes = open.writer.close();
-  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount);
+  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange);
   ctx.open.delete(recordingId);
 }
 
@@ -82,28 +85,29 @@ function removeUnrecorded(ctx: Ctx, recordingId: string, seq: number, path: stri
   unlinkSync(path);
 }
 
-/** Records a finished segment file (closed now, repaired or adopted) and queues its upload. */
-export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number): void {
-  const name = segmentName(seq);
-  const path = relPath(recordingId, name);
-  const sha256 = sha256File(assertInStore(ctx.root, path));
+// Bound as bigint through the handle: drizzle's integer columns take numbers, which round ns.
+function timeColumns(messageCount: number, times?: { start: bigint; end: bigint }) {
+  if (!times || messageCount === 0) return {};
+  return { start_time_ns: sql`${sqlInt64(times.start)}`, end_time_ns: sql`${sqlInt64(times.end)}` };
+}
+
+/**
+ * Records a sealed segment file (closed now, repaired or adopted: complete and readable, in the
+ * small chunks it was written in) and starts its rewrite into full chunks; the upload is queued
+ * once the rewrite is done and its sha256 known (segment-finish.ts).
+ */
+export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number, times?: { start: bigint; end: bigint }): void {
   const now = ctx.clock.now();
   const { store } = ctx;
   store.tx(() => {
     store.run(
       store.db
         .update(segments)
-        .set({ state: "closed", bytes, sha256, message_count: messageCount, closed_at: now })
+        .set({ state: "closed", bytes, sha256: null, message_count: messageCount, closed_at: now, ...timeColumns(messageCount, times) })
         .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
     );
     store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now }).where(eq(recordings.id, recordingId)));
     ctx.budget.add(recordingId, addedBytes);
-    store.run(
-      store.db
-        .insert(uploads)
-        .values({ recording_id: recordingId, kind: "segment", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now })
-        .onConflictDoNothing(),
-    );
   });
-  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes, sha256, message_count: messageCount });
+  startCompaction(ctx, recordingId, seq);
 }

@@ -10,8 +10,10 @@ export interface TraceDeclaration {
   encoding: string;
   schema_name?: string;
   schema_encoding?: string;
-  /** The schema text (e.g. a .proto or a JSON Schema). */
+  /** The schema as text (ros2msg, jsonschema, omgidl...). */
   schema?: string;
+  /** The schema as base64 bytes; required for binary schemas (a protobuf FileDescriptorSet, a flatbuffer .bfbs). */
+  schema_base64?: string;
 }
 
 export interface CreateRecordingInput {
@@ -37,17 +39,36 @@ export interface RecordingLimits {
   maxMessageBytes: number;
   /** Keep local bytes after upload, as a cache evicted oldest first under pressure. */
   keepUploaded: boolean;
+  /** Uncompressed size a closed segment's chunks are rewritten to. */
+  chunkSizeBytes: number;
 }
 
-export const defaultLimits: RecordingLimits = {
-  storageLimitBytes: null,
-  diskSafetyMarginBytes: 64 << 20,
-  segmentMaxBytes: 64 << 20,
-  segmentMaxAgeMs: 60_000,
-  idleFinalizeMs: 15 * 60_000,
-  maxMessageBytes: 64 << 20,
-  keepUploaded: false,
-};
+/** Largest single message (an NDJSON line or a frame payload): a fact of recordings, not a setting. */
+export const MAX_MESSAGE_BYTES = 64 << 20;
+
+/** The configuration fields the limits come from (config/fields.ts owns their defaults). */
+export interface LimitFields {
+  storage_limit: number | null;
+  disk_free_margin: number;
+  segment_max_bytes: number;
+  segment_max_age: number;
+  idle_finalize_after: number;
+  keep_uploaded: boolean;
+  chunk_size: number;
+}
+
+export function limitsFromConfig(c: LimitFields): RecordingLimits {
+  return {
+    storageLimitBytes: c.storage_limit,
+    diskSafetyMarginBytes: c.disk_free_margin,
+    segmentMaxBytes: c.segment_max_bytes,
+    segmentMaxAgeMs: c.segment_max_age * 1000,
+    idleFinalizeMs: c.idle_finalize_after * 1000,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    keepUploaded: c.keep_uploaded,
+    chunkSizeBytes: c.chunk_size,
+  };
+}
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -60,6 +81,7 @@ export type RecordingEventType =
   | "recording.cancelled"
   | "recording.uploaded"
   | "recording.failed"
+  | "segment.compacting"
   | "segment.closed"
   | "file.stored"
   | "storage.evicted"
@@ -71,7 +93,8 @@ export interface RecordingsDeps {
   store: Store;
   /** path_to_store_record: one directory per recording under it. */
   root: string;
-  limits?: Partial<RecordingLimits>;
+  /** From the configuration (limitsFromConfig): recordings keep no defaults of their own. */
+  limits: RecordingLimits;
   clock?: Clock;
   log: Log;
   runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress"> & Partial<Pick<Runtime, "parseJsonLines">>;

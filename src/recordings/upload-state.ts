@@ -49,6 +49,7 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
         // The manifest row exists once the recording is stopped: nothing more will be added.
         sealed: Boolean(manifest) && (r.state === "pending_upload" || r.state === "uploading"),
         metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+        manifestPath: manifest ? join(ctx.root, manifest.local_path) : undefined,
         objects: rows
           .filter((u) => u.kind !== "manifest")
           .map((u) => ({

@@ -24,6 +24,17 @@ export const migrations: Migration[] = [
     ]
   },
   {
+    "tag": "0001_trace_schema_bytes",
+    "statements": [
+      "-- Trace schemas become bytes (a protobuf FileDescriptorSet is binary); existing text schemas are\n-- kept as their UTF-8 bytes. No table references traces, so it is rebuilt inside the migration's\n-- transaction without turning foreign keys off (a no-op inside a transaction anyway). Traces and\n-- segments gain the time ranges the manifest reports.\nCREATE TABLE `__new_traces` (\n\t`recording_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`encoding` text NOT NULL,\n\t`schema_name` text,\n\t`schema_encoding` text,\n\t`schema` blob,\n\t`declared` integer DEFAULT 1 NOT NULL,\n\t`message_count` integer DEFAULT 0 NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL,\n\t`first_timestamp_ns` integer,\n\t`last_timestamp_ns` integer,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`recording_id`, `name`),\n\tFOREIGN KEY (`recording_id`) REFERENCES `recordings`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "INSERT INTO `__new_traces`(\"recording_id\", \"name\", \"encoding\", \"schema_name\", \"schema_encoding\", \"schema\", \"declared\", \"message_count\", \"bytes\", \"first_timestamp_ns\", \"last_timestamp_ns\", \"created_at\") SELECT \"recording_id\", \"name\", \"encoding\", \"schema_name\", \"schema_encoding\", CAST(\"schema\" AS BLOB), \"declared\", \"message_count\", \"bytes\", NULL, NULL, \"created_at\" FROM `traces`;",
+      "DROP TABLE `traces`;",
+      "ALTER TABLE `__new_traces` RENAME TO `traces`;",
+      "ALTER TABLE `segments` ADD `start_time_ns` integer;",
+      "ALTER TABLE `segments` ADD `end_time_ns` integer;"
+    ]
+  },
+  {
     "tag": "0002_upload_resume_columns",
     "statements": [
       "ALTER TABLE `uploads` ADD `multipart_upload_id` text;",

@@ -1,7 +1,7 @@
 // The daemon's state, as Drizzle tables. Column keys equal column names on purpose: raw rows
 // from the SQLite handle then already have the shape of `$inferSelect`, so the sync helpers in
 // db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const recordings = sqliteTable(
   "recordings",
@@ -34,10 +34,16 @@ export const traces = sqliteTable(
     encoding: text("encoding").notNull(),
     schema_name: text("schema_name"),
     schema_encoding: text("schema_encoding"),
-    schema: text("schema"),
+    // The schema exactly as declared: bytes, since a protobuf FileDescriptorSet or a flatbuffer
+    // .bfbs is binary and would not survive a trip through text.
+    schema: blob("schema", { mode: "buffer" }),
     declared: integer("declared").notNull().default(1),
     message_count: integer("message_count").notNull().default(0),
     bytes: integer("bytes").notNull().default(0),
+    // The client's earliest and latest timestamps (ns since the epoch, beyond 2^53: bound as
+    // bigint, read back with CAST(... AS TEXT)), for the manifest.
+    first_timestamp_ns: integer("first_timestamp_ns"),
+    last_timestamp_ns: integer("last_timestamp_ns"),
     created_at: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.recording_id, t.name] })],
@@ -55,6 +61,9 @@ export const segments = sqliteTable(
     bytes: integer("bytes").notNull(),
     message_count: integer("message_count").notNull().default(0),
     sha256: text("sha256"),
+    // MCAP log times (ns) of its first and last message, set at close; same caveat as above.
+    start_time_ns: integer("start_time_ns"),
+    end_time_ns: integer("end_time_ns"),
     created_at: integer("created_at").notNull(),
     closed_at: integer("closed_at"),
   },

@@ -3,8 +3,8 @@
 // scheduler's; this file only does the work and records facts.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { buildManifest, manifestBytes, MANIFEST_NAME, recordingKey } from "./layout.ts";
+import { readFile, stat } from "node:fs/promises";
+import { MANIFEST_NAME, recordingKey } from "./layout.ts";
 import type { Log, ObjectUploadState, UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 import type { ResumeSink, Target } from "./target.ts";
 import { LOCAL_COPY_DAMAGED, TargetError, type Protocol } from "./target-error.ts";
@@ -75,24 +75,13 @@ export async function uploadManifest(deps: {
   signal: AbortSignal;
 }): Promise<string> {
   const { store, target, rec } = deps;
-  const objects = [];
-  for (const o of rec.objects) {
-    const st = await store.getState(o.id);
-    const sha256 = st?.sha256 ?? o.sha256;
-    if (!sha256) throw new Error(`object ${o.relPath} of recording ${rec.id} has no sha256`);
-    objects.push({ path: o.relPath, size: o.size, sha256 });
-  }
-  const manifest = buildManifest({
-    recordingId: rec.id,
-    org: rec.org,
-    robotId: rec.robotId,
-    createdAt: rec.createdAt,
-    uploadedAt: deps.now,
-    metadata: rec.metadata,
-    objects,
+  if (!rec.manifestPath) throw new Error(`recording ${rec.id} is sealed but has no manifest document`);
+  // The document the recordings layer wrote at stop, byte for byte: one builder, one manifest.
+  const manifest = await readFile(rec.manifestPath).catch(() => {
+    throw new TargetError(`the local manifest ${rec.manifestPath} is missing; it cannot be uploaded`, { protocol: target.protocol, code: LOCAL_COPY_DAMAGED });
   });
   const key = recordingKey(target.prefix, rec.org, rec.id, MANIFEST_NAME);
-  await target.putBytes(key, manifestBytes(manifest), "application/json", { signal: deps.signal });
+  await target.putBytes(key, new Uint8Array(manifest), "application/json", { signal: deps.signal });
   await store.markRecordingUploaded(rec.id, key);
   return key;
 }

@@ -34,6 +34,11 @@ export interface UploadRecording {
   sealed: boolean;
   metadata?: Record<string, unknown>;
   objects: UploadObject[];
+  /**
+   * The recording's manifest.json, built by the recordings layer when it was stopped: uploaded
+   * as is, after every object. Present once sealed.
+   */
+  manifestPath?: string;
 }
 
 export interface CompletedPart {

@@ -1,10 +1,11 @@
 // `record start|log|add-file|stop` through the real binary, as a shell script would use them.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { daemonsOf, killAll } from "../daemon/helpers.ts";
 import { run, runJson, tempHome } from "../support/binary.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const homes: string[] = [];
@@ -151,7 +152,9 @@ describe("record stop", () => {
     const r = await run(["record", "stop", id, "--wait", "--timeout", "60"], { home: h });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`Recording ${id} stopped: uploaded.\n`);
-    expect(readdirSync(target, { recursive: true }).map(String).some((p) => p.endsWith(`${id}/manifest.json`))).toBe(true);
+    const uploaded = readdirSync(target, { recursive: true }).map(String).find((p) => p.endsWith(`${id}/manifest.json`));
+    expect(uploaded).toBeDefined();
+    assertValidManifest(JSON.parse(readFileSync(join(target, uploaded!), "utf8")));
   });
 
   test("--timeout without --wait is a usage error", async () => {

@@ -2,12 +2,13 @@
 // stop with wait. Messages are checked where they end up: in the MCAP segments on disk.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError, ensureDaemon, startRecording, type DaemonClient, type StartOptions } from "../../src/client/index.ts";
 import { daemonsOf, killAll, run } from "../daemon/helpers.ts";
 import { readStream } from "../recordings/helpers.ts";
 import { BINARY, baseEnv, tempHome } from "../support/binary.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 
 const home = tempHome();
 const daemon = { env: baseEnv(home), command: [BINARY] };
@@ -162,7 +163,9 @@ describe("Recording.stopRecording", () => {
       await r.log("/a", { x: 1 });
       const done = await r.stopRecording({ wait: true, timeoutMs: 60_000 });
       expect(done.state).toBe("uploaded");
-      expect(readdirSync(target, { recursive: true }).map(String).some((p) => p.endsWith(`${r.id}/manifest.json`))).toBe(true);
+      const uploaded = readdirSync(target, { recursive: true }).map(String).find((p) => p.endsWith(`${r.id}/manifest.json`));
+      expect(uploaded).toBeDefined();
+      assertValidManifest(JSON.parse(readFileSync(join(target, uploaded!), "utf8")));
     } finally {
       await run(["stop"], { home: h });
       await killAll(h);

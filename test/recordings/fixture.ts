@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRecordings, type Recordings } from "../../src/recordings/recordings.ts";
-import type { RecordingLimits, RecordingEventType } from "../../src/recordings/types.ts";
+import { limitsFromConfig, type RecordingLimits, type RecordingEventType } from "../../src/recordings/types.ts";
+import { resolveConfig } from "../../src/config/index.ts";
 import { getRuntime } from "../../src/runtime/index.ts";
 import { silentLog } from "../../src/store/log.ts";
 import { createStore, type Store } from "../../src/store/store.ts";
@@ -22,7 +23,9 @@ export interface Fixture {
   cleanup(): void;
 }
 
-const testLimits: Partial<RecordingLimits> = { diskSafetyMarginBytes: 0 };
+// The configuration's own defaults (one source), with no disk margin: tests fill small disks.
+const configDefaults = resolveConfig({ defaults: { instanceRoot: tmpdir(), cpuCount: 2, diskSize: () => undefined }, env: {}, flags: {} }).config;
+const testLimits: RecordingLimits = { ...limitsFromConfig(configDefaults), storageLimitBytes: null, diskSafetyMarginBytes: 0 };
 
 export function makeFixture(limits: Partial<RecordingLimits> = {}, dir = mkdtempSync(join(tmpdir(), "ncd-rec-"))): Fixture {
   const root = join(dir, "records");

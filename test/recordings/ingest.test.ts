@@ -33,7 +33,7 @@ describe("recordings ingest", () => {
       const res = await fx.recs.appendNdjson(r.id, ndjson(batch));
       expect(res).toEqual({ accepted: 100, traces: { "/camera/rgb": 50, "/joints": 50 } });
     }
-    const stopped = fx.recs.stop(r.id);
+    const stopped = await fx.recs.stop(r.id);
     expect(stopped.state).toBe("pending_upload");
     expect(stopped.message_count).toBe(300);
     const back = await readAll(r.id);
@@ -49,16 +49,16 @@ describe("recordings ingest", () => {
   test("timestamps in float seconds become nanosecond publish times", async () => {
     const r = fx.recs.create();
     await fx.recs.appendNdjson(r.id, ndjson([{ trace: "t", timestamp: 1.5, data: 1 }]));
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     expect((await readAll(r.id))[0]!.publishTime).toBe(1_500_000_000n);
   });
 
   test("binary frames round-trip byte for byte with the declared encoding and schema", async () => {
-    const r = fx.recs.create({ traces: [{ name: "/imu", encoding: "protobuf", schema_name: "Imu", schema_encoding: "protobuf", schema: "message Imu {}" }] });
+    const r = fx.recs.create({ traces: [{ name: "/imu", encoding: "protobuf", schema_name: "Imu", schema_encoding: "protobuf", schema_base64: "CgNpbXU=" }] });
     const frames = Array.from({ length: 50 }, (_, i) => ({ trace: i % 5 ? "/imu" : "/raw", timestampNs: BigInt(i) * 1000n, payload: crypto.getRandomValues(new Uint8Array(1 + i * 37)) }));
     const res = await fx.recs.appendFrames(r.id, encodeFrames(frames));
     expect(res.accepted).toBe(50);
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const back = await readAll(r.id);
     for (const trace of ["/imu", "/raw"]) {
       const want = frames.filter((f) => f.trace === trace);
@@ -80,7 +80,7 @@ describe("recordings ingest", () => {
       }
     });
     await Promise.all(writers);
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const back = await readAll(r.id);
     for (let w = 0; w < 4; w++) {
       expect(back.filter((m) => m.topic === `w${w}`).map((m) => Number(m.publishTime))).toEqual(Array.from({ length: 200 }, (_, i) => i));
@@ -163,7 +163,7 @@ describe("recordings ingest", () => {
     for (const bad of [".hidden", "a/b", "..", "x".repeat(256), "sp ace", ""]) {
       expect(await fx.recs.putFile(r.id, bad, new Blob(["x"]).stream()).catch((e) => e)).toBeInstanceOf(ValidationError);
     }
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     expect(await fx.recs.appendNdjson(r.id, ndjson([{ trace: "a", timestamp: 1, data: 1 }])).catch((e) => e)).toBeInstanceOf(ConflictError);
     expect(await fx.recs.putFile(r.id, "late.txt", new Blob(["x"]).stream()).catch((e) => e)).toBeInstanceOf(ConflictError);
   });
@@ -171,5 +171,10 @@ describe("recordings ingest", () => {
   test("declarations are validated at create", () => {
     expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "" }] })).toThrow("traces[0].encoding");
     expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "json" }, { name: "a", encoding: "json" }] })).toThrow("declared twice");
+    const json = { name: "a", encoding: "json", schema_name: "A", schema_encoding: "jsonschema" };
+    expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}" }, { ...json, schema: '{"type":"object"}' }] })).toThrow(ConflictError);
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema: "message P {}" }] })).toThrow("send it base64-encoded as schema_base64");
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema_base64: "not base64!" }] })).toThrow("traces[0].schema_base64");
+    expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}", schema_base64: "e30=" }] })).toThrow("not both");
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { StorageFullError, ValidationError } from "../../src/errors.ts";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
 import { readIndexed, readStream } from "./helpers.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 
 let fx: Fixture;
 afterEach(() => fx.cleanup());
@@ -14,7 +15,7 @@ const batch = (n: number, from = 0, size = 100) => ndjson(Array.from({ length: n
 
 /** Stops a recording and marks every object but its manifest uploaded; returns the manifest's upload. */
 async function uploadAllButManifest(f: Fixture, id: string) {
-  f.recs.stop(id);
+  await f.recs.stop(id);
   for (const u of f.recs.uploads.ready()) {
     f.recs.uploads.markUploading(u.id);
     await f.recs.uploads.markUploaded(u.id);
@@ -39,14 +40,16 @@ describe("recording lifecycle", () => {
     fx = makeFixture({ segmentMaxBytes: 20_000 });
     const r = fx.recs.create();
     for (let b = 0; b < 10; b++) await fx.recs.appendNdjson(r.id, batch(50, b * 50, 200));
+    // A closed segment is rewritten into full chunks off the request thread, then queued.
+    await fx.recs.segmentsSettled(r.id);
     const detail = fx.recs.get(r.id);
     expect(detail.segments.length).toBeGreaterThan(1);
     const closed = detail.segments.filter((s) => s.state === "closed");
     expect(closed.length).toBeGreaterThanOrEqual(detail.segments.length - 1);
-    expect(closed.every((s) => s.bytes >= 20_000)).toBe(true);
+    expect(closed.every((s) => s.sha256 !== null && s.message_count > 0)).toBe(true);
     expect(fx.recs.uploads.ready().map((u) => u.remote_key)).toEqual(closed.map((s) => `${r.id}/${s.name}`));
     expect(fx.events.filter((e) => e.type === "segment.closed").length).toBe(closed.length);
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     let total = 0;
     for (const s of fx.recs.get(r.id).segments) total += (await readIndexed(join(fx.root, r.id, s.name))).length;
     expect(total).toBe(500);
@@ -67,10 +70,11 @@ describe("recording lifecycle", () => {
     const r = fx.recs.create({ robot_id: undefined });
     await fx.recs.appendNdjson(r.id, batch(10));
     await fx.recs.putFile(r.id, "notes.txt", new Blob(["hello"]).stream());
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const first = fx.recs.uploads.ready();
     expect(first.map((u) => u.kind).sort()).toEqual(["file", "segment"]);
     const manifest = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
+    assertValidManifest(manifest);
     expect(manifest.org).toBe("acme");
     expect(manifest.robot_id).toBe("robot-7");
     expect(manifest.segments[0].key).toBe("segments/000001.mcap");
@@ -97,7 +101,7 @@ describe("recording lifecycle", () => {
     fx = makeFixture();
     const r = fx.recs.create();
     await fx.recs.appendNdjson(r.id, batch(3));
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const u = fx.recs.uploads.ready()[0]!;
     fx.recs.uploads.markUploading(u.id);
     fx.recs.uploads.markFailed(u.id, "403 Forbidden", { final: true });
@@ -111,7 +115,7 @@ describe("recording lifecycle", () => {
     fx = makeFixture();
     const r = fx.recs.create();
     await fx.recs.appendNdjson(r.id, batch(3));
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const u = fx.recs.uploads.ready()[0]!;
     fx.recs.uploads.markUploading(u.id);
     fx.recs.uploads.savePart({ upload_id: u.id, part_number: 2, size: 5, etag: "e2", checksum: null });
@@ -145,14 +149,14 @@ describe("recording lifecycle", () => {
     fx = makeFixture({ keepUploaded: true, storageLimitBytes: 1 << 20 });
     const old = fx.recs.create();
     await fx.recs.appendNdjson(old.id, batch(100, 0, 2000));
-    fx.recs.stop(old.id);
+    await fx.recs.stop(old.id);
     await uploadAll(fx);
     expect(fx.recs.get(old.id).state).toBe("uploaded");
     const oldBytes = fx.recs.get(old.id).local_bytes;
     expect(oldBytes).toBeGreaterThan(0);
     const pending = fx.recs.create();
     await fx.recs.appendNdjson(pending.id, batch(300, 0, 2000));
-    fx.recs.stop(pending.id);
+    await fx.recs.stop(pending.id);
     const used = fx.recs.storage().used_bytes;
     fx.recs.setStorageLimit(used + 10_000);
     const cur = fx.recs.create();
@@ -225,6 +229,7 @@ describe("recording lifecycle", () => {
     const busy = fx.recs.create();
     fx.clock.t += 20_000;
     expect(fx.recs.finalizeIdle()).toEqual([idle.id]);
+    await fx.recs.segmentsSettled(idle.id); // its last segment's rewrite, then the manifest
     expect(fx.recs.get(idle.id).state).toBe("pending_upload");
     expect(fx.recs.get(busy.id).state).toBe("recording");
   });
@@ -233,7 +238,7 @@ describe("recording lifecycle", () => {
     fx = makeFixture();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(fx.recs.create({ name: `r${i}` }).id);
-    fx.recs.stop(ids[1]!);
+    await fx.recs.stop(ids[1]!);
     const p1 = fx.recs.list({ limit: 2 });
     expect(p1.items.map((r) => r.id)).toEqual([ids[4]!, ids[3]!]);
     const p2 = fx.recs.list({ limit: 2, cursor: p1.next_cursor });
@@ -279,7 +284,7 @@ describe("crash recovery", () => {
     fx = makeFixture();
     const r = fx.recs.create();
     await fx.recs.appendNdjson(r.id, batch(3));
-    fx.recs.stop(r.id);
+    await fx.recs.stop(r.id);
     const u = fx.recs.uploads.ready()[0]!;
     fx.recs.uploads.markUploading(u.id);
     fx.recs.uploads.saveResume(u.id, { multipart_upload_id: "mpu-9", multipart_key: "k/000001.mcap", part_size: 5 });
@@ -295,7 +300,7 @@ describe("crash recovery", () => {
     fx = makeFixture();
     const done = fx.recs.create();
     await fx.recs.appendNdjson(done.id, batch(3));
-    fx.recs.stop(done.id);
+    await fx.recs.stop(done.id);
     fx = fx.reopen();
     const report = fx.recs.reconcile();
     expect(report).toEqual({ repaired: [], adopted: [], removed_partial: [], rebuilt: [] });
@@ -324,7 +329,7 @@ describe("crash recovery", () => {
     fx = makeFixture();
     const a = fx.recs.create({ name: "a", traces: [{ name: "/t", encoding: "json" }] });
     await fx.recs.appendNdjson(a.id, batch(12));
-    fx.recs.stop(a.id);
+    await fx.recs.stop(a.id);
     const b = fx.recs.create({ name: "b" });
     await fx.recs.appendNdjson(b.id, batch(7));
     fx.recs.abandonForTest();
@@ -336,6 +341,7 @@ describe("crash recovery", () => {
     expect(readdirSync(fx.dir).some((f) => f.startsWith("state.db.corrupt-"))).toBe(true);
     const report = fx.recs.reconcile();
     expect(report.rebuilt.sort()).toEqual([a.id, b.id].sort());
+    await fx.recs.segmentsSettled();
     const ra = fx.recs.get(a.id);
     expect(ra.state).toBe("pending_upload");
     expect(ra.message_count).toBe(12);

@@ -1,6 +1,6 @@
 // Makes recordings of random bytes on disk and registers them with a state store, the way
 // the recordings layer would, and gives a quiet logger and an event recorder for uploader tests.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Log, UploadRecording } from "../../src/uploader/ports.ts";
@@ -31,8 +31,29 @@ export function makeRecording(
       return { id: `${opts.id}:${o.relPath}`, recordingId: opts.id, relPath: o.relPath, localPath, size: o.size };
     }),
   };
+  if (rec.sealed) rec.manifestPath = writeStandInManifest(recDir, rec, bytes);
   store.addRecording(rec);
   return { rec, bytes };
+}
+
+/**
+ * A stand-in for the manifest the recordings layer writes at stop (src/recordings/manifest.ts
+ * needs its database): the uploader must send whatever document it is given, byte for byte.
+ */
+function writeStandInManifest(recDir: string, rec: UploadRecording, bytes: Map<string, Uint8Array>): string {
+  const entry = (o: UploadRecording["objects"][number]) => ({ key: o.relPath, bytes: o.size, sha256: createHash("sha256").update(bytes.get(o.relPath)!).digest("hex") });
+  const doc = {
+    format: "stand-in",
+    recording_id: rec.id,
+    org: rec.org,
+    robot_id: rec.robotId,
+    bytes: rec.objects.reduce((n, o) => n + o.size, 0),
+    segments: rec.objects.filter((o) => o.relPath.startsWith("segments/")).map(entry),
+    files: rec.objects.filter((o) => o.relPath.startsWith("files/")).map(entry),
+  };
+  const path = join(recDir, "manifest.json");
+  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
+  return path;
 }
 
 export const quietLog: Log & { warnings: string[] } = {

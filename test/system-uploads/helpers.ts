@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
 import { run, tempHome, type RunResult } from "../support/binary.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -148,13 +149,15 @@ export async function checkRemote(
   const mBytes = await get("manifest.json");
   if (!mBytes) throw new Error(`manifest.json of ${made.id} is missing in the target`);
   const manifest = JSON.parse(new TextDecoder().decode(mBytes));
+  assertValidManifest(manifest);
   if (manifest.recording_id !== made.id) throw new Error(`manifest names ${manifest.recording_id}, not ${made.id}`);
-  for (const o of manifest.objects as { path: string; size: number; sha256: string }[]) {
-    const bytes = await get(o.path);
-    if (!bytes) throw new Error(`${o.path} is missing in the target`);
-    if (bytes.length !== o.size || sha256(bytes) !== o.sha256) throw new Error(`${o.path}: target has ${bytes.length} bytes sha256 ${sha256(bytes)}, manifest says ${o.size} ${o.sha256}`);
+  const objects = [...manifest.segments, ...manifest.files] as { key: string; bytes: number; sha256: string }[];
+  for (const o of objects) {
+    const bytes = await get(o.key);
+    if (!bytes) throw new Error(`${o.key} is missing in the target`);
+    if (bytes.length !== o.bytes || sha256(bytes) !== o.sha256) throw new Error(`${o.key}: target has ${bytes.length} bytes sha256 ${sha256(bytes)}, manifest says ${o.bytes} ${o.sha256}`);
   }
-  const byPath = new Map((manifest.objects as { path: string; sha256: string }[]).map((o) => [o.path, o.sha256]));
+  const byPath = new Map(objects.map((o) => [o.key, o.sha256]));
   for (const [name, bytes] of Object.entries(made.files)) {
     if (byPath.get(`files/${name}`) !== sha256(bytes)) throw new Error(`files/${name}: the manifest's sha256 is not that of the bytes sent`);
   }
@@ -163,7 +166,7 @@ export async function checkRemote(
     const path = [...byPath.keys()].find((p) => p.startsWith("segments/") && p.endsWith(s.name.replace(/^.*\//, "")));
     if (!path || byPath.get(path) !== s.sha256) throw new Error(`segment ${s.name}: not in the manifest with the local sha256 ${s.sha256}`);
   }
-  return { manifest, objects: manifest.objects.length };
+  return { manifest, objects: objects.length };
 }
 
 /**

@@ -62,7 +62,7 @@ test("a multipart upload interrupted under the old JSON resume state resumes aft
   const rec = fx.recs.create({ name: "old-db" });
   const data = randomBytes(6 * MiB + 100);
   await fx.recs.putFile(rec.id, "big.bin", new Blob([data]).stream(), data.byteLength);
-  fx.recs.stop(rec.id);
+  await fx.recs.stop(rec.id);
 
   const fileId = String(fx.recs.uploads.ready(1000).find((u) => u.kind === "file")!.id);
   const first = uploaderOn(fx);

@@ -137,8 +137,9 @@ describe("file:// uploads", () => {
     await up.stop();
     const recDir = join(out, "default", rec.id);
     for (const [rel, data] of bytes) expect(readFileSync(join(recDir, rel)).equals(Buffer.from(data))).toBe(true);
+    expect(readFileSync(join(recDir, "manifest.json")).equals(readFileSync(rec.manifestPath!))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(recDir, "manifest.json"), "utf8"));
-    expect(manifest.objects).toHaveLength(3);
+    expect(manifest.segments.length + manifest.files.length).toBe(3);
     expect(readdirSync(join(recDir, "segments")).filter((f) => f.startsWith(".") || f.includes(".tmp-"))).toEqual([]);
     expect(existsSync(join(recDir, "files", "cal.yaml"))).toBe(true);
   });

@@ -7,6 +7,7 @@ import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
 import type { CliContext } from "../context.ts";
+import { imageArgs, imageMessage } from "../image-args.ts";
 import { printJson } from "../output.ts";
 
 const MAX_LINES = 1000;
@@ -18,14 +19,17 @@ interface Summary {
 }
 
 function oneLine(a: Record<string, unknown>): string {
-  let data: unknown;
-  try {
-    data = JSON.parse(String(a.data));
-  } catch {
-    throw new UsageError(`--data is not valid JSON: quote it for the shell, e.g. --data '{"q":[0.1,0.2]}' or --data '"text"'.`);
-  }
   const timestamp = a.timestamp === undefined ? Date.now() / 1000 : Number(a.timestamp);
   if (!Number.isFinite(timestamp) || timestamp < 0) throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
+  let data: unknown;
+  if (a.image !== undefined) data = imageMessage(a, timestamp);
+  else {
+    try {
+      data = JSON.parse(String(a.data));
+    } catch {
+      throw new UsageError(`--data is not valid JSON: quote it for the shell, e.g. --data '{"q":[0.1,0.2]}' or --data '"text"'.`);
+    }
+  }
   return `${JSON.stringify({ trace: a.trace, timestamp, data })}\n`;
 }
 
@@ -95,17 +99,20 @@ const command = defineCli({
     trace: { type: "string", description: "Trace (MCAP topic) of the one message, e.g. /joints.", valueHint: "name" },
     data: { type: "string", description: "The message, as JSON.", valueHint: "json" },
     timestamp: { type: "string", description: "Its time in seconds since the epoch (default: now).", valueHint: "seconds" },
+    ...imageArgs,
     ...daemonArgs,
     ...jsonArg,
   },
   examples: [
     `nc-data-daemon record log "$ID" --trace /joints --data '{"q":[0.1,0.2]}'`,
+    `nc-data-daemon record log "$ID" --trace /camera/rgb --image frame.jpg --frame-id camera   # trace declared NAME:image`,
     `nc-data-daemon record log "$ID" < messages.ndjson   # lines {"trace":"/joints","timestamp":1700000000.1,"data":{...}}`,
   ],
   async run({ args: a, data: ctx }) {
-    const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined;
-    if (single && (a.trace === undefined || a.data === undefined)) {
-      throw new UsageError("Give both --trace and --data for one message, or neither to read NDJSON from stdin.");
+    const single = a.trace !== undefined || a.data !== undefined || a.timestamp !== undefined || a.image !== undefined;
+    if (a.image !== undefined && a.data !== undefined) throw new UsageError("Give --data or --image, not both.");
+    if (single && (a.trace === undefined || (a.data === undefined && a.image === undefined))) {
+      throw new UsageError("Give both --trace and --data (or --image) for one message, or neither to read NDJSON from stdin.");
     }
     const line = single ? oneLine(a) : null;
     const { recordings } = await connect(a, ctx);

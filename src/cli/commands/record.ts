@@ -1,13 +1,14 @@
 // `record start|log|add-file|stop`: write a recording from a shell script or CI job.
 // `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
 import { defineCli } from "../command.ts";
-import type { CreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
-import { waitForUpload } from "../../client/index.ts";
+import type { SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
+import { imageTrace, waitForUpload } from "../../client/index.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { timeoutOf } from "../process-control.ts";
+import { schemaArgs, withSchemaFile } from "../trace-schema-args.ts";
 
 function parseMetadata(raw: unknown): Record<string, unknown> | undefined {
   if (raw === undefined) return undefined;
@@ -27,7 +28,8 @@ function parseTraces(raw: unknown): TraceDeclaration[] | undefined {
   return String(raw).split(",").map((item) => {
     const at = item.lastIndexOf(":");
     if (at <= 0 || at === item.length - 1) throw new UsageError(`--trace "${item}" must be NAME:ENCODING, e.g. --trace /joints:json (several separated by commas).`);
-    return { name: item.slice(0, at), encoding: item.slice(at + 1) };
+    // NAME:image declares camera images (foxglove.CompressedImage), which Foxglove displays.
+    return item.slice(at + 1) === "image" ? imageTrace(item.slice(0, at)) : { name: item.slice(0, at), encoding: item.slice(at + 1) };
   });
 }
 
@@ -38,23 +40,25 @@ const start = defineCli({
     dataset: { type: "string", description: "Dataset the recording belongs to.", valueHint: "name" },
     "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
     metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
-    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated.", valueHint: "name:encoding,..." },
+    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated; NAME:image for camera images (foxglove.CompressedImage).", valueHint: "name:encoding,..." },
+    ...schemaArgs,
     ...daemonArgs,
     ...jsonArg,
   },
   examples: [
     "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
-    `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:jpeg --json`,
+    "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
+    `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:image --json`,
   ],
   async run({ args: a, data: ctx }) {
-    const input: CreateRecordingInput = {
+    const input: SdkCreateRecordingInput = {
       name: a.name,
       dataset: a.dataset,
       robot_id: a["robot-id"],
       metadata: parseMetadata(a.metadata),
-      traces: parseTraces(a.trace),
+      traces: withSchemaFile(parseTraces(a.trace), a),
     };
-    for (const k of Object.keys(input) as (keyof CreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
+    for (const k of Object.keys(input) as (keyof SdkCreateRecordingInput)[]) if (input[k] === undefined) delete input[k];
     const { recordings } = await connect(a, ctx);
     const rec = await recordings.create(input);
     if (a.json) return printJson(ctx, rec);

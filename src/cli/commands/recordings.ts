@@ -1,4 +1,4 @@
-// `recordings list|show|cancel|retry|watch`: look after the recordings the daemon holds.
+// `recordings list|show|cancel|retry|watch|export`: look after the recordings the daemon holds.
 import { defineCli } from "../command.ts";
 import { UsageError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
@@ -67,12 +67,13 @@ const retry = defineCli({
 });
 
 export default defineCli({
-  meta: { name: "recordings", description: "List, show, cancel, retry and watch the recordings the daemon holds." },
+  meta: { name: "recordings", description: "List, show, cancel, retry, watch and export the recordings the daemon holds." },
   subCommands: {
     list,
     show,
     cancel,
     retry,
     watch: () => import("./recordings-watch.ts").then((m) => m.default),
+    export: () => import("./recordings-export.ts").then((m) => m.default),
   },
 });

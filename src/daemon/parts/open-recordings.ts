@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import { ConfigError } from "../../errors.ts";
 import { createRecordings, type Recordings } from "../../recordings/recordings.ts";
+import { limitsFromConfig } from "../../recordings/types.ts";
 import { createStore, type Store } from "../../store/store.ts";
 import { privateStateFiles } from "../paths-setup.ts";
 import type { PluginContext } from "../plugins.ts";
@@ -21,14 +22,7 @@ export function openRecordings(ctx: PluginContext): { store: Store; recordings: 
       // The uploads part listens for the events that give it work (segment.closed, ...).
       emit: (type, payload) => void ctx.events.publish(type, payload),
       identity: () => ({ org: ctx.config.get().current_org_id ?? "default", hostname: hostname() }),
-      limits: {
-        storageLimitBytes: cfg.storage_limit,
-        diskSafetyMarginBytes: cfg.disk_free_margin,
-        segmentMaxBytes: cfg.segment_max_bytes,
-        segmentMaxAgeMs: cfg.segment_max_age * 1000,
-        idleFinalizeMs: cfg.idle_finalize_after * 1000,
-        keepUploaded: cfg.keep_uploaded,
-      },
+      limits: limitsFromConfig(cfg),
     });
     return { store, recordings };
   } catch (err) {

@@ -1,6 +1,6 @@
 // The uploader against s3rver (a real S3 emulator on loopback), through the fault proxy.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBandwidth, type Bandwidth } from "../../../src/uploader/bandwidth.ts";
@@ -62,8 +62,11 @@ async function expectStored(recId: string, bytes: Map<string, Uint8Array>, org =
     const got = await admin.get(recordingKey("pre", org, recId, rel));
     expect(got && Buffer.compare(Buffer.from(got), Buffer.from(data))).toBe(0);
   }
-  const manifest = JSON.parse(new TextDecoder().decode(await admin.get(recordingKey("pre", org, recId, "manifest.json"))));
-  expect(manifest.objects.map((o: { path: string }) => o.path).sort()).toEqual([...bytes.keys()].sort());
+  const uploaded = await admin.get(recordingKey("pre", org, recId, "manifest.json"));
+  // The document the recordings layer wrote, sent as is.
+  expect(Buffer.from(uploaded!).equals(readFileSync(join(dir, recId, "manifest.json")))).toBe(true);
+  const manifest = JSON.parse(new TextDecoder().decode(uploaded));
+  expect([...manifest.segments, ...manifest.files].map((o: { key: string }) => o.key).sort()).toEqual([...bytes.keys()].sort());
   return manifest;
 }
 
@@ -75,7 +78,7 @@ describe("uploads to s3rver", () => {
     await up.whenIdle();
     await up.stop();
     const manifest = await expectStored(rec.id, bytes);
-    expect(manifest.total_bytes).toBe(1000 + 3 * MiB + 5 + 10);
+    expect(manifest.bytes).toBe(1000 + 3 * MiB + 5 + 10);
     expect(store.manifestKey(rec.id)).toBe("pre/default/rec-a/manifest.json");
     const puts = proxy.requests.filter((r) => r.method === "PUT" || r.method === "POST");
     expect(puts.at(-1)!.url).toContain("manifest.json");

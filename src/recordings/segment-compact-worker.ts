@@ -1,0 +1,22 @@
+// Worker-thread entry of the segment rewrite (segment-compact-file.ts). Built into the binary as
+// a second entry point (scripts/build.ts); Deno loads it from source. Messages: { id, job } in,
+// { id, result } or { id, error } out.
+import { getRuntime } from "../runtime/index.ts";
+import { compactSegmentFile, hashSegmentFile, type CompactJob } from "./segment-compact-file.ts";
+
+declare const self: { onmessage: ((e: MessageEvent<{ id: number; job: CompactJob }>) => void) | null; postMessage(msg: unknown): void };
+
+self.onmessage = async (e) => {
+  const { id, job } = e.data;
+  try {
+    const runtime = await getRuntime();
+    // Every message read is garbage once copied into its new chunk: collected chunk by chunk,
+    // the worker's heap stays near one chunk's worth instead of growing with the segment.
+    const collect = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc;
+    const result = job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress, collect && (() => collect(false)));
+    collect?.(true);
+    self.postMessage({ id, result });
+  } catch (err) {
+    self.postMessage({ id, error: String((err as Error)?.message ?? err) });
+  }
+};

@@ -1,0 +1,92 @@
+// Runs segment rewrites (segment-compact-file.ts) one at a time on a worker thread, so neither
+// the rewrite nor the hashing it includes holds up the acknowledgements on the daemon's one
+// JavaScript thread. The worker starts with the first rewrite and ends when none is left.
+// Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
+// moment, never a segment left without its rewrite. Small segments (a recording stopped after a
+// few messages, most CLI recordings) are rewritten in-thread too: under a millisecond of work,
+// where starting a worker costs more time and its own heap (several MiB of RSS).
+const IN_THREAD_BELOW = 64 * 1024;
+import { statSync } from "node:fs";
+import type { Runtime } from "../runtime/index.ts";
+import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
+
+export interface Compactor {
+  compact(job: CompactJob): Promise<CompactResult>;
+  close(): void;
+}
+
+type Answer = { id: number; result?: CompactResult; error?: string };
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {
+  let worker: Worker | undefined;
+  let broken = false;
+  let nextId = 1;
+  let queue: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+  const inThread = (job: CompactJob) => (job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress));
+
+  const onWorker = (job: CompactJob): Promise<CompactResult> => {
+    if (!worker && !broken) {
+      try {
+        worker = new Worker(new URL("./segment-compact-worker.ts", import.meta.url).href, { type: "module" });
+      } catch {
+        broken = true;
+      }
+    }
+    const w = worker;
+    if (!w) return Promise.resolve().then(() => inThread(job));
+    const id = nextId++;
+    return new Promise<CompactResult>((resolve, reject) => {
+      w.onmessage = (e: MessageEvent<Answer>) => {
+        if (e.data.id !== id) return;
+        if (e.data.error !== undefined) reject(new Error(e.data.error));
+        else resolve(e.data.result!);
+      };
+      w.onerror = (e) => {
+        // The thread itself failed (not the rewrite): redo this one here, and use no worker again.
+        (e as Event).preventDefault?.();
+        broken = true;
+        worker = undefined;
+        w.terminate();
+        try {
+          resolve(inThread(job));
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
+      w.postMessage({ id, job });
+    });
+  };
+
+  return {
+    compact(job) {
+      waiting++;
+      const small = (() => {
+        try {
+          return statSync(job.path).size < IN_THREAD_BELOW;
+        } catch {
+          return false; // the rewrite reports the missing file
+        }
+      })();
+      // Each rewrite starts from a fresh turn of the event loop: the acknowledgement of the batch
+      // that closed the segment goes out first, and a backlog (resumed at start) never runs
+      // back to back in microtasks while requests wait.
+      const run = queue.then(nextTurn).then(() => (small ? inThread(job) : onWorker(job)));
+      queue = run
+        .catch(() => {})
+        .finally(() => {
+          if (--waiting === 0 && worker) {
+            worker.terminate();
+            worker = undefined;
+          }
+        });
+      return run;
+    },
+    /** Stops the worker; a rewrite it was running stays unanswered (its temp file is redone at the next start). */
+    close() {
+      worker?.terminate();
+      worker = undefined;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// After a segment is sealed: its rewrite into full chunks (segment-compact.ts, on a worker
+// thread), then, in one transaction, its final size and sha256 and its upload row. A stop
+// waits for its recording's rewrites before the manifest (which lists every segment's sha256)
+// is written. Rewrites interrupted by a crash or a shutdown (a closed segment without sha256)
+// are started again by `resumeCompactions` at the next start.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { recordings, segments, uploads } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { relPath, segmentName } from "./layout.ts";
+import { assertInStore } from "./safe-paths.ts";
+import type { CompactResult } from "./segment-compact-file.ts";
+
+/** The temp name a rewrite writes before it renames over the segment. */
+export const compactTmpPath = (path: string) => `${path}.compact`;
+
+export function startCompaction(ctx: Ctx, recordingId: string, seq: number): void {
+  if (ctx.closing) return; // shutdown: the next start resumes it
+  let pending = ctx.compacting.get(recordingId);
+  if (!pending) ctx.compacting.set(recordingId, (pending = new Set()));
+  const running = pending;
+  ctx.emit("segment.compacting", { recording_id: recordingId, seq, name: segmentName(seq) });
+  const job = Promise.resolve()
+    .then(() => {
+      // Every folder on the way is checked: a planted link must not lead the rewrite outside the store.
+      const path = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
+      return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes }).catch((err) => {
+        // The sealed original is intact and readable (small chunks, valid and indexed): it is
+        // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
+        ctx.log.warn(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`);
+        return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
+      });
+    })
+    .then((r) => {
+      if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r);
+    })
+    .catch((err) => {
+      // Not even hashed: it stays closed without sha256, and the next start tries again.
+      ctx.log.error(`Segment ${segmentName(seq)} of ${recordingId} could not be finished (${(err as Error).message}); retried at the next start.`);
+    })
+    .finally(() => {
+      running.delete(job);
+      if (running.size === 0 && ctx.compacting.get(recordingId) === running) ctx.compacting.delete(recordingId);
+      ctx.cleanups.delete(job);
+      if (!ctx.abandoned && !ctx.compacting.has(recordingId)) ctx.afterCompactions(recordingId);
+    });
+  running.add(job);
+  ctx.cleanups.add(job);
+}
+
+function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactResult): void {
+  const { store } = ctx;
+  const row = store.get(store.db.select().from(segments).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
+  const rec = store.get(store.db.select({ state: recordings.state }).from(recordings).where(eq(recordings.id, recordingId)));
+  if (!row || !rec || rec.state === "cancelled") return; // cancelled meanwhile: its files are gone
+  const name = segmentName(seq);
+  const path = relPath(recordingId, name);
+  const now = ctx.clock.now();
+  const delta = r.bytes - row.bytes;
+  store.tx(() => {
+    store.run(store.db.update(segments).set({ bytes: r.bytes, sha256: r.sha256 }).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
+    store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${delta}`, updated_at: now }).where(eq(recordings.id, recordingId)));
+    ctx.budget.add(recordingId, delta);
+    store.run(
+      store.db
+        .insert(uploads)
+        .values({ recording_id: recordingId, kind: "segment", local_path: path, remote_key: path, size: r.bytes, sha256: r.sha256, state: "pending", created_at: now, updated_at: now })
+        .onConflictDoNothing(),
+    );
+  });
+  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes: r.bytes, sha256: r.sha256, message_count: row.message_count, ...(r.chunkCount >= 0 ? { chunks: r.chunkCount } : {}) });
+}
+
+/** Resolves once no rewrite of the recording's segments is running. */
+export async function compactionsDone(ctx: Ctx, recordingId: string): Promise<void> {
+  for (let p; (p = ctx.compacting.get(recordingId)); ) await Promise.all(p);
+}
+
+/** At start: rewrites that a crash or shutdown interrupted (closed segments with no sha256). */
+export function resumeCompactions(ctx: Ctx): void {
+  const { store } = ctx;
+  const rows = store.all(store.db.select({ recording_id: segments.recording_id, seq: segments.seq }).from(segments).where(and(eq(segments.state, "closed"), isNull(segments.sha256))));
+  for (const r of rows) startCompaction(ctx, r.recording_id, r.seq);
+}

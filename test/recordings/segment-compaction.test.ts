@@ -1,0 +1,43 @@
+// The rewrite of a closed segment into full chunks: the sha256 recorded (computed while the
+// rewrite writes) is that of the file on disk; a rewrite that cannot happen leaves the segment
+// as written, hashed and queued all the same.
+import { afterEach, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
+import { readIndexed, readStream } from "./helpers.ts";
+
+let fx: Fixture | undefined;
+afterEach(() => fx?.cleanup());
+const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+const batch = (from: number) => ndjson([{ trace: "/t", timestamp_ns: from, data: { from, pad: "y".repeat(300) } }]);
+
+test("one-message batches become full chunks, and the recorded sha256 is the file's", async () => {
+  fx = makeFixture({ chunkSizeBytes: 8 * 1024 });
+  const r = fx.recs.create();
+  for (let i = 0; i < 200; i++) await fx.recs.appendNdjson(r.id, batch(i));
+  const path = join(fx.root, r.id, "segments/000001.mcap");
+  await fx.recs.stop(r.id);
+  const seg = fx.recs.get(r.id).segments[0]!;
+  expect(seg.sha256).toBe(sha(path));
+  expect(seg.bytes).toBe(readFileSync(path).byteLength);
+  const closed = fx.events.find((e) => e.type === "segment.closed")!.payload;
+  expect(closed.chunks).toBeLessThan(20); // 200 while open
+  expect((await readIndexed(path)).map((m) => m.publishTime)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i)));
+  expect(fx.recs.uploads.ready().find((u) => u.kind === "segment")?.sha256).toBe(seg.sha256!);
+});
+
+test("a rewrite that fails leaves the segment as written, hashed and queued", async () => {
+  fx = makeFixture({ chunkSizeBytes: 8 * 1024 });
+  const r = fx.recs.create();
+  for (let i = 0; i < 30; i++) await fx.recs.appendNdjson(r.id, batch(i));
+  const path = join(fx.root, r.id, "segments/000001.mcap");
+  mkdirSync(`${path}.compact`); // the temp name is taken: the rewrite cannot start
+  await fx.recs.stop(r.id);
+  const d = fx.recs.get(r.id);
+  expect(d.state).toBe("pending_upload");
+  expect(d.segments[0]!.sha256).toBe(sha(path));
+  expect(readStream(path).messages).toHaveLength(30);
+  expect(fx.events.find((e) => e.type === "segment.closed")!.payload.chunks).toBeUndefined();
+});
