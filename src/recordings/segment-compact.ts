@@ -16,6 +16,11 @@ export interface Compactor {
 }
 
 type Answer = { id: number; result?: CompactResult; error?: string };
+// In the compiled binary every module shares the bundle's URL, and the worker's entry is found
+// by its path from the entry points' common folder (src/); a URL beside this module names a
+// file the binary does not hold, and the worker would never start. From source (bun, Deno) it
+// is this module's sibling.
+const workerEntry = () => (import.meta.url.includes("/$bunfs/") ? "./recordings/segment-compact-worker.ts" : new URL("./segment-compact-worker.ts", import.meta.url).href);
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {
@@ -29,7 +34,7 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   const onWorker = (job: CompactJob): Promise<CompactResult> => {
     if (!worker && !broken) {
       try {
-        worker = new Worker(new URL("./segment-compact-worker.ts", import.meta.url).href, { type: "module" });
+        worker = new Worker(workerEntry(), { type: "module" });
       } catch {
         broken = true;
       }

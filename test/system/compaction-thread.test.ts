@@ -1,0 +1,58 @@
+// The rewrite of a closed segment runs on the worker thread in the compiled binary, not on the
+// daemon's JavaScript thread: there it would hold up every acknowledgement behind the close
+// (a 64 MiB segment took 1-3 s here). The compactor falls back to its own thread without a
+// word when the worker cannot load, so only the system calls show which thread did the work:
+// under strace, the rename of each rewritten segment into place must come from another thread.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeFrames } from "../../src/client/frames.ts";
+import { health, instancePaths, killAll } from "../daemon/helpers.ts";
+import { BINARY, baseEnv } from "../support/binary.ts";
+import { call, createRecording, isAlive, killDaemons, postFrames, tempHome, waitFor } from "./harness.ts";
+import { parseStrace } from "./strace-audit.ts";
+
+const strace = Bun.which("strace");
+const home = tempHome("ncd-compact-thread");
+let tracer: ReturnType<typeof Bun.spawn> | undefined;
+afterAll(async () => {
+  if (tracer && isAlive(tracer.pid)) tracer.kill("SIGKILL");
+  await killAll(home);
+  await killDaemons();
+});
+
+describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is not installed; .ci/run installs it)"}`, () => {
+  test("run off the daemon's JavaScript thread in the compiled binary", async () => {
+    const logPath = join(home, "strace.log");
+    const p = instancePaths(home);
+    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"], {
+      env: baseEnv(home),
+      cwd: home,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
+    const id = await createRecording(p.socket, { name: "rewrite thread" });
+    // Each batch is larger than the segment limit, so each closes a segment big enough (over
+    // 64 KiB) to be rewritten on the worker rather than in-thread.
+    const batches = 3;
+    for (let b = 0; b < batches; b++) {
+      const body = encodeFrames([{ trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) }, { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) }]);
+      expect((await postFrames(p.socket, id, body)).status).toBe(200);
+    }
+    // A segment is finished (rewritten, hashed) once it has its sha256.
+    await waitFor("rewritten segments", async () => {
+      const segs = (await call(p.socket, "GET", `/v1/recordings/${id}`)).body.segments as { state: string; sha256: string | null }[];
+      return segs.filter((s) => s.state === "closed" && s.sha256).length >= batches;
+    }, 120_000);
+    await call(p.socket, "POST", "/v1/shutdown");
+    await Promise.race([tracer.exited, Bun.sleep(20_000)]);
+    expect(isAlive(tracer.pid)).toBe(false);
+    expect(existsSync(logPath)).toBe(true);
+
+    const renames = parseStrace(readFileSync(logPath, "utf8")).filter((c) => c.name.startsWith("rename") && c.ret === "0" && /\.mcap\.compact"/.test(c.args));
+    expect(renames.length).toBeGreaterThanOrEqual(batches);
+    // strace names each call's thread; the daemon's JavaScript thread is the one whose id is its pid.
+    expect(renames.filter((c) => c.pid === pid).map((c) => c.args)).toEqual([]);
+  });
+});
