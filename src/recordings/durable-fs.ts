@@ -18,7 +18,12 @@ export function fsyncDir(dir: string): void {
 export function ensureDirDurable(dir: string): void {
   if (existsSync(dir)) return;
   ensureDirDurable(dirname(dir));
-  mkdirSync(dir, { mode: 0o700 });
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    // Another process (a concurrent launch) made it first: it syncs the parent as we would.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
   fsyncDir(dirname(dir));
 }
 
