@@ -13,7 +13,8 @@ export function instancePaths(home: string, instance?: string) {
 
 export async function health(socket: string): Promise<{ ok: boolean; pid: number; version: string } | null> {
   try {
-    const res = await fetch("http://localhost/v1/health", { unix: socket, signal: AbortSignal.timeout(500) } as RequestInit);
+    // No daemon refuses at once; a live one on a busy machine may take its time to answer.
+    const res = await fetch("http://localhost/v1/health", { unix: socket, signal: AbortSignal.timeout(30_000) } as RequestInit);
     return res.ok ? ((await res.json()) as { ok: boolean; pid: number; version: string }) : null;
   } catch {
     return null;
