@@ -114,8 +114,10 @@ export function timeoutOf(raw: unknown): number {
 const SECRET_FLAGS_ENV = "NCD_DAEMON_CHILD_SECRET_FLAGS";
 const SECRET_FLAGS = new Set(SECRET_FIELDS.map(flagName));
 
+/** A URL with a password, itself or inside it (an `?endpoint=http://user:pass@host` too). */
 function hasUrlPassword(value: unknown): boolean {
   if (typeof value !== "string" || !value.includes("@")) return false;
+  if (/\/\/[^/@\s:]*:[^/@\s]+@/.test(value)) return true;
   try {
     return new URL(value).password !== "";
   } catch {
