@@ -1,7 +1,7 @@
 // The few file-system moves that make "acknowledged" mean "on disk": data is fdatasync'ed before
 // it is acknowledged, and a directory is fsync'ed after an entry in it is created or renamed,
 // so that the entry itself survives a power cut.
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, existsSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { openForRewrite } from "./safe-paths.ts";
 
@@ -18,7 +18,12 @@ export function fsyncDir(dir: string): void {
 export function ensureDirDurable(dir: string): void {
   if (existsSync(dir)) return;
   ensureDirDurable(dirname(dir));
-  mkdirSync(dir, { mode: 0o700 });
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    // Another process (a concurrent launch) made it between the check and here: fine.
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(dir).isDirectory()) throw e;
+  }
   fsyncDir(dirname(dir));
 }
 
