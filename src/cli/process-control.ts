@@ -109,15 +109,28 @@ export function timeoutOf(raw: unknown): number {
   return s * 1000;
 }
 
-/** Secret flags (--api-key) travel to the detached child in its environment, not in its
- * argv, where any user could read them with `ps`. */
+/** Secret flags (--api-key, and any URL carrying a password such as --upload-url) travel to
+ * the detached child in its environment, not in its argv, where any user could read them with `ps`. */
 const SECRET_FLAGS_ENV = "NCD_DAEMON_CHILD_SECRET_FLAGS";
 const SECRET_FLAGS = new Set(SECRET_FIELDS.map(flagName));
 
+/** A URL with a password, itself or inside it (an `?endpoint=http://user:pass@host` too). */
+function hasUrlPassword(value: unknown): boolean {
+  if (typeof value !== "string" || !value.includes("@")) return false;
+  if (/\/\/[^/@\s:]*:[^/@\s]+@/.test(value)) return true;
+  try {
+    return new URL(value).password !== "";
+  } catch {
+    return false;
+  }
+}
+
+const isSecretFlag = (key: string, value: unknown) => SECRET_FLAGS.has(key) || hasUrlPassword(value);
+
 /** The command line and environment for the detached child: the same flags, minus --background. */
 export function childLaunch(values: Record<string, unknown>, env: Record<string, string | undefined>) {
-  const secrets = Object.fromEntries(Object.entries(values).filter(([k, v]) => SECRET_FLAGS.has(k) && v !== undefined));
-  const args = childArgs(Object.fromEntries(Object.entries(values).filter(([k]) => !SECRET_FLAGS.has(k))));
+  const secrets = Object.fromEntries(Object.entries(values).filter(([k, v]) => isSecretFlag(k, v) && v !== undefined));
+  const args = childArgs(Object.fromEntries(Object.entries(values).filter(([k, v]) => !isSecretFlag(k, v))));
   return { args, env: Object.keys(secrets).length ? { ...env, [SECRET_FLAGS_ENV]: JSON.stringify(secrets) } : env };
 }
 

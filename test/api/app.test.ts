@@ -105,7 +105,7 @@ describe("control API", () => {
     const { app, shutdowns } = deps();
     const res = await app.request("/v1/shutdown", { method: "POST" });
     expect(res.status).toBe(202);
-    await Bun.sleep(5);
+    while (shutdowns.length === 0) await Bun.sleep(5);
     expect(shutdowns).toHaveLength(1);
   });
 

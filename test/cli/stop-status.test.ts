@@ -42,10 +42,9 @@ describe("stop", () => {
     const p = instancePaths(h);
     const pid = await launch(h);
     process.kill(pid, "SIGSTOP");
-    const started = Date.now();
+    // A stop that ignored --timeout would wait for ever (and this test time out).
     const r = await run(["stop", "--timeout", "1"], { home: h });
     expect(r).toMatchObject({ code: 0, stdout: "Daemon stopped (forced).\n" });
-    expect(Date.now() - started).toBeLessThan(9000);
     await waitFor("the daemon to exit", () => !isAlive(pid));
     expect(filesGone(p)).toBe(true);
     expect((await run(["status"], { home: h })).code).toBe(3);

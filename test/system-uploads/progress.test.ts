@@ -27,7 +27,8 @@ async function slowDaemon(name: string, url = `file://${dir}/${name}`) {
   return d;
 }
 
-/** Runs a command, collecting stdout lines as they come, until it exits or `ms` pass. */
+/** Runs a command, collecting stdout lines as they come, until it exits (the test's own
+ * timeout bounds a command that never does). */
 function spawnCli(d: Daemon, argv: string[]) {
   const proc = Bun.spawn(argv[0] === "script" ? argv : [BINARY, ...argv], { env: baseEnv(d.home), cwd: d.home, stdout: "pipe", stderr: "pipe" });
   let out = "";
@@ -39,10 +40,8 @@ function spawnCli(d: Daemon, argv: string[]) {
     proc,
     text: () => out,
     lines: () => out.split("\n").filter((l) => l.length > 0),
-    async done(ms: number) {
-      const timer = setTimeout(() => proc.kill("SIGKILL"), ms);
+    async done() {
       const code = await proc.exited;
-      clearTimeout(timer);
       await reading;
       return { code, stdout: out, stderr: await new Response(proc.stderr).text() };
     },
@@ -54,10 +53,9 @@ describe("status --watch", () => {
     const d = await slowDaemon("sw");
     await makeRecording(d, { messages: 0, files: { "f.bin": randomBytes(6 * MiB) } });
     const w = spawnCli(d, ["status", "--watch"]);
-    const until = Date.now() + 15_000;
-    while (Date.now() < until && w.lines().filter((l) => /sending/.test(l)).length < 3) await Bun.sleep(100);
+    while (w.lines().filter((l) => /sending/.test(l)).length < 3) await Bun.sleep(100);
     w.proc.kill("SIGINT");
-    const { code } = await w.done(5000);
+    const { code } = await w.done();
     expect(code).toBe(0);
     const lines = w.lines();
     expect(lines.every((l) => l.startsWith("uploads: "))).toBe(true);
@@ -67,21 +65,20 @@ describe("status --watch", () => {
     expect(sending.at(-1)).toMatch(/sending [\d.]+ \w+ \/ [\d.]+ MiB \(\d+%\) at [\d.]+ \w+\/s, ETA (\d+ s|--)/);
     const pct = sending.map((l) => Number(/\((\d+)%\)/.exec(l)![1]));
     expect(pct.at(-1)!).toBeGreaterThan(pct[0]!);
-  }, 30_000);
+  }, 120_000);
 
   test("on a terminal, it draws progress bars and redraws them in place", async () => {
     const d = await slowDaemon("swt");
     await makeRecording(d, { messages: 0, files: { "f.bin": randomBytes(6 * MiB) } });
     const w = spawnCli(d, ["script", "-qec", `${BINARY} status --watch --interval 0.5`, "/dev/null"]);
-    const until = Date.now() + 15_000;
-    while (Date.now() < until && (w.text().match(/\x1b\[\d+F/g)?.length ?? 0) < 3) await Bun.sleep(100);
+    while ((w.text().match(/\x1b\[\d+F/g)?.length ?? 0) < 3) await Bun.sleep(100);
     w.proc.kill("SIGINT");
-    await w.done(5000);
+    await w.done();
     const t = w.text();
     expect(t).toMatch(/\[#*-*\]/); // a bar
     expect(t).toMatch(/\x1b\[\d+F\x1b\[J/); // cursor back over the last frame, then clear
     expect(t).toContain("uploads: ");
-  }, 30_000);
+  }, 120_000);
 });
 
 describe("recordings watch", () => {
@@ -89,35 +86,35 @@ describe("recordings watch", () => {
     const d = await slowDaemon("rw");
     const made = await makeRecording(d, { messages: 50, files: { "f.bin": randomBytes(4 * MiB) } });
     const w = spawnCli(d, ["recordings", "watch", made.id]);
-    const { code, stderr } = await w.done(30_000);
+    const { code, stderr } = await w.done();
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = w.lines();
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(lines.at(-1)).toMatch(/^uploaded 4\.0 MiB \/ 4\.0 MiB \(100%\), \d+\/\d+ objects/);
     expect(lines.some((l) => /^(uploading|pending_upload) .* \(\d+%\)/.test(l))).toBe(true);
-  }, 40_000);
+  }, 120_000);
 
   test("it exits 1 and names the cause when the recording fails to upload", async () => {
     // A tus endpoint that refuses everything: a permanent 403.
     const refuse = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("uploads are closed for this org", { status: 403 }) });
     const d = await slowDaemon("rwf", `http://127.0.0.1:${refuse.port}/files`);
     const made = await makeRecording(d, { messages: 5 });
-    const { code, stderr, stdout } = await spawnCli(d, ["recordings", "watch", made.id]).done(30_000);
+    const { code, stderr, stdout } = await spawnCli(d, ["recordings", "watch", made.id]).done();
     refuse.stop(true);
     expect(code).toBe(1);
     expect(stdout.trim().split("\n").at(-1)).toMatch(/^failed /);
     expect(stderr).toMatch(/failed to upload: .+; fix the cause, then run nc-data-daemon recordings retry /);
-  }, 40_000);
+  }, 120_000);
 
   test("on a terminal, it draws a bar redrawn in place and ends on 100%", async () => {
     const d = await slowDaemon("rwt");
     const made = await makeRecording(d, { messages: 0, files: { "f.bin": randomBytes(3 * MiB) } });
-    const { code, stdout } = await spawnCli(d, ["script", "-qec", `${BINARY} recordings watch ${made.id} --interval 0.5`, "/dev/null"]).done(30_000);
+    const { code, stdout } = await spawnCli(d, ["script", "-qec", `${BINARY} recordings watch ${made.id} --interval 0.5`, "/dev/null"]).done();
     expect(code).toBe(0);
     expect(stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
     expect(stdout).toMatch(/\[#{30}\] 3\.0 MiB \/ 3\.0 MiB \(100%\)/);
-  }, 40_000);
+  }, 120_000);
 });
 
 describe("upload.progress events", () => {
@@ -138,12 +135,10 @@ describe("upload.progress events", () => {
     })();
     await Bun.sleep(200);
     await makeRecording(d, { messages: 0, files: { "f.bin": randomBytes(4 * MiB) } });
-    const timer = setTimeout(() => ctl.abort(), 15_000);
     await reading;
-    clearTimeout(timer);
     expect(seen.length).toBeGreaterThanOrEqual(4);
     const sent = seen.map((p) => p.bytes_sent);
     expect(sent.at(-1)!).toBeGreaterThan(sent[0]!);
     expect(seen.every((p) => p.bytes_total === 4 * MiB)).toBe(true);
-  }, 30_000);
+  }, 120_000);
 });
