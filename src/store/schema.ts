@@ -130,6 +130,20 @@ export const uploadParts = sqliteTable(
   (t) => [primaryKey({ columns: [t.upload_id, t.part_number] })],
 );
 
+// How many recordings and upload objects are in each state (and the objects' bytes), kept by
+// triggers on recordings and uploads (drizzle/0003_state_counts.sql): status reads a few rows
+// instead of counting a table that grows with history (a million objects took a second).
+export const recordingStateCounts = sqliteTable("recording_state_counts", {
+  state: text("state").primaryKey(),
+  n: integer("n").notNull().default(0),
+});
+
+export const uploadStateCounts = sqliteTable("upload_state_counts", {
+  state: text("state").primaryKey(),
+  n: integer("n").notNull().default(0),
+  bytes: integer("bytes").notNull().default(0),
+});
+
 export type RecordingRow = typeof recordings.$inferSelect;
 export type TraceRow = typeof traces.$inferSelect;
 export type SegmentRow = typeof segments.$inferSelect;
