@@ -9,6 +9,8 @@ CREATE TABLE `upload_state_counts` (
 	`bytes` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
+CREATE INDEX `recordings_local_bytes` ON `recordings` (`local_bytes`) WHERE local_bytes != 0;--> statement-breakpoint
+CREATE INDEX `uploads_evictable_size` ON `uploads` (`size`) WHERE state = 'uploaded' AND local_deleted = 0;--> statement-breakpoint
 -- Seeded from what is there, then kept by the triggers below in the same transaction as every
 -- insert, delete and state change (foreign-key cascades fire them too).
 INSERT INTO `recording_state_counts` (`state`, `n`) SELECT `state`, COUNT(*) FROM `recordings` GROUP BY `state`;--> statement-breakpoint

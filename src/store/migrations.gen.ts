@@ -50,6 +50,8 @@ export const migrations: Migration[] = [
     "statements": [
       "CREATE TABLE `recording_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL\n);",
       "CREATE TABLE `upload_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL\n);",
+      "CREATE INDEX `recordings_local_bytes` ON `recordings` (`local_bytes`) WHERE local_bytes != 0;",
+      "CREATE INDEX `uploads_evictable_size` ON `uploads` (`size`) WHERE state = 'uploaded' AND local_deleted = 0;",
       "-- Seeded from what is there, then kept by the triggers below in the same transaction as every\n-- insert, delete and state change (foreign-key cascades fire them too).\nINSERT INTO `recording_state_counts` (`state`, `n`) SELECT `state`, COUNT(*) FROM `recordings` GROUP BY `state`;",
       "INSERT INTO `upload_state_counts` (`state`, `n`, `bytes`) SELECT `state`, COUNT(*), COALESCE(SUM(`size`), 0) FROM `uploads` GROUP BY `state`;",
       "CREATE TRIGGER `recordings_count_insert` AFTER INSERT ON `recordings` BEGIN\n\tINSERT OR IGNORE INTO `recording_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `recording_state_counts` SET `n` = `n` + 1 WHERE `state` = NEW.`state`;\nEND;",

@@ -1,6 +1,7 @@
 // The daemon's state, as Drizzle tables. Column keys equal column names on purpose: raw rows
 // from the SQLite handle then already have the shape of `$inferSelect`, so the sync helpers in
 // db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
+import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const recordings = sqliteTable(
@@ -23,7 +24,12 @@ export const recordings = sqliteTable(
     next_segment_seq: integer("next_segment_seq").notNull().default(1),
     error: text("error"),
   },
-  (t) => [index("recordings_state_created").on(t.state, t.created_at), index("recordings_created").on(t.created_at)],
+  (t) => [
+    index("recordings_state_created").on(t.state, t.created_at),
+    index("recordings_created").on(t.created_at),
+    // Only recordings with data on disk: the storage total at start reads these, not the history.
+    index("recordings_local_bytes").on(t.local_bytes).where(sql`local_bytes != 0`),
+  ],
 );
 
 export const traces = sqliteTable(
@@ -115,6 +121,8 @@ export const uploads = sqliteTable(
     index("uploads_recording").on(t.recording_id),
     uniqueIndex("uploads_remote_key").on(t.recording_id, t.remote_key),
     index("uploads_evictable").on(t.local_deleted, t.state, t.uploaded_at),
+    // Covers the evictable total (uploaded, local copy still there) that status reads.
+    index("uploads_evictable_size").on(t.size).where(sql`state = 'uploaded' AND local_deleted = 0`),
   ],
 );
 
