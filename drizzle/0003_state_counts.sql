@@ -10,6 +10,7 @@ CREATE TABLE `upload_state_counts` (
 );
 --> statement-breakpoint
 CREATE INDEX `recordings_local_bytes` ON `recordings` (`local_bytes`) WHERE local_bytes != 0;--> statement-breakpoint
+CREATE INDEX `segments_unhashed` ON `segments` (`recording_id`,`seq`) WHERE state = 'closed' AND sha256 IS NULL;--> statement-breakpoint
 CREATE INDEX `uploads_evictable_size` ON `uploads` (`size`) WHERE state = 'uploaded' AND local_deleted = 0;--> statement-breakpoint
 -- Seeded from what is there, then kept by the triggers below in the same transaction as every
 -- insert, delete and state change (foreign-key cascades fire them too).

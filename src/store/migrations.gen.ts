@@ -51,6 +51,7 @@ export const migrations: Migration[] = [
       "CREATE TABLE `recording_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL\n);",
       "CREATE TABLE `upload_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL\n);",
       "CREATE INDEX `recordings_local_bytes` ON `recordings` (`local_bytes`) WHERE local_bytes != 0;",
+      "CREATE INDEX `segments_unhashed` ON `segments` (`recording_id`,`seq`) WHERE state = 'closed' AND sha256 IS NULL;",
       "CREATE INDEX `uploads_evictable_size` ON `uploads` (`size`) WHERE state = 'uploaded' AND local_deleted = 0;",
       "-- Seeded from what is there, then kept by the triggers below in the same transaction as every\n-- insert, delete and state change (foreign-key cascades fire them too).\nINSERT INTO `recording_state_counts` (`state`, `n`) SELECT `state`, COUNT(*) FROM `recordings` GROUP BY `state`;",
       "INSERT INTO `upload_state_counts` (`state`, `n`, `bytes`) SELECT `state`, COUNT(*), COALESCE(SUM(`size`), 0) FROM `uploads` GROUP BY `state`;",

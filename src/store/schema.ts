@@ -73,7 +73,13 @@ export const segments = sqliteTable(
     created_at: integer("created_at").notNull(),
     closed_at: integer("closed_at"),
   },
-  (t) => [primaryKey({ columns: [t.recording_id, t.seq] }), index("segments_state").on(t.state)],
+  (t) => [
+    primaryKey({ columns: [t.recording_id, t.seq] }),
+    index("segments_state").on(t.state),
+    // Closed segments whose rewrite a crash interrupted (no sha256 yet): start looks for these
+    // among a history of closed ones.
+    index("segments_unhashed").on(t.recording_id, t.seq).where(sql`state = 'closed' AND sha256 IS NULL`),
+  ],
 );
 
 export const files = sqliteTable(
