@@ -3,7 +3,7 @@
 // waits for its recording's rewrites before the manifest (which lists every segment's sha256)
 // is written. Rewrites interrupted by a crash or a shutdown (a closed segment without sha256)
 // are started again by `resumeCompactions` at the next start.
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { recordings, segments, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { relPath, segmentName } from "./layout.ts";
@@ -78,6 +78,8 @@ export async function compactionsDone(ctx: Ctx, recordingId: string): Promise<vo
 /** At start: rewrites that a crash or shutdown interrupted (closed segments with no sha256). */
 export function resumeCompactions(ctx: Ctx): void {
   const { store } = ctx;
-  const rows = store.all(store.db.select({ recording_id: segments.recording_id, seq: segments.seq }).from(segments).where(and(eq(segments.state, "closed"), isNull(segments.sha256))));
+  // Through the partial index of exactly these rows: a scan of every closed segment took half
+  // a second on a store with 800,000 of them.
+  const rows = store.raw<{ recording_id: string; seq: number }>("SELECT recording_id, seq FROM segments INDEXED BY segments_unhashed WHERE state = 'closed' AND sha256 IS NULL");
   for (const r of rows) startCompaction(ctx, r.recording_id, r.seq);
 }

@@ -1,9 +1,11 @@
-// The figures GET /v1/status shows of the recordings and the upload queue, one query each.
+// The figures GET /v1/status shows of the recordings and the upload queue, one query each, read
+// from the per-state counts that triggers keep (drizzle/0003_state_counts.sql): a few rows,
+// however long the history.
 import type { Ctx } from "./context.ts";
 
 const SQL = {
-  recordings: "SELECT state, COUNT(*) AS n FROM recordings GROUP BY state",
-  uploads: "SELECT state, COUNT(*) AS n, SUM(size) AS bytes FROM uploads GROUP BY state",
+  recordings: "SELECT state, n FROM recording_state_counts WHERE n > 0",
+  uploads: "SELECT state, n, bytes FROM upload_state_counts",
 };
 
 /** How many recordings are in each state (states with none are left out). */

@@ -50,13 +50,16 @@ export function mib(n: number): string {
 
 export function createStorageBudget(deps: { store: Store; root: string; limits: RecordingLimits; log: Log; emit: Emit; now: () => number }): StorageBudget {
   const { store, root, limits, log, emit } = deps;
-  const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings")[0]?.n ?? 0);
+  const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings WHERE local_bytes != 0")[0]?.n ?? 0);
   let used = sum();
 
   // Cached: status asks for it on every poll, and it changes only when an upload completes or
   // local bytes are added or removed (add(), uploadsChanged()).
   let evictableCache: number | undefined;
-  const evictable = () => (evictableCache ??= Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0));
+  // Both sums read partial indexes (drizzle/0003) holding only what is on local disk, so they
+  // cost what is stored locally, not the whole history.
+  const evictable = () =>
+    (evictableCache ??= Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads INDEXED BY uploads_evictable_size WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0));
 
   function evict(needed: number): number {
     let freed = 0;

@@ -44,5 +44,23 @@ export const migrations: Migration[] = [
       "-- Resume state used to be JSON in upload_id: {\"multipart\":{\"uploadId\",\"key\",\"partSize\"},\"tusUrl\"}.\n-- Anything else there was never read back (it resumed nothing), so it is left behind.\nUPDATE `uploads` SET\n\t`multipart_upload_id` = json_extract(`upload_id`, '$.multipart.uploadId'),\n\t`multipart_key` = json_extract(`upload_id`, '$.multipart.key'),\n\t`part_size` = json_extract(`upload_id`, '$.multipart.partSize'),\n\t`tus_url` = json_extract(`upload_id`, '$.tusUrl')\n\tWHERE json_valid(`upload_id`) AND json_type(`upload_id`) = 'object';",
       "ALTER TABLE `uploads` DROP COLUMN `upload_id`;"
     ]
+  },
+  {
+    "tag": "0003_state_counts",
+    "statements": [
+      "CREATE TABLE `recording_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL\n);",
+      "CREATE TABLE `upload_state_counts` (\n\t`state` text PRIMARY KEY NOT NULL,\n\t`n` integer DEFAULT 0 NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL\n);",
+      "CREATE INDEX `recordings_local_bytes` ON `recordings` (`local_bytes`) WHERE local_bytes != 0;",
+      "CREATE INDEX `segments_unhashed` ON `segments` (`recording_id`,`seq`) WHERE state = 'closed' AND sha256 IS NULL;",
+      "CREATE INDEX `uploads_evictable_size` ON `uploads` (`size`) WHERE state = 'uploaded' AND local_deleted = 0;",
+      "-- Seeded from what is there, then kept by the triggers below in the same transaction as every\n-- insert, delete and state change (foreign-key cascades fire them too).\nINSERT INTO `recording_state_counts` (`state`, `n`) SELECT `state`, COUNT(*) FROM `recordings` GROUP BY `state`;",
+      "INSERT INTO `upload_state_counts` (`state`, `n`, `bytes`) SELECT `state`, COUNT(*), COALESCE(SUM(`size`), 0) FROM `uploads` GROUP BY `state`;",
+      "CREATE TRIGGER `recordings_count_insert` AFTER INSERT ON `recordings` BEGIN\n\tINSERT OR IGNORE INTO `recording_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `recording_state_counts` SET `n` = `n` + 1 WHERE `state` = NEW.`state`;\nEND;",
+      "CREATE TRIGGER `recordings_count_delete` AFTER DELETE ON `recordings` BEGIN\n\tUPDATE `recording_state_counts` SET `n` = `n` - 1 WHERE `state` = OLD.`state`;\nEND;",
+      "CREATE TRIGGER `recordings_count_update` AFTER UPDATE OF `state` ON `recordings` WHEN OLD.`state` IS NOT NEW.`state` BEGIN\n\tUPDATE `recording_state_counts` SET `n` = `n` - 1 WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `recording_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `recording_state_counts` SET `n` = `n` + 1 WHERE `state` = NEW.`state`;\nEND;",
+      "CREATE TRIGGER `uploads_count_insert` AFTER INSERT ON `uploads` BEGIN\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;",
+      "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
+      "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size` BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
+    ]
   }
 ];

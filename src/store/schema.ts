@@ -1,6 +1,7 @@
 // The daemon's state, as Drizzle tables. Column keys equal column names on purpose: raw rows
 // from the SQLite handle then already have the shape of `$inferSelect`, so the sync helpers in
 // db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
+import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const recordings = sqliteTable(
@@ -23,7 +24,12 @@ export const recordings = sqliteTable(
     next_segment_seq: integer("next_segment_seq").notNull().default(1),
     error: text("error"),
   },
-  (t) => [index("recordings_state_created").on(t.state, t.created_at), index("recordings_created").on(t.created_at)],
+  (t) => [
+    index("recordings_state_created").on(t.state, t.created_at),
+    index("recordings_created").on(t.created_at),
+    // Only recordings with data on disk: the storage total at start reads these, not the history.
+    index("recordings_local_bytes").on(t.local_bytes).where(sql`local_bytes != 0`),
+  ],
 );
 
 export const traces = sqliteTable(
@@ -67,7 +73,13 @@ export const segments = sqliteTable(
     created_at: integer("created_at").notNull(),
     closed_at: integer("closed_at"),
   },
-  (t) => [primaryKey({ columns: [t.recording_id, t.seq] }), index("segments_state").on(t.state)],
+  (t) => [
+    primaryKey({ columns: [t.recording_id, t.seq] }),
+    index("segments_state").on(t.state),
+    // Closed segments whose rewrite a crash interrupted (no sha256 yet): start looks for these
+    // among a history of closed ones.
+    index("segments_unhashed").on(t.recording_id, t.seq).where(sql`state = 'closed' AND sha256 IS NULL`),
+  ],
 );
 
 export const files = sqliteTable(
@@ -115,6 +127,8 @@ export const uploads = sqliteTable(
     index("uploads_recording").on(t.recording_id),
     uniqueIndex("uploads_remote_key").on(t.recording_id, t.remote_key),
     index("uploads_evictable").on(t.local_deleted, t.state, t.uploaded_at),
+    // Covers the evictable total (uploaded, local copy still there) that status reads.
+    index("uploads_evictable_size").on(t.size).where(sql`state = 'uploaded' AND local_deleted = 0`),
   ],
 );
 
@@ -129,6 +143,20 @@ export const uploadParts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.upload_id, t.part_number] })],
 );
+
+// How many recordings and upload objects are in each state (and the objects' bytes), kept by
+// triggers on recordings and uploads (drizzle/0003_state_counts.sql): status reads a few rows
+// instead of counting a table that grows with history (a million objects took a second).
+export const recordingStateCounts = sqliteTable("recording_state_counts", {
+  state: text("state").primaryKey(),
+  n: integer("n").notNull().default(0),
+});
+
+export const uploadStateCounts = sqliteTable("upload_state_counts", {
+  state: text("state").primaryKey(),
+  n: integer("n").notNull().default(0),
+  bytes: integer("bytes").notNull().default(0),
+});
 
 export type RecordingRow = typeof recordings.$inferSelect;
 export type TraceRow = typeof traces.$inferSelect;
