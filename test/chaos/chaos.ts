@@ -1,10 +1,13 @@
 // The chaos run: writer processes record messages and files while the driver SIGKILLs the
 // daemon, cuts its power (the lazy file system), fills its disk and breaks the network to the
-// upload target (s3rver behind the fault proxy: 5xx, 429, resets, stalls, slow drip). At the
-// end every acknowledged item must be in the target, byte-identical, once; refused items were
-// answered 507 and never acknowledged. By hand: `CHAOS_ROUNDS=200 bun test/chaos/chaos.ts`.
+// upload target (s3rver behind the fault proxy: 5xx, 429, resets, stalls, slow drip, an empty
+// 200 that never reached the server). At the end every acknowledged item must be in the target,
+// byte-identical, once; refused items were answered 507 and never acknowledged. By hand:
+// `CHAOS_ROUNDS=200 bun test/chaos/chaos.ts` (CHAOS_LOG_LEVEL=debug for the daemon's log,
+// CHAOS_KEEP_LOG=<file> to keep a copy of it).
 import { openSync, closeSync, readFileSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Database } from "bun:sqlite";
 import { McapStreamReader } from "@mcap/core";
 import { health, isAlive, waitFor } from "../daemon/helpers.ts";
 import { run, tempHome } from "../support/binary.ts";
@@ -57,7 +60,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   const root = tempHome("ncd-chaos");
   const { backing, mount } = lazyFsPaths(root);
   let fs: LazyFs = await mountLazyFs(backing, mount, 2 * 1024 ** 3);
-  const env = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: "us-east-1" };
+  const env = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: "us-east-1", NCD_LOG_LEVEL: process.env.CHAOS_LOG_LEVEL };
   const args = ["launch", "--background", "--upload-url", "s3://chaos/run", "--segment-max-bytes", "64kb"];
   const socket = join(mount, ".neuracore", "data_daemon", "daemon.sock");
   let pid = 0;
@@ -81,11 +84,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     () => ({ kind: "drop", afterBytes: Math.floor(Math.random() * 64 * 1024) }),
     () => ({ kind: "stall", ms: 200 + Math.floor(Math.random() * 1500) }),
     () => ({ kind: "drip", bytesPerSecond: 256 * 1024 }),
+    () => ({ kind: "empty200" }),
   ];
+  const faultName = (f: Fault) => (f.kind === "status" ? String(f.status) : f.kind);
   proxy.setFaults(() => {
     if (!faulty || Math.random() >= faultRate) return undefined;
     const f = pick(kinds)();
-    const name = f.kind === "status" ? String(f.status) : f.kind;
+    const name = faultName(f);
     faults[name] = (faults[name] ?? 0) + 1;
     return f;
   });
@@ -220,8 +225,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
           else if (r.type === "Message") msgs.push({ topic: topics.get(r.channelId)!, data: r.data });
         }
       }
-      problems.push(...ledger.checkMessages(id, msgs, tally));
+      const messageProblems = ledger.checkMessages(id, msgs, tally);
+      problems.push(...messageProblems);
       const fileProblems = await ledger.checkFiles(id, (name) => admin.get(`${prefix}files/${name}`), tally);
+      if (messageProblems.length || fileProblems.length) problems.push(...storedRows(mount, id, keys));
       if (fileProblems.length) {
         // What the daemon says about the recording, to tell a lost upload from a lost file.
         const detail = (await call(socket, "GET", `/v1/recordings/${id}`)).body;
@@ -234,6 +241,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
       problems.push(...fileProblems);
     }
     await run(["stop"], { home: mount, env });
+    if (process.env.CHAOS_KEEP_LOG) await Bun.write(process.env.CHAOS_KEEP_LOG, readFileSync(join(mount, ".neuracore", "data_daemon", "logs", "daemon.log")));
     return {
       rounds: round,
       kills,
@@ -264,6 +272,26 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     await bounded(fs.unmount());
     await bounded(proxy.close());
     await bounded(s3.stop());
+  }
+}
+
+/** What the daemon's database holds for a recording with problems: its segments, uploads and files. */
+function storedRows(mount: string, id: string, keys: string[]): string[] {
+  try {
+    const db = new Database(join(mount, ".neuracore", "data_daemon", "state.db"), { readonly: true });
+    try {
+      const q = (sql: string) => JSON.stringify(db.query(sql).all(id));
+      return [
+        `${id}: target holds ${JSON.stringify(keys)}`,
+        `${id}: recording row ${q("SELECT state, message_count, bytes, next_segment_seq, error FROM recordings WHERE id = ?")}`,
+        `${id}: segment rows ${q("SELECT seq, state, bytes, message_count, sha256 IS NOT NULL AS hashed FROM segments WHERE recording_id = ?")}`,
+        `${id}: upload rows ${q("SELECT id, kind, remote_key, size, state, attempts, last_error FROM uploads WHERE recording_id = ?")}`,
+      ];
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    return [`${id}: database not readable: ${(e as Error).message}`];
   }
 }
 

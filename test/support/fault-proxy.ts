@@ -7,7 +7,8 @@ export type Fault =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
   | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
   | { kind: "stall"; ms: number } // hold the request this long before forwarding
-  | { kind: "drip"; bytesPerSecond: number }; // forward the request body at this slow pace
+  | { kind: "drip"; bytesPerSecond: number } // forward the request body at this slow pace
+  | { kind: "empty200" }; // read the body, forward nothing, answer 200 with no headers or body (a middlebox that lost the server's answer)
 
 export interface RequestRecord {
   method: string;
@@ -48,6 +49,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       });
       return;
     }
+    if (fault?.kind === "empty200") {
+      req.resume();
+      req.on("end", () => {
+        rec.status = 200;
+        res.writeHead(200, { "content-length": "0" });
+        res.end();
+      });
+      return;
+    }
     if (fault?.kind === "drop") {
       let seen = 0;
       req.on("data", (c: Buffer) => {
@@ -68,7 +78,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.writeHead(ans.statusCode ?? 502, ans.headers);
       ans.pipe(res);
     });
-    out.on("error", () => res.destroy());
+    // The upstream failed: reset the client's connection. (res.destroy() before the headers
+    // makes Bun's node:http server answer an empty 200, a success the upstream never gave.)
+    out.on("error", () => req.socket.destroy());
     req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
     req.on("error", () => out.destroy());
     if (fault?.kind === "drip") {

@@ -57,6 +57,30 @@ describe("uploads through a misbehaving network", () => {
     await checkRemote((p) => admin.get(`flaky/default/${made.id}/${p}`), made, before);
   }, 120_000);
 
+  test("a 200 with no ETag (a proxy that lost the server's answer) is not taken as stored: every object is sent again and arrives", async () => {
+    proxy.reset();
+    // The first PUT or POST of every object, part, Complete and the manifest is answered 200
+    // with no headers and no body, and never reaches s3rver: only a retry can store it.
+    const seen = new Set<string>();
+    let injected = 0;
+    proxy.setFaults((req) => {
+      const what = `${req.method} ${req.url}`;
+      if ((req.method !== "PUT" && req.method !== "POST") || seen.has(what)) return undefined;
+      seen.add(what);
+      injected++;
+      return { kind: "empty200" };
+    });
+    const d = await daemon("empty200");
+    const made = await makeRecording(d, { messages: 300, files: { "small.bin": randomBytes(300_000), "large.bin": randomBytes(12 * MiB + 5) } });
+    const before = await d.api("GET", `/v1/recordings/${made.id}`);
+    const done = await waitState(d, made.id, ["uploaded", "failed"], 90_000);
+    proxy.setFaults(undefined);
+    expect(done.state).toBe("uploaded");
+    expect(injected).toBeGreaterThanOrEqual(4); // the segment, both files (the large one in parts) and the manifest
+    const admin = s3Admin(s3, "faults");
+    await checkRemote((p) => admin.get(`empty200/default/${made.id}/${p}`), made, before);
+  }, 120_000);
+
   /** Waits until no object of the recording is still being tried (all but the manifest ended). */
   const settled = (d: Daemon, id: string) =>
     waitFor(`recording ${id} to have no upload in flight`, async () => {

@@ -81,6 +81,21 @@ describe("tus uploads", () => {
     expect(tusStored(recordingKey("", "default", rec.id, "segments/000001.mcap"))?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
   });
 
+  test("a PATCH answered 200 with no Upload-Offset (a proxy that lost the server's answer) is sent again, not taken as stored", async () => {
+    const { rec, bytes } = makeRecording(dir, store, { id: "tus-e", sizes: [120 * KiB, 40 * KiB] });
+    // The first three PATCHes (enough to meet both objects, or one twice) never reach the server.
+    let faulted = 0;
+    proxy.setFaults((req) => (req.method === "PATCH" && faulted < 3 ? (faulted++, { kind: "empty200" }) : undefined));
+    const { up, ev } = run(createTusTarget({ url: `${proxy.url}/files` }));
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    expect(faulted).toBe(3);
+    expect(ev.of("upload.retry").length).toBe(3);
+    for (const [rel, data] of bytes) expect(tusStored(recordingKey("", "default", rec.id, rel))?.equals(Buffer.from(data))).toBe(true);
+    expect(tusStored(recordingKey("", "default", rec.id, "manifest.json"))?.length).toBeGreaterThan(0);
+  });
+
   test("an upload URL the server forgot (404) is created again", async () => {
     const { rec, bytes } = makeRecording(dir, store, { id: "tus-g", sizes: [50 * KiB] });
     const id = rec.objects[0]!.id;

@@ -94,10 +94,15 @@ export async function putMultipart(deps: MultipartDeps, job: PutJob): Promise<{ 
   let etag = stripQuotes(xmlValue(text, "ETag"));
   // Ceph 16 returns an empty <ETag/> here; the object's HEAD has the real one.
   if (!etag) {
-    const head = await client.request({ method: "HEAD", key: job.key, payloadHash: sha256Hex(""), signal: job.signal });
-    etag = stripQuotes(head.headers.get("etag"));
+    const head = await client.request({ method: "HEAD", key: job.key, payloadHash: sha256Hex(""), signal: job.signal }).catch((e) => {
+      if (!(e instanceof TargetError && e.info.status === 404)) throw e;
+      return undefined; // an empty answer that completed nothing: the upload is still open
+    });
+    etag = stripQuotes(head?.headers.get("etag"));
+    // No object, or one without an ETag: nothing confirms the Complete; it is sent again.
+    if (!etag) throw new TargetError(`S3 answered CompleteMultipartUpload of ${job.key} without an ETag, and the object has none; completing it again`, { protocol: "s3", code: "MissingETag" });
   }
   if (etag && /-\d+$/.test(etag) && etag !== expected)
     throw new TargetError(`S3 multipart ETag for ${job.key} is ${etag}, expected ${expected}`, { protocol: "s3", code: "BadDigest" });
-  return { etag: etag || expected };
+  return { etag };
 }

@@ -57,7 +57,7 @@ export async function sendMissingParts(o: {
       const ans = await o.putRange(job, start, len, md5, query, sentNow, signal);
       const etag = stripQuotes(ans.headers.get("etag"));
       checkEtag(etag, md5, `${job.key} part ${n}`);
-      const part = { number: n, size: len, etag: etag || md5.toString("hex"), checksum: md5.toString("base64") };
+      const part = { number: n, size: len, etag, checksum: md5.toString("base64") };
       done.set(n, part);
       inFlight.delete(n);
       confirmed += len;

@@ -48,7 +48,15 @@ export async function listParts(client: S3Client, key: string, uploadId: string,
   }
 }
 
+/**
+ * A PUT (an object or a part) counts as stored only when its answer carries an ETag, which every
+ * S3 server gives a body it kept. A 2xx without one did not come from a server that stored the
+ * bytes (a proxy or middlebox that lost the upstream answer, say, and made up an empty 200): it
+ * is retried like a dropped connection, never taken as done, or the object would count as
+ * uploaded while the target does not hold it.
+ */
 export function checkEtag(etag: string, md5: Buffer, what: string) {
+  if (!etag) throw new TargetError(`S3 answered the PUT of ${what} without an ETag, so nothing confirms it was stored; sending it again`, { protocol: "s3", code: "MissingETag" });
   // Only a plain MD5 ETag can be checked; servers with encryption at rest return something else.
   if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.toString("hex"))
     throw new TargetError(`S3 stored ${what} with ETag ${etag} but we sent MD5 ${md5.toString("hex")}`, { protocol: "s3", code: "BadDigest" });

@@ -112,7 +112,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
             rangeStream(job.localPath, start, len, { bandwidth, signal: job.signal, onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))) }),
             touch,
           );
-          offset = Number(ans.headers.get("upload-offset") ?? start + len);
+          offset = confirmedOffset(ans.headers, url);
         } catch (e) {
           if (classify(e) === "reoffset") break; // 409: our offset was stale; ask again
           throw e;
@@ -146,7 +146,8 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     async putBytes(key, bytes, _type, o) {
       const job = { key, sha256: createHash("sha256").update(bytes).digest("hex"), signal: o.signal, resume: { saveTusUrl: async () => {} } } as unknown as PutJob;
       const url = await create(job, bytes.length);
-      await call("PATCH", url, { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) }, o.signal, () => bytesStream(bytes, { bandwidth, signal: o.signal }));
+      const ans = await call("PATCH", url, { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) }, o.signal, () => bytesStream(bytes, { bandwidth, signal: o.signal }));
+      if (confirmedOffset(ans.headers, url) !== bytes.length) throw new TargetError(`tus PATCH ${shownUrl(url)} did not take the whole body; sending it again`, { protocol: "tus" });
     },
     async abort(_key, state) {
       if (!state.tusUrl) return;
@@ -157,4 +158,16 @@ export function createTusTarget(opts: TusTargetOptions): Target {
       }
     },
   };
+}
+
+/**
+ * The offset a PATCH answer says the server now holds. A tus server must send it with every
+ * success; a 2xx without it did not come from a server that kept the bytes (a proxy that lost
+ * the upstream answer, say), so it is retried like a dropped connection, never taken as done.
+ */
+function confirmedOffset(headers: Headers, url: string): number {
+  const offset = Number(headers.get("upload-offset") ?? NaN);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new TargetError(`tus PATCH ${shownUrl(url)} answered without a valid Upload-Offset, so nothing confirms the bytes were stored; sending them again`, { protocol: "tus" });
+  return offset;
 }
