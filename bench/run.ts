@@ -17,14 +17,20 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
 const dir = join(import.meta.dir, "suites");
 const only = process.argv.slice(2);
-const names = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).filter((n) => !only.length || only.includes(n)).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => f.slice(0, -3))
+  .filter((n) => !only.length || only.includes(n))
+  .sort();
 
 // Sections of suites not run this time are kept from the previous file, each marked with
 // its suite name and the date it was measured.
 const OUT = "docs/benchmarks.md";
 const sections = new Map<string, string>();
 if (existsSync(OUT)) {
-  for (const part of readFileSync(OUT, "utf8").split(/^<!-- suite:/m).slice(1)) {
+  for (const part of readFileSync(OUT, "utf8")
+    .split(/^<!-- suite:/m)
+    .slice(1)) {
     const name = part.slice(0, part.indexOf(" "));
     sections.set(name, `<!-- suite:${part.trimEnd()}`);
   }

@@ -53,11 +53,17 @@ export async function compile(opts: CompileOptions): Promise<void> {
   const targetName = opts.target ?? hostTarget();
   const cross = opts.target ? [`--target=${TARGETS[opts.target]}`] : [];
   const defines = [
-    "--define", `NCD_BUILD_COMMIT=${JSON.stringify(opts.info.commit)}`,
-    "--define", `NCD_BUILD_DATE=${JSON.stringify(opts.info.buildDate)}`,
-    "--define", `NCD_BUILD_TARGET=${JSON.stringify(targetName)}`,
+    "--define",
+    `NCD_BUILD_COMMIT=${JSON.stringify(opts.info.commit)}`,
+    "--define",
+    `NCD_BUILD_DATE=${JSON.stringify(opts.info.buildDate)}`,
+    "--define",
+    `NCD_BUILD_TARGET=${JSON.stringify(targetName)}`,
   ];
-  const r = await $`bun build ${entries} --compile ${cross} --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${defines} --outfile ${opts.outfile}`.nothrow().quiet();
+  const r =
+    await $`bun build ${entries} --compile ${cross} --minify --bytecode --format=esm --sourcemap=inline --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${defines} --outfile ${opts.outfile}`
+      .nothrow()
+      .quiet();
   if (r.exitCode !== 0) throw new Error(`bun build for ${targetName} failed (exit ${r.exitCode}):\n${r.stderr.toString()}${r.stdout.toString()}`);
   // The worker's source map is inline in the executable too; the side file Bun leaves beside it is not a build output.
   if (!opts.entry) rmSync(join(dirname(opts.outfile), "segment-compact-worker.js.map"), { force: true });

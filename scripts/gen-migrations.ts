@@ -13,7 +13,10 @@ const migrations = journal.entries
   .sort((a, b) => a.idx - b.idx)
   .map((e) => {
     const sql = readFileSync(join(root, "drizzle", `${e.tag}.sql`), "utf8");
-    const statements = sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
+    const statements = sql
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean);
     return { tag: e.tag, statements };
   });
 

@@ -49,7 +49,11 @@ try {
   // The installer travels with the binaries, so `<release>/install.sh | sh` fetches from there.
   copyFileSync("scripts/install.sh", join(RELEASE_DIR, "install.sh"));
   chmodSync(join(RELEASE_DIR, "install.sh"), 0o755);
-  sums.push(`${createHash("sha256").update(readFileSync(join(RELEASE_DIR, "install.sh"))).digest("hex")}  install.sh`);
+  sums.push(
+    `${createHash("sha256")
+      .update(readFileSync(join(RELEASE_DIR, "install.sh")))
+      .digest("hex")}  install.sh`,
+  );
   writeFileSync(join(RELEASE_DIR, "SHA256SUMS"), `${sums.join("\n")}\n`);
   console.log(`wrote ${join(RELEASE_DIR, "SHA256SUMS")} (${targets.length} files, ${info.commit})`);
 } catch (err) {

@@ -27,7 +27,10 @@ export class DaemonError extends Error {
 
 /** Bad input: names the field, argument or NDJSON line, and what is allowed. */
 export class ValidationError extends DaemonError {
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super("bad_request", message, 400, 1);
   }
 }

@@ -20,7 +20,9 @@ const ctx: CliContext = {
       process.off("SIGTERM", term);
     };
   },
-  readStdin: () => (globalThis as { Bun?: { stdin: { stream(): ReadableStream<Uint8Array> } } }).Bun?.stdin.stream() ?? (ReadableStream as unknown as { from(x: unknown): ReadableStream<Uint8Array> }).from(process.stdin),
+  readStdin: () =>
+    (globalThis as { Bun?: { stdin: { stream(): ReadableStream<Uint8Array> } } }).Bun?.stdin.stream() ??
+    (ReadableStream as unknown as { from(x: unknown): ReadableStream<Uint8Array> }).from(process.stdin),
 };
 
 const code = await runCli(process.argv.slice(2), ctx);

@@ -19,7 +19,10 @@ const PATTERNS: [RegExp, string][] = [
   // SigV4: the access key in Credential=, the signature, a session token; in headers or queries.
   [/\b(Credential|Signature|X-Amz-Credential|X-Amz-Signature|X-Amz-Security-Token|x-amz-security-token)(\s*[=:]\s*)[^\s,&"'<]+/gi, `$1$2${MASK}`],
   // Query parameters and JSON/header fields that name themselves secret.
-  [/\b(api[_-]?key|access[_-]?token|token|password|secret|secret[_-]?access[_-]?key|session[_-]?token|x-api-key)(["']?\s*[=:]\s*["']?)[^\s,&"'<>]+/gi, `$1$2${MASK}`],
+  [
+    /\b(api[_-]?key|access[_-]?token|token|password|secret|secret[_-]?access[_-]?key|session[_-]?token|x-api-key)(["']?\s*[=:]\s*["']?)[^\s,&"'<>]+/gi,
+    `$1$2${MASK}`,
+  ],
 ];
 
 /** Masks what is secret by its form: URL passwords, authorization tokens, signed-URL parameters. */
@@ -57,7 +60,7 @@ export function createRedactor(initial: (string | null | undefined)[] = []): Red
   const r: Redactor = {
     add(...more) {
       let changed = false;
-      for (const s of more) if (s && s.length >= MIN_SECRET && !secrets.has(s)) (secrets.add(s), (changed = true));
+      for (const s of more) if (s && s.length >= MIN_SECRET && !secrets.has(s)) secrets.add(s), (changed = true);
       if (changed) cache = sorted();
     },
     text: (s) => redactText(s, cache),

@@ -106,7 +106,11 @@ describe("architecture", () => {
     const outside = [...files(SRC)].map((f) => relative(SRC, f)).filter((f) => !f.startsWith("recordings/") && !f.startsWith("store/"));
     const found = outside.flatMap((f) => {
       const text = readFileSync(join(SRC, f), "utf8");
-      return [sqlUse.test(text) && `${f}: SQL on a recordings table`, schemaImport.test(text) && `${f}: imports the schema`, rawSql.test(text) && `${f}: raw SQL`].filter(Boolean);
+      return [
+        sqlUse.test(text) && `${f}: SQL on a recordings table`,
+        schemaImport.test(text) && `${f}: imports the schema`,
+        rawSql.test(text) && `${f}: raw SQL`,
+      ].filter(Boolean);
     });
     expect(found).toEqual([]);
   });
@@ -144,7 +148,9 @@ describe("architecture", () => {
   });
 
   test("the client holds no CLI prose: live-apply and other command wording live in src/cli", () => {
-    const prose = [...files(join(SRC, "client"))].filter((f) => /nc-data-daemon (restart|update|profile)\b/.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f));
+    const prose = [...files(join(SRC, "client"))]
+      .filter((f) => /nc-data-daemon (restart|update|profile)\b/.test(readFileSync(f, "utf8")))
+      .map((f) => relative(SRC, f));
     expect(prose).toEqual([]);
   });
 
@@ -165,11 +171,20 @@ describe("architecture", () => {
     // declared in api/ or where it is produced (recordings/, uploader/) and re-exported.
     const exportedNames = (file: string) => {
       const text = readFileSync(join(SRC, file), "utf8");
-      const listed = [...text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(",").map((x) => x.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]!));
+      const listed = [...text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) =>
+        m[1]!.split(",").map(
+          (x) =>
+            x
+              .trim()
+              .replace(/^type\s+/, "")
+              .split(/\s+as\s+/)[0]!,
+        ),
+      );
       return [...listed, ...[...text.matchAll(DECL)].filter((m) => m[0].startsWith("export")).map((m) => m[1]!)].filter(Boolean);
     };
     const contract = new Set([...exportedNames("api/index.ts"), ...exportedNames("api/contract.ts")]);
-    for (const name of ["StoredFile", "Frame", "FRAMES_TYPE", "UploadProgress", "RecordingProgress", "RecordingView", "CreateRecordingInput", "Health"]) expect(contract).toContain(name);
+    for (const name of ["StoredFile", "Frame", "FRAMES_TYPE", "UploadProgress", "RecordingProgress", "RecordingView", "CreateRecordingInput", "Health"])
+      expect(contract).toContain(name);
     const twice = [...contract].filter((name) => (declaredIn.get(name)?.size ?? 0) > 1).map((name) => `${name}: ${[...declaredIn.get(name)!].join(", ")}`);
     expect(twice).toEqual([]);
   });

@@ -79,7 +79,10 @@ async function closedEvents(socket: string) {
         first(); // the daemon writes a comment once subscribed, before any event
         buffer += decoder.decode(value, { stream: true });
         for (let end; (end = buffer.indexOf("\n\n")) >= 0; buffer = buffer.slice(end + 2)) {
-          const data = buffer.slice(0, end).split("\n").find((l) => l.startsWith("data:"));
+          const data = buffer
+            .slice(0, end)
+            .split("\n")
+            .find((l) => l.startsWith("data:"));
           if (!data) continue;
           const e = JSON.parse(data.slice(5)) as { time: string; data: { seq: number } };
           published.set(e.data.seq, Date.parse(e.time));
@@ -101,12 +104,26 @@ async function closedEvents(socket: string) {
 
 async function oneRun(bodies: Uint8Array[], segmentMax: string): Promise<Run> {
   const { dir, env, socket } = daemonHome("ncd-bench-ack");
-  const args = [BINARY, "launch", "--background", "--offline", "--storage-limit", "20gb", "--disk-free-margin", "64mb", "--segment-max-bytes", segmentMax, "--segment-max-age", "86400"];
+  const args = [
+    BINARY,
+    "launch",
+    "--background",
+    "--offline",
+    "--storage-limit",
+    "20gb",
+    "--disk-free-margin",
+    "64mb",
+    "--segment-max-bytes",
+    segmentMax,
+    "--segment-max-age",
+    "86400",
+  ];
   const launch = Bun.spawnSync(args, { env, stdout: "pipe", stderr: "pipe" });
   if (launch.exitCode !== 0) throw new Error(`launch failed: ${launch.stderr.toString()}`);
   try {
     const events = await closedEvents(socket);
-    const id = (await req(socket, "POST", "/v1/recordings", JSON.stringify({ name: "bench ack latency" }), { "content-type": "application/json" })).id as string;
+    const id = (await req(socket, "POST", "/v1/recordings", JSON.stringify({ name: "bench ack latency" }), { "content-type": "application/json" }))
+      .id as string;
     const lat: number[] = [];
     // Wall-clock times, to compare with the events' publication times.
     const sent: number[] = [];
@@ -193,7 +210,13 @@ const suite: BenchSuite = {
         ["stream", "segment closes (segment.closed events)", "ack p50", "ack p99", "ack max"],
         [
           [`segment_max_bytes ${NO_CLOSE}, no close (baseline)`, "0 (0)", ms(noClose.p50), ms(noClose.p99), ms(noClose.max)],
-          [`segment_max_bytes ${SEGMENT}`, `${closing.map((r) => r.closing.length).join(" + ")} (${closing.map((r) => r.events).join(" + ")})`, ms(withClose.p50), ms(withClose.p99), ms(withClose.max)],
+          [
+            `segment_max_bytes ${SEGMENT}`,
+            `${closing.map((r) => r.closing.length).join(" + ")} (${closing.map((r) => r.events).join(" + ")})`,
+            ms(withClose.p50),
+            ms(withClose.p99),
+            ms(withClose.max),
+          ],
         ],
       ),
       "",
@@ -206,7 +229,10 @@ const suite: BenchSuite = {
           row("sent after a close and before its segment.closed", pick(during)),
           row(`the ${AFTER} after each close`, pick(after)),
           row("all others", pick(rest)),
-          row("baseline run, all", open.flatMap((r) => r.lat)),
+          row(
+            "baseline run, all",
+            open.flatMap((r) => r.lat),
+          ),
         ],
       ),
       "",

@@ -24,14 +24,29 @@ function body(bytes: number): Uint8Array {
 }
 
 async function req(socket: string, method: string, path: string, payload?: Uint8Array | string) {
-  const res = await fetch(`http://localhost${path}`, { method, body: payload, headers: { "content-type": "application/x-ndjson" }, unix: socket } as RequestInit);
+  const res = await fetch(`http://localhost${path}`, {
+    method,
+    body: payload,
+    headers: { "content-type": "application/x-ndjson" },
+    unix: socket,
+  } as RequestInit);
   return { status: res.status, body: JSON.parse(await res.text()) };
 }
 
 /** RSS before, peak during, and after four concurrent batches (after: 3 s of quiet, then the least of 5 s). */
 async function fourBatches(maxBatch: string | null, batch: Uint8Array) {
   const { env, socket } = daemonHome("ncd-bench-mem");
-  const args = [BINARY, "launch", "--background", "--offline", "--storage-limit", "20gb", "--disk-free-margin", "64mb", ...(maxBatch ? ["--max-batch-bytes", maxBatch] : [])];
+  const args = [
+    BINARY,
+    "launch",
+    "--background",
+    "--offline",
+    "--storage-limit",
+    "20gb",
+    "--disk-free-margin",
+    "64mb",
+    ...(maxBatch ? ["--max-batch-bytes", maxBatch] : []),
+  ];
   const launch = Bun.spawnSync(args, { env, stdout: "pipe", stderr: "pipe" });
   if (launch.exitCode !== 0) throw new Error(`launch failed: ${launch.stderr.toString()}`);
   const pid = (await req(socket, "GET", "/v1/health")).body.pid as number;
@@ -70,7 +85,7 @@ const suite: BenchSuite = {
       rows.push([label, r.statuses, mib(r.before), mib(r.peak), mib(r.after), mib(r.after - r.before)]);
     }
     return [
-      "Four NDJSON batches sent at once over the socket to a daemon with one open recording (`--offline`); RSS from /proc, sampled every 20 ms while they run; \"after\" is the least of ten samples over 5 s, starting 3 s after the last answer. The daemon reads large batches (16 MiB or more, or of unknown length) two at a time, the others waiting in their sockets, and collects garbage after each: before both, four 60 MiB batches peaked at 1,218 MiB and four 200 MiB batches left 511 MiB held afterwards; before any bound, four 200 MiB batches took 2,232 MiB and left 1,865 MiB.",
+      'Four NDJSON batches sent at once over the socket to a daemon with one open recording (`--offline`); RSS from /proc, sampled every 20 ms while they run; "after" is the least of ten samples over 5 s, starting 3 s after the last answer. The daemon reads large batches (16 MiB or more, or of unknown length) two at a time, the others waiting in their sockets, and collects garbage after each: before both, four 60 MiB batches peaked at 1,218 MiB and four 200 MiB batches left 511 MiB held afterwards; before any bound, four 200 MiB batches took 2,232 MiB and left 1,865 MiB.',
       "",
       table(["batches", "answers", "RSS before (baseline)", "peak", "after", "after − before"], rows),
     ].join("\n");

@@ -29,7 +29,10 @@ const suite: BenchSuite = {
     return [
       `Wall time of one run (spawn to exit), ${RUNS} runs each after one warm-up. Target: under 50 ms median for our two commands.`,
       "",
-      table(["command", "median", "p99", "min"], rows.map(([name, s]) => [name, ms(s.p50), ms(s.p99), ms(s.min)])),
+      table(
+        ["command", "median", "p99", "min"],
+        rows.map(([name, s]) => [name, ms(s.p50), ms(s.p99), ms(s.min)]),
+      ),
     ].join("\n");
   },
 };

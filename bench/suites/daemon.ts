@@ -19,7 +19,9 @@ const post = (socket: string, path: string, body: string, type = "application/js
 
 /** Wall time of a recording's first steps: create, one batch of 1,000 small messages, stop. */
 async function recordOnce(socket: string, tag: string): Promise<number> {
-  const body = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ trace: `/t/${i % 4}`, timestamp: 1.7e9 + i / 1000, data: { i, v: [i / 3, i / 7] } })).join("\n");
+  const body = Array.from({ length: 1000 }, (_, i) =>
+    JSON.stringify({ trace: `/t/${i % 4}`, timestamp: 1.7e9 + i / 1000, data: { i, v: [i / 3, i / 7] } }),
+  ).join("\n");
   const t0 = performance.now();
   const { id } = await post(socket, "/v1/recordings", JSON.stringify({ name: tag }));
   await post(socket, `/v1/recordings/${id}/messages`, body, "application/x-ndjson");
@@ -141,11 +143,23 @@ const suite: BenchSuite = {
       table(
         ["measure", "nc-data-daemon", "baseline", "target", "met"],
         [
-          ["`launch --background` to ready, median (p99)", `${ms(launch.p50)} (${ms(launch.p99)})`, `${ms(ready.p50)} (${ms(ready.p99)}) spawn to first answer`, "< 150 ms", ok(launch.p99 < 150)],
+          [
+            "`launch --background` to ready, median (p99)",
+            `${ms(launch.p50)} (${ms(launch.p99)})`,
+            `${ms(ready.p50)} (${ms(ready.p99)}) spawn to first answer`,
+            "< 150 ms",
+            ok(launch.p99 < 150),
+          ],
           ["`status` CLI wall time, median (p99)", `${ms(status.p50)} (${ms(status.p99)})`, "", "< 50 ms", ok(status.p50 < 50)],
           ["`GET /v1/status`, 1 client, p50", us(ours1.p50), us(bare1.p50), "", ""],
           ["`GET /v1/status`, 1 client, p99", us(ours1.p99), us(bare1.p99), "≤ 2× baseline", ok(ours1.p99 <= 2 * bare1.p99)],
-          ["`GET /v1/status`, 50 clients, p50 / p99 (best of 3 rounds of 20,000)", `${ms(ours50.p50)} / ${ms(ours50.p99)}`, `${ms(bare50.p50)} / ${ms(bare50.p99)}`, "", ""],
+          [
+            "`GET /v1/status`, 50 clients, p50 / p99 (best of 3 rounds of 20,000)",
+            `${ms(ours50.p50)} / ${ms(ours50.p99)}`,
+            `${ms(bare50.p50)} / ${ms(bare50.p99)}`,
+            "",
+            "",
+          ],
           ["`GET /v1/status`, 50 clients, requests/s", ours50.rps.toFixed(0), bare50.rps.toFixed(0), "≥ 0.5× baseline", ok(ours50.rps >= 0.5 * bare50.rps)],
           [`idle CPU over ${IDLE_S} s`, pct(idleCpu("ours")), pct(idleCpu("bare")), "< 0.2 %", ok(idleCpu("ours") < 0.002)],
           ["idle RSS", mib(u1.ours.rss), mib(u1.bare.rss), "≤ baseline + 15 MiB", ok(u1.ours.rss <= u1.bare.rss + 15 * 1024 ** 2)],
@@ -154,7 +168,7 @@ const suite: BenchSuite = {
         ],
       ),
       "",
-      "Where the idle RSS goes. \"Code pages\" are the file-backed, clean pages of the executable that the process has touched; \"private\" is the anonymous memory (JavaScript heap, SQLite cache, buffers). Start-up touches far more code than an idle daemon runs again (opening and migrating the database, loading the config, building the API, the JIT compiling all of it), and those pages stayed in the daemon's RSS: 54-58 MiB idle, against the bare server's 34-35 MiB. So once it has been quiet for \`idle_release_after\` (30 s by default) after start-up or after recording and upload work, the daemon asks the kernel to reclaim its executable's read-only pages (madvise MADV_PAGEOUT; the log says how much, e.g. \"RSS 52.8 MiB -> 17.5 MiB\"); here that happens during the idle minute, after the latency runs, and what the daemon still runs faults back in when used. The bare server does no such thing, and its code pages would be reclaimed too only under memory pressure. The cost is the first use after a release: the row above times the first recording after idle against a second one (the first also pays every other first-use cost, the JIT's among them). Tried before, without a gain: `--smol`, a forced GC when idle, building without bytecode or without the inline source map, native hashers in place of node:crypto and node:zlib. Disabling the optimising JIT (DFG) saved about 3 MiB but cost ingest throughput.",
+      'Where the idle RSS goes. "Code pages" are the file-backed, clean pages of the executable that the process has touched; "private" is the anonymous memory (JavaScript heap, SQLite cache, buffers). Start-up touches far more code than an idle daemon runs again (opening and migrating the database, loading the config, building the API, the JIT compiling all of it), and those pages stayed in the daemon\'s RSS: 54-58 MiB idle, against the bare server\'s 34-35 MiB. So once it has been quiet for \`idle_release_after\` (30 s by default) after start-up or after recording and upload work, the daemon asks the kernel to reclaim its executable\'s read-only pages (madvise MADV_PAGEOUT; the log says how much, e.g. "RSS 52.8 MiB -> 17.5 MiB"); here that happens during the idle minute, after the latency runs, and what the daemon still runs faults back in when used. The bare server does no such thing, and its code pages would be reclaimed too only under memory pressure. The cost is the first use after a release: the row above times the first recording after idle against a second one (the first also pays every other first-use cost, the JIT\'s among them). Tried before, without a gain: `--smol`, a forced GC when idle, building without bytecode or without the inline source map, native hashers in place of node:crypto and node:zlib. Disabling the optimising JIT (DFG) saved about 3 MiB but cost ingest throughput.',
     ].join("\n");
   },
 };

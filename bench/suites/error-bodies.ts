@@ -30,10 +30,13 @@ const suite: BenchSuite = {
       return [
         `${server.requests} answers of HTTP 500, each with a 1 GiB body (${mib(server.requests * GiB)} offered in all), to one daemon retrying a tus upload. Before this change the body was read whole (\`res.text()\`); the report that led to the change measured 2,864 MiB RSS with 1 GiB error bodies.`,
         "",
-        table(["", "daemon RSS", "daemon peak RSS (VmHWM)"], [
-          ["idle, before the first answer", mib(idle.rss), mib(idle.peak)],
-          [`after ${server.requests} answers`, mib(after.rss), mib(after.peak)],
-        ]),
+        table(
+          ["", "daemon RSS", "daemon peak RSS (VmHWM)"],
+          [
+            ["idle, before the first answer", mib(idle.rss), mib(idle.peak)],
+            [`after ${server.requests} answers`, mib(after.rss), mib(after.peak)],
+          ],
+        ),
         "",
         `Body bytes the server handed over in all: ${mib(server.bytesSent)} (the daemon keeps 8 KiB of each and cancels the rest; the remainder is what sat in socket buffers when it hung up).`,
       ].join("\n");

@@ -21,7 +21,8 @@ const PAYLOAD = 100;
 
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 const rate = (x: number) => `${Math.round(x).toLocaleString("en-US")}/s`;
-const ratio = (ours: number, base: number, target: number) => `${(ours / base).toFixed(2)}× (target ≥ ${target}×${ours / base >= target ? "" : ", **missed**"})`;
+const ratio = (ours: number, base: number, target: number) =>
+  `${(ours / base).toFixed(2)}× (target ≥ ${target}×${ours / base >= target ? "" : ", **missed**"})`;
 
 function rssOf(pid: number): number {
   try {
@@ -57,8 +58,12 @@ function messages(batch: number) {
   });
 }
 const enc = new TextEncoder();
-const ndjsonBody = (b: number) => messages(b).map((m) => `{"trace":"${m.trace}","timestamp_ns":"${m.timestampNs}","data":${JSON.stringify(m.data)}}`).join("\n");
-const framesBody = (b: number) => encodeFrames(messages(b).map((m) => ({ trace: m.trace, timestampNs: m.timestampNs, payload: enc.encode(JSON.stringify(m.data)) })));
+const ndjsonBody = (b: number) =>
+  messages(b)
+    .map((m) => `{"trace":"${m.trace}","timestamp_ns":"${m.timestampNs}","data":${JSON.stringify(m.data)}}`)
+    .join("\n");
+const framesBody = (b: number) =>
+  encodeFrames(messages(b).map((m) => ({ trace: m.trace, timestampNs: m.timestampNs, payload: enc.encode(JSON.stringify(m.data)) })));
 
 async function ingestMessages(socket: string, kind: "ndjson" | "frames") {
   const id = (await req(socket, "POST", "/v1/recordings", JSON.stringify({ name: `bench ${kind}` }), { "content-type": "application/json" })).id as string;
@@ -84,7 +89,9 @@ async function ingestMessages(socket: string, kind: "ndjson" | "frames") {
  */
 async function sdkMessages(socket: string, kind: "ndjson" | "frames") {
   const rec = await startRecording({ client: createClient({ socket, timeoutMs: 60_000 }), name: `bench sdk ${kind}` });
-  const batches = Array.from({ length: BATCHES }, (_, b) => messages(b).map((m) => ({ ...m, seconds: Number(m.timestampNs) / 1e9, payload: enc.encode(JSON.stringify(m.data)) })));
+  const batches = Array.from({ length: BATCHES }, (_, b) =>
+    messages(b).map((m) => ({ ...m, seconds: Number(m.timestampNs) / 1e9, payload: enc.encode(JSON.stringify(m.data)) })),
+  );
   const logAll = async (list: typeof batches) => {
     for (const batch of list)
       for (const m of batch) {
@@ -120,7 +127,9 @@ async function mcapBaseline(dir: string) {
     compressChunk: (data) => ({ compression: "zstd", compressedData: Bun.zstdCompressSync(data) }),
   });
   await writer.start({ profile: "", library: "bench" });
-  const channels = await Promise.all([0, 1, 2, 3].map((i) => writer.registerChannel({ topic: `/sensor/${i}`, messageEncoding: "json", schemaId: 0, metadata: new Map() })));
+  const channels = await Promise.all(
+    [0, 1, 2, 3].map((i) => writer.registerChannel({ topic: `/sensor/${i}`, messageEncoding: "json", schemaId: 0, metadata: new Map() })),
+  );
   const batches = Array.from({ length: BATCHES }, (_, b) => messages(b).map((m) => ({ ...m, payload: enc.encode(JSON.stringify(m.data)) })));
   const lat: number[] = [];
   const t0 = performance.now();
@@ -183,7 +192,10 @@ const suite: BenchSuite = {
   title: "Ingest (issue: durable recordings over the socket)",
   async run() {
     const { dir, env, socket } = daemonHome("ncd-bench-i");
-    const launch = Bun.spawnSync([BINARY, "launch", "--background", "--offline", "--storage-limit", "20gb", "--disk-free-margin", "64mb", "--segment-max-bytes", "64mb"], { env, stdout: "pipe", stderr: "pipe" });
+    const launch = Bun.spawnSync(
+      [BINARY, "launch", "--background", "--offline", "--storage-limit", "20gb", "--disk-free-margin", "64mb", "--segment-max-bytes", "64mb"],
+      { env, stdout: "pipe", stderr: "pipe" },
+    );
     if (launch.exitCode !== 0) throw new Error(`launch failed: ${launch.stderr.toString()}`);
     const pid = (await req(socket, "GET", "/v1/health")).pid as number;
     const idleRss = rssOf(pid);
@@ -252,8 +264,22 @@ const suite: BenchSuite = {
           ["", "through the SDK, messages/s", "vs baseline", "one request at a time, messages/s", "batch ack p50", "batch ack p99"],
           [
             ["McapWriter + zstd + fsync per batch, in process (baseline)", rate(baseline.rate), "1.00×", "", ms(baseline.lat.p50), ms(baseline.lat.p99)],
-            ["daemon, NDJSON", rate(sdkNd), ratio(sdkNd, baseline.rate, 0.5), `${rate(nd.rate)} (${(nd.rate / baseline.rate).toFixed(2)}×)`, ms(nd.lat.p50), ms(nd.lat.p99)],
-            ["daemon, binary frames", rate(sdkFr), ratio(sdkFr, baseline.rate, 0.5), `${rate(fr.rate)} (${(fr.rate / baseline.rate).toFixed(2)}×)`, ms(fr.lat.p50), ms(fr.lat.p99)],
+            [
+              "daemon, NDJSON",
+              rate(sdkNd),
+              ratio(sdkNd, baseline.rate, 0.5),
+              `${rate(nd.rate)} (${(nd.rate / baseline.rate).toFixed(2)}×)`,
+              ms(nd.lat.p50),
+              ms(nd.lat.p99),
+            ],
+            [
+              "daemon, binary frames",
+              rate(sdkFr),
+              ratio(sdkFr, baseline.rate, 0.5),
+              `${rate(fr.rate)} (${(fr.rate / baseline.rate).toFixed(2)}×)`,
+              ms(fr.lat.p50),
+              ms(fr.lat.p99),
+            ],
           ],
         ),
         "",

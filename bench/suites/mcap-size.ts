@@ -63,7 +63,8 @@ async function writerBytes(segmentPaths: string[]): Promise<number> {
       if (r.type !== "Message") continue;
       const ch = topics.get(r.channelId)!;
       let id = ids.get(ch.topic);
-      if (id === undefined) ids.set(ch.topic, (id = await writer.registerChannel({ topic: ch.topic, messageEncoding: ch.messageEncoding, schemaId: 0, metadata: new Map() })));
+      if (id === undefined)
+        ids.set(ch.topic, (id = await writer.registerChannel({ topic: ch.topic, messageEncoding: ch.messageEncoding, schemaId: 0, metadata: new Map() })));
       await writer.addMessage({ channelId: id, sequence: r.sequence, logTime: r.logTime, publishTime: r.publishTime, data: r.data });
     }
   }
@@ -84,7 +85,13 @@ const suite: BenchSuite = {
         const r = await daemonBytes(socket, store, batch);
         const base = await writerBytes(r.paths);
         const ratio = r.bytes / base;
-        rows.push([`client batches of ${batch.toLocaleString("en-US")}`, r.chunksBefore.toLocaleString("en-US"), (r.bytes / MESSAGES).toFixed(1), (base / MESSAGES).toFixed(1), `${ratio.toFixed(3)}× (target ≤ 1.05×${ratio <= 1.05 ? "" : ", **missed**"})`]);
+        rows.push([
+          `client batches of ${batch.toLocaleString("en-US")}`,
+          r.chunksBefore.toLocaleString("en-US"),
+          (r.bytes / MESSAGES).toFixed(1),
+          (base / MESSAGES).toFixed(1),
+          `${ratio.toFixed(3)}× (target ≤ 1.05×${ratio <= 1.05 ? "" : ", **missed**"})`,
+        ]);
       }
     } finally {
       Bun.spawnSync([BINARY, "stop"], { env });

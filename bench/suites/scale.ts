@@ -42,7 +42,12 @@ const suite: BenchSuite = {
     const instance = join(dir, ".neuracore", "data_daemon");
     mkdirSync(instance, { recursive: true, mode: 0o700 });
     const g0 = performance.now();
-    const made = writeScaleStore({ db: join(instance, "state.db"), recordingsRoot: join(instance, "recordings"), recordings: RECORDINGS, objectsPerRecording: OBJECTS_PER_RECORDING });
+    const made = writeScaleStore({
+      db: join(instance, "state.db"),
+      recordingsRoot: join(instance, "recordings"),
+      recordings: RECORDINGS,
+      objectsPerRecording: OBJECTS_PER_RECORDING,
+    });
     const genS = (performance.now() - g0) / 1000;
     Bun.spawnSync(["sync"]);
 
@@ -73,7 +78,10 @@ const suite: BenchSuite = {
     let cursor: string | null = null;
     do {
       const s = performance.now();
-      const page: { items: { id: string }[]; next_cursor: string | null } = await getJson(socket, `/v1/recordings?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ""}`);
+      const page: { items: { id: string }[]; next_cursor: string | null } = await getJson(
+        socket,
+        `/v1/recordings?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       pages.push(performance.now() - s);
       for (const r of page.items) {
         if (last !== undefined && r.id >= last) inOrder = false;
@@ -93,7 +101,11 @@ const suite: BenchSuite = {
 
     const rssMax = Math.max(rssStart, rssPaged, rssEnd);
     return [
-      `The store: ${made.ids.length.toLocaleString("en")} recordings (${Object.entries(made.byState).map(([s, n]) => `${n.toLocaleString("en")} ${s}`).join(", ")}), ${made.objects.toLocaleString("en")} upload objects, ${made.folders.toLocaleString("en")} recording folders on disk (the uploaded ones have none, as after upload and deletion); generated in ${genS.toFixed(0)} s. No upload target, so the queue stays as generated. The machine was shared with other work while this ran.`,
+      `The store: ${made.ids.length.toLocaleString("en")} recordings (${Object.entries(made.byState)
+        .map(([s, n]) => `${n.toLocaleString("en")} ${s}`)
+        .join(
+          ", ",
+        )}), ${made.objects.toLocaleString("en")} upload objects, ${made.folders.toLocaleString("en")} recording folders on disk (the uploaded ones have none, as after upload and deletion); generated in ${genS.toFixed(0)} s. No upload target, so the queue stays as generated. The machine was shared with other work while this ran.`,
       "",
       table(
         ["What", "Measured", "Target", ""],
@@ -102,9 +114,19 @@ const suite: BenchSuite = {
           ["Start: spawn to the recordings routes answering (store opened, start-up repair done)", ms(ready), "< 1 s", verdict(ready < 1000)],
           [`/v1/status latency (${STATUS_REQUESTS} requests, one at a time) p50 / p99`, `${ms(st.p50)} / ${ms(st.p99)}`, "p99 < 10 ms", verdict(st.p99 < 10)],
           [`GET /v1/recordings?limit=${PAGE}, ${pages.length} pages to the end, per page p50 / p99`, `${ms(pg.p50)} / ${ms(pg.p99)}`, "bounded", ""],
-          ["Recordings seen paging to the end (each exactly once, newest first)", `${seen.size.toLocaleString("en")} of ${RECORDINGS.toLocaleString("en")}${everyOnce && inOrder ? ", each once, in order" : ", **not each once in order**"}`, "all, once", verdict(everyOnce && inOrder)],
+          [
+            "Recordings seen paging to the end (each exactly once, newest first)",
+            `${seen.size.toLocaleString("en")} of ${RECORDINGS.toLocaleString("en")}${everyOnce && inOrder ? ", each once, in order" : ", **not each once in order**"}`,
+            "all, once",
+            verdict(everyOnce && inOrder),
+          ],
           ["`recordings list` (CLI, first page) p50", ms(cli.p50), "", ""],
-          ["RSS after start / after paging / after the CLI runs", `${mib(rssStart)} / ${mib(rssPaged)} / ${mib(rssEnd)}`, "< 100 MB", verdict(rssMax < 100 * 1000 * 1000)],
+          [
+            "RSS after start / after paging / after the CLI runs",
+            `${mib(rssStart)} / ${mib(rssPaged)} / ${mib(rssEnd)}`,
+            "< 100 MB",
+            verdict(rssMax < 100 * 1000 * 1000),
+          ],
         ],
       ),
     ].join("\n");

@@ -32,13 +32,19 @@ const suite: BenchSuite = {
         fx.store.tx(() => {
           for (let i = 0; i < n; i++) {
             const p = `${rec.id}/segments/${String(i).padStart(6, "0")}.mcap`;
-            fx.store.handle.run("INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'segment', ?, ?, 1, 'x', 'pending', ?, ?)", [rec.id, p, p, now, now]);
+            fx.store.handle.run(
+              "INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'segment', ?, ?, 1, 'x', 'pending', ?, ?)",
+              [rec.id, p, p, now, now],
+            );
           }
         });
         const store = fx.recs.uploadState;
         // The former way: the listing without statuses, so each object's state is read on its own.
         const listed = () => store.listPending() as UploadRecording[]; // synchronous in the daemon's store
-        const perObject: UploadStateStore = { ...store, listPending: () => listed().map((r) => ({ ...r, objects: r.objects.map(({ status: _, ...o }) => o) })) };
+        const perObject: UploadStateStore = {
+          ...store,
+          listPending: () => listed().map((r) => ({ ...r, objects: r.objects.map(({ status: _, ...o }) => o) })),
+        };
         const ours = await timePass(store);
         const before = await timePass(perObject);
         rows.push([n.toLocaleString("en-US"), `${ours.toFixed(1)} ms`, `${before.toFixed(1)} ms`]);

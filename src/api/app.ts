@@ -32,7 +32,14 @@ export function createApp(deps: ApiDeps) {
     .route("/v1/shutdown", shutdownRoutes(deps))
     .route("/v1/recordings", recordingsRoutes(deps.recordings ?? noRecordings))
     .route("/metrics", metricsRoutes(deps))
-    .get("/v1/openapi.json", describeRoute({ summary: "This document.", responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } } }), openapiHandler(() => self!, deps.version));
+    .get(
+      "/v1/openapi.json",
+      describeRoute({
+        summary: "This document.",
+        responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+      }),
+      openapiHandler(() => self!, deps.version),
+    );
   self = app as unknown as Hono;
   app.onError(errorHandler(deps.logError, deps.logDebug));
   app.notFound(notFound);

@@ -17,7 +17,7 @@ async function jsonObject(req: Request): Promise<Record<string, unknown>> {
     throw new ValidationError("The request body is not valid JSON; send an object of config fields.");
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throw new ValidationError("The request body must be a JSON object of config fields, e.g. {\"offline\":true}.");
+    throw new ValidationError('The request body must be a JSON object of config fields, e.g. {"offline":true}.');
   }
   return body as Record<string, unknown>;
 }
@@ -39,7 +39,9 @@ const error = (description: string) => ({ description, content: { "application/j
 /** Live changes last until the daemon restarts; profiles are not rewritten. */
 export const configRoutes = (deps: Pick<ApiDeps, "config">) =>
   new Hono()
-    .get("/", describeRoute({ summary: "The effective configuration, secrets redacted.", responses: { 200: json("Config") } }), (c) => c.json({ config: redactConfig(deps.config.get()) }))
+    .get("/", describeRoute({ summary: "The effective configuration, secrets redacted.", responses: { 200: json("Config") } }), (c) =>
+      c.json({ config: redactConfig(deps.config.get()) }),
+    )
     .patch(
       "/",
       describeRoute({

@@ -47,5 +47,4 @@ export function errorHandler(logError?: (message: string, err: unknown) => void,
   };
 }
 
-export const notFound = (c: Context) =>
-  c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}. See GET /v1/openapi.json for the API.`), 404);
+export const notFound = (c: Context) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}. See GET /v1/openapi.json for the API.`), 404);

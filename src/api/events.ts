@@ -7,7 +7,10 @@ import { queryInput } from "./validated-input.ts";
 
 /** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
 export function typeFilter(raw: string | undefined): ReadonlySet<string> | null {
-  const types = (raw ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const types = (raw ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   return types.length ? new Set(types) : null;
 }
 

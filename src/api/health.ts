@@ -9,7 +9,14 @@ export const healthRoutes = (deps: Pick<ApiDeps, "pid" | "version">) =>
     "/",
     describeRoute({
       summary: "Liveness: the daemon answers on its socket.",
-      responses: { 200: { description: "Alive", content: { "application/json": { schema: { type: "object", properties: { ok: { const: true }, pid: { type: "integer" }, version: { type: "string" } } } } } } },
+      responses: {
+        200: {
+          description: "Alive",
+          content: {
+            "application/json": { schema: { type: "object", properties: { ok: { const: true }, pid: { type: "integer" }, version: { type: "string" } } } },
+          },
+        },
+      },
     }),
     (c) => c.json({ ok: true, pid: deps.pid, version: deps.version } satisfies Health as Health),
   );

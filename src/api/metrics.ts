@@ -17,7 +17,9 @@ function render(samples: Sample[]): string {
     if (!present.length) continue;
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of present) {
-      const l = Object.entries(labels).map(([k, x]) => `${k}="${esc(x)}"`).join(",");
+      const l = Object.entries(labels)
+        .map(([k, x]) => `${k}="${esc(x)}"`)
+        .join(",");
       out.push(`${name}${l ? `{${l}}` : ""} ${v}`);
     }
   }
@@ -31,8 +33,12 @@ export function metricsText(deps: ApiDeps): string {
   const progress = (uploads.progress ?? {}) as Record<string, unknown>;
   const recordings = (s.recordings ?? {}) as Record<string, unknown>;
   const g = (name: string, help: string, value: unknown): Sample => [name, help, "gauge", num(value) === undefined ? [] : [[{}, num(value)!]]];
-  const byLabel = (name: string, help: string, label: string, obj: Record<string, unknown>, keys: string[]): Sample =>
-    [name, help, "gauge", keys.flatMap((k) => (num(obj[k]) === undefined ? [] : [[{ [label]: k }, num(obj[k])!] as [Record<string, string>, number]]))];
+  const byLabel = (name: string, help: string, label: string, obj: Record<string, unknown>, keys: string[]): Sample => [
+    name,
+    help,
+    "gauge",
+    keys.flatMap((k) => (num(obj[k]) === undefined ? [] : [[{ [label]: k }, num(obj[k])!] as [Record<string, string>, number]])),
+  ];
   const events = deps.events.counts?.() ?? {};
   return render([
     ["ncd_info", "Version of the running daemon.", "gauge", [[{ version: s.version, instance: s.instance ?? "default" }, 1]]],
@@ -40,8 +46,21 @@ export function metricsText(deps: ApiDeps): string {
     g("ncd_storage_used_bytes", "Bytes of recordings held on local disk.", storage.used_bytes),
     g("ncd_storage_limit_bytes", "The storage_limit in force.", storage.limit_bytes),
     g("ncd_storage_waiting_for_upload_bytes", "Local bytes not uploaded yet.", storage.waiting_for_upload_bytes),
-    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"]),
-    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, ["pending", "uploading", "uploaded", "failed"]),
+    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, [
+      "recording",
+      "finalizing",
+      "pending_upload",
+      "uploading",
+      "uploaded",
+      "failed",
+      "cancelled",
+    ]),
+    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, [
+      "pending",
+      "uploading",
+      "uploaded",
+      "failed",
+    ]),
     g("ncd_upload_pending_bytes", "Bytes waiting to be uploaded.", uploads.pending_bytes),
     g("ncd_upload_active", "Objects being uploaded now.", progress.active),
     g("ncd_upload_rate_bytes_per_second", "Current upload rate.", progress.rate_bps),

@@ -8,7 +8,11 @@ const errorSchema = {
   type: "object" as const,
   required: ["error"],
   properties: {
-    error: { type: "object" as const, required: ["code", "message"], properties: { code: { type: "string" as const }, message: { type: "string" as const }, field: { type: "string" as const } } },
+    error: {
+      type: "object" as const,
+      required: ["code", "message"],
+      properties: { code: { type: "string" as const }, message: { type: "string" as const }, field: { type: "string" as const } },
+    },
   },
 };
 
@@ -24,7 +28,10 @@ export function openapiDocument(app: AnyApp, version: string) {
     // /v1/openapi.json is a route like the others, not a static file.
     excludeStaticFile: false,
     // Refused input is answered in the API's one error shape.
-    defaultValidationErrorResponse: { description: "Bad input; the field is named", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+    defaultValidationErrorResponse: {
+      description: "Bad input; the field is named",
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+    },
   });
 }
 

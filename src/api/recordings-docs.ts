@@ -18,7 +18,9 @@ const FAILURES: Record<number, string> = {
 
 /** Error answers in the API's one error shape. */
 export const failures = (...codes: number[]): Record<number, Response> =>
-  Object.fromEntries(codes.map((code) => [code, { description: FAILURES[code]!, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }]));
+  Object.fromEntries(
+    codes.map((code) => [code, { description: FAILURES[code]!, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }]),
+  );
 
 export const idParam = { name: "id", in: "path" as const, required: true, schema: { type: "string" as const }, description: "Recording id (UUIDv7)." };
 export const binaryBody = { schema: { type: "string" as const, format: "binary" } };
@@ -50,6 +52,9 @@ const recording = {
 export const recordingAnswer = json("The recording", recording);
 export const answers = {
   list: json("A page", { type: "object", properties: { items: { type: "array", items: recording }, next_cursor: { type: ["string", "null"] } } }),
-  append: json("Accepted", { type: "object", properties: { accepted: { type: "integer" }, traces: { type: "object", additionalProperties: { type: "integer" } } } }),
+  append: json("Accepted", {
+    type: "object",
+    properties: { accepted: { type: "integer" }, traces: { type: "object", additionalProperties: { type: "integer" } } },
+  }),
   stored: json("Stored", { type: "object", properties: { name: { type: "string" }, bytes: { type: "integer" }, sha256: { type: "string" } } }),
 };

@@ -76,102 +76,146 @@ function rawFileName(path: string): string {
   } catch {
     // shown as sent
   }
-  throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`, "name");
+  throw new ValidationError(
+    `File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`,
+    "name",
+  );
 }
 
 export function recordingsRoutes(deps: RecordingsApiDeps) {
   const batches = createGate(2);
   const view = (rec: RecordingDetail): RecordingAnswer => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
-  return new Hono()
-    .post("/", jsonInput(createBody, JSON_BODY), describeRoute({ summary: "Create a recording.", requestBody: optionalBody, responses: { 201: recordingAnswer, ...failures(400, 413, 507) } }), async (c) => {
-      const input = c.req.valid("json");
-      const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
-      if (metadataBytes > MAX_METADATA_BYTES) throw new TooLargeError(`Field metadata is ${metadataBytes} bytes as JSON, over the ${MAX_METADATA_BYTES}-byte limit; put larger data in a file.`);
-      return c.json(view((await deps.recordings()).create(input)), 201);
-    })
-    .get("/", describeRoute({ summary: "List recordings, newest first.", responses: { 200: answers.list, ...failures(400) } }), queryInput(listQuery), async (c) => {
-      const q = c.req.valid("query");
-      return c.json((await deps.recordings()).list({ state: q.state, limit: q.limit === undefined ? undefined : Number(q.limit), cursor: q.cursor ?? null }));
-    })
-    .get("/:id", describeRoute({ summary: "One recording: state, traces, files, segments, upload progress, remote location.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404) } }), async (c) =>
-      c.json(view((await deps.recordings()).get(c.req.param("id")))),
-    )
-    .post(
-      "/:id/messages",
-      describeRoute({
-        summary: "Append a batch of messages, all or nothing; answered once durable.",
-        parameters: [idParam],
-        requestBody: {
-          required: true,
-          content: {
-            [NDJSON_TYPES[0]!]: { schema: { type: "string" }, example: '{"trace":"/joints","timestamp":1700000000.5,"data":{"q":[0.1,0.2]}}\n' },
-            [FRAMES_TYPE]: binaryBody,
-          },
+  return (
+    new Hono()
+      .post(
+        "/",
+        jsonInput(createBody, JSON_BODY),
+        describeRoute({ summary: "Create a recording.", requestBody: optionalBody, responses: { 201: recordingAnswer, ...failures(400, 413, 507) } }),
+        async (c) => {
+          const input = c.req.valid("json");
+          const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
+          if (metadataBytes > MAX_METADATA_BYTES)
+            throw new TooLargeError(`Field metadata is ${metadataBytes} bytes as JSON, over the ${MAX_METADATA_BYTES}-byte limit; put larger data in a file.`);
+          return c.json(view((await deps.recordings()).create(input)), 201);
         },
-        responses: { 200: answers.append, ...failures(400, 404, 409, 413, 507) },
-      }),
-      async (c) => {
-        const recs = await deps.recordings();
-        const id = c.req.param("id");
-        const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-        const isNdjson = NDJSON_TYPES.includes(type);
-        if (!isNdjson && type !== FRAMES_TYPE) {
-          throw new ValidationError(`Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`, "content-type");
-        }
-        // The declared length is checked first, so a huge body is refused before it is read.
-        const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
-        checkDeclared(c.req.raw, limit);
-        // 404 before reading a large body for nothing; a small one is read first, and the append
-        // then reads the recording once.
-        if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
-        const store = async () => {
-          const body = await readBody(c.req.raw, limit);
-          return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
-        };
-        // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
-        // large batches, never the usual small ones.
-        const declared = contentLength(c.req.raw);
-        const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
-        if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
-        return c.json(result, 200);
-      },
-    )
-    // {.+} takes a name with a slash too, so that it is refused with the reason, not "no route".
-    .put(
-      "/:id/files/:name{.+}",
-      describeRoute({
-        summary: "Store a whole file, streamed; answered once durable.",
-        parameters: [idParam, { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$" } }],
-        requestBody: { required: true, content: { "*/*": binaryBody } },
-        responses: { 201: answers.stored, ...failures(400, 404, 409, 507) },
-      }),
-      async (c) => {
-        rawFileName(c.req.path);
-        const recs = await deps.recordings();
-        const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-        const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
-        return c.json(stored, 201);
-      },
-    )
-    .post("/:id/stop", describeRoute({ summary: "Stop: close the segment, write the manifest, queue the upload.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }), async (c) => {
-      const rec = await (await deps.recordings()).stop(c.req.param("id"));
-      deps.onStopped?.(rec.id);
-      return c.json(view(rec));
-    })
-    .post(
-      "/:id/cancel",
-      jsonInput(cancelBody, JSON_BODY),
-      describeRoute({ summary: 'Cancel: abort uploads and delete local data. Needs {"confirm": true}.', parameters: [idParam], requestBody: optionalBody, responses: { 200: recordingAnswer, ...failures(400, 404, 409) } }),
-      async (c) => {
-        const { confirm } = c.req.valid("json");
-        const rec = (await deps.recordings()).cancel(c.req.param("id"), { confirm });
-        await deps.onCancelled?.(rec.id);
-        return c.json(view(rec));
-      },
-    )
-    .post("/:id/retry", describeRoute({ summary: "Queue the failed uploads again.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }), async (c) => {
-      const rec = (await deps.recordings()).retry(c.req.param("id"));
-      deps.onStopped?.(rec.id);
-      return c.json(view(rec));
-    });
+      )
+      .get(
+        "/",
+        describeRoute({ summary: "List recordings, newest first.", responses: { 200: answers.list, ...failures(400) } }),
+        queryInput(listQuery),
+        async (c) => {
+          const q = c.req.valid("query");
+          return c.json(
+            (await deps.recordings()).list({ state: q.state, limit: q.limit === undefined ? undefined : Number(q.limit), cursor: q.cursor ?? null }),
+          );
+        },
+      )
+      .get(
+        "/:id",
+        describeRoute({
+          summary: "One recording: state, traces, files, segments, upload progress, remote location.",
+          parameters: [idParam],
+          responses: { 200: recordingAnswer, ...failures(404) },
+        }),
+        async (c) => c.json(view((await deps.recordings()).get(c.req.param("id")))),
+      )
+      .post(
+        "/:id/messages",
+        describeRoute({
+          summary: "Append a batch of messages, all or nothing; answered once durable.",
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: {
+              [NDJSON_TYPES[0]!]: { schema: { type: "string" }, example: '{"trace":"/joints","timestamp":1700000000.5,"data":{"q":[0.1,0.2]}}\n' },
+              [FRAMES_TYPE]: binaryBody,
+            },
+          },
+          responses: { 200: answers.append, ...failures(400, 404, 409, 413, 507) },
+        }),
+        async (c) => {
+          const recs = await deps.recordings();
+          const id = c.req.param("id");
+          const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+          const isNdjson = NDJSON_TYPES.includes(type);
+          if (!isNdjson && type !== FRAMES_TYPE) {
+            throw new ValidationError(
+              `Content-Type "${type || "(none)"}" is not accepted for messages: send application/x-ndjson or ${FRAMES_TYPE}.`,
+              "content-type",
+            );
+          }
+          // The declared length is checked first, so a huge body is refused before it is read.
+          const limit = { bytes: deps.maxBatchBytes(), what: "A batch", source: "max_batch_bytes; send smaller batches" };
+          checkDeclared(c.req.raw, limit);
+          // 404 before reading a large body for nothing; a small one is read first, and the append
+          // then reads the recording once.
+          if ((contentLength(c.req.raw) ?? Number.POSITIVE_INFINITY) > SMALL_BATCH_BYTES) recs.assertExists(id);
+          const store = async () => {
+            const body = await readBody(c.req.raw, limit);
+            return { result: isNdjson ? await recs.appendNdjson(id, body) : await recs.appendFrames(id, body), bytes: body.byteLength };
+          };
+          // Only large (or unknown) bodies queue: a slow client holding a slot then delays other
+          // large batches, never the usual small ones.
+          const declared = contentLength(c.req.raw);
+          const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
+          if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
+          return c.json(result, 200);
+        },
+      )
+      // {.+} takes a name with a slash too, so that it is refused with the reason, not "no route".
+      .put(
+        "/:id/files/:name{.+}",
+        describeRoute({
+          summary: "Store a whole file, streamed; answered once durable.",
+          parameters: [idParam, { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$" } }],
+          requestBody: { required: true, content: { "*/*": binaryBody } },
+          responses: { 201: answers.stored, ...failures(400, 404, 409, 507) },
+        }),
+        async (c) => {
+          rawFileName(c.req.path);
+          const recs = await deps.recordings();
+          const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+          const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
+          return c.json(stored, 201);
+        },
+      )
+      .post(
+        "/:id/stop",
+        describeRoute({
+          summary: "Stop: close the segment, write the manifest, queue the upload.",
+          parameters: [idParam],
+          responses: { 200: recordingAnswer, ...failures(404, 409) },
+        }),
+        async (c) => {
+          const rec = await (await deps.recordings()).stop(c.req.param("id"));
+          deps.onStopped?.(rec.id);
+          return c.json(view(rec));
+        },
+      )
+      .post(
+        "/:id/cancel",
+        jsonInput(cancelBody, JSON_BODY),
+        describeRoute({
+          summary: 'Cancel: abort uploads and delete local data. Needs {"confirm": true}.',
+          parameters: [idParam],
+          requestBody: optionalBody,
+          responses: { 200: recordingAnswer, ...failures(400, 404, 409) },
+        }),
+        async (c) => {
+          const { confirm } = c.req.valid("json");
+          const rec = (await deps.recordings()).cancel(c.req.param("id"), { confirm });
+          await deps.onCancelled?.(rec.id);
+          return c.json(view(rec));
+        },
+      )
+      .post(
+        "/:id/retry",
+        describeRoute({ summary: "Queue the failed uploads again.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }),
+        async (c) => {
+          const rec = (await deps.recordings()).retry(c.req.param("id"));
+          deps.onStopped?.(rec.id);
+          return c.json(view(rec));
+        },
+      )
+  );
 }

@@ -57,11 +57,18 @@ export function statusOf(deps: ApiDeps): StatusBody {
 export function statusRoutes(deps: ApiDeps) {
   const startedAt = new Date(deps.startedAt).toISOString();
   const configJson = new WeakMap<Config, string>();
-  return new Hono().get("/", describeRoute({ summary: "Pid, version, uptime, instance, socket, redacted config, storage and upload counters.", responses: { 200: { description: "Status", content: { "application/json": { schema: { type: "object" } } } } } }), (c) => {
-    const config = deps.config.get();
-    let cfg = configJson.get(config);
-    if (cfg === undefined) configJson.set(config, (cfg = JSON.stringify(redactConfig(config))));
-    const rest = JSON.stringify(sections(deps, startedAt));
-    return c.body(`${rest.slice(0, -1)},"config":${cfg}}`, 200, { "content-type": "application/json" }) as unknown as TypedResponse<StatusBody, 200, "json">;
-  });
+  return new Hono().get(
+    "/",
+    describeRoute({
+      summary: "Pid, version, uptime, instance, socket, redacted config, storage and upload counters.",
+      responses: { 200: { description: "Status", content: { "application/json": { schema: { type: "object" } } } } },
+    }),
+    (c) => {
+      const config = deps.config.get();
+      let cfg = configJson.get(config);
+      if (cfg === undefined) configJson.set(config, (cfg = JSON.stringify(redactConfig(config))));
+      const rest = JSON.stringify(sections(deps, startedAt));
+      return c.body(`${rest.slice(0, -1)},"config":${cfg}}`, 200, { "content-type": "application/json" }) as unknown as TypedResponse<StatusBody, 200, "json">;
+    },
+  );
 }

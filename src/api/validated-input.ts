@@ -35,7 +35,11 @@ export function checked<S extends v.GenericSchema>(schema: S, raw: unknown): v.I
   const field = v.getDotPath(issue) ?? "body";
   // A strict object reports an unknown key as "expected never"; say what is allowed instead.
   if (issue.expected === "never") {
-    const parent = issue.path?.slice(0, -1).map((p) => p.key).join(".") || "the body";
+    const parent =
+      issue.path
+        ?.slice(0, -1)
+        .map((p) => p.key)
+        .join(".") || "the body";
     throw new ValidationError(`Unknown field ${field} in ${parent}; allowed: ${allowedKeys(schema, issue.path?.slice(0, -1) ?? []).join(", ")}.`, field);
   }
   if (issue.received === "undefined") throw new ValidationError(`Field ${field} is required.`, field);
@@ -46,7 +50,8 @@ export function checked<S extends v.GenericSchema>(schema: S, raw: unknown): v.I
 async function jsonBody<S extends v.GenericSchema>(req: Request, schema: S, limit: BodyLimit, empty: unknown): Promise<v.InferOutput<S>> {
   const bytes = await readBody(req, limit);
   // Bounded before parsing: deep nesting makes the parse (and each later copy) cost seconds.
-  if (tooDeepLineAt(bytes) !== -1) throw new ValidationError(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send flatter metadata.`, "metadata");
+  if (tooDeepLineAt(bytes) !== -1)
+    throw new ValidationError(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send flatter metadata.`, "metadata");
   let text: string;
   try {
     text = utf8.decode(bytes);

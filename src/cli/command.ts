@@ -9,6 +9,8 @@ type Exit = Promise<number | void> | number | void;
 
 export type Command = CommandDef<any> & { examples?: string[] };
 
-export function defineCli<const T extends ArgsDef = ArgsDef>(def: Omit<CommandDef<T>, "run"> & { examples?: string[]; run?: (ctx: RunContext<T>) => Exit }): Command {
+export function defineCli<const T extends ArgsDef = ArgsDef>(
+  def: Omit<CommandDef<T>, "run"> & { examples?: string[]; run?: (ctx: RunContext<T>) => Exit },
+): Command {
   return defineCommand(def as CommandDef<T>) as Command;
 }

@@ -30,7 +30,11 @@ export async function applyToRunningDaemon(loaded: Loaded): Promise<LiveApplyRes
 
 export function describeLiveApply(r: LiveApplyResult): string {
   if (!r.running) return "";
-  const lines = [r.applied.length ? `Applied to the running daemon (pid=${r.pid}): ${r.applied.join(", ")}.` : `The running daemon (pid=${r.pid}) already has these live settings.`];
+  const lines = [
+    r.applied.length
+      ? `Applied to the running daemon (pid=${r.pid}): ${r.applied.join(", ")}.`
+      : `The running daemon (pid=${r.pid}) already has these live settings.`,
+  ];
   if (r.needs_restart.length) lines.push(`Needs a restart to apply: ${r.needs_restart.join(", ")} (run "nc-data-daemon restart" with the same options).`);
   return `${lines.join("\n")}\n`;
 }

@@ -75,7 +75,13 @@ export async function exportMcap(input: ExportInput): Promise<{ messages: number
       if (!reader.done()) throw new Error(`${basename(path)} is not a complete MCAP file`);
     }
     for (const f of input.files) {
-      await writer.addAttachment({ name: f.name, logTime: input.createdAtNs, createTime: input.createdAtNs, mediaType: "application/octet-stream", data: new Uint8Array(readFileSync(f.path)) });
+      await writer.addAttachment({
+        name: f.name,
+        logTime: input.createdAtNs,
+        createTime: input.createdAtNs,
+        mediaType: "application/octet-stream",
+        data: new Uint8Array(readFileSync(f.path)),
+      });
     }
     await writer.end();
     fsyncSync(fd);

@@ -48,7 +48,9 @@ export function statusLines(s: StatusBody, tty: boolean): string[] {
     lines.push(tty ? `  all     ${bar(p.bytes_sent, p.bytes_total)} ${total}` : `sending ${total}`);
     if (tty) {
       for (const r of p.recordings) {
-        lines.push(`  ${r.recording_id.slice(0, 8)} ${bar(r.bytes_sent, r.bytes_total)} ${formatBytes(r.bytes_sent)} / ${formatBytes(r.bytes_total)} at ${formatRate(r.rate_bps)}, ${formatEta(r.eta_s)}`);
+        lines.push(
+          `  ${r.recording_id.slice(0, 8)} ${bar(r.bytes_sent, r.bytes_total)} ${formatBytes(r.bytes_sent)} / ${formatBytes(r.bytes_total)} at ${formatRate(r.rate_bps)}, ${formatEta(r.eta_s)}`,
+        );
       }
     }
   } else lines.push("idle");

@@ -58,7 +58,11 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     }
     const def = (await resolve(leaf.args ?? {})) as ArgsDef;
     // --debug is global: every command takes it, so it is read here rather than declared 14 times.
-    const parsed = parseStrict(rest.filter((a) => a !== "--debug"), def, name);
+    const parsed = parseStrict(
+      rest.filter((a) => a !== "--debug"),
+      def,
+      name,
+    );
     if (debug) parsed.values.debug = true;
     return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? 0;
   } catch (err) {

@@ -6,9 +6,17 @@ import type { SdkTraceDeclaration } from "../client/index.ts";
 import { UsageError } from "../errors.ts";
 
 export const schemaArgs = {
-  "schema-file": { type: "string", description: "Schema of the one --trace, read as bytes (e.g. a protobuf FileDescriptorSet, a JSON Schema).", valueHint: "path" },
+  "schema-file": {
+    type: "string",
+    description: "Schema of the one --trace, read as bytes (e.g. a protobuf FileDescriptorSet, a JSON Schema).",
+    valueHint: "path",
+  },
   "schema-name": { type: "string", description: "Schema name for --schema-file, e.g. my.pkg.Pose.", valueHint: "name" },
-  "schema-encoding": { type: "string", description: "Schema encoding for --schema-file (default from the trace's encoding: protobuf, flatbuffer, jsonschema for json).", valueHint: "encoding" },
+  "schema-encoding": {
+    type: "string",
+    description: "Schema encoding for --schema-file (default from the trace's encoding: protobuf, flatbuffer, jsonschema for json).",
+    valueHint: "encoding",
+  },
 } as const satisfies ArgsDef;
 
 const DEFAULT_SCHEMA_ENCODING: Record<string, string> = { protobuf: "protobuf", flatbuffer: "flatbuffer", json: "jsonschema" };
@@ -17,7 +25,8 @@ const DEFAULT_SCHEMA_ENCODING: Record<string, string> = { protobuf: "protobuf", 
 export function withSchemaFile(traces: SdkTraceDeclaration[] | undefined, a: Record<string, unknown>): SdkTraceDeclaration[] | undefined {
   const path = a["schema-file"] as string | undefined;
   if (path === undefined) {
-    if (a["schema-name"] !== undefined || a["schema-encoding"] !== undefined) throw new UsageError("--schema-name and --schema-encoding go with --schema-file PATH.");
+    if (a["schema-name"] !== undefined || a["schema-encoding"] !== undefined)
+      throw new UsageError("--schema-name and --schema-encoding go with --schema-file PATH.");
     return traces;
   }
   if (traces?.length !== 1) throw new UsageError("--schema-file needs exactly one --trace NAME:ENCODING, the trace it describes.");

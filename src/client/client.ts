@@ -89,7 +89,10 @@ export function createClient(opts: ClientOptions) {
       try {
         // Unguarded: a stream of events has no timeout.
         // hc hands back the fetch's own Response, whose body is the stream.
-        res = (await api.v1.events.$get({ query: types.length ? { types: types.join(",") } : {} }, { fetch: rawFetch, init: { signal } })) as unknown as Response;
+        res = (await api.v1.events.$get(
+          { query: types.length ? { types: types.join(",") } : {} },
+          { fetch: rawFetch, init: { signal } },
+        )) as unknown as Response;
       } catch (err) {
         throw connectionError(err, socket, timeoutMs);
       }

@@ -53,4 +53,3 @@ export async function discoverDaemon(env: Record<string, string | undefined>, ow
   const sysHealth = await healthOf(sysClient);
   return sysHealth ? { client: sysClient, health: sysHealth, system: true } : null;
 }
-

@@ -3,7 +3,12 @@
 import { DaemonError, DaemonNotRunningError, type ErrorCode } from "../errors.ts";
 
 export class ApiError extends DaemonError {
-  constructor(code: string, message: string, status: number, readonly field?: string) {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    readonly field?: string,
+  ) {
     super(code as ErrorCode, message, status, code === "usage" ? 2 : 1);
   }
 }

@@ -11,4 +11,17 @@ export { recordingsApi, waitForUpload, type RecordingsApi, type WaitOptions } fr
 // The API's contract, declared once in src/api/contract.ts.
 export { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES } from "../api/contract.ts";
 export type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";
-export type { AppendResult, CreateRecordingInput, Frame, Health, ListQuery, RecordingAnswer, RecordingDetail, RecordingList, RecordingView, StoredFile, TraceDeclaration, UploadProgress } from "../api/contract.ts";
+export type {
+  AppendResult,
+  CreateRecordingInput,
+  Frame,
+  Health,
+  ListQuery,
+  RecordingAnswer,
+  RecordingDetail,
+  RecordingList,
+  RecordingView,
+  StoredFile,
+  TraceDeclaration,
+  UploadProgress,
+} from "../api/contract.ts";

@@ -65,7 +65,8 @@ export class Recording {
     const json = JSON.stringify(data);
     let name = this.traceJson.get(trace);
     if (name === undefined) this.traceJson.set(trace, (name = JSON.stringify(trace)));
-    const line = json === undefined ? `${JSON.stringify({ trace, timestamp, data })}\n` : `{"trace":${name},"timestamp":${JSON.stringify(timestamp)},"data":${json}}\n`;
+    const line =
+      json === undefined ? `${JSON.stringify({ trace, timestamp, data })}\n` : `{"trace":${name},"timestamp":${JSON.stringify(timestamp)},"data":${json}}\n`;
     // Counted in characters: bytes for ASCII, and within 3x of them otherwise, which is all a
     // batch size needs. With the line built directly, log() takes about a tenth less time here.
     return this.add("ndjson", () => this.lines.push(line), line.length);
@@ -86,7 +87,12 @@ export class Recording {
   logImage(trace: string, data: Uint8Array, opts: ImageOptions & { timestamp?: number } = {}): Promise<void> {
     const declared = this.created.traces.find((t) => t.name === trace);
     if (!declared || !isImageTrace(declared)) {
-      return Promise.reject(new ValidationError(`Trace ${JSON.stringify(trace)} is not declared as an image trace; declare it at startRecording with traces: [imageTrace(${JSON.stringify(trace)})].`, "trace"));
+      return Promise.reject(
+        new ValidationError(
+          `Trace ${JSON.stringify(trace)} is not declared as an image trace; declare it at startRecording with traces: [imageTrace(${JSON.stringify(trace)})].`,
+          "trace",
+        ),
+      );
     }
     const timestamp = opts.timestamp ?? nowSeconds();
     return this.log(trace, compressedImage(data, timestamp, opts), timestamp);

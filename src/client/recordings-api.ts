@@ -3,7 +3,17 @@
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES, type AppendResult, type ListQuery, type RecordingAnswer, type RecordingList, type RecordingView, type StoredFile } from "../api/contract.ts";
+import {
+  FRAMES_TYPE,
+  NDJSON_TYPE,
+  SETTLED_STATES,
+  type AppendResult,
+  type ListQuery,
+  type RecordingAnswer,
+  type RecordingList,
+  type RecordingView,
+  type StoredFile,
+} from "../api/contract.ts";
 import type { DaemonClient, RawBody } from "./client.ts";
 import { toWireInput, type SdkCreateRecordingInput } from "./trace-declarations.ts";
 
@@ -22,10 +32,18 @@ export function recordingsApi(client: DaemonClient) {
     get: (id: string) => json<RecordingAnswer>(one.$get(param(id))),
     list: (q: ListQuery = {}) =>
       json<RecordingList>(
-        recordings.$get({ query: { state: q.state as RecordingView["state"] | undefined, limit: q.limit === undefined ? undefined : String(q.limit), cursor: q.cursor || undefined } }),
+        recordings.$get({
+          query: {
+            state: q.state as RecordingView["state"] | undefined,
+            limit: q.limit === undefined ? undefined : String(q.limit),
+            cursor: q.cursor || undefined,
+          },
+        }),
       ),
-    appendNdjson: (id: string, body: Uint8Array | string) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
-    appendFrames: (id: string, body: Uint8Array) => json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
+    appendNdjson: (id: string, body: Uint8Array | string) =>
+      json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
+    appendFrames: (id: string, body: Uint8Array) =>
+      json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
     /** Streams a file from disk; the daemon answers once it is durable. */
     putFile(id: string, path: string, name = basename(path)) {
       const size = statSync(path).size;

@@ -39,12 +39,17 @@ export function createProfileStore(profilesDir: string) {
     chmodSync(tmp, 0o600);
     renameSync(tmp, file);
     const dir = openSync(profilesDir, "r");
-    try { fsyncSync(dir); } finally { closeSync(dir); }
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   }
 
   async function readDoc(name: string): Promise<ProfileDoc> {
     const file = fileOf(name);
-    if (!existsSync(file)) throw new NotFoundError(`Profile "${name}" does not exist (looked for ${file}). Create it with: nc-data-daemon profile create --name ${name}`);
+    if (!existsSync(file))
+      throw new NotFoundError(`Profile "${name}" does not exist (looked for ${file}). Create it with: nc-data-daemon profile create --name ${name}`);
     const YAML = await loadYaml();
     try {
       return readProfileDoc(YAML.parse(readFileSync(file, "utf8")), file);
@@ -65,7 +70,10 @@ export function createProfileStore(profilesDir: string) {
     readDoc,
     list(): string[] {
       if (!existsSync(profilesDir)) return [];
-      return readdirSync(profilesDir).filter((f) => f.endsWith(".yaml") && NAME_RE.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
+      return readdirSync(profilesDir)
+        .filter((f) => f.endsWith(".yaml") && NAME_RE.test(f.slice(0, -5)))
+        .map((f) => f.slice(0, -5))
+        .sort();
     },
     /** Creates a profile; false (and the file untouched) when it exists already. */
     async create(name: string, values: ProfileValues): Promise<boolean> {

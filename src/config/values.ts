@@ -49,10 +49,13 @@ function fromScalar<T>(parse: (x: unknown) => T | undefined, hint: string) {
 }
 
 export const bytesValue = (min = 0) =>
-  fromScalar((x) => {
-    const b = parseBytes(x);
-    return b !== undefined && b >= min ? b : undefined;
-  }, min > 0 ? `${BYTES_HINT}, at least ${min}` : BYTES_HINT);
+  fromScalar(
+    (x) => {
+      const b = parseBytes(x);
+      return b !== undefined && b >= min ? b : undefined;
+    },
+    min > 0 ? `${BYTES_HINT}, at least ${min}` : BYTES_HINT,
+  );
 
 /** A rate in bytes per second, where 0, off, unlimited or none mean no limit (null). */
 export const rateValue = () =>
@@ -101,7 +104,10 @@ export const textValue = (pattern?: RegExp, hint = "a non-empty string") =>
   }, hint);
 
 export const enumValue = <T extends string>(options: readonly T[]) =>
-  fromScalar((x) => {
-    const s = String(x).trim().toLowerCase();
-    return (options as readonly string[]).includes(s) ? (s as T) : undefined;
-  }, `one of ${options.join(", ")}`);
+  fromScalar(
+    (x) => {
+      const s = String(x).trim().toLowerCase();
+      return (options as readonly string[]).includes(s) ? (s as T) : undefined;
+    },
+    `one of ${options.join(", ")}`,
+  );

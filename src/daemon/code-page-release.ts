@@ -24,18 +24,24 @@ export function startCodePageRelease(o: CodePageReleaseOptions): { stop(): void 
   let lastWorkAt = Date.now();
   let workSinceRelease = true; // start-up itself
   // Polling a counter rather than subscribing: a subscriber would count as an event client.
-  const check = setInterval(() => {
-    const count = published();
-    if (count !== seen) {
-      seen = count;
-      lastWorkAt = Date.now();
-      workSinceRelease = true;
-    } else if (workSinceRelease && Date.now() - lastWorkAt >= o.quietMs) {
-      workSinceRelease = false;
-      const r = o.runtime.releaseCodePages();
-      if (r) o.log.info(`Released code pages after ${Math.round(o.quietMs / 1000)} s without work: RSS ${(r.rssBefore / MiB).toFixed(1)} MiB -> ${(r.rssAfter / MiB).toFixed(1)} MiB.`);
-    }
-  }, Math.max(50, Math.min(o.quietMs / 4, 15_000)));
+  const check = setInterval(
+    () => {
+      const count = published();
+      if (count !== seen) {
+        seen = count;
+        lastWorkAt = Date.now();
+        workSinceRelease = true;
+      } else if (workSinceRelease && Date.now() - lastWorkAt >= o.quietMs) {
+        workSinceRelease = false;
+        const r = o.runtime.releaseCodePages();
+        if (r)
+          o.log.info(
+            `Released code pages after ${Math.round(o.quietMs / 1000)} s without work: RSS ${(r.rssBefore / MiB).toFixed(1)} MiB -> ${(r.rssAfter / MiB).toFixed(1)} MiB.`,
+          );
+      }
+    },
+    Math.max(50, Math.min(o.quietMs / 4, 15_000)),
+  );
   check.unref?.();
   return { stop: () => clearInterval(check) };
 }

@@ -80,7 +80,8 @@ export async function launchInBackground(opts: BackgroundLaunch): Promise<{ pid:
       if (already) throw new UnavailableError(already);
       throw failure(exitCode === null ? "it was killed by a signal" : `it exited with code ${exitCode}`);
     }
-    if (Date.now() > deadline) throw failure(`it did not answer on ${paths.socket} within ${Math.round((opts.timeoutMs ?? 10_000) / 1000)} s (pid=${child.pid})`);
+    if (Date.now() > deadline)
+      throw failure(`it did not answer on ${paths.socket} within ${Math.round((opts.timeoutMs ?? 10_000) / 1000)} s (pid=${child.pid})`);
     await sleep(opts.pollMs ?? 5);
   }
 }

@@ -26,7 +26,9 @@ export function createLiveConfig(initial: Config): LiveConfigHolder {
         }
         const field = key as FieldName;
         if (!isLive(field)) {
-          throw new ConflictError(`"${field}" cannot change while the daemon runs; restart it (nc-data-daemon restart) to apply. Live fields: ${LIVE_FIELDS.join(", ")}.`);
+          throw new ConflictError(
+            `"${field}" cannot change while the daemon runs; restart it (nc-data-daemon restart) to apply. Live fields: ${LIVE_FIELDS.join(", ")}.`,
+          );
         }
         // JSON null for a rate means "unlimited", the same as the word.
         const value = raw === null && field === "bandwidth_limit" ? "unlimited" : raw;

@@ -66,7 +66,14 @@ export function createDaemonLogger(opts: LoggerOptions): DaemonLogger {
       : createConsola({
           level,
           throttle: 0,
-          reporters: [{ log: (obj) => (file ??= createLogFile(opts.logFile, { maxBytes: opts.maxBytes ?? 10 * 1024 ** 2, keep: opts.keep ?? 3 })).write(redact(jsonLine(obj, opts.pid))) }],
+          reporters: [
+            {
+              log: (obj) =>
+                (file ??= createLogFile(opts.logFile, { maxBytes: opts.maxBytes ?? 10 * 1024 ** 2, keep: opts.keep ?? 3 })).write(
+                  redact(jsonLine(obj, opts.pid)),
+                ),
+            },
+          ],
         });
   return Object.assign(logger, { closeFile: () => file?.close() });
 }

@@ -31,7 +31,14 @@ export async function runDaemon(opts: RunOptions): Promise<void> {
     // A runtime without umask: modes are set explicitly where files are created.
   }
   const redactor = createRedactor([loaded.config.api_key, urlPassword(loaded.config.upload_url), ...secretsInEnv(opts.env)]);
-  const log = createDaemonLogger({ mode, level: loaded.config.log_level, debug: opts.debug, logFile: loaded.paths.logFile, pid: opts.pid, redact: redactor.text });
+  const log = createDaemonLogger({
+    mode,
+    level: loaded.config.log_level,
+    debug: opts.debug,
+    logFile: loaded.paths.logFile,
+    pid: opts.pid,
+    redact: redactor.text,
+  });
   try {
     const daemon = await startDaemon({ runtime: opts.runtime, loaded, env: opts.env, log, pid: opts.pid, plugins: opts.plugins ?? defaultParts(), redactor });
     opts.onStarted?.();

@@ -23,7 +23,9 @@ export async function bindPrivateSocket(
   // The kernel would truncate a longer path silently (or refuse it with a bare EINVAL).
   const bytes = new TextEncoder().encode(path).byteLength;
   if (bytes > MAX_SOCKET_PATH) {
-    throw new ConfigError(`The control socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH}-byte limit of Unix sockets; use a shorter HOME or --instance name.`);
+    throw new ConfigError(
+      `The control socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH}-byte limit of Unix sockets; use a shorter HOME or --instance name.`,
+    );
   }
   let previous: number | undefined;
   try {

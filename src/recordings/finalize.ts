@@ -29,7 +29,12 @@ export function stopRecording(ctx: Ctx, id: string): void {
   // manifest is written there, maybe later, once the segments are rewritten.
   recordingDir(ctx.root, id);
   const now = ctx.clock.now();
-  ctx.store.run(ctx.store.db.update(recordings).set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now }).where(eq(recordings.id, id)));
+  ctx.store.run(
+    ctx.store.db
+      .update(recordings)
+      .set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now })
+      .where(eq(recordings.id, id)),
+  );
   closeSegment(ctx, id);
   finishStopIfReady(ctx, id);
 }
@@ -53,7 +58,11 @@ export function finishStopIfReady(ctx: Ctx, id: string): void {
   const path = relPath(id, MANIFEST);
   store.tx(() => {
     store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), eq(uploads.kind, "manifest"))));
-    store.run(store.db.insert(uploads).values({ recording_id: id, kind: "manifest", local_path: path, remote_key: path, size, sha256, state: "pending", created_at: now, updated_at: now }));
+    store.run(
+      store.db
+        .insert(uploads)
+        .values({ recording_id: id, kind: "manifest", local_path: path, remote_key: path, size, sha256, state: "pending", created_at: now, updated_at: now }),
+    );
     store.run(store.db.update(recordings).set({ state: "pending_upload", updated_at: now }).where(eq(recordings.id, id)));
     ctx.budget.add(id, size);
   });
@@ -77,7 +86,12 @@ export function cancelRecording(ctx: Ctx, id: string, opts: { confirm?: boolean 
     store.tx(() => {
       store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), ne(uploads.state, "uploaded"))));
       ctx.budget.add(id, -rec.local_bytes);
-      store.run(store.db.update(recordings).set({ state: "cancelled", updated_at: now, stopped_at: rec.stopped_at ?? now }).where(eq(recordings.id, id)));
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ state: "cancelled", updated_at: now, stopped_at: rec.stopped_at ?? now })
+          .where(eq(recordings.id, id)),
+      );
     });
   }
   ctx.open.get(id)?.writer.abandon();

@@ -32,7 +32,7 @@ export function checkDeclarations(input: CreateRecordingInput): void {
       throw new ValidationError(`Field traces[${i}].encoding: give the message encoding, e.g. "json", "protobuf" or "cdr".`, `traces[${i}].encoding`);
     }
     const schema = schemaBytes(t, `traces[${i}]`);
-    if (schema !== null && !t.schema_name) throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
+    if (schema !== null && !t.schema_name)
+      throw new ValidationError(`Field traces[${i}].schema_name: a schema needs a schema_name.`, `traces[${i}].schema_name`);
   });
 }
-

@@ -53,12 +53,28 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     let t = known.get(m.trace);
     if (!t) {
       if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
-      t = { recording_id: id, name: m.trace, encoding: m.json ? "json" : OCTET_STREAM, schema_name: null, schema_encoding: null, schema: null, declared: 0, message_count: 0, bytes: 0, first_timestamp_ns: null, last_timestamp_ns: null, created_at: now };
+      t = {
+        recording_id: id,
+        name: m.trace,
+        encoding: m.json ? "json" : OCTET_STREAM,
+        schema_name: null,
+        schema_encoding: null,
+        schema: null,
+        declared: 0,
+        message_count: 0,
+        bytes: 0,
+        first_timestamp_ns: null,
+        last_timestamp_ns: null,
+        created_at: now,
+      };
       known.set(m.trace, t);
       newTraces.push(t);
     }
     if (m.json && t.encoding !== "json") {
-      throw new ValidationError(`NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`, `line ${m.line ?? i + 1}`);
+      throw new ValidationError(
+        `NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`,
+        `line ${m.line ?? i + 1}`,
+      );
     }
   });
   const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"

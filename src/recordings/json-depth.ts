@@ -72,7 +72,8 @@ export function tooDeepAt(bytes: Uint8Array, limit: number = MAX_JSON_DEPTH): nu
         while (bytes[b] === BACKSLASH) b--;
         if ((q - 1 - b) % 2 === 0) break;
       }
-      if (q > lineEnd) i = lineEnd - 1; // a raw newline inside a string: the next line starts afresh
+      if (q > lineEnd)
+        i = lineEnd - 1; // a raw newline inside a string: the next line starts afresh
       else i = q;
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
       if (++depth > limit) return i;

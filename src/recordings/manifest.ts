@@ -75,7 +75,14 @@ export function buildManifest(ctx: Ctx, id: string): Manifest {
   const prefix = `${id}/`;
   const segments = ctx.store.raw<SegmentRow>(SQL.segments, [id]).map((s) => {
     if (s.state !== "closed" || !s.sha256) throw new Error(`recording ${id}: segment ${s.seq} is not closed; the manifest lists closed segments only`);
-    return { key: s.path.slice(prefix.length), bytes: s.bytes, sha256: s.sha256, message_count: s.message_count, start_time_ns: s.start_ns, end_time_ns: s.end_ns };
+    return {
+      key: s.path.slice(prefix.length),
+      bytes: s.bytes,
+      sha256: s.sha256,
+      message_count: s.message_count,
+      start_time_ns: s.start_ns,
+      end_time_ns: s.end_ns,
+    };
   });
   const files = ctx.store.raw<FileRow>(SQL.files, [id]).map((f) => ({ key: f.path.slice(prefix.length), name: f.name, bytes: f.bytes, sha256: f.sha256 }));
   return {

@@ -15,7 +15,10 @@ export const MAX_TRACES = 4096;
 /** The message (0-based index `i` in its batch, NDJSON `line` if any) that would add one trace too many. */
 export function tooManyTraces(id: string, trace: string, i: number, line?: number): ValidationError {
   const where = line !== undefined ? `NDJSON line ${line}` : `Frame ${i + 1}`;
-  return new ValidationError(`${where}: trace ${JSON.stringify(trace.slice(0, 100))} would be the ${MAX_TRACES + 1}th trace of recording ${id}; a recording has at most ${MAX_TRACES}.`, line !== undefined ? `line ${line}` : `frame ${i + 1}`);
+  return new ValidationError(
+    `${where}: trace ${JSON.stringify(trace.slice(0, 100))} would be the ${MAX_TRACES + 1}th trace of recording ${id}; a recording has at most ${MAX_TRACES}.`,
+    line !== undefined ? `line ${line}` : `frame ${i + 1}`,
+  );
 }
 
 /** Returns what is wrong with a trace name, or undefined when it is fine. */

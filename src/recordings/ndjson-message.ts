@@ -63,7 +63,8 @@ export function createLineReader(): LineReader {
   // A batch names a few traces many times over: each distinct name is checked once.
   const goodTraces = new Set<string>();
   return (obj, line, text, datas) => {
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj))
+      throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
     const rec = obj as Record<string, unknown>;
     for (const key in rec) {
       if (!ALLOWED.has(key)) throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);

@@ -41,7 +41,8 @@ function badUtf8Line(body: Uint8Array): ValidationError {
 export function parseNdjson(body: Uint8Array, maxMessageBytes: number, bulk?: BulkJsonLines): IncomingMessage[] {
   // Before any parse: the parsers' cost grows faster than the bytes with nesting.
   const deep = tooDeepLineAt(body);
-  if (deep !== -1) throw bad(lineAt(body, deep), `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects, the line's own object included); send flatter "data"`);
+  if (deep !== -1)
+    throw bad(lineAt(body, deep), `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects, the line's own object included); send flatter "data"`);
   const datas: string[] = [];
   // The fast path returns undefined before it reads any line, so `datas` is still empty then.
   const out = (bulk && allAtOnce(body, maxMessageBytes, bulk, datas)) || lineByLine(body, maxMessageBytes, datas);

@@ -80,8 +80,25 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     ctx.store.tx(() => {
       ctx.budget.add(id, bytes);
       ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
-      ctx.store.run(ctx.store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now }).where(eq(recordings.id, id)));
-      ctx.store.run(ctx.store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
+      ctx.store.run(
+        ctx.store.db
+          .update(recordings)
+          .set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now })
+          .where(eq(recordings.id, id)),
+      );
+      ctx.store.run(
+        ctx.store.db.insert(uploads).values({
+          recording_id: id,
+          kind: "file",
+          local_path: path,
+          remote_key: path,
+          size: bytes,
+          sha256,
+          state: "pending",
+          created_at: now,
+          updated_at: now,
+        }),
+      );
     });
   } catch (err) {
     // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).

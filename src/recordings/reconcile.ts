@@ -30,14 +30,24 @@ export interface ReconcileReport {
 
 function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
   const { store } = ctx;
-  const open = store.all(store.db.select().from(segments).where(and(eq(segments.recording_id, id), eq(segments.state, "open"))));
+  const open = store.all(
+    store.db
+      .select()
+      .from(segments)
+      .where(and(eq(segments.recording_id, id), eq(segments.state, "open"))),
+  );
   for (const seg of open) {
     // A repair retried later must leave alone the segment that writes go to now.
     if (ctx.open.get(id)?.seq === seg.seq) continue;
     const path = join(ctx.root, seg.path);
     if (!existsSync(path)) {
       ctx.log.error(`Segment ${seg.path} is in the database but missing on disk; its ${seg.message_count} messages are lost.`);
-      store.run(store.db.update(recordings).set({ error: `segment ${seg.path} missing on disk` }).where(eq(recordings.id, id)));
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ error: `segment ${seg.path} missing on disk` })
+          .where(eq(recordings.id, id)),
+      );
       store.run(store.db.delete(segments).where(and(eq(segments.recording_id, id), eq(segments.seq, seg.seq))));
       continue;
     }
@@ -67,10 +77,17 @@ function recountAfterLoss(ctx: Ctx, id: string, segPath: string, lost: number): 
     total += state.messageCount;
   }
   const message = `segment ${segPath} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`;
-  ctx.log.error(`Segment ${segPath}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`);
+  ctx.log.error(
+    `Segment ${segPath}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`,
+  );
   store.tx(() => {
     for (const t of store.all(store.db.select().from(traces).where(eq(traces.recording_id, id)))) {
-      store.run(store.db.update(traces).set({ message_count: perTrace.get(t.name) ?? 0 }).where(and(eq(traces.recording_id, id), eq(traces.name, t.name))));
+      store.run(
+        store.db
+          .update(traces)
+          .set({ message_count: perTrace.get(t.name) ?? 0 })
+          .where(and(eq(traces.recording_id, id), eq(traces.name, t.name))),
+      );
     }
     store.run(store.db.update(recordings).set({ message_count: total, error: message }).where(eq(recordings.id, id)));
   });
@@ -97,19 +114,40 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
         store.run(
           store.db
             .insert(traces)
-            .values({ recording_id: id, name: ch.topic, encoding: ch.messageEncoding, schema_name: schema?.name ?? null, schema_encoding: schema?.encoding ?? null, schema: schema ? bufferOf(schema.data) : null, declared: 0, message_count: count, created_at: now })
+            .values({
+              recording_id: id,
+              name: ch.topic,
+              encoding: ch.messageEncoding,
+              schema_name: schema?.name ?? null,
+              schema_encoding: schema?.encoding ?? null,
+              schema: schema ? bufferOf(schema.data) : null,
+              declared: 0,
+              message_count: count,
+              created_at: now,
+            })
             .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
         );
       }
       const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
-      store.run(store.db.update(recordings).set({ message_count: rec.message_count + r.state.messageCount }).where(eq(recordings.id, id)));
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ message_count: rec.message_count + r.state.messageCount })
+          .where(eq(recordings.id, id)),
+      );
     });
     markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);
     report.adopted.push(relPath(id, segmentName(seq)));
   }
   const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
-  if (rec.next_segment_seq <= maxSeq) store.run(store.db.update(recordings).set({ next_segment_seq: maxSeq + 1 }).where(eq(recordings.id, id)));
+  if (rec.next_segment_seq <= maxSeq)
+    store.run(
+      store.db
+        .update(recordings)
+        .set({ next_segment_seq: maxSeq + 1 })
+        .where(eq(recordings.id, id)),
+    );
 
   const fileDir = join(dir, "files");
   const knownFiles = new Set(store.all(store.db.select().from(files).where(eq(files.recording_id, id))).map((f) => f.name));
@@ -126,9 +164,26 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
     const sha256 = sha256File(join(fileDir, f));
     store.tx(() => {
       store.run(store.db.insert(files).values({ recording_id: id, name: f, path, bytes, sha256, created_at: now }));
-      store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${bytes}` }).where(eq(recordings.id, id)));
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ bytes: sql`${recordings.bytes} + ${bytes}` })
+          .where(eq(recordings.id, id)),
+      );
       ctx.budget.add(id, bytes);
-      store.run(store.db.insert(uploads).values({ recording_id: id, kind: "file", local_path: path, remote_key: path, size: bytes, sha256, state: "pending", created_at: now, updated_at: now }));
+      store.run(
+        store.db.insert(uploads).values({
+          recording_id: id,
+          kind: "file",
+          local_path: path,
+          remote_key: path,
+          size: bytes,
+          sha256,
+          state: "pending",
+          created_at: now,
+          updated_at: now,
+        }),
+      );
     });
     ctx.log.warn(`Adopted file ${path} found on disk but not in the database.`);
     report.adopted.push(path);
@@ -139,7 +194,11 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
 function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
   const { store } = ctx;
   const toFinish: string[] = [];
-  for (const id of existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId).filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m))) : []) {
+  for (const id of existsSync(ctx.root)
+    ? readdirSync(ctx.root)
+        .filter(isRecordingId)
+        .filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m)))
+    : []) {
     const json = readRecordingJson(recordingDir(ctx.root, id));
     if (!json) {
       ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
@@ -149,10 +208,37 @@ function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
     const now = ctx.clock.now();
     store.tx(() => {
       store.run(
-        store.db.insert(recordings).values({ id, name: json.name, dataset: json.dataset, robot_id: json.robot_id, metadata: JSON.stringify(json.metadata ?? {}), state, created_at: json.created_at, updated_at: now, last_write_at: now, stopped_at: json.stopped_at }).onConflictDoNothing(),
+        store.db
+          .insert(recordings)
+          .values({
+            id,
+            name: json.name,
+            dataset: json.dataset,
+            robot_id: json.robot_id,
+            metadata: JSON.stringify(json.metadata ?? {}),
+            state,
+            created_at: json.created_at,
+            updated_at: now,
+            last_write_at: now,
+            stopped_at: json.stopped_at,
+          })
+          .onConflictDoNothing(),
       );
       for (const t of json.traces ?? []) {
-        store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: json.created_at }).onConflictDoNothing());
+        store.run(
+          store.db
+            .insert(traces)
+            .values({
+              recording_id: id,
+              name: t.name,
+              encoding: t.encoding,
+              schema_name: t.schema_name ?? null,
+              schema_encoding: t.schema_encoding ?? null,
+              schema: bufferOf(schemaBytes(t)),
+              created_at: json.created_at,
+            })
+            .onConflictDoNothing(),
+        );
       }
     });
     if (state === "recording" || state === "finalizing") toFinish.push(id);
@@ -171,7 +257,14 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
     // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
-  const unclosed = store.all(store.db.select().from(recordings).where(inArray(recordings.state, ["recording", "finalizing"]))).filter((r) => usableRecordingDir(ctx.root, r.id, (m) => ctx.log.warn(m)));
+  const unclosed = store
+    .all(
+      store.db
+        .select()
+        .from(recordings)
+        .where(inArray(recordings.state, ["recording", "finalizing"])),
+    )
+    .filter((r) => usableRecordingDir(ctx.root, r.id, (m) => ctx.log.warn(m)));
   for (const rec of unclosed) {
     // One recording that cannot be repaired now (a full disk even after the reserve) must not
     // keep the daemon from serving the others: it is logged and tried again (retryRepairs).

@@ -49,7 +49,6 @@ import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
 
-
 /** Runs a write; a full disk (of the recordings or of the state database) becomes a 507. */
 function guarded<T>(ctx: Ctx, fn: () => T): T {
   try {
@@ -109,11 +108,43 @@ export function createRecordings(deps: RecordingsDeps) {
     const { store } = ctx;
     try {
       ensureDirDurable(dir);
-      writeRecordingJson(dir, { id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: input.metadata ?? {}, created_at: now, traces: input.traces ?? [], state: "recording", stopped_at: null });
+      writeRecordingJson(dir, {
+        id,
+        name: input.name ?? null,
+        dataset: input.dataset ?? null,
+        robot_id: input.robot_id ?? null,
+        metadata: input.metadata ?? {},
+        created_at: now,
+        traces: input.traces ?? [],
+        state: "recording",
+        stopped_at: null,
+      });
       store.tx(() => {
-        store.run(store.db.insert(recordings).values({ id, name: input.name ?? null, dataset: input.dataset ?? null, robot_id: input.robot_id ?? null, metadata: JSON.stringify(input.metadata ?? {}), state: "recording", created_at: now, updated_at: now, last_write_at: now }));
+        store.run(
+          store.db.insert(recordings).values({
+            id,
+            name: input.name ?? null,
+            dataset: input.dataset ?? null,
+            robot_id: input.robot_id ?? null,
+            metadata: JSON.stringify(input.metadata ?? {}),
+            state: "recording",
+            created_at: now,
+            updated_at: now,
+            last_write_at: now,
+          }),
+        );
         for (const t of input.traces ?? []) {
-          store.run(store.db.insert(traces).values({ recording_id: id, name: t.name, encoding: t.encoding, schema_name: t.schema_name ?? null, schema_encoding: t.schema_encoding ?? null, schema: bufferOf(schemaBytes(t)), created_at: now }));
+          store.run(
+            store.db.insert(traces).values({
+              recording_id: id,
+              name: t.name,
+              encoding: t.encoding,
+              schema_name: t.schema_name ?? null,
+              schema_encoding: t.schema_encoding ?? null,
+              schema: bufferOf(schemaBytes(t)),
+              created_at: now,
+            }),
+          );
         }
       });
     } catch (err) {

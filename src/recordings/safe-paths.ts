@@ -33,10 +33,16 @@ function lstatOrUndefined(path: string): Stats | undefined {
 export function assertOwnedDir(path: string): void {
   const st = lstatOrUndefined(path);
   if (!st) return;
-  if (st.isSymbolicLink()) throw new UnsafePathError(`Refusing to use ${path}: it is a symbolic link, and the daemon creates none in its store. Another user may have planted it; remove it and make path_to_store_record writable by its owner only (chmod 700).`);
+  if (st.isSymbolicLink())
+    throw new UnsafePathError(
+      `Refusing to use ${path}: it is a symbolic link, and the daemon creates none in its store. Another user may have planted it; remove it and make path_to_store_record writable by its owner only (chmod 700).`,
+    );
   if (!st.isDirectory()) throw new UnsafePathError(`Refusing to use ${path}: it should be a folder of the store but is not.`);
   const me = uid();
-  if (me !== undefined && st.uid !== me) throw new UnsafePathError(`Refusing to use ${path}: it belongs to user ${st.uid}, not to the daemon's user ${me}. Another user may have replaced it; check the permissions of path_to_store_record.`);
+  if (me !== undefined && st.uid !== me)
+    throw new UnsafePathError(
+      `Refusing to use ${path}: it belongs to user ${st.uid}, not to the daemon's user ${me}. Another user may have replaced it; check the permissions of path_to_store_record.`,
+    );
 }
 
 /**

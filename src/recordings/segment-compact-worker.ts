@@ -13,7 +13,9 @@ self.onmessage = async (e) => {
     // Every message read is garbage once copied into its new chunk: collected chunk by chunk,
     // the worker's heap stays near one chunk's worth instead of growing with the segment.
     const collect = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc;
-    const result = job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress, collect && (() => collect(false)));
+    const result = job.hashOnly
+      ? hashSegmentFile(job.path)
+      : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress, collect && (() => collect(false)));
     collect?.(true);
     self.postMessage({ id, result });
   } catch (err) {

@@ -20,7 +20,8 @@ type Answer = { id: number; result?: CompactResult; error?: string };
 // by its path from the entry points' common folder (src/); a URL beside this module names a
 // file the binary does not hold, and the worker would never start. From source (bun, Deno) it
 // is this module's sibling.
-const workerEntry = () => (import.meta.url.includes("/$bunfs/") ? "./recordings/segment-compact-worker.ts" : new URL("./segment-compact-worker.ts", import.meta.url).href);
+const workerEntry = () =>
+  import.meta.url.includes("/$bunfs/") ? "./recordings/segment-compact-worker.ts" : new URL("./segment-compact-worker.ts", import.meta.url).href;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {

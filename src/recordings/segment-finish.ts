@@ -26,7 +26,9 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number): voi
       return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes }).catch((err) => {
         // The sealed original is intact and readable (small chunks, valid and indexed): it is
         // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
-        ctx.log.warn(`Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`);
+        ctx.log.warn(
+          `Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`,
+        );
         return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
       });
     })
@@ -49,7 +51,12 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number): voi
 
 function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactResult): void {
   const { store } = ctx;
-  const row = store.get(store.db.select().from(segments).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
+  const row = store.get(
+    store.db
+      .select()
+      .from(segments)
+      .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
+  );
   const rec = store.get(store.db.select({ state: recordings.state }).from(recordings).where(eq(recordings.id, recordingId)));
   if (!row || !rec || rec.state === "cancelled") return; // cancelled meanwhile: its files are gone
   const name = segmentName(seq);
@@ -57,17 +64,45 @@ function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactRes
   const now = ctx.clock.now();
   const delta = r.bytes - row.bytes;
   store.tx(() => {
-    store.run(store.db.update(segments).set({ bytes: r.bytes, sha256: r.sha256 }).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
-    store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${delta}`, updated_at: now }).where(eq(recordings.id, recordingId)));
+    store.run(
+      store.db
+        .update(segments)
+        .set({ bytes: r.bytes, sha256: r.sha256 })
+        .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
+    );
+    store.run(
+      store.db
+        .update(recordings)
+        .set({ bytes: sql`${recordings.bytes} + ${delta}`, updated_at: now })
+        .where(eq(recordings.id, recordingId)),
+    );
     ctx.budget.add(recordingId, delta);
     store.run(
       store.db
         .insert(uploads)
-        .values({ recording_id: recordingId, kind: "segment", local_path: path, remote_key: path, size: r.bytes, sha256: r.sha256, state: "pending", created_at: now, updated_at: now })
+        .values({
+          recording_id: recordingId,
+          kind: "segment",
+          local_path: path,
+          remote_key: path,
+          size: r.bytes,
+          sha256: r.sha256,
+          state: "pending",
+          created_at: now,
+          updated_at: now,
+        })
         .onConflictDoNothing(),
     );
   });
-  ctx.emit("segment.closed", { recording_id: recordingId, seq, name, bytes: r.bytes, sha256: r.sha256, message_count: row.message_count, ...(r.chunkCount >= 0 ? { chunks: r.chunkCount } : {}) });
+  ctx.emit("segment.closed", {
+    recording_id: recordingId,
+    seq,
+    name,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    message_count: row.message_count,
+    ...(r.chunkCount >= 0 ? { chunks: r.chunkCount } : {}),
+  });
 }
 
 /** Resolves once no rewrite of the recording's segments is running. */
@@ -80,6 +115,8 @@ export function resumeCompactions(ctx: Ctx): void {
   const { store } = ctx;
   // Through the partial index of exactly these rows: a scan of every closed segment took half
   // a second on a store with 800,000 of them.
-  const rows = store.raw<{ recording_id: string; seq: number }>("SELECT recording_id, seq FROM segments INDEXED BY segments_unhashed WHERE state = 'closed' AND sha256 IS NULL");
+  const rows = store.raw<{ recording_id: string; seq: number }>(
+    "SELECT recording_id, seq FROM segments INDEXED BY segments_unhashed WHERE state = 'closed' AND sha256 IS NULL",
+  );
   for (const r of rows) startCompaction(ctx, r.recording_id, r.seq);
 }

@@ -42,8 +42,17 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   const now = ctx.clock.now();
   try {
     ctx.store.tx(() => {
-      ctx.store.run(ctx.store.db.insert(segments).values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }));
-      ctx.store.run(ctx.store.db.update(recordings).set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` }).where(eq(recordings.id, recordingId)));
+      ctx.store.run(
+        ctx.store.db
+          .insert(segments)
+          .values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }),
+      );
+      ctx.store.run(
+        ctx.store.db
+          .update(recordings)
+          .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
+          .where(eq(recordings.id, recordingId)),
+      );
       ctx.budget.add(recordingId, writer.size);
     });
   } catch (err) {
@@ -79,7 +88,12 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
  */
 function removeUnrecorded(ctx: Ctx, recordingId: string, seq: number, path: string): void {
   if (!existsSync(path)) return;
-  const row = ctx.store.get(ctx.store.db.select().from(segments).where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))));
+  const row = ctx.store.get(
+    ctx.store.db
+      .select()
+      .from(segments)
+      .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
+  );
   if (row) throw new Error(`segment ${path} is already recorded; next_segment_seq is behind`);
   ctx.log.warn(`Removing ${path}: a segment whose creation failed before it held any acknowledged message.`);
   unlinkSync(path);
@@ -96,7 +110,15 @@ function timeColumns(messageCount: number, times?: { start: bigint; end: bigint 
  * small chunks it was written in) and starts its rewrite into full chunks; the upload is queued
  * once the rewrite is done and its sha256 known (segment-finish.ts).
  */
-export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, bytes: number, addedBytes: number, messageCount: number, times?: { start: bigint; end: bigint }): void {
+export function markSegmentClosed(
+  ctx: Ctx,
+  recordingId: string,
+  seq: number,
+  bytes: number,
+  addedBytes: number,
+  messageCount: number,
+  times?: { start: bigint; end: bigint },
+): void {
   const now = ctx.clock.now();
   const { store } = ctx;
   store.tx(() => {
@@ -106,7 +128,12 @@ export function markSegmentClosed(ctx: Ctx, recordingId: string, seq: number, by
         .set({ state: "closed", bytes, sha256: null, message_count: messageCount, closed_at: now, ...timeColumns(messageCount, times) })
         .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
     );
-    store.run(store.db.update(recordings).set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now }).where(eq(recordings.id, recordingId)));
+    store.run(
+      store.db
+        .update(recordings)
+        .set({ bytes: sql`${recordings.bytes} + ${addedBytes}`, updated_at: now })
+        .where(eq(recordings.id, recordingId)),
+    );
     ctx.budget.add(recordingId, addedBytes);
   });
   startCompaction(ctx, recordingId, seq);

@@ -74,7 +74,15 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
         const chunks = batch;
         batch = [];
         batchBytes = 0;
-        if (!lost && chunks.length && !worker.send({ op: "update", stream, chunks }, chunks.map((c) => c.buffer as ArrayBuffer))) lost = true;
+        if (
+          !lost &&
+          chunks.length &&
+          !worker.send(
+            { op: "update", stream, chunks },
+            chunks.map((c) => c.buffer as ArrayBuffer),
+          )
+        )
+          lost = true;
       };
       return {
         async update(chunk) {

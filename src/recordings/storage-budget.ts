@@ -59,12 +59,20 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
   // Both sums read partial indexes (drizzle/0003) holding only what is on local disk, so they
   // cost what is stored locally, not the whole history.
   const evictable = () =>
-    (evictableCache ??= Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(size), 0) AS n FROM uploads INDEXED BY uploads_evictable_size WHERE state = 'uploaded' AND local_deleted = 0")[0]?.n ?? 0));
+    (evictableCache ??= Number(
+      store.raw<{ n: number }>(
+        "SELECT COALESCE(SUM(size), 0) AS n FROM uploads INDEXED BY uploads_evictable_size WHERE state = 'uploaded' AND local_deleted = 0",
+      )[0]?.n ?? 0,
+    ));
 
   function evict(needed: number): number {
     let freed = 0;
     const candidates = store.all(
-      store.db.select().from(uploads).where(and(eq(uploads.state, "uploaded"), eq(uploads.local_deleted, 0))).orderBy(asc(uploads.uploaded_at), asc(uploads.id)),
+      store.db
+        .select()
+        .from(uploads)
+        .where(and(eq(uploads.state, "uploaded"), eq(uploads.local_deleted, 0)))
+        .orderBy(asc(uploads.uploaded_at), asc(uploads.id)),
     );
     for (const u of candidates) {
       if (freed >= needed) break;

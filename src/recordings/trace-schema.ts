@@ -13,7 +13,10 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** The declaration's schema bytes, or null when it declares none; throws on a bad declaration. */
 export function schemaBytes(t: TraceDeclaration, field = "traces[0]"): Uint8Array | null {
   if (t.schema !== undefined && t.schema_base64 !== undefined) {
-    throw new ValidationError(`Field ${field}.schema_base64: give the schema once, as schema (text) or schema_base64 (bytes), not both.`, `${field}.schema_base64`);
+    throw new ValidationError(
+      `Field ${field}.schema_base64: give the schema once, as schema (text) or schema_base64 (bytes), not both.`,
+      `${field}.schema_base64`,
+    );
   }
   const binary = BINARY_SCHEMA_ENCODINGS.has(t.schema_encoding ?? t.encoding);
   if (t.schema !== undefined) {
@@ -50,7 +53,10 @@ export function conflictingDeclaration(first: TraceDeclaration, second: TraceDec
     (first.schema_name ?? null) !== (second.schema_name ?? null) ||
     (first.schema_encoding ?? null) !== (second.schema_encoding ?? null) ||
     !sameBytes(schemaBytes(first, field), schemaBytes(second, field));
-  if (differs) return new ConflictError(`Field ${field}: trace ${JSON.stringify(second.name)} is declared twice with a different schema or encoding; declare each trace once.`);
+  if (differs)
+    return new ConflictError(
+      `Field ${field}: trace ${JSON.stringify(second.name)} is declared twice with a different schema or encoding; declare each trace once.`,
+    );
   return new ValidationError(`Field ${field}.name: trace ${JSON.stringify(second.name)} is declared twice.`, `${field}.name`);
 }
 

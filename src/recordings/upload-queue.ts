@@ -45,15 +45,23 @@ export function markUploading(ctx: Ctx, uploadId: number): void {
   const now = ctx.clock.now();
   // Not worth an fsync: after a power loss "pending" and "uploading" resume the same way, and
   // the target's first resume fact (an upload id, a tus URL) is written durably on its own.
-  ctx.store.tx(() => {
-    ctx.store.run(
-      ctx.store.db
-        .update(uploads)
-        .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, updated_at: now })
-        .where(eq(uploads.id, uploadId)),
-    );
-    ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploading", updated_at: now }).where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "pending_upload"))));
-  }, { durable: false });
+  ctx.store.tx(
+    () => {
+      ctx.store.run(
+        ctx.store.db
+          .update(uploads)
+          .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, updated_at: now })
+          .where(eq(uploads.id, uploadId)),
+      );
+      ctx.store.run(
+        ctx.store.db
+          .update(recordings)
+          .set({ state: "uploading", updated_at: now })
+          .where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "pending_upload"))),
+      );
+    },
+    { durable: false },
+  );
 }
 
 export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number): void {
@@ -66,13 +74,23 @@ const NO_RESUME: Required<ResumeFacts> = { multipart_upload_id: null, multipart_
 
 /** Records a resume fact the moment the target hands it out (a durable commit). */
 export function saveResume(ctx: Ctx, uploadId: number, facts: ResumeFacts): void {
-  ctx.store.run(ctx.store.db.update(uploads).set({ ...facts, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+  ctx.store.run(
+    ctx.store.db
+      .update(uploads)
+      .set({ ...facts, updated_at: ctx.clock.now() })
+      .where(eq(uploads.id, uploadId)),
+  );
 }
 
 /** Records a completed part and, in the same commit, the bytes the target now holds. */
 export function savePart(ctx: Ctx, part: UploadPartRow, bytesSent?: number): void {
   ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.insert(uploadParts).values(part).onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }));
+    ctx.store.run(
+      ctx.store.db
+        .insert(uploadParts)
+        .values(part)
+        .onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }),
+    );
     if (bytesSent !== undefined) recordProgress(ctx, part.upload_id, bytesSent);
   });
 }
@@ -85,7 +103,12 @@ export function listParts(ctx: Ctx, uploadId: number): UploadPartRow[] {
 export function resetUpload(ctx: Ctx, uploadId: number): void {
   ctx.store.tx(() => {
     ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
-    ctx.store.run(ctx.store.db.update(uploads).set({ ...NO_RESUME, bytes_sent: 0, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
+    ctx.store.run(
+      ctx.store.db
+        .update(uploads)
+        .set({ ...NO_RESUME, bytes_sent: 0, updated_at: ctx.clock.now() })
+        .where(eq(uploads.id, uploadId)),
+    );
   });
 }
 
@@ -97,17 +120,31 @@ export function markUploaded(ctx: Ctx, uploadId: number): Promise<void> | undefi
   // lets local bytes be deleted, and as the WAL is written in order it carries every earlier
   // object's commit with it. An object's own "uploaded", lost with the power before that,
   // only means the object is sent again (a PUT of the same bytes to the same key).
-  ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.update(uploads).set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null }).where(eq(uploads.id, uploadId)));
-    ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
-    if (u.kind === "manifest") ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
-  }, { durable: u.kind === "manifest" });
+  ctx.store.tx(
+    () => {
+      ctx.store.run(
+        ctx.store.db
+          .update(uploads)
+          .set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null })
+          .where(eq(uploads.id, uploadId)),
+      );
+      ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
+      if (u.kind === "manifest")
+        ctx.store.run(ctx.store.db.update(recordings).set({ state: "uploaded", updated_at: now, error: null }).where(eq(recordings.id, u.recording_id)));
+    },
+    { durable: u.kind === "manifest" },
+  );
   ctx.budget.uploadsChanged();
   if (u.kind !== "manifest") return undefined;
   updateRecordingJson(recordingDir(ctx.root, u.recording_id), { state: "uploaded" });
   const uploaded = () => ctx.emit("recording.uploaded", { recording_id: u.recording_id });
   if (ctx.limits.keepUploaded) return void uploaded();
-  const local = ctx.store.all(ctx.store.db.select().from(uploads).where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))));
+  const local = ctx.store.all(
+    ctx.store.db
+      .select()
+      .from(uploads)
+      .where(and(eq(uploads.recording_id, u.recording_id), eq(uploads.local_deleted, 0))),
+  );
   const cleanup: Promise<void> = deleteLocal(ctx, ...local.map((o) => o.id))
     .catch((err) => {
       // The recording is uploaded either way; what is left is found again by eviction.
@@ -124,8 +161,19 @@ export function markFailed(ctx: Ctx, uploadId: number, error: string, opts: { fi
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
   ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.update(uploads).set({ state: opts.final ? "failed" : "pending", last_error: error, updated_at: now }).where(eq(uploads.id, uploadId)));
-    if (opts.final) ctx.store.run(ctx.store.db.update(recordings).set({ state: "failed", error, updated_at: now }).where(and(eq(recordings.id, u.recording_id), sql`${recordings.state} IN ('pending_upload', 'uploading')`)));
+    ctx.store.run(
+      ctx.store.db
+        .update(uploads)
+        .set({ state: opts.final ? "failed" : "pending", last_error: error, updated_at: now })
+        .where(eq(uploads.id, uploadId)),
+    );
+    if (opts.final)
+      ctx.store.run(
+        ctx.store.db
+          .update(recordings)
+          .set({ state: "failed", error, updated_at: now })
+          .where(and(eq(recordings.id, u.recording_id), sql`${recordings.state} IN ('pending_upload', 'uploading')`)),
+      );
   });
   if (opts.final) ctx.emit("recording.failed", { recording_id: u.recording_id, error });
 }
@@ -136,8 +184,14 @@ export function retryRecording(ctx: Ctx, id: string): void {
   if (rec.state === "cancelled" || rec.state === "uploaded") throw new ConflictError(`Recording ${id} is ${rec.state}; there is nothing to retry.`);
   const now = ctx.clock.now();
   ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.update(uploads).set({ state: "pending", attempts: 0, updated_at: now }).where(and(eq(uploads.recording_id, id), eq(uploads.state, "failed"))));
-    if (rec.state === "failed") ctx.store.run(ctx.store.db.update(recordings).set({ state: "pending_upload", error: null, updated_at: now }).where(eq(recordings.id, id)));
+    ctx.store.run(
+      ctx.store.db
+        .update(uploads)
+        .set({ state: "pending", attempts: 0, updated_at: now })
+        .where(and(eq(uploads.recording_id, id), eq(uploads.state, "failed"))),
+    );
+    if (rec.state === "failed")
+      ctx.store.run(ctx.store.db.update(recordings).set({ state: "pending_upload", error: null, updated_at: now }).where(eq(recordings.id, id)));
   });
 }
 
@@ -158,9 +212,11 @@ export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<voi
   if (gone.length === 0) return;
   await Promise.all(
     gone.map((u) =>
-      Promise.resolve(u.local_path).then((rel) => unlink(assertInStore(ctx.root, rel))).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      }),
+      Promise.resolve(u.local_path)
+        .then((rel) => unlink(assertInStore(ctx.root, rel)))
+        .catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        }),
     ),
   );
   ctx.store.tx(() => {

@@ -82,7 +82,8 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
     },
     markUploading: (id) => queue.markUploading(ctx, Number(id)),
     saveMultipart: (id, m) => queue.saveResume(ctx, Number(id), { multipart_upload_id: m.uploadId, multipart_key: m.key, part_size: m.partSize }),
-    savePart: (id, p, bytesSent) => queue.savePart(ctx, { upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }, bytesSent),
+    savePart: (id, p, bytesSent) =>
+      queue.savePart(ctx, { upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }, bytesSent),
     saveTusUrl: (id, tusUrl) => queue.saveResume(ctx, Number(id), { tus_url: tusUrl }),
     saveBytesSent: (id, bytes) => queue.recordProgress(ctx, Number(id), bytes),
     clearResume: (id) => queue.resetUpload(ctx, Number(id)),

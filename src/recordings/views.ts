@@ -52,7 +52,9 @@ export function detailOf(ctx: Ctx, id: string): RecordingDetail {
       message_count: t.message_count,
       bytes: t.bytes,
     })),
-    files: store.all(store.db.select().from(files).where(eq(files.recording_id, id)).orderBy(files.name)).map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+    files: store
+      .all(store.db.select().from(files).where(eq(files.recording_id, id)).orderBy(files.name))
+      .map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
     segments: store.all(store.db.select().from(segments).where(eq(segments.recording_id, id)).orderBy(segments.seq)).map((s) => ({
       seq: s.seq,
       name: s.path.slice(prefix.length),
@@ -80,7 +82,14 @@ export function listRecordings(ctx: Ctx, opts: ListOptions = {}): { items: Recor
   const where: SQL[] = [];
   if (opts.state) where.push(eq(recordings.state, opts.state as RecordingState));
   if (opts.cursor) where.push(lt(recordings.id, opts.cursor));
-  const rows = ctx.store.all(ctx.store.db.select().from(recordings).where(and(...where)).orderBy(desc(recordings.id)).limit(limit + 1));
+  const rows = ctx.store.all(
+    ctx.store.db
+      .select()
+      .from(recordings)
+      .where(and(...where))
+      .orderBy(desc(recordings.id))
+      .limit(limit + 1),
+  );
   const page = rows.slice(0, limit);
   return { items: page.map((r) => viewOf(ctx, r)), next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
 }

@@ -6,7 +6,10 @@ type DenoNs = {
   serve(opts: Record<string, unknown>, handler: (req: Request) => Response | Promise<Response>): { shutdown(): Promise<void> };
   createHttpClient(opts: Record<string, unknown>): unknown;
   execPath(): string;
-  Command: new (cmd: string, opts: Record<string, unknown>) => { spawn(): { pid: number; unref(): void; status: Promise<{ code: number; signal: string | null }> } };
+  Command: new (
+    cmd: string,
+    opts: Record<string, unknown>,
+  ) => { spawn(): { pid: number; unref(): void; status: Promise<{ code: number; signal: string | null }> } };
   dlopen(lib: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...a: unknown[]) => number> };
 };
 const deno = () => (globalThis as unknown as { Deno: DenoNs }).Deno;

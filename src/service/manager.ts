@@ -15,8 +15,12 @@ const systemctl = (scope: Scope, ...args: string[]): Step => ({ argv: ["systemct
 const launchDomain = (scope: Scope, uid: number) => (scope === "user" ? `gui/${uid}` : "system");
 
 export function installSteps(manager: Manager, scope: Scope, file: string, uid: number): Step[] {
-  if (manager === "systemd") return [systemctl(scope, "daemon-reload"), systemctl(scope, "enable", "--now", SERVICE_NAME), systemctl(scope, "restart", SERVICE_NAME)];
-  return [{ argv: ["launchctl", "bootout", launchDomain(scope, uid), file], optional: true }, { argv: ["launchctl", "bootstrap", launchDomain(scope, uid), file] }];
+  if (manager === "systemd")
+    return [systemctl(scope, "daemon-reload"), systemctl(scope, "enable", "--now", SERVICE_NAME), systemctl(scope, "restart", SERVICE_NAME)];
+  return [
+    { argv: ["launchctl", "bootout", launchDomain(scope, uid), file], optional: true },
+    { argv: ["launchctl", "bootstrap", launchDomain(scope, uid), file] },
+  ];
 }
 
 export function uninstallSteps(manager: Manager, scope: Scope, file: string, uid: number): Step[] {
@@ -27,7 +31,9 @@ export function uninstallSteps(manager: Manager, scope: Scope, file: string, uid
 export const afterRemoveSteps = (manager: Manager, scope: Scope): Step[] => (manager === "systemd" ? [systemctl(scope, "daemon-reload")] : []);
 
 export const statusStep = (manager: Manager, scope: Scope, uid: number): Step =>
-  manager === "systemd" ? systemctl(scope, "is-active", SERVICE_NAME) : { argv: ["launchctl", "print", `${launchDomain(scope, uid)}/com.neuracore.nc-data-daemon`] };
+  manager === "systemd"
+    ? systemctl(scope, "is-active", SERVICE_NAME)
+    : { argv: ["launchctl", "print", `${launchDomain(scope, uid)}/com.neuracore.nc-data-daemon`] };
 
 function runs(argv: string[]): boolean {
   try {

@@ -25,9 +25,12 @@ export function ensureSystemAccount(stateDir: string): { owner: Owner; created: 
   if (process.platform !== "linux") {
     throw new UnavailableError(`Create the account and group ${SYSTEM_ACCOUNT} first (on macOS with dscl or System Settings), then run this again.`);
   }
-  const r = spawnSync("useradd", ["--system", "--user-group", "--home-dir", stateDir, "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_ACCOUNT], { encoding: "utf8" });
+  const r = spawnSync("useradd", ["--system", "--user-group", "--home-dir", stateDir, "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_ACCOUNT], {
+    encoding: "utf8",
+  });
   const made = lookup();
-  if (r.status !== 0 || !made) throw new UnavailableError(`Could not create the account ${SYSTEM_ACCOUNT} (useradd: ${(r.stderr || r.error?.message || "").trim()}); run as root.`);
+  if (r.status !== 0 || !made)
+    throw new UnavailableError(`Could not create the account ${SYSTEM_ACCOUNT} (useradd: ${(r.stderr || r.error?.message || "").trim()}); run as root.`);
   return { owner: made, created: true };
 }
 

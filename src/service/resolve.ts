@@ -21,9 +21,21 @@ export async function resolveService(scope: Scope, profile: string | undefined, 
   // The system daemon reads its own copy; install copies the installer's profile when it has none.
   const source = name && scope === "system" && !existsSync(target.fileOf(name)) ? createProfileStore(user.profilesDir) : target;
   const values = name ? await source.read(name) : undefined;
-  const config = resolveConfig({ defaults: { instanceRoot: paths.instanceRoot, cpuCount: 1, diskSize: () => undefined }, profile: values, env: {}, flags: {} }).config;
+  const config = resolveConfig({
+    defaults: { instanceRoot: paths.instanceRoot, cpuCount: 1, diskSize: () => undefined },
+    profile: values,
+    env: {},
+    flags: {},
+  }).config;
   const p = config.path_to_store_record.replace(/^~(?=$|\/)/, scope === "system" ? paths.root : homeOf(env));
   const recordingsDir = isAbsolute(p) ? p : join(paths.root, p);
-  const spec: ServiceSpec = { scope, command, profile: name, stateDir: paths.root, recordingsDir, ...(scope === "system" ? { runtimeDir: dirname(paths.socket) } : {}) };
+  const spec: ServiceSpec = {
+    scope,
+    command,
+    profile: name,
+    stateDir: paths.root,
+    recordingsDir,
+    ...(scope === "system" ? { runtimeDir: dirname(paths.socket) } : {}),
+  };
   return { spec, profileFile: name ? target.fileOf(name) : null, profileSource: name ? source.fileOf(name) : null };
 }

@@ -26,9 +26,13 @@ export interface ServiceSpec {
 /** Where the definition file goes. `systemRoot` prefixes system paths (tests only). */
 export function definitionPath(manager: Manager, scope: Scope, home: string, systemRoot: string): string {
   if (manager === "systemd") {
-    return scope === "user" ? join(home, ".config", "systemd", "user", `${SERVICE_NAME}.service`) : join(systemRoot, "etc", "systemd", "system", `${SERVICE_NAME}.service`);
+    return scope === "user"
+      ? join(home, ".config", "systemd", "user", `${SERVICE_NAME}.service`)
+      : join(systemRoot, "etc", "systemd", "system", `${SERVICE_NAME}.service`);
   }
-  return scope === "user" ? join(home, "Library", "LaunchAgents", `${LAUNCHD_LABEL}.plist`) : join(systemRoot, "Library", "LaunchDaemons", `${LAUNCHD_LABEL}.plist`);
+  return scope === "user"
+    ? join(home, "Library", "LaunchAgents", `${LAUNCHD_LABEL}.plist`)
+    : join(systemRoot, "Library", "LaunchDaemons", `${LAUNCHD_LABEL}.plist`);
 }
 
 /** The command line the service starts: the daemon in the foreground, the manager supervising it. */

@@ -35,7 +35,9 @@ export const recordings = sqliteTable(
 export const traces = sqliteTable(
   "traces",
   {
-    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    recording_id: text("recording_id")
+      .notNull()
+      .references(() => recordings.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     encoding: text("encoding").notNull(),
     schema_name: text("schema_name"),
@@ -58,7 +60,9 @@ export const traces = sqliteTable(
 export const segments = sqliteTable(
   "segments",
   {
-    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    recording_id: text("recording_id")
+      .notNull()
+      .references(() => recordings.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
     // Relative to the store root: "<recording_id>/segments/000001.mcap".
     path: text("path").notNull(),
@@ -85,7 +89,9 @@ export const segments = sqliteTable(
 export const files = sqliteTable(
   "files",
   {
-    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    recording_id: text("recording_id")
+      .notNull()
+      .references(() => recordings.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     path: text("path").notNull(),
     bytes: integer("bytes").notNull(),
@@ -99,7 +105,9 @@ export const uploads = sqliteTable(
   "uploads",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    recording_id: text("recording_id").notNull().references(() => recordings.id, { onDelete: "cascade" }),
+    recording_id: text("recording_id")
+      .notNull()
+      .references(() => recordings.id, { onDelete: "cascade" }),
     kind: text("kind", { enum: ["segment", "file", "manifest"] }).notNull(),
     // Relative to the store root, like segments.path.
     local_path: text("local_path").notNull(),
@@ -135,7 +143,9 @@ export const uploads = sqliteTable(
 export const uploadParts = sqliteTable(
   "upload_parts",
   {
-    upload_id: integer("upload_id").notNull().references(() => uploads.id, { onDelete: "cascade" }),
+    upload_id: integer("upload_id")
+      .notNull()
+      .references(() => uploads.id, { onDelete: "cascade" }),
     part_number: integer("part_number").notNull(),
     size: integer("size").notNull(),
     etag: text("etag"),

@@ -136,7 +136,9 @@ export function createStore(opts: CreateStoreOptions): Store {
   const fresh = sizeOf(path) === 0;
   if (fresh && sizeOf(`${path}-wal`) > 0) {
     const movedTo = moveAside("the database file is missing or empty beside a leftover write-ahead log");
-    log.warn(`State database ${path} is missing or empty but its write-ahead log is not; moved what was left to ${movedTo} and rebuilding from the recordings on disk.`);
+    log.warn(
+      `State database ${path} is missing or empty but its write-ahead log is not; moved what was left to ${movedTo} and rebuilding from the recordings on disk.`,
+    );
   }
   try {
     handle = openOnFullDisk(runtime, path, busy, log);

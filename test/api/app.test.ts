@@ -26,7 +26,8 @@ function deps(extra: Partial<ApiDeps> = {}) {
   return { d, app: createApp(d), shutdowns, live };
 }
 
-const patch = (app: Hono, body: unknown) => app.request("/v1/config", { method: "PATCH", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+const patch = (app: Hono, body: unknown) =>
+  app.request("/v1/config", { method: "PATCH", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
 describe("control API", () => {
   test("health answers ok with pid and version", async () => {
@@ -124,12 +125,17 @@ describe("control API", () => {
     expect(lookups).toEqual(["abc"]);
     const doc = (await (await app.request("/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/v1/health", "/v1/status", "/v1/config", "/v1/events", "/v1/shutdown", "/v1/recordings/{id}"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/v1/health", "/v1/status", "/v1/config", "/v1/events", "/v1/shutdown", "/v1/recordings/{id}"]),
+    );
   });
 
   test("an unexpected error is a 500 in the error shape and is logged", async () => {
     const logged: string[] = [];
-    const { app } = deps({ recordings: { recordings: () => Promise.reject(new Error("kaput")), maxBatchBytes: () => 1024 }, logError: (m) => void logged.push(m) });
+    const { app } = deps({
+      recordings: { recordings: () => Promise.reject(new Error("kaput")), maxBatchBytes: () => 1024 },
+      logError: (m) => void logged.push(m),
+    });
     const res = await app.request("/v1/recordings");
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ error: { code: "internal" } });

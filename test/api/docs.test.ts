@@ -20,7 +20,8 @@ afterAll(async () => {
   await killAll(home);
 });
 
-const routes = () => Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`));
+const routes = () =>
+  Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`));
 
 describe("the API documentation", () => {
   test("docs/api.md documents every route the OpenAPI document lists", () => {

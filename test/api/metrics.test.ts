@@ -38,5 +38,9 @@ test("GET /metrics reports storage, recordings and uploads in Prometheus text fo
   expect(value(text, 'ncd_events_total{type="recording.stopped"}')).toBe(1);
   expect(text).toContain("# TYPE ncd_events_total counter");
   // Every non-comment line is `name{labels} number`.
-  for (const line of text.trim().split("\n").filter((l) => !l.startsWith("#"))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$/);
+  for (const line of text
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("#")))
+    expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$/);
 });

@@ -18,7 +18,11 @@ const deps: ApiDeps = {
   requestShutdown: () => {},
 };
 
-type Operation = { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema?: Record<string, any> }> }; responses: Record<string, unknown> };
+type Operation = {
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { schema?: Record<string, any> }> };
+  responses: Record<string, unknown>;
+};
 type Doc = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>> };
 
 const app = createApp(deps);
@@ -67,7 +71,9 @@ describe("the OpenAPI document", () => {
   test("a validator refusing input answers in the error shape the document names", async () => {
     const res = await app.request("/v1/recordings", { method: "POST", body: JSON.stringify({ nam: "x" }) });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: "bad_request", field: "nam", message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, traces." } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "bad_request", field: "nam", message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, traces." },
+    });
     const list = await app.request("/v1/recordings?limit=ten");
     expect(await list.json()).toEqual({ error: { code: "bad_request", message: "Field limit: must be an integer from 1 to 1000.", field: "limit" } });
   });

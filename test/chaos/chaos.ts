@@ -60,7 +60,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   const root = tempHome("ncd-chaos");
   const { backing, mount } = lazyFsPaths(root);
   let fs: LazyFs = await mountLazyFs(backing, mount, 2 * 1024 ** 3);
-  const env = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_ENDPOINT_URL: proxy.url, AWS_REGION: "us-east-1", NCD_LOG_LEVEL: process.env.CHAOS_LOG_LEVEL };
+  const env = {
+    AWS_ACCESS_KEY_ID: s3.accessKey,
+    AWS_SECRET_ACCESS_KEY: s3.secretKey,
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_REGION: "us-east-1",
+    NCD_LOG_LEVEL: process.env.CHAOS_LOG_LEVEL,
+  };
   const args = ["launch", "--background", "--upload-url", "s3://chaos/run", "--segment-max-bytes", "64kb"];
   const socket = join(mount, ".neuracore", "data_daemon", "daemon.sock");
   let pid = 0;
@@ -115,8 +121,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
           if (e.ev === "error") {
             unacknowledged++;
             lastError = e.what;
-          }
-          else {
+          } else {
             ledger.apply(e);
             if (e.ev === "recording") recordings.add(e.id);
             if (e.ev === "acked" || e.ev === "fileAcked") {
@@ -149,7 +154,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
       }
       await Bun.sleep(Math.random() * 300);
       const allowed = opts.actions ?? ["kill", "cut", "disk"];
-      const action = round < allowed.length ? allowed[round]! : allowed.includes("disk") && round % 4 === 3 ? "disk" : pick(allowed.filter((a) => a !== "disk").length ? allowed.filter((a) => a !== "disk") : allowed);
+      const action =
+        round < allowed.length
+          ? allowed[round]!
+          : allowed.includes("disk") && round % 4 === 3
+            ? "disk"
+            : pick(allowed.filter((a) => a !== "disk").length ? allowed.filter((a) => a !== "disk") : allowed);
       if (action === "disk") {
         // Fill the disk to the last few KiB, let the writers meet it, then free it again.
         const st = statfsSync(mount);
@@ -232,10 +242,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
       if (fileProblems.length) {
         // What the daemon says about the recording, to tell a lost upload from a lost file.
         const detail = (await call(socket, "GET", `/v1/recordings/${id}`)).body;
-        fileProblems.push(`${id}: daemon says state ${detail.state}, files ${JSON.stringify(detail.files?.map((f: { name: string }) => f.name))}, target holds ${JSON.stringify(keys)}`);
-        const seen = proxy.requests.filter((r) => r.url.includes(id) && r.url.includes("/files/")).map((r) => `${r.method} ${r.url.replace(/^.*\/files\//, "")} ${r.bodyBytes}B -> ${r.status ?? "no answer"}`);
+        fileProblems.push(
+          `${id}: daemon says state ${detail.state}, files ${JSON.stringify(detail.files?.map((f: { name: string }) => f.name))}, target holds ${JSON.stringify(keys)}`,
+        );
+        const seen = proxy.requests
+          .filter((r) => r.url.includes(id) && r.url.includes("/files/"))
+          .map((r) => `${r.method} ${r.url.replace(/^.*\/files\//, "")} ${r.bodyBytes}B -> ${r.status ?? "no answer"}`);
         fileProblems.push(`${id}: requests for its files: ${JSON.stringify(seen)}`);
-        const logged = readFileSync(join(mount, ".neuracore", "data_daemon", "logs", "daemon.log"), "utf8").split("\n").filter((l) => l.includes(id));
+        const logged = readFileSync(join(mount, ".neuracore", "data_daemon", "logs", "daemon.log"), "utf8")
+          .split("\n")
+          .filter((l) => l.includes(id));
         fileProblems.push(`${id}: its daemon log lines: ${JSON.stringify(logged.slice(-8))}`);
       }
       problems.push(...fileProblems);
@@ -296,7 +312,9 @@ function storedRows(mount: string, id: string, keys: string[]): string[] {
 }
 
 export function formatFigures(f: ChaosFigures): string {
-  const faults = Object.entries(f.faults).map(([k, n]) => `${k}: ${n}`).join(", ");
+  const faults = Object.entries(f.faults)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(", ");
   return [
     `chaos: ${f.rounds} rounds in ${f.seconds} s`,
     `  kills ${f.kills}, power cuts ${f.powerCuts}, disk full ${f.diskFulls}`,
@@ -308,7 +326,13 @@ export function formatFigures(f: ChaosFigures): string {
 }
 
 if (import.meta.main) {
-  const figures = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 40), seconds: Number(process.env.CHAOS_SECONDS ?? 1e9), faultRate: Number(process.env.CHAOS_FAULTS ?? 0.25), actions: process.env.CHAOS_ACTIONS?.split(",") as ChaosOptions["actions"], log: console.log });
+  const figures = await runChaos({
+    rounds: Number(process.env.CHAOS_ROUNDS ?? 40),
+    seconds: Number(process.env.CHAOS_SECONDS ?? 1e9),
+    faultRate: Number(process.env.CHAOS_FAULTS ?? 0.25),
+    actions: process.env.CHAOS_ACTIONS?.split(",") as ChaosOptions["actions"],
+    log: console.log,
+  });
   console.log(formatFigures(figures));
   for (const p of figures.problems.slice(0, 50)) console.log(`  problem: ${p}`);
   process.exit(figures.problems.length || figures.lost || figures.corrupted || figures.duplicated ? 1 : 0);

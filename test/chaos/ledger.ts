@@ -62,10 +62,20 @@ export class Ledger {
     const key = `${w}:${b}`;
     this.note({ ev: "sent", id, key, size });
     const r = framed
-      ? await call(socket, "POST", `/v1/recordings/${id}/messages`, encodeFrames(msgs.map((m) => ({ trace: `/w/${w}`, timestampNs: BigInt(b * 1000 + m.k), payload: new TextEncoder().encode(JSON.stringify(m)) }))), {
-          "content-type": "application/vnd.ncd.frames",
-        })
-      : await postNdjson(socket, id, msgs.map((m) => ({ trace: `/w/${w}`, timestamp_ns: String(b * 1000 + m.k), data: m })));
+      ? await call(
+          socket,
+          "POST",
+          `/v1/recordings/${id}/messages`,
+          encodeFrames(msgs.map((m) => ({ trace: `/w/${w}`, timestampNs: BigInt(b * 1000 + m.k), payload: new TextEncoder().encode(JSON.stringify(m)) }))),
+          {
+            "content-type": "application/vnd.ncd.frames",
+          },
+        )
+      : await postNdjson(
+          socket,
+          id,
+          msgs.map((m) => ({ trace: `/w/${w}`, timestamp_ns: String(b * 1000 + m.k), data: m })),
+        );
     if (r.status === 507) {
       this.note({ ev: "refused" });
       return false;
@@ -170,7 +180,9 @@ export class Ledger {
       problems.push(...this.checkMessages(id, got, tally));
       const detail = (await call(socket, "GET", `/v1/recordings/${id}`)).body;
       if (detail.message_count !== got.length) problems.push(`${id}: database counts ${detail.message_count} messages, segments hold ${got.length}`);
-      const listed = new Map<string, { sha256: string; bytes: number }>((detail.files ?? []).map((f: { name: string; sha256: string; bytes: number }) => [f.name, f]));
+      const listed = new Map<string, { sha256: string; bytes: number }>(
+        (detail.files ?? []).map((f: { name: string; sha256: string; bytes: number }) => [f.name, f]),
+      );
       for (const [name, sha] of this.filesAcked.get(id) ?? new Map()) {
         const f = listed.get(name);
         if (!f) problems.push(`${id}: acknowledged file ${name} not listed`);
@@ -181,13 +193,17 @@ export class Ledger {
       }
       const before = tally.bytes;
       problems.push(
-        ...(await this.checkFiles(id, async (name) => {
-          try {
-            return readFileSync(join(store, id, "files", name));
-          } catch {
-            return undefined;
-          }
-        }, tally)),
+        ...(await this.checkFiles(
+          id,
+          async (name) => {
+            try {
+              return readFileSync(join(store, id, "files", name));
+            } catch {
+              return undefined;
+            }
+          },
+          tally,
+        )),
       );
       fileBytes += tally.bytes - before;
     }

@@ -50,7 +50,10 @@ describe.skipIf(!lazyFsAvailable())(`${CYCLES} power cuts during ingest`, () => 
           while (running && (await guard(() => ledger.sendBatch(socket, wr.id, wr.w, wr.next++, wr.framed))));
         }),
         (async () => {
-          while (running && (await guard(() => ledger.sendFile(socket, ids[files % 2]!, `f-${files++}.bin`, randomBytes(1 + Math.floor(Math.random() * 200_000))))));
+          while (
+            running &&
+            (await guard(() => ledger.sendFile(socket, ids[files % 2]!, `f-${files++}.bin`, randomBytes(1 + Math.floor(Math.random() * 200_000)))))
+          );
         })(),
       ];
       await Promise.race([acknowledged, Promise.all(loops).then(() => Promise.reject(new Error("every writer stopped before an acknowledgement")))]);
@@ -74,7 +77,9 @@ describe.skipIf(!lazyFsAvailable())(`${CYCLES} power cuts during ingest`, () => 
     }
     const final = await ledger.verifyLocal(d.socket, store);
     expect(final.problems).toEqual([]);
-    console.log(`power cuts: ${CYCLES}, acknowledged messages ${ledger.ackedMessages()}, files ${ledger.ackedFiles()} (${final.fileBytes} bytes), requests cut ${cutUnderRequest}`);
+    console.log(
+      `power cuts: ${CYCLES}, acknowledged messages ${ledger.ackedMessages()}, files ${ledger.ackedFiles()} (${final.fileBytes} bytes), requests cut ${cutUnderRequest}`,
+    );
     await stopDaemon(d);
   });
 });

@@ -15,7 +15,10 @@ let stopping = false;
   stopping = true;
 })();
 
-const down = (err: unknown) => /ECONNREFUSED|ENOENT|ECONNRESET|EIO|ENOTCONN|socket|closed|connect|refused|FailedToOpenSocket/i.test(`${(err as Error)?.name} ${String(err)} ${(err as { code?: string })?.code}`);
+const down = (err: unknown) =>
+  /ECONNREFUSED|ENOENT|ECONNRESET|EIO|ENOTCONN|socket|closed|connect|refused|FailedToOpenSocket/i.test(
+    `${(err as Error)?.name} ${String(err)} ${(err as { code?: string })?.code}`,
+  );
 
 /** Runs `step` until the daemon answers (it may be down for a kill or a power cut). */
 async function retried<T>(step: () => Promise<T>): Promise<T | undefined> {

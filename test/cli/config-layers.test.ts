@@ -17,7 +17,14 @@ function writeProfile(home: string, name: string, yaml: string): string {
 const FIELDS = [
   { field: "storage_limit", flag: "--storage-limit", profile: "1gb", env: "2gb", cli: "3gb", want: [1024 ** 3, 2 * 1024 ** 3, 3 * 1024 ** 3] },
   { field: "bandwidth_limit", flag: "--bandwidth-limit", profile: "1mb", env: "2mb", cli: "3mb", want: [1024 ** 2, 2 * 1024 ** 2, 3 * 1024 ** 2] },
-  { field: "path_to_store_record", flag: "--path-to-store-record", profile: "/data/p", env: "/data/e", cli: "/data/f", want: ["/data/p", "/data/e", "/data/f"] },
+  {
+    field: "path_to_store_record",
+    flag: "--path-to-store-record",
+    profile: "/data/p",
+    env: "/data/e",
+    cli: "/data/f",
+    want: ["/data/p", "/data/e", "/data/f"],
+  },
   { field: "num_threads", flag: "--num-threads", profile: "3", env: "5", cli: "7", want: [3, 5, 7] },
   { field: "keep_wakelock_while_upload", flag: "--keep-wakelock-while-upload=", profile: "true", env: "false", cli: "yes", want: [true, false, true] },
   { field: "offline", flag: "--offline=", profile: "yes", env: "no", cli: "1", want: [true, false, true] },

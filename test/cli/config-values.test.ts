@@ -9,9 +9,20 @@ const viaEnv = (name: string, value: string) => runJson<Shown>(["update", "--jso
 
 describe("byte values accept a raw integer or a unit (powers of 1024, any case)", () => {
   const cases: [string, number][] = [
-    ["500000000", 500000000], ["7b", 7], ["7B", 7], ["3k", 3072], ["3kb", 3072], ["3KB", 3072],
-    ["2m", 2 * 1024 ** 2], ["2mb", 2 * 1024 ** 2], ["2Mb", 2 * 1024 ** 2], ["1g", 1024 ** 3], ["1gb", 1024 ** 3],
-    ["1GB", 1024 ** 3], ["1.5gb", 1.5 * 1024 ** 3], ["0.5 MB", 512 * 1024],
+    ["500000000", 500000000],
+    ["7b", 7],
+    ["7B", 7],
+    ["3k", 3072],
+    ["3kb", 3072],
+    ["3KB", 3072],
+    ["2m", 2 * 1024 ** 2],
+    ["2mb", 2 * 1024 ** 2],
+    ["2Mb", 2 * 1024 ** 2],
+    ["1g", 1024 ** 3],
+    ["1gb", 1024 ** 3],
+    ["1GB", 1024 ** 3],
+    ["1.5gb", 1.5 * 1024 ** 3],
+    ["0.5 MB", 512 * 1024],
   ];
   for (const [text, bytes] of cases) {
     test(`"${text}" is ${bytes} bytes from the environment and from a flag`, async () => {
@@ -47,7 +58,13 @@ describe("booleans accept 1/true/yes/y and 0/false/no/n in any case", () => {
 
 describe("an invalid value is an error naming the field and its source", () => {
   test("in an environment variable: exit 1, names the variable", async () => {
-    for (const [name, value] of [["NCD_STORAGE_LIMIT", "lots"], ["NCD_OFFLINE", "maybe"], ["NCD_NUM_THREADS", "0"], ["NCD_BANDWIDTH_LIMIT", "-5mb"], ["NCD_STORAGE_LIMIT", "2tb"]] as const) {
+    for (const [name, value] of [
+      ["NCD_STORAGE_LIMIT", "lots"],
+      ["NCD_OFFLINE", "maybe"],
+      ["NCD_NUM_THREADS", "0"],
+      ["NCD_BANDWIDTH_LIMIT", "-5mb"],
+      ["NCD_STORAGE_LIMIT", "2tb"],
+    ] as const) {
       const r = await run(["update", "--json"], { home, env: { [name]: value } });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
@@ -104,7 +121,11 @@ describe("an invalid value is an error naming the field and its source", () => {
 
 describe("usage errors exit 2", () => {
   test("an unknown flag on launch, update or profile update is refused, not ignored", async () => {
-    for (const args of [["update", "--storage-limt", "2gb"], ["launch", "--frobnicate"], ["profile", "update", "--name", "x", "--nope"]]) {
+    for (const args of [
+      ["update", "--storage-limt", "2gb"],
+      ["launch", "--frobnicate"],
+      ["profile", "update", "--name", "x", "--nope"],
+    ]) {
       const r = await run(args, { home });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("Unknown option");

@@ -12,13 +12,45 @@ describe("profiles", () => {
     expect(statSync(profileFile(home, "laptop")).mode & 0o777).toBe(0o600);
     expect(statSync(join(home, ".neuracore/data_daemon/profiles")).mode & 0o777).toBe(0o700);
 
-    const upd = await run(["profile", "update", "--name", "laptop", "--storage-limit", "2gb", "--bandwidth-limit", "50mb", "--storage-path", "/data/records", "--num-threads", "4", "--offline", "--api-key", "sk-123", "--current-org-id", "org7"], { home });
+    const upd = await run(
+      [
+        "profile",
+        "update",
+        "--name",
+        "laptop",
+        "--storage-limit",
+        "2gb",
+        "--bandwidth-limit",
+        "50mb",
+        "--storage-path",
+        "/data/records",
+        "--num-threads",
+        "4",
+        "--offline",
+        "--api-key",
+        "sk-123",
+        "--current-org-id",
+        "org7",
+      ],
+      { home },
+    );
     expect(upd.code).toBe(0);
     expect(statSync(profileFile(home, "laptop")).mode & 0o777).toBe(0o600);
 
     const shown = await runJson<Record<string, unknown>>(["profile", "show", "--name", "laptop", "--json"], { home });
     // Every field is a key (as the reference prints it), unset ones null.
-    expect(shown.json).toMatchObject({ storage_limit: 2 * 1024 ** 3, bandwidth_limit: 50 * 1024 ** 2, path_to_store_record: "/data/records", num_threads: 4, offline: true, api_key: "***", current_org_id: "org7", keep_wakelock_while_upload: null, max_concurrent_uploads: null, upload_url: null });
+    expect(shown.json).toMatchObject({
+      storage_limit: 2 * 1024 ** 3,
+      bandwidth_limit: 50 * 1024 ** 2,
+      path_to_store_record: "/data/records",
+      num_threads: 4,
+      offline: true,
+      api_key: "***",
+      current_org_id: "org7",
+      keep_wakelock_while_upload: null,
+      max_concurrent_uploads: null,
+      upload_url: null,
+    });
 
     await run(["profile", "update", "--name", "laptop", "--no-offline", "--unset", "api_key,current_org_id"], { home });
     const after = await runJson<Record<string, unknown>>(["profile", "show", "--name", "laptop", "--json"], { home });
@@ -52,7 +84,11 @@ describe("profiles", () => {
 
   test("show, update and delete of a missing profile exit 1 naming it", async () => {
     const home = tempHome();
-    for (const args of [["profile", "show", "--name", "ghost"], ["profile", "update", "--name", "ghost", "--offline"], ["profile", "delete", "--name", "ghost"]]) {
+    for (const args of [
+      ["profile", "show", "--name", "ghost"],
+      ["profile", "update", "--name", "ghost", "--offline"],
+      ["profile", "delete", "--name", "ghost"],
+    ]) {
       const r = await run(args, { home });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('Profile "ghost" does not exist');
@@ -93,7 +129,14 @@ describe("secrets", () => {
     await run(["profile", "create", "--name", "s", "--api-key", "sk-profile-secret"], { home });
     const env = { NCD_API_KEY: "sk-env-secret" };
     const withProfile = ["--profile", "s"];
-    for (const args of [["update", ...withProfile], ["update", "--json", ...withProfile], ["config", "show", ...withProfile], ["config", "show", "--json", ...withProfile], ["profile", "show", "--name", "s"], ["profile", "show", "--name", "s", "--json"]]) {
+    for (const args of [
+      ["update", ...withProfile],
+      ["update", "--json", ...withProfile],
+      ["config", "show", ...withProfile],
+      ["config", "show", "--json", ...withProfile],
+      ["profile", "show", "--name", "s"],
+      ["profile", "show", "--name", "s", "--json"],
+    ]) {
       const r = await run(args, { home, env });
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).not.toContain("secret");
@@ -122,7 +165,21 @@ describe("the binary stands alone", () => {
 
   test("every command has --help with examples", async () => {
     const home = tempHome();
-    for (const cmd of [["profile", "create"], ["profile", "update"], ["profile", "show"], ["profile", "delete"], ["list-profiles"], ["update"], ["config", "show"], ["config", "validate"], ["config", "generate"], ["launch"], ["status"], ["stop"], ["restart"]]) {
+    for (const cmd of [
+      ["profile", "create"],
+      ["profile", "update"],
+      ["profile", "show"],
+      ["profile", "delete"],
+      ["list-profiles"],
+      ["update"],
+      ["config", "show"],
+      ["config", "validate"],
+      ["config", "generate"],
+      ["launch"],
+      ["status"],
+      ["stop"],
+      ["restart"],
+    ]) {
       const r = await run([...cmd, "--help"], { home });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("USAGE");

@@ -22,7 +22,9 @@ afterAll(async () => {
 });
 
 const home = newHome();
-const show = async (id: string) => (await runJson<{ state: string; message_count: number; traces: { name: string; message_count: number }[] }>(["recordings", "show", id, "--json"], { home })).json;
+const show = async (id: string) =>
+  (await runJson<{ state: string; message_count: number; traces: { name: string; message_count: number }[] }>(["recordings", "show", id, "--json"], { home }))
+    .json;
 const start = async (h = home) => {
   const r = await run(["record", "start"], { home: h });
   expect(r.code).toBe(0);
@@ -40,7 +42,21 @@ describe("record start", () => {
   });
 
   test("with --json prints the whole recording, with its metadata and declared traces", async () => {
-    const args = ["record", "start", "--json", "--name", "run-42", "--dataset", "grasping", "--robot-id", "arm-3", "--metadata", '{"operator":"ana"}', "--trace", "/joints:json,/camera/rgb:jpeg"];
+    const args = [
+      "record",
+      "start",
+      "--json",
+      "--name",
+      "run-42",
+      "--dataset",
+      "grasping",
+      "--robot-id",
+      "arm-3",
+      "--metadata",
+      '{"operator":"ana"}',
+      "--trace",
+      "/joints:json,/camera/rgb:jpeg",
+    ];
     const { code, json } = await runJson<Record<string, unknown> & { traces: { name: string; encoding: string }[] }>(args, { home });
     expect(code).toBe(0);
     expect(json).toMatchObject({ state: "recording", name: "run-42", dataset: "grasping", robot_id: "arm-3", metadata: { operator: "ana" } });
@@ -152,7 +168,9 @@ describe("record stop", () => {
     const r = await run(["record", "stop", id, "--wait", "--timeout", "60"], { home: h });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`Recording ${id} stopped: uploaded.\n`);
-    const uploaded = readdirSync(target, { recursive: true }).map(String).find((p) => p.endsWith(`${id}/manifest.json`));
+    const uploaded = readdirSync(target, { recursive: true })
+      .map(String)
+      .find((p) => p.endsWith(`${id}/manifest.json`));
     expect(uploaded).toBeDefined();
     assertValidManifest(JSON.parse(readFileSync(join(target, uploaded!), "utf8")));
   });

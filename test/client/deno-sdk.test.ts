@@ -18,24 +18,36 @@ afterAll(async () => {
 });
 
 describe("the SDK under Deno", () => {
-  test.skipIf(!existsSync(DENO))("auto-starts the daemon and records messages, frames and a file that read back intact", async () => {
-    const attachment = join(home, "calib.yaml");
-    writeFileSync(attachment, "fx: 600.5\nfy: 601.25\n");
-    const env = baseEnv(home);
-    const script = join(import.meta.dir, "fixtures", "deno-record.ts");
-    const p = Bun.spawn([DENO, "run", "-A", script, JSON.stringify(env), BINARY, attachment], { env: { ...env, DENO_NO_UPDATE_CHECK: "1" }, cwd: repo, stdout: "pipe", stderr: "pipe" });
-    const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    expect(err).not.toMatch(/error/i);
-    expect(code).toBe(0);
-    const r = JSON.parse(out.trim().split("\n").at(-1)!);
-    expect(r.state).toMatch(/^(finalizing|pending_upload)$/);
-    const segDir = join(r.store, r.id, "segments");
-    const msgs = readdirSync(segDir).filter((f) => f.endsWith(".mcap")).sort().flatMap((f) => readStream(join(segDir, f)).messages);
-    const joints = msgs.filter((m) => m.topic === "/joints").map((m) => JSON.parse(new TextDecoder().decode(m.data)));
-    expect(joints).toEqual(Array.from({ length: 250 }, (_, i) => ({ i, q: [i / 7, i * 2] })));
-    const camera = msgs.filter((m) => m.topic === "/camera");
-    expect(camera.map((m) => [...m.data])).toEqual([[1, 2, 3, 250]]);
-    const stored = readFileSync(join(r.store, r.id, "files", "calib.yaml"));
-    expect(createHash("sha256").update(stored).digest("hex")).toBe(createHash("sha256").update(readFileSync(attachment)).digest("hex"));
-  }, 90_000);
+  test.skipIf(!existsSync(DENO))(
+    "auto-starts the daemon and records messages, frames and a file that read back intact",
+    async () => {
+      const attachment = join(home, "calib.yaml");
+      writeFileSync(attachment, "fx: 600.5\nfy: 601.25\n");
+      const env = baseEnv(home);
+      const script = join(import.meta.dir, "fixtures", "deno-record.ts");
+      const p = Bun.spawn([DENO, "run", "-A", script, JSON.stringify(env), BINARY, attachment], {
+        env: { ...env, DENO_NO_UPDATE_CHECK: "1" },
+        cwd: repo,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+      expect(err).not.toMatch(/error/i);
+      expect(code).toBe(0);
+      const r = JSON.parse(out.trim().split("\n").at(-1)!);
+      expect(r.state).toMatch(/^(finalizing|pending_upload)$/);
+      const segDir = join(r.store, r.id, "segments");
+      const msgs = readdirSync(segDir)
+        .filter((f) => f.endsWith(".mcap"))
+        .sort()
+        .flatMap((f) => readStream(join(segDir, f)).messages);
+      const joints = msgs.filter((m) => m.topic === "/joints").map((m) => JSON.parse(new TextDecoder().decode(m.data)));
+      expect(joints).toEqual(Array.from({ length: 250 }, (_, i) => ({ i, q: [i / 7, i * 2] })));
+      const camera = msgs.filter((m) => m.topic === "/camera");
+      expect(camera.map((m) => [...m.data])).toEqual([[1, 2, 3, 250]]);
+      const stored = readFileSync(join(r.store, r.id, "files", "calib.yaml"));
+      expect(createHash("sha256").update(stored).digest("hex")).toBe(createHash("sha256").update(readFileSync(attachment)).digest("hex"));
+    },
+    90_000,
+  );
 });

@@ -29,7 +29,11 @@ const rec = (opts: Omit<StartOptions, "daemon" | "client"> = {}) => startRecordi
 /** Every message of a recording, in file order, from its segments on disk. */
 function messages(id: string) {
   const dir = join(store, id, "segments");
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".mcap")).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".mcap"))
+        .sort()
+    : [];
   return files.flatMap((f) => readStream(join(dir, f)).messages);
 }
 const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
@@ -61,7 +65,7 @@ describe("Recording.log", () => {
   test("stores each message's data and timestamp as JSON.stringify would give them, quotes, non-ASCII and null included", async () => {
     const r = await rec();
     const sent: [string, unknown, number][] = [
-      ["/quoted \"trace\"", { x: "ünï ✓", n: [1, null, 2.5] }, 1700000000.25],
+      ['/quoted "trace"', { x: "ünï ✓", n: [1, null, 2.5] }, 1700000000.25],
       ["/plain", "text", 1700000001],
       ["/plain", null, 1700000002.5],
     ];
@@ -167,7 +171,9 @@ describe("Recording.stopRecording", () => {
       await r.log("/a", { x: 1 });
       const done = await r.stopRecording({ wait: true, timeoutMs: 60_000 });
       expect(done.state).toBe("uploaded");
-      const uploaded = readdirSync(target, { recursive: true }).map(String).find((p) => p.endsWith(`${r.id}/manifest.json`));
+      const uploaded = readdirSync(target, { recursive: true })
+        .map(String)
+        .find((p) => p.endsWith(`${r.id}/manifest.json`));
       expect(uploaded).toBeDefined();
       assertValidManifest(JSON.parse(readFileSync(join(target, uploaded!), "utf8")));
     } finally {

@@ -60,7 +60,10 @@ describe("the Python client", () => {
 
   test("stores logged and binary messages in the order logged, with their timestamps", async () => {
     const dir = join(seen.store, seen.id, "segments");
-    const messages = readdirSync(dir).filter((f) => f.endsWith(".mcap")).sort().flatMap((f) => readStream(join(dir, f)).messages);
+    const messages = readdirSync(dir)
+      .filter((f) => f.endsWith(".mcap"))
+      .sort()
+      .flatMap((f) => readStream(join(dir, f)).messages);
     expect(messages.map((m) => m.topic)).toEqual([...Array(250).fill("/joints"), "/camera/rgb", "/joints", "/late"]);
     expect(messages.slice(0, 250).map((m) => JSON.parse(new TextDecoder().decode(m.data)).i)).toEqual(Array.from({ length: 250 }, (_, i) => i));
     expect(messages[250]!.data).toEqual(new Uint8Array(1024).map((_, i) => i % 256));
@@ -90,4 +93,3 @@ describe("the Python client", () => {
     expect(existsSync(instancePaths(home, "py").socket)).toBe(true);
   });
 });
-

@@ -13,13 +13,18 @@ const section = README.slice(README.indexOf("## Differences from the Neuracore D
 describe("documented differences from the reference", () => {
   test("the README lists each one", () => {
     expect(README).toContain("## Differences from the Neuracore Data Daemon");
-    for (const topic of ["invalid value", "`status` exits 3", "missing profile", "`1.5gb`", "unknown field", "profile create"]) expect(section).toContain(topic);
+    for (const topic of ["invalid value", "`status` exits 3", "missing profile", "`1.5gb`", "unknown field", "profile create"])
+      expect(section).toContain(topic);
   });
 
   test("an invalid value is an error naming the field and its source, not silently ignored", async () => {
     const home = tempHome();
     // The reference skips a byte or count it cannot parse, and reads any other word as false.
-    for (const [env, field] of [[{ NCD_STORAGE_LIMIT: "lots" }, "NCD_STORAGE_LIMIT"], [{ NCD_NUM_THREADS: "four" }, "NCD_NUM_THREADS"], [{ NCD_OFFLINE: "maybe" }, "NCD_OFFLINE"]] as const) {
+    for (const [env, field] of [
+      [{ NCD_STORAGE_LIMIT: "lots" }, "NCD_STORAGE_LIMIT"],
+      [{ NCD_NUM_THREADS: "four" }, "NCD_NUM_THREADS"],
+      [{ NCD_OFFLINE: "maybe" }, "NCD_OFFLINE"],
+    ] as const) {
       const r = await run(["launch", "--background"], { home, env });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`from environment variable ${field}`);
@@ -33,7 +38,11 @@ describe("documented differences from the reference", () => {
 
   test("a missing profile is an error with exit 1 on stderr, for show, update and launch", async () => {
     const home = tempHome();
-    for (const args of [["profile", "show", "--name", "ghost"], ["profile", "update", "--name", "ghost", "--offline"], ["launch", "--background", "--profile", "ghost"]]) {
+    for (const args of [
+      ["profile", "show", "--name", "ghost"],
+      ["profile", "update", "--name", "ghost", "--offline"],
+      ["launch", "--background", "--profile", "ghost"],
+    ]) {
       const r = await run(args, { home });
       expect(r).toMatchObject({ code: 1, stdout: "" });
       expect(r.stderr).toContain('Profile "ghost" does not exist');

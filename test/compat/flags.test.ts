@@ -57,7 +57,9 @@ describe("the reference's flag spellings", () => {
     expect([json.config.max_concurrent_uploads, json.sources.max_concurrent_uploads]).toEqual([3, "env"]);
     const bad = await run(["update"], { home, env: { NCD_MAX_CONCURRENT_UPLOADS: "lots" } });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('Invalid max_concurrent_uploads "lots" from environment variable NCD_MAX_CONCURRENT_UPLOADS: expected a whole number from 1 to 64');
+    expect(bad.stderr).toContain(
+      'Invalid max_concurrent_uploads "lots" from environment variable NCD_MAX_CONCURRENT_UPLOADS: expected a whole number from 1 to 64',
+    );
   });
 });
 
@@ -68,7 +70,9 @@ describe("max_concurrent_uploads on a running daemon", () => {
     const h = daemonHome();
     const bucket = join(h, "bucket");
     mkdirSync(bucket);
-    const launched = await run(["launch", "--background", "--upload-url", `file://${bucket}`, "--num-threads", "4", "--max_concurrent_uploads", "2"], { home: h });
+    const launched = await run(["launch", "--background", "--upload-url", `file://${bucket}`, "--num-threads", "4", "--max_concurrent_uploads", "2"], {
+      home: h,
+    });
     expect(launched.code).toBe(0);
     const pool = async () => {
       const s = JSON.parse((await run(["status", "--json"], { home: h })).stdout);
@@ -88,7 +92,12 @@ describe("max_concurrent_uploads on a running daemon", () => {
 
     // JSON null unsets it: num_threads decides again.
     const patch = async (body: unknown) =>
-      fetch("http://localhost/v1/config", { method: "PATCH", body: JSON.stringify(body), headers: { "content-type": "application/json" }, unix: instancePaths(h).socket } as RequestInit);
+      fetch("http://localhost/v1/config", {
+        method: "PATCH",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+        unix: instancePaths(h).socket,
+      } as RequestInit);
     const res = await patch({ max_concurrent_uploads: 2 });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { changed: string[] }).changed).toEqual(["max_concurrent_uploads"]);

@@ -6,7 +6,17 @@ import { join } from "node:path";
 /** A profile exactly as the reference writes it (PyYAML safe_dump of its config model:
  * every field, sorted, unset ones null), with some fields given values. */
 export function referenceProfile(values: Partial<Record<string, string>> = {}): string {
-  const fields = ["api_key", "bandwidth_limit", "current_org_id", "keep_wakelock_while_upload", "max_concurrent_uploads", "num_threads", "offline", "path_to_store_record", "storage_limit"];
+  const fields = [
+    "api_key",
+    "bandwidth_limit",
+    "current_org_id",
+    "keep_wakelock_while_upload",
+    "max_concurrent_uploads",
+    "num_threads",
+    "offline",
+    "path_to_store_record",
+    "storage_limit",
+  ];
   return fields.map((f) => `${f}: ${values[f] ?? "null"}\n`).join("");
 }
 

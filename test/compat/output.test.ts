@@ -14,7 +14,10 @@ describe("the reference's sentences", () => {
     const h = home();
     expect(await run(["list-profiles"], { home: h })).toMatchObject({ code: 0, stdout: "No profiles found.\n", stderr: "" });
     expect(await run(["profile", "create", "--name", "laptop"], { home: h })).toMatchObject({ code: 0, stdout: "Created profile 'laptop'.\n" });
-    expect(await run(["profile", "update", "--name", "laptop", "--storage-limit", "2gb", "--offline"], { home: h })).toMatchObject({ code: 0, stdout: "Updated profile 'laptop'.\n" });
+    expect(await run(["profile", "update", "--name", "laptop", "--storage-limit", "2gb", "--offline"], { home: h })).toMatchObject({
+      code: 0,
+      stdout: "Updated profile 'laptop'.\n",
+    });
     expect(await run(["list-profiles"], { home: h })).toMatchObject({ code: 0, stdout: "laptop\n" });
   });
 
@@ -25,7 +28,11 @@ describe("the reference's sentences", () => {
     const r = await run(["profile", "create", "--name", "robot", "--num-threads", "7"], { home: h });
     expect(r).toMatchObject({ code: 0, stdout: "Profile 'robot' already exists.\n" });
     expect(readFileSync(file, "utf8")).toBe(before);
-    const script = await Bun.spawn(["sh", "-ec", `"${BINARY}" profile create --name robot; "${BINARY}" profile create --name robot; echo reached`], { env: { HOME: h, PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+    const script = await Bun.spawn(["sh", "-ec", `"${BINARY}" profile create --name robot; "${BINARY}" profile create --name robot; echo reached`], {
+      env: { HOME: h, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await new Response(script.stdout).text()).toEndWith("reached\n");
   });
 
@@ -90,7 +97,11 @@ describe("help", () => {
     const h = home();
     for (const args of [["--help"], ["launch", "--help"], ["profile"]]) {
       // Not through run(): it sets NO_COLOR, which is what a user piping to `less` has not done.
-      const proc = Bun.spawn([BINARY, ...args], { env: { HOME: h, PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm-256color" }, stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn([BINARY, ...args], {
+        env: { HOME: h, PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm-256color" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
       expect(out + err).toContain("USAGE");
       expect(out + err).not.toContain("\x1b[");

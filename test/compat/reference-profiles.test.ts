@@ -28,11 +28,33 @@ describe("a profile exactly as the reference writes it", () => {
   test("with the values its `profile create` fills in: update resolves each from the profile", async () => {
     const h = home();
     const record = join(h, "records");
-    writeProfile(h, "ref", referenceProfile({ storage_limit: "53687091200", bandwidth_limit: "10485760", path_to_store_record: record, num_threads: "1", keep_wakelock_while_upload: "false", offline: "false", max_concurrent_uploads: "1" }));
+    writeProfile(
+      h,
+      "ref",
+      referenceProfile({
+        storage_limit: "53687091200",
+        bandwidth_limit: "10485760",
+        path_to_store_record: record,
+        num_threads: "1",
+        keep_wakelock_while_upload: "false",
+        offline: "false",
+        max_concurrent_uploads: "1",
+      }),
+    );
     const r = await run(["update", "--json", "--profile", "ref"], { home: h });
     expect(r).toMatchObject({ code: 0, stderr: "" });
     const { config, sources } = JSON.parse(r.stdout) as Shown;
-    expect(config).toMatchObject({ storage_limit: 53687091200, bandwidth_limit: 10485760, path_to_store_record: record, num_threads: 1, keep_wakelock_while_upload: false, offline: false, api_key: null, current_org_id: null, max_concurrent_uploads: 1 });
+    expect(config).toMatchObject({
+      storage_limit: 53687091200,
+      bandwidth_limit: 10485760,
+      path_to_store_record: record,
+      num_threads: 1,
+      keep_wakelock_while_upload: false,
+      offline: false,
+      api_key: null,
+      current_org_id: null,
+      max_concurrent_uploads: 1,
+    });
     for (const f of ["storage_limit", "bandwidth_limit", "path_to_store_record", "num_threads", "max_concurrent_uploads"]) expect(sources[f]).toBe("profile");
     // Null fields are unset: the default layer gives them.
     expect([sources.api_key, sources.current_org_id]).toEqual(["default", "default"]);
@@ -42,7 +64,12 @@ describe("a profile exactly as the reference writes it", () => {
     const h = home();
     writeProfile(h, "ref", referenceProfile({ offline: "true" }));
     const script = join(import.meta.dir, "../client/fixtures/auto-start.ts");
-    const proc = Bun.spawn([process.execPath, script], { env: baseEnv(h, { NCD_DAEMON_BIN: BINARY, NEURACORE_DAEMON_PROFILE: "ref" }), cwd: h, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, script], {
+      env: baseEnv(h, { NCD_DAEMON_BIN: BINARY, NEURACORE_DAEMON_PROFILE: "ref" }),
+      cwd: h,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect({ code, err }).toEqual({ code: 0, err: "" });
     expect(JSON.parse(out)).toMatchObject({ offline: true });
@@ -84,7 +111,23 @@ describe("the profiles we write, read as the reference reads them", () => {
     expect(readFileSync(file, "utf8")).toBe(referenceProfile());
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    const upd = await run(["profile", "update", "--name", "p", "--storage-limit", "1.5gb", "--bandwidth-limit", "50mb", "--max-concurrent-uploads", "2", "--upload-url", "file:///srv/bucket"], { home: h });
+    const upd = await run(
+      [
+        "profile",
+        "update",
+        "--name",
+        "p",
+        "--storage-limit",
+        "1.5gb",
+        "--bandwidth-limit",
+        "50mb",
+        "--max-concurrent-uploads",
+        "2",
+        "--upload-url",
+        "file:///srv/bucket",
+      ],
+      { home: h },
+    );
     expect(upd).toMatchObject({ code: 0, stdout: "Updated profile 'p'.\n" });
     const doc = YAML.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
     expect(doc).toEqual({

@@ -24,7 +24,10 @@ describe("profiles the reference writes", () => {
   });
 
   test("set values are validated like any profile value", () => {
-    const doc = readProfileDoc(YAML.parse(REFERENCE_PROFILE.replace("max_concurrent_uploads: null", "max_concurrent_uploads: 2").replace("storage_limit: null", "storage_limit: 2gb")), "/p/ref.yaml");
+    const doc = readProfileDoc(
+      YAML.parse(REFERENCE_PROFILE.replace("max_concurrent_uploads: null", "max_concurrent_uploads: 2").replace("storage_limit: null", "storage_limit: 2gb")),
+      "/p/ref.yaml",
+    );
     expect(doc.values).toEqual({ max_concurrent_uploads: 2, storage_limit: 2 * 1024 ** 3 });
     expect(() => readProfileDoc({ max_concurrent_uploads: "many" }, "/p/x.yaml")).toThrow(/max_concurrent_uploads "many" from profile file \/p\/x.yaml/);
   });
@@ -32,7 +35,10 @@ describe("profiles the reference writes", () => {
   test("an unknown field is reported with the file and the close known field, and kept aside", () => {
     const doc = readProfileDoc({ storage_limt: "2gb", num_threads: 2, colour: "blue" }, "/p/t.yaml");
     expect(doc.values).toEqual({ num_threads: 2 });
-    expect(doc.unknown.map((u) => [u.field, u.suggestion])).toEqual([["storage_limt", "storage_limit"], ["colour", undefined]]);
+    expect(doc.unknown.map((u) => [u.field, u.suggestion])).toEqual([
+      ["storage_limt", "storage_limit"],
+      ["colour", undefined],
+    ]);
     expect(doc.unknown[0]!.message).toBe('Profile file /p/t.yaml has unknown field "storage_limt" (did you mean "storage_limit"?)');
     expect(doc.extra).toEqual({ storage_limt: "2gb", colour: "blue" });
   });

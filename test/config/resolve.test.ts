@@ -11,8 +11,12 @@ const defaults = (over: Partial<DefaultsContext> = {}): DefaultsContext => ({
   diskSize: () => 100 * GiB,
   ...over,
 });
-const resolve = (input: { profile?: Partial<Record<FieldName, unknown>>; env?: Record<string, string | undefined>; flags?: Partial<Record<FieldName, unknown>>; ctx?: Partial<DefaultsContext> }) =>
-  resolveConfig({ defaults: defaults(input.ctx), profile: input.profile, env: input.env ?? {}, flags: input.flags ?? {} });
+const resolve = (input: {
+  profile?: Partial<Record<FieldName, unknown>>;
+  env?: Record<string, string | undefined>;
+  flags?: Partial<Record<FieldName, unknown>>;
+  ctx?: Partial<DefaultsContext>;
+}) => resolveConfig({ defaults: defaults(input.ctx), profile: input.profile, env: input.env ?? {}, flags: input.flags ?? {} });
 
 describe("resolveConfig layering", () => {
   test("with nothing given, every field is its default and says so", () => {
@@ -72,7 +76,14 @@ describe("resolveConfig values", () => {
   });
 
   test("booleans take 1/true/yes/y and 0/false/no/n in any case, and a bare flag", () => {
-    for (const [raw, want] of [["YES", true], ["y", true], ["1", true], ["False", false], ["n", false], ["0", false]] as const) {
+    for (const [raw, want] of [
+      ["YES", true],
+      ["y", true],
+      ["1", true],
+      ["False", false],
+      ["n", false],
+      ["0", false],
+    ] as const) {
       expect(resolve({ env: { NCD_OFFLINE: raw } }).config.offline).toBe(want);
     }
     expect(resolve({ flags: { offline: true } }).config.offline).toBe(true);
@@ -82,7 +93,9 @@ describe("resolveConfig values", () => {
   test("max_concurrent_uploads: a count from the environment or a flag, unset by default", () => {
     expect(resolve({ env: { NCD_MAX_CONCURRENT_UPLOADS: "2" } }).config.max_concurrent_uploads).toBe(2);
     expect(resolve({ flags: { max_concurrent_uploads: "6" } }).sources.max_concurrent_uploads).toBe("flag");
-    expect(() => resolve({ env: { NCD_MAX_CONCURRENT_UPLOADS: "0" } })).toThrow(/max_concurrent_uploads "0" from environment variable NCD_MAX_CONCURRENT_UPLOADS: expected a whole number from 1 to 64/);
+    expect(() => resolve({ env: { NCD_MAX_CONCURRENT_UPLOADS: "0" } })).toThrow(
+      /max_concurrent_uploads "0" from environment variable NCD_MAX_CONCURRENT_UPLOADS: expected a whole number from 1 to 64/,
+    );
   });
 
   test("a bad value throws a ConfigError naming the field, the layer and what is allowed", () => {

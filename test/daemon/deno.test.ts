@@ -8,31 +8,40 @@ const repo = resolve(import.meta.dir, "../..");
 const DENO = join(repo, "node_modules", ".bin", "deno");
 
 function deno(home: string, args: string[]) {
-  return Bun.spawn([DENO, "run", "-A", join(repo, "src/main.ts"), ...args], { env: baseEnv(home, { DENO_NO_UPDATE_CHECK: "1" }), cwd: repo, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([DENO, "run", "-A", join(repo, "src/main.ts"), ...args], {
+    env: baseEnv(home, { DENO_NO_UPDATE_CHECK: "1" }),
+    cwd: repo,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
 }
 
 describe("under Deno", () => {
-  test.skipIf(!existsSync(DENO))("the same source launches, answers health, status and its generated OpenAPI document, and stops cleanly", async () => {
-    const home = tempHome();
-    const p = instancePaths(home);
-    const daemon = deno(home, ["launch"]);
-    try {
-      const h = await waitFor("health", () => health(p.socket), 30_000);
-      expect(h.pid).toBe(daemon.pid);
-      const status = deno(home, ["status", "--json"]);
-      expect(await status.exited).toBe(0);
-      expect(JSON.parse(await new Response(status.stdout).text())).toMatchObject({ running: true, pid: daemon.pid });
-      // Generated on request by hono-openapi, which loads the valibot converter at run time.
-      const doc = (await (await fetch("http://localhost/v1/openapi.json", { unix: p.socket } as RequestInit)).json()) as { paths: Record<string, any> };
-      expect(doc.paths["/v1/recordings"].post.requestBody.content["application/json"].schema.properties.traces.type).toBe("array");
-      const stop = deno(home, ["stop"]);
-      expect(await stop.exited).toBe(0);
-      expect(await new Response(stop.stdout).text()).toBe("Daemon stopped.\n");
-      expect(await daemon.exited).toBe(0);
-      expect(await new Response(daemon.stdout).text()).toContain("Daemon stopped.");
-      expect(filesGone(p)).toBe(true);
-    } finally {
-      daemon.kill("SIGKILL");
-    }
-  }, 60_000);
+  test.skipIf(!existsSync(DENO))(
+    "the same source launches, answers health, status and its generated OpenAPI document, and stops cleanly",
+    async () => {
+      const home = tempHome();
+      const p = instancePaths(home);
+      const daemon = deno(home, ["launch"]);
+      try {
+        const h = await waitFor("health", () => health(p.socket), 30_000);
+        expect(h.pid).toBe(daemon.pid);
+        const status = deno(home, ["status", "--json"]);
+        expect(await status.exited).toBe(0);
+        expect(JSON.parse(await new Response(status.stdout).text())).toMatchObject({ running: true, pid: daemon.pid });
+        // Generated on request by hono-openapi, which loads the valibot converter at run time.
+        const doc = (await (await fetch("http://localhost/v1/openapi.json", { unix: p.socket } as RequestInit)).json()) as { paths: Record<string, any> };
+        expect(doc.paths["/v1/recordings"].post.requestBody.content["application/json"].schema.properties.traces.type).toBe("array");
+        const stop = deno(home, ["stop"]);
+        expect(await stop.exited).toBe(0);
+        expect(await new Response(stop.stdout).text()).toBe("Daemon stopped.\n");
+        expect(await daemon.exited).toBe(0);
+        expect(await new Response(daemon.stdout).text()).toContain("Daemon stopped.");
+        expect(filesGone(p)).toBe(true);
+      } finally {
+        daemon.kill("SIGKILL");
+      }
+    },
+    60_000,
+  );
 });

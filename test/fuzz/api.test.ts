@@ -57,11 +57,13 @@ function judge(prop: string, input: unknown, r: Answer): string | undefined {
   const m = outcomes.get(prop) ?? new Map<number, number>();
   outcomes.set(prop, m);
   m.set(r.status, (m.get(r.status) ?? 0) + 1);
-  const show = () => JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v))?.slice(0, 300);
+  const show = () =>
+    JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v))?.slice(0, 300);
   if (r.status >= 500 && r.status !== 507) return `${prop}: ${r.status} for ${show()}: ${JSON.stringify(r.body).slice(0, 300)}`;
   if (r.status >= 400) {
     const e = r.body?.error;
-    if (typeof e?.code !== "string" || typeof e?.message !== "string" || e.message.length === 0) return `${prop}: ${r.status} without {"error":{"code","message"}} for ${show()}`;
+    if (typeof e?.code !== "string" || typeof e?.message !== "string" || e.message.length === 0)
+      return `${prop}: ${r.status} without {"error":{"code","message"}} for ${show()}`;
   }
   return undefined;
 }
@@ -73,7 +75,12 @@ async function expectServingAndIntact() {
 }
 
 // Values a client might put anywhere: JSON of every shape, odd numbers and odd strings.
-const oddString = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.constantFrom("", "__proto__", "constructor", "/", "..", "../x", "a\u0000b", "\ud800", "x".repeat(300)));
+const oddString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom("", "__proto__", "constructor", "/", "..", "../x", "a\u0000b", "\ud800", "x".repeat(300)),
+);
 const oddNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(1e300, -1, 0, Number.MAX_SAFE_INTEGER, 2 ** 64, -0));
 const anyValue = fc.oneof(fc.jsonValue(), oddString, oddNumber, fc.constant(null));
 const deep = fc.integer({ min: 1, max: 5000 }).map((n) => "[".repeat(n) + "]".repeat(n));
@@ -83,9 +90,24 @@ describe("fuzzing the daemon's API with generated input", () => {
     const id = await createRecording(d.socket, { name: "fuzz ndjson" });
     let accepted = 0;
     const line = fc.oneof(
-      { weight: 6, arbitrary: fc.record({ trace: fc.stringMatching(/^\/[a-z_]{1,12}$/), timestamp: fc.double({ min: 0, max: 4e9, noNaN: true }), data: fc.jsonValue() }).map((o) => JSON.stringify(o)) },
-      { weight: 5, arbitrary: fc.record({ trace: fc.oneof(oddString, fc.constant("/t"), anyValue), timestamp: fc.oneof(oddNumber, anyValue), data: anyValue }, { requiredKeys: [] }).map((o) => JSON.stringify(o)) },
-      { weight: 2, arbitrary: fc.record({ trace: fc.constant("/t"), timestamp_ns: fc.oneof(fc.bigInt().map(String), oddString), data: anyValue }, { requiredKeys: [] }).map((o) => JSON.stringify(o)) },
+      {
+        weight: 6,
+        arbitrary: fc
+          .record({ trace: fc.stringMatching(/^\/[a-z_]{1,12}$/), timestamp: fc.double({ min: 0, max: 4e9, noNaN: true }), data: fc.jsonValue() })
+          .map((o) => JSON.stringify(o)),
+      },
+      {
+        weight: 5,
+        arbitrary: fc
+          .record({ trace: fc.oneof(oddString, fc.constant("/t"), anyValue), timestamp: fc.oneof(oddNumber, anyValue), data: anyValue }, { requiredKeys: [] })
+          .map((o) => JSON.stringify(o)),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .record({ trace: fc.constant("/t"), timestamp_ns: fc.oneof(fc.bigInt().map(String), oddString), data: anyValue }, { requiredKeys: [] })
+          .map((o) => JSON.stringify(o)),
+      },
       { weight: 1, arbitrary: oddString },
       { weight: 1, arbitrary: deep.map((s) => JSON.stringify({ trace: "/t", timestamp: 1 }).replace("}", `,"data":${s}}`)) },
     );
@@ -109,7 +131,14 @@ describe("fuzzing the daemon's API with generated input", () => {
   test("binary frame bodies: random bytes and frames with lying lengths", async () => {
     const id = await createRecording(d.socket, { name: "fuzz frames" });
     let accepted = 0;
-    const frames = fc.array(fc.record({ trace: oddString, timestampNs: fc.bigUint64Array({ minLength: 1, maxLength: 1 }).map((a) => a[0]!), payload: fc.uint8Array({ maxLength: 2000 }) }), { minLength: 1, maxLength: 10 });
+    const frames = fc.array(
+      fc.record({
+        trace: oddString,
+        timestampNs: fc.bigUint64Array({ minLength: 1, maxLength: 1 }).map((a) => a[0]!),
+        payload: fc.uint8Array({ maxLength: 2000 }),
+      }),
+      { minLength: 1, maxLength: 10 },
+    );
     const body = fc.oneof(
       fc.uint8Array({ maxLength: 4000 }),
       frames.map((fs) => {
@@ -171,7 +200,11 @@ describe("fuzzing the daemon's API with generated input", () => {
     );
     // Nothing appeared in the store beside the recordings, and files/ holds exactly what was acknowledged.
     expect([...new Set(readdirSync(d.store))].filter((f) => !storeBefore.has(f))).toEqual([]);
-    expect(readdirSync(join(d.store, id, "files")).filter((f) => !f.startsWith(".")).sort()).toEqual([...stored].sort());
+    expect(
+      readdirSync(join(d.store, id, "files"))
+        .filter((f) => !f.startsWith("."))
+        .sort(),
+    ).toEqual([...stored].sort());
     await expectServingAndIntact();
     expect(problems.filter((p) => p.startsWith("file names"))).toEqual([]);
   });
@@ -179,12 +212,33 @@ describe("fuzzing the daemon's API with generated input", () => {
   test("arbitrary control API requests: methods, paths, headers and bodies", async () => {
     const ids = [intact, "01900000-0000-7000-8000-000000000000", "..", "%2e%2e"];
     const path = fc.oneof(
-      fc.tuple(fc.constantFrom("/v1/recordings", "/v1/recordings/ID", "/v1/recordings/ID/stop", "/v1/recordings/ID/cancel", "/v1/recordings/ID/retry", "/v1/status", "/v1/config", "/v1/health", "/v1/events", "/v1/recordings/ID/files/x"), fc.constantFrom(...ids)).map(([p, i]) => p.replace("ID", i)),
+      fc
+        .tuple(
+          fc.constantFrom(
+            "/v1/recordings",
+            "/v1/recordings/ID",
+            "/v1/recordings/ID/stop",
+            "/v1/recordings/ID/cancel",
+            "/v1/recordings/ID/retry",
+            "/v1/status",
+            "/v1/config",
+            "/v1/health",
+            "/v1/events",
+            "/v1/recordings/ID/files/x",
+          ),
+          fc.constantFrom(...ids),
+        )
+        .map(([p, i]) => p.replace("ID", i)),
       fc.webPath(),
       fc.tuple(fc.constant("/v1/recordings?"), fc.webQueryParameters()).map(([a, b]) => a + b),
     );
     const method = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
-    const body = fc.oneof(fc.constant(undefined), fc.jsonValue().map((v) => JSON.stringify(v)), oddString, deep);
+    const body = fc.oneof(
+      fc.constant(undefined),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      oddString,
+      deep,
+    );
     await fc.assert(
       fc.asyncProperty(method, path, body, fc.constantFrom("application/json", "text/plain", "application/x-ndjson", ""), async (m, p, b, type) => {
         if (p.startsWith("/v1/events") && m === "GET") return true; // a stream: it does not answer and end
@@ -203,7 +257,18 @@ describe("fuzzing the daemon's API with generated input", () => {
   });
 
   test("config values: PATCH /v1/config with generated fields and values", async () => {
-    const field = fc.constantFrom("bandwidth_limit", "storage_limit", "num_threads", "offline", "keep_wakelock_while_upload", "path_to_store_record", "upload_url", "api_key", "unknown_field", "__proto__");
+    const field = fc.constantFrom(
+      "bandwidth_limit",
+      "storage_limit",
+      "num_threads",
+      "offline",
+      "keep_wakelock_while_upload",
+      "path_to_store_record",
+      "upload_url",
+      "api_key",
+      "unknown_field",
+      "__proto__",
+    );
     await fc.assert(
       fc.asyncProperty(fc.dictionary(field, anyValue, { maxKeys: 3 }), async (patch) => {
         const r = await req("PATCH", "/v1/config", JSON.stringify(patch), { "content-type": "application/json" });

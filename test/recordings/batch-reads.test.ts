@@ -22,7 +22,13 @@ test("an NDJSON batch and a frames batch each read their recording once", async 
   fx = makeFixture();
   const r = fx.recs.create();
   const reads = countRecordingReads(fx);
-  await fx.recs.appendNdjson(r.id, ndjson([{ trace: "t", timestamp: 1, data: 1 }, { trace: "u", timestamp: 2, data: 2 }]));
+  await fx.recs.appendNdjson(
+    r.id,
+    ndjson([
+      { trace: "t", timestamp: 1, data: 1 },
+      { trace: "u", timestamp: 2, data: 2 },
+    ]),
+  );
   expect(reads.n).toBe(1);
   await fx.recs.appendFrames(r.id, encodeFrames([{ trace: "f", timestampNs: 3n, payload: new Uint8Array(8) }]));
   expect(reads.n).toBe(2);

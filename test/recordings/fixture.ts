@@ -30,12 +30,32 @@ const testLimits: RecordingLimits = { ...limitsFromConfig(configDefaults), stora
 export function makeFixture(limits: Partial<RecordingLimits> = {}, dir = mkdtempSync(join(tmpdir(), "ncd-rec-"))): Fixture {
   const root = join(dir, "records");
   const dbPath = join(dir, "state.db");
-  const clock = { t: Date.parse("2030-01-01T00:00:00Z"), now() { return this.t; } };
+  const clock = {
+    t: Date.parse("2030-01-01T00:00:00Z"),
+    now() {
+      return this.t;
+    },
+  };
   const store = createStore({ path: dbPath, runtime, log: silentLog });
   const events: Fixture["events"] = [];
-  const recs = createRecordings({ store, root, limits: { ...testLimits, ...limits }, clock, log: silentLog, runtime, emit: (type, payload) => events.push({ type, payload }), identity: () => ({ org: "acme", hostname: "robot-7" }) });
+  const recs = createRecordings({
+    store,
+    root,
+    limits: { ...testLimits, ...limits },
+    clock,
+    log: silentLog,
+    runtime,
+    emit: (type, payload) => events.push({ type, payload }),
+    identity: () => ({ org: "acme", hostname: "robot-7" }),
+  });
   const fx: Fixture = {
-    dir, root, dbPath, store, recs, clock, events,
+    dir,
+    root,
+    dbPath,
+    store,
+    recs,
+    clock,
+    events,
     reopen(more = {}) {
       recs.abandonForTest();
       store.close();
@@ -45,7 +65,11 @@ export function makeFixture(limits: Partial<RecordingLimits> = {}, dir = mkdtemp
     },
     cleanup() {
       recs.abandonForTest();
-      try { store.close(); } catch { /* already closed */ }
+      try {
+        store.close();
+      } catch {
+        /* already closed */
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -28,7 +28,11 @@ describe("recordings ingest", () => {
     expect(r.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const sent: { trace: string; timestamp_ns: string; data: unknown }[] = [];
     for (let b = 0; b < 3; b++) {
-      const batch = Array.from({ length: 100 }, (_, i) => ({ trace: i % 2 ? "/joints" : "/camera/rgb", timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(b * 100 + i)), data: { b, i, v: [1.5, "x", null] } }));
+      const batch = Array.from({ length: 100 }, (_, i) => ({
+        trace: i % 2 ? "/joints" : "/camera/rgb",
+        timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(b * 100 + i)),
+        data: { b, i, v: [1.5, "x", null] },
+      }));
       sent.push(...batch);
       const res = await fx.recs.appendNdjson(r.id, ndjson(batch));
       expect(res).toEqual({ accepted: 100, traces: { "/camera/rgb": 50, "/joints": 50 } });
@@ -55,7 +59,11 @@ describe("recordings ingest", () => {
 
   test("binary frames round-trip byte for byte with the declared encoding and schema", async () => {
     const r = fx.recs.create({ traces: [{ name: "/imu", encoding: "protobuf", schema_name: "Imu", schema_encoding: "protobuf", schema_base64: "CgNpbXU=" }] });
-    const frames = Array.from({ length: 50 }, (_, i) => ({ trace: i % 5 ? "/imu" : "/raw", timestampNs: BigInt(i) * 1000n, payload: crypto.getRandomValues(new Uint8Array(1 + i * 37)) }));
+    const frames = Array.from({ length: 50 }, (_, i) => ({
+      trace: i % 5 ? "/imu" : "/raw",
+      timestampNs: BigInt(i) * 1000n,
+      payload: crypto.getRandomValues(new Uint8Array(1 + i * 37)),
+    }));
     const res = await fx.recs.appendFrames(r.id, encodeFrames(frames));
     expect(res.accepted).toBe(50);
     await fx.recs.stop(r.id);
@@ -94,13 +102,19 @@ describe("recordings ingest", () => {
     const stored = await fx.recs.putFile(r.id, "calib-01.yaml", body, bytes.byteLength);
     const sha = createHash("sha256").update(bytes).digest("hex");
     expect(stored).toEqual({ name: "calib-01.yaml", bytes: 300_000, sha256: sha });
-    expect(createHash("sha256").update(readFileSync(join(fx.root, r.id, "files/calib-01.yaml"))).digest("hex")).toBe(sha);
+    expect(
+      createHash("sha256")
+        .update(readFileSync(join(fx.root, r.id, "files/calib-01.yaml")))
+        .digest("hex"),
+    ).toBe(sha);
     expect(fx.recs.get(r.id).files).toEqual([{ name: "calib-01.yaml", bytes: 300_000, sha256: sha }]);
   });
 
   test("a batch with one bad line is refused whole, naming the line", async () => {
     const r = fx.recs.create();
-    const body = new TextEncoder().encode(`${JSON.stringify({ trace: "a", timestamp: 1, data: 1 })}\n${JSON.stringify({ trace: "a", timestamp: 2, data: 2 })}\n{"trace": "a", "timestamp": 3, "data": \n`);
+    const body = new TextEncoder().encode(
+      `${JSON.stringify({ trace: "a", timestamp: 1, data: 1 })}\n${JSON.stringify({ trace: "a", timestamp: 2, data: 2 })}\n{"trace": "a", "timestamp": 3, "data": \n`,
+    );
     const err = await fx.recs.appendNdjson(r.id, body).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.message).toContain("line 3");
@@ -142,7 +156,10 @@ describe("recordings ingest", () => {
 
   test("a truncated frame is refused, naming the frame and its offset", async () => {
     const r = fx.recs.create();
-    const body = encodeFrames([{ trace: "a", timestampNs: 1n, payload: new Uint8Array(10) }, { trace: "b", timestampNs: 2n, payload: new Uint8Array(10) }]);
+    const body = encodeFrames([
+      { trace: "a", timestampNs: 1n, payload: new Uint8Array(10) },
+      { trace: "b", timestampNs: 2n, payload: new Uint8Array(10) },
+    ]);
     const err = await fx.recs.appendFrames(r.id, body.subarray(0, body.byteLength - 3)).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.message).toContain("Frame 2 (at byte 25)");
@@ -170,11 +187,29 @@ describe("recordings ingest", () => {
 
   test("declarations are validated at create", () => {
     expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "" }] })).toThrow("traces[0].encoding");
-    expect(() => fx.recs.create({ traces: [{ name: "a", encoding: "json" }, { name: "a", encoding: "json" }] })).toThrow("declared twice");
+    expect(() =>
+      fx.recs.create({
+        traces: [
+          { name: "a", encoding: "json" },
+          { name: "a", encoding: "json" },
+        ],
+      }),
+    ).toThrow("declared twice");
     const json = { name: "a", encoding: "json", schema_name: "A", schema_encoding: "jsonschema" };
-    expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}" }, { ...json, schema: '{"type":"object"}' }] })).toThrow(ConflictError);
-    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema: "message P {}" }] })).toThrow("send it base64-encoded as schema_base64");
-    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema_base64: "not base64!" }] })).toThrow("traces[0].schema_base64");
+    expect(() =>
+      fx.recs.create({
+        traces: [
+          { ...json, schema: "{}" },
+          { ...json, schema: '{"type":"object"}' },
+        ],
+      }),
+    ).toThrow(ConflictError);
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema: "message P {}" }] })).toThrow(
+      "send it base64-encoded as schema_base64",
+    );
+    expect(() => fx.recs.create({ traces: [{ name: "p", encoding: "protobuf", schema_name: "P", schema_base64: "not base64!" }] })).toThrow(
+      "traces[0].schema_base64",
+    );
     expect(() => fx.recs.create({ traces: [{ ...json, schema: "{}", schema_base64: "e30=" }] })).toThrow("not both");
   });
 });

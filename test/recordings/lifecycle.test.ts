@@ -10,7 +10,10 @@ let fx: Fixture;
 afterEach(() => fx.cleanup());
 
 // Random payloads: zstd must not shrink them, so sizes in the tests mean what they say.
-const noise = (size: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(Math.ceil(size / 2)))).toString("hex").slice(0, size);
+const noise = (size: number) =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(Math.ceil(size / 2))))
+    .toString("hex")
+    .slice(0, size);
 const batch = (n: number, from = 0, size = 100) => ndjson(Array.from({ length: n }, (_, i) => ({ trace: "/t", timestamp_ns: from + i, data: noise(size) })));
 
 /** Stops a recording and marks every object but its manifest uploaded; returns the manifest's upload. */
@@ -93,7 +96,9 @@ describe("recording lifecycle", () => {
     expect(done.local_bytes).toBe(0);
     expect(existsSync(join(fx.root, r.id, "segments/000001.mcap"))).toBe(false);
     expect(existsSync(join(fx.root, r.id, "files/notes.txt"))).toBe(false);
-    expect(fx.store.raw<{ n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE recording_id = ? AND kind != 'manifest' AND local_deleted = 0", [r.id])[0]!.n).toBe(0);
+    expect(
+      fx.store.raw<{ n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE recording_id = ? AND kind != 'manifest' AND local_deleted = 0", [r.id])[0]!.n,
+    ).toBe(0);
     expect(existsSync(join(fx.root, r.id, "recording.json"))).toBe(true);
   });
 
@@ -351,6 +356,12 @@ describe("crash recovery", () => {
     expect(rb.message_count).toBe(7);
     expect(await readIndexed(join(fx.root, b.id, "segments/000001.mcap"))).toHaveLength(7);
     expect(fx.recs.storage().used_bytes).toBeGreaterThan(0);
-    expect(fx.recs.uploads.ready().filter((u) => u.recording_id === a.id).map((u) => u.kind).sort()).toEqual(["segment"]);
+    expect(
+      fx.recs.uploads
+        .ready()
+        .filter((u) => u.recording_id === a.id)
+        .map((u) => u.kind)
+        .sort(),
+    ).toEqual(["segment"]);
   });
 });

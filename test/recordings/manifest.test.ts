@@ -19,25 +19,57 @@ test("the local manifest names the recording, its traces with counts and time ra
     traces: [{ name: "/joints", encoding: "json", schema_name: "Joints", schema_encoding: "jsonschema", schema: "{}" }],
   });
   // Nanosecond timestamps past 2^53 must survive exactly.
-  await fx.recs.appendNdjson(r.id, ndjson([
-    { trace: "/joints", timestamp_ns: "1700000000000000001", data: 1 },
-    { trace: "/joints", timestamp_ns: "1700000000000000003", data: 2 },
-  ]));
+  await fx.recs.appendNdjson(
+    r.id,
+    ndjson([
+      { trace: "/joints", timestamp_ns: "1700000000000000001", data: 1 },
+      { trace: "/joints", timestamp_ns: "1700000000000000003", data: 2 },
+    ]),
+  );
   await fx.recs.appendFrames(r.id, encodeFrames([{ trace: "/raw", timestampNs: 1700000000123456789n, payload: new Uint8Array([1, 2, 3]) }]));
   await fx.recs.putFile(r.id, "notes.txt", new Blob(["hello"]).stream());
   await fx.recs.stop(r.id);
   const m = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
   assertValidManifest(m);
-  expect(m).toMatchObject({ format: "nc-data-daemon.manifest/1", recording_id: r.id, name: "run-42", dataset: "grasping", metadata: { operator: "ana", n: 3 }, message_count: 3 });
+  expect(m).toMatchObject({
+    format: "nc-data-daemon.manifest/1",
+    recording_id: r.id,
+    name: "run-42",
+    dataset: "grasping",
+    metadata: { operator: "ana", n: 3 },
+    message_count: 3,
+  });
   expect(m.traces).toEqual([
-    { name: "/joints", encoding: "json", schema_name: "Joints", schema_encoding: "jsonschema", declared: true, message_count: 2, bytes: 2, first_timestamp_ns: "1700000000000000001", last_timestamp_ns: "1700000000000000003" },
-    { name: "/raw", encoding: "application/octet-stream", schema_name: null, schema_encoding: null, declared: false, message_count: 1, bytes: 3, first_timestamp_ns: "1700000000123456789", last_timestamp_ns: "1700000000123456789" },
+    {
+      name: "/joints",
+      encoding: "json",
+      schema_name: "Joints",
+      schema_encoding: "jsonschema",
+      declared: true,
+      message_count: 2,
+      bytes: 2,
+      first_timestamp_ns: "1700000000000000001",
+      last_timestamp_ns: "1700000000000000003",
+    },
+    {
+      name: "/raw",
+      encoding: "application/octet-stream",
+      schema_name: null,
+      schema_encoding: null,
+      declared: false,
+      message_count: 1,
+      bytes: 3,
+      first_timestamp_ns: "1700000000123456789",
+      last_timestamp_ns: "1700000000123456789",
+    },
   ]);
   expect(m.segments).toHaveLength(1);
   const seg = m.segments[0];
   expect(seg.message_count).toBe(3);
   expect(BigInt(seg.start_time_ns) < BigInt(seg.end_time_ns)).toBe(true);
-  expect(m.files).toEqual([{ key: "files/notes.txt", name: "notes.txt", bytes: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" }]);
+  expect(m.files).toEqual([
+    { key: "files/notes.txt", name: "notes.txt", bytes: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" },
+  ]);
   expect(m.bytes).toBe(seg.bytes + 5);
 });
 

@@ -9,7 +9,11 @@ const body = (lines: unknown[]) => enc.encode(lines.map((l) => (typeof l === "st
 
 describe("parseNdjson", () => {
   test("each message's data is the UTF-8 of its JSON, in ASCII-only and in mixed batches alike", () => {
-    const ascii = Array.from({ length: 50 }, (_, i) => ({ trace: `/t${i % 3}`, timestamp_ns: String(1_000 + i), data: { i, s: "x".repeat(i), n: null, a: [1.5, true] } }));
+    const ascii = Array.from({ length: 50 }, (_, i) => ({
+      trace: `/t${i % 3}`,
+      timestamp_ns: String(1_000 + i),
+      data: { i, s: "x".repeat(i), n: null, a: [1.5, true] },
+    }));
     const mixed = ascii.map((l, i) => (i % 7 ? l : { ...l, data: { ...l.data, s: `ünï ✓ ${i}` } }));
     for (const lines of [ascii, mixed]) {
       const got = parseNdjson(body(lines), 1 << 20);
@@ -21,7 +25,11 @@ describe("parseNdjson", () => {
   });
 
   test("a bad trace name is reported on its own line even after the same trace passed", () => {
-    const lines = [{ trace: "/ok", timestamp: 1, data: 1 }, { trace: "/ok", timestamp: 2, data: 2 }, { trace: "bad\u0001", timestamp: 3, data: 3 }];
+    const lines = [
+      { trace: "/ok", timestamp: 1, data: 1 },
+      { trace: "/ok", timestamp: 2, data: 2 },
+      { trace: "bad\u0001", timestamp: 3, data: 3 },
+    ];
     const err = (() => {
       try {
         parseNdjson(body(lines), 1 << 20);
@@ -43,7 +51,9 @@ describe("parseNdjson", () => {
     ];
     const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20);
     expect(got.map((m) => m.publishTimeNs)).toEqual([1732300000123456789n, 18446744073709551615n, 10n ** 18n, 42n]);
-    expect(() => parseNdjson(enc.encode('{"trace": "/t", "timestamp_ns": 18446744073709551616, "data": 1}'), 1 << 20)).toThrow("NDJSON line 1: \"timestamp_ns\" is out of range: give 0 to 18446744073709551615 nanoseconds.");
+    expect(() => parseNdjson(enc.encode('{"trace": "/t", "timestamp_ns": 18446744073709551616, "data": 1}'), 1 << 20)).toThrow(
+      'NDJSON line 1: "timestamp_ns" is out of range: give 0 to 18446744073709551615 nanoseconds.',
+    );
   });
 
   test("a time outside MCAP's unsigned 64-bit nanoseconds is a 400 naming its line, as seconds or as nanoseconds", () => {
@@ -115,11 +125,15 @@ describe("parseNdjson", () => {
       };
       return { fast: run(() => parseNdjson(b, 1 << 20, bulk)), slow: run(() => parseNdjson(b, 1 << 20)) };
     };
-    const line = (i: number, extra = "") => `{"trace": "/t${i % 3}", "timestamp_ns": ${1732300000123456789n + BigInt(i)}, "data": {"i": ${i}, "s": "ünï ✓"}${extra}}`;
+    const line = (i: number, extra = "") =>
+      `{"trace": "/t${i % 3}", "timestamp_ns": ${1732300000123456789n + BigInt(i)}, "data": {"i": ${i}, "s": "ünï ✓"}${extra}}`;
     const cases: [string, string | Uint8Array][] = [
       ["a plain batch with a final newline and CRLF line ends", Array.from({ length: 20 }, (_, i) => line(i)).join("\r\n") + "\r\n"],
       ["a blank line in the middle, then a bad field two lines on", [line(0), "", line(1), line(2, ', "extra": 1')].join("\n")],
-      ["two values on one line and one value over two lines (as many values as lines)", [line(0), `${line(1)} ${line(2)}`, '{"trace": "/a", "timestamp": 1,', '"data": 1}'].join("\n")],
+      [
+        "two values on one line and one value over two lines (as many values as lines)",
+        [line(0), `${line(1)} ${line(2)}`, '{"trace": "/a", "timestamp": 1,', '"data": 1}'].join("\n"),
+      ],
       ["a line that is an array", [line(0), "[1, 2]"].join("\n")],
       ["a bad trace name on line 3", [line(0), line(1), '{"trace": "", "timestamp": 1, "data": 1}'].join("\n")],
       ["a line cut short", [line(0), '{"trace": "/a", "timestamp": 1, "data": {'].join("\n")],

@@ -65,7 +65,14 @@ describe("repairSegment", () => {
     expect(messages.length).toBeLessThan(35);
     const a = messages.filter((m) => m.topic === "/a").map((m) => Number(m.publishTime));
     expect(a).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: a.length - 10 }, (_, i) => 300 + i)]);
-    expect(messages.filter((m) => m.topic === "/b").map((m) => Number(m.publishTime))).toEqual([100, 101, 102, 103, 104, ...Array.from({ length: 10 }, (_, i) => 200 + i)]);
+    expect(messages.filter((m) => m.topic === "/b").map((m) => Number(m.publishTime))).toEqual([
+      100,
+      101,
+      102,
+      103,
+      104,
+      ...Array.from({ length: 10 }, (_, i) => 200 + i),
+    ]);
   });
 
   test("garbage after the last complete group is cut, not read as data", async () => {

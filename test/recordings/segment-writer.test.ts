@@ -44,7 +44,12 @@ describe("SegmentWriter", () => {
     let t = 0n;
     const payload = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, k) => (k * 31 + seed) & 0xff);
     // Small, then one batch of ~6 MiB (its builders are dropped after it), then small again.
-    for (const [count, size] of [[30, 100], [3, 2 * 1024 * 1024], [200, 40], [1, 10]] as const) {
+    for (const [count, size] of [
+      [30, 100],
+      [3, 2 * 1024 * 1024],
+      [200, 40],
+      [1, 10],
+    ] as const) {
       const batch = Array.from({ length: count }, (_, i) => ({ channelId: ch, logTime: ++t, publishTime: t, data: payload(size, i) }));
       sent.push(...batch);
       w.writeBatch(batch);

@@ -8,8 +8,14 @@ describe("redactPatterns", () => {
     ["tus POST https://robot:p%40ss@up.example.com:8443/x failed", `tus POST https://robot:${MASK}@up.example.com:8443/x failed`],
     ["authorization: Bearer abc.def-ghi_123", `authorization: Bearer ${MASK}`],
     ["Authorization: Basic dXNlcjpwYXNz", `Authorization: Basic ${MASK}`],
-    ["AWS4-HMAC-SHA256 Credential=AKIAXX/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=abcdef0123", `AWS4-HMAC-SHA256 Credential=${MASK}, SignedHeaders=host, Signature=${MASK}`],
-    ["GET /b/k?X-Amz-Credential=AK%2F1&X-Amz-Security-Token=FQo%2Bzz&X-Amz-Signature=00ff", `GET /b/k?X-Amz-Credential=${MASK}&X-Amz-Security-Token=${MASK}&X-Amz-Signature=${MASK}`],
+    [
+      "AWS4-HMAC-SHA256 Credential=AKIAXX/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=abcdef0123",
+      `AWS4-HMAC-SHA256 Credential=${MASK}, SignedHeaders=host, Signature=${MASK}`,
+    ],
+    [
+      "GET /b/k?X-Amz-Credential=AK%2F1&X-Amz-Security-Token=FQo%2Bzz&X-Amz-Signature=00ff",
+      `GET /b/k?X-Amz-Credential=${MASK}&X-Amz-Security-Token=${MASK}&X-Amz-Signature=${MASK}`,
+    ],
     ['{"api_key": "sk-123456"}', `{"api_key": "${MASK}"}`],
     ["x-amz-security-token: FwoGZXIvYXdz", `x-amz-security-token: ${MASK}`],
   ])("%s", (input, expected) => {
@@ -43,7 +49,15 @@ describe("known secrets", () => {
   });
 
   test("environment variables named like secrets are secrets; paths to them are not", () => {
-    const env = { AWS_SECRET_ACCESS_KEY: "s", AWS_SESSION_TOKEN: "t", NCD_API_KEY: "k", DB_PASSWORD: "p", AWS_SHARED_CREDENTIALS_FILE: "/f", AWS_CA_BUNDLE: "/ca", HOME: "/root" };
+    const env = {
+      AWS_SECRET_ACCESS_KEY: "s",
+      AWS_SESSION_TOKEN: "t",
+      NCD_API_KEY: "k",
+      DB_PASSWORD: "p",
+      AWS_SHARED_CREDENTIALS_FILE: "/f",
+      AWS_CA_BUNDLE: "/ca",
+      HOME: "/root",
+    };
     expect(secretsInEnv(env).sort()).toEqual(["k", "p", "s", "t"]);
   });
 });

@@ -52,7 +52,9 @@ describe("linux-arm64 binary under qemu", () => {
     expect((await arm64(["record", "log", id, "--trace", "/joints", "--data", '{"q":[0.1,0.2]}'])).code).toBe(0);
     const stop = await arm64(["record", "stop", id, "--wait", "--timeout", "300"]);
     expect(stop.stdout).toBe(`Recording ${id} stopped: uploaded.\n`);
-    const manifestPath = readdirSync(target, { recursive: true }).map(String).find((p) => p.endsWith(`${id}/manifest.json`));
+    const manifestPath = readdirSync(target, { recursive: true })
+      .map(String)
+      .find((p) => p.endsWith(`${id}/manifest.json`));
     expect(manifestPath).toBeDefined();
     expect(readFileSync(join(target, manifestPath!), "utf8")).toContain(id);
     // The segment the arm64 daemon wrote is an MCAP file (magic bytes at both ends).

@@ -79,7 +79,10 @@ describe("install.sh", () => {
     expect(r.stdout).toContain(`(${target}, checksum verified)`);
   });
 
-  test.each([["Windows_NT", "x86_64", "OS 'Windows_NT'"], ["Linux", "riscv64", "CPU 'riscv64'"]])("uname %s %s is refused, naming what is built", async (os, arch, named) => {
+  test.each([
+    ["Windows_NT", "x86_64", "OS 'Windows_NT'"],
+    ["Linux", "riscv64", "CPU 'riscv64'"],
+  ])("uname %s %s is refused, naming what is built", async (os, arch, named) => {
     const prefix = scratch();
     const r = await install(["--prefix", prefix], { NCD_INSTALL_BASE: fakes, NCD_INSTALL_OS: os, NCD_INSTALL_ARCH: arch });
     expect(r.code).toBe(1);
@@ -102,7 +105,13 @@ describe("install.sh", () => {
 
   test("refuses a binary that SHA256SUMS does not list", async () => {
     const dir = releaseFolder((t) => `#!/bin/sh\necho ${t}\n`);
-    writeFileSync(join(dir, "SHA256SUMS"), readFileSync(join(dir, "SHA256SUMS"), "utf8").split("\n").filter((l) => !l.endsWith("darwin-x64")).join("\n"));
+    writeFileSync(
+      join(dir, "SHA256SUMS"),
+      readFileSync(join(dir, "SHA256SUMS"), "utf8")
+        .split("\n")
+        .filter((l) => !l.endsWith("darwin-x64"))
+        .join("\n"),
+    );
     const prefix = scratch();
     const r = await install(["--prefix", prefix], { NCD_INSTALL_BASE: dir, NCD_INSTALL_OS: "Darwin", NCD_INSTALL_ARCH: "x86_64" });
     expect(r.code).toBe(1);
@@ -152,7 +161,12 @@ describe("install.sh with the real binary", () => {
     const home = join(outside, "home");
     mkdirSync(home);
     chownSync(home, 65534, 65534);
-    const r = await install([], { PATH: `${home}/.local/bin:/usr/bin:/bin`, HOME: home, NCD_INSTALL_BASE: files }, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+    const r = await install([], { PATH: `${home}/.local/bin:/usr/bin:/bin`, HOME: home, NCD_INSTALL_BASE: files }, [
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Next: nc-data-daemon launch --background");

@@ -23,7 +23,8 @@ function header(file: string): Buffer {
 /** The OS and CPU an executable is for, read from its ELF or Mach-O header. */
 function formatOf(file: string): string {
   const h = header(file);
-  if (h.subarray(0, 4).toString("latin1") === "\x7fELF") return `linux-${({ 0x3e: "x64", 0xb7: "arm64" } as Record<number, string>)[h.readUInt16LE(18)] ?? "?"}`;
+  if (h.subarray(0, 4).toString("latin1") === "\x7fELF")
+    return `linux-${({ 0x3e: "x64", 0xb7: "arm64" } as Record<number, string>)[h.readUInt16LE(18)] ?? "?"}`;
   if (h.readUInt32LE(0) === 0xfeedfacf) return `darwin-${({ 0x01000007: "x64", 0x0100000c: "arm64" } as Record<number, string>)[h.readUInt32LE(4)] ?? "?"}`;
   return "unknown";
 }
@@ -47,7 +48,11 @@ describe("scripts/release", () => {
     expect(lines.map((l) => l.replace(/^[0-9a-f]{64}  /, ""))).toEqual(files);
     for (const l of lines) {
       const [hex, name] = l.split("  ");
-      expect(createHash("sha256").update(readFileSync(join(RELEASE_DIR, name!))).digest("hex")).toBe(hex!);
+      expect(
+        createHash("sha256")
+          .update(readFileSync(join(RELEASE_DIR, name!)))
+          .digest("hex"),
+      ).toBe(hex!);
     }
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: RELEASE_DIR });
     expect(check.stdout.toString()).toBe(files.map((f) => `${f}: OK\n`).join(""));

@@ -25,7 +25,10 @@ function fakeInhibitor(dir: string) {
   mkdirSync(bin, { recursive: true });
   const argvFile = join(dir, "fake-inhibitor-argv");
   const envFile = join(dir, "fake-inhibitor-environ");
-  writeFileSync(join(bin, "systemd-inhibit"), `#!/bin/sh\ncat /proc/$$/cmdline > '${argvFile}.tmp' && mv '${argvFile}.tmp' '${argvFile}'\ncat /proc/$$/environ > '${envFile}'\nexec sleep 1000\n`);
+  writeFileSync(
+    join(bin, "systemd-inhibit"),
+    `#!/bin/sh\ncat /proc/$$/cmdline > '${argvFile}.tmp' && mv '${argvFile}.tmp' '${argvFile}'\ncat /proc/$$/environ > '${envFile}'\nexec sleep 1000\n`,
+  );
   chmodSync(join(bin, "systemd-inhibit"), 0o755);
   return { bin, argvFile, envFile };
 }
@@ -70,7 +73,13 @@ function sampleCommandLines(daemonPid: number) {
     async stop() {
       running = false;
       await loop;
-      return [...seen].map(([key, who]) => ({ who, argv: key.slice(key.indexOf(":") + 1).split("\0").join(" ") }));
+      return [...seen].map(([key, who]) => ({
+        who,
+        argv: key
+          .slice(key.indexOf(":") + 1)
+          .split("\0")
+          .join(" "),
+      }));
     },
   };
 }
@@ -101,7 +110,10 @@ async function recordAndStop(socket: string) {
 /** Launches in the background, records, and samples every command line until the upload is done. */
 async function uploadWhileSampling(home: string, env: Record<string, string | undefined>, args: string[]) {
   const fake = fakeInhibitor(home);
-  const r = await run(["launch", "--background", "--keep-wakelock-while-upload", ...args], { home, env: { ...env, PATH: `${fake.bin}:${process.env.PATH ?? "/usr/bin:/bin"}` } });
+  const r = await run(["launch", "--background", "--keep-wakelock-while-upload", ...args], {
+    home,
+    env: { ...env, PATH: `${fake.bin}:${process.env.PATH ?? "/usr/bin:/bin"}` },
+  });
   if (r.code !== 0) throw new Error(`launch failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   const socket = instancePaths(home).socket;
   let h: Awaited<ReturnType<typeof health>> = null;
@@ -117,7 +129,13 @@ async function uploadWhileSampling(home: string, env: Record<string, string | un
   }
   const lines = await sampler.stop();
   await run(["stop"], { home });
-  return { state, lines, launchOutput: `${r.stdout}\n${r.stderr}`, inhibitorArgv: readFileSync(fake.argvFile, "utf8").split("\0").join(" "), inhibitorEnv: readFileSync(fake.envFile, "utf8") };
+  return {
+    state,
+    lines,
+    launchOutput: `${r.stdout}\n${r.stderr}`,
+    inhibitorArgv: readFileSync(fake.argvFile, "utf8").split("\0").join(" "),
+    inhibitorEnv: readFileSync(fake.envFile, "utf8"),
+  };
 }
 
 function expectNoLeak(got: Awaited<ReturnType<typeof uploadWhileSampling>>, secrets: Record<string, string>) {
@@ -147,7 +165,13 @@ describe("secrets in command lines", () => {
   test("S3 keys, a session token and NCD_API_KEY from the environment appear in no argv of the daemon or its children", async () => {
     const home = tempHome("ncd-argv");
     // s3rver's account keys are the secrets here: the upload must succeed to hold the wakelock.
-    const env = { NCD_API_KEY: API_KEY, AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_SESSION_TOKEN: SESSION_TOKEN, AWS_CA_BUNDLE: undefined };
+    const env = {
+      NCD_API_KEY: API_KEY,
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_SESSION_TOKEN: SESSION_TOKEN,
+      AWS_CA_BUNDLE: undefined,
+    };
     const url = `s3://argv/robots?endpoint=${encodeURIComponent(s3.endpoint)}&path_style=true&region=us-east-1`;
     const got = await uploadWhileSampling(home, env, ["--upload-url", url, "--bandwidth-limit", "512kb"]);
     expect(got.state).toBe("uploaded");

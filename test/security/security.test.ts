@@ -40,7 +40,18 @@ function badModes(dir: string): string[] {
 describe("security", () => {
   test.skipIf(!isRoot)("a client run as another user (nobody) cannot use the socket", async () => {
     const curl = (asNobody: boolean) =>
-      Bun.spawnSync([...(asNobody ? ["runuser", "-u", "nobody", "--"] : []), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", d.socket, "http://localhost/v1/health"]);
+      Bun.spawnSync([
+        ...(asNobody ? ["runuser", "-u", "nobody", "--"] : []),
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--unix-socket",
+        d.socket,
+        "http://localhost/v1/health",
+      ]);
     const asRoot = curl(false);
     expect(asRoot.stdout.toString()).toBe("200"); // the same request works for the owner
     const asNobody = curl(true);
@@ -82,7 +93,9 @@ describe("security", () => {
   });
 
   test("an oversized header is refused and the daemon keeps serving", async () => {
-    const r = await fetch("http://localhost/v1/status", { unix: d.socket, headers: { "x-big": "a".repeat(1024 * 1024) } } as RequestInit).catch((e) => e as Error);
+    const r = await fetch("http://localhost/v1/status", { unix: d.socket, headers: { "x-big": "a".repeat(1024 * 1024) } } as RequestInit).catch(
+      (e) => e as Error,
+    );
     if (!(r instanceof Error)) expect(r.status).toBeGreaterThanOrEqual(400);
     expect((await call(d.socket, "GET", "/v1/health")).status).toBe(200);
   });

@@ -45,7 +45,11 @@ afterAll(async () => {
 });
 
 async function python(home: string, code: string): Promise<string> {
-  const proc = Bun.spawn(["python3", "-c", code], { env: baseEnv(home, { PYTHONPATH: CLIENT_DIR, NCD_DAEMON_BIN: BINARY, NCD_SYSTEM_ROOT: root, PYTHONDONTWRITEBYTECODE: "1" }), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["python3", "-c", code], {
+    env: baseEnv(home, { PYTHONPATH: CLIENT_DIR, NCD_DAEMON_BIN: BINARY, NCD_SYSTEM_ROOT: root, PYTHONDONTWRITEBYTECODE: "1" }),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, exit] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (exit !== 0) throw new Error(`python3 exited ${exit}: ${err}`);
   return out.trim();
@@ -127,7 +131,11 @@ describe("a user outside the group nc-data-daemon", () => {
 
   test("is told the same by the Python client", async () => {
     const home = nobodyHome();
-    const r = await asNobody(["python3", "-c", "import nc_data_daemon as nc\ntry:\n  nc.Client().ensure_daemon()\nexcept nc.DaemonError as e:\n  print(e)"], home, { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1" });
+    const r = await asNobody(
+      ["python3", "-c", "import nc_data_daemon as nc\ntry:\n  nc.Client().ensure_daemon()\nexcept nc.DaemonError as e:\n  print(e)"],
+      home,
+      { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1" },
+    );
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("but this user may not use it: add the user to the group nc-data-daemon");
     expect(daemonsOf(home)).toEqual([]);

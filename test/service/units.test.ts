@@ -33,7 +33,9 @@ function verify(unitText: string): { code: number; output: string } {
 }
 
 function parsePlist(text: string): Record<string, unknown> {
-  const r = Bun.spawnSync(["python3", "-c", "import json,plistlib,sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))"], { stdin: new TextEncoder().encode(text) });
+  const r = Bun.spawnSync(["python3", "-c", "import json,plistlib,sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))"], {
+    stdin: new TextEncoder().encode(text),
+  });
   if (r.exitCode !== 0) throw new Error(`plistlib refused it: ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString()) as Record<string, unknown>;
 }
@@ -50,7 +52,8 @@ describe("service install --print (systemd)", () => {
     expect(r.code).toBe(0);
     const d = directives(r.stdout);
     expect(d).toContain(`ExecStart=${BINARY} launch --profile robot`);
-    for (const line of ["Type=simple", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "WantedBy=default.target"]) expect(d).toContain(line);
+    for (const line of ["Type=simple", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "WantedBy=default.target"])
+      expect(d).toContain(line);
     expect(d).toContain(`ReadWritePaths=${join(home, ".neuracore", "data_daemon")} ${records}`);
     expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
     // --print writes nothing.
@@ -64,10 +67,21 @@ describe("service install --print (systemd)", () => {
     expect(r.code).toBe(0);
     const d = directives(r.stdout);
     for (const line of [
-      "User=nc-data-daemon", "Group=nc-data-daemon", "Environment=NCD_SYSTEM=1", "StateDirectory=nc-data-daemon", "RuntimeDirectory=nc-data-daemon",
-      "RuntimeDirectoryMode=0750", "ReadWritePaths=/var/lib/nc-data-daemon", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "WantedBy=multi-user.target",
+      "User=nc-data-daemon",
+      "Group=nc-data-daemon",
+      "Environment=NCD_SYSTEM=1",
+      "StateDirectory=nc-data-daemon",
+      "RuntimeDirectory=nc-data-daemon",
+      "RuntimeDirectoryMode=0750",
+      "ReadWritePaths=/var/lib/nc-data-daemon",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "NoNewPrivileges=yes",
+      "CapabilityBoundingSet=",
+      "WantedBy=multi-user.target",
       `ExecStart=${BINARY} launch`,
-    ]) expect(d).toContain(line);
+    ])
+      expect(d).toContain(line);
     expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
   });
 
@@ -108,7 +122,12 @@ describe("service install --print --manager launchd", () => {
     const r = await run(["service", "install", `--${scope}`, "--manager", "launchd", "--profile", "mac", "--print"], { home });
     expect(r.code).toBe(0);
     const plist = parsePlist(r.stdout);
-    expect(plist).toMatchObject({ Label: "com.neuracore.nc-data-daemon", ProgramArguments: [BINARY, "launch", "--profile", "mac"], RunAtLoad: true, KeepAlive: { SuccessfulExit: false } });
+    expect(plist).toMatchObject({
+      Label: "com.neuracore.nc-data-daemon",
+      ProgramArguments: [BINARY, "launch", "--profile", "mac"],
+      RunAtLoad: true,
+      KeepAlive: { SuccessfulExit: false },
+    });
     if (scope === "system") expect(plist).toMatchObject({ UserName: "nc-data-daemon", EnvironmentVariables: { NCD_SYSTEM: "1" } });
     else expect(plist.UserName).toBeUndefined();
   });

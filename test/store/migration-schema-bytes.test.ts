@@ -19,7 +19,10 @@ test("a text schema from before 0001 becomes the same bytes; binary schemas roun
   const old = runtime.openSqlite(path);
   expect(applyMigrations(old, migrations.slice(0, 1))).toEqual(["0000_init"]);
   old.run("INSERT INTO recordings (id, state, created_at, updated_at, last_write_at) VALUES ('r', 'recording', 1, 1, 1)", []);
-  old.run("INSERT INTO traces (recording_id, name, encoding, schema_name, schema_encoding, schema, created_at) VALUES ('r', '/j', 'json', 'J', 'jsonschema', ?, 1)", ['{"title":"ünï"}']);
+  old.run(
+    "INSERT INTO traces (recording_id, name, encoding, schema_name, schema_encoding, schema, created_at) VALUES ('r', '/j', 'json', 'J', 'jsonschema', ?, 1)",
+    ['{"title":"ünï"}'],
+  );
   old.close();
 
   const store = createStore({ path, runtime, log: silentLog });

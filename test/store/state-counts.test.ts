@@ -18,7 +18,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const addRecording = (run: (sql: string, p: unknown[]) => unknown, id: string, state: string) =>
   run("INSERT INTO recordings (id, state, created_at, updated_at, last_write_at) VALUES (?, ?, 1, 1, 1)", [id, state]);
 const addUpload = (run: (sql: string, p: unknown[]) => unknown, rec: string, key: string, state: string, size: number) =>
-  run("INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'segment', ?, ?, ?, 'x', ?, 1, 1)", [rec, key, key, size, state]);
+  run(
+    "INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'segment', ?, ?, ?, 'x', ?, 1, 1)",
+    [rec, key, key, size, state],
+  );
 
 /** The kept counts and the counts of the tables themselves, in the same shape. */
 function both(store: Store) {

@@ -53,13 +53,15 @@ describe("createStore", () => {
   // Without strace the test is reported as skipped, under a name that says why, not passed.
   const strace = Bun.which("strace");
   if (!strace) console.warn("store.test.ts: strace is not installed (.ci/run installs it); the WAL fsync test is skipped");
-  test.skipIf(!strace)(`a commit marked not durable skips the WAL fsync, and the next durable commit makes both durable${strace ? "" : " [skipped: strace is not installed]"}`, () => {
-    if (!strace) return;
-    const src = (f: string) => JSON.stringify(join(import.meta.dir, "../../src", f));
-    const script = join(dir, "lazy.ts");
-    writeFileSync(
-      script,
-      `import { getRuntime } from ${src("runtime/index.ts")};
+  test.skipIf(!strace)(
+    `a commit marked not durable skips the WAL fsync, and the next durable commit makes both durable${strace ? "" : " [skipped: strace is not installed]"}`,
+    () => {
+      if (!strace) return;
+      const src = (f: string) => JSON.stringify(join(import.meta.dir, "../../src", f));
+      const script = join(dir, "lazy.ts");
+      writeFileSync(
+        script,
+        `import { getRuntime } from ${src("runtime/index.ts")};
 import { createStore } from ${src("store/store.ts")};
 import { silentLog } from ${src("store/log.ts")};
 const store = createStore({ path: process.argv[2], runtime: await getRuntime(), log: silentLog });
@@ -71,23 +73,25 @@ mark("durable"); store.tx(() => store.handle.run(row("durable"), []));
 mark("end");
 console.log(JSON.stringify(store.raw("PRAGMA synchronous")));
 store.close();`,
-    );
-    const log = join(dir, "strace.log");
-    const dbPath = join(dir, "state.db");
-    // The markers go to a piped stderr, which may be a socket (sendto) rather than a pipe (write).
-    const p = Bun.spawnSync([strace, "-f", "-yy", "-o", log, "-e", "trace=fsync,fdatasync,write,sendto", process.execPath, script, dbPath]);
-    expect(p.exitCode).toBe(0);
-    expect(JSON.parse(p.stdout.toString())).toEqual([{ synchronous: 2 }]); // FULL again, even after a throw
-    const lines = readFileSync(log, "utf8").split("\n");
-    const at = (m: string) => lines.findIndex((l) => l.includes(`MARK ${m}`));
-    const walSyncs = (from: string, to: string) => lines.slice(at(from), at(to)).filter((l) => /\b(fsync|fdatasync)\(\d+<[^>]*state\.db-wal>\)/.test(l)).length;
-    expect(at("lazy")).toBeGreaterThan(0);
-    expect(walSyncs("lazy", "durable")).toBe(0);
-    expect(walSyncs("durable", "end")).toBeGreaterThan(0);
-    const reopened = createStore({ path: dbPath, runtime, log: silentLog });
-    expect(reopened.raw<{ id: string }>("SELECT id FROM recordings ORDER BY id").map((r) => r.id)).toEqual(["durable", "lazy"]);
-    reopened.close();
-  });
+      );
+      const log = join(dir, "strace.log");
+      const dbPath = join(dir, "state.db");
+      // The markers go to a piped stderr, which may be a socket (sendto) rather than a pipe (write).
+      const p = Bun.spawnSync([strace, "-f", "-yy", "-o", log, "-e", "trace=fsync,fdatasync,write,sendto", process.execPath, script, dbPath]);
+      expect(p.exitCode).toBe(0);
+      expect(JSON.parse(p.stdout.toString())).toEqual([{ synchronous: 2 }]); // FULL again, even after a throw
+      const lines = readFileSync(log, "utf8").split("\n");
+      const at = (m: string) => lines.findIndex((l) => l.includes(`MARK ${m}`));
+      const walSyncs = (from: string, to: string) =>
+        lines.slice(at(from), at(to)).filter((l) => /\b(fsync|fdatasync)\(\d+<[^>]*state\.db-wal>\)/.test(l)).length;
+      expect(at("lazy")).toBeGreaterThan(0);
+      expect(walSyncs("lazy", "durable")).toBe(0);
+      expect(walSyncs("durable", "end")).toBeGreaterThan(0);
+      const reopened = createStore({ path: dbPath, runtime, log: silentLog });
+      expect(reopened.raw<{ id: string }>("SELECT id FROM recordings ORDER BY id").map((r) => r.id)).toEqual(["durable", "lazy"]);
+      reopened.close();
+    },
+  );
 
   test("moves a corrupt database aside, keeps it, and opens a fresh one", () => {
     const path = join(dir, "state.db");

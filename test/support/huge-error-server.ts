@@ -26,15 +26,18 @@ export function startHugeErrorServer(opts: { status?: number; bodyBytes?: number
     fetch() {
       requests++;
       let left = bodyBytes;
-      const body = new ReadableStream<Uint8Array>({
-        pull(ctl) {
-          if (left <= 0) return ctl.close();
-          const n = Math.min(chunk.length, left);
-          left -= n;
-          bytesSent += n;
-          ctl.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
+      const body = new ReadableStream<Uint8Array>(
+        {
+          pull(ctl) {
+            if (left <= 0) return ctl.close();
+            const n = Math.min(chunk.length, left);
+            left -= n;
+            bytesSent += n;
+            ctl.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
+          },
         },
-      }, { highWaterMark: 0 });
+        { highWaterMark: 0 },
+      );
       return new Response(body, { status, headers: { "content-type": "text/plain", "content-length": String(bodyBytes), "tus-resumable": "1.0.0" } });
     },
   });

@@ -10,5 +10,7 @@ const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false
 /** Throws, listing every violation, when `doc` does not follow docs/manifest.schema.json. */
 export function assertValidManifest(doc: unknown): void {
   if (validate(doc)) return;
-  throw new Error(`manifest does not follow docs/manifest.schema.json:\n${(validate.errors ?? []).map((e) => `  ${e.instancePath || "/"} ${e.message}`).join("\n")}`);
+  throw new Error(
+    `manifest does not follow docs/manifest.schema.json:\n${(validate.errors ?? []).map((e) => `  ${e.instancePath || "/"} ${e.message}`).join("\n")}`,
+  );
 }

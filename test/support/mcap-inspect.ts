@@ -39,7 +39,8 @@ export async function inspectMcap(path: string): Promise<Inspected> {
   });
   const topicOf = (id: number) => indexed.channelsById.get(id)!.topic;
   const messages: InspectedMessage[] = [];
-  for await (const m of indexed.readMessages({ validateCrcs: true })) messages.push({ topic: topicOf(m.channelId), logTime: m.logTime, publishTime: m.publishTime, sequence: m.sequence, data: m.data });
+  for await (const m of indexed.readMessages({ validateCrcs: true }))
+    messages.push({ topic: topicOf(m.channelId), logTime: m.logTime, publishTime: m.publishTime, sequence: m.sequence, data: m.data });
   const metadata: McapTypes.Metadata[] = [];
   for await (const m of indexed.readMetadata()) metadata.push(m);
   const attachments: McapTypes.Attachment[] = [];
@@ -54,7 +55,8 @@ export async function inspectMcap(path: string): Promise<Inspected> {
   for (let r; (r = stream.nextRecord()); ) {
     if (r.type === "Channel") channels.set(r.id, r);
     else if (r.type === "Schema") schemas.set(r.id, r);
-    else if (r.type === "Message") streamed.push({ topic: channels.get(r.channelId)!.topic, logTime: r.logTime, publishTime: r.publishTime, sequence: r.sequence, data: r.data });
+    else if (r.type === "Message")
+      streamed.push({ topic: channels.get(r.channelId)!.topic, logTime: r.logTime, publishTime: r.publishTime, sequence: r.sequence, data: r.data });
     else if (r.type === "DataEnd") storedDataCrc = r.dataSectionCrc;
   }
   if (!stream.done()) throw new Error(`${path}: the stream reader did not reach the closing magic`);

@@ -41,7 +41,11 @@ export function makeRecording(
  * needs its database): the uploader must send whatever document it is given, byte for byte.
  */
 function writeStandInManifest(recDir: string, rec: UploadRecording, bytes: Map<string, Uint8Array>): string {
-  const entry = (o: UploadRecording["objects"][number]) => ({ key: o.relPath, bytes: o.size, sha256: createHash("sha256").update(bytes.get(o.relPath)!).digest("hex") });
+  const entry = (o: UploadRecording["objects"][number]) => ({
+    key: o.relPath,
+    bytes: o.size,
+    sha256: createHash("sha256").update(bytes.get(o.relPath)!).digest("hex"),
+  });
   const doc = {
     format: "stand-in",
     recording_id: rec.id,

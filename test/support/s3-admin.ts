@@ -48,7 +48,9 @@ export function s3Admin(s3: S3Endpoint, bucket: string) {
     },
     async list(prefix = ""): Promise<string[]> {
       const { text } = await client.request({ method: "GET", query: { "list-type": "2", prefix }, payloadHash: EMPTY_SHA256 });
-      return xmlBlocks(text, "Contents").map((b) => xmlValue(b, "Key")!).sort();
+      return xmlBlocks(text, "Contents")
+        .map((b) => xmlValue(b, "Key")!)
+        .sort();
     },
     /** Multipart uploads still open (radosgw only; s3rver does not list them). */
     async openUploads(): Promise<string[]> {

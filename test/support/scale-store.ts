@@ -67,7 +67,9 @@ export function writeScaleStore(opts: ScaleStoreOptions): ScaleStore {
     "INSERT INTO recordings (id, name, dataset, robot_id, metadata, state, created_at, updated_at, last_write_at, stopped_at, message_count, bytes, local_bytes, next_segment_seq, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const insTrace = db.prepare("INSERT INTO traces (recording_id, name, encoding, declared, message_count, bytes, created_at) VALUES (?, ?, ?, 1, ?, ?, ?)");
-  const insSeg = db.prepare("INSERT INTO segments (recording_id, seq, path, state, bytes, message_count, sha256, created_at, closed_at) VALUES (?, ?, ?, 'closed', ?, ?, ?, ?, ?)");
+  const insSeg = db.prepare(
+    "INSERT INTO segments (recording_id, seq, path, state, bytes, message_count, sha256, created_at, closed_at) VALUES (?, ?, ?, 'closed', ?, ?, ?, ?, ?)",
+  );
   const insFile = db.prepare("INSERT INTO files (recording_id, name, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)");
   const insUp = db.prepare(
     "INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, attempts, last_error, bytes_sent, local_deleted, created_at, updated_at, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -94,13 +96,39 @@ export function writeScaleStore(opts: ScaleStoreOptions): ScaleStore {
       const bytes = segs * SEGMENT_BYTES + (state === "recording" ? 0 : 4096);
       const messages = segs * 1000;
       const error = state === "failed" ? "upload of segments/000001.mcap failed: 403 Forbidden" : null;
-      insRec.run(id, `run-${i}`, "scale", "robot-1", JSON.stringify({ task: "pick", i }), state, created, stopped ?? created, stopped ?? created, stopped, messages, bytes, local ? bytes : 0, segs + 1, error);
+      insRec.run(
+        id,
+        `run-${i}`,
+        "scale",
+        "robot-1",
+        JSON.stringify({ task: "pick", i }),
+        state,
+        created,
+        stopped ?? created,
+        stopped ?? created,
+        stopped,
+        messages,
+        bytes,
+        local ? bytes : 0,
+        segs + 1,
+        error,
+      );
       for (const t of TRACES) insTrace.run(id, t.name, t.encoding, messages / 2, bytes / 2, created);
 
       const dir = join(opts.recordingsRoot, id);
       if (local) {
         for (const sub of ["", "segments", "files"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
-        const json: RecordingJson = { id, name: `run-${i}`, dataset: "scale", robot_id: "robot-1", metadata: { task: "pick", i }, created_at: created, traces: TRACES, state: state === "recording" ? "recording" : "stopped", stopped_at: stopped };
+        const json: RecordingJson = {
+          id,
+          name: `run-${i}`,
+          dataset: "scale",
+          robot_id: "robot-1",
+          metadata: { task: "pick", i },
+          created_at: created,
+          traces: TRACES,
+          state: state === "recording" ? "recording" : "stopped",
+          stopped_at: stopped,
+        };
         writeFileSync(join(dir, RECORDING_JSON), `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
         folders++;
       }
@@ -114,7 +142,22 @@ export function writeScaleStore(opts: ScaleStoreOptions): ScaleStore {
         const failed = state === "failed" && j === 0;
         const st = failed ? "failed" : uploaded ? "uploaded" : "pending";
         const sha = fakeSha(path);
-        insUp.run(id, kind, path, path, size, sha, st, failed ? 5 : uploaded ? 1 : 0, failed ? error : null, uploaded ? size : 0, state === "uploaded" ? 1 : 0, stopped, stopped, uploaded ? stopped : null);
+        insUp.run(
+          id,
+          kind,
+          path,
+          path,
+          size,
+          sha,
+          st,
+          failed ? 5 : uploaded ? 1 : 0,
+          failed ? error : null,
+          uploaded ? size : 0,
+          state === "uploaded" ? 1 : 0,
+          stopped,
+          stopped,
+          uploaded ? stopped : null,
+        );
         if (local) writeFileSync(join(opts.recordingsRoot, path), `${kind} ${path}\n`, { mode: 0o600 });
         objects++;
         return sha;

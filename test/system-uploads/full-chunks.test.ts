@@ -19,7 +19,12 @@ afterAll(async () => {
 });
 
 async function post(d: Daemon, id: string, body: string | Uint8Array, type: string) {
-  const res = await fetch(`http://localhost/v1/recordings/${id}/messages`, { method: "POST", unix: d.socket, headers: { "content-type": type }, body } as RequestInit);
+  const res = await fetch(`http://localhost/v1/recordings/${id}/messages`, {
+    method: "POST",
+    unix: d.socket,
+    headers: { "content-type": type },
+    body,
+  } as RequestInit);
   if (res.status !== 200) throw new Error(`messages: ${res.status} ${await res.text()}`);
 }
 
@@ -48,7 +53,13 @@ describe("chunks of closed segments", () => {
     daemons.push(d);
     const { id } = await d.api("POST", "/v1/recordings", { name: "one per request" });
     const N = 5000;
-    for (let i = 0; i < N; i++) await post(d, id, `${JSON.stringify({ trace: i % 3 ? "/joints" : "/odom", timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(i)), data: { i, q: [i / 7, i / 11, i / 13], pad: "p".repeat(100) } })}\n`, "application/x-ndjson");
+    for (let i = 0; i < N; i++)
+      await post(
+        d,
+        id,
+        `${JSON.stringify({ trace: i % 3 ? "/joints" : "/odom", timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(i)), data: { i, q: [i / 7, i / 11, i / 13], pad: "p".repeat(100) } })}\n`,
+        "application/x-ndjson",
+      );
     await d.api("POST", `/v1/recordings/${id}/stop`);
     const segs = await uploadedSegments(d, target, id);
     expect(segs.length).toBe(1);

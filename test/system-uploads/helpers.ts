@@ -156,7 +156,8 @@ export async function checkRemote(
   for (const o of objects) {
     const bytes = await get(o.key);
     if (!bytes) throw new Error(`${o.key} is missing in the target`);
-    if (bytes.length !== o.bytes || sha256(bytes) !== o.sha256) throw new Error(`${o.key}: target has ${bytes.length} bytes sha256 ${sha256(bytes)}, manifest says ${o.bytes} ${o.sha256}`);
+    if (bytes.length !== o.bytes || sha256(bytes) !== o.sha256)
+      throw new Error(`${o.key}: target has ${bytes.length} bytes sha256 ${sha256(bytes)}, manifest says ${o.bytes} ${o.sha256}`);
   }
   const byPath = new Map(objects.map((o) => [o.key, o.sha256]));
   for (const [name, bytes] of Object.entries(made.files)) {
@@ -175,7 +176,10 @@ export async function checkRemote(
  * daemon deletes it just after the recording turns "uploaded", off its JavaScript thread.
  */
 export async function localCopyGone(d: Daemon, id: string): Promise<void> {
-  await waitFor(`the local copy of ${id} to be deleted`, async () => localBytes(d.home, id) === 0 && (await d.api("GET", `/v1/recordings/${id}`)).local_bytes === 0);
+  await waitFor(
+    `the local copy of ${id} to be deleted`,
+    async () => localBytes(d.home, id) === 0 && (await d.api("GET", `/v1/recordings/${id}`)).local_bytes === 0,
+  );
 }
 
 /** Bytes of regular files under a recording's local directory (recordings live under HOME). */

@@ -83,10 +83,14 @@ describe("uploads through a misbehaving network", () => {
 
   /** Waits until no object of the recording is still being tried (all but the manifest ended). */
   const settled = (d: Daemon, id: string) =>
-    waitFor(`recording ${id} to have no upload in flight`, async () => {
-      const r = await d.api("GET", `/v1/recordings/${id}`);
-      return r.upload.failed + r.upload.uploaded >= r.upload.objects - 1;
-    }, 30_000);
+    waitFor(
+      `recording ${id} to have no upload in flight`,
+      async () => {
+        const r = await d.api("GET", `/v1/recordings/${id}`);
+        return r.upload.failed + r.upload.uploaded >= r.upload.objects - 1;
+      },
+      30_000,
+    );
 
   test("403 marks the recording failed and keeps its data; once the cause is gone, POST retry uploads it", async () => {
     proxy.reset();
@@ -196,10 +200,14 @@ describe("keep_wakelock_while_upload", () => {
     const d = await daemon("wl", ["--keep-wakelock-while-upload", "--bandwidth-limit", "4mb"], { PATH: `${dir}:${process.env.PATH}` });
     expect(existsSync(pidFile)).toBe(false);
     const made = await makeRecording(d, { messages: 10, files: { "w.bin": randomBytes(8 * MiB) } });
-    const held = await waitFor("the wakelock to be held", async () => {
-      const s = await d.api("GET", "/v1/status");
-      return s.uploads.wakelock?.held ? s.uploads.wakelock : null;
-    }, 10_000);
+    const held = await waitFor(
+      "the wakelock to be held",
+      async () => {
+        const s = await d.api("GET", "/v1/status");
+        return s.uploads.wakelock?.held ? s.uploads.wakelock : null;
+      },
+      10_000,
+    );
     expect(held.warning).toBeNull();
     const pid = Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]);
     expect(isAlive(pid)).toBe(true);

@@ -3,7 +3,20 @@
 // recording whose client went away is finalized on its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodeFrames } from "../../src/client/frames.ts";
-import { call, createRecording, killDaemons, ndjson, postFrames, postNdjson, readRecording, startDaemon, stopDaemon, text, waitFor, type Daemon } from "./harness.ts";
+import {
+  call,
+  createRecording,
+  killDaemons,
+  ndjson,
+  postFrames,
+  postNdjson,
+  readRecording,
+  startDaemon,
+  stopDaemon,
+  text,
+  waitFor,
+  type Daemon,
+} from "./harness.ts";
 
 let d: Daemon;
 let id: string;
@@ -33,12 +46,17 @@ async function expectIntact(rid: string) {
 }
 
 function expectError(r: { status: number; body: any }, status: number, code: string, message: RegExp) {
-  expect({ status: r.status, keys: Object.keys(r.body ?? {}), errorKeys: Object.keys(r.body?.error ?? {}).filter((k) => k !== "field") }).toEqual({ status, keys: ["error"], errorKeys: ["code", "message"] });
+  expect({ status: r.status, keys: Object.keys(r.body ?? {}), errorKeys: Object.keys(r.body?.error ?? {}).filter((k) => k !== "field") }).toEqual({
+    status,
+    keys: ["error"],
+    errorKeys: ["code", "message"],
+  });
   expect(r.body.error.code).toBe(code);
   expect(r.body.error.message).toMatch(message);
 }
 
-const post = (rid: string, body: string | Uint8Array, type = "application/x-ndjson") => call(d.socket, "POST", `/v1/recordings/${rid}/messages`, body, { "content-type": type });
+const post = (rid: string, body: string | Uint8Array, type = "application/x-ndjson") =>
+  call(d.socket, "POST", `/v1/recordings/${rid}/messages`, body, { "content-type": type });
 
 describe("bad input over HTTP", () => {
   beforeAll(async () => {
@@ -46,9 +64,23 @@ describe("bad input over HTTP", () => {
   });
 
   test("a malformed NDJSON line is a 400 naming the line, and nothing of its batch is stored", async () => {
-    const body = ndjson([{ trace: "/ok", timestamp: 1, data: { i: 100 } }]) + '{"trace": "/ok", "timestamp": 2, "data": {\n' + ndjson([{ trace: "/ok", timestamp: 3, data: { i: 102 } }]);
+    const body =
+      ndjson([{ trace: "/ok", timestamp: 1, data: { i: 100 } }]) +
+      '{"trace": "/ok", "timestamp": 2, "data": {\n' +
+      ndjson([{ trace: "/ok", timestamp: 3, data: { i: 102 } }]);
     expectError(await post(id, body), 400, "bad_request", /^NDJSON line 2: not valid JSON/);
-    expectError(await post(id, ndjson([{ trace: "/ok", timestamp: 1, data: 1 }, { trace: "/ok", data: 2 }])), 400, "bad_request", /NDJSON line 2: give exactly one of "timestamp"/);
+    expectError(
+      await post(
+        id,
+        ndjson([
+          { trace: "/ok", timestamp: 1, data: 1 },
+          { trace: "/ok", data: 2 },
+        ]),
+      ),
+      400,
+      "bad_request",
+      /NDJSON line 2: give exactly one of "timestamp"/,
+    );
     expectError(await post(id, ndjson([{ trace: "/ok", timestamp: 1, data: 1, extra: true }])), 400, "bad_request", /NDJSON line 1: unknown field "extra"/);
     await expectIntact(id);
   });
@@ -71,8 +103,22 @@ describe("bad input over HTTP", () => {
       ["/new\nline", /control characters/],
     ];
     for (const [name, why] of names) {
-      expectError(await post(id, ndjson([{ trace: "/ok", timestamp: 1, data: 0 }, { trace: name, timestamp: 1, data: 0 }])), 400, "bad_request", new RegExp(`NDJSON line 2: .*${why.source}`));
-      const frames = encodeFrames([{ trace: "/ok", timestampNs: 1n, payload: new Uint8Array(1) }, { trace: name, timestampNs: 1n, payload: new Uint8Array(1) }]);
+      expectError(
+        await post(
+          id,
+          ndjson([
+            { trace: "/ok", timestamp: 1, data: 0 },
+            { trace: name, timestamp: 1, data: 0 },
+          ]),
+        ),
+        400,
+        "bad_request",
+        new RegExp(`NDJSON line 2: .*${why.source}`),
+      );
+      const frames = encodeFrames([
+        { trace: "/ok", timestampNs: 1n, payload: new Uint8Array(1) },
+        { trace: name, timestampNs: 1n, payload: new Uint8Array(1) },
+      ]);
       expectError(await postFrames(d.socket, id, frames), 400, "bad_request", new RegExp(`Frame 2 \\(at byte 18\\): .*${why.source}`));
     }
     // 255 characters is fine (and is kept aside from the recording under test).
@@ -85,7 +131,12 @@ describe("bad input over HTTP", () => {
     // The header claims a 100 MiB payload; the daemon refuses it from the header alone.
     const head = encodeFrames([{ trace: "/big", timestampNs: 1n, payload: new Uint8Array(0) }]);
     new DataView(head.buffer).setUint32(2 + 4 + 8, 100 * 1024 * 1024, true);
-    expectError(await postFrames(d.socket, id, head), 413, "too_large", /Frame 1 \(at byte 0\) carries 104857600 bytes, more than the 67108864-byte message limit/);
+    expectError(
+      await postFrames(d.socket, id, head),
+      413,
+      "too_large",
+      /Frame 1 \(at byte 0\) carries 104857600 bytes, more than the 67108864-byte message limit/,
+    );
     const good = encodeFrames([{ trace: "/ok", timestampNs: 1n, payload: new Uint8Array(10) }]);
     const truncated = new Uint8Array([...good, ...good.subarray(0, good.byteLength - 3)]);
     expectError(await postFrames(d.socket, id, truncated), 400, "bad_request", /Frame 2 \(at byte 27\): truncated: the payload needs 10 bytes, 7 remain/);
@@ -106,7 +157,12 @@ describe("bad input over HTTP", () => {
       expectError(r, 400, "bad_request", /File name .* is not allowed/);
     }
     // ".." (or %2E%2E) is resolved by the client's URL parser before it is sent: no route then.
-    expectError(await call(d.socket, "PUT", `/v1/recordings/${id}/files/../escape`, "data"), 404, "not_found", /No route PUT \/v1\/recordings\/[0-9a-f-]+\/escape/);
+    expectError(
+      await call(d.socket, "PUT", `/v1/recordings/${id}/files/../escape`, "data"),
+      404,
+      "not_found",
+      /No route PUT \/v1\/recordings\/[0-9a-f-]+\/escape/,
+    );
     const detail = (await call(d.socket, "GET", `/v1/recordings/${id}`)).body;
     expect(detail.files).toEqual([]);
     await expectIntact(id);
@@ -116,7 +172,12 @@ describe("bad input over HTTP", () => {
     const rid = await withData();
     expect((await call(d.socket, "POST", `/v1/recordings/${rid}/stop`)).status).toBe(200);
     expectError(await postNdjson(d.socket, rid, earlier), 409, "conflict", /no longer accepts writes/);
-    expectError(await postFrames(d.socket, rid, encodeFrames([{ trace: "/ok", timestampNs: 1n, payload: new Uint8Array(1) }])), 409, "conflict", /no longer accepts writes/);
+    expectError(
+      await postFrames(d.socket, rid, encodeFrames([{ trace: "/ok", timestampNs: 1n, payload: new Uint8Array(1) }])),
+      409,
+      "conflict",
+      /no longer accepts writes/,
+    );
     expectError(await call(d.socket, "PUT", `/v1/recordings/${rid}/files/late.txt`, "late"), 409, "conflict", /no longer accepts writes/);
     await expectIntact(rid);
   });
@@ -136,21 +197,39 @@ describe("odd input: refused with a 4xx naming what is wrong, or stored as sent"
   test("a lone surrogate in a trace name is a 400 in NDJSON and in a new recording's traces; the batch before is intact", async () => {
     const rid = await withData();
     // Written as JSON escapes: JSON.parse turns each into a lone surrogate, which UTF-8 cannot hold.
-    expectError(await post(rid, '{"trace":"/ok","timestamp":1,"data":0}\n{"trace":"\\ud800","timestamp":1,"data":"first"}\n'), 400, "bad_request", /^NDJSON line 2: the trace name must be valid Unicode/);
-    expectError(await post(rid, '{"trace":"\\ud801","timestamp":1,"data":"rejected"}'), 400, "bad_request", /^NDJSON line 1: the trace name must be valid Unicode/);
+    expectError(
+      await post(rid, '{"trace":"/ok","timestamp":1,"data":0}\n{"trace":"\\ud800","timestamp":1,"data":"first"}\n'),
+      400,
+      "bad_request",
+      /^NDJSON line 2: the trace name must be valid Unicode/,
+    );
+    expectError(
+      await post(rid, '{"trace":"\\ud801","timestamp":1,"data":"rejected"}'),
+      400,
+      "bad_request",
+      /^NDJSON line 1: the trace name must be valid Unicode/,
+    );
     // In frames, the name's bytes are UTF-8: a surrogate's three-byte form (ED A0 80) is not UTF-8.
     const frames = encodeFrames([{ trace: "/x", timestampNs: 1n, payload: new Uint8Array(1) }]);
     frames.set([0xed, 0xa0], 2);
     expectError(await postFrames(d.socket, rid, frames), 400, "bad_request", /^Frame 1 \(at byte 0\): the trace name is not valid UTF-8/);
     await expectIntact(rid);
-    const created = await call(d.socket, "POST", "/v1/recordings", '{"traces":[{"name":"/a","encoding":"json"},{"name":"/b\\udc00","encoding":"json"}]}', { "content-type": "application/json" });
+    const created = await call(d.socket, "POST", "/v1/recordings", '{"traces":[{"name":"/a","encoding":"json"},{"name":"/b\\udc00","encoding":"json"}]}', {
+      "content-type": "application/json",
+    });
     expectError(created, 400, "bad_request", /^Field traces\[1\]\.name: the trace name must be valid Unicode/);
   });
 
   test("__proto__, constructor and toString are ordinary trace names: counted in the answer, listed, and the segment's topics", async () => {
     const names = ["__proto__", "constructor", "toString"];
     const rid = await createRecording(d.socket, { traces: [{ name: "hasOwnProperty", encoding: "json" }] });
-    const r = await call(d.socket, "POST", `/v1/recordings/${rid}/messages`, [...names, "__proto__"].map((trace, i) => JSON.stringify({ trace, timestamp: i, data: i })).join("\n"), { "content-type": "application/x-ndjson" });
+    const r = await call(
+      d.socket,
+      "POST",
+      `/v1/recordings/${rid}/messages`,
+      [...names, "__proto__"].map((trace, i) => JSON.stringify({ trace, timestamp: i, data: i })).join("\n"),
+      { "content-type": "application/x-ndjson" },
+    );
     expect(r.status).toBe(200);
     // Checked on the raw text: a JSON.parse of the answer in the test would hide a lost key no better.
     expect(r.body).toEqual(JSON.parse('{"accepted":4,"traces":{"__proto__":2,"constructor":1,"toString":1}}'));
@@ -158,7 +237,9 @@ describe("odd input: refused with a 4xx naming what is wrong, or stored as sent"
     const frames = encodeFrames([{ trace: "hasOwnProperty", timestampNs: 9n, payload: new TextEncoder().encode("9") }]);
     expect((await postFrames(d.socket, rid, frames)).status).toBe(200);
     const detail = (await call(d.socket, "GET", `/v1/recordings/${rid}`)).body;
-    expect(Object.fromEntries(detail.traces.map((t: { name: string; message_count: number }) => [t.name, t.message_count]))).toEqual(JSON.parse('{"hasOwnProperty":1,"__proto__":2,"constructor":1,"toString":1}'));
+    expect(Object.fromEntries(detail.traces.map((t: { name: string; message_count: number }) => [t.name, t.message_count]))).toEqual(
+      JSON.parse('{"hasOwnProperty":1,"__proto__":2,"constructor":1,"toString":1}'),
+    );
     expect(readRecording(d.store, rid).map((m) => m.topic)).toEqual(["__proto__", "constructor", "toString", "__proto__", "hasOwnProperty"]);
   });
 
@@ -201,10 +282,18 @@ describe("odd input: refused with a 4xx naming what is wrong, or stored as sent"
   test("a recording has at most 4096 traces: the line that would add one more is a 400, in any batch", async () => {
     const rid = await withData(); // one trace, "/ok", already
     const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `{"trace":"/t${from + i}","timestamp":1,"data":0}`).join("\n");
-    expectError(await post(rid, lines(0, 4096)), 400, "bad_request", /^NDJSON line 4096: trace "\/t4095" would be the 4097th trace of recording .*; a recording has at most 4096/);
+    expectError(
+      await post(rid, lines(0, 4096)),
+      400,
+      "bad_request",
+      /^NDJSON line 4096: trace "\/t4095" would be the 4097th trace of recording .*; a recording has at most 4096/,
+    );
     await expectIntact(rid);
     expect((await post(rid, lines(0, 4095))).status).toBe(200);
-    const frames = encodeFrames([{ trace: "/t0", timestampNs: 1n, payload: new Uint8Array(1) }, { trace: "/one-more", timestampNs: 1n, payload: new Uint8Array(1) }]);
+    const frames = encodeFrames([
+      { trace: "/t0", timestampNs: 1n, payload: new Uint8Array(1) },
+      { trace: "/one-more", timestampNs: 1n, payload: new Uint8Array(1) },
+    ]);
     expectError(await postFrames(d.socket, rid, frames), 400, "bad_request", /^Frame 2: trace "\/one-more" would be the 4097th trace/);
     const detail = (await call(d.socket, "GET", `/v1/recordings/${rid}`)).body;
     expect([detail.traces.length, detail.message_count]).toEqual([4096, earlier.length + 4095]);

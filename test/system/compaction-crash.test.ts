@@ -46,7 +46,13 @@ test("kill -9 during segment rewrites loses nothing acknowledged and leaves ever
     let acked = 0;
     // Incompressible payloads of varied sizes, so a rewrite takes a while.
     const batch = (from: number, n: number) =>
-      encodeFrames(Array.from({ length: n }, (_, k) => ({ trace: k % 2 ? "/a" : "/b", timestampNs: BigInt(from + k), payload: crypto.getRandomValues(new Uint8Array(2000 + ((from + k) % 7) * 500)) })));
+      encodeFrames(
+        Array.from({ length: n }, (_, k) => ({
+          trace: k % 2 ? "/a" : "/b",
+          timestampNs: BigInt(from + k),
+          payload: crypto.getRandomValues(new Uint8Array(2000 + ((from + k) % 7) * 500)),
+        })),
+      );
     for (let b = 0; b < 20; b++) {
       const r = await postFrames(d.socket, id, batch(acked, 200));
       expect(r.status).toBe(200);

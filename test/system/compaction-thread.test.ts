@@ -25,26 +25,36 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
   test("run off the daemon's JavaScript thread in the compiled binary", async () => {
     const logPath = join(home, "strace.log");
     const p = instancePaths(home);
-    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"], {
-      env: baseEnv(home),
-      cwd: home,
-      stdout: "ignore",
-      stderr: "pipe",
-    });
+    tracer = Bun.spawn(
+      [strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"],
+      {
+        env: baseEnv(home),
+        cwd: home,
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
     const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
     const id = await createRecording(p.socket, { name: "rewrite thread" });
     // Each batch is larger than the segment limit, so each closes a segment big enough (over
     // 64 KiB) to be rewritten on the worker rather than in-thread.
     const batches = 3;
     for (let b = 0; b < batches; b++) {
-      const body = encodeFrames([{ trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) }, { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) }]);
+      const body = encodeFrames([
+        { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) },
+        { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) },
+      ]);
       expect((await postFrames(p.socket, id, body)).status).toBe(200);
     }
     // A segment is finished (rewritten, hashed) once it has its sha256.
-    await waitFor("rewritten segments", async () => {
-      const segs = (await call(p.socket, "GET", `/v1/recordings/${id}`)).body.segments as { state: string; sha256: string | null }[];
-      return segs.filter((s) => s.state === "closed" && s.sha256).length >= batches;
-    }, 120_000);
+    await waitFor(
+      "rewritten segments",
+      async () => {
+        const segs = (await call(p.socket, "GET", `/v1/recordings/${id}`)).body.segments as { state: string; sha256: string | null }[];
+        return segs.filter((s) => s.state === "closed" && s.sha256).length >= batches;
+      },
+      120_000,
+    );
     await call(p.socket, "POST", "/v1/shutdown");
     await tracer.exited;
     expect(isAlive(tracer.pid)).toBe(false);

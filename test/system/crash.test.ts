@@ -85,10 +85,22 @@ describe("kill -9 during heavy ingest, 20 times at random moments", () => {
           try {
             const r =
               wr.rec === 0
-                ? await postNdjson(socket, ids[0]!, msgs.map((m) => ({ trace: `/w/${wr.w}`, timestamp_ns: String(b * 1000 + m.k), data: m })))
-                : await call(socket, "POST", `/v1/recordings/${ids[1]}/messages`, encodeFrames(msgs.map((m) => ({ trace: `/w/${wr.w}`, timestampNs: BigInt(b * 1000 + m.k), payload: new TextEncoder().encode(JSON.stringify(m)) }))), {
-                    "content-type": "application/vnd.ncd.frames",
-                  });
+                ? await postNdjson(
+                    socket,
+                    ids[0]!,
+                    msgs.map((m) => ({ trace: `/w/${wr.w}`, timestamp_ns: String(b * 1000 + m.k), data: m })),
+                  )
+                : await call(
+                    socket,
+                    "POST",
+                    `/v1/recordings/${ids[1]}/messages`,
+                    encodeFrames(
+                      msgs.map((m) => ({ trace: `/w/${wr.w}`, timestampNs: BigInt(b * 1000 + m.k), payload: new TextEncoder().encode(JSON.stringify(m)) })),
+                    ),
+                    {
+                      "content-type": "application/vnd.ncd.frames",
+                    },
+                  );
             if (r.status !== 200) throw new Error(`batch ${key}: ${r.status} ${JSON.stringify(r.body)}`);
             acked[wr.rec]!.set(key, size);
             firstAck();
@@ -144,7 +156,11 @@ describe("a state database overwritten with garbage while the daemon is stopped"
     const done = await createRecording(d.socket, { name: "stopped" });
     for (const id of [live, done]) {
       for (let b = 0; b < 3; b++) {
-        const r = await postNdjson(d.socket, id, Array.from({ length: 50 }, (_, k) => ({ trace: "/declared", timestamp: b + k / 100, data: { w: id, b, k, pad: "" } })));
+        const r = await postNdjson(
+          d.socket,
+          id,
+          Array.from({ length: 50 }, (_, k) => ({ trace: "/declared", timestamp: b + k / 100, data: { w: id, b, k, pad: "" } })),
+        );
         expect(r.status).toBe(200);
       }
     }
@@ -167,7 +183,9 @@ describe("a state database overwritten with garbage while the daemon is stopped"
     }
     const doneDetail = (await call(d2.socket, "GET", `/v1/recordings/${done}`)).body;
     expect(doneDetail.state).not.toBe("recording");
-    expect(doneDetail.files).toEqual([expect.objectContaining({ name: "calib.yaml", bytes: file.byteLength, sha256: createHash("sha256").update(file).digest("hex") })]);
+    expect(doneDetail.files).toEqual([
+      expect.objectContaining({ name: "calib.yaml", bytes: file.byteLength, sha256: createHash("sha256").update(file).digest("hex") }),
+    ]);
     // The rebuilt store takes new writes.
     const again = await postNdjson(d2.socket, live, [{ trace: "/declared", timestamp: 9, data: { w: live, b: 3, k: 0, pad: "" } }]);
     expect(again.status).toBe(200);
@@ -182,7 +200,15 @@ describe("a segment with a torn tail after a crash", () => {
     const batches: Msg[][] = [];
     for (let b = 0; b < 5; b++) {
       const msgs = Array.from({ length: 100 }, (_, k) => ({ w: "t", b, k, pad: `${b}-${k}` }));
-      expect((await postNdjson(d.socket, id, msgs.map((m) => ({ trace: "/w/t", timestamp: b, data: m })))).status).toBe(200);
+      expect(
+        (
+          await postNdjson(
+            d.socket,
+            id,
+            msgs.map((m) => ({ trace: "/w/t", timestamp: b, data: m })),
+          )
+        ).status,
+      ).toBe(200);
       batches.push(msgs);
     }
     await kill9(d.pid);

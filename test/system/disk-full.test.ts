@@ -9,7 +9,23 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { fillBytes, fillInodes, mountTmpfs, unmountAll } from "../support/tmpfs.ts";
-import { call, createRecording, kill9, waitFor, killDaemons, postFrames, readIndexed, readRecording, restart, segmentFiles, startDaemon, stopDaemon, tempHome, text, type Daemon } from "./harness.ts";
+import {
+  call,
+  createRecording,
+  kill9,
+  waitFor,
+  killDaemons,
+  postFrames,
+  readIndexed,
+  readRecording,
+  restart,
+  segmentFiles,
+  startDaemon,
+  stopDaemon,
+  tempHome,
+  text,
+  type Daemon,
+} from "./harness.ts";
 
 afterAll(async () => {
   await killDaemons();
@@ -19,7 +35,9 @@ afterAll(async () => {
 let seq = 0;
 /** One batch of `n` incompressible messages of about `size` bytes, each carrying its own number. */
 function batch(n: number, size = 400): { body: Uint8Array; payloads: string[] } {
-  const payloads = Array.from({ length: n }, () => JSON.stringify({ n: seq++, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(size / 2))).toString("hex") }));
+  const payloads = Array.from({ length: n }, () =>
+    JSON.stringify({ n: seq++, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(size / 2))).toString("hex") }),
+  );
   return { body: encodeFrames(payloads.map((p, i) => ({ trace: "/t", timestampNs: BigInt(i), payload: new TextEncoder().encode(p) }))), payloads };
 }
 
@@ -67,7 +85,11 @@ describe("trace names that once clashed in the traces table after their bytes we
     expect((await call(d.socket, "POST", `/v1/recordings/${id}/stop`)).status).toBe(200);
     const data = readRecording(d.store, id).map((m) => JSON.parse(text(m.data)));
     expect(data).toEqual(["first", "third"]);
-    await expectCountsEqualSegments(d, id, readRecording(d.store, id).map((m) => text(m.data)));
+    await expectCountsEqualSegments(
+      d,
+      id,
+      readRecording(d.store, id).map((m) => text(m.data)),
+    );
     await stopDaemon(d);
   });
 });
@@ -179,7 +201,11 @@ describe.skipIf(Boolean(recDisk.error))(`the recordings' disk full${recDisk.erro
   test("filled by another process: 507, stop closes every segment with its summary, cancel frees space, a restart repairs and serves", async () => {
     const d = await startDaemon({ args: ["--path-to-store-record", recDisk.dir, "--disk-free-margin", "64kb"] });
     const [a, b, c] = [await createRecording(d.socket), await createRecording(d.socket), await createRecording(d.socket)];
-    const acked = new Map<string, string[]>([[a, []], [b, []], [c, []]]);
+    const acked = new Map<string, string[]>([
+      [a, []],
+      [b, []],
+      [c, []],
+    ]);
     for (const id of [a, b, c]) {
       const x = batch(50);
       expect((await postFrames(d.socket, id, x.body)).status).toBe(200);
@@ -257,46 +283,52 @@ describe.skipIf(Boolean(homeInodes.error))(`the state database's disk (HOME) out
 });
 
 const noReserve = mountTmpfs("size=12m", "ncd-r");
-describe.skipIf(Boolean(noReserve.error))(`a restart on a full recordings disk with no room kept aside${noReserve.error ? ` (skipped: ${noReserve.error})` : ""}`, () => {
-  test("every route answers; the open recording is repaired, and stops, once space frees, without a second restart", async () => {
-    const d = await startDaemon({ args: ["--path-to-store-record", noReserve.dir, "--disk-free-margin", "64kb"] });
-    const id = await createRecording(d.socket);
-    const acked: string[] = [];
-    // A chunk per batch: enough chunk indexes that the summary needs more than one page, so it
-    // cannot hide in the slack of the file's last page.
-    for (let i = 0; i < 80; i++) {
-      const x = batch(5);
-      expect((await postFrames(d.socket, id, x.body)).status).toBe(200);
-      acked.push(...x.payloads);
-    }
-    await kill9(d.pid);
-    // The reserve gone too (as if an earlier stop had used it): the repair at start cannot
-    // write the segment's summary.
-    for (const f of readdirSync(noReserve.dir)) if (f.startsWith(".ncd.reserve-")) rmSync(join(noReserve.dir, f));
-    const filler = fillBytes(noReserve.dir);
-    const d2 = await restart(d);
-    expect((await call(d2.socket, "GET", "/v1/recordings")).status).toBe(200);
-    const got = await call(d2.socket, "GET", `/v1/recordings/${id}`);
-    expect(got.status).toBe(200);
-    expect(got.body.segments.map((s: { state: string }) => s.state)).toEqual(["open"]);
-    const refused = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
-    expect(refused.status).toBe(507);
+describe.skipIf(Boolean(noReserve.error))(
+  `a restart on a full recordings disk with no room kept aside${noReserve.error ? ` (skipped: ${noReserve.error})` : ""}`,
+  () => {
+    test("every route answers; the open recording is repaired, and stops, once space frees, without a second restart", async () => {
+      const d = await startDaemon({ args: ["--path-to-store-record", noReserve.dir, "--disk-free-margin", "64kb"] });
+      const id = await createRecording(d.socket);
+      const acked: string[] = [];
+      // A chunk per batch: enough chunk indexes that the summary needs more than one page, so it
+      // cannot hide in the slack of the file's last page.
+      for (let i = 0; i < 80; i++) {
+        const x = batch(5);
+        expect((await postFrames(d.socket, id, x.body)).status).toBe(200);
+        acked.push(...x.payloads);
+      }
+      await kill9(d.pid);
+      // The reserve gone too (as if an earlier stop had used it): the repair at start cannot
+      // write the segment's summary.
+      for (const f of readdirSync(noReserve.dir)) if (f.startsWith(".ncd.reserve-")) rmSync(join(noReserve.dir, f));
+      const filler = fillBytes(noReserve.dir);
+      const d2 = await restart(d);
+      expect((await call(d2.socket, "GET", "/v1/recordings")).status).toBe(200);
+      const got = await call(d2.socket, "GET", `/v1/recordings/${id}`);
+      expect(got.status).toBe(200);
+      expect(got.body.segments.map((s: { state: string }) => s.state)).toEqual(["open"]);
+      const refused = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
+      expect(refused.status).toBe(507);
 
-    rmSync(filler);
-    const stopped = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
-    expect(stopped.status).toBe(200);
-    expect(stopped.body.state).toBe("pending_upload");
-    await expectCountsEqualSegments(d2, id, acked);
-    await stopDaemon(d2);
-  });
-});
+      rmSync(filler);
+      const stopped = await call(d2.socket, "POST", `/v1/recordings/${id}/stop`);
+      expect(stopped.status).toBe(200);
+      expect(stopped.body.state).toBe("pending_upload");
+      await expectCountsEqualSegments(d2, id, acked);
+      await stopDaemon(d2);
+    });
+  },
+);
 
 const inodes = mountTmpfs("size=32m,nr_inodes=64", "ncd-i");
 describe.skipIf(Boolean(inodes.error))(`the recordings' disk out of inodes${inodes.error ? ` (skipped: ${inodes.error})` : ""}`, () => {
   test("stop and cancel work, a restart serves every route, a file PUT is a 507 and new files are taken once inodes free", async () => {
     const d = await startDaemon({ args: ["--path-to-store-record", inodes.dir, "--disk-free-margin", "1mb"] });
     const [a, b] = [await createRecording(d.socket), await createRecording(d.socket)];
-    const acked = new Map<string, string[]>([[a, []], [b, []]]);
+    const acked = new Map<string, string[]>([
+      [a, []],
+      [b, []],
+    ]);
     for (const id of [a, b]) {
       const x = batch(30);
       expect((await postFrames(d.socket, id, x.body)).status).toBe(200);

@@ -48,7 +48,9 @@ test(`${FAULTS} answers of 500 with a 1 GiB body each: the daemon's peak RSS gro
     retries.stop();
     const after = memoryOf(pid);
     const answers = server.requests;
-    console.log(`error bodies: ${answers} answers of 1 GiB; daemon RSS ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB, peak ${(before.peak / MiB).toFixed(1)} -> ${(after.peak / MiB).toFixed(1)} MiB; server handed over ${(server.bytesSent / MiB).toFixed(1)} MiB`);
+    console.log(
+      `error bodies: ${answers} answers of 1 GiB; daemon RSS ${(before.rss / MiB).toFixed(1)} -> ${(after.rss / MiB).toFixed(1)} MiB, peak ${(before.peak / MiB).toFixed(1)} -> ${(after.peak / MiB).toFixed(1)} MiB; server handed over ${(server.bytesSent / MiB).toFixed(1)} MiB`,
+    );
     expect(answers).toBeGreaterThanOrEqual(FAULTS);
     // The daemon hung up on every body long before its end.
     expect(server.bytesSent).toBeLessThan(answers * 64 * MiB);

@@ -19,12 +19,26 @@ afterAll(async () => {
 
 test("a multi-segment recording exports as one indexed MCAP with its files attached", async () => {
   const schema = new Uint8Array([10, 3, 0, 255, 7, 1, 2]);
-  const id = await createRecording(d.socket, { name: "export me", traces: [{ name: "/bin", encoding: "protobuf", schema_name: "P", schema_encoding: "protobuf", schema_base64: Buffer.from(schema).toString("base64") }] });
+  const id = await createRecording(d.socket, {
+    name: "export me",
+    traces: [{ name: "/bin", encoding: "protobuf", schema_name: "P", schema_encoding: "protobuf", schema_base64: Buffer.from(schema).toString("base64") }],
+  });
   const out = join(d.home, "run.mcap");
   let n = 0;
   for (let b = 0; b < 12; b++) {
-    expect((await postNdjson(d.socket, id, Array.from({ length: 50 }, () => ({ trace: "/j", timestamp_ns: n++, data: { pad: "x".repeat(200) } })))).status).toBe(200);
-    expect((await postFrames(d.socket, id, encodeFrames([{ trace: "/bin", timestampNs: BigInt(n++), payload: crypto.getRandomValues(new Uint8Array(20_000)) }]))).status).toBe(200);
+    expect(
+      (
+        await postNdjson(
+          d.socket,
+          id,
+          Array.from({ length: 50 }, () => ({ trace: "/j", timestamp_ns: n++, data: { pad: "x".repeat(200) } })),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await postFrames(d.socket, id, encodeFrames([{ trace: "/bin", timestampNs: BigInt(n++), payload: crypto.getRandomValues(new Uint8Array(20_000)) }])))
+        .status,
+    ).toBe(200);
   }
   const early = await run(["recordings", "export", id, "--output", out], { home: d.home });
   expect(early.code).toBe(1);

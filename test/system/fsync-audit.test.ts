@@ -120,12 +120,15 @@ describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: str
   test("writes every acknowledgement only after its data, new directory entries and the state database are fsync'ed", async () => {
     const logPath = join(home, "strace.log");
     const p = instancePaths(home);
-    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-yy", "-s", "512", "-o", logPath, "-e", `trace=${TRACED}`, BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"], {
-      env: baseEnv(home),
-      cwd: home,
-      stdout: "ignore",
-      stderr: "pipe",
-    });
+    tracer = Bun.spawn(
+      [strace!, "-f", "-ttt", "-T", "-yy", "-s", "512", "-o", logPath, "-e", `trace=${TRACED}`, BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"],
+      {
+        env: baseEnv(home),
+        cwd: home,
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
     const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
 
     const ids = [await createRecording(p.socket, { name: "audit 1" }), await createRecording(p.socket, { name: "audit 2" })];
@@ -133,7 +136,11 @@ describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: str
     for (let b = 0; b < 4; b++) {
       for (const id of ids) {
         // ~40 KiB batches over a 64 KiB segment limit: new segments are created mid-run.
-        const lines = Array.from({ length: 200 }, (_, i) => ({ trace: "/a", timestamp: b + i / 1000, data: { b, i, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(150))).toString("hex") } }));
+        const lines = Array.from({ length: 200 }, (_, i) => ({
+          trace: "/a",
+          timestamp: b + i / 1000,
+          data: { b, i, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(150))).toString("hex") },
+        }));
         const r = await postNdjson(p.socket, id, lines);
         expect(r.status).toBe(200);
         expectedAcks++;
@@ -143,7 +150,11 @@ describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: str
     expect((await postFrames(p.socket, ids[0]!, frames)).status).toBe(200);
     expectedAcks++;
     // big.bin is large enough to be flushed in the background while it streams in.
-    for (const [name, size] of [["empty.bin", 0], ["calib.yaml", 100_000], ["big.bin", 80 * 1024 * 1024]] as const) {
+    for (const [name, size] of [
+      ["empty.bin", 0],
+      ["calib.yaml", 100_000],
+      ["big.bin", 80 * 1024 * 1024],
+    ] as const) {
       const r = await call(p.socket, "PUT", `/v1/recordings/${ids[1]}/files/${name}`, new Uint8Array(size).fill(7));
       expect(r.status).toBe(201);
       expectedAcks++;
@@ -170,7 +181,9 @@ describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: str
     // The early write-backs of big.bin do not stand in for its last fdatasync (the audit above
     // holds that one before the acknowledgement); they are there, on the temp file, as well.
     // Its temporary name is random: it is the one renamed to files/big.bin.
-    const bigTemp = calls.find((c) => c.name.startsWith("rename") && c.ret === "0" && /\/files\/big\.bin"/.test(c.args))?.args.match(/"([^"]*\/files\/\.incoming-[^"]*)"/)?.[1];
+    const bigTemp = calls
+      .find((c) => c.name.startsWith("rename") && c.ret === "0" && /\/files\/big\.bin"/.test(c.args))
+      ?.args.match(/"([^"]*\/files\/\.incoming-[^"]*)"/)?.[1];
     expect(bigTemp).toBeDefined();
     const bigSyncs = calls.filter((c) => c.name === "fdatasync" && c.fdPath === bigTemp);
     expect(bigSyncs.length).toBeGreaterThan(1);

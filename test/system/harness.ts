@@ -66,9 +66,18 @@ export interface Reply<T = any> {
 }
 
 /** One HTTP request over the socket; the body is parsed as JSON when it is JSON. */
-export async function call<T = any>(socket: string, method: string, path: string, body?: Body | object, headers: Record<string, string> = {}): Promise<Reply<T>> {
+export async function call<T = any>(
+  socket: string,
+  method: string,
+  path: string,
+  body?: Body | object,
+  headers: Record<string, string> = {},
+): Promise<Reply<T>> {
   let payload: Body | undefined;
-  if (body !== undefined && (typeof body === "string" || body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream || body instanceof ArrayBuffer)) {
+  if (
+    body !== undefined &&
+    (typeof body === "string" || body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream || body instanceof ArrayBuffer)
+  ) {
     payload = body as Body;
   } else if (body !== undefined) {
     payload = JSON.stringify(body);
@@ -122,7 +131,15 @@ export function readSegmentFile(path: string): ReadMessage[] {
     else if (r.type === "Message") {
       const ch = channels.get(r.channelId);
       if (!ch) throw new Error(`${path}: message on unknown channel ${r.channelId}`);
-      out.push({ topic: ch.topic, encoding: ch.messageEncoding, logTime: r.logTime, publishTime: r.publishTime, sequence: r.sequence, data: r.data, segment: path });
+      out.push({
+        topic: ch.topic,
+        encoding: ch.messageEncoding,
+        logTime: r.logTime,
+        publishTime: r.publishTime,
+        sequence: r.sequence,
+        data: r.data,
+        segment: path,
+      });
     }
   }
   return out;
@@ -142,7 +159,12 @@ export async function readIndexed(path: string): Promise<{ count: number; statis
 
 export function segmentFiles(store: string, id: string): string[] {
   const dir = join(store, id, "segments");
-  return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d+\.mcap$/.test(f)).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^\d+\.mcap$/.test(f))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }
 
 /** Every message of a recording, segment after segment, in the order written. */

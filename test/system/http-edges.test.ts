@@ -67,7 +67,10 @@ describe("the HTTP layer", () => {
     for (const [request, start] of cases) {
       const c = open(request);
       await c.closed;
-      expect({ request: request.slice(0, 30), got: start ? c.received().slice(0, start.length) : c.received() }).toEqual({ request: request.slice(0, 30), got: start });
+      expect({ request: request.slice(0, 30), got: start ? c.received().slice(0, start.length) : c.received() }).toEqual({
+        request: request.slice(0, 30),
+        got: start,
+      });
     }
     // The daemon is unharmed.
     expect((await call(d.socket, "GET", "/v1/health")).body.ok).toBe(true);
@@ -75,7 +78,9 @@ describe("the HTTP layer", () => {
 
   test("a body declared larger than any route takes is refused in JSON, not by the runtime's empty 413", async () => {
     const id = await createRecording(d.socket);
-    const c = open(`POST /v1/recordings/${id}/messages HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${2 * 1024 ** 3}\r\n\r\n{"tr`);
+    const c = open(
+      `POST /v1/recordings/${id}/messages HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${2 * 1024 ** 3}\r\n\r\n{"tr`,
+    );
     await waitFor("an answer", () => c.received().includes("\r\n\r\n{") && c.received().trimEnd().endsWith("}"), 30_000);
     const r = answer(c.received());
     expect(r.status).toBe(413);
@@ -95,10 +100,14 @@ describe("the HTTP layer", () => {
       c.socket.write('{"trace":"/t","timestamp":1,"data":"');
       c.socket.end();
     }
-    const noted = await waitFor("both requests in the log", () => {
-      const lines = logLines().filter((l) => paths.some((p) => l.msg.includes(p)));
-      return lines.length >= 2 ? lines : null;
-    }, 30_000);
+    const noted = await waitFor(
+      "both requests in the log",
+      () => {
+        const lines = logLines().filter((l) => paths.some((p) => l.msg.includes(p)));
+        return lines.length >= 2 ? lines : null;
+      },
+      30_000,
+    );
     expect(noted.map((l) => l.level)).toEqual(["debug", "debug"]);
     expect(noted.map((l) => l.msg).join("\n")).toMatch(/Client went away during POST/);
     expect(logLines().filter((l) => l.level === "error")).toEqual([]);

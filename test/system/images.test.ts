@@ -34,11 +34,13 @@ async function imagesOf(id: string, trace: string) {
   expect(schema.name).toBe("foxglove.CompressedImage");
   expect(schema.encoding).toBe("jsonschema");
   expect(new TextDecoder().decode(schema.data)).toBe(published);
-  return f.messages.filter((m) => m.topic === trace).map((m) => {
-    const msg = JSON.parse(new TextDecoder().decode(m.data)) as { data: string; format: string; frame_id: string; timestamp: { sec: number; nsec: number } };
-    if (!validate(msg)) throw new Error(`not a foxglove.CompressedImage: ${JSON.stringify(validate.errors)}`);
-    return { ...msg, bytes: new Uint8Array(Buffer.from(msg.data, "base64")), publishTime: m.publishTime };
-  });
+  return f.messages
+    .filter((m) => m.topic === trace)
+    .map((m) => {
+      const msg = JSON.parse(new TextDecoder().decode(m.data)) as { data: string; format: string; frame_id: string; timestamp: { sec: number; nsec: number } };
+      if (!validate(msg)) throw new Error(`not a foxglove.CompressedImage: ${JSON.stringify(validate.errors)}`);
+      return { ...msg, bytes: new Uint8Array(Buffer.from(msg.data, "base64")), publishTime: m.publishTime };
+    });
 }
 
 describe("camera images", () => {

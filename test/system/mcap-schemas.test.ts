@@ -82,7 +82,14 @@ describe("exact schemas", () => {
     // The segment names its recording, and its CRCs are there and right.
     const meta = f.metadata.find((m) => m.name === "recording")!;
     expect(meta).toBeDefined();
-    expect(Object.fromEntries(meta.metadata)).toMatchObject({ recording_id: id, name: "schemas", dataset: "ds-1", robot_id: "arm-7", org: "default", metadata: '{"operator":"ana"}' });
+    expect(Object.fromEntries(meta.metadata)).toMatchObject({
+      recording_id: id,
+      name: "schemas",
+      dataset: "ds-1",
+      robot_id: "arm-7",
+      org: "default",
+      metadata: '{"operator":"ana"}',
+    });
     expect(f.dataSectionCrc.stored).not.toBe(0);
     expect(f.dataSectionCrc.stored).toBe(f.dataSectionCrc.computed);
     expect(f.summaryCrc).not.toBe(0); // checked by the indexed reader when not 0
@@ -91,7 +98,9 @@ describe("exact schemas", () => {
 
   test("a binary schema sent as text is refused with 400 saying to use schema_base64; nothing is stored", async () => {
     const before = (await call(d.socket, "GET", "/v1/recordings")).body.items.length;
-    const r = await call(d.socket, "POST", "/v1/recordings", { traces: [{ name: "/p", encoding: "protobuf", schema_name: "P", schema_encoding: "protobuf", schema: Buffer.from(descriptorSet).toString("latin1") }] });
+    const r = await call(d.socket, "POST", "/v1/recordings", {
+      traces: [{ name: "/p", encoding: "protobuf", schema_name: "P", schema_encoding: "protobuf", schema: Buffer.from(descriptorSet).toString("latin1") }],
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toContain("traces[0].schema");
     expect(r.body.error.message).toContain("schema_base64");
@@ -103,7 +112,12 @@ describe("exact schemas", () => {
 
   test("the same trace declared twice with different schemas is a 409", async () => {
     const t = { name: "/j", encoding: "json", schema_name: "J", schema_encoding: "jsonschema" };
-    const r = await call(d.socket, "POST", "/v1/recordings", { traces: [{ ...t, schema: "{}" }, { ...t, schema_base64: b64(new TextEncoder().encode('{"type":"object"}')) }] });
+    const r = await call(d.socket, "POST", "/v1/recordings", {
+      traces: [
+        { ...t, schema: "{}" },
+        { ...t, schema_base64: b64(new TextEncoder().encode('{"type":"object"}')) },
+      ],
+    });
     expect(r.status).toBe(409);
     expect(r.body.error.message).toContain("declared twice with a different schema");
   });
@@ -111,7 +125,9 @@ describe("exact schemas", () => {
   test("record start --schema-file sends the file's bytes exactly", async () => {
     const path = join(d.home, "stamp.fds");
     writeFileSync(path, descriptorSet);
-    const r = await run(["record", "start", "--trace", "/stamp:protobuf", "--schema-file", path, "--schema-name", "google.protobuf.Timestamp"], { home: d.home });
+    const r = await run(["record", "start", "--trace", "/stamp:protobuf", "--schema-file", path, "--schema-name", "google.protobuf.Timestamp"], {
+      home: d.home,
+    });
     expect(r.code).toBe(0);
     const id = r.stdout.trim();
     expect((await postFrames(d.socket, id, encodeFrames([{ trace: "/stamp", timestampNs: 9n, payload: stamp(3) }]))).status).toBe(200);

@@ -6,7 +6,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
-import { call, createRecording, killDaemons, postFrames, postNdjson, readIndexed, readRecording, segmentFiles, startDaemon, stopDaemon, text, type Daemon } from "./harness.ts";
+import {
+  call,
+  createRecording,
+  killDaemons,
+  postFrames,
+  postNdjson,
+  readIndexed,
+  readRecording,
+  segmentFiles,
+  startDaemon,
+  stopDaemon,
+  text,
+  type Daemon,
+} from "./harness.ts";
 
 let d: Daemon;
 beforeAll(async () => {
@@ -61,7 +74,8 @@ describe("messages sent over the socket", () => {
         const i = n++;
         const trace = ["/joints", "/odom/pose", "/tags ünïcødé"][i % 3]!;
         const data = { i, s: `line\n"${i}"\t✓`, nested: { a: [i, i / 3, null, true], e: {} }, big: 2 ** 53 - 1 };
-        const ts: { timestamp: number } | { timestamp_ns: string } = i % 2 ? { timestamp: 1_700_000_000 + i / 1000 } : { timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(i)) };
+        const ts: { timestamp: number } | { timestamp_ns: string } =
+          i % 2 ? { timestamp: 1_700_000_000 + i / 1000 } : { timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(i)) };
         const publishTime = "timestamp" in ts ? BigInt(Math.round(ts.timestamp * 1e9)) : BigInt(ts.timestamp_ns);
         sent.push({ trace, publishTime, data: enc.encode(JSON.stringify(data)) });
         return { trace, ...ts, data };
@@ -70,7 +84,11 @@ describe("messages sent over the socket", () => {
       expect(r.status).toBe(200);
       expect(r.body.accepted).toBe(500);
 
-      const frames = Array.from({ length: 40 }, (_, k) => ({ trace: "/camera/rgb", timestampNs: BigInt(b * 1000 + k), payload: new Uint8Array(randomBytes(k === 0 ? 0 : (k * 997) % 20_000)) }));
+      const frames = Array.from({ length: 40 }, (_, k) => ({
+        trace: "/camera/rgb",
+        timestampNs: BigInt(b * 1000 + k),
+        payload: new Uint8Array(randomBytes(k === 0 ? 0 : (k * 997) % 20_000)),
+      }));
       for (const f of frames) sent.push({ trace: f.trace, publishTime: f.timestampNs, data: f.payload });
       const rf = await postFrames(d.socket, id, encodeFrames(frames));
       expect(rf.status).toBe(200);
@@ -146,9 +164,14 @@ describe("three client processes writing to one recording at once", () => {
     const batches = 20;
     const size = 250;
     const procs = writers.map(([name, mode]) =>
-      Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "writer.ts"), d.socket, id, name, mode, String(batches), String(size)], { stdout: "pipe", stderr: "pipe" }),
+      Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "writer.ts"), d.socket, id, name, mode, String(batches), String(size)], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
     );
-    const outs = await Promise.all(procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() })));
+    const outs = await Promise.all(
+      procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() })),
+    );
     for (const o of outs) {
       expect(o.err).toBe("");
       expect(o.code).toBe(0);

@@ -23,7 +23,11 @@ test("a store of 20,000 recordings starts, reports its counts, and pages every r
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { status: number; body: { items: { id: string }[]; next_cursor: string | null } } = await call(d.socket, "GET", `/v1/recordings?limit=500${cursor ? `&cursor=${cursor}` : ""}`);
+    const page: { status: number; body: { items: { id: string }[]; next_cursor: string | null } } = await call(
+      d.socket,
+      "GET",
+      `/v1/recordings?limit=500${cursor ? `&cursor=${cursor}` : ""}`,
+    );
     expect(page.status).toBe(200);
     seen.push(...page.body.items.map((r) => r.id));
     cursor = page.body.next_cursor;

@@ -159,7 +159,11 @@ describe("secrets", () => {
       // The server did quote our api key back: the path under test was really taken.
       expect(echo.seen.some((b) => b.includes(API_KEY))).toBe(true);
       await waitFor("the inhibitor's environment", () => existsSync(fake.envFile) && readFileSync(fake.envFile, "utf8").includes("PATH="), 60_000);
-      const outputs = await gatherOutputs(home, socket, id, { "launch": launchOutput, "record stop": out, "inhibitor environ": readFileSync(fake.envFile, "utf8") });
+      const outputs = await gatherOutputs(home, socket, id, {
+        launch: launchOutput,
+        "record stop": out,
+        "inhibitor environ": readFileSync(fake.envFile, "utf8"),
+      });
       await events.stop();
       outputs["SSE events"] = events.text();
       expectNoSecrets(outputs);
@@ -206,7 +210,7 @@ describe("secrets", () => {
       const { socket, launchOutput } = await launch(home, env, ["--upload-url", url, "--api-key", API_KEY]);
       const events = collectEvents(socket);
       const { id, out } = await recordAndFail(home, socket, env);
-      const outputs = await gatherOutputs(home, socket, id, { "launch": launchOutput, "record stop": out });
+      const outputs = await gatherOutputs(home, socket, id, { launch: launchOutput, "record stop": out });
       if (existsSync(fake.envFile)) outputs["inhibitor environ"] = readFileSync(fake.envFile, "utf8");
       await events.stop();
       outputs["SSE events"] = events.text();

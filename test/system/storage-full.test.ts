@@ -27,7 +27,9 @@ afterAll(async () => {
 let seq = 0;
 /** One batch of `n` incompressible ~`size`-byte messages, each carrying its own number. */
 function batch(n: number, size: number): { body: Uint8Array; payloads: string[] } {
-  const payloads = Array.from({ length: n }, () => JSON.stringify({ n: seq++, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(size / 2))).toString("hex") }));
+  const payloads = Array.from({ length: n }, () =>
+    JSON.stringify({ n: seq++, pad: Buffer.from(crypto.getRandomValues(new Uint8Array(size / 2))).toString("hex") }),
+  );
   return { body: encodeFrames(payloads.map((p, i) => ({ trace: "/fill", timestampNs: BigInt(i), payload: new TextEncoder().encode(p) }))), payloads };
 }
 
@@ -45,39 +47,42 @@ async function fillUntilRefused(d: Daemon, id: string, n: number, size: number, 
 
 const payloadsOf = (d: Daemon, id: string) => readRecording(d.store, id).map((m) => text(m.data));
 
-describe.skipIf(Boolean(mountError))(`a nearly full disk under path_to_store_record${mountError ? ` (skipped: cannot mount a tmpfs here: ${mountError})` : ""}`, () => {
-  test("refuses writes with 507 naming the free space, keeps acknowledged data intact and resumes when space frees", async () => {
-    const d = await startDaemon({ args: ["--path-to-store-record", mountDir, "--disk-free-margin", "1mb", "--storage-limit", "1gb"] });
-    const id = await createRecording(d.socket, { name: "disk full" });
-    const first = batch(100, 200);
-    expect((await postFrames(d.socket, id, first.body)).status).toBe(200);
-    const acked = [...first.payloads];
-    // Leave the tmpfs with little room, then fill the rest.
-    writeFileSync(join(mountDir, "filler"), new Uint8Array(5 * 1024 * 1024));
-    const { acked: more, refused } = await fillUntilRefused(d, id, 200, 1000);
-    acked.push(...more);
-    expect(refused.status).toBe(507);
-    expect(refused.body.error.code).toBe("storage_full");
-    expect(refused.body.error.message).toMatch(/disk holding .* has [\d.]+ (KiB|MiB|B) free, less than the 1\.0 MiB safety margin/);
-    // A file that would not fit is refused too, before any byte is written.
-    const big = await call(d.socket, "PUT", `/v1/recordings/${id}/files/big.bin`, new Uint8Array(2 * 1024 * 1024));
-    expect(big.status).toBe(507);
-    expect(big.body.error.code).toBe("storage_full");
+describe.skipIf(Boolean(mountError))(
+  `a nearly full disk under path_to_store_record${mountError ? ` (skipped: cannot mount a tmpfs here: ${mountError})` : ""}`,
+  () => {
+    test("refuses writes with 507 naming the free space, keeps acknowledged data intact and resumes when space frees", async () => {
+      const d = await startDaemon({ args: ["--path-to-store-record", mountDir, "--disk-free-margin", "1mb", "--storage-limit", "1gb"] });
+      const id = await createRecording(d.socket, { name: "disk full" });
+      const first = batch(100, 200);
+      expect((await postFrames(d.socket, id, first.body)).status).toBe(200);
+      const acked = [...first.payloads];
+      // Leave the tmpfs with little room, then fill the rest.
+      writeFileSync(join(mountDir, "filler"), new Uint8Array(5 * 1024 * 1024));
+      const { acked: more, refused } = await fillUntilRefused(d, id, 200, 1000);
+      acked.push(...more);
+      expect(refused.status).toBe(507);
+      expect(refused.body.error.code).toBe("storage_full");
+      expect(refused.body.error.message).toMatch(/disk holding .* has [\d.]+ (KiB|MiB|B) free, less than the 1\.0 MiB safety margin/);
+      // A file that would not fit is refused too, before any byte is written.
+      const big = await call(d.socket, "PUT", `/v1/recordings/${id}/files/big.bin`, new Uint8Array(2 * 1024 * 1024));
+      expect(big.status).toBe(507);
+      expect(big.body.error.code).toBe("storage_full");
 
-    expect(await health(d.socket)).toEqual(expect.objectContaining({ ok: true, pid: d.pid }));
-    expect(payloadsOf(d, id)).toEqual(acked);
-    expect((await call(d.socket, "GET", `/v1/recordings/${id}`)).body.message_count).toBe(acked.length);
+      expect(await health(d.socket)).toEqual(expect.objectContaining({ ok: true, pid: d.pid }));
+      expect(payloadsOf(d, id)).toEqual(acked);
+      expect((await call(d.socket, "GET", `/v1/recordings/${id}`)).body.message_count).toBe(acked.length);
 
-    rmSync(join(mountDir, "filler"));
-    const after = batch(200, 1000);
-    expect((await postFrames(d.socket, id, after.body)).status).toBe(200);
-    acked.push(...after.payloads);
-    expect((await call(d.socket, "PUT", `/v1/recordings/${id}/files/big.bin`, new Uint8Array(2 * 1024 * 1024))).status).toBe(201);
-    expect((await call(d.socket, "POST", `/v1/recordings/${id}/stop`)).status).toBe(200);
-    expect(payloadsOf(d, id)).toEqual(acked);
-    await stopDaemon(d);
-  });
-});
+      rmSync(join(mountDir, "filler"));
+      const after = batch(200, 1000);
+      expect((await postFrames(d.socket, id, after.body)).status).toBe(200);
+      acked.push(...after.payloads);
+      expect((await call(d.socket, "PUT", `/v1/recordings/${id}/files/big.bin`, new Uint8Array(2 * 1024 * 1024))).status).toBe(201);
+      expect((await call(d.socket, "POST", `/v1/recordings/${id}/stop`)).status).toBe(200);
+      expect(payloadsOf(d, id)).toEqual(acked);
+      await stopDaemon(d);
+    });
+  },
+);
 
 describe.skipIf(!inodeMounted)(`a disk out of inodes${inodeMounted ? "" : " (skipped: cannot mount a tmpfs here)"}`, () => {
   test("answers 507, not an internal error, and takes new files again once inodes free up", async () => {
@@ -90,7 +95,12 @@ describe.skipIf(!inodeMounted)(`a disk out of inodes${inodeMounted ? "" : " (ski
     writeFileSync(join(inodeDir, "filler-2"), "x");
     const put = await call(d.socket, "PUT", `/v1/recordings/${id}/files/calib.yaml`, "k: 1\n");
     expect(put.status).toBe(507);
-    expect(put.body.error).toEqual({ code: "storage_full", message: expect.stringMatching(/^The disk holding the recordings at .* \(path_to_store_record\) is full \(ENOSPC\): [\d.]+ MiB of 8\.0 MiB free, 0 of 7 inodes free/) });
+    expect(put.body.error).toEqual({
+      code: "storage_full",
+      message: expect.stringMatching(
+        /^The disk holding the recordings at .* \(path_to_store_record\) is full \(ENOSPC\): [\d.]+ MiB of 8\.0 MiB free, 0 of 7 inodes free/,
+      ),
+    });
     const create = await call(d.socket, "POST", "/v1/recordings", {});
     expect(create.status).toBe(507);
     // Messages need no new inode while the segment is open.

@@ -116,7 +116,9 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
       const victimSegments = snapshot(join(store, victimRec, "segments"));
 
       // 1. Recording a's folder replaced by a link to nobody's folder holding manifest.json.tmp -> root's file.
-      asNobody(`mkdir -p ${nobodys}/fake/segments; ln -s ${victim} ${nobodys}/fake/manifest.json.tmp; ln -s ${victim} ${nobodys}/fake/recording.json.tmp; mv ${store}/${a} ${store}/${a}.moved; ln -s ${nobodys}/fake ${store}/${a}`);
+      asNobody(
+        `mkdir -p ${nobodys}/fake/segments; ln -s ${victim} ${nobodys}/fake/manifest.json.tmp; ln -s ${victim} ${nobodys}/fake/recording.json.tmp; mv ${store}/${a} ${store}/${a}.moved; ln -s ${nobodys}/fake ${store}/${a}`,
+      );
       const nobodyBefore = snapshot(nobodys);
       const stopA = await call(d.socket, "POST", `/v1/recordings/${a}/stop`);
       expect(stopA.status).toBe(409);

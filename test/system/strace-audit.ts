@@ -107,13 +107,21 @@ const secondString = (args: string) => [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)
 
 /** Checks every acknowledgement in the log; `socket` is the daemon's socket path. */
 export function auditAcks(calls: Syscall[], socket: string): AuditResult {
-  const responses = calls.filter((c) => SENDS.has(c.name) && c.fdPath?.includes("UNIX-STREAM") && c.fdPath.includes(socket) && /^-?\d+<.*?>, \[?\{?(?:iov_base=)?"HTTP\/1\.1 \d{3}/.test(c.args));
+  const responses = calls.filter(
+    (c) =>
+      SENDS.has(c.name) && c.fdPath?.includes("UNIX-STREAM") && c.fdPath.includes(socket) && /^-?\d+<.*?>, \[?\{?(?:iov_base=)?"HTTP\/1\.1 \d{3}/.test(c.args),
+  );
   const acks: Ack[] = [];
   const violations: string[] = [];
   let windowStart = -Infinity;
   for (const res of responses) {
     const status = Number(/"HTTP\/1\.1 (\d{3})/.exec(res.args)![1]);
-    const kind = status === 200 && res.args.includes('{\\"accepted\\":') ? "messages" : status === 201 && /\{\\"name\\":.*\\"sha256\\":/.test(res.args) ? "file" : undefined;
+    const kind =
+      status === 200 && res.args.includes('{\\"accepted\\":')
+        ? "messages"
+        : status === 201 && /\{\\"name\\":.*\\"sha256\\":/.test(res.args)
+          ? "file"
+          : undefined;
     const from = windowStart;
     windowStart = res.end;
     if (!kind) continue;

@@ -51,7 +51,12 @@ test("workers are shared fairly between recordings rather than all on the oldest
   const up = fileUploader(dir, store, 2);
   up.start();
   await waitFor(() => up.progress().active === 2, 5000, "two workers");
-  expect(up.progress().recordings.map((r) => r.recording_id).sort()).toEqual(["newer", "older"]);
+  expect(
+    up
+      .progress()
+      .recordings.map((r) => r.recording_id)
+      .sort(),
+  ).toEqual(["newer", "older"]);
   await up.whenIdle();
   await up.stop();
 });
@@ -60,7 +65,13 @@ test("the number of workers can change while running", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ncd-pool-"));
   const store = new JsonFileStateStore(join(dir, "state.json"));
   makeRecording(dir, store, { id: "many", sizes: Array(6).fill(128 * 1024) });
-  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(2 * 1024 * 1024) }), log: quietLog, emit: () => {}, numThreads: 1 });
+  const up = createUploader({
+    store,
+    target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(2 * 1024 * 1024) }),
+    log: quietLog,
+    emit: () => {},
+    numThreads: 1,
+  });
   up.start();
   await waitFor(() => up.progress().active === 1, 5000, "one worker");
   up.setNumThreads(3);

@@ -39,7 +39,15 @@ function uploaderOn(f: Fixture) {
     partSize: 1 * MiB,
     stallMs: 2000,
   });
-  return createUploader({ store: f.recs.uploadState, target, log: quietLog, emit: eventRecorder().emit, numThreads: 1, retry: { baseMs: 20, capMs: 200, maxAttempts: 8 }, pollMs: 100 });
+  return createUploader({
+    store: f.recs.uploadState,
+    target,
+    log: quietLog,
+    emit: eventRecorder().emit,
+    numThreads: 1,
+    retry: { baseMs: 20, capMs: 200, maxAttempts: 8 },
+    pollMs: 100,
+  });
 }
 
 /** Turns the closed database at `path` back into what the daemon before 0002 left behind. */
@@ -105,7 +113,10 @@ test("the migration moves tus URLs over and leaves rows without resume state (or
   fx = makeFixture();
   const rec = fx.recs.create();
   for (const name of ["a.bin", "b.bin", "c.bin"]) await fx.recs.putFile(rec.id, name, new Blob(["x"]).stream(), 1);
-  const [a, b, c] = fx.recs.uploads.ready(1000).filter((u) => u.kind === "file").map((u) => String(u.id));
+  const [a, b, c] = fx.recs.uploads
+    .ready(1000)
+    .filter((u) => u.kind === "file")
+    .map((u) => String(u.id));
   fx.recs.abandonForTest();
   fx.store.close();
   downgrade(fx.dbPath, (db) => {

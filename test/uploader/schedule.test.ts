@@ -4,7 +4,11 @@ import { manifestJobId, pendingWork, takeNext, upcoming } from "../../src/upload
 import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
 
 const rec = (id: string, createdAt: number, objects: string[], sealed = true): UploadRecording => ({
-  id, org: "o", robotId: "r", createdAt, sealed,
+  id,
+  org: "o",
+  robotId: "r",
+  createdAt,
+  sealed,
   objects: objects.map((o) => ({ id: o, recordingId: id, relPath: `segments/${o}`, localPath: `/x/${o}`, size: 1 })),
 });
 

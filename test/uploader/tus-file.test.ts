@@ -191,11 +191,27 @@ describe("file:// uploads", () => {
     rmSync(gone!.localPath);
     const ev = eventRecorder();
     const out = join(dir, "remote-t");
-    const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(out).href }), log: quietLog, emit: ev.emit, numThreads: 2, retry: { baseMs: 20, capMs: 100, maxAttempts: 50 }, pollMs: 50 });
+    const up = createUploader({
+      store,
+      target: createFileTarget({ url: pathToFileURL(out).href }),
+      log: quietLog,
+      emit: ev.emit,
+      numThreads: 2,
+      retry: { baseMs: 20, capMs: 100, maxAttempts: 50 },
+      pollMs: 50,
+    });
     up.start();
     await up.whenIdle();
-    const errors = ev.of("upload.failed").map((e) => String(e.payload.error)).sort();
-    expect(errors).toEqual([`the local copy ${cut!.localPath} is 1000 bytes, but 5000 were recorded; it cannot be uploaded as recorded`, `the local copy ${gone!.localPath} is missing; it cannot be uploaded as recorded`].sort());
+    const errors = ev
+      .of("upload.failed")
+      .map((e) => String(e.payload.error))
+      .sort();
+    expect(errors).toEqual(
+      [
+        `the local copy ${cut!.localPath} is 1000 bytes, but 5000 were recorded; it cannot be uploaded as recorded`,
+        `the local copy ${gone!.localPath} is missing; it cannot be uploaded as recorded`,
+      ].sort(),
+    );
     expect(ev.of("upload.retry")).toHaveLength(0);
 
     for (const o of [cut!, gone!]) {

@@ -30,7 +30,13 @@ async function slowUpload(wakelock: Wakelock, during: () => Promise<void> | void
   const dir = mkdtempSync(join(tmpdir(), "ncd-wl-"));
   const store = new JsonFileStateStore(join(dir, "state.json"));
   makeRecording(dir, store, { id: `wl-${Math.random()}`, sizes: [512 * 1024] });
-  const up = createUploader({ store, target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(1024 * 1024) }), log: quietLog, emit: () => {}, wakelock });
+  const up = createUploader({
+    store,
+    target: createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(1024 * 1024) }),
+    log: quietLog,
+    emit: () => {},
+    wakelock,
+  });
   up.start();
   await waitFor(() => up.progress().active > 0, 5000, "upload to start");
   await during();

@@ -31,7 +31,11 @@ const validate = defineCli({
 
 /** A commented profile with every field at its default, for people who edit files by hand. */
 function template(): string {
-  const lines = ["# nc-data-daemon profile: save as ~/.neuracore/data_daemon/profiles/<name>.yaml (mode 0600).", "# Every field is optional; uncomment to override the default.", ""];
+  const lines = [
+    "# nc-data-daemon profile: save as ~/.neuracore/data_daemon/profiles/<name>.yaml (mode 0600).",
+    "# Every field is optional; uncomment to override the default.",
+    "",
+  ];
   for (const f of FIELD_NAMES) {
     lines.push(`# ${FIELDS[f].description}`, `# env ${envName(f)}, flag --${f.replaceAll("_", "-")}; default: ${FIELDS[f].defaultText}`, `# ${f}:`, "");
   }
@@ -48,7 +52,15 @@ const generate = defineCli({
   examples: ["nc-data-daemon config generate > robot.yaml", "nc-data-daemon config generate --output ~/.neuracore/data_daemon/profiles/robot.yaml"],
   run({ args: a, data: ctx }) {
     if (a.json) {
-      return printJson(ctx, Object.fromEntries(FIELD_NAMES.map((f) => [f, { env: envName(f), flag: `--${f.replaceAll("_", "-")}`, default: FIELDS[f].defaultText, live: FIELDS[f].live, description: FIELDS[f].description }])));
+      return printJson(
+        ctx,
+        Object.fromEntries(
+          FIELD_NAMES.map((f) => [
+            f,
+            { env: envName(f), flag: `--${f.replaceAll("_", "-")}`, default: FIELDS[f].defaultText, live: FIELDS[f].live, description: FIELDS[f].description },
+          ]),
+        ),
+      );
     }
     if (!a.output) return ctx.out(template());
     const file = resolve(ctx.cwd, String(a.output));

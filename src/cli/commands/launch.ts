@@ -17,11 +17,7 @@ export default defineCli({
     background: { type: "boolean", description: "Run detached; wait until it answers on its socket, then return." },
     ...configArgs,
   },
-  examples: [
-    "nc-data-daemon launch",
-    "nc-data-daemon launch --profile laptop --background",
-    "nc-data-daemon launch --instance ci-7 --offline --background",
-  ],
+  examples: ["nc-data-daemon launch", "nc-data-daemon launch --profile laptop --background", "nc-data-daemon launch --instance ci-7 --offline --background"],
   async run({ args, data: ctx }) {
     const isChild = ctx.env[CHILD_MARKER] === "1";
     const a = isChild ? withSecretFlags(args, ctx.env) : args;
@@ -35,7 +31,16 @@ export default defineCli({
     }
     try {
       const onStarted = isChild ? undefined : () => ctx.out(`Daemon launched (pid=${process.pid}).\n`);
-      await runDaemon({ runtime, loaded, env: ctx.env, mode: isChild ? "background" : "foreground", debug: a.debug === true, pid: process.pid, onSignal: ctx.onSignal, onStarted });
+      await runDaemon({
+        runtime,
+        loaded,
+        env: ctx.env,
+        mode: isChild ? "background" : "foreground",
+        debug: a.debug === true,
+        pid: process.pid,
+        onSignal: ctx.onSignal,
+        onStarted,
+      });
     } catch (err) {
       // The detached child already wrote the reason to its log, where the launcher reads it.
       if (isChild) return 1;

@@ -1,4 +1,15 @@
-import { createProfileStore, homeOf, parseField, profileView, resolvePaths, validateProfileName, FIELD_NAMES, flagName, type FieldName, type ProfileValues } from "../../config/index.ts";
+import {
+  createProfileStore,
+  homeOf,
+  parseField,
+  profileView,
+  resolvePaths,
+  validateProfileName,
+  FIELD_NAMES,
+  flagName,
+  type FieldName,
+  type ProfileValues,
+} from "../../config/index.ts";
 import { UsageError } from "../../errors.ts";
 import { configArgs, configFlagsOf, nameArg, secretsArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -17,10 +28,14 @@ function valuesFromFlags(values: Record<string, unknown>): ProfileValues {
 
 function parseUnset(raw: string | undefined): FieldName[] {
   if (raw === undefined) return [];
-  return raw.split(",").map((s) => s.trim()).filter(Boolean).map((f) => {
-    if (!(FIELD_NAMES as string[]).includes(f)) throw new UsageError(`--unset got unknown field "${f}"; allowed fields: ${FIELD_NAMES.join(", ")}.`);
-    return f as FieldName;
-  });
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((f) => {
+      if (!(FIELD_NAMES as string[]).includes(f)) throw new UsageError(`--unset got unknown field "${f}"; allowed fields: ${FIELD_NAMES.join(", ")}.`);
+      return f as FieldName;
+    });
 }
 
 // Sentences as the reference CLI prints them (Python's repr quotes the name), for scripts.
@@ -45,12 +60,16 @@ const update = defineCli({
     ...configArgs,
     unset: { type: "string", description: "Comma-separated fields to remove from the profile.", valueHint: "field,..." },
   },
-  examples: ["nc-data-daemon profile update --name laptop --storage-limit 2gb --bandwidth-limit 50mb --storage-path /data/records --num-threads 4", "nc-data-daemon profile update --name laptop --no-offline --unset api_key"],
+  examples: [
+    "nc-data-daemon profile update --name laptop --storage-limit 2gb --bandwidth-limit 50mb --storage-path /data/records --num-threads 4",
+    "nc-data-daemon profile update --name laptop --no-offline --unset api_key",
+  ],
   async run({ args: a, data: ctx }) {
     const name = validateProfileName(a.name);
     const values = valuesFromFlags(a);
     const unset = parseUnset(a.unset);
-    if (!Object.keys(values).length && !unset.length) throw new UsageError(`Nothing to update: give at least one setting, e.g. --storage-limit 2gb (see "nc-data-daemon profile update --help").`);
+    if (!Object.keys(values).length && !unset.length)
+      throw new UsageError(`Nothing to update: give at least one setting, e.g. --storage-limit 2gb (see "nc-data-daemon profile update --help").`);
     await storeOf(ctx).update(name, values, unset);
     ctx.out(`Updated profile '${name}'.\n`);
   },

@@ -20,7 +20,8 @@ interface Summary {
 
 function oneLine(a: Record<string, unknown>): string {
   const timestamp = a.timestamp === undefined ? Date.now() / 1000 : Number(a.timestamp);
-  if (!Number.isFinite(timestamp) || timestamp < 0) throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
+  if (!Number.isFinite(timestamp) || timestamp < 0)
+    throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
   let data: unknown;
   if (a.image !== undefined) data = imageMessage(a, timestamp);
   else {

@@ -18,19 +18,23 @@ function parseMetadata(raw: unknown): Record<string, unknown> | undefined {
   } catch {
     throw new UsageError(`--metadata is not valid JSON: give an object, e.g. --metadata '{"operator":"ana"}'.`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`--metadata must be a JSON object, e.g. --metadata '{"operator":"ana"}'.`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new UsageError(`--metadata must be a JSON object, e.g. --metadata '{"operator":"ana"}'.`);
   return value as Record<string, unknown>;
 }
 
 /** "--trace /joints:json,/camera/rgb:protobuf"; the last colon splits, so a name may hold one. */
 function parseTraces(raw: unknown): TraceDeclaration[] | undefined {
   if (raw === undefined) return undefined;
-  return String(raw).split(",").map((item) => {
-    const at = item.lastIndexOf(":");
-    if (at <= 0 || at === item.length - 1) throw new UsageError(`--trace "${item}" must be NAME:ENCODING, e.g. --trace /joints:json (several separated by commas).`);
-    // NAME:image declares camera images (foxglove.CompressedImage), which Foxglove displays.
-    return item.slice(at + 1) === "image" ? imageTrace(item.slice(0, at)) : { name: item.slice(0, at), encoding: item.slice(at + 1) };
-  });
+  return String(raw)
+    .split(",")
+    .map((item) => {
+      const at = item.lastIndexOf(":");
+      if (at <= 0 || at === item.length - 1)
+        throw new UsageError(`--trace "${item}" must be NAME:ENCODING, e.g. --trace /joints:json (several separated by commas).`);
+      // NAME:image declares camera images (foxglove.CompressedImage), which Foxglove displays.
+      return item.slice(at + 1) === "image" ? imageTrace(item.slice(0, at)) : { name: item.slice(0, at), encoding: item.slice(at + 1) };
+    });
 }
 
 const start = defineCli({
@@ -40,7 +44,11 @@ const start = defineCli({
     dataset: { type: "string", description: "Dataset the recording belongs to.", valueHint: "name" },
     "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
     metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
-    trace: { type: "string", description: "Declare traces up front: NAME:ENCODING, comma-separated; NAME:image for camera images (foxglove.CompressedImage).", valueHint: "name:encoding,..." },
+    trace: {
+      type: "string",
+      description: "Declare traces up front: NAME:ENCODING, comma-separated; NAME:image for camera images (foxglove.CompressedImage).",
+      valueHint: "name:encoding,...",
+    },
     ...schemaArgs,
     ...daemonArgs,
     ...jsonArg,

@@ -21,7 +21,10 @@ const command = defineCli({
     const { client, recordings } = await connect(a, ctx);
     const rec = await recordings.get(a.id);
     if (rec.state === "recording" || rec.state === "finalizing" || rec.state === "cancelled") {
-      throw new ValidationError(`Recording ${rec.id} is ${rec.state}; only a stopped recording can be exported${rec.state === "cancelled" ? "" : " (record stop it first)"}.`, "id");
+      throw new ValidationError(
+        `Recording ${rec.id} is ${rec.state}; only a stopped recording can be exported${rec.state === "cancelled" ? "" : " (record stop it first)"}.`,
+        "id",
+      );
     }
     const root = (await client.status()).config.path_to_store_record;
     const dir = join(root, rec.id);
@@ -29,7 +32,10 @@ const command = defineCli({
     const files = rec.files.map((f) => ({ name: f.name, path: join(dir, "files", f.name) }));
     const missing = [...segments, ...files.map((f) => f.path)].filter((p) => !existsSync(p));
     if (missing.length) {
-      throw new ValidationError(`Recording ${rec.id} is no longer complete on local disk (uploaded and deleted: keep_uploaded keeps a local copy); missing ${missing[0]}.`, "id");
+      throw new ValidationError(
+        `Recording ${rec.id} is no longer complete on local disk (uploaded and deleted: keep_uploaded keeps a local copy); missing ${missing[0]}.`,
+        "id",
+      );
     }
     const out = await exportMcap({ segments, files, output, runtime: await getRuntime(), createdAtNs: BigInt(Date.parse(rec.created_at)) * 1_000_000n });
     if (a.json) return printJson(ctx, { output, ...out });

@@ -31,11 +31,17 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
   const recordings = recordingsApi(client);
   return loop(ctx, every, async () => {
     const r = await recordings.get(id);
-    if (a.json) ctx.out(`${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`);
+    if (a.json)
+      ctx.out(
+        `${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`,
+      );
     else painter.draw(recordingLines(r, painter.tty));
     if (r.state === "uploaded") return 0;
     if (r.state === "failed" || r.state === "cancelled") {
-      if (!a.json) ctx.err(`Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`);
+      if (!a.json)
+        ctx.err(
+          `Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`,
+        );
       return 1;
     }
     return undefined;

@@ -9,13 +9,21 @@ import { renderDetail, renderTable } from "../recordings-format.ts";
 const list = defineCli({
   meta: { name: "list", description: "List recordings, newest first, a page at a time." },
   args: {
-    state: { type: "string", description: "Only this state: recording, finalizing, pending_upload, uploading, uploaded, failed, cancelled.", valueHint: "state" },
+    state: {
+      type: "string",
+      description: "Only this state: recording, finalizing, pending_upload, uploading, uploaded, failed, cancelled.",
+      valueHint: "state",
+    },
     limit: { type: "string", description: "Page size, 1 to 1000 (default 50).", valueHint: "n" },
     cursor: { type: "string", description: "Continue after this cursor (printed at the end of the previous page).", valueHint: "cursor" },
     ...daemonArgs,
     ...jsonArg,
   },
-  examples: ["nc-data-daemon recordings list", "nc-data-daemon recordings list --state failed --json", "nc-data-daemon recordings list --limit 10 --cursor 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d"],
+  examples: [
+    "nc-data-daemon recordings list",
+    "nc-data-daemon recordings list --state failed --json",
+    "nc-data-daemon recordings list --limit 10 --cursor 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d",
+  ],
   async run({ args: a, data: ctx }) {
     const limit = a.limit === undefined ? undefined : Number(a.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) {

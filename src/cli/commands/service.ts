@@ -20,7 +20,10 @@ import { printJson } from "../output.ts";
 
 const scopeArgs = {
   user: { type: "boolean", description: "For this user (the default): ~/.config/systemd/user or ~/Library/LaunchAgents." },
-  system: { type: "boolean", description: "For the machine: account nc-data-daemon, state in /var/lib/nc-data-daemon, socket in /run/nc-data-daemon/ (run as root)." },
+  system: {
+    type: "boolean",
+    description: "For the machine: account nc-data-daemon, state in /var/lib/nc-data-daemon, socket in /run/nc-data-daemon/ (run as root).",
+  },
   manager: { type: "string", description: "systemd or launchd (default: launchd on macOS, else systemd).", valueHint: "systemd|launchd" },
 } as const;
 
@@ -48,14 +51,24 @@ function runOrShow(ctx: CliContext, manager: Manager, scope: Scope, steps: Step[
     return true;
   }
   const what = manager === "systemd" ? (scope === "user" ? "no systemd user manager runs for this user" : "systemd is not running") : "launchd does not answer";
-  ctx.out(`No service manager here (${what}), so nothing was started or stopped. Where it runs, do it with:\n${steps.map((s) => `  ${shellLine(s)}`).join("\n")}\n`);
+  ctx.out(
+    `No service manager here (${what}), so nothing was started or stopped. Where it runs, do it with:\n${steps.map((s) => `  ${shellLine(s)}`).join("\n")}\n`,
+  );
   return false;
 }
 
 const install = defineCli({
   meta: { name: "install", description: "Install the daemon as a service that starts at boot (or login) and restarts after a failure." },
-  args: { ...scopeArgs, profile: { type: "string", description: "Profile the service launches with.", valueHint: "name" }, print: { type: "boolean", description: "Show the unit (or plist) without writing anything." } },
-  examples: ["nc-data-daemon service install --print", "nc-data-daemon service install --profile robot", "sudo nc-data-daemon service install --system --profile robot"],
+  args: {
+    ...scopeArgs,
+    profile: { type: "string", description: "Profile the service launches with.", valueHint: "name" },
+    print: { type: "boolean", description: "Show the unit (or plist) without writing anything." },
+  },
+  examples: [
+    "nc-data-daemon service install --print",
+    "nc-data-daemon service install --profile robot",
+    "sudo nc-data-daemon service install --system --profile robot",
+  ],
   run: ({ args, data }) => installService(args, data),
 });
 
@@ -78,10 +91,14 @@ async function installService(a: { user?: boolean; system?: boolean; manager?: s
     else {
       const account = ensureSystemAccount(spec.stateDir);
       owner = account.owner;
-      if (account.created) ctx.out("Created the system account and group nc-data-daemon; add users who may record to the group: sudo usermod -aG nc-data-daemon USER\n");
+      if (account.created)
+        ctx.out("Created the system account and group nc-data-daemon; add users who may record to the group: sudo usermod -aG nc-data-daemon USER\n");
     }
   }
-  if (scope === "system" && inHome(spec.command[0]!)) ctx.out(`Note: the service runs ${spec.command[0]}, inside a home folder, which the account nc-data-daemon may not be able to read; installing the binary to /usr/local/bin (sudo sh install.sh) avoids that.\n`);
+  if (scope === "system" && inHome(spec.command[0]!))
+    ctx.out(
+      `Note: the service runs ${spec.command[0]}, inside a home folder, which the account nc-data-daemon may not be able to read; installing the binary to /usr/local/bin (sudo sh install.sh) avoids that.\n`,
+    );
   prepareFolders(spec, owner);
   if (profileFile && profileSource && profileSource !== profileFile) {
     copyProfile(profileSource, profileFile, owner);
@@ -91,31 +108,37 @@ async function installService(a: { user?: boolean; system?: boolean; manager?: s
   writeFileSync(file, text, { mode: 0o644 });
   ctx.out(`Wrote ${file}.\n`);
   // A daemon started by hand holds the instance: the service's would exit "already running" and be restarted in a loop.
-  const byHand = scope === "user" ? await createClient({ socket: resolvePaths(homeOf(ctx.env), null).socket, timeoutMs: 2000 }).health().catch(() => null) : null;
+  const byHand =
+    scope === "user"
+      ? await createClient({ socket: resolvePaths(homeOf(ctx.env), null).socket, timeoutMs: 2000 })
+          .health()
+          .catch(() => null)
+      : null;
   if (byHand) ctx.out(`A daemon started by hand runs (pid=${byHand.pid}); stop it (nc-data-daemon stop) so that the service's daemon can start.\n`);
-  if (runOrShow(ctx, manager, scope, installSteps(manager, scope, file, uid()), testRoot)) ctx.out(`Service nc-data-daemon enabled and started (${scope}). Check it with: nc-data-daemon service status${scope === "system" ? " --system" : ""}\n`);
+  if (runOrShow(ctx, manager, scope, installSteps(manager, scope, file, uid()), testRoot))
+    ctx.out(`Service nc-data-daemon enabled and started (${scope}). Check it with: nc-data-daemon service status${scope === "system" ? " --system" : ""}\n`);
   return 0;
-};
+}
 
 const uninstall = defineCli({
   meta: { name: "uninstall", description: "Stop the service and remove its unit (or plist); recordings and state stay where they are." },
   args: { ...scopeArgs },
   examples: ["nc-data-daemon service uninstall", "sudo nc-data-daemon service uninstall --system"],
   run({ args: a, data: ctx }) {
-  const scope = scopeOf(a);
-  const manager = managerOf(a);
-  const root = systemRootOf(ctx.env);
-  const file = definitionPath(manager, scope, homeOf(ctx.env), root);
-  const state = scope === "system" ? resolveSystemPaths(ctx.env).root : resolvePaths(homeOf(ctx.env), null).root;
-  if (!existsSync(file)) {
-    ctx.out(`No ${scope} service is installed (${file} does not exist).\n`);
+    const scope = scopeOf(a);
+    const manager = managerOf(a);
+    const root = systemRootOf(ctx.env);
+    const file = definitionPath(manager, scope, homeOf(ctx.env), root);
+    const state = scope === "system" ? resolveSystemPaths(ctx.env).root : resolvePaths(homeOf(ctx.env), null).root;
+    if (!existsSync(file)) {
+      ctx.out(`No ${scope} service is installed (${file} does not exist).\n`);
+      return 0;
+    }
+    runOrShow(ctx, manager, scope, uninstallSteps(manager, scope, file, uid()), root !== "/");
+    rmSync(file, { force: true });
+    if (root === "/" && managerRuns(manager, scope)) for (const s of afterRemoveSteps(manager, scope)) runStep(s);
+    ctx.out(`Removed ${file}. Recordings and state were left in place (${state} and the recordings folder).\n`);
     return 0;
-  }
-  runOrShow(ctx, manager, scope, uninstallSteps(manager, scope, file, uid()), root !== "/");
-  rmSync(file, { force: true });
-  if (root === "/" && managerRuns(manager, scope)) for (const s of afterRemoveSteps(manager, scope)) runStep(s);
-  ctx.out(`Removed ${file}. Recordings and state were left in place (${state} and the recordings folder).\n`);
-  return 0;
   },
 });
 
@@ -123,21 +146,37 @@ const status = defineCli({
   meta: { name: "status", description: "Is the service installed, does its manager run it, does the daemon answer (exit 3 when not running)." },
   args: { ...scopeArgs, ...jsonArg },
   async run({ args: a, data: ctx }) {
-  const scope = scopeOf(a);
-  const manager = managerOf(a);
-  const root = systemRootOf(ctx.env);
-  const file = definitionPath(manager, scope, homeOf(ctx.env), root);
-  const socket = scope === "system" ? resolveSystemPaths(ctx.env).socket : resolvePaths(homeOf(ctx.env), null).socket;
-  const runs = root === "/" && managerRuns(manager, scope);
-  const active = runs ? runStep(statusStep(manager, scope, uid())).ok : null;
-  const health = await createClient({ socket, timeoutMs: 3000 }).health().catch(() => null);
-  const report = { scope, manager, file, installed: existsSync(file), manager_running: runs, active, daemon: { running: health !== null, pid: health?.pid ?? null, socket } };
-  if (a.json) printJson(ctx, report);
-  else {
-    const svc = !report.installed ? "not installed" : active === null ? `installed; ${manager} is not running here` : active ? "installed and active" : "installed, not active";
-    ctx.out(`Service (${scope}, ${manager}): ${svc}\n  file    ${file}\n  daemon  ${health ? `running (pid=${health.pid})` : "not running"} on ${socket}\n`);
-  }
-  return health ? 0 : 3;
+    const scope = scopeOf(a);
+    const manager = managerOf(a);
+    const root = systemRootOf(ctx.env);
+    const file = definitionPath(manager, scope, homeOf(ctx.env), root);
+    const socket = scope === "system" ? resolveSystemPaths(ctx.env).socket : resolvePaths(homeOf(ctx.env), null).socket;
+    const runs = root === "/" && managerRuns(manager, scope);
+    const active = runs ? runStep(statusStep(manager, scope, uid())).ok : null;
+    const health = await createClient({ socket, timeoutMs: 3000 })
+      .health()
+      .catch(() => null);
+    const report = {
+      scope,
+      manager,
+      file,
+      installed: existsSync(file),
+      manager_running: runs,
+      active,
+      daemon: { running: health !== null, pid: health?.pid ?? null, socket },
+    };
+    if (a.json) printJson(ctx, report);
+    else {
+      const svc = !report.installed
+        ? "not installed"
+        : active === null
+          ? `installed; ${manager} is not running here`
+          : active
+            ? "installed and active"
+            : "installed, not active";
+      ctx.out(`Service (${scope}, ${manager}): ${svc}\n  file    ${file}\n  daemon  ${health ? `running (pid=${health.pid})` : "not running"} on ${socket}\n`);
+    }
+    return health ? 0 : 3;
   },
 });
 

@@ -9,7 +9,6 @@ import type { CliContext } from "../context.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { createPainter, loop, statusLines } from "../progress.ts";
 
-
 function summary(s: StatusBody): string {
   const c = s.config;
   const rate = c.bandwidth_limit === null ? "unlimited" : `${formatBytes(c.bandwidth_limit)}/s`;
@@ -36,9 +35,15 @@ function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof res
   return 3;
 }
 
-
 /** Redraws upload progress every interval until Ctrl-C (exit 0) or the daemon goes away (exit 3). */
-async function watch(ctx: CliContext, client: ReturnType<typeof createClient>, first: StatusBody, json: boolean, every: number, paths: ReturnType<typeof resolvePaths>): Promise<number> {
+async function watch(
+  ctx: CliContext,
+  client: ReturnType<typeof createClient>,
+  first: StatusBody,
+  json: boolean,
+  every: number,
+  paths: ReturnType<typeof resolvePaths>,
+): Promise<number> {
   const painter = createPainter(ctx);
   let next: StatusBody | undefined = first;
   return loop(

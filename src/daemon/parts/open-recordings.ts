@@ -12,7 +12,10 @@ export function openRecordings(ctx: PluginContext): { store: Store; recordings: 
   const cfg = ctx.config.get();
   const store = createStore({ path: ctx.loaded.paths.db, runtime: ctx.runtime, log: ctx.log });
   privateStateFiles(ctx.loaded.paths.db);
-  if (store.recovered) ctx.log.warn(`The state database was corrupt (${store.recovered.reason}); it was moved to ${store.recovered.movedTo} and is being rebuilt from the recordings on disk.`);
+  if (store.recovered)
+    ctx.log.warn(
+      `The state database was corrupt (${store.recovered.reason}); it was moved to ${store.recovered.movedTo} and is being rebuilt from the recordings on disk.`,
+    );
   try {
     const recordings = createRecordings({
       store,

@@ -52,13 +52,16 @@ export function recordingsPart(deps: { store: Store; recordings: Recordings; upl
           markFailed(new UnavailableError(`The recordings store could not be opened: ${(err as Error).message}`));
           throw err;
         }
-        timer = setInterval(() => {
-          try {
-            recordings.tick();
-          } catch (err) {
-            ctx.log.error("Recording maintenance failed:", err);
-          }
-        }, tickMs(cfg.segment_max_age, cfg.idle_finalize_after));
+        timer = setInterval(
+          () => {
+            try {
+              recordings.tick();
+            } catch (err) {
+              ctx.log.error("Recording maintenance failed:", err);
+            }
+          },
+          tickMs(cfg.segment_max_age, cfg.idle_finalize_after),
+        );
         markReady(recordings);
       },
       async stop() {

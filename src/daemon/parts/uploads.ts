@@ -57,16 +57,21 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     if (!cfg.upload_url) problem = "no upload_url is set: recordings are stored locally only";
     else {
       try {
-        target = createTarget(cfg.upload_url, { env: ctx.env, readFile, apiKey: cfg.api_key ?? undefined, orgId: cfg.current_org_id ?? undefined, fileSlice: ctx.runtime.fileSlice, bandwidth });
+        target = createTarget(cfg.upload_url, {
+          env: ctx.env,
+          readFile,
+          apiKey: cfg.api_key ?? undefined,
+          orgId: cfg.current_org_id ?? undefined,
+          fileSlice: ctx.runtime.fileSlice,
+          bandwidth,
+        });
       } catch (err) {
         problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);
         ctx.log.error(`Uploads are off: ${problem}`);
       }
     }
     let wakelockWarning: string | null = null;
-    const wakelock = cfg.keep_wakelock_while_upload
-      ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) })
-      : undefined;
+    const wakelock = cfg.keep_wakelock_while_upload ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) }) : undefined;
     let uploader: Uploader | undefined;
     let lastError: string | null = null;
     const objectCounts = cachedUntilEvent(ctx.events, 1000, () => recordings.uploads.counts());

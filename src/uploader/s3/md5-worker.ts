@@ -31,9 +31,7 @@ self.onmessage = (e) => {
   }
 };`;
 
-export function createMd5Worker(
-  o: { idleMs?: number; newWorker?: (url: string) => Worker } = {},
-): HashRange & { close(): void; readonly running: boolean } {
+export function createMd5Worker(o: { idleMs?: number; newWorker?: (url: string) => Worker } = {}): HashRange & { close(): void; readonly running: boolean } {
   const worker = createInlineWorker(WORKER_SOURCE, o);
   const hash = (async (path: string, start: number, len: number) => {
     const answer = worker.call<Uint8Array>({ path, start, len });

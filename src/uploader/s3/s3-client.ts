@@ -49,7 +49,12 @@ export function xmlBlocks(xml: string, tag: string): string[] {
 }
 
 export function unescapeXml(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 }
 
 export const stripQuotes = (etag: string | null | undefined) => (etag ?? "").trim().replace(/^"|"$/g, "");

@@ -100,7 +100,11 @@ export async function putMultipart(deps: MultipartDeps, job: PutJob): Promise<{ 
     });
     etag = stripQuotes(head?.headers.get("etag"));
     // No object, or one without an ETag: nothing confirms the Complete; it is sent again.
-    if (!etag) throw new TargetError(`S3 answered CompleteMultipartUpload of ${job.key} without an ETag, and the object has none; completing it again`, { protocol: "s3", code: "MissingETag" });
+    if (!etag)
+      throw new TargetError(`S3 answered CompleteMultipartUpload of ${job.key} without an ETag, and the object has none; completing it again`, {
+        protocol: "s3",
+        code: "MissingETag",
+      });
   }
   if (etag && /-\d+$/.test(etag) && etag !== expected)
     throw new TargetError(`S3 multipart ETag for ${job.key} is ${etag}, expected ${expected}`, { protocol: "s3", code: "BadDigest" });

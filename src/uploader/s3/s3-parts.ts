@@ -23,7 +23,12 @@ export function multipartEtag(partEtags: string[]): string {
 }
 
 /** Parts the server holds, or undefined when it cannot list them (s3rver answers 405). */
-export async function listParts(client: S3Client, key: string, uploadId: string, signal: AbortSignal): Promise<Map<number, { etag: string; size: number }> | undefined> {
+export async function listParts(
+  client: S3Client,
+  key: string,
+  uploadId: string,
+  signal: AbortSignal,
+): Promise<Map<number, { etag: string; size: number }> | undefined> {
   const out = new Map<number, { etag: string; size: number }>();
   let marker = "";
   for (;;) {
@@ -56,7 +61,11 @@ export async function listParts(client: S3Client, key: string, uploadId: string,
  * uploaded while the target does not hold it.
  */
 export function checkEtag(etag: string, md5: Buffer, what: string) {
-  if (!etag) throw new TargetError(`S3 answered the PUT of ${what} without an ETag, so nothing confirms it was stored; sending it again`, { protocol: "s3", code: "MissingETag" });
+  if (!etag)
+    throw new TargetError(`S3 answered the PUT of ${what} without an ETag, so nothing confirms it was stored; sending it again`, {
+      protocol: "s3",
+      code: "MissingETag",
+    });
   // Only a plain MD5 ETag can be checked; servers with encryption at rest return something else.
   if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.toString("hex"))
     throw new TargetError(`S3 stored ${what} with ETag ${etag} but we sent MD5 ${md5.toString("hex")}`, { protocol: "s3", code: "BadDigest" });

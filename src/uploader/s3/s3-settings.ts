@@ -64,15 +64,10 @@ export function resolveS3Settings(url: string, env: Env, readFile: ReadFile): S3
   const credSection = credFile[profile];
   const confSection = confFile[profile === "default" ? "default" : `profile ${profile}`] ?? confFile[profile];
 
-  const region =
-    u.searchParams.get("region") || get(env, "AWS_REGION") || get(env, "AWS_DEFAULT_REGION") || confSection?.["region"] || "us-east-1";
+  const region = u.searchParams.get("region") || get(env, "AWS_REGION") || get(env, "AWS_DEFAULT_REGION") || confSection?.["region"] || "us-east-1";
 
   const customEndpoint =
-    u.searchParams.get("endpoint") ||
-    get(env, "AWS_ENDPOINT_URL_S3") ||
-    get(env, "AWS_ENDPOINT_URL") ||
-    confSection?.["endpoint_url"] ||
-    undefined;
+    u.searchParams.get("endpoint") || get(env, "AWS_ENDPOINT_URL_S3") || get(env, "AWS_ENDPOINT_URL") || confSection?.["endpoint_url"] || undefined;
   const endpoint = (customEndpoint ?? `https://s3.${region}.amazonaws.com`).replace(/\/+$/, "");
   try {
     const e = new URL(endpoint);

@@ -68,7 +68,15 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const closeAfterXml: Record<string, string> = new URL(opts.endpoint).protocol === "http:" ? { connection: "close" } : {};
 
   /** One PUT of a file range (a whole small object, or a part) with its Content-MD5. */
-  async function putRange(job: PutJob, start: number, len: number, md5: Buffer, query: Record<string, string> | undefined, onBytes: (n: number) => void, signal = job.signal) {
+  async function putRange(
+    job: PutJob,
+    start: number,
+    len: number,
+    md5: Buffer,
+    query: Record<string, string> | undefined,
+    onBytes: (n: number) => void,
+    signal = job.signal,
+  ) {
     const touch: { current?: () => void } = {};
     const range = bodies.forRange({
       path: job.localPath,

@@ -40,7 +40,23 @@ const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).u
 export const sha256Hex = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 // Headers a hop may add, drop or change (as the AWS SDKs list them): sent, never signed.
-const UNSIGNABLE = new Set(["authorization", "cache-control", "connection", "expect", "from", "keep-alive", "max-forwards", "pragma", "referer", "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"]);
+const UNSIGNABLE = new Set([
+  "authorization",
+  "cache-control",
+  "connection",
+  "expect",
+  "from",
+  "keep-alive",
+  "max-forwards",
+  "pragma",
+  "referer",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "user-agent",
+  "x-amzn-trace-id",
+]);
 
 /** Returns the headers to send, including Authorization. */
 export function signRequest(input: SignInput): Record<string, string> {
@@ -54,7 +70,9 @@ export function signRequest(input: SignInput): Record<string, string> {
   headers["x-amz-content-sha256"] = input.payloadHash;
   if (input.credentials.sessionToken) headers["x-amz-security-token"] = input.credentials.sessionToken;
 
-  const names = Object.keys(headers).filter((n) => !UNSIGNABLE.has(n)).sort();
+  const names = Object.keys(headers)
+    .filter((n) => !UNSIGNABLE.has(n))
+    .sort();
   const canonicalHeaders = names.map((n) => `${n}:${headers[n]}\n`).join("");
   const signedHeaders = names.join(";");
   // The URL object already percent-encodes the path; decode each segment and re-encode strictly.
@@ -74,7 +92,6 @@ export function signRequest(input: SignInput): Record<string, string> {
   const kSigning = hmac(hmac(hmac(kDate, input.region), service), "aws4_request");
   const signature = createHmac("sha256", kSigning).update(stringToSign, "utf8").digest("hex");
   delete headers["host"]; // fetch sets Host itself from the URL
-  headers["authorization"] =
-    `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  headers["authorization"] = `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return headers;
 }

@@ -41,13 +41,22 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     return h;
   }
 
-  async function call(method: string, url: string, h: Record<string, string>, signal: AbortSignal, body?: () => ReadableStream<Uint8Array>, touch?: { current?: () => void }): Promise<HttpAnswer> {
+  async function call(
+    method: string,
+    url: string,
+    h: Record<string, string>,
+    signal: AbortSignal,
+    body?: () => ReadableStream<Uint8Array>,
+    touch?: { current?: () => void },
+  ): Promise<HttpAnswer> {
     const dog = watchdog(stallMs, signal);
     if (touch) touch.current = dog.touch;
     const ans = await sendRequest(fetchImpl, url, { method, headers: headers(h), body: body?.() }, { protocol: "tus", stallMs, signal, dog });
     if (ans.status >= 200 && ans.status < 300) return ans;
     // The body is the server's: it may echo our headers (the api key) back.
-    const said = redactText(ans.text, opts.apiKey ? [opts.apiKey] : []).trim().slice(0, 200);
+    const said = redactText(ans.text, opts.apiKey ? [opts.apiKey] : [])
+      .trim()
+      .slice(0, 200);
     throw new TargetError(`tus ${method} ${shownUrl(url)} answered ${ans.status}${said ? ` (${said})` : ""}`, {
       protocol: "tus",
       status: ans.status,
@@ -108,8 +117,17 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         const start = offset;
         let sent = 0;
         try {
-          const ans = await call("PATCH", url, h, job.signal, () =>
-            rangeStream(job.localPath, start, len, { bandwidth, signal: job.signal, onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))) }),
+          const ans = await call(
+            "PATCH",
+            url,
+            h,
+            job.signal,
+            () =>
+              rangeStream(job.localPath, start, len, {
+                bandwidth,
+                signal: job.signal,
+                onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))),
+              }),
             touch,
           );
           offset = confirmedOffset(ans.headers, url);
@@ -144,10 +162,22 @@ export function createTusTarget(opts: TusTargetOptions): Target {
       }
     },
     async putBytes(key, bytes, _type, o) {
-      const job = { key, sha256: createHash("sha256").update(bytes).digest("hex"), signal: o.signal, resume: { saveTusUrl: async () => {} } } as unknown as PutJob;
+      const job = {
+        key,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        signal: o.signal,
+        resume: { saveTusUrl: async () => {} },
+      } as unknown as PutJob;
       const url = await create(job, bytes.length);
-      const ans = await call("PATCH", url, { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) }, o.signal, () => bytesStream(bytes, { bandwidth, signal: o.signal }));
-      if (confirmedOffset(ans.headers, url) !== bytes.length) throw new TargetError(`tus PATCH ${shownUrl(url)} did not take the whole body; sending it again`, { protocol: "tus" });
+      const ans = await call(
+        "PATCH",
+        url,
+        { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) },
+        o.signal,
+        () => bytesStream(bytes, { bandwidth, signal: o.signal }),
+      );
+      if (confirmedOffset(ans.headers, url) !== bytes.length)
+        throw new TargetError(`tus PATCH ${shownUrl(url)} did not take the whole body; sending it again`, { protocol: "tus" });
     },
     async abort(_key, state) {
       if (!state.tusUrl) return;
@@ -168,6 +198,8 @@ export function createTusTarget(opts: TusTargetOptions): Target {
 function confirmedOffset(headers: Headers, url: string): number {
   const offset = Number(headers.get("upload-offset") ?? NaN);
   if (!Number.isSafeInteger(offset) || offset < 0)
-    throw new TargetError(`tus PATCH ${shownUrl(url)} answered without a valid Upload-Offset, so nothing confirms the bytes were stored; sending them again`, { protocol: "tus" });
+    throw new TargetError(`tus PATCH ${shownUrl(url)} answered without a valid Upload-Offset, so nothing confirms the bytes were stored; sending them again`, {
+      protocol: "tus",
+    });
   return offset;
 }

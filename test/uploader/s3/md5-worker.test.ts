@@ -24,7 +24,13 @@ describe("the md5 worker", () => {
     const { path, bytes } = file(3 * MiB + 123);
     const hash = createMd5Worker();
     closers.push(hash.close);
-    const ranges: [number, number][] = [[0, bytes.length], [1, MiB], [MiB - 7, MiB + 14], [3 * MiB, 123], [5, 0]];
+    const ranges: [number, number][] = [
+      [0, bytes.length],
+      [1, MiB],
+      [MiB - 7, MiB + 14],
+      [3 * MiB, 123],
+      [5, 0],
+    ];
     const got = await Promise.all(ranges.map(([s, n]) => hash(path, s, n)));
     expect(got.map((b) => b.toString("hex"))).toEqual(ranges.map(([s, n]) => md5(bytes.subarray(s, s + n))));
     expect(hash.running).toBe(true);

@@ -115,7 +115,10 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     // depends on the machine, so the checks below hold for any split).
     while ((store.getState(id)?.parts.length ?? 0) < 3) await new Promise((r) => setTimeout(r, 5));
     await first.up.stop();
-    const recorded = store.getState(id)!.parts.map((p) => p.number).sort((a, b) => a - b);
+    const recorded = store
+      .getState(id)!
+      .parts.map((p) => p.number)
+      .sort((a, b) => a - b);
     expect(recorded.length).toBeGreaterThanOrEqual(3);
     // Pretend we died after the server stored the last of them but before we recorded it.
     const forgotten = recorded.at(-1)!;
@@ -134,7 +137,12 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     expect(partPuts.reduce((n, r) => n + r.bodyBytes, 0)).toBe(sent.length * 5 * MiB);
     expect(sent.length).toBeLessThanOrEqual(6 - recorded.length);
     expect(proxy.requests.some((r) => r.method === "GET" && r.url.includes("uploadId"))).toBe(true);
-    expect(store.getState(id)!.parts.map((p) => p.number).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      store
+        .getState(id)!
+        .parts.map((p) => p.number)
+        .sort(),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     await expectStored(rec.id, bytes);
   });
 
@@ -148,7 +156,13 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     await first.up.stop();
     // Someone (a lifecycle rule, an operator) aborts the upload on the server.
     const mp = store.getState(id)!.multipart!;
-    const client = createS3Client({ bucket: "ncd", endpoint: rgw.endpoint, pathStyle: true, region: "us-east-1", credentials: () => ({ accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey }) });
+    const client = createS3Client({
+      bucket: "ncd",
+      endpoint: rgw.endpoint,
+      pathStyle: true,
+      region: "us-east-1",
+      credentials: () => ({ accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey }),
+    });
     await client.request({ method: "DELETE", key: mp.key, query: { uploadId: mp.uploadId }, payloadHash: EMPTY_SHA256 });
 
     store = new JsonFileStateStore(store.path);

@@ -8,7 +8,13 @@ const none = () => undefined;
 describe("resolveS3Settings", () => {
   test("splits bucket and prefix and defaults to AWS us-east-1 with virtual-hosted style", () => {
     const s = resolveS3Settings("s3://my-bucket/robots/data/", { HOME: "/h" }, none);
-    expect(s).toMatchObject({ bucket: "my-bucket", prefix: "robots/data", region: "us-east-1", endpoint: "https://s3.us-east-1.amazonaws.com", pathStyle: false });
+    expect(s).toMatchObject({
+      bucket: "my-bucket",
+      prefix: "robots/data",
+      region: "us-east-1",
+      endpoint: "https://s3.us-east-1.amazonaws.com",
+      pathStyle: false,
+    });
     expect(s.credentials).toBeUndefined();
   });
   test("takes credentials and region from the environment first", () => {
@@ -23,7 +29,8 @@ describe("resolveS3Settings", () => {
     expect(s.credentialsSource).toBe("environment");
   });
   test("reads the shared credentials file for the profile named by AWS_PROFILE", () => {
-    const creds = "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\n[robot]\naws_access_key_id = R\naws_secret_access_key = RS\naws_session_token = RT\n";
+    const creds =
+      "[default]\naws_access_key_id = D\naws_secret_access_key = DS\n\n[robot]\naws_access_key_id = R\naws_secret_access_key = RS\naws_session_token = RT\n";
     const conf = "[profile robot]\nregion = ap-south-1\n";
     const s = resolveS3Settings("s3://b/p", { HOME: "/h", AWS_PROFILE: "robot" }, files({ "/h/.aws/credentials": creds, "/h/.aws/config": conf }));
     expect(s.credentials).toEqual({ accessKeyId: "R", secretAccessKey: "RS", sessionToken: "RT" });
@@ -42,14 +49,24 @@ describe("resolveS3Settings", () => {
     expect(s.region).toBe("us-west-2");
   });
   test("an empty environment variable counts as unset", () => {
-    const s = resolveS3Settings("s3://b", { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "", HOME: "/h" }, files({ "/h/.aws/credentials": "[default]\naws_access_key_id=F\naws_secret_access_key=FS\n" }));
+    const s = resolveS3Settings(
+      "s3://b",
+      { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "", HOME: "/h" },
+      files({ "/h/.aws/credentials": "[default]\naws_access_key_id=F\naws_secret_access_key=FS\n" }),
+    );
     expect(s.credentials?.accessKeyId).toBe("F");
     expect(s.region).toBe("us-east-1");
   });
   test("a custom endpoint from AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or ?endpoint= turns on path style", () => {
-    expect(resolveS3Settings("s3://b", { AWS_ENDPOINT_URL: "http://127.0.0.1:9000/" }, none)).toMatchObject({ endpoint: "http://127.0.0.1:9000", pathStyle: true });
+    expect(resolveS3Settings("s3://b", { AWS_ENDPOINT_URL: "http://127.0.0.1:9000/" }, none)).toMatchObject({
+      endpoint: "http://127.0.0.1:9000",
+      pathStyle: true,
+    });
     expect(resolveS3Settings("s3://b", { AWS_ENDPOINT_URL: "http://a:1", AWS_ENDPOINT_URL_S3: "http://s3:2" }, none).endpoint).toBe("http://s3:2");
-    expect(resolveS3Settings("s3://b?endpoint=http://q:3", { AWS_ENDPOINT_URL_S3: "http://s3:2" }, none)).toMatchObject({ endpoint: "http://q:3", pathStyle: true });
+    expect(resolveS3Settings("s3://b?endpoint=http://q:3", { AWS_ENDPOINT_URL_S3: "http://s3:2" }, none)).toMatchObject({
+      endpoint: "http://q:3",
+      pathStyle: true,
+    });
   });
   test("?path_style=false keeps virtual-hosted style on a custom endpoint, and ?path_style=true forces path style", () => {
     expect(resolveS3Settings("s3://b?endpoint=http://q:3&path_style=false", {}, none).pathStyle).toBe(false);

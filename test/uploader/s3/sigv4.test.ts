@@ -23,7 +23,14 @@ test("URI encoding leaves only unreserved characters, and slashes in keys when a
 });
 
 test("hop-by-hop headers such as connection are sent but not signed, so a proxy may change them", () => {
-  const base = { method: "POST", url: new URL("http://127.0.0.1:9000/b/k?uploads="), payloadHash: "UNSIGNED-PAYLOAD", region: "us-east-1", credentials: { accessKeyId: "AK", secretAccessKey: "SK" }, now: Date.UTC(2026, 0, 1) };
+  const base = {
+    method: "POST",
+    url: new URL("http://127.0.0.1:9000/b/k?uploads="),
+    payloadHash: "UNSIGNED-PAYLOAD",
+    region: "us-east-1",
+    credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+    now: Date.UTC(2026, 0, 1),
+  };
   const plain = signRequest({ ...base, headers: { "content-type": "text/plain" } });
   const closing = signRequest({ ...base, headers: { "content-type": "text/plain", connection: "close" } });
   expect(closing.connection).toBe("close");
