@@ -9,6 +9,7 @@ import { and, eq, ne } from "drizzle-orm";
 import { ConflictError, ValidationError } from "../errors.ts";
 import { recordings, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
+import { enqueueUpload } from "./upload-queue.ts";
 import { writeFileAtomic } from "./durable-fs.ts";
 import { requireRecording } from "./ingest.ts";
 import { MANIFEST, recordingDir, relPath } from "./layout.ts";
@@ -58,11 +59,7 @@ export function finishStopIfReady(ctx: Ctx, id: string): void {
   const path = relPath(id, MANIFEST);
   store.tx(() => {
     store.run(store.db.delete(uploads).where(and(eq(uploads.recording_id, id), eq(uploads.kind, "manifest"))));
-    store.run(
-      store.db
-        .insert(uploads)
-        .values({ recording_id: id, kind: "manifest", local_path: path, remote_key: path, size, sha256, state: "pending", created_at: now, updated_at: now }),
-    );
+    enqueueUpload(ctx, { recordingId: id, kind: "manifest", path, size, sha256, now });
     store.run(store.db.update(recordings).set({ state: "pending_upload", updated_at: now }).where(eq(recordings.id, id)));
     ctx.budget.add(id, size);
   });

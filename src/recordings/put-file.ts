@@ -5,8 +5,9 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync, renameSync, 
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { ConflictError } from "../errors.ts";
-import { files, recordings, uploads } from "../store/schema.ts";
+import { files, recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
+import { enqueueUpload } from "./upload-queue.ts";
 import { ensureDirDurable, fsyncDir, writeAllSync } from "./durable-fs.ts";
 import { requireWritable } from "./ingest.ts";
 import { fileName, INCOMING, recordingDir, relPath } from "./layout.ts";
@@ -86,19 +87,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
           .set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now })
           .where(eq(recordings.id, id)),
       );
-      ctx.store.run(
-        ctx.store.db.insert(uploads).values({
-          recording_id: id,
-          kind: "file",
-          local_path: path,
-          remote_key: path,
-          size: bytes,
-          sha256,
-          state: "pending",
-          created_at: now,
-          updated_at: now,
-        }),
-      );
+      enqueueUpload(ctx, { recordingId: id, kind: "file", path, size: bytes, sha256, now });
     });
   } catch (err) {
     // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
+import { enqueueUpload } from "./upload-queue.ts";
 import { isRecordingId } from "./ids.ts";
 import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment, usableRecordingDir } from "./layout.ts";
 import { readRecordingJson } from "./recording-json.ts";
@@ -171,19 +172,7 @@ function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
           .where(eq(recordings.id, id)),
       );
       ctx.budget.add(id, bytes);
-      store.run(
-        store.db.insert(uploads).values({
-          recording_id: id,
-          kind: "file",
-          local_path: path,
-          remote_key: path,
-          size: bytes,
-          sha256,
-          state: "pending",
-          created_at: now,
-          updated_at: now,
-        }),
-      );
+      enqueueUpload(ctx, { recordingId: id, kind: "file", path, size: bytes, sha256, now });
     });
     ctx.log.warn(`Adopted file ${path} found on disk but not in the database.`);
     report.adopted.push(path);

@@ -4,8 +4,9 @@
 // is written. Rewrites interrupted by a crash or a shutdown (a closed segment without sha256)
 // are started again by `resumeCompactions` at the next start.
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments, uploads } from "../store/schema.ts";
+import { recordings, segments } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
+import { enqueueUpload } from "./upload-queue.ts";
 import { relPath, segmentName } from "./layout.ts";
 import { assertInStore } from "./safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
@@ -77,22 +78,7 @@ function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactRes
         .where(eq(recordings.id, recordingId)),
     );
     ctx.budget.add(recordingId, delta);
-    store.run(
-      store.db
-        .insert(uploads)
-        .values({
-          recording_id: recordingId,
-          kind: "segment",
-          local_path: path,
-          remote_key: path,
-          size: r.bytes,
-          sha256: r.sha256,
-          state: "pending",
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflictDoNothing(),
-    );
+    enqueueUpload(ctx, { recordingId, kind: "segment", path, size: r.bytes, sha256: r.sha256, now, ignoreExisting: true });
   });
   ctx.emit("segment.closed", {
     recording_id: recordingId,

@@ -24,6 +24,28 @@ export interface UploadItem extends UploadRow {
   abs_path: string;
 }
 
+/**
+ * Queues one object for upload (inside the caller's transaction): its remote key is its path in
+ * the store. `ignoreExisting` for a segment whose row a repair may already have written.
+ */
+export function enqueueUpload(
+  ctx: Ctx,
+  o: { recordingId: string; kind: "segment" | "file" | "manifest"; path: string; size: number; sha256: string; now: number; ignoreExisting?: boolean },
+): void {
+  const insert = ctx.store.db.insert(uploads).values({
+    recording_id: o.recordingId,
+    kind: o.kind,
+    local_path: o.path,
+    remote_key: o.path,
+    size: o.size,
+    sha256: o.sha256,
+    state: "pending",
+    created_at: o.now,
+    updated_at: o.now,
+  });
+  ctx.store.run(o.ignoreExisting ? insert.onConflictDoNothing() : insert);
+}
+
 function requireUpload(ctx: Ctx, uploadId: number): UploadRow {
   const row = ctx.store.get(ctx.store.db.select().from(uploads).where(eq(uploads.id, uploadId)));
   if (!row) throw new NotFoundError(`Upload ${uploadId} does not exist.`);
