@@ -36,6 +36,20 @@ if (existsSync(OUT)) {
   }
 }
 const today = new Date().toISOString().slice(0, 10);
+function writeOut(): void {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const header = [
+    "# Benchmarks",
+    "",
+    `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Bun ${Bun.version}; last run ${today}.`,
+    "Regenerate with `npm run bench` (all suites) or `bun bench/run.ts <suite>`. Every figure sits beside a baseline measured in the same run on the same machine.",
+    "",
+  ].join("\n");
+  mkdirSync("docs", { recursive: true });
+  const ordered = [...sections.keys()].sort().map((k) => sections.get(k)!);
+  writeFileSync(OUT, `${header}\n${ordered.join("\n\n")}\n`);
+}
+
 for (const name of names) {
   const suite = (await import(join(dir, `${name}.ts`))).default as BenchSuite;
   console.error(`bench: ${name} ...`);
@@ -46,17 +60,8 @@ for (const name of names) {
   const body = await suite.run();
   const took = ((performance.now() - started) / 1000).toFixed(1);
   sections.set(name, `<!-- suite:${name} -->\n## ${suite.title}\n\n${body}\n\n_Measured ${today} (suite \`${name}\`, ${took} s)._`);
+  // Written after every suite, so a suite that fails later loses nothing measured before it.
+  writeOut();
 }
 
-const cpu = cpus()[0]?.model ?? "unknown CPU";
-const header = [
-  "# Benchmarks",
-  "",
-  `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Bun ${Bun.version}; last run ${today}.`,
-  "Regenerate with `npm run bench` (all suites) or `bun bench/run.ts <suite>`. Every figure sits beside a baseline measured in the same run on the same machine.",
-  "",
-].join("\n");
-mkdirSync("docs", { recursive: true });
-const ordered = [...sections.keys()].sort().map((k) => sections.get(k)!);
-writeFileSync(OUT, `${header}\n${ordered.join("\n\n")}\n`);
 console.error("wrote docs/benchmarks.md");

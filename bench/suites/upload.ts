@@ -251,7 +251,7 @@ const suite: BenchSuite = {
 
       // 2. Bandwidth accuracy, through the counting proxy in front of radosgw (a fresh one per limit).
       const bwRows: string[][] = [];
-      const rcloneOk = Bun.spawnSync(["rclone", "version"], { env: toolEnv() }).exitCode === 0;
+      const rcloneOk = Bun.which("rclone") !== null && Bun.spawnSync(["rclone", "version"], { env: toolEnv() }).exitCode === 0;
       for (const limit of LIMITS) {
         rgw?.stop();
         rgw = await freshRadosgw();
