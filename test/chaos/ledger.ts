@@ -175,6 +175,9 @@ export class Ledger {
     const problems: string[] = [];
     const tally = newTally();
     let fileBytes = 0;
+    // The recordings routes answer once the start-up repair is done; until then it may still
+    // remove an unacknowledged segment this check would be reading.
+    await call(socket, "GET", "/v1/recordings?limit=1");
     for (const id of this.recordings()) {
       const got = readRecording(store, id);
       problems.push(...this.checkMessages(id, got, tally));
