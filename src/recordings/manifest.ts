@@ -6,6 +6,8 @@
 import type { Ctx } from "./context.ts";
 import { identityOf, type RecordingIdentity } from "./identity.ts";
 import { requireRecording } from "./ingest.ts";
+import type { TraceView } from "./types.ts";
+import { traceViewOf } from "./views.ts";
 
 export const MANIFEST_FORMAT = "nc-data-daemon.manifest/1";
 
@@ -15,18 +17,11 @@ export interface Manifest extends RecordingIdentity {
   message_count: number;
   /** Sum of the sizes of every segment and file. */
   bytes: number;
-  traces: {
-    name: string;
-    encoding: string;
-    schema_name: string | null;
-    schema_encoding: string | null;
-    declared: boolean;
-    message_count: number;
-    bytes: number;
+  traces: (TraceView & {
     /** The client's first and last timestamps, ns since the epoch, as decimal strings. */
     first_timestamp_ns: string | null;
     last_timestamp_ns: string | null;
-  }[];
+  })[];
   segments: { key: string; bytes: number; sha256: string; message_count: number; start_time_ns: string | null; end_time_ns: string | null }[];
   files: { key: string; name: string; bytes: number; sha256: string }[];
 }
@@ -92,13 +87,7 @@ export function buildManifest(ctx: Ctx, id: string): Manifest {
     message_count: rec.message_count,
     bytes: [...segments, ...files].reduce((n, o) => n + o.bytes, 0),
     traces: ctx.store.raw<TraceRow>(SQL.traces, [id]).map((t) => ({
-      name: t.name,
-      encoding: t.encoding,
-      schema_name: t.schema_name,
-      schema_encoding: t.schema_encoding,
-      declared: t.declared === 1,
-      message_count: t.message_count,
-      bytes: t.bytes,
+      ...traceViewOf(t),
       first_timestamp_ns: t.first_ns,
       last_timestamp_ns: t.last_ns,
     })),

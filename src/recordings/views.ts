@@ -4,10 +4,23 @@ import { ValidationError } from "../errors.ts";
 import { files, recordings, segments, traces, type RecordingRow, type RecordingState } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { requireRecording } from "./ingest.ts";
-import type { RecordingDetail, RecordingView } from "./types.ts";
+import type { RecordingDetail, RecordingView, TraceView } from "./types.ts";
 
 export const STATES: RecordingState[] = ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A trace row (as drizzle or raw SQL reads it) as the API and the manifest show it. */
+export function traceViewOf(t: Omit<TraceView, "declared"> & { declared: number }): TraceView {
+  return {
+    name: t.name,
+    encoding: t.encoding,
+    schema_name: t.schema_name,
+    schema_encoding: t.schema_encoding,
+    declared: t.declared === 1,
+    message_count: t.message_count,
+    bytes: t.bytes,
+  };
+}
 
 export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
   const up = ctx.store.raw<{ objects: number; uploaded: number; failed: number; total: number; sent: number; uploading: number }>(
@@ -43,15 +56,7 @@ export function detailOf(ctx: Ctx, id: string): RecordingDetail {
   const prefix = `${id}/`;
   return {
     ...viewOf(ctx, row),
-    traces: store.all(store.db.select().from(traces).where(eq(traces.recording_id, id)).orderBy(traces.created_at, traces.name)).map((t) => ({
-      name: t.name,
-      encoding: t.encoding,
-      schema_name: t.schema_name,
-      schema_encoding: t.schema_encoding,
-      declared: t.declared === 1,
-      message_count: t.message_count,
-      bytes: t.bytes,
-    })),
+    traces: store.all(store.db.select().from(traces).where(eq(traces.recording_id, id)).orderBy(traces.created_at, traces.name)).map(traceViewOf),
     files: store
       .all(store.db.select().from(files).where(eq(files.recording_id, id)).orderBy(files.name))
       .map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
