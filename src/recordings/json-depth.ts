@@ -24,19 +24,19 @@ export function tooDeepLineAt(bytes: Uint8Array, limit: number = MAX_JSON_DEPTH)
   const len = bytes.byteLength;
   let arr = bytes.indexOf(OPEN_ARRAY);
   let obj = bytes.indexOf(OPEN_OBJECT);
-  let lineStart = 0;
   let lineEnd = -1;
   let opens = 0;
   for (;;) {
     const p = arr === -1 ? obj : obj === -1 ? arr : Math.min(arr, obj);
     if (p === -1) return -1;
     if (p > lineEnd) {
-      lineStart = bytes.lastIndexOf(NEWLINE, p) + 1;
       lineEnd = bytes.indexOf(NEWLINE, p);
       if (lineEnd === -1) lineEnd = len;
       opens = 0;
     }
     if (++opens > limit) {
+      // The line's start is looked up only here, for the rare line with that many brackets.
+      const lineStart = bytes.lastIndexOf(NEWLINE, p) + 1;
       const at = tooDeepAt(bytes.subarray(lineStart, lineEnd), limit);
       if (at !== -1) return lineStart + at;
       // Many brackets, but side by side: go on after this line.

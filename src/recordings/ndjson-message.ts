@@ -46,6 +46,8 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line:
     value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
   } else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
   else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
+  // Up to 19 digits is below 2^64 (about 1.8 x 10^19): only a 20-digit value needs the comparison.
+  if (typeof ns === "string" && ns.length < 20) return value;
   if (value < 0n || value > MAX_U64) throw bad(line, `"timestamp_ns" is out of range: give 0 to ${MAX_U64} nanoseconds`);
   return value;
 }
