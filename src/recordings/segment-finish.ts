@@ -14,7 +14,16 @@ import type { CompactResult } from "./segment-compact-file.ts";
 /** The temp name a rewrite writes before it renames over the segment. */
 export const compactTmpPath = (path: string) => `${path}.compact`;
 
-export function startCompaction(ctx: Ctx, recordingId: string, seq: number): void {
+/**
+ * A segment written as one chunk no larger than a full one is already what its rewrite would
+ * write: it is only hashed. A recording stopped after one batch, the usual CLI or test
+ * recording, so skips a temp file, its fsync, a rename and a directory fsync before its stop
+ * can answer. `chunkSizes` (uncompressed, as written) is unknown for segments sealed at start.
+ */
+const alreadyFull = (chunkSizes: number[] | undefined, chunkSize: number) =>
+  chunkSizes !== undefined && chunkSizes.length <= 1 && (chunkSizes[0] ?? 0) <= chunkSize;
+
+export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chunkSizes?: number[]): void {
   if (ctx.closing) return; // shutdown: the next start resumes it
   let pending = ctx.compacting.get(recordingId);
   if (!pending) ctx.compacting.set(recordingId, (pending = new Set()));
@@ -24,6 +33,10 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number): voi
     .then(() => {
       // Every folder on the way is checked: a planted link must not lead the rewrite outside the store.
       const path = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
+      if (alreadyFull(chunkSizes, ctx.limits.chunkSizeBytes))
+        return ctx.compactor
+          .compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true })
+          .then((r) => ({ ...r, chunkCount: chunkSizes!.length }));
       return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes }).catch((err) => {
         // The sealed original is intact and readable (small chunks, valid and indexed): it is
         // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).

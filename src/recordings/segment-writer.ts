@@ -148,6 +148,10 @@ export class SegmentWriter {
   get timeRange(): { start: bigint; end: bigint } {
     return { start: this.state.messageStartTime, end: this.state.messageEndTime };
   }
+  /** Uncompressed size of each chunk written so far, in file order. */
+  get chunkSizes(): number[] {
+    return this.state.chunkIndexes.map((c) => Number(c.uncompressedSize));
+  }
   /** Closed (or abandoned): it takes no more batches. */
   get isClosed(): boolean {
     return this.closed;

@@ -78,7 +78,7 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
   // failed (a full disk) is tried again by the next stop, tick or shutdown.
   const before = open.writer.size;
   const bytes = open.writer.close();
-  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange);
+  markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange, open.writer.chunkSizes);
   ctx.open.delete(recordingId);
 }
 
@@ -108,7 +108,8 @@ function timeColumns(messageCount: number, times?: { start: bigint; end: bigint 
 /**
  * Records a sealed segment file (closed now, repaired or adopted: complete and readable, in the
  * small chunks it was written in) and starts its rewrite into full chunks; the upload is queued
- * once the rewrite is done and its sha256 known (segment-finish.ts).
+ * once the rewrite is done and its sha256 known (segment-finish.ts). `chunkSizes`, when the
+ * writer knows them, may show that no rewrite is needed.
  */
 export function markSegmentClosed(
   ctx: Ctx,
@@ -118,6 +119,7 @@ export function markSegmentClosed(
   addedBytes: number,
   messageCount: number,
   times?: { start: bigint; end: bigint },
+  chunkSizes?: number[],
 ): void {
   const now = ctx.clock.now();
   const { store } = ctx;
@@ -136,5 +138,5 @@ export function markSegmentClosed(
     );
     ctx.budget.add(recordingId, addedBytes);
   });
-  startCompaction(ctx, recordingId, seq);
+  startCompaction(ctx, recordingId, seq, chunkSizes);
 }

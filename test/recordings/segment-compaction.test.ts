@@ -3,7 +3,7 @@
 // as written, hashed and queued all the same.
 import { afterEach, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
 import { readIndexed, readStream } from "./helpers.ts";
@@ -40,4 +40,29 @@ test("a rewrite that fails leaves the segment as written, hashed and queued", as
   expect(d.segments[0]!.sha256).toBe(sha(path));
   expect(readStream(path).messages).toHaveLength(30);
   expect(fx.events.find((e) => e.type === "segment.closed")!.payload.chunks).toBeUndefined();
+});
+
+test("a segment written as one chunk of at most chunk_size is kept as it is, only hashed; two chunks are rewritten", async () => {
+  fx = makeFixture({ chunkSizeBytes: 8 * 1024 });
+  const one = fx.recs.create();
+  const two = fx.recs.create();
+  await fx.recs.appendNdjson(one.id, batch(0));
+  await fx.recs.appendNdjson(two.id, batch(0));
+  await fx.recs.appendNdjson(two.id, batch(1));
+  const pathOf = (id: string) => join(fx!.root, id, "segments/000001.mcap");
+  // Closing the segment writes its summary into the same file; a rewrite renames a new file over it.
+  const inodeBefore = { one: statSync(pathOf(one.id)).ino, two: statSync(pathOf(two.id)).ino };
+  await fx.recs.stop(one.id);
+  await fx.recs.stop(two.id);
+  expect(statSync(pathOf(one.id)).ino).toBe(inodeBefore.one);
+  expect(statSync(pathOf(two.id)).ino).not.toBe(inodeBefore.two);
+  for (const r of [one, two]) {
+    const seg = fx.recs.get(r.id).segments[0]!;
+    expect(seg.sha256).toBe(sha(pathOf(r.id)));
+    expect(seg.bytes).toBe(readFileSync(pathOf(r.id)).byteLength);
+  }
+  const closed = fx.events.filter((e) => e.type === "segment.closed").map((e) => e.payload);
+  expect(closed.map((c) => c.chunks)).toEqual([1, 1]);
+  expect((await readIndexed(pathOf(one.id))).map((m) => m.publishTime)).toEqual([0n]);
+  expect((await readIndexed(pathOf(two.id))).map((m) => m.publishTime)).toEqual([0n, 1n]);
 });
