@@ -4,16 +4,22 @@
 // missing.
 import { join } from "node:path";
 import type { UploadRow } from "../store/schema.ts";
-import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../uploader/ports.ts";
+import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore } from "../uploader/ports.ts";
 import type { Ctx } from "./context.ts";
 import * as queue from "./upload-queue.ts";
 
 // Constant SQL, prepared once and cached by SQLite: listPending runs on every scheduling pass.
 const SQL = {
-  pending: `SELECT r.id, r.state, r.robot_id, r.created_at, r.metadata FROM recordings r
+  // A page after a cursor (created_at, id); -1 and '' start at the beginning, and ?4 names one recording or none.
+  // Walked in the partial index's order, so a page stops after its LIMIT instead of sorting every
+  // pending recording first (30 ms a pass with 5,000 of them).
+  pending: `SELECT r.id, r.state, r.robot_id, r.created_at, r.metadata FROM recordings r INDEXED BY recordings_upload_order
      WHERE r.state IN ('recording', 'finalizing', 'pending_upload', 'uploading')
+       AND (r.created_at, r.id) > (?1, ?2)
+       AND (?4 IS NULL OR r.id = ?4)
        AND EXISTS (SELECT 1 FROM uploads u WHERE u.recording_id = r.id AND u.state IN ('pending', 'uploading'))
-     ORDER BY r.created_at`,
+     ORDER BY r.created_at, r.id
+     LIMIT ?3`,
   objects: "SELECT * FROM uploads WHERE recording_id = ? ORDER BY id",
   upload: "SELECT * FROM uploads WHERE id = ?",
   manifest: "SELECT * FROM uploads WHERE recording_id = ? AND kind = 'manifest'",
@@ -35,10 +41,11 @@ function multipartOf(u: UploadRow): ObjectUploadState["multipart"] {
 export function createUploadState(ctx: Ctx): UploadStateStore {
   const row = (id: string) => ctx.store.raw<UploadRow>(SQL.upload, [Number(id)])[0];
 
-  function listPending(): UploadRecording[] {
+  function listPending(page: PendingPage = {}): UploadRecording[] {
     // Recordings with an object still to send, or a stopped one whose manifest is not stored.
     const { org, hostname } = ctx.identity();
-    return ctx.store.raw<PendingRow>(SQL.pending, []).map((r) => {
+    const params = [page.after?.createdAt ?? -1, page.after?.id ?? "", page.limit ?? -1, page.recordingId ?? null];
+    return ctx.store.raw<PendingRow>(SQL.pending, params).map((r) => {
       const rows = ctx.store.raw<UploadRow>(SQL.objects, [r.id]);
       const manifest = rows.find((u) => u.kind === "manifest");
       return {

@@ -62,5 +62,11 @@ export const migrations: Migration[] = [
       "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
       "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size` BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
     ]
+  },
+  {
+    "tag": "0004_upload_order",
+    "statements": [
+      "CREATE INDEX `recordings_upload_order` ON `recordings` (`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');"
+    ]
   }
 ];

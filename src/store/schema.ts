@@ -29,6 +29,9 @@ export const recordings = sqliteTable(
     index("recordings_created").on(t.created_at),
     // Only recordings with data on disk: the storage total at start reads these, not the history.
     index("recordings_local_bytes").on(t.local_bytes).where(sql`local_bytes != 0`),
+    // The upload scheduler's order over recordings that may have uploads waiting: it reads a page
+    // at a time from the oldest, so it must not sort every one of them first.
+    index("recordings_upload_order").on(t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
   ],
 );
 

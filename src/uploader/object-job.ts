@@ -89,7 +89,7 @@ export async function uploadManifest(deps: {
 /** Cancel: drops the recording's partial uploads on the server (best effort) and forgets them locally. */
 export async function dropPartialUploads(deps: { store: UploadStateStore; target: Target; log: Log; recordingId: string }): Promise<void> {
   const { store, target } = deps;
-  const rec = (await store.listPending()).find((r) => r.id === deps.recordingId);
+  const [rec] = await store.listPending({ recordingId: deps.recordingId });
   for (const o of rec?.objects ?? []) {
     const st = await store.getState(o.id);
     if (!st || st.status === "uploaded" || (!st.multipart && !st.tusUrl)) continue;

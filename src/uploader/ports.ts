@@ -70,9 +70,22 @@ export interface ObjectUploadState {
 
 type Maybe<T> = T | Promise<T>;
 
+/**
+ * A page of the pending recordings, in their order (createdAt, then id): the scheduler reads
+ * only as many as it needs, since a robot offline for days has thousands waiting.
+ */
+export interface PendingPage {
+  /** Only recordings after this one in that order. */
+  after?: { createdAt: number; id: string };
+  /** At most this many recordings. */
+  limit?: number;
+  /** Only this recording. */
+  recordingId?: string;
+}
+
 export interface UploadStateStore {
-  /** Recordings with something left to upload (pending objects or a missing manifest), oldest first. Failed objects are left out until retried. */
-  listPending(): Maybe<UploadRecording[]>;
+  /** Recordings with something left to upload (pending objects or a missing manifest), oldest first (createdAt, then id). Failed objects are left out until retried. */
+  listPending(page?: PendingPage): Maybe<UploadRecording[]>;
   /** Current state of one object; undefined means never started. */
   getState(objectId: string): Maybe<ObjectUploadState | undefined>;
   markUploading(objectId: string): Maybe<void>;

@@ -18,21 +18,48 @@ export type Busy = (id: string) => boolean;
 
 export const manifestJobId = (recordingId: string) => `manifest:${recordingId}`;
 
-/** Per recording, oldest first: the objects still to send, and whether only the manifest is left. */
-export async function pendingWork(store: UploadStateStore, busy: Busy): Promise<Map<string, Work>> {
-  const recs = [...(await store.listPending())].sort((a, b) => a.createdAt - b.createdAt);
+/** Recordings read per query: a pass over a small queue is one query, over thousands a few. */
+export const PENDING_PAGE = 32;
+
+export interface Want {
+  /** Workers free now: enough recordings with no worker on them are read for each to get its own. */
+  freeWorkers: number;
+  /** Objects to send next, the free workers' and those prepared ahead. */
+  objects: number;
+  /** How many workers a recording has now. */
+  load: (recordingId: string) => number;
+}
+
+/**
+ * Per recording, oldest first: the objects still to send, and whether only the manifest is
+ * left. Read a page at a time, and only as far as needed: once the pages read hold a
+ * recording without a worker for every free worker and the wanted objects, a later recording
+ * could not be taken before them (takeNext prefers the fewest workers, then the oldest).
+ * Without `want`, every pending recording is read.
+ */
+export async function pendingWork(store: UploadStateStore, busy: Busy, want?: Want): Promise<Map<string, Work>> {
   const work = new Map<string, Work>();
-  for (const rec of recs) {
-    const todo: UploadObject[] = [];
-    let allUploaded = true;
-    for (const o of rec.objects) {
-      const status = o.status ?? ((await store.getState(o.id)) ?? freshState()).status;
-      if (status !== "uploaded") allUploaded = false;
-      if ((status === "pending" || status === "uploading") && !busy(o.id)) todo.push(o);
+  let unworked = 0;
+  let objects = 0;
+  for (let after: { createdAt: number; id: string } | undefined; ; ) {
+    const page = await store.listPending(want ? { after, limit: PENDING_PAGE } : {});
+    for (const rec of [...page].sort((a, b) => a.createdAt - b.createdAt)) {
+      const todo: UploadObject[] = [];
+      let allUploaded = true;
+      for (const o of rec.objects) {
+        const status = o.status ?? ((await store.getState(o.id)) ?? freshState()).status;
+        if (status !== "uploaded") allUploaded = false;
+        if ((status === "pending" || status === "uploading") && !busy(o.id)) todo.push(o);
+      }
+      const w = { rec, todo, manifestReady: rec.sealed && allUploaded && !busy(manifestJobId(rec.id)) };
+      work.set(rec.id, w);
+      objects += todo.length;
+      if ((todo.length || w.manifestReady) && want?.load(rec.id) === 0) unworked++;
     }
-    work.set(rec.id, { rec, todo, manifestReady: rec.sealed && allUploaded && !busy(manifestJobId(rec.id)) });
+    if (!want || page.length < PENDING_PAGE || (unworked >= want.freeWorkers && objects >= want.objects)) return work;
+    const last = page[page.length - 1]!;
+    after = { createdAt: last.createdAt, id: last.id };
   }
-  return work;
 }
 
 /**

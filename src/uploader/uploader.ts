@@ -40,7 +40,16 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let idleWaiters: (() => void)[] = [];
 
   const busy = (id: string) => active.has(id) || retries.inBackoff(id);
-  const pending = () => pendingWork(opts.store, busy);
+  const load = (recordingId: string) => {
+    let n = 0;
+    for (const a of active.values()) if (a.recordingId === recordingId) n++;
+    return n;
+  };
+  // Only as many pending recordings as this pass can use are read (schedule.ts).
+  const pending = () => {
+    const freeWorkers = offline ? 0 : Math.max(0, threads - active.size);
+    return pendingWork(opts.store, busy, { freeWorkers, objects: freeWorkers + PREPARE_AHEAD + threads, load });
+  };
 
   /** Lets the target get the next objects ready (hash them) before a worker reaches them, offline too. */
   function prepareAhead(work: Map<string, Work>) {
@@ -52,7 +61,6 @@ export function createUploader(opts: UploaderOptions): Uploader {
   async function fillOnce() {
     if (!running || offline) return;
     const work = await pending();
-    const load = (recordingId: string) => [...active.values()].filter((a) => a.recordingId === recordingId).length;
     while (running && !offline && active.size < threads) {
       const next = takeNext(work, load);
       if (!next) break;

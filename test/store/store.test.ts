@@ -27,7 +27,13 @@ describe("createStore", () => {
     const store = createStore({ path, runtime, log: silentLog });
     const tags = store.raw<{ tag: string }>("SELECT tag FROM __migrations");
     expect(tags.map((t) => t.tag)).toEqual(migrations.map((m) => m.tag));
-    expect(migrations.map((m) => m.tag)).toEqual(["0000_init", "0001_trace_schema_bytes", "0002_upload_resume_columns", "0003_state_counts"]);
+    expect(migrations.map((m) => m.tag)).toEqual([
+      "0000_init",
+      "0001_trace_schema_bytes",
+      "0002_upload_resume_columns",
+      "0003_state_counts",
+      "0004_upload_order",
+    ]);
     expect(store.raw<{ journal_mode: string }>("PRAGMA journal_mode")[0]?.journal_mode).toBe("wal");
     expect(store.raw<{ synchronous: number }>("PRAGMA synchronous")[0]?.synchronous).toBe(2);
     expect(store.raw<{ foreign_keys: number }>("PRAGMA foreign_keys")[0]?.foreign_keys).toBe(1);

@@ -3,7 +3,7 @@
 // a restarted daemon) can pick up exactly what the first one persisted. The daemon uses the
 // SQLite store instead; this one is deliberately small.
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
+import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
 
 interface Saved {
   recordings: (UploadRecording & { uploaded?: string })[];
@@ -47,11 +47,16 @@ export class JsonFileStateStore implements UploadStateStore {
     return this.data.recordings.find((r) => r.id === recordingId)?.uploaded;
   }
 
-  listPending() {
+  listPending(page: PendingPage = {}) {
+    const { after } = page;
+    const order = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }) =>
+      a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     return this.data.recordings
-      .filter((r) => !r.uploaded)
+      .filter((r) => !r.uploaded && (!page.recordingId || r.id === page.recordingId) && (!after || order(r, after) > 0))
       .map((r) => ({ ...r, objects: [...r.objects] }))
-      .filter((r) => r.objects.some((o) => this.state(o.id).status !== "failed") || r.objects.length === 0);
+      .filter((r) => r.objects.some((o) => this.state(o.id).status !== "failed") || r.objects.length === 0)
+      .sort(order)
+      .slice(0, page.limit ?? Infinity);
   }
   getState(id: string) {
     const s = this.data.states[id];

@@ -1,0 +1,1 @@
+CREATE INDEX `recordings_upload_order` ON `recordings` (`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');
