@@ -36,14 +36,12 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
     );
     const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
     const id = await createRecording(p.socket, { name: "rewrite thread" });
-    // Each batch is larger than the segment limit, so each closes a segment big enough (over
-    // 64 KiB) to be rewritten on the worker rather than in-thread.
-    const batches = 3;
-    for (let b = 0; b < batches; b++) {
-      const body = encodeFrames([
-        { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) },
-        { trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(60_000)) },
-      ]);
+    // Two batches of 40,000 random bytes pass the segment limit: each segment closes with two
+    // chunks (one chunk is kept as it is, not rewritten) and over 64 KiB, so it is rewritten on
+    // the worker rather than in-thread.
+    const segmentsWanted = 3;
+    for (let b = 0; b < 2 * segmentsWanted; b++) {
+      const body = encodeFrames([{ trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(40_000)) }]);
       expect((await postFrames(p.socket, id, body)).status).toBe(200);
     }
     // A segment is finished (rewritten, hashed) once it has its sha256.
@@ -51,7 +49,7 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
       "rewritten segments",
       async () => {
         const segs = (await call(p.socket, "GET", `/v1/recordings/${id}`)).body.segments as { state: string; sha256: string | null }[];
-        return segs.filter((s) => s.state === "closed" && s.sha256).length >= batches;
+        return segs.filter((s) => s.state === "closed" && s.sha256).length >= segmentsWanted;
       },
       120_000,
     );
@@ -61,7 +59,7 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
     expect(existsSync(logPath)).toBe(true);
 
     const renames = parseStrace(readFileSync(logPath, "utf8")).filter((c) => c.name.startsWith("rename") && c.ret === "0" && /\.mcap\.compact"/.test(c.args));
-    expect(renames.length).toBeGreaterThanOrEqual(batches);
+    expect(renames.length).toBeGreaterThanOrEqual(segmentsWanted);
     // strace names each call's thread; the daemon's JavaScript thread is the one whose id is its pid.
     expect(renames.filter((c) => c.pid === pid).map((c) => c.args)).toEqual([]);
   });
