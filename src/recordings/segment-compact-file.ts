@@ -39,11 +39,11 @@ export interface CompactResult {
 
 type Codec = (data: Uint8Array) => Uint8Array;
 
-/** The file's records, read a few MiB at a time (a segment may be 64 MiB): each is used before the next read. */
+/** The file's records, read a MiB at a time (a segment may be 64 MiB): each is used before the next read. */
 function* recordsOf(path: string, reader: McapStreamReader) {
   const fd = openSync(path, "r");
   try {
-    const buf = new Uint8Array(4 << 20);
+    const buf = new Uint8Array(1 << 20);
     for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; ) {
       reader.append(buf.subarray(0, n));
       for (let r; (r = reader.nextRecord()); ) yield r;
