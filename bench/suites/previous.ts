@@ -41,7 +41,13 @@ function stop(side: Side, home: Home): void {
 
 async function compare(sides: [Side, Side]): Promise<string> {
   const homes = sides.map((s) => daemonHome(`ncd-bench-p-${s.name}`)) as [Home, Home];
-  const both = async <T>(fn: (i: 0 | 1) => Promise<T> | T): Promise<[T, T]> => [await fn(0), await fn(1)];
+  // Both sides, previous first on even steps and this first on odd ones, so that whatever the
+  // first run leaves behind (dirty pages, a warm cache) falls on each side alike.
+  const both = async <T>(fn: (k: 0 | 1) => Promise<T> | T, step = 0): Promise<[T, T]> => {
+    const out = [] as unknown as [T, T];
+    for (const k of step % 2 ? ([1, 0] as const) : ([0, 1] as const)) out[k] = await fn(k);
+    return out;
+  };
   const pids: number[] = [];
   const load0 = loadavg();
   const rows: Row[] = [];
@@ -52,14 +58,14 @@ async function compare(sides: [Side, Side]): Promise<string> {
       await both((k) => {
         const t = timeCommand([sides[k].binary, "update", "--json"], homes[k].env);
         if (i >= 3) update[k].push(t);
-      });
+      }, i);
     // 2. `launch --background` to return (ready), then `stop`.
     const launches: [number[], number[]] = [[], []];
     for (let i = 0; i < 10; i++)
       await both((k) => {
         launches[k].push(timeCommand([sides[k].binary, "launch", "--background", ...FLAGS], homes[k].env));
         timeCommand([sides[k].binary, "stop"], homes[k].env);
-      });
+      }, i);
     rows.push(medianRow("`update --json` wall time, median of 30", update), medianRow("`launch --background --offline` to ready, median of 10", launches));
 
     // 3. One daemon of each; /v1/status, request by request alternately, then 50 clients.
@@ -69,9 +75,9 @@ async function compare(sides: [Side, Side]): Promise<string> {
       await both(async (k) => {
         const t = await timedGet(homes[k].socket, "/v1/status");
         if (i >= 3000) lat[k].push(t);
-      });
+      }, i);
     const rps: [number[], number[]] = [[], []];
-    for (let r = 0; r < ROUNDS; r++) await both(async (k) => rps[k].push(await concurrentRound(homes[k].socket, "/v1/status")));
+    for (let r = 0; r < ROUNDS; r++) await both(async (k) => rps[k].push(await concurrentRound(homes[k].socket, "/v1/status")), r);
     const ls = lat.map(summarize);
     rows.push(
       { measure: "`GET /v1/status`, 1 client, p50 (3,000 after 3,000)", better: "lower", values: [ls[0]!.p50, ls[1]!.p50], show: usf },
@@ -105,7 +111,7 @@ async function compare(sides: [Side, Side]): Promise<string> {
         await both(async (k) => {
           runs[k].push(await ingestMessages(homes[k].socket, kind));
           settle();
-        });
+        }, r);
       const top = runs.map((rs) => rs.reduce((a, b) => (b.rate > a.rate ? b : a)));
       const label = kind === "ndjson" ? "NDJSON" : "binary frames";
       rows.push(
@@ -129,7 +135,7 @@ async function compare(sides: [Side, Side]): Promise<string> {
         await both(async (k) => {
           rates[k].push(await sdkMessages(clients[k]!, homes[k].socket, kind));
           settle();
-        });
+        }, r);
       const label = kind === "ndjson" ? "log()" : "logBinary()";
       rows.push({ measure: `SDK ${label}, messages/s (best of 3)`, better: "higher", values: [best(rates[0]), best(rates[1])], show: num, spread: rates });
     }
@@ -152,14 +158,14 @@ async function compare(sides: [Side, Side]): Promise<string> {
       await both(async (k) => {
         settle();
         put[k].push((await putRate(homes[k].socket, recs[k], src, `big-${r}.bin`)) / 1e6);
-      });
+      }, r);
     }
     rmSync(src);
     rows.push({ measure: `PUT of a ${FILE_MIB} MiB file, MB/s (best of 3)`, better: "higher", values: [best(put[0]), best(put[1])], show: num, spread: put });
 
     const ddRow = ["dd bs=1M conv=fsync of the same file, MB/s (reference, once per round)", `${num(best(dd))} (${range(dd, num)})`, "same", "", "higher"];
     return [
-      `Two binaries in the same run: the previous landing, \`${sides[0].commit}\` (built from a scratch worktree of that commit with its own build script; another commit with \`BENCH_PREVIOUS=<ref>\`), and this tree's \`dist/nc-data-daemon\`, \`${sides[1].commit}\`. Each measurement alternates between them (previous, then this, request by request for the 1-client latencies, round by round elsewhere; ${ROUNDS} rounds for the throughputs, whose min-max is in parentheses as the noise figure), each daemon in its own HOME, launched with \`${FLAGS.join(" ")}\`. Idle CPU: both daemons side by side after the load, untouched (the first minute includes the one-off collection and the code page release after 30 s quiet). Ingest: batches of 1,000 ~100-byte messages on 4 traces, 150 timed after 50 untimed, a new recording per round; the SDK rows use each commit's own \`src/client\`. Load average (1, 5, 15 min) before: ${load0}; after: ${loadavg()}. No target: the reader judges whether a difference exceeds the spread.`,
+      `Two binaries in the same run: the previous landing, \`${sides[0].commit}\` (built from a scratch worktree of that commit with its own build script; another commit with \`BENCH_PREVIOUS=<ref>\`), and this tree's \`dist/nc-data-daemon\`, \`${sides[1].commit}\`. Each measurement alternates between them, request by request for the 1-client latencies and round by round elsewhere, the previous binary first on even steps and this one first on odd ones; ${ROUNDS} rounds for the throughputs, the min-max of whose rounds is in parentheses as the noise figure. Each daemon runs in its own HOME, launched with \`${FLAGS.join(" ")}\`. Idle CPU: both daemons side by side after the load, untouched (the first minute includes the one-off collection and the code page release after 30 s quiet). Ingest: batches of 1,000 ~100-byte messages on 4 traces, 150 timed after 50 untimed, a new recording per round; the SDK rows use each commit's own \`src/client\`. Load average (1, 5, 15 min) before: ${load0}; after: ${loadavg()}. No target: the reader judges whether a difference exceeds the spread.`,
       "",
       comparisonTable([sides[0].commit, sides[1].commit], rows, [ddRow]),
     ].join("\n");
