@@ -7,17 +7,14 @@ import { closeSync, fdatasyncSync, fsyncSync, openSync, rmSync, writeFileSync, w
 import { join } from "node:path";
 import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
-import { createClient, startRecording } from "../../src/client/index.ts";
-import { encodeFrames } from "../../src/client/frames.ts";
+import * as client from "../../src/client/index.ts";
+import { BATCH, BATCHES, ddRate, enc, ingestMessages, messages, ndjsonBody, PAYLOAD, putRate, req, sdkMessages } from "../lib/ingest-load.ts";
 import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
 import { BINARY, daemonHome, ms, procUsage, summarize, table } from "../lib/timing.ts";
 
 const MiB = 1024 ** 2;
 const FILE_MIB = 512;
-const BATCH = 1000;
-const BATCHES = 150;
-const PAYLOAD = 100;
 
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 const rate = (x: number) => `${Math.round(x).toLocaleString("en-US")}/s`;
@@ -40,73 +37,6 @@ function rssSampler(pid: number) {
     clearInterval(t);
     return Math.max(peak, rssOf(pid));
   };
-}
-
-async function req(socket: string, method: string, path: string, body?: string | Uint8Array | Blob | null, headers: Record<string, string> = {}) {
-  const res = await fetch(`http://localhost${path}`, { method, body, headers, unix: socket } as RequestInit);
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/** The same messages for every run: ~100-byte payloads on 4 traces. */
-function messages(batch: number) {
-  return Array.from({ length: BATCH }, (_, i) => {
-    const n = batch * BATCH + i;
-    const p = `${n.toString(36)}:${"abcdefghijklmnopqrstuvwxyz0123456789".repeat(3)}`.slice(0, PAYLOAD - 12);
-    return { trace: `/sensor/${n % 4}`, timestampNs: 1_700_000_000_000_000_000n + BigInt(n), data: { p } };
-  });
-}
-const enc = new TextEncoder();
-const ndjsonBody = (b: number) =>
-  messages(b)
-    .map((m) => `{"trace":"${m.trace}","timestamp_ns":"${m.timestampNs}","data":${JSON.stringify(m.data)}}`)
-    .join("\n");
-const framesBody = (b: number) =>
-  encodeFrames(messages(b).map((m) => ({ trace: m.trace, timestampNs: m.timestampNs, payload: enc.encode(JSON.stringify(m.data)) })));
-
-async function ingestMessages(socket: string, kind: "ndjson" | "frames") {
-  const id = (await req(socket, "POST", "/v1/recordings", JSON.stringify({ name: `bench ${kind}` }), { "content-type": "application/json" })).id as string;
-  const bodies = Array.from({ length: BATCHES }, (_, b) => (kind === "ndjson" ? ndjsonBody(b) : framesBody(b)));
-  const type = kind === "ndjson" ? "application/x-ndjson" : "application/vnd.ncd.frames";
-  for (let b = 0; b < 50; b++) await req(socket, "POST", `/v1/recordings/${id}/messages`, bodies[b], { "content-type": type });
-  const lat: number[] = [];
-  const t0 = performance.now();
-  for (const body of bodies) {
-    const s = performance.now();
-    const r = await req(socket, "POST", `/v1/recordings/${id}/messages`, body, { "content-type": type });
-    lat.push(performance.now() - s);
-    if (r.accepted !== BATCH) throw new Error(`accepted ${r.accepted}`);
-  }
-  const secs = (performance.now() - t0) / 1000;
-  await req(socket, "POST", `/v1/recordings/${id}/stop`);
-  return { rate: (BATCHES * BATCH) / secs, lat: summarize(lat) };
-}
-
-/**
- * The same messages through the SDK as a script logs them: log() (or logBinary()) for each, with
- * the default batching (1,000 messages), until flush() has every one acknowledged.
- */
-async function sdkMessages(socket: string, kind: "ndjson" | "frames") {
-  const rec = await startRecording({ client: createClient({ socket, timeoutMs: 60_000 }), name: `bench sdk ${kind}` });
-  const batches = Array.from({ length: BATCHES }, (_, b) =>
-    messages(b).map((m) => ({ ...m, seconds: Number(m.timestampNs) / 1e9, payload: enc.encode(JSON.stringify(m.data)) })),
-  );
-  const logAll = async (list: typeof batches) => {
-    for (const batch of list)
-      for (const m of batch) {
-        if (kind === "ndjson") await rec.log(m.trace, m.data, m.seconds);
-        else await rec.logBinary(m.trace, m.payload, m.seconds);
-      }
-    await rec.flush();
-  };
-  // Untimed first: the daemon and this process reach their steady state (JIT tiers) on 50 batches.
-  await logAll(batches.slice(0, 50));
-  const t0 = performance.now();
-  await logAll(batches);
-  const secs = (performance.now() - t0) / 1000;
-  await rec.stopRecording();
-  return (BATCHES * BATCH) / secs;
 }
 
 /** The baseline: one process, McapWriter with zstd chunks, one fsync per batch of 1,000. */
@@ -170,24 +100,6 @@ function costs(dir: string) {
   return { parse, sync };
 }
 
-function ddBaseline(src: string, dir: string): number {
-  const out = join(dir, "dd.out");
-  const t0 = performance.now();
-  const r = Bun.spawnSync(["dd", `if=${src}`, `of=${out}`, "bs=1M", "conv=fsync"], { stdout: "ignore", stderr: "pipe" });
-  const secs = (performance.now() - t0) / 1000;
-  if (r.exitCode !== 0) throw new Error(`dd failed: ${r.stderr.toString()}`);
-  rmSync(out);
-  return (FILE_MIB * MiB) / secs;
-}
-
-async function putFile(socket: string, id: string, src: string, name: string): Promise<number> {
-  const t0 = performance.now();
-  const r = await req(socket, "PUT", `/v1/recordings/${id}/files/${name}`, Bun.file(src), { "content-type": "application/octet-stream" });
-  const secs = (performance.now() - t0) / 1000;
-  if (r.bytes !== FILE_MIB * MiB) throw new Error(`stored ${r.bytes} bytes`);
-  return (FILE_MIB * MiB) / secs;
-}
-
 const suite: BenchSuite = {
   title: "Ingest (issue: durable recordings over the socket)",
   async run() {
@@ -214,9 +126,9 @@ const suite: BenchSuite = {
       for (let r = 0; r < 3; r++) {
         baselines.push(await mcapBaseline(dir));
         settle();
-        sdkRates.ndjson.push(await sdkMessages(socket, "ndjson"));
+        sdkRates.ndjson.push(await sdkMessages(client, socket, "ndjson"));
         settle();
-        sdkRates.frames.push(await sdkMessages(socket, "frames"));
+        sdkRates.frames.push(await sdkMessages(client, socket, "frames"));
         settle();
       }
       const baseline = baselines.sort((a, b) => b.rate - a.rate)[0]!;
@@ -236,8 +148,8 @@ const suite: BenchSuite = {
       const put: number[] = [];
       const stopFileRss = rssSampler(pid);
       for (let i = 0; i < 2; i++) {
-        dd.push(ddBaseline(src, dir));
-        put.push(await putFile(socket, id, src, `big-${i}.bin`));
+        dd.push(ddRate(src, dir, FILE_MIB * MiB));
+        put.push(await putRate(socket, id, src, `big-${i}.bin`, FILE_MIB * MiB));
       }
       const fileRss = stopFileRss();
       const ddBest = Math.max(...dd);

@@ -7,19 +7,11 @@ import type { BenchSuite } from "../run.ts";
 import { daemonHome, procUsage, summarize, timeCommand } from "../lib/timing.ts";
 import { best, comparisonTable, medianRow, msf, num, pctf, range, type Row, usf } from "../lib/previous-table.ts";
 import { currentSide, withPrevious, type Side } from "../lib/previous-build.ts";
-import {
-  type ClientModule,
-  concurrentRound,
-  ddRate,
-  FILE_MIB,
-  ingestMessages,
-  type Kind,
-  MiB,
-  putRate,
-  req,
-  sdkMessages,
-  timedGet,
-} from "../lib/previous-measure.ts";
+import { type ClientModule, ddRate, ingestMessages, type Kind, putRate, req, sdkMessages } from "../lib/ingest-load.ts";
+import { concurrentRound, timedGet } from "../lib/previous-measure.ts";
+
+const MiB = 1024 ** 2;
+const FILE_MIB = 256;
 
 const ROUNDS = 3;
 const IDLE_S = 60;
@@ -154,10 +146,10 @@ async function compare(sides: [Side, Side]): Promise<string> {
     const put: [number[], number[]] = [[], []];
     for (let r = 0; r < ROUNDS; r++) {
       settle();
-      dd.push(ddRate(src, homes[1].dir) / 1e6);
+      dd.push(ddRate(src, homes[1].dir, FILE_MIB * MiB) / 1e6);
       await both(async (k) => {
         settle();
-        put[k].push((await putRate(homes[k].socket, recs[k], src, `big-${r}.bin`)) / 1e6);
+        put[k].push((await putRate(homes[k].socket, recs[k], src, `big-${r}.bin`, FILE_MIB * MiB)) / 1e6);
       }, r);
     }
     rmSync(src);
