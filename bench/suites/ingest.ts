@@ -9,7 +9,7 @@ import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
 import { createClient, startRecording } from "../../src/client/index.ts";
 import { encodeFrames } from "../../src/client/frames.ts";
-import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
+import { parseNdjson } from "../../src/recordings/input/parse-ndjson.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
 import { BINARY, daemonHome, ms, procUsage, summarize, table } from "../lib/timing.ts";
 

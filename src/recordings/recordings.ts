@@ -16,7 +16,7 @@
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
-import { createSha256Streams } from "./sha256-stream.ts";
+import { createSha256Streams } from "./disk/sha256-stream.ts";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -26,24 +26,24 @@ import { recordings, traces } from "../store/schema.ts";
 import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
-import { ensureDirDurable } from "./durable-fs.ts";
+import { ensureDirDurable } from "./disk/durable-fs.ts";
 import { cancelRecording, finishStopIfReady, stopRecording } from "./finalize.ts";
-import { createCompactor } from "./segment-compact.ts";
-import { compactionsDone, resumeCompactions } from "./segment-finish.ts";
-import { parseFrames } from "./frames.ts";
+import { createCompactor } from "./segments/segment-compact.ts";
+import { compactionsDone, resumeCompactions } from "./segments/segment-finish.ts";
+import { parseFrames } from "./input/frames.ts";
 import { isRecordingId, uuidv7 } from "./ids.ts";
 import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
-import { recordingDir } from "./layout.ts";
-import { parseNdjson } from "./parse-ndjson.ts";
+import { recordingDir } from "./disk/layout.ts";
+import { parseNdjson } from "./input/parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
-import { reconcile, retryRepairs, type ReconcileReport } from "./reconcile.ts";
-import { writeRecordingJson } from "./recording-json.ts";
-import { createStorageBudget } from "./storage-budget.ts";
-import { asStorageFull, withReserve } from "./storage-full.ts";
-import { bufferOf, schemaBytes } from "./trace-schema.ts";
+import { reconcile, retryRepairs, type ReconcileReport } from "./repair/reconcile.ts";
+import { writeRecordingJson } from "./disk/recording-json.ts";
+import { createStorageBudget } from "./disk/storage-budget.ts";
+import { asStorageFull, withReserve } from "./disk/storage-full.ts";
+import { bufferOf, schemaBytes } from "./input/trace-schema.ts";
 import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
-import * as queue from "./upload-queue.ts";
-import { createUploadState } from "./upload-state.ts";
+import * as queue from "./uploads/upload-queue.ts";
+import { createUploadState } from "./uploads/upload-state.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 

@@ -10,18 +10,18 @@
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { files, recordings, segments, traces, uploads } from "../store/schema.ts";
-import type { Ctx } from "./context.ts";
-import { enqueueUpload } from "./upload-queue.ts";
-import { isRecordingId } from "./ids.ts";
-import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment, usableRecordingDir } from "./layout.ts";
-import { readRecordingJson } from "./recording-json.ts";
-import { repairSegment, scanSegment } from "./segment-scan.ts";
-import { markSegmentClosed } from "./segments.ts";
-import { sha256File } from "./sha256-stream.ts";
-import { stopRecording } from "./finalize.ts";
-import { bufferOf, schemaBytes } from "./trace-schema.ts";
-import { withReserve } from "./storage-full.ts";
+import { files, recordings, segments, traces, uploads } from "../../store/schema.ts";
+import type { Ctx } from "../context.ts";
+import { enqueueUpload } from "../uploads/upload-queue.ts";
+import { isRecordingId } from "../ids.ts";
+import { fileName, INCOMING, MANIFEST, recordingDir, relPath, segmentName, seqOfSegment, usableRecordingDir } from "../disk/layout.ts";
+import { readRecordingJson } from "../disk/recording-json.ts";
+import { repairSegment, scanSegment } from "../segments/segment-scan.ts";
+import { markSegmentClosed } from "../segments/segments.ts";
+import { sha256File } from "../disk/sha256-stream.ts";
+import { stopRecording } from "../finalize.ts";
+import { bufferOf, schemaBytes } from "../input/trace-schema.ts";
+import { withReserve } from "../disk/storage-full.ts";
 
 export interface ReconcileReport {
   repaired: { recording_id: string; seq: number; cut_bytes: number }[];

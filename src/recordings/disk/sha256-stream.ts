@@ -7,7 +7,7 @@
 // from the file on disk instead, which holds the same bytes.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
-import { createInlineWorker, type InlineWorker } from "../runtime/inline-worker.ts";
+import { createInlineWorker, type InlineWorker } from "../../runtime/inline-worker.ts";
 
 /** The sha256 of a whole file on disk, read a MiB at a time. */
 export function sha256File(path: string): string {

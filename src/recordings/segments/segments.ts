@@ -4,13 +4,13 @@
 import { existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments } from "../store/schema.ts";
-import type { Ctx, OpenSegment } from "./context.ts";
-import { ensureDirDurable } from "./durable-fs.ts";
-import { identityMetadata, identityOf } from "./identity.ts";
+import { recordings, segments } from "../../store/schema.ts";
+import type { Ctx, OpenSegment } from "../context.ts";
+import { ensureDirDurable } from "../disk/durable-fs.ts";
+import { identityMetadata, identityOf } from "../identity.ts";
 import { startCompaction } from "./segment-finish.ts";
-import { sqlInt64 } from "./sql-int64.ts";
-import { recordingDir, relPath, segmentName } from "./layout.ts";
+import { sqlInt64 } from "../sql-int64.ts";
+import { recordingDir, relPath, segmentName } from "../disk/layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
 /** The recording's open segment, opening segment `next_segment_seq` when there is none. */

@@ -13,7 +13,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { McapChunkBuilder, McapRecordBuilder, type McapTypes } from "@mcap/core";
-import { fsyncDir, writeAllSync } from "./durable-fs.ts";
+import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
 import { crc32 } from "node:zlib";
 import { writeChunkGroup, writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
 
