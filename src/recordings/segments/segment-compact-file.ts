@@ -20,7 +20,7 @@ import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder, McapStreamReader, type McapTypes } from "@mcap/core";
 import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
 import { writeChunkGroup, writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
-import { emptyState } from "./segment-writer.ts";
+import { emptyState } from "./segment-state.ts";
 
 export interface CompactJob {
   path: string;

@@ -10,7 +10,9 @@ import { openExistingNoFollow } from "../disk/safe-paths.ts";
 import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
 import { writeAllSync } from "../disk/durable-fs.ts";
-import { emptyState, LIBRARY, SegmentWriter, type Compress, type SegmentState } from "./segment-writer.ts";
+import { LIBRARY } from "./mcap-records.ts";
+import { emptyState, type Compress, type SegmentState } from "./segment-state.ts";
+import { SegmentWriter } from "./segment-writer.ts";
 
 export type Decompress = (data: Uint8Array) => Uint8Array;
 
