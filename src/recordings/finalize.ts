@@ -18,9 +18,9 @@ import { buildManifest, manifestText } from "./manifest.ts";
 import { closeSegment } from "./segments/segments.ts";
 
 /**
- * Closes the open segment and, once every segment is rewritten (segment-finish.ts; at once when
- * none is being rewritten), writes and queues the manifest. Safe to call again on a finalizing
- * recording.
+ * Closes the open segment and, once every segment is rewritten (segments/segment-finish.ts; at
+ * once when none is being rewritten), writes and queues the manifest. Safe to call again on a
+ * finalizing recording.
  */
 export function stopRecording(ctx: Ctx, id: string): void {
   const rec = requireRecording(ctx, id);

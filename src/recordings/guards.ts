@@ -1,5 +1,5 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
-// sound. (A full disk is told apart from a bug in storage-full.ts.)
+// sound. (A full disk is told apart from a bug in disk/storage-full.ts.)
 import { accessSync, constants } from "node:fs";
 import { ensureDirDurable } from "./disk/durable-fs.ts";
 import { privateRoot } from "./disk/safe-paths.ts";

@@ -10,8 +10,8 @@
  *   recs.stop(r.id);  recs.cancel(r.id, { confirm: true });
  *   recs.get(id);  recs.list({ state, limit, cursor });
  *   recs.tick(now);   // on a timer: closes aged segments, finalizes idle recordings
- *   recs.uploads.*    // the uploader's queue, see upload-queue.ts
- *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (upload-state.ts)
+ *   recs.uploads.*    // the uploader's queue, see uploads/upload-queue.ts
+ *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (uploads/upload-state.ts)
  *
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
