@@ -46,7 +46,7 @@ export interface CompileOptions {
 }
 
 // The segment rewrite worker (new Worker(new URL(...))) is a second entry point of the daemon's binary.
-const DAEMON_ENTRIES = ["src/main.ts", "src/recordings/segment-compact-worker.ts"];
+const DAEMON_ENTRIES = ["src/main.ts", "src/recordings/segments/segment-compact-worker.ts"];
 
 export async function compile(opts: CompileOptions): Promise<void> {
   const entries = opts.entry ? [opts.entry] : DAEMON_ENTRIES;

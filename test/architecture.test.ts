@@ -84,6 +84,41 @@ describe("architecture", () => {
     expect(violations).toEqual([]);
   });
 
+  test("recordings' units import one way: input/ and disk/ know no other unit, none knows the facade", () => {
+    // The folders under recordings/ are units with one job; the files at the top wire them
+    // (recordings.ts, the facade) or are the operations on a recording (ingest, finalize...).
+    // A type-only import of the shared shapes (context.ts, types.ts) is open to every unit.
+    // Besides its own folder, each unit may import what is listed here, and nothing else.
+    const dir = join(SRC, "recordings");
+    const UNITS: Record<string, string[]> = {
+      input: [],
+      disk: [],
+      // A sealed segment's upload row (segment-finish.ts); the identity every segment opens with.
+      segments: ["disk/", "uploads/", "identity.ts", "sql-int64.ts"],
+      // requireRecording (ingest.ts): the recording's row or a not-found error.
+      uploads: ["disk/", "ingest.ts"],
+      // Start-up repair runs the operations (a stop it finishes) on every unit.
+      repair: ["disk/", "input/", "segments/", "uploads/", "finalize.ts", "ids.ts"],
+    };
+    const SHAPES = new Set(["context.ts", "types.ts"]);
+    const folders = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());
+    expect(folders.sort()).toEqual(Object.keys(UNITS).sort());
+    const violations: string[] = [];
+    for (const file of files(dir)) {
+      const rel = relative(dir, file);
+      const unit = rel.includes("/") ? rel.split("/")[0]! : "";
+      if (unit === "") continue;
+      for (const m of readFileSync(file, "utf8").matchAll(IMPORT_RE)) {
+        const target = resolve(dirname(file), (m[2] ?? m[3])!);
+        if (!target.startsWith(`${dir}/`)) continue;
+        const to = relative(dir, target);
+        if (to.startsWith(`${unit}/`) || (SHAPES.has(to) && m[1])) continue;
+        if (!UNITS[unit]!.some((allowed) => to === allowed || (allowed.endsWith("/") && to.startsWith(allowed)))) violations.push(`${rel} -> ${to}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
   test("relative imports name their .ts file, so Deno runs the same source", () => {
     const bare: string[] = [];
     for (const file of files(SRC)) {

@@ -9,7 +9,7 @@ import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
 import * as client from "../../src/client/index.ts";
 import { BATCH, BATCHES, ddRate, enc, ingestMessages, messages, ndjsonBody, PAYLOAD, putRate, req, sdkMessages } from "../lib/ingest-load.ts";
-import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
+import { parseNdjson } from "../../src/recordings/input/parse-ndjson.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
 import { BINARY, daemonHome, ms, procUsage, summarize, table } from "../lib/timing.ts";
 

@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { describeRoute } from "hono-openapi";
 import { redactConfig, type FieldName } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
-import { tooDeepLineAt } from "../recordings/json-depth.ts";
+import { tooDeepLineAt } from "../recordings/input/json-depth.ts";
 import { readBody } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
 

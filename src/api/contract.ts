@@ -6,7 +6,7 @@ import type { RecordingProgress } from "../uploader/progress.ts";
 import type { RecordingDetail, RecordingView } from "../recordings/types.ts";
 
 export type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView, TraceDeclaration, TraceView } from "../recordings/types.ts";
-export type { Frame } from "../recordings/frames.ts";
+export type { Frame } from "../recordings/input/frames.ts";
 export type { StoredFile } from "../recordings/put-file.ts";
 export type { ListOptions as ListQuery } from "../recordings/views.ts";
 export type { ObjectProgress, RecordingProgress, UploadProgress } from "../uploader/progress.ts";

@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DaemonError } from "../errors.ts";
-import { isDiskFull } from "../recordings/storage-full.ts";
+import { isDiskFull } from "../recordings/disk/storage-full.ts";
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };

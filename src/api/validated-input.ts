@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import { resolver, uniqueSymbol } from "hono-openapi";
 import * as v from "valibot";
 import { ValidationError } from "../errors.ts";
-import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/json-depth.ts";
+import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/input/json-depth.ts";
 import { readBody, type BodyLimit } from "./body.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -1,5 +1,5 @@
 // The binary framing of application/vnd.ncd.frames (docs/frames.md), client side; the
-// daemon's parser lives in src/recordings/frames.ts. Per frame, little-endian: u16 name length, name (UTF-8),
+// daemon's parser lives in src/recordings/input/frames.ts. Per frame, little-endian: u16 name length, name (UTF-8),
 // u64 timestamp_ns, u32 payload length, payload.
 import type { Frame } from "../api/contract.ts";
 

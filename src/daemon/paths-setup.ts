@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Paths } from "../config/index.ts";
-import { ensureDirDurable } from "../recordings/durable-fs.ts";
+import { ensureDirDurable } from "../recordings/disk/durable-fs.ts";
 
 export function ensurePrivateDir(dir: string): void {
   // Durable: a power cut right after the first start must not take the state folder (and the

@@ -2,10 +2,10 @@
 import type { DiskReserve } from "../store/disk-reserve.ts";
 import type { Log } from "../store/log.ts";
 import type { Store } from "../store/store.ts";
-import type { Compactor } from "./segment-compact.ts";
-import type { SegmentWriter } from "./segment-writer.ts";
-import type { Sha256Streams } from "./sha256-stream.ts";
-import type { StorageBudget } from "./storage-budget.ts";
+import type { Compactor } from "./segments/segment-compact.ts";
+import type { SegmentWriter } from "./segments/segment-writer.ts";
+import type { Sha256Streams } from "./disk/sha256-stream.ts";
+import type { StorageBudget } from "./disk/storage-budget.ts";
 import type { Clock, Emit, RecordingLimits, RecordingsDeps } from "./types.ts";
 
 export interface OpenSegment {

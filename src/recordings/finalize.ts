@@ -9,18 +9,18 @@ import { and, eq, ne } from "drizzle-orm";
 import { ConflictError, ValidationError } from "../errors.ts";
 import { recordings, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
-import { enqueueUpload } from "./upload-queue.ts";
-import { writeFileAtomic } from "./durable-fs.ts";
+import { enqueueUpload } from "./uploads/upload-queue.ts";
+import { writeFileAtomic } from "./disk/durable-fs.ts";
 import { requireRecording } from "./ingest.ts";
-import { MANIFEST, recordingDir, relPath } from "./layout.ts";
-import { readRecordingJson, updateRecordingJson } from "./recording-json.ts";
+import { MANIFEST, recordingDir, relPath } from "./disk/layout.ts";
+import { readRecordingJson, updateRecordingJson } from "./disk/recording-json.ts";
 import { buildManifest, manifestText } from "./manifest.ts";
-import { closeSegment } from "./segments.ts";
+import { closeSegment } from "./segments/segments.ts";
 
 /**
- * Closes the open segment and, once every segment is rewritten (segment-finish.ts; at once when
- * none is being rewritten), writes and queues the manifest. Safe to call again on a finalizing
- * recording.
+ * Closes the open segment and, once every segment is rewritten (segments/segment-finish.ts; at
+ * once when none is being rewritten), writes and queues the manifest. Safe to call again on a
+ * finalizing recording.
  */
 export function stopRecording(ctx: Ctx, id: string): void {
   const rec = requireRecording(ctx, id);

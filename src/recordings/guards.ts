@@ -1,11 +1,11 @@
 // Checks made before anything is written: the store's root is usable, trace declarations are
-// sound. (A full disk is told apart from a bug in storage-full.ts.)
+// sound. (A full disk is told apart from a bug in disk/storage-full.ts.)
 import { accessSync, constants } from "node:fs";
-import { ensureDirDurable } from "./durable-fs.ts";
-import { privateRoot } from "./safe-paths.ts";
+import { ensureDirDurable } from "./disk/durable-fs.ts";
+import { privateRoot } from "./disk/safe-paths.ts";
 import { ValidationError } from "../errors.ts";
-import { assertTraceName, MAX_TRACES } from "./names.ts";
-import { conflictingDeclaration, schemaBytes } from "./trace-schema.ts";
+import { assertTraceName, MAX_TRACES } from "./input/names.ts";
+import { conflictingDeclaration, schemaBytes } from "./input/trace-schema.ts";
 import type { CreateRecordingInput, TraceDeclaration } from "./types.ts";
 
 /** Returns a warning when the root's mode had to be made private. */

@@ -5,9 +5,9 @@
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
-import { MAX_TRACES, tooManyTraces } from "./names.ts";
-import type { IncomingMessage } from "./parse-ndjson.ts";
-import { closeSegment, openSegment } from "./segments.ts";
+import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
+import type { IncomingMessage } from "./input/parse-ndjson.ts";
+import { closeSegment, openSegment } from "./segments/segments.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
 

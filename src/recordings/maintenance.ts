@@ -4,8 +4,8 @@ import { and, eq, lt, or } from "drizzle-orm";
 import { recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { stopRecording } from "./finalize.ts";
-import { closeSegment } from "./segments.ts";
-import { withReserve } from "./storage-full.ts";
+import { closeSegment } from "./segments/segments.ts";
+import { withReserve } from "./disk/storage-full.ts";
 
 /**
  * Stops recordings idle for idleFinalizeMs, and finishes any stop that a full disk interrupted

@@ -7,11 +7,11 @@ import { eq, sql } from "drizzle-orm";
 import { ConflictError } from "../errors.ts";
 import { files, recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
-import { enqueueUpload } from "./upload-queue.ts";
-import { ensureDirDurable, fsyncDir, writeAllSync } from "./durable-fs.ts";
+import { enqueueUpload } from "./uploads/upload-queue.ts";
+import { ensureDirDurable, fsyncDir, writeAllSync } from "./disk/durable-fs.ts";
 import { requireWritable } from "./ingest.ts";
-import { fileName, INCOMING, recordingDir, relPath } from "./layout.ts";
-import { assertFileName } from "./names.ts";
+import { fileName, INCOMING, recordingDir, relPath } from "./disk/layout.ts";
+import { assertFileName } from "./input/names.ts";
 
 export interface StoredFile {
   name: string;

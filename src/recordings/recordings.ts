@@ -10,40 +10,36 @@
  *   recs.stop(r.id);  recs.cancel(r.id, { confirm: true });
  *   recs.get(id);  recs.list({ state, limit, cursor });
  *   recs.tick(now);   // on a timer: closes aged segments, finalizes idle recordings
- *   recs.uploads.*    // the uploader's queue, see upload-queue.ts
- *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (upload-state.ts)
+ *   recs.uploads.*    // the uploader's queue, see uploads/upload-queue.ts
+ *   recs.uploadState  // the same queue as the uploader's UploadStateStore port (uploads/upload-state.ts)
  *
  * States: recording -> finalizing -> pending_upload -> uploading -> uploaded | failed, and
  * cancelled. Errors are the shared classes of src/errors.ts.
  */
-import { createSha256Streams } from "./sha256-stream.ts";
-import { rmSync } from "node:fs";
+import { createSha256Streams } from "./disk/sha256-stream.ts";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createDiskReserve } from "../store/disk-reserve.ts";
 import { NotFoundError } from "../errors.ts";
-import { recordings, traces } from "../store/schema.ts";
 import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
-import { ensureDirDurable } from "./durable-fs.ts";
+import { createRecording } from "./create.ts";
 import { cancelRecording, finishStopIfReady, stopRecording } from "./finalize.ts";
-import { createCompactor } from "./segment-compact.ts";
-import { compactionsDone, resumeCompactions } from "./segment-finish.ts";
-import { parseFrames } from "./frames.ts";
-import { isRecordingId, uuidv7 } from "./ids.ts";
+import { createCompactor } from "./segments/segment-compact.ts";
+import { compactionsDone, resumeCompactions } from "./segments/segment-finish.ts";
+import { parseFrames } from "./input/frames.ts";
+import { isRecordingId } from "./ids.ts";
 import { appendMessages, requireRecording, requireWritable } from "./ingest.ts";
-import { recordingDir } from "./layout.ts";
-import { parseNdjson } from "./parse-ndjson.ts";
+import { parseNdjson } from "./input/parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
-import { reconcile, retryRepairs, type ReconcileReport } from "./reconcile.ts";
-import { writeRecordingJson } from "./recording-json.ts";
-import { createStorageBudget } from "./storage-budget.ts";
-import { asStorageFull, withReserve } from "./storage-full.ts";
-import { bufferOf, schemaBytes } from "./trace-schema.ts";
+import { reconcile, retryRepairs } from "./repair/reconcile.ts";
+import type { ReconcileReport } from "./repair/report.ts";
+import { createStorageBudget } from "./disk/storage-budget.ts";
+import { asStorageFull, withReserve } from "./disk/storage-full.ts";
 import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
-import * as queue from "./upload-queue.ts";
-import { createUploadState } from "./upload-state.ts";
+import * as queue from "./uploads/upload-queue.ts";
+import { createUploadState } from "./uploads/upload-state.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
@@ -101,61 +97,6 @@ export function createRecordings(deps: RecordingsDeps) {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
 
-  function createRecording(input: CreateRecordingInput): RecordingDetail {
-    const now = clock.now();
-    const id = uuidv7(now);
-    const dir = recordingDir(deps.root, id);
-    const { store } = ctx;
-    try {
-      ensureDirDurable(dir);
-      writeRecordingJson(dir, {
-        id,
-        name: input.name ?? null,
-        dataset: input.dataset ?? null,
-        robot_id: input.robot_id ?? null,
-        metadata: input.metadata ?? {},
-        created_at: now,
-        traces: input.traces ?? [],
-        state: "recording",
-        stopped_at: null,
-      });
-      store.tx(() => {
-        store.run(
-          store.db.insert(recordings).values({
-            id,
-            name: input.name ?? null,
-            dataset: input.dataset ?? null,
-            robot_id: input.robot_id ?? null,
-            metadata: JSON.stringify(input.metadata ?? {}),
-            state: "recording",
-            created_at: now,
-            updated_at: now,
-            last_write_at: now,
-          }),
-        );
-        for (const t of input.traces ?? []) {
-          store.run(
-            store.db.insert(traces).values({
-              recording_id: id,
-              name: t.name,
-              encoding: t.encoding,
-              schema_name: t.schema_name ?? null,
-              schema_encoding: t.schema_encoding ?? null,
-              schema: bufferOf(schemaBytes(t)),
-              created_at: now,
-            }),
-          );
-        }
-      });
-    } catch (err) {
-      // Refused (a full disk): no folder is left that a rebuild would take for a recording.
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
-    emit("recording.created", { recording_id: id, name: input.name ?? null });
-    return detailOf(ctx, id);
-  }
-
   return {
     limits: limits as Readonly<RecordingLimits>,
     /** Live changes (storage_limit, segment limits...); they last until restart. */
@@ -178,7 +119,7 @@ export function createRecordings(deps: RecordingsDeps) {
 
     create(input: CreateRecordingInput = {}): RecordingDetail {
       checkDeclarations(input);
-      return guarded(ctx, () => createRecording(input));
+      return guarded(ctx, () => createRecording(ctx, input));
     },
 
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {

@@ -1,5 +1,5 @@
 // What the uploader needs from the rest of the daemon. The recordings module implements
-// UploadStateStore on its tables (src/recordings/upload-state.ts); the uploader never touches
+// UploadStateStore on its tables (src/recordings/uploads/upload-state.ts); the uploader never touches
 // the database itself, so every fact that must survive a crash (an S3 upload id, each
 // completed part, a tus URL) goes through these methods the moment it becomes true.
 

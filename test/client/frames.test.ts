@@ -2,7 +2,7 @@
 // library); the daemon's parser must read exactly what it writes.
 import { describe, expect, test } from "bun:test";
 import { encodeFrames } from "../../src/client/frames.ts";
-import { parseFrames } from "../../src/recordings/frames.ts";
+import { parseFrames } from "../../src/recordings/input/frames.ts";
 
 describe("the SDK's frame encoder", () => {
   const frames = [

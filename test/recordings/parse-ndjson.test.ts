@@ -1,6 +1,6 @@
 // NDJSON batches parsed on their own: what each message's bytes are, and which line is named.
 import { describe, expect, test } from "bun:test";
-import { parseNdjson } from "../../src/recordings/parse-ndjson.ts";
+import { parseNdjson } from "../../src/recordings/input/parse-ndjson.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
 

@@ -3,8 +3,8 @@ import { appendFileSync, mkdtempSync, rmSync, statSync, truncateSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getRuntime } from "../../src/runtime/index.ts";
-import { repairSegment, scanSegment } from "../../src/recordings/segment-scan.ts";
-import { SegmentWriter } from "../../src/recordings/segment-writer.ts";
+import { repairSegment, scanSegment } from "../../src/recordings/segments/segment-scan.ts";
+import { SegmentWriter } from "../../src/recordings/segments/segment-writer.ts";
 import { readIndexed, readStream } from "./helpers.ts";
 
 const runtime = await getRuntime();

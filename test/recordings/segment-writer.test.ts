@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getRuntime } from "../../src/runtime/index.ts";
-import { SegmentWriter } from "../../src/recordings/segment-writer.ts";
+import { SegmentWriter } from "../../src/recordings/segments/segment-writer.ts";
 import { readIndexed, readStream } from "./helpers.ts";
 
 const runtime = await getRuntime();

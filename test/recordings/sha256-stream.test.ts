@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInlineWorker } from "../../src/runtime/inline-worker.ts";
-import { createSha256Streams } from "../../src/recordings/sha256-stream.ts";
+import { createSha256Streams } from "../../src/recordings/disk/sha256-stream.ts";
 
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { uuidv7 } from "../../src/recordings/ids.ts";
-import { fileName, MANIFEST, RECORDING_JSON, relPath, segmentName } from "../../src/recordings/layout.ts";
-import type { RecordingJson } from "../../src/recordings/recording-json.ts";
+import { fileName, MANIFEST, RECORDING_JSON, relPath, segmentName } from "../../src/recordings/disk/layout.ts";
+import type { RecordingJson } from "../../src/recordings/disk/recording-json.ts";
 import { applyMigrations } from "../../src/store/migrate.ts";
 
 export interface ScaleStoreOptions {

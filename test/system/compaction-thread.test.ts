@@ -25,15 +25,15 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
   test("run off the daemon's JavaScript thread in the compiled binary", async () => {
     const logPath = join(home, "strace.log");
     const p = instancePaths(home);
-    tracer = Bun.spawn(
-      [strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"],
-      {
-        env: baseEnv(home),
-        cwd: home,
-        stdout: "ignore",
-        stderr: "pipe",
-      },
-    );
+    // 16 KiB chunks: a segment of one chunk is only hashed at close, never rewritten, so each
+    // of the batches below must end more than one chunk for its segment to be rewritten at all.
+    const daemon = [BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"];
+    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", ...daemon], {
+      env: baseEnv(home),
+      cwd: home,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
     const id = await createRecording(p.socket, { name: "rewrite thread" });
     // Two batches of 40,000 random bytes pass the segment limit: each segment closes with two

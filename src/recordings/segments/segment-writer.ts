@@ -9,67 +9,16 @@
  * it returns. The file is thus always "magic, header, complete chunk groups, maybe a torn
  * tail", which segment-scan.ts can cut back and close after a crash. `close` writes DataEnd,
  * the summary (schemas, channels, statistics, chunk indexes, summary offsets) and the footer.
+ * A batch is encoded in memory by segment-batch.ts; this file makes it durable, or undoes it.
  */
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { McapChunkBuilder, McapRecordBuilder, type McapTypes } from "@mcap/core";
-import { fsyncDir, writeAllSync } from "./durable-fs.ts";
 import { crc32 } from "node:zlib";
-import { writeChunkGroup, writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
-
-export interface ChannelDecl {
-  topic: string;
-  messageEncoding: string;
-  schema?: { name: string; encoding: string; data: Uint8Array };
-}
-
-export interface SegmentMessage {
-  channelId: number;
-  logTime: bigint;
-  publishTime: bigint;
-  data: Uint8Array;
-}
-
-export type Compress = (data: Uint8Array) => Uint8Array;
-
-/** Everything the summary needs; rebuilt from the file by segment-scan.ts after a crash. */
-export interface SegmentState {
-  schemas: Map<number, McapTypes.Schema>;
-  channels: Map<number, McapTypes.Channel>;
-  /** Channels whose Channel record is already in a chunk of this file. */
-  written: Set<number>;
-  chunkIndexes: McapTypes.ChunkIndex[];
-  messageCount: number;
-  channelMessageCounts: Map<number, bigint>;
-  messageStartTime: bigint;
-  messageEndTime: bigint;
-  sequences: Map<number, number>;
-  /** End of the last durable chunk group: where the next batch goes. */
-  position: number;
-  /** Metadata records in the data section (the `recording` identity), for the summary's index. */
-  metadataIndexes: McapTypes.MetadataIndex[];
-  /** CRC-32 of the file's bytes [0, position): the data section CRC once DataEnd follows. */
-  dataCrc: number;
-}
-
-export function emptyState(position: number): SegmentState {
-  return {
-    schemas: new Map(),
-    channels: new Map(),
-    written: new Set(),
-    chunkIndexes: [],
-    messageCount: 0,
-    channelMessageCounts: new Map(),
-    messageStartTime: 0n,
-    messageEndTime: 0n,
-    sequences: new Map(),
-    position,
-    metadataIndexes: [],
-    dataCrc: 0,
-  };
-}
-
-export { LIBRARY } from "./mcap-records.ts";
+import { McapChunkBuilder, McapRecordBuilder } from "@mcap/core";
+import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
+import { writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
+import { applyBatch, encodeBatch } from "./segment-batch.ts";
+import { emptyState, type ChannelDecl, type Compress, type SegmentMessage, type SegmentState } from "./segment-state.ts";
 
 /** Builders that grew past this are dropped after their batch rather than kept with the segment. */
 const KEEP_BUILDERS_UP_TO = 4 << 20;
@@ -181,45 +130,12 @@ export class SegmentWriter {
     this.cutBackIfNeeded();
     if (messages.length === 0) return 0;
     const s = this.state;
-    const written = new Set(s.written);
-    const sequences = new Map(s.sequences);
-    const counts = new Map(s.channelMessageCounts);
-    const newIndexes: McapTypes.ChunkIndex[] = [];
     const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
-    rb.reset();
-    chunk.reset();
-    let start = s.messageStartTime;
-    let end = s.messageEndTime;
-    let count = s.messageCount;
-
-    const flush = () => {
-      if (chunk.numMessages === 0) return;
-      newIndexes.push(writeChunkGroup(rb, chunk, s.position, this.compress));
-      chunk.reset();
-    };
-
-    for (const m of messages) {
-      if (!written.has(m.channelId)) {
-        const ch = s.channels.get(m.channelId);
-        if (!ch) throw new Error(`unknown channel ${m.channelId}`);
-        if (ch.schemaId !== 0) chunk.addSchema(s.schemas.get(ch.schemaId)!);
-        chunk.addChannel(ch);
-        written.add(m.channelId);
-      }
-      const sequence = (sequences.get(m.channelId) ?? 0) + 1;
-      sequences.set(m.channelId, sequence);
-      chunk.addMessage({ channelId: m.channelId, sequence, logTime: m.logTime, publishTime: m.publishTime, data: m.data });
-      if (count === 0 || m.logTime < start) start = m.logTime;
-      if (count === 0 || m.logTime > end) end = m.logTime;
-      count++;
-      counts.set(m.channelId, (counts.get(m.channelId) ?? 0n) + 1n);
-      if (chunk.byteLength >= this.chunkBytes) flush();
-    }
-    flush();
+    const batch = encodeBatch(s, messages, rb, chunk, this.compress, this.chunkBytes);
     try {
       writeAllSync(this.fd, rb.buffer, s.position);
       fdatasyncSync(this.fd);
-      commit({ added: rb.length, size: s.position + rb.length, messageCount: count });
+      commit({ added: rb.length, size: s.position + rb.length, messageCount: batch.count });
     } catch (err) {
       // Leave the file as it was before this batch: the batch is refused as a whole.
       this.forgetUnwrittenChannels();
@@ -231,16 +147,8 @@ export class SegmentWriter {
       }
       throw err;
     }
-    s.position += rb.length;
-    s.dataCrc = crc32(rb.buffer, s.dataCrc);
+    applyBatch(s, batch, rb);
     if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
-    s.written = written;
-    s.sequences = sequences;
-    s.channelMessageCounts = counts;
-    s.chunkIndexes.push(...newIndexes);
-    s.messageStartTime = start;
-    s.messageEndTime = end;
-    s.messageCount = count;
     return rb.length;
   }
 

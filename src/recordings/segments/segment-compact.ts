@@ -7,7 +7,7 @@
 // where starting a worker costs more time and its own heap (several MiB of RSS).
 const IN_THREAD_BELOW = 64 * 1024;
 import { statSync } from "node:fs";
-import type { Runtime } from "../runtime/index.ts";
+import type { Runtime } from "../../runtime/index.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
 
 export interface Compactor {
@@ -21,7 +21,7 @@ type Answer = { id: number; result?: CompactResult; error?: string };
 // file the binary does not hold, and the worker would never start. From source (bun, Deno) it
 // is this module's sibling.
 const workerEntry = () =>
-  import.meta.url.includes("/$bunfs/") ? "./recordings/segment-compact-worker.ts" : new URL("./segment-compact-worker.ts", import.meta.url).href;
+  import.meta.url.includes("/$bunfs/") ? "./recordings/segments/segment-compact-worker.ts" : new URL("./segment-compact-worker.ts", import.meta.url).href;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress">): Compactor {

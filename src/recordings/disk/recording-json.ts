@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./durable-fs.ts";
 import { RECORDING_JSON } from "./layout.ts";
-import type { TraceDeclaration } from "./types.ts";
+import type { TraceDeclaration } from "../types.ts";
 
 export interface RecordingJson {
   id: string;

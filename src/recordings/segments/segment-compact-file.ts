@@ -18,9 +18,9 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync } from
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder, McapStreamReader, type McapTypes } from "@mcap/core";
-import { fsyncDir, writeAllSync } from "./durable-fs.ts";
+import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
 import { writeChunkGroup, writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
-import { emptyState } from "./segment-writer.ts";
+import { emptyState } from "./segment-state.ts";
 
 export interface CompactJob {
   path: string;

@@ -1,7 +1,7 @@
 // Worker-thread entry of the segment rewrite (segment-compact-file.ts). Built into the binary as
-// a second entry point (scripts/build.ts); Deno loads it from source. Messages: { id, job } in,
+// a second entry point (scripts/compile.ts); Deno loads it from source. Messages: { id, job } in,
 // { id, result } or { id, error } out.
-import { getRuntime } from "../runtime/index.ts";
+import { getRuntime } from "../../runtime/index.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob } from "./segment-compact-file.ts";
 
 declare const self: { onmessage: ((e: MessageEvent<{ id: number; job: CompactJob }>) => void) | null; postMessage(msg: unknown): void };

@@ -1,7 +1,7 @@
 // Parses a whole NDJSON batch before anything is stored, so that one bad line rejects the batch.
 // Line numbers in messages are 1-based, counting every line of the body (blank ones included).
 import { isUtf8 } from "node:buffer";
-import { TooLargeError, ValidationError } from "../errors.ts";
+import { TooLargeError, ValidationError } from "../../errors.ts";
 import { lineAt, MAX_JSON_DEPTH, tooDeepLineAt } from "./json-depth.ts";
 import { bad, createLineReader } from "./ndjson-message.ts";
 

@@ -3,8 +3,8 @@
 // schema encodings). Both become the exact bytes stored in the database and written into the
 // MCAP Schema record, so a protobuf FileDescriptorSet comes back byte for byte.
 import { Buffer } from "node:buffer";
-import { ConflictError, ValidationError } from "../errors.ts";
-import type { TraceDeclaration } from "./types.ts";
+import { ConflictError, ValidationError } from "../../errors.ts";
+import type { TraceDeclaration } from "../types.ts";
 
 /** MCAP schema encodings whose schema data is binary, never text. */
 const BINARY_SCHEMA_ENCODINGS = new Set(["protobuf", "flatbuffer"]);

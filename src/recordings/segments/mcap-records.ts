@@ -3,7 +3,7 @@
 // and the closing summary and footer. Positions are absolute offsets in the segment file.
 import { crc32 } from "node:zlib";
 import { Opcode, type McapChunkBuilder, type McapRecordBuilder, type McapTypes } from "@mcap/core";
-import type { Compress, SegmentState } from "./segment-writer.ts";
+import type { Compress, SegmentState } from "./segment-state.ts";
 
 export const LIBRARY = "nc-data-daemon";
 

@@ -1,6 +1,6 @@
 // Trace names are MCAP topics and never touch the file system; file names do, so they are
 // restricted to a set that cannot escape the recording's files/ directory.
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../../errors.ts";
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;

@@ -4,11 +4,11 @@
 // is written. Rewrites interrupted by a crash or a shutdown (a closed segment without sha256)
 // are started again by `resumeCompactions` at the next start.
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments } from "../store/schema.ts";
-import type { Ctx } from "./context.ts";
-import { enqueueUpload } from "./upload-queue.ts";
-import { relPath, segmentName } from "./layout.ts";
-import { assertInStore } from "./safe-paths.ts";
+import { recordings, segments } from "../../store/schema.ts";
+import type { Ctx } from "../context.ts";
+import { enqueueUpload } from "../uploads/upload-queue.ts";
+import { relPath, segmentName } from "../disk/layout.ts";
+import { assertInStore } from "../disk/safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */

@@ -1,7 +1,7 @@
 // The binary framing (application/vnd.ncd.frames), documented in docs/frames.md. Per frame,
 // little-endian: u16 trace-name length, trace name (UTF-8), u64 timestamp_ns, u32 payload
 // length, payload. Like NDJSON, a body is parsed in full before anything is stored.
-import { TooLargeError, ValidationError } from "../errors.ts";
+import { TooLargeError, ValidationError } from "../../errors.ts";
 import { traceNameProblem } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 

@@ -8,8 +8,8 @@
 // see privateRoot) closes it.
 import { chmodSync, lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { DaemonError } from "../errors.ts";
-import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../runtime/libc-flags.ts";
+import { DaemonError } from "../../errors.ts";
+import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
 
 /** A path in the store that is a link or another user's: the daemon will not go through it. */
 export class UnsafePathError extends DaemonError {

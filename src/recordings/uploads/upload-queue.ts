@@ -11,13 +11,13 @@
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { and, asc, eq, sql } from "drizzle-orm";
-import { ConflictError, NotFoundError } from "../errors.ts";
-import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } from "../store/schema.ts";
-import type { Ctx } from "./context.ts";
-import { requireRecording } from "./ingest.ts";
-import { recordingDir } from "./layout.ts";
-import { assertInStore } from "./safe-paths.ts";
-import { updateRecordingJson } from "./recording-json.ts";
+import { ConflictError, NotFoundError } from "../../errors.ts";
+import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } from "../../store/schema.ts";
+import type { Ctx } from "../context.ts";
+import { requireRecording } from "../ingest.ts";
+import { recordingDir } from "../disk/layout.ts";
+import { assertInStore } from "../disk/safe-paths.ts";
+import { updateRecordingJson } from "../disk/recording-json.ts";
 
 export interface UploadItem extends UploadRow {
   /** Absolute local path of the bytes to send. */

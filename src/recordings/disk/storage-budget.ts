@@ -8,11 +8,11 @@ import { statfsSync, unlinkSync } from "node:fs";
 import { assertInStore } from "./safe-paths.ts";
 import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
-import { StorageFullError } from "../errors.ts";
-import type { Log } from "../store/log.ts";
-import { uploads } from "../store/schema.ts";
-import type { Store } from "../store/store.ts";
-import type { Emit, RecordingLimits } from "./types.ts";
+import { StorageFullError } from "../../errors.ts";
+import type { Log } from "../../store/log.ts";
+import { uploads } from "../../store/schema.ts";
+import type { Store } from "../../store/store.ts";
+import type { Emit, RecordingLimits } from "../types.ts";
 
 export interface StorageBudget {
   /** Bytes on local disk, as the database accounts them. */

@@ -6,8 +6,21 @@
 // moments without a worker, hash in-thread; if the worker dies mid-file, the digest is taken
 // from the file on disk instead, which holds the same bytes.
 import { createHash } from "node:crypto";
-import { createInlineWorker, type InlineWorker } from "../runtime/inline-worker.ts";
-import { sha256File } from "./segments.ts";
+import { closeSync, openSync, readSync } from "node:fs";
+import { createInlineWorker, type InlineWorker } from "../../runtime/inline-worker.ts";
+
+/** The sha256 of a whole file on disk, read a MiB at a time. */
+export function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
 
 const WORKER_SOURCE = `
 import { createHash } from "node:crypto";

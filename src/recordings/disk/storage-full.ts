@@ -8,8 +8,8 @@
  */
 import { statfsSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
-import { StorageFullError } from "../errors.ts";
-import type { Ctx } from "./context.ts";
+import { StorageFullError } from "../../errors.ts";
+import type { Ctx } from "../context.ts";
 import { mib as formatBytes } from "./storage-budget.ts";
 
 /** ENOSPC / EDQUOT from the file system, or SQLite's SQLITE_FULL. */

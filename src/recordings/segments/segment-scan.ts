@@ -6,11 +6,13 @@
  * so McapIndexedReader can read it. Bytes cut away are reported, never hidden.
  */
 import { crc32 } from "node:zlib";
-import { openExistingNoFollow } from "./safe-paths.ts";
+import { openExistingNoFollow } from "../disk/safe-paths.ts";
 import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
-import { writeAllSync } from "./durable-fs.ts";
-import { emptyState, LIBRARY, SegmentWriter, type Compress, type SegmentState } from "./segment-writer.ts";
+import { writeAllSync } from "../disk/durable-fs.ts";
+import { LIBRARY } from "./mcap-records.ts";
+import { emptyState, type Compress, type SegmentState } from "./segment-state.ts";
+import { SegmentWriter } from "./segment-writer.ts";
 
 export type Decompress = (data: Uint8Array) => Uint8Array;
 

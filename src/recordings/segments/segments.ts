@@ -1,30 +1,17 @@
 // Opening and closing a recording's MCAP segments. A closed segment is rewritten into full
 // chunks off the request thread, then gets its sha256 and an upload row (segment-finish.ts), so
 // the uploader can send it while recording goes on.
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, unlinkSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
-import { recordings, segments } from "../store/schema.ts";
-import type { Ctx, OpenSegment } from "./context.ts";
-import { ensureDirDurable } from "./durable-fs.ts";
-import { identityMetadata, identityOf } from "./identity.ts";
+import { recordings, segments } from "../../store/schema.ts";
+import type { Ctx, OpenSegment } from "../context.ts";
+import { ensureDirDurable } from "../disk/durable-fs.ts";
+import { identityMetadata, identityOf } from "../identity.ts";
 import { startCompaction } from "./segment-finish.ts";
-import { sqlInt64 } from "./sql-int64.ts";
-import { recordingDir, relPath, segmentName } from "./layout.ts";
+import { sqlInt64 } from "../sql-int64.ts";
+import { recordingDir, relPath, segmentName } from "../disk/layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
-
-export function sha256File(path: string): string {
-  const hash = createHash("sha256");
-  const fd = openSync(path, "r");
-  try {
-    const buf = new Uint8Array(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.byteLength, null)) > 0; ) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
 
 /** The recording's open segment, opening segment `next_segment_seq` when there is none. */
 export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {

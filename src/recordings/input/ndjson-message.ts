@@ -1,6 +1,6 @@
 // One NDJSON line's object turned into a message, with the checks every path applies: only the
 // four fields, a good trace name, exactly one timestamp, data present. Errors name the line.
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../../errors.ts";
 import { traceNameProblem } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 

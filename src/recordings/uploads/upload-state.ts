@@ -3,9 +3,9 @@
 // tus URL) is written the moment it is known, so a restart after kill -9 sends only what is
 // missing.
 import { join } from "node:path";
-import type { UploadRow } from "../store/schema.ts";
-import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore } from "../uploader/ports.ts";
-import type { Ctx } from "./context.ts";
+import type { UploadRow } from "../../store/schema.ts";
+import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore } from "../../uploader/ports.ts";
+import type { Ctx } from "../context.ts";
 import * as queue from "./upload-queue.ts";
 
 // Constant SQL, prepared once and cached by SQLite: listPending runs on every scheduling pass.

@@ -1,0 +1,68 @@
+// Creating a recording: its folder and recording.json first (durable, so a lost database can
+// be rebuilt from disk), then its row and declared traces in one transaction. A refused
+// create (a full disk) leaves no folder behind.
+import { rmSync } from "node:fs";
+import { recordings, traces } from "../store/schema.ts";
+import type { Ctx } from "./context.ts";
+import { ensureDirDurable } from "./disk/durable-fs.ts";
+import { recordingDir } from "./disk/layout.ts";
+import { writeRecordingJson } from "./disk/recording-json.ts";
+import { uuidv7 } from "./ids.ts";
+import { bufferOf, schemaBytes } from "./input/trace-schema.ts";
+import type { CreateRecordingInput, RecordingDetail } from "./types.ts";
+import { detailOf } from "./views.ts";
+
+export function createRecording(ctx: Ctx, input: CreateRecordingInput): RecordingDetail {
+  const now = ctx.clock.now();
+  const id = uuidv7(now);
+  const dir = recordingDir(ctx.root, id);
+  const { store } = ctx;
+  try {
+    ensureDirDurable(dir);
+    writeRecordingJson(dir, {
+      id,
+      name: input.name ?? null,
+      dataset: input.dataset ?? null,
+      robot_id: input.robot_id ?? null,
+      metadata: input.metadata ?? {},
+      created_at: now,
+      traces: input.traces ?? [],
+      state: "recording",
+      stopped_at: null,
+    });
+    store.tx(() => {
+      store.run(
+        store.db.insert(recordings).values({
+          id,
+          name: input.name ?? null,
+          dataset: input.dataset ?? null,
+          robot_id: input.robot_id ?? null,
+          metadata: JSON.stringify(input.metadata ?? {}),
+          state: "recording",
+          created_at: now,
+          updated_at: now,
+          last_write_at: now,
+        }),
+      );
+      for (const t of input.traces ?? []) {
+        store.run(
+          store.db.insert(traces).values({
+            recording_id: id,
+            name: t.name,
+            encoding: t.encoding,
+            schema_name: t.schema_name ?? null,
+            schema_encoding: t.schema_encoding ?? null,
+            schema: bufferOf(schemaBytes(t)),
+            created_at: now,
+          }),
+        );
+      }
+    });
+  } catch (err) {
+    // Refused (a full disk): no folder is left that a rebuild would take for a recording.
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  ctx.emit("recording.created", { recording_id: id, name: input.name ?? null });
+  return detailOf(ctx, id);
+}

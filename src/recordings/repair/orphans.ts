@@ -1,0 +1,102 @@
+// Start-up repair, per recording directory: what is on disk but not in the database. A
+// segment whose row never made it (a crash between file and row) is scanned, its traces and
+// counts added, and closed; a complete file in files/ is hashed and queued for upload; a
+// partial incoming file, never acknowledged, is removed with a warning.
+import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { eq, sql } from "drizzle-orm";
+import { files, recordings, segments, traces } from "../../store/schema.ts";
+import type { Ctx } from "../context.ts";
+import { fileName, INCOMING, recordingDir, relPath, segmentName, seqOfSegment } from "../disk/layout.ts";
+import { sha256File } from "../disk/sha256-stream.ts";
+import { bufferOf } from "../input/trace-schema.ts";
+import { repairSegment } from "../segments/segment-scan.ts";
+import { markSegmentClosed } from "../segments/segments.ts";
+import { enqueueUpload } from "../uploads/upload-queue.ts";
+import type { ReconcileReport } from "./report.ts";
+
+/** Adopts the recording's orphan segments and files, and removes its partial incoming files. */
+export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
+  const { store } = ctx;
+  const dir = recordingDir(ctx.root, id);
+  const now = ctx.clock.now();
+  const knownSeqs = new Set(store.all(store.db.select().from(segments).where(eq(segments.recording_id, id))).map((s) => s.seq));
+  const segDir = join(dir, "segments");
+  let maxSeq = 0;
+  for (const f of existsSync(segDir) ? readdirSync(segDir).sort() : []) {
+    const seq = seqOfSegment(f);
+    if (seq === undefined) continue;
+    maxSeq = Math.max(maxSeq, seq);
+    if (knownSeqs.has(seq)) continue;
+    const r = repairSegment(join(segDir, f), ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress);
+    store.tx(() => {
+      store.run(store.db.insert(segments).values({ recording_id: id, seq, path: relPath(id, segmentName(seq)), state: "open", bytes: 0, created_at: now }));
+      for (const ch of r.state.channels.values()) {
+        const count = Number(r.state.channelMessageCounts.get(ch.id) ?? 0n);
+        const schema = ch.schemaId ? r.state.schemas.get(ch.schemaId) : undefined;
+        store.run(
+          store.db
+            .insert(traces)
+            .values({
+              recording_id: id,
+              name: ch.topic,
+              encoding: ch.messageEncoding,
+              schema_name: schema?.name ?? null,
+              schema_encoding: schema?.encoding ?? null,
+              schema: schema ? bufferOf(schema.data) : null,
+              declared: 0,
+              message_count: count,
+              created_at: now,
+            })
+            .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
+        );
+      }
+      const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ message_count: rec.message_count + r.state.messageCount })
+          .where(eq(recordings.id, id)),
+      );
+    });
+    markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
+    ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);
+    report.adopted.push(relPath(id, segmentName(seq)));
+  }
+  const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
+  if (rec.next_segment_seq <= maxSeq)
+    store.run(
+      store.db
+        .update(recordings)
+        .set({ next_segment_seq: maxSeq + 1 })
+        .where(eq(recordings.id, id)),
+    );
+
+  const fileDir = join(dir, "files");
+  const knownFiles = new Set(store.all(store.db.select().from(files).where(eq(files.recording_id, id))).map((f) => f.name));
+  for (const f of existsSync(fileDir) ? readdirSync(fileDir) : []) {
+    if (f.startsWith(INCOMING)) {
+      unlinkSync(join(fileDir, f));
+      ctx.log.warn(`Removed ${relPath(id, fileName(f))}: a file upload interrupted before it was acknowledged.`);
+      report.removed_partial.push(relPath(id, fileName(f)));
+      continue;
+    }
+    if (knownFiles.has(f)) continue;
+    const path = relPath(id, fileName(f));
+    const bytes = statSync(join(fileDir, f)).size;
+    const sha256 = sha256File(join(fileDir, f));
+    store.tx(() => {
+      store.run(store.db.insert(files).values({ recording_id: id, name: f, path, bytes, sha256, created_at: now }));
+      store.run(
+        store.db
+          .update(recordings)
+          .set({ bytes: sql`${recordings.bytes} + ${bytes}` })
+          .where(eq(recordings.id, id)),
+      );
+      ctx.budget.add(id, bytes);
+      enqueueUpload(ctx, { recordingId: id, kind: "file", path, size: bytes, sha256, now });
+    });
+    ctx.log.warn(`Adopted file ${path} found on disk but not in the database.`);
+    report.adopted.push(path);
+  }
+}
