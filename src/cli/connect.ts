@@ -2,7 +2,9 @@
 // background (with --profile/NEURACORE_DAEMON_PROFILE and --instance/NCD_INSTANCE), so that a
 // shell script or CI job needs no separate `launch` step.
 import type { ArgsDef } from "citty";
-import { ensureDaemon, recordingsApi, type DaemonClient, type RecordingsApi } from "../client/index.ts";
+import type { DaemonClient } from "../client/client.ts";
+import { ensureDaemon } from "../client/ensure.ts";
+import { recordingsApi, type RecordingsApi } from "../client/recordings-api.ts";
 import { getRuntime } from "../runtime/index.ts";
 import { instanceArg, profileArg } from "./args.ts";
 import type { CliContext } from "./context.ts";

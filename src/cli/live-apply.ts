@@ -1,6 +1,6 @@
 // The live-apply step of `update`: the fields given on its command line that a running
 // daemon can take without a restart are sent to it; the others are named as needing one.
-import { createClient } from "../client/index.ts";
+import { createClient } from "../client/client.ts";
 import { FIELDS, type FieldName, type Loaded } from "../config/index.ts";
 import { DaemonNotRunningError } from "../errors.ts";
 

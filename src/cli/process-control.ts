@@ -1,7 +1,7 @@
 // Controlling the daemon process from the CLI: stopping it (ask, wait, then signal) and the
 // command line of a detached child launch. Shared by launch, stop, restart and record.
 import { readFileSync, statSync } from "node:fs";
-import { createClient } from "../client/index.ts";
+import { createClient } from "../client/client.ts";
 import { SECRET_FIELDS, flagName, type Paths } from "../config/index.ts";
 import { cleanStaleFiles, isLockHeld, readPid } from "../daemon/instance-lock.ts";
 import { UnavailableError, UsageError } from "../errors.ts";

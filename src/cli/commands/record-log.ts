@@ -2,7 +2,8 @@
 // 1 MiB), so a file of any size goes through in bounded memory. A bad line stops the stream
 // with its line number in stdin; the batches before it are stored already.
 import { defineCli } from "../command.ts";
-import { ApiError, type RecordingsApi } from "../../client/index.ts";
+import { ApiError } from "../../client/errors.ts";
+import type { RecordingsApi } from "../../client/recordings-api.ts";
 import { UsageError, ValidationError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";

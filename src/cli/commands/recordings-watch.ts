@@ -1,7 +1,8 @@
 // `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
 // failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
 // update otherwise.
-import { createClient, recordingsApi } from "../../client/index.ts";
+import { createClient } from "../../client/client.ts";
+import { recordingsApi } from "../../client/recordings-api.ts";
 import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
 import { UsageError } from "../../errors.ts";
 import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";

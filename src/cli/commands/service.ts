@@ -3,7 +3,7 @@
 // level are the reference's names for the same two commands.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { createClient } from "../../client/index.ts";
+import { createClient } from "../../client/client.ts";
 import { homeOf, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
 import { UnavailableError, UsageError } from "../../errors.ts";
 import { getRuntime } from "../../runtime/index.ts";

@@ -1,5 +1,6 @@
 import type { StatusBody } from "../../api/index.ts";
-import { createClient, discoverDaemon } from "../../client/index.ts";
+import { createClient } from "../../client/client.ts";
+import { discoverDaemon } from "../../client/discover.ts";
 import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
 import { DaemonNotRunningError } from "../../errors.ts";
