@@ -13,25 +13,45 @@ export interface Frame {
   payload: Uint8Array;
 }
 
+/** A batch names a few traces many times over: this many distinct names are decoded and checked once each. */
+const NAMES_KEPT = 16;
+
+const badFrame = (n: number, at: number, what: string) => new ValidationError(`Frame ${n} (at byte ${at}): ${what}.`, `frame ${n}`);
+
+function sameBytes(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
 export function parseFrames(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const out: IncomingMessage[] = [];
+  const names: { bytes: Uint8Array; trace: string }[] = [];
   let off = 0;
   for (let n = 1; off < body.byteLength; n++) {
     const at = off;
-    const bad = (what: string) => new ValidationError(`Frame ${n} (at byte ${at}): ${what}.`, `frame ${n}`);
-    if (off + 2 > body.byteLength) throw bad("truncated before the trace-name length");
+    if (off + 2 > body.byteLength) throw badFrame(n, at, "truncated before the trace-name length");
     const nameLen = view.getUint16(off, true);
     off += 2;
-    if (off + nameLen + 12 > body.byteLength) throw bad("truncated inside the trace name or timestamp");
-    let trace: string;
-    try {
-      trace = utf8.decode(body.subarray(off, off + nameLen));
-    } catch {
-      throw bad("the trace name is not valid UTF-8");
+    if (off + nameLen + 12 > body.byteLength) throw badFrame(n, at, "truncated inside the trace name or timestamp");
+    let trace: string | undefined;
+    for (const k of names) {
+      if (k.bytes.length === nameLen && sameBytes(k.bytes, body, off)) {
+        trace = k.trace;
+        break;
+      }
     }
-    const problem = traceNameProblem(trace);
-    if (problem) throw bad(problem);
+    if (trace === undefined) {
+      const bytes = body.subarray(off, off + nameLen);
+      try {
+        trace = utf8.decode(bytes);
+      } catch {
+        throw badFrame(n, at, "the trace name is not valid UTF-8");
+      }
+      const problem = traceNameProblem(trace);
+      if (problem) throw badFrame(n, at, problem);
+      if (names.length < NAMES_KEPT) names.push({ bytes, trace });
+    }
     off += nameLen;
     const timestampNs = view.getBigUint64(off, true);
     off += 8;
@@ -40,7 +60,7 @@ export function parseFrames(body: Uint8Array, maxMessageBytes: number): Incoming
     if (payloadLen > maxMessageBytes) {
       throw new TooLargeError(`Frame ${n} (at byte ${at}) carries ${payloadLen} bytes, more than the ${maxMessageBytes}-byte message limit.`);
     }
-    if (off + payloadLen > body.byteLength) throw bad(`truncated: the payload needs ${payloadLen} bytes, ${body.byteLength - off} remain`);
+    if (off + payloadLen > body.byteLength) throw badFrame(n, at, `truncated: the payload needs ${payloadLen} bytes, ${body.byteLength - off} remain`);
     out.push({ trace, publishTimeNs: timestampNs, data: body.subarray(off, off + payloadLen), json: false });
     off += payloadLen;
   }
