@@ -8,7 +8,7 @@ import { ensureDirDurable } from "./disk/durable-fs.ts";
 import { recordingDir } from "./disk/layout.ts";
 import { writeRecordingJson } from "./disk/recording-json.ts";
 import { uuidv7 } from "./ids.ts";
-import { bufferOf, schemaBytes } from "./input/trace-schema.ts";
+import { declaredTraceRow } from "./input/trace-schema.ts";
 import type { CreateRecordingInput, RecordingDetail } from "./types.ts";
 import { detailOf } from "./views.ts";
 
@@ -45,17 +45,7 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput): Recordin
         }),
       );
       for (const t of input.traces ?? []) {
-        store.run(
-          store.db.insert(traces).values({
-            recording_id: id,
-            name: t.name,
-            encoding: t.encoding,
-            schema_name: t.schema_name ?? null,
-            schema_encoding: t.schema_encoding ?? null,
-            schema: bufferOf(schemaBytes(t)),
-            created_at: now,
-          }),
-        );
+        store.run(store.db.insert(traces).values(declaredTraceRow(id, t, now)));
       }
     });
   } catch (err) {

@@ -62,3 +62,16 @@ export function conflictingDeclaration(first: TraceDeclaration, second: TraceDec
 
 /** The column's type (drizzle's blob in buffer mode). */
 export const bufferOf = (bytes: Uint8Array | null): Buffer | null => (bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+/** The traces row of a trace declared at create (or read back from recording.json by the repair). */
+export function declaredTraceRow(recordingId: string, t: TraceDeclaration, createdAt: number) {
+  return {
+    recording_id: recordingId,
+    name: t.name,
+    encoding: t.encoding,
+    schema_name: t.schema_name ?? null,
+    schema_encoding: t.schema_encoding ?? null,
+    schema: bufferOf(schemaBytes(t)),
+    created_at: createdAt,
+  };
+}

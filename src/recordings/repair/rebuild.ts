@@ -9,7 +9,7 @@ import type { Ctx } from "../context.ts";
 import { recordingDir, usableRecordingDir } from "../disk/layout.ts";
 import { readRecordingJson } from "../disk/recording-json.ts";
 import { isRecordingId } from "../ids.ts";
-import { bufferOf, schemaBytes } from "../input/trace-schema.ts";
+import { declaredTraceRow } from "../input/trace-schema.ts";
 import type { ReconcileReport } from "./report.ts";
 
 /** Re-creates recording rows from recording.json for every directory under the root. */
@@ -50,15 +50,7 @@ export function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
         store.run(
           store.db
             .insert(traces)
-            .values({
-              recording_id: id,
-              name: t.name,
-              encoding: t.encoding,
-              schema_name: t.schema_name ?? null,
-              schema_encoding: t.schema_encoding ?? null,
-              schema: bufferOf(schemaBytes(t)),
-              created_at: json.created_at,
-            })
+            .values(declaredTraceRow(id, t, json.created_at))
             .onConflictDoNothing(),
         );
       }
