@@ -95,8 +95,8 @@ describe("architecture", () => {
       disk: [],
       // A sealed segment's upload row (segment-finish.ts); the identity every segment opens with.
       segments: ["disk/", "uploads/", "identity.ts", "sql-int64.ts"],
-      // requireRecording (ingest.ts): the recording's row or a not-found error.
-      uploads: ["disk/", "ingest.ts"],
+      // requireRecording: the recording's row or a not-found error.
+      uploads: ["disk/", "recording-row.ts"],
       // Start-up repair runs the operations (a stop it finishes) on every unit.
       repair: ["disk/", "input/", "segments/", "uploads/", "finalize.ts", "ids.ts"],
     };

@@ -11,7 +11,7 @@ import { recordings, uploads } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { enqueueUpload } from "./uploads/upload-queue.ts";
 import { writeFileAtomic } from "./disk/durable-fs.ts";
-import { requireRecording } from "./ingest.ts";
+import { requireRecording } from "./recording-row.ts";
 import { MANIFEST, recordingDir, relPath } from "./disk/layout.ts";
 import { readRecordingJson, updateRecordingJson } from "./disk/recording-json.ts";
 import { buildManifest, manifestText } from "./manifest.ts";

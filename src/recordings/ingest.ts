@@ -2,12 +2,13 @@
 // commit is synchronous, so batches (from any number of concurrent clients) are applied one at
 // a time, in arrival order, and each is durable before its promise resolves: segment bytes
 // fdatasync'ed by the writer, then counts committed in one transaction.
-import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import { ConflictError, ValidationError } from "../errors.ts";
 import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
 import type { IncomingMessage } from "./input/parse-ndjson.ts";
 import { closeSegment, openSegment } from "./segments/segments.ts";
+import { requireRecording } from "./recording-row.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
 
@@ -15,7 +16,6 @@ import type { AppendResult } from "./types.ts";
 // cached by SQLite, where building each statement with Drizzle per batch took about a tenth of
 // the daemon's time in a profile of ingest.
 const SQL = {
-  recording: "SELECT * FROM recordings WHERE id = ?",
   traces: "SELECT * FROM traces WHERE recording_id = ?",
   traceCounts:
     "UPDATE traces SET message_count = message_count + ?1, bytes = bytes + ?2, first_timestamp_ns = min(coalesce(first_timestamp_ns, ?3), ?3), last_timestamp_ns = max(coalesce(last_timestamp_ns, ?4), ?4) WHERE recording_id = ?5 AND name = ?6",
@@ -26,12 +26,6 @@ const SQL = {
 /** Per-message bytes MCAP adds around a payload (record + index entry), for the storage check. */
 const MESSAGE_OVERHEAD = 64;
 const OCTET_STREAM = "application/octet-stream";
-
-export function requireRecording(ctx: Ctx, id: string) {
-  const row = ctx.store.raw<RecordingRow>(SQL.recording, [id])[0];
-  if (!row) throw new NotFoundError(`Recording ${id} does not exist.`);
-  return row;
-}
 
 export function requireWritable(ctx: Ctx, id: string) {
   const row = requireRecording(ctx, id);

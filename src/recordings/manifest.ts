@@ -5,7 +5,7 @@
 // sha256. Its JSON Schema is docs/manifest.schema.json.
 import type { Ctx } from "./context.ts";
 import { identityOf, type RecordingIdentity } from "./identity.ts";
-import { requireRecording } from "./ingest.ts";
+import { requireRecording } from "./recording-row.ts";
 import type { TraceView } from "./types.ts";
 import { traceViewOf } from "./views.ts";
 

@@ -3,7 +3,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { ValidationError } from "../errors.ts";
 import { files, recordings, segments, traces, type RecordingRow, type RecordingState } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
-import { requireRecording } from "./ingest.ts";
+import { requireRecording } from "./recording-row.ts";
 import type { RecordingDetail, RecordingView, TraceView } from "./types.ts";
 
 export const STATES: RecordingState[] = ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"];

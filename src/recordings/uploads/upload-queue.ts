@@ -14,7 +14,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
-import { requireRecording } from "../ingest.ts";
+import { requireRecording } from "../recording-row.ts";
 import { recordingDir } from "../disk/layout.ts";
 import { assertInStore } from "../disk/safe-paths.ts";
 import { updateRecordingJson } from "../disk/recording-json.ts";
