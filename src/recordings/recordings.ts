@@ -40,6 +40,7 @@ import { createStorageBudget } from "./disk/storage-budget.ts";
 import { asStorageFull, withReserve } from "./disk/storage-full.ts";
 import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
 import * as queue from "./uploads/upload-queue.ts";
+import * as resume from "./uploads/upload-resume.ts";
 import { createUploadState } from "./uploads/upload-state.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
@@ -228,10 +229,10 @@ export function createRecordings(deps: RecordingsDeps) {
       counts: () => uploadCounts(ctx),
       markUploading: (uploadId: number) => queue.markUploading(ctx, uploadId),
       progress: (uploadId: number, bytesSent: number) => queue.recordProgress(ctx, uploadId, bytesSent),
-      saveResume: (uploadId: number, facts: queue.ResumeFacts) => queue.saveResume(ctx, uploadId, facts),
-      savePart: (part: Parameters<typeof queue.savePart>[1], bytesSent?: number) => queue.savePart(ctx, part, bytesSent),
-      parts: (uploadId: number) => queue.listParts(ctx, uploadId),
-      reset: (uploadId: number) => queue.resetUpload(ctx, uploadId),
+      saveResume: (uploadId: number, facts: resume.ResumeFacts) => resume.saveResume(ctx, uploadId, facts),
+      savePart: (part: Parameters<typeof resume.savePart>[1], bytesSent?: number) => resume.savePart(ctx, part, bytesSent),
+      parts: (uploadId: number) => resume.listParts(ctx, uploadId),
+      reset: (uploadId: number) => resume.resetUpload(ctx, uploadId),
       markUploaded: (uploadId: number) => queue.markUploaded(ctx, uploadId),
       markFailed: (uploadId: number, error: string, opts: { final: boolean }) => queue.markFailed(ctx, uploadId, error, opts),
       deleteLocal: (uploadId: number) => queue.deleteLocal(ctx, uploadId),

@@ -4,7 +4,7 @@
  *   file     whole files, ready once stored
  *   manifest ready only when every other object of its (stopped) recording is uploaded
  * Keys (`remote_key`) are relative to "<prefix>/<org>/": "<recording_id>/segments/000001.mcap".
- * Flow: readyUploads() -> markUploading() -> recordProgress()/savePart()... -> markUploaded()
+ * Flow: readyUploads() -> markUploading() -> recordProgress() and upload-resume.ts's facts -> markUploaded()
  * or markFailed(). Uploading the manifest completes the recording; its local bytes are then
  * deleted unless keep_uploaded (then they stay as a cache, evicted oldest first under pressure).
  */
@@ -88,50 +88,6 @@ export function markUploading(ctx: Ctx, uploadId: number): void {
 
 export function recordProgress(ctx: Ctx, uploadId: number, bytesSent: number): void {
   ctx.store.run(ctx.store.db.update(uploads).set({ bytes_sent: bytesSent, updated_at: ctx.clock.now() }).where(eq(uploads.id, uploadId)));
-}
-
-/** What resumes an object after a restart: an S3 multipart upload, or a tus upload URL. */
-export type ResumeFacts = Partial<Pick<UploadRow, "multipart_upload_id" | "multipart_key" | "part_size" | "tus_url">>;
-const NO_RESUME: Required<ResumeFacts> = { multipart_upload_id: null, multipart_key: null, part_size: null, tus_url: null };
-
-/** Records a resume fact the moment the target hands it out (a durable commit). */
-export function saveResume(ctx: Ctx, uploadId: number, facts: ResumeFacts): void {
-  ctx.store.run(
-    ctx.store.db
-      .update(uploads)
-      .set({ ...facts, updated_at: ctx.clock.now() })
-      .where(eq(uploads.id, uploadId)),
-  );
-}
-
-/** Records a completed part and, in the same commit, the bytes the target now holds. */
-export function savePart(ctx: Ctx, part: UploadPartRow, bytesSent?: number): void {
-  ctx.store.tx(() => {
-    ctx.store.run(
-      ctx.store.db
-        .insert(uploadParts)
-        .values(part)
-        .onConflictDoUpdate({ target: [uploadParts.upload_id, uploadParts.part_number], set: { size: part.size, etag: part.etag, checksum: part.checksum } }),
-    );
-    if (bytesSent !== undefined) recordProgress(ctx, part.upload_id, bytesSent);
-  });
-}
-
-export function listParts(ctx: Ctx, uploadId: number): UploadPartRow[] {
-  return ctx.store.all(ctx.store.db.select().from(uploadParts).where(eq(uploadParts.upload_id, uploadId)).orderBy(asc(uploadParts.part_number)));
-}
-
-/** Forgets a resumable upload (e.g. the target no longer knows its id). */
-export function resetUpload(ctx: Ctx, uploadId: number): void {
-  ctx.store.tx(() => {
-    ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
-    ctx.store.run(
-      ctx.store.db
-        .update(uploads)
-        .set({ ...NO_RESUME, bytes_sent: 0, updated_at: ctx.clock.now() })
-        .where(eq(uploads.id, uploadId)),
-    );
-  });
 }
 
 /** For the manifest, resolves once the recording's local copies are deleted (unless kept). */

@@ -7,6 +7,7 @@ import type { UploadRow } from "../../store/schema.ts";
 import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore } from "../../uploader/ports.ts";
 import type { Ctx } from "../context.ts";
 import * as queue from "./upload-queue.ts";
+import * as resume from "./upload-resume.ts";
 
 // Constant SQL, prepared once and cached by SQLite: listPending runs on every scheduling pass.
 const SQL = {
@@ -82,18 +83,18 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
         bytesSent: u.bytes_sent,
         multipart: multipartOf(u),
         tusUrl: u.tus_url ?? undefined,
-        parts: queue.listParts(ctx, u.id).map((p) => ({ number: p.part_number, size: p.size, etag: p.etag ?? "", checksum: p.checksum ?? "" })),
+        parts: resume.listParts(ctx, u.id).map((p) => ({ number: p.part_number, size: p.size, etag: p.etag ?? "", checksum: p.checksum ?? "" })),
         sha256: u.sha256,
         error: u.last_error ?? undefined,
       };
     },
     markUploading: (id) => queue.markUploading(ctx, Number(id)),
-    saveMultipart: (id, m) => queue.saveResume(ctx, Number(id), { multipart_upload_id: m.uploadId, multipart_key: m.key, part_size: m.partSize }),
+    saveMultipart: (id, m) => resume.saveResume(ctx, Number(id), { multipart_upload_id: m.uploadId, multipart_key: m.key, part_size: m.partSize }),
     savePart: (id, p, bytesSent) =>
-      queue.savePart(ctx, { upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }, bytesSent),
-    saveTusUrl: (id, tusUrl) => queue.saveResume(ctx, Number(id), { tus_url: tusUrl }),
+      resume.savePart(ctx, { upload_id: Number(id), part_number: p.number, size: p.size, etag: p.etag, checksum: p.checksum }, bytesSent),
+    saveTusUrl: (id, tusUrl) => resume.saveResume(ctx, Number(id), { tus_url: tusUrl }),
     saveBytesSent: (id, bytes) => queue.recordProgress(ctx, Number(id), bytes),
-    clearResume: (id) => queue.resetUpload(ctx, Number(id)),
+    clearResume: (id) => resume.resetUpload(ctx, Number(id)),
     markUploaded: (id) => queue.markUploaded(ctx, Number(id)),
     markFailed: (id, message) => queue.markFailed(ctx, Number(id), message, { final: true }),
     markRecordingUploaded(recordingId) {
