@@ -43,6 +43,8 @@ export async function pendingWork(store: UploadStateStore, busy: Busy, want?: Wa
   let objects = 0;
   for (let after: { createdAt: number; id: string } | undefined; ; ) {
     const page = await store.listPending(want ? { after, limit: PENDING_PAGE } : {});
+    // The port lists in this order already; sorting the page again (stable, so ties keep the
+    // store's id order) costs little and keeps a store that does not sort right within a page.
     for (const rec of [...page].sort((a, b) => a.createdAt - b.createdAt)) {
       const todo: UploadObject[] = [];
       let allUploaded = true;

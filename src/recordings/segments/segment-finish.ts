@@ -33,17 +33,16 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
     .then(() => {
       // Every folder on the way is checked: a planted link must not lead the rewrite outside the store.
       const path = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
-      if (alreadyFull(chunkSizes, ctx.limits.chunkSizeBytes))
-        return ctx.compactor
-          .compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true })
-          .then((r) => ({ ...r, chunkCount: chunkSizes!.length }));
-      return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes }).catch((err) => {
+      const rewrite = { path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes };
+      if (alreadyFull(chunkSizes, rewrite.chunkSize))
+        return ctx.compactor.compact({ ...rewrite, hashOnly: true }).then((r) => ({ ...r, chunkCount: chunkSizes!.length }));
+      return ctx.compactor.compact(rewrite).catch((err) => {
         // The sealed original is intact and readable (small chunks, valid and indexed): it is
         // uploaded as it is rather than held back (a full disk, say, leaves no room to rewrite).
         ctx.log.warn(
           `Segment ${segmentName(seq)} of ${recordingId}: rewrite into full chunks failed (${(err as Error).message}); it is kept and uploaded as written.`,
         );
-        return ctx.compactor.compact({ path, tmpPath: compactTmpPath(path), chunkSize: ctx.limits.chunkSizeBytes, hashOnly: true });
+        return ctx.compactor.compact({ ...rewrite, hashOnly: true });
       });
     })
     .then((r) => {
