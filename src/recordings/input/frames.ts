@@ -18,8 +18,9 @@ const NAMES_KEPT = 16;
 
 const badFrame = (n: number, at: number, what: string) => new ValidationError(`Frame ${n} (at byte ${at}): ${what}.`, `frame ${n}`);
 
-function sameBytes(a: Uint8Array, b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+/** Whether `name` is the bytes of `body` at `off` (a name already decoded). */
+function nameAt(name: Uint8Array, body: Uint8Array, off: number): boolean {
+  for (let i = 0; i < name.length; i++) if (name[i] !== body[off + i]) return false;
   return true;
 }
 
@@ -36,7 +37,7 @@ export function parseFrames(body: Uint8Array, maxMessageBytes: number): Incoming
     if (off + nameLen + 12 > body.byteLength) throw badFrame(n, at, "truncated inside the trace name or timestamp");
     let trace: string | undefined;
     for (const k of names) {
-      if (k.bytes.length === nameLen && sameBytes(k.bytes, body, off)) {
+      if (k.bytes.length === nameLen && nameAt(k.bytes, body, off)) {
         trace = k.trace;
         break;
       }
