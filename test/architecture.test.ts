@@ -29,8 +29,9 @@ const allowedException = (file: string, target: string, typeOnly: boolean) =>
   (file.startsWith("cli/") && target.startsWith("api/") && typeOnly) ||
   // recordings own the upload state and implement the uploader's port onto it.
   (file.startsWith("recordings/") && target === "uploader/ports.ts" && typeOnly);
-// redact.ts is the one redactor every layer passes outside words through.
-const SHARED = new Set(["errors.ts", "version.ts", "main.ts", "redact.ts"]);
+// redact.ts is the one redactor every layer passes outside words through; time-ns.ts the one
+// seconds-to-nanoseconds conversion the daemon, the SDK and the CLI share.
+const SHARED = new Set(["errors.ts", "version.ts", "main.ts", "redact.ts", "time-ns.ts"]);
 
 function* files(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {

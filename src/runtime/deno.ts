@@ -21,18 +21,40 @@ async function loadSqlite() {
 const sqliteModule = await loadSqlite().catch(() => undefined);
 const zlib = await import("node:zlib");
 
+// node:sqlite refuses (RangeError) to read an integer past 2^53 as a number, and a row holding
+// one (a nanosecond timestamp) would fail every query that touches it. Integers are read as
+// BigInt and given back as numbers, exactly as bun:sqlite gives them: the same value on both
+// runtimes (rounded past 2^53, which is why exact 64-bit values are read as CAST(... AS TEXT)).
+type Statement = {
+  setReadBigInts(v: boolean): void;
+  setReturnArrays(v: boolean): void;
+  all(...p: unknown[]): unknown[];
+  run(...p: unknown[]): { changes: number | bigint };
+};
+const asNumber = (v: unknown) => (typeof v === "bigint" ? Number(v) : v);
+function numbersInRow(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in row) out[key] = asNumber(row[key]);
+  return out;
+}
+
 function openSqlite(path: string): SqliteHandle {
   if (!sqliteModule) throw new Error("node:sqlite is not available in this Deno");
   const db = new sqliteModule.DatabaseSync(path);
+  const prepare = (sql: string) => {
+    const stmt = db.prepare(sql) as unknown as Statement;
+    stmt.setReadBigInts(true);
+    return stmt;
+  };
   return {
     exec: (sql) => db.exec(sql),
     values: (sql, params) => {
-      const stmt = db.prepare(sql) as unknown as { setReturnArrays(v: boolean): void; all(...p: unknown[]): unknown[][] };
+      const stmt = prepare(sql);
       stmt.setReturnArrays(true);
-      return stmt.all(...params);
+      return (stmt.all(...params) as unknown[][]).map((row) => row.map(asNumber));
     },
-    all: (sql, params) => db.prepare(sql).all(...(params as never[])) as Record<string, unknown>[],
-    run: (sql, params) => ({ changes: Number(db.prepare(sql).run(...(params as never[])).changes) }),
+    all: (sql, params) => (prepare(sql).all(...params) as Record<string, unknown>[]).map(numbersInRow),
+    run: (sql, params) => ({ changes: Number(prepare(sql).run(...params).changes) }),
     close: () => db.close(),
   };
 }

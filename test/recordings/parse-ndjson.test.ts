@@ -24,6 +24,79 @@ describe("parseNdjson", () => {
     }
   });
 
+  test("each message's data is the JSON text its line sent: digits past 2^53, 0.0, key order, escapes and spacing kept", () => {
+    const datas = [
+      '{"stamp_ns":1700000000123456789,"seq":18446744073709551615,"f":0.0}',
+      '{"z": 1, "a": [1.50, -0.0, 1E+2, 2e-7], "s": "caf\\u00e9 \\"q\\" } ] {", "t": true, "n": null}',
+      "9007199254740993",
+      '"\\ud83d\\ude00 \\/"',
+      "[ ]",
+      "0.0",
+    ];
+    const lines = datas.flatMap((d, i) => [
+      `{"trace":"/t","timestamp_ns":${i},"data":${d}}`,
+      // Data first, a time in seconds, spacing around every token, a CRLF line end.
+      ` { "data" : ${d} , "trace" : "/t" , "timestamp" : 1700000400.033 }\r`,
+    ]);
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20, bulk);
+      expect(got.map((m) => Buffer.from(m.data).toString("utf8"))).toEqual(datas.flatMap((d) => [d, d]));
+      expect(got[1]!.publishTimeNs).toBe(1700000400033000000n);
+    }
+  });
+
+  test("over many generated lines, the data text read back is the line's data value, on both paths", () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const space = () => [" ", "", "\t", "  "][rand(4)]!;
+    const value = (depth: number): string => {
+      const k = rand(depth > 3 ? 4 : 6);
+      if (k === 0) return ["0.0", "-12.5e-3", "18446744073709551615", "7"][rand(4)]!;
+      if (k === 1) return ['"a"', '"}]\\"{["', '"\\u00e9\\\\"', '""'][rand(4)]!;
+      if (k === 2) return ["true", "false", "null"][rand(3)]!;
+      if (k === 3) return "[]";
+      if (k === 4) return `[${space()}${Array.from({ length: rand(4) }, () => value(depth + 1)).join(`${space()},${space()}`)}${space()}]`;
+      return `{${space()}${Array.from({ length: rand(4) }, (_, i) => `"k${i}"${space()}:${space()}${value(depth + 1)}`).join(",")}${space()}}`;
+    };
+    const lines = Array.from({ length: 500 }, () => {
+      const members = [`"trace":${space()}"/t"`, `"timestamp":${space()}1.5`, `"data":${space()}${value(0)}`];
+      const order = [members[rand(3)]!];
+      for (const m of members) if (!order.includes(m)) order.push(m);
+      return `${space()}{${space()}${order.join(`${space()},${space()}`)}${space()}}${space()}`;
+    });
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20, bulk);
+      expect(got.map((m) => JSON.parse(Buffer.from(m.data).toString("utf8")))).toEqual(lines.map((l) => JSON.parse(l).data));
+    }
+  });
+
+  test("the data kept is the one JSON.parse reads: the last of two, and under an escaped key", () => {
+    const lines = [
+      '{"trace":"/t","timestamp":1,"data":{"first":1},"data":{"second":2}}',
+      '{"trace":"/t","d\\u0061ta":[1.0],"timestamp":1}',
+      '{"data":"x}","trace":"/t","timestamp":1,"data":"y"}',
+    ];
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      const got = parseNdjson(enc.encode(lines.join("\n")), 1 << 20, bulk);
+      expect(got.map((m) => Buffer.from(m.data).toString("utf8"))).toEqual(['{"second":2}', "[1.0]", '"y"']);
+    }
+  });
+
+  test("a time in seconds counts from its decimal digits, not from the nearest double", () => {
+    const times = ["1700000400.033", "1700000400.123456789", "1.7e9", "0.0000000015", "18446744073.709551615", "0"];
+    const body = enc.encode(times.map((t) => `{"trace":"/t","timestamp":${t},"data":0}`).join("\n"));
+    for (const bulk of [undefined, createBunRuntime().parseJsonLines]) {
+      expect(parseNdjson(body, 1 << 20, bulk).map((m) => m.publishTimeNs)).toEqual([
+        1700000400033000000n,
+        1700000400123456789n,
+        1700000000000000000n,
+        2n,
+        18446744073709551615n,
+        0n,
+      ]);
+    }
+  });
+
   test("a bad trace name is reported on its own line even after the same trace passed", () => {
     const lines = [
       { trace: "/ok", timestamp: 1, data: 1 },
@@ -154,9 +227,9 @@ describe("parseNdjson", () => {
       const exact = both(cases[0]![1]).fast.ok as { publishTimeNs: bigint }[];
       expect(exact[19]!.publishTimeNs).toBe(1732300000123456789n + 19n);
       // The plain batch does go through the native parse (its values are the ones used)...
-      const tagged = (b: Uint8Array) => bulk(b)?.map((v) => ({ ...(v as object), data: "via bulk" }));
+      const tagged = (b: Uint8Array) => bulk(b)?.map((v) => ({ ...(v as object), trace: "/via-bulk" }));
       const viaBulk = parseNdjson(enc.encode(cases[0]![1] as string), 1 << 20, tagged);
-      expect(viaBulk.every((m) => Buffer.from(m.data).toString() === '"via bulk"')).toBe(true);
+      expect(viaBulk.every((m) => m.trace === "/via-bulk")).toBe(true);
       // ...and the one with two values on a line does not.
       expect(() => parseNdjson(enc.encode(cases[2]![1] as string), 1 << 20, tagged)).toThrow("NDJSON line 2: not valid JSON");
     });

@@ -1,6 +1,8 @@
 // One NDJSON line's object turned into a message, with the checks every path applies: only the
 // four fields, a good trace name, exactly one timestamp, data present. Errors name the line.
 import { ValidationError } from "../../errors.ts";
+import { scaleDecimal, secondsBytesToNs } from "../../time-ns.ts";
+import { createMemberScanner, DATA, newSpans, TIMESTAMP, TIMESTAMP_NS } from "./json-members.ts";
 import { traceNameProblem } from "./names.ts";
 import type { IncomingMessage } from "./parse-ndjson.ts";
 
@@ -12,39 +14,29 @@ export function bad(line: number, what: string): ValidationError {
   return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
 }
 
-/** The JSON text of the line's top-level "timestamp_ns" number. A JSON.parse value is a double,
- * exact only to 2^53 ns (about 104 days): for a real epoch time it is the digits that count. */
-function timestampNsDigits(text: string): string | undefined {
-  const seen: { holder: unknown; source: string }[] = [];
-  let top: unknown;
-  JSON.parse(text, function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
-    if (key === "timestamp_ns" && context?.source !== undefined) seen.push({ holder: this, source: context.source });
-    if (key === "") top = value;
-    return value;
-  });
-  return seen.find((s) => s.holder === top)?.source;
-}
-
-function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line: number) => string): bigint {
+/**
+ * The publish time from the parsed line `obj`, read from the digits the client sent (spans of
+ * `b`): a double holds neither a nanosecond epoch time (past 2^53) nor most decimal seconds.
+ */
+function parseTimestamp(obj: Record<string, unknown>, line: number, b: Uint8Array, spans: Int32Array): bigint {
   const hasSeconds = "timestamp" in obj;
   const hasNs = "timestamp_ns" in obj;
   if (hasSeconds === hasNs) throw bad(line, 'give exactly one of "timestamp" (seconds) or "timestamp_ns" (nanoseconds)');
   if (hasSeconds) {
     const s = obj.timestamp;
     if (typeof s !== "number" || !Number.isFinite(s) || s < 0) throw bad(line, '"timestamp" must be a non-negative number of seconds');
-    // MCAP times are unsigned 64-bit nanoseconds: past that a time would wrap around, or (1e300)
-    // not be an integer at all.
-    const ns = s * 1e9;
-    if (ns >= 2 ** 64) throw bad(line, `"timestamp" is out of range: ${s} seconds is past ${MAX_SECONDS} (2^64 nanoseconds since the epoch)`);
-    return BigInt(Math.round(ns));
+    // MCAP times are unsigned 64-bit nanoseconds: past that a time would wrap around.
+    const ns = secondsBytesToNs(b, spans[TIMESTAMP]!, spans[TIMESTAMP + 1]!) ?? -1n;
+    if (ns > MAX_U64) throw bad(line, `"timestamp" is out of range: ${s} seconds is past ${MAX_SECONDS} (2^64 nanoseconds since the epoch)`);
+    if (ns < 0n) throw bad(line, '"timestamp" must be a non-negative number of seconds');
+    return ns;
   }
   const ns = obj.timestamp_ns;
   let value: bigint;
   if (typeof ns === "number" && Number.isSafeInteger(ns)) value = BigInt(ns);
-  else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0) {
-    const digits = timestampNsDigits(text(line));
-    value = digits !== undefined && /^\d{1,20}$/.test(digits) ? BigInt(digits) : BigInt(ns);
-  } else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
+  else if (typeof ns === "number" && Number.isInteger(ns) && ns > 0)
+    value = scaleDecimal(String.fromCharCode(...b.subarray(spans[TIMESTAMP_NS]!, spans[TIMESTAMP_NS + 1]!)), 0) ?? BigInt(ns);
+  else if (typeof ns === "string" && /^\d{1,20}$/.test(ns)) value = BigInt(ns);
   else throw bad(line, '"timestamp_ns" must be a non-negative integer, as a number or a string of digits');
   // Up to 19 digits is below 2^64 (about 1.8 x 10^19): only a 20-digit value needs the comparison.
   if (typeof ns === "string" && ns.length < 20) return value;
@@ -53,18 +45,17 @@ function parseTimestamp(obj: Record<string, unknown>, line: number, text: (line:
 }
 
 /**
- * Checks one parsed line and returns its message, with empty data: the data, serialised again
- * as JSON, is pushed to `datas` (the caller encodes a batch's worth at once). `text` gives a
- * line's own text, asked for only in rare cases.
+ * Checks one parsed line, the JSON value of b[start, end), and returns its message. The data
+ * is the text of the line's "data" value, a view into `b`: exactly what the client sent.
  */
-export type LineReader = (obj: unknown, line: number, text: (line: number) => string, datas: string[]) => IncomingMessage;
+export type LineReader = (obj: unknown, line: number, start: number, end: number) => IncomingMessage;
 
-const EMPTY = new Uint8Array(0);
-
-export function createLineReader(): LineReader {
+export function createLineReader(b: Uint8Array): LineReader {
   // A batch names a few traces many times over: each distinct name is checked once.
   const goodTraces = new Set<string>();
-  return (obj, line, text, datas) => {
+  const spans = newSpans();
+  const findMembers = createMemberScanner(b);
+  return (obj, line, start, end) => {
     if (typeof obj !== "object" || obj === null || Array.isArray(obj))
       throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
     const rec = obj as Record<string, unknown>;
@@ -77,9 +68,10 @@ export function createLineReader(): LineReader {
       if (problem) throw bad(line, problem);
       goodTraces.add(rec.trace as string);
     }
-    const publishTimeNs = parseTimestamp(rec, line, text);
+    findMembers(start, end, spans);
+    const publishTimeNs = parseTimestamp(rec, line, b, spans);
     if (!("data" in rec)) throw bad(line, 'missing "data"');
-    datas.push(JSON.stringify(rec.data));
-    return { trace: rec.trace as string, publishTimeNs, data: EMPTY, json: true, line };
+    const data = b.subarray(spans[DATA]!, spans[DATA + 1]!);
+    return { trace: rec.trace as string, publishTimeNs, data, json: true, line };
   };
 }

@@ -43,11 +43,7 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number, bulk?: Bu
   const deep = tooDeepLineAt(body);
   if (deep !== -1)
     throw bad(lineAt(body, deep), `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects, the line's own object included); send flatter "data"`);
-  const datas: string[] = [];
-  // The fast path returns undefined before it reads any line, so `datas` is still empty then.
-  const out = (bulk && allAtOnce(body, maxMessageBytes, bulk, datas)) || lineByLine(body, maxMessageBytes, datas);
-  encodeAll(datas, out);
-  return out;
+  return (bulk && allAtOnce(body, maxMessageBytes, bulk)) || lineByLine(body, maxMessageBytes);
 }
 
 /**
@@ -58,7 +54,7 @@ export function parseNdjson(body: Uint8Array, maxMessageBytes: number, bulk?: Bu
  * from the line before it, nor can one that ends with "}" leave a value open, so then every line
  * holds exactly one value. Anything else goes line by line, which also names what is wrong.
  */
-function allAtOnce(body: Uint8Array, maxMessageBytes: number, bulk: BulkJsonLines, datas: string[]): IncomingMessage[] | undefined {
+function allAtOnce(body: Uint8Array, maxMessageBytes: number, bulk: BulkJsonLines): IncomingMessage[] | undefined {
   if (!isUtf8(body)) return undefined;
   const starts: number[] = [];
   const len = body.byteLength;
@@ -80,12 +76,11 @@ function allAtOnce(body: Uint8Array, maxMessageBytes: number, bulk: BulkJsonLine
   }
   const values = bulk(body);
   if (!values || values.length !== starts.length) return undefined;
-  const read = createLineReader();
-  const lineText = (line: number) => utf8.decode(body.subarray(starts[line - 1]!, line < starts.length ? starts[line]! - 1 : len));
-  return values.map((v, i) => read(v, i + 1, lineText, datas));
+  const read = createLineReader(body);
+  return values.map((v, i) => read(v, i + 1, starts[i]!, i + 1 < starts.length ? starts[i + 1]! - 1 : len));
 }
 
-function lineByLine(body: Uint8Array, maxMessageBytes: number, datas: string[]): IncomingMessage[] {
+function lineByLine(body: Uint8Array, maxMessageBytes: number): IncomingMessage[] {
   // One decode for the whole body: per-line decoding cost as much as the JSON parsing itself.
   let all: string;
   try {
@@ -94,15 +89,21 @@ function lineByLine(body: Uint8Array, maxMessageBytes: number, datas: string[]):
     throw badUtf8Line(body);
   }
   const out: IncomingMessage[] = [];
-  const read = createLineReader();
+  const read = createLineReader(body);
   let start = 0;
+  // The same line in the body's bytes: a newline is one byte in UTF-8 and one unit in the string.
+  let byteStart = 0;
   let line = 0;
   while (start < all.length) {
     let end = all.indexOf("\n", start);
     if (end === -1) end = all.length;
+    let byteEnd = body.indexOf(0x0a, byteStart);
+    if (byteEnd === -1) byteEnd = body.byteLength;
     line++;
     const text = all.slice(start, end);
+    const lineStart = byteStart;
     start = end + 1;
+    byteStart = byteEnd + 1;
     // UTF-16 units <= UTF-8 bytes <= 3 x units: count bytes only when it could matter.
     if (text.length * 3 > maxMessageBytes) {
       const bytes = encoder.encode(text).byteLength;
@@ -115,22 +116,7 @@ function lineByLine(body: Uint8Array, maxMessageBytes: number, datas: string[]):
     } catch (err) {
       throw bad(line, `not valid JSON (${(err as Error).message})`);
     }
-    out.push(read(obj, line, () => text, datas));
+    out.push(read(obj, line, lineStart, byteEnd));
   }
   return out;
-}
-
-/** UTF-8 of every message's data with one encode for the batch (per-message calls cost more than the copy). */
-function encodeAll(datas: string[], out: IncomingMessage[]): void {
-  const joined = datas.join("");
-  const bytes = encoder.encode(joined);
-  // All ASCII (one byte a character, the usual case): each message's bytes are a slice of the whole.
-  if (bytes.byteLength === joined.length) {
-    let off = 0;
-    for (let i = 0; i < out.length; i++) {
-      const n = datas[i]!.length;
-      out[i]!.data = bytes.subarray(off, off + n);
-      off += n;
-    }
-  } else for (let i = 0; i < out.length; i++) out[i]!.data = encoder.encode(datas[i]!);
 }
