@@ -16,6 +16,7 @@ messages and sends them in batches (by count, size or age), so call ``flush`` or
 """
 
 import base64
+import decimal
 import http.client
 import json
 import os
@@ -29,7 +30,7 @@ import urllib.parse
 
 __all__ = [
     "DaemonError", "Client", "Recording", "ensure_daemon", "start_recording", "log", "log_binary",
-    "add_file", "flush", "stop_recording", "socket_path", "system_socket_path",
+    "add_file", "flush", "stop_recording", "socket_path", "system_socket_path", "seconds_to_ns",
 ]
 
 
@@ -193,6 +194,22 @@ def _wire_trace(trace):
     return out
 
 
+def seconds_to_ns(seconds):
+    """Nanoseconds in ``seconds`` (since the epoch), counted from its shortest decimal text, which
+    is what json writes for a float and what the daemon counts from: 1700000400.033 is
+    1700000400033000000 ns, where ``seconds * 1e9`` gives 1700000400032999936. Halves round away
+    from zero. An int or a decimal.Decimal is taken exactly."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float, decimal.Decimal)):
+        raise TypeError("seconds must be a number, not %s" % type(seconds).__name__)
+    # repr() of a float is its shortest text that reads back as the same float.
+    value = decimal.Decimal(repr(seconds)) if isinstance(seconds, float) else decimal.Decimal(seconds)
+    if not value.is_finite():
+        raise ValueError("seconds must be finite, not %r" % (seconds,))
+    with decimal.localcontext() as ctx:
+        ctx.prec = 100
+        return int(value.scaleb(9).to_integral_value(rounding=decimal.ROUND_HALF_UP))
+
+
 def _encode_frame(trace, timestamp_ns, payload):
     name = trace.encode("utf-8")
     return struct.pack("<H", len(name)) + name + struct.pack("<QI", timestamp_ns, len(payload)) + bytes(payload)
@@ -227,7 +244,9 @@ class Recording:
         self._failure = None
 
     def log(self, trace, data, timestamp=None):
-        """Buffers one JSON message; ``timestamp`` is seconds since the epoch (default now)."""
+        """Buffers one JSON message; ``timestamp`` is seconds since the epoch (default now).
+        ``data`` is stored as the text json.dumps writes: ints of any size keep every digit, and
+        a float is written as its shortest text (``0.0`` stays ``0.0``)."""
         ts = time.time() if timestamp is None else timestamp
         # allow_nan=False: NaN is not JSON, and the daemon would refuse the whole batch for it.
         line = json.dumps({"trace": trace, "timestamp": ts, "data": data}, separators=(",", ":"), allow_nan=False).encode() + b"\n"
@@ -237,7 +256,7 @@ class Recording:
         """Buffers one camera image as foxglove.CompressedImage; declare the trace with
         image_trace(name) in start_recording."""
         ts = time.time() if timestamp is None else timestamp
-        ns = int(round(ts * 1e6)) * 1000
+        ns = seconds_to_ns(ts)
         message = {"timestamp": {"sec": ns // 1000000000, "nsec": ns % 1000000000}, "frame_id": frame_id,
                    "data": base64.b64encode(bytes(data)).decode("ascii"), "format": format}
         self.log(trace, message, ts)
@@ -245,7 +264,7 @@ class Recording:
     def log_binary(self, trace, payload, timestamp=None):
         """Buffers one binary message, stored byte for byte (see docs/frames.md)."""
         ts = time.time() if timestamp is None else timestamp
-        self._add(_FRAMES, _encode_frame(trace, int(round(ts * 1e9)), payload))
+        self._add(_FRAMES, _encode_frame(trace, seconds_to_ns(ts), payload))
 
     def _raise_failure(self):
         err, self._failure = self._failure, None

@@ -11,8 +11,8 @@ export const imageArgs = {
   "frame-id": { type: "string", description: "Camera frame for --image (default empty).", valueHint: "name" },
 } as const satisfies ArgsDef;
 
-/** The CompressedImage message stamped `timestamp` (seconds), the line's own time. */
-export function imageMessage(a: Record<string, unknown>, timestamp: number) {
+/** The CompressedImage message stamped `timestamp` (seconds, as text), the line's own time. */
+export function imageMessage(a: Record<string, unknown>, timestamp: string) {
   const path = String(a.image);
   const format = (a.format as string | undefined) ?? imageFormatOf(path);
   if (!format) throw new UsageError(`--image ${path}: give --format (jpeg, png, webp or avif); the extension does not say.`);

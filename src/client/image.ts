@@ -5,6 +5,7 @@
 import { Buffer } from "node:buffer";
 import { CompressedImage } from "@foxglove/schemas/jsonschema.js";
 import type { TraceDeclaration } from "../api/index.ts";
+import { secondsToNs } from "../time-ns.ts";
 
 export const IMAGE_SCHEMA_NAME = "foxglove.CompressedImage";
 /** The published JSON Schema, as the bytes every image trace declares. */
@@ -24,9 +25,13 @@ export interface ImageOptions {
   frameId?: string;
 }
 
-/** The foxglove.CompressedImage message for `data` taken at `timestamp` (seconds since the epoch). */
-export function compressedImage(data: Uint8Array, timestamp: number, opts: ImageOptions = {}) {
-  const ns = BigInt(Math.round(timestamp * 1e6)) * 1000n;
+/**
+ * The foxglove.CompressedImage message for `data` taken at `timestamp` (seconds since the
+ * epoch, a number or its decimal text). The stamp is the nanoseconds the daemon makes of the
+ * same seconds for the message's publish time (secondsToNs), so the two agree to the ns.
+ */
+export function compressedImage(data: Uint8Array, timestamp: number | string, opts: ImageOptions = {}) {
+  const ns = secondsToNs(timestamp);
   return {
     timestamp: { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) },
     frame_id: opts.frameId ?? "",

@@ -12,6 +12,7 @@ import { recordingsApi, waitForUpload, type WaitOptions } from "./recordings-api
 import type { SdkCreateRecordingInput } from "./trace-declarations.ts";
 import { ValidationError } from "../errors.ts";
 import { compressedImage, isImageTrace, type ImageOptions } from "./image.ts";
+import { secondsToNs } from "../time-ns.ts";
 
 export interface BatchOptions {
   /** Send once this many messages are buffered. Default 1000. */
@@ -31,6 +32,23 @@ export interface StartOptions extends SdkCreateRecordingInput, BatchOptions {
 const encoder = new TextEncoder();
 const BUFFERED = Promise.resolve();
 const nowSeconds = () => Date.now() / 1000;
+// JSON.rawJSON (ES2026; in Bun and Deno) is not in our type set yet.
+const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+const bigintAsDigits = (_key: string, v: unknown) => (typeof v === "bigint" ? rawJson(v.toString()) : v);
+
+/**
+ * The JSON text of a message's data. A bigint is written as its digits (a uint64 counter or a
+ * nanosecond stamp stays exact: the daemon stores the text as sent), and a JSON.rawJSON("0.0")
+ * value as its text; the replacer that does it runs only for data that holds a bigint.
+ */
+function dataJson(data: unknown): string | undefined {
+  try {
+    return JSON.stringify(data);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return JSON.stringify(data, bigintAsDigits);
+  }
+}
 
 export class Recording {
   readonly id: string;
@@ -58,15 +76,24 @@ export class Recording {
     this.limits = { maxMessages: batch.maxMessages ?? 1000, maxBytes: batch.maxBytes ?? 1 << 20, maxDelayMs: batch.maxDelayMs ?? 100 };
   }
 
-  /** Buffers one JSON message; `timestamp` is seconds since the epoch (default now). */
+  /**
+   * Buffers one JSON message; `timestamp` is seconds since the epoch (default now), sent as its
+   * shortest decimal text. Numbers in `data` are stored as written here; give integers past
+   * 2^53 as bigint.
+   */
   log(trace: string, data: unknown, timestamp: number = nowSeconds()): Promise<void> {
     // The same text as JSON.stringify({ trace, timestamp, data }), without building that object
     // per message, and with each trace name serialised once.
-    const json = JSON.stringify(data);
+    let json: string | undefined;
+    try {
+      json = dataJson(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     let name = this.traceJson.get(trace);
     if (name === undefined) this.traceJson.set(trace, (name = JSON.stringify(trace)));
     const line =
-      json === undefined ? `${JSON.stringify({ trace, timestamp, data })}\n` : `{"trace":${name},"timestamp":${JSON.stringify(timestamp)},"data":${json}}\n`;
+      json === undefined ? `${JSON.stringify({ trace, timestamp })}\n` : `{"trace":${name},"timestamp":${JSON.stringify(timestamp)},"data":${json}}\n`;
     // Counted in characters: bytes for ASCII, and within 3x of them otherwise, which is all a
     // batch size needs. With the line built directly, log() takes about a tenth less time here.
     return this.add("ndjson", () => this.lines.push(line), line.length);
@@ -74,7 +101,7 @@ export class Recording {
 
   /** Buffers one binary message (stored byte for byte); `timestamp` in seconds (default now). */
   logBinary(trace: string, payload: Uint8Array, timestamp: number = nowSeconds()): Promise<void> {
-    const frame = { trace, timestampNs: BigInt(Math.round(timestamp * 1e6)) * 1000n, payload };
+    const frame = { trace, timestampNs: secondsToNs(timestamp), payload };
     let nameBytes = this.traceBytes.get(trace);
     if (nameBytes === undefined) this.traceBytes.set(trace, (nameBytes = encoder.encode(trace).byteLength));
     return this.add("frames", () => this.frames.push(frame), frameSize(nameBytes, payload.byteLength));

@@ -73,9 +73,8 @@ describe("Recording.log", () => {
     await r.flush();
     const got = messages(r.id);
     expect(got.map((m) => new TextDecoder().decode(m.data))).toEqual(sent.map(([, d]) => JSON.stringify(d)));
-    // Seconds as a double carry about 0.24 µs of resolution at today's epoch: nanoseconds are
-    // the nearest to the double, as the daemon documents.
-    expect(got.map((m) => m.publishTime)).toEqual(sent.map(([, , t]) => BigInt(Math.round(t * 1e9))));
+    // Nanoseconds from the seconds' decimal text, not from the double (1700000000249999872).
+    expect(got.map((m) => m.publishTime)).toEqual([1700000000250000000n, 1700000001000000000n, 1700000002500000000n]);
     const channels = await client.request<{ traces: { name: string }[] }>("GET", `/v1/recordings/${r.id}`);
     expect(channels.traces.map((t) => t.name).sort()).toEqual(["/plain", '/quoted "trace"']);
   });

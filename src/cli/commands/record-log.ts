@@ -10,6 +10,7 @@ import { connect, daemonArgs, idArg } from "../connect.ts";
 import type { CliContext } from "../context.ts";
 import { imageArgs, imageMessage } from "../image-args.ts";
 import { printJson } from "../output.ts";
+import { secondsToNs } from "../../time-ns.ts";
 
 const MAX_LINES = 1000;
 const MAX_BYTES = 1 << 20;
@@ -20,19 +21,33 @@ interface Summary {
 }
 
 function oneLine(a: Record<string, unknown>): string {
-  const timestamp = a.timestamp === undefined ? Date.now() / 1000 : Number(a.timestamp);
-  if (!Number.isFinite(timestamp) || timestamp < 0)
-    throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
-  let data: unknown;
-  if (a.image !== undefined) data = imageMessage(a, timestamp);
+  // Seconds go on as the text given (the daemon counts nanoseconds from its digits).
+  const timestamp = a.timestamp === undefined ? String(Date.now() / 1000) : String(a.timestamp).trim();
+  if (!isSeconds(timestamp)) throw new UsageError(`--timestamp "${String(a.timestamp)}" must be seconds since the epoch, e.g. --timestamp 1700000000.25.`);
+  let data: string;
+  if (a.image !== undefined) data = JSON.stringify(imageMessage(a, timestamp));
   else {
+    data = String(a.data);
     try {
-      data = JSON.parse(String(a.data));
+      JSON.parse(data);
     } catch {
       throw new UsageError(`--data is not valid JSON: quote it for the shell, e.g. --data '{"q":[0.1,0.2]}' or --data '"text"'.`);
     }
+    // Stored as written: only line breaks (white space outside strings in valid JSON) go, since
+    // the message travels as one NDJSON line.
+    data = data.replace(/[\r\n]+/g, " ");
   }
-  return `${JSON.stringify({ trace: a.trace, timestamp, data })}\n`;
+  return `{"trace":${JSON.stringify(a.trace)},"timestamp":${timestamp},"data":${data}}\n`;
+}
+
+/** A JSON number of seconds, not negative, that fits a double. */
+function isSeconds(text: string): boolean {
+  try {
+    const n = JSON.parse(text);
+    return typeof n === "number" && Number.isFinite(n) && secondsToNs(text) >= 0n;
+  } catch {
+    return false;
+  }
 }
 
 /** Sends batches of whole lines, rewriting the daemon's "NDJSON line k" to the stdin line. */
