@@ -6,6 +6,7 @@ export { ApiError, NotRespondingError } from "./errors.ts";
 export { encodeFrames } from "./frames.ts";
 export type { SdkCreateRecordingInput, SdkTraceDeclaration } from "./trace-declarations.ts";
 export { compressedImage, imageFormatOf, imageTrace, IMAGE_SCHEMA, IMAGE_SCHEMA_NAME, type ImageOptions } from "./image.ts";
+export { secondsToNs } from "../time-ns.ts";
 export { Recording, startRecording, type BatchOptions, type StartOptions } from "./recording.ts";
 export { recordingsApi, waitForUpload, type RecordingsApi, type WaitOptions } from "./recordings-api.ts";
 // The API's contract, declared once in src/api/contract.ts.
