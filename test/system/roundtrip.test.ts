@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
+import { secondsToNs } from "../../src/time-ns.ts";
 import {
   call,
   createRecording,
@@ -76,7 +77,8 @@ describe("messages sent over the socket", () => {
         const data = { i, s: `line\n"${i}"\t✓`, nested: { a: [i, i / 3, null, true], e: {} }, big: 2 ** 53 - 1 };
         const ts: { timestamp: number } | { timestamp_ns: string } =
           i % 2 ? { timestamp: 1_700_000_000 + i / 1000 } : { timestamp_ns: String(1_700_000_000_000_000_000n + BigInt(i)) };
-        const publishTime = "timestamp" in ts ? BigInt(Math.round(ts.timestamp * 1e9)) : BigInt(ts.timestamp_ns);
+        // Seconds count from their decimal text (docs/api.md), not from the double times 1e9.
+        const publishTime = "timestamp" in ts ? secondsToNs(ts.timestamp) : BigInt(ts.timestamp_ns);
         sent.push({ trace, publishTime, data: enc.encode(JSON.stringify(data)) });
         return { trace, ...ts, data };
       });
