@@ -1,7 +1,7 @@
 // Finds the command a command line names, reads its arguments strictly, runs it and turns
 // whatever it throws into one sentence on stderr and an exit code.
 import { renderUsage, type ArgsDef } from "citty";
-import { DaemonError } from "../errors.ts";
+import { DaemonError, EXIT } from "../errors.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
 import type { CliContext } from "./context.ts";
@@ -26,7 +26,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   try {
     if (argv[0] === "--version" || argv[0] === "-v") {
       ctx.out(`nc-data-daemon ${VERSION} (${COMMIT})\n`);
-      return 0;
+      return EXIT.ok;
     }
     for (;;) {
       const cmd = chain[chain.length - 1]!;
@@ -37,7 +37,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       if (!sub) {
         const names = Object.keys(subs).join(", ");
         ctx.err(`Unknown command "${next}". Commands: ${names}. Run "nc-data-daemon --help".\n`);
-        return 2;
+        return EXIT.usage;
       }
       chain = [...chain, (await resolve(sub)) as Command];
       rest = rest.slice(1);
@@ -51,10 +51,10 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       const usage = plain((await renderUsage(leaf, parent)) + examples, ctx);
       if (!runnable && !rest.some((a) => a === "--help" || a === "-h")) {
         ctx.err(`${usage}\n`);
-        return 2;
+        return EXIT.usage;
       }
       ctx.out(`${usage}\n`);
-      return 0;
+      return EXIT.ok;
     }
     const def = (await resolve(leaf.args ?? {})) as ArgsDef;
     // --debug is global: every command takes it, so it is read here rather than declared 14 times.
@@ -64,7 +64,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       name,
     );
     if (debug) parsed.values.debug = true;
-    return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? 0;
+    return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? EXIT.ok;
   } catch (err) {
     if (err instanceof DaemonError) {
       ctx.err(`${err.message}\n`);
@@ -74,6 +74,6 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     const e = err as Error;
     ctx.err(`Unexpected error: ${e?.message ?? String(err)}${debug ? "" : " (run with --debug for details)"}\n`);
     if (debug && e?.stack) ctx.err(`${e.stack}\n`);
-    return 1;
+    return EXIT.error;
   }
 }

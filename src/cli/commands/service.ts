@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createClient } from "../../client/client.ts";
 import { homeOf, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
-import { UnavailableError, UsageError } from "../../errors.ts";
+import { EXIT, UnavailableError, UsageError } from "../../errors.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { renderLaunchdPlist } from "../../service/launchd.ts";
 import { afterRemoveSteps, installSteps, managerRuns, runStep, shellLine, statusStep, uninstallSteps, type Step } from "../../service/manager.ts";
@@ -176,7 +176,7 @@ const status = defineCli({
             : "installed, not active";
       ctx.out(`Service (${scope}, ${manager}): ${svc}\n  file    ${file}\n  daemon  ${health ? `running (pid=${health.pid})` : "not running"} on ${socket}\n`);
     }
-    return health ? 0 : 3;
+    return health ? EXIT.ok : EXIT.notRunning;
   },
 });
 
