@@ -1,19 +1,15 @@
 // Finds the command a command line names, reads its arguments strictly, runs it and turns
 // whatever it throws into one sentence on stderr and an exit code.
-import { renderUsage, type ArgsDef } from "citty";
+import type { ArgsDef } from "citty";
 import { DaemonError, EXIT } from "../errors.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
 import type { CliContext } from "./context.ts";
+import { HELP_WIDTH, renderHelp } from "./help.ts";
 import { parseStrict } from "./parse-args.ts";
 import { rootCommand } from "./root.ts";
 
 export type { Command } from "./command.ts";
-
-// Help goes through citty's renderer, which colours unless NO_COLOR=1 was set when it loaded;
-// a pipe, a log file or `less` gets plain text.
-const ANSI = /\x1b\[[0-9;]*m/g;
-const plain = (text: string, ctx: CliContext) => (ctx.stdoutIsTTY && !ctx.env.NO_COLOR ? text : text.replace(ANSI, ""));
 
 async function resolve<T>(x: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof x === "function" ? await (x as () => T | Promise<T>)() : await x;
@@ -43,12 +39,10 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       rest = rest.slice(1);
     }
     const leaf = chain[chain.length - 1]!;
-    const parent = chain.length > 1 ? chain[chain.length - 2] : undefined;
     const name = ["nc-data-daemon", ...argv.slice(0, chain.length - 1)].join(" ");
     const runnable = Boolean(leaf.run);
     if (rest.includes("--help") || rest.includes("-h") || !runnable) {
-      const examples = leaf.examples?.length ? `\n\nExamples:\n${leaf.examples.map((e) => `  ${e}`).join("\n")}` : "";
-      const usage = plain((await renderUsage(leaf, parent)) + examples, ctx);
+      const usage = await renderHelp(leaf, name, ctx.stdoutIsTTY ? (ctx.columns ?? HELP_WIDTH) : HELP_WIDTH);
       if (!runnable && !rest.some((a) => a === "--help" || a === "-h")) {
         ctx.err(`${usage}\n`);
         return EXIT.usage;
@@ -64,7 +58,9 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       name,
     );
     if (debug) parsed.values.debug = true;
-    return ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? EXIT.ok;
+    return (
+      ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? EXIT.ok
+    );
   } catch (err) {
     if (err instanceof DaemonError) {
       ctx.err(`${err.message}\n`);

@@ -130,7 +130,11 @@ const stop = defineCli({
 async function waitEnd(client: DaemonClient, rec: RecordingAnswer, timeout: unknown): Promise<{ code: ExitCode; outcome: string; advice?: string }> {
   if (rec.state === "uploaded") return { code: EXIT.ok, outcome: "uploaded" };
   if (rec.state === "failed")
-    return { code: EXIT.uploadFailed, outcome: "failed", advice: `The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".` };
+    return {
+      code: EXIT.uploadFailed,
+      outcome: "failed",
+      advice: `The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".`,
+    };
   if (rec.state === "cancelled") return { code: EXIT.error, outcome: "cancelled", advice: `Recording ${rec.id} was cancelled while waiting for its upload.` };
   const status = await client.status();
   if (status.uploads.enabled === false) return { code: EXIT.ok, outcome: "stored locally; no upload target" };
