@@ -190,3 +190,17 @@ describe("numbers and booleans are strict", () => {
     expect(r.stderr).toContain(`Invalid offline "yes\\n" from profile file ${join(dir, "nl.yaml")}`);
   });
 });
+
+describe("config validate warns about settings that do not work together", () => {
+  test("a storage_limit below twice segment_max_bytes is a warning naming both and the fix; exit 0", async () => {
+    const r = await run(["config", "validate", "--storage-limit", "100mb"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("Configuration is valid.\n");
+    expect(r.stderr).toBe(
+      "Warning: storage_limit (100 MiB) is below twice segment_max_bytes (64 MiB): writes may be refused (507, storage full) before the first segment closes; raise storage_limit to at least 128 MiB or lower segment_max_bytes.\n",
+    );
+    const small = await run(["config", "validate", "--storage-limit", "100mb", "--segment-max-bytes", "50mb"], { home });
+    expect(small).toMatchObject({ code: 0, stderr: "" });
+    expect((await run(["config", "validate", "--storage-limit", "128mb"], { home })).stderr).toBe("");
+  });
+});
