@@ -17,6 +17,12 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** What a read-only file system (EROFS) usually means for this daemon: under a service's
+ * sandbox (systemd's ProtectSystem=strict) a folder not listed in the unit's ReadWritePaths=
+ * is read-only. Said wherever an EROFS is reported (the storage path at launch, a file:// upload). */
+export const READ_ONLY_ADVICE =
+  'If the daemon runs as a service, its unit\'s ReadWritePaths= does not list this folder: run "nc-data-daemon service install" again (the unit lists the storage path and the file:// upload folder) and restart the service; otherwise remount the disk read-write.';
+
 export type ErrorCode =
   | "bad_request"
   | "usage"

@@ -2,7 +2,7 @@ import { createClient } from "../../client/client.ts";
 import { FIELD_NAMES, redactConfig, type FieldName, type Loaded } from "../../config/index.ts";
 import { AlreadyRunningError } from "../../daemon/instance-lock.ts";
 import { CHILD_MARKER, launchInBackground } from "../../daemon/launcher.ts";
-import { runDaemon } from "../../daemon/run.ts";
+import { checkStoragePath, runDaemon } from "../../daemon/run.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { configArgs, instanceArg, profileArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -26,6 +26,7 @@ export default defineCli({
     const a = isChild ? withSecretFlags(args, ctx.env) : args;
     // Resolve the config first, so a bad value is reported here and not in a log file.
     const loaded = await loadFromArgs(a, ctx);
+    checkStoragePath(loaded);
     const runtime = await getRuntime();
     if (a.background && !isChild) {
       try {

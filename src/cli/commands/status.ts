@@ -23,6 +23,8 @@ function summary(s: StatusBody): string {
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
+    // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
+    ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
   ].join("\n");
 }
 
