@@ -12,7 +12,7 @@ import { afterRemoveSteps, installSteps, managerRuns, runStep, shellLine, status
 import { copyProfile, ensureSystemAccount, prepareFolders } from "../../service/prepare.ts";
 import { resolveService } from "../../service/resolve.ts";
 import { definitionPath, type Manager, type Scope } from "../../service/spec.ts";
-import { inHome, renderSystemdUnit } from "../../service/systemd.ts";
+import { assertUploadDirVisible, inHome, renderSystemdUnit } from "../../service/systemd.ts";
 import { jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
@@ -77,6 +77,7 @@ async function installService(a: { user?: boolean; system?: boolean; manager?: s
   const manager = managerOf(a);
   const runtime = await getRuntime();
   const { spec, profileFile, profileSource } = await resolveService(scope, a.profile, runtime.selfCommand(), ctx.env);
+  if (manager === "systemd") assertUploadDirVisible(spec);
   const text = manager === "systemd" ? renderSystemdUnit(spec) : renderLaunchdPlist(spec);
   if (a.print) {
     ctx.out(text);
