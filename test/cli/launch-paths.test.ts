@@ -104,3 +104,22 @@ describe("a bad file:// upload folder does not stop the launch", () => {
     expect((await run(["status"], { home })).stdout).toContain(`  problem   ${want}\n`);
   });
 });
+
+test.skipIf(!asRoot)("a file:// upload folder on a read-only mount: status and the failed upload name ReadWritePaths= and service install", async () => {
+  const home = newHome();
+  const ro = join(home, "nas");
+  mkdirSync(ro);
+  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro], { stderr: "pipe" });
+  if (m.exitCode !== 0) throw new Error(`mount: ${m.stderr.toString()}`);
+  mounts.push(ro);
+  expect((await run(["launch", "--background", "--upload-url", `file://${ro}`], { home })).code).toBe(0);
+  const problem = (await runJson<{ uploads: { problem: string } }>(["status", "--json"], { home })).json.uploads.problem;
+  expect(problem).toStartWith(`upload folder ${ro} is on a read-only file system (${ro}); uploads fail until it is fixed.`);
+  expect(problem).toContain("ReadWritePaths=");
+  const id = (await run(["record", "start"], { home })).stdout.trim();
+  await run(["record", "log", id, "--trace", "/a", "--data", "1"], { home });
+  const stop = await run(["record", "stop", id, "--wait"], { home });
+  expect(stop.code).toBe(5);
+  expect(stop.stdout).toContain("read-only file system");
+  expect(stop.stdout).toContain('its unit\'s ReadWritePaths= does not list this folder: run "nc-data-daemon service install" again');
+});
