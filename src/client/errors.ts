@@ -1,6 +1,6 @@
 // What a caller of the client can catch: the daemon's own error (code + message from its
 // JSON body), "not running" (nothing answers) and "not responding" (it answers too slowly).
-import { DaemonError, DaemonNotRunningError, type ErrorCode } from "../errors.ts";
+import { DaemonError, DaemonNotRunningError, EXIT, type ErrorCode } from "../errors.ts";
 
 export class ApiError extends DaemonError {
   constructor(
@@ -9,13 +9,13 @@ export class ApiError extends DaemonError {
     status: number,
     readonly field?: string,
   ) {
-    super(code as ErrorCode, message, status, code === "usage" ? 2 : 1);
+    super(code as ErrorCode, message, status, code === "usage" ? EXIT.usage : EXIT.error);
   }
 }
 
 export class NotRespondingError extends DaemonError {
   constructor(socket: string, timeoutMs: number) {
-    super("unavailable", `The daemon on ${socket} did not answer within ${timeoutMs} ms (hung or overloaded).`, 503, 1);
+    super("unavailable", `The daemon on ${socket} did not answer within ${timeoutMs} ms (hung or overloaded).`, 503, EXIT.error);
   }
 }
 

@@ -8,3 +8,4 @@ export { createProfileStore, validateProfileName, type ProfileStore, type Profil
 export { parseBytes, parseBool } from "./values.ts";
 export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
 export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";
+export { configWarnings } from "./warnings.ts";

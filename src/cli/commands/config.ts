@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync, chmodSync } from "node:fs";
 import { resolve } from "node:path";
-import { FIELD_NAMES, FIELDS, envName } from "../../config/index.ts";
+import { FIELD_NAMES, FIELDS, configWarnings, envName } from "../../config/index.ts";
 import { ConflictError } from "../../errors.ts";
 import { configArgs, instanceArg, jsonArg, profileArg, secretsArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -20,11 +20,16 @@ const show = defineCli({
 });
 
 const validate = defineCli({
-  meta: { name: "validate", description: "Check a profile (an unknown field too), the NCD_* environment and flags; exit 1 naming the first bad value." },
+  meta: {
+    name: "validate",
+    description:
+      "Check a profile (an unknown field too), the NCD_* environment and flags; exit 1 naming the first bad value. Settings that do not work together are warnings.",
+  },
   args: { ...profileArg, ...instanceArg, ...configArgs },
   examples: ["nc-data-daemon config validate --profile robot", "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate"],
   async run({ args: a, data: ctx }) {
     const loaded = await loadFromArgs(a, ctx, true);
+    for (const w of configWarnings(loaded.config)) ctx.err(`Warning: ${w}\n`);
     ctx.out(`Configuration is valid${loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
   },
 });

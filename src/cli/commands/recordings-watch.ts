@@ -1,17 +1,17 @@
-// `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
-// failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
+// `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0),
+// failed (exit 5) or cancelled (exit 1): a progress bar redrawn in place on a terminal, one plain line per
 // update otherwise.
 import { createClient } from "../../client/client.ts";
 import { recordingsApi } from "../../client/recordings-api.ts";
 import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
-import { UsageError } from "../../errors.ts";
+import { EXIT, UsageError } from "../../errors.ts";
 import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { createPainter, loop, recordingLines } from "../progress.ts";
 
 export default defineCli({
-  meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 1)." },
+  meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 5)." },
   args: {
     id: { type: "positional", description: "Recording id.", required: false },
     ...instanceArg,
@@ -37,13 +37,13 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
         `${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`,
       );
     else painter.draw(recordingLines(r, painter.tty));
-    if (r.state === "uploaded") return 0;
+    if (r.state === "uploaded") return EXIT.ok;
     if (r.state === "failed" || r.state === "cancelled") {
       if (!a.json)
         ctx.err(
           `Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`,
         );
-      return 1;
+      return r.state === "failed" ? EXIT.uploadFailed : EXIT.error;
     }
     return undefined;
   });

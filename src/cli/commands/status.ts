@@ -3,7 +3,7 @@ import { createClient } from "../../client/client.ts";
 import { discoverDaemon } from "../../client/discover.ts";
 import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
-import { DaemonNotRunningError } from "../../errors.ts";
+import { DaemonNotRunningError, EXIT } from "../../errors.ts";
 import { instanceArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
@@ -23,6 +23,8 @@ function summary(s: StatusBody): string {
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
+    // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
+    ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
   ].join("\n");
 }
 
@@ -33,7 +35,7 @@ function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof res
     const note = stale ? ` (a stale pid file names pid ${stale}; the next launch cleans it up)` : "";
     ctx.out(`Daemon not running${note ? "." + note : "."}\n`);
   }
-  return 3;
+  return EXIT.notRunning;
 }
 
 /** Redraws upload progress every interval until Ctrl-C (exit 0) or the daemon goes away (exit 3). */
@@ -65,7 +67,7 @@ async function watch(
       else painter.draw(statusLines(s, painter.tty));
       return undefined;
     },
-    0,
+    EXIT.ok,
   );
 }
 export default defineCli({
@@ -91,6 +93,6 @@ export default defineCli({
     if (a.watch) return watch(ctx, client, status, a.json === true, intervalMs(a.interval), paths);
     if (a.json) printJson(ctx, status);
     else ctx.out(`${summary(status)}\n`);
-    return 0;
+    return EXIT.ok;
   },
 });

@@ -15,6 +15,7 @@ import { createWakelock } from "../../uploader/wakelock.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
+import { fileTargetProblem } from "../storage-check.ts";
 
 /** What the recordings part asks of uploads (all no-ops while uploads are off). */
 export interface UploadsHandle {
@@ -116,7 +117,8 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           ...objectCounts(),
           enabled: Boolean(uploader),
           target: target?.location ?? null,
-          problem,
+          // A file:// folder is looked at on each status: a NAS mounted later clears it.
+          problem: problem ?? fileTargetProblem(cfg.upload_url),
           last_error: lastError,
           wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
           ...(uploader ? { progress: uploader.progress() } : {}),
