@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DefaultsContext, FieldName } from "./fields.ts";
-import { isSystemService, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
+import { isSystemService, resolveDirPaths, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
 import type { UnknownField } from "./profile-doc.ts";
 import { createProfileStore, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
@@ -43,6 +43,16 @@ export function instanceOf(input: Pick<LoadInput, "env" | "instance">): string |
   return fromEnv ? validateInstanceName(fromEnv, "environment variable NCD_INSTANCE") : null;
 }
 
+/** The instance a command addresses: the system service's (NCD_SYSTEM=1), else --instance, else
+ * the folder NCD_INSTANCE_DIR names (an absolute path), else NCD_INSTANCE, else the default one. */
+export function pathsOf(input: Pick<LoadInput, "env" | "instance">): Paths {
+  if (isSystemService(input.env)) return resolveSystemPaths(input.env);
+  const dir = input.instance === undefined ? nonEmpty(input.env.NCD_INSTANCE_DIR) : undefined;
+  if (dir === undefined) return resolvePaths(homeOf(input.env), instanceOf(input));
+  if (!isAbsolute(dir)) throw new ConfigError(`Environment variable NCD_INSTANCE_DIR must be an absolute folder path, not "${dir}".`);
+  return resolveDirPaths(homeOf(input.env), dir);
+}
+
 /** Total size of the filesystem holding `path` (or its nearest existing parent). */
 function diskSize(path: string): number | undefined {
   let p = path;
@@ -57,7 +67,7 @@ function diskSize(path: string): number | undefined {
 
 export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
-  const paths = isSystemService(input.env) ? resolveSystemPaths(input.env) : resolvePaths(home, instanceOf(input));
+  const paths = pathsOf(input);
   const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);
