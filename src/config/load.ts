@@ -7,7 +7,7 @@ import { ConfigError } from "../errors.ts";
 import type { DefaultsContext, FieldName } from "./fields.ts";
 import { isSystemService, resolveDirPaths, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
 import type { UnknownField } from "./profile-doc.ts";
-import { createProfileStore, validateProfileName } from "./profiles.ts";
+import { createProfileStore, readProfileFile, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
 
 export interface LoadInput {
@@ -15,6 +15,8 @@ export interface LoadInput {
   flags: Partial<Record<FieldName, unknown>>;
   /** --profile; falls back to NEURACORE_DAEMON_PROFILE. */
   profile?: string;
+  /** A profile file by path (`config validate FILE`), instead of a profile by name. */
+  profileFile?: string;
   /** --instance; falls back to NCD_INSTANCE. */
   instance?: string;
   cwd: string;
@@ -68,14 +70,19 @@ function diskSize(path: string): number | undefined {
 export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
   const paths = pathsOf(input);
-  const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
+  const profile = input.profileFile !== undefined ? null : (input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null);
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);
-  const doc = profile ? await store.readDoc(validateProfileName(profile, source)) : undefined;
+  const doc =
+    input.profileFile !== undefined
+      ? await readProfileFile(input.profileFile)
+      : profile
+        ? await store.readDoc(validateProfileName(profile, source))
+        : undefined;
   const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
   const resolved = resolveConfig({ defaults, profile: doc?.values, env: input.env, flags: input.flags });
   // A relative path means relative to where the command ran, not to wherever the daemon is.
   const p = resolved.config.path_to_store_record.replace(/^~(?=$|\/)/, home);
   resolved.config.path_to_store_record = isAbsolute(p) ? p : resolve(input.cwd, p);
-  return { ...resolved, profile, profileFile: profile ? store.fileOf(profile) : null, paths, home, unknownFields: doc?.unknown ?? [] };
+  return { ...resolved, profile, profileFile: input.profileFile ?? (profile ? store.fileOf(profile) : null), paths, home, unknownFields: doc?.unknown ?? [] };
 }
