@@ -21,6 +21,7 @@ export const rootCommand: Command = defineCommand({
     record: () => import("./commands/record.ts").then((m) => m.default),
     run: () => import("./commands/run.ts").then((m) => m.default),
     metrics: () => import("./commands/metrics.ts").then((m) => m.default),
+    doctor: () => import("./commands/doctor.ts").then((m) => m.default),
     recordings: () => import("./commands/recordings.ts").then((m) => m.default),
     version: () => import("./commands/version.ts").then((m) => m.default),
     service: () => import("./commands/service.ts").then((m) => m.default),
