@@ -22,6 +22,7 @@ export const rootCommand: Command = defineCommand({
     run: () => import("./commands/run.ts").then((m) => m.default),
     metrics: () => import("./commands/metrics.ts").then((m) => m.default),
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
+    reset: () => import("./commands/reset.ts").then((m) => m.default),
     recordings: () => import("./commands/recordings.ts").then((m) => m.default),
     version: () => import("./commands/version.ts").then((m) => m.default),
     service: () => import("./commands/service.ts").then((m) => m.default),
