@@ -6,8 +6,12 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { daemonsOf, isAlive, killAll, waitFor } from "../daemon/helpers.ts";
 import { BINARY, baseEnv, tempHome } from "../support/binary.ts";
+import { startHostileServer } from "../support/hostile-server.ts";
 
 const CLIENT_DIR = resolve(import.meta.dir, "../../clients/python");
+const SDK = resolve(import.meta.dir, "../../src/client/index.ts");
+/** A TypeScript script using the SDK, run by the Bun running these tests. */
+const TS = `const { startRecording } = await import(${JSON.stringify(SDK)}); const r = await startRecording({ name: "from-typescript" }); r.log("/a", { x: 1 }); await r.stopRecording();`;
 const homes: string[] = [];
 afterAll(async () => {
   for (const h of homes) await killAll(h);
@@ -21,7 +25,7 @@ function home(): string {
 
 function start(h: string, args: string[], env: Record<string, string> = {}) {
   return Bun.spawn([BINARY, "run", ...args], {
-    env: baseEnv(h, { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1", B: BINARY, ...env }),
+    env: baseEnv(h, { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1", B: BINARY, BUN: process.execPath, TS, ...env }),
     cwd: h,
     stdout: "pipe",
     stderr: "pipe",
@@ -53,13 +57,14 @@ function nothingLeft(h: string) {
 const PY = ["import nc_data_daemon as nc", "nc.start_recording(name='from-python')", "nc.log('/joints', {'q': [0.1, 0.2]})", "nc.stop_recording()"].join("; ");
 
 describe("run -- CMD", () => {
-  test("a command recording through the Python client and the CLI, with --wait-upload to file://: uploads complete, exit code passed through, nothing left running", async () => {
+  test("a command recording through the Python client, the TypeScript SDK and the CLI, with --wait-upload to file://: uploads complete, exit code passed through, nothing left running", async () => {
     const h = home();
     const remote = join(h, "remote");
     mkdirSync(remote);
     const script = [
       SEEN,
       `python3 -c "${PY}"`,
+      '"$BUN" -e "$TS"',
       // Left open on purpose: run stops it.
       'ID=$("$B" record start --name from-cli)',
       '"$B" record log "$ID" --trace /a --data \'{"x":1}\'',
@@ -69,9 +74,9 @@ describe("run -- CMD", () => {
     expect(r.stderr).toContain("Waiting for uploads: 0 recordings left");
     expect(r.code).toBe(0);
     const uploaded = readdirSync(join(remote, "default"));
-    expect(uploaded.length).toBe(2);
+    expect(uploaded.length).toBe(3);
     const names = uploaded.map((id) => (JSON.parse(readFileSync(join(remote, "default", id, "manifest.json"), "utf8")) as { name: string }).name).sort();
-    expect(names).toEqual(["from-cli", "from-python"]);
+    expect(names).toEqual(["from-cli", "from-python", "from-typescript"]);
     // The private instance lived in the folder it was given, not in HOME.
     expect(seen(h).status.socket).toBe(join(seen(h).dir, "daemon.sock"));
     expect(existsSync(join(h, ".neuracore", "data_daemon", "daemon.sock"))).toBe(false);
@@ -153,6 +158,23 @@ describe("run -- CMD", () => {
     expect(isAlive(status.pid)).toBe(false);
     expect(existsSync(status.socket)).toBe(false);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("an upload that fails: exit 5 when the command exited 0, the command's own code otherwise", async () => {
+    const h = home();
+    const refusing = startHostileServer({ status: 403, body: "no" });
+    try {
+      const script = (code: number) => `${SEEN} && ID=$("$B" record start) && "$B" record log "$ID" --trace /a --data 1 && exit ${code}`;
+      const ok = await runIt(h, ["--upload-url", `${refusing.url}/files/`, "--wait-upload", "--", "sh", "-c", script(0)]);
+      expect(ok.code).toBe(5);
+      expect(ok.stderr).toContain("An upload failed");
+      rmSync(seen(h).dir, { recursive: true, force: true });
+      const failing = await runIt(h, ["--upload-url", `${refusing.url}/files/`, "--wait-upload", "--", "sh", "-c", script(3)]);
+      expect(failing.code).toBe(3);
+      rmSync(seen(h).dir, { recursive: true, force: true });
+    } finally {
+      refusing.stop();
+    }
   });
 
   test("without a command after --, a usage error (exit 2)", async () => {
