@@ -13,6 +13,8 @@ import { EXIT } from "../exit-status.ts";
 import { childLaunch, stopInstance } from "../process-control.ts";
 import { waitForAllUploads, waitTimeoutMs, type WaitOutcome } from "../upload-wait.ts";
 
+const shellWord = (w: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+
 /** The variable naming the folder of the private instance; every client honours it. */
 const INSTANCE_DIR_ENV = "NCD_INSTANCE_DIR";
 
@@ -81,13 +83,17 @@ export default defineCli({
         for (const r of open.items) await recs.stop(r.id).catch(() => {});
         if (!open.next_cursor || !open.items.length) break;
       }
-      if (waitMs !== undefined && config.upload_url) outcome = await waitForAllUploads(client, ctx, waitMs);
+      // Offline, nothing would ever upload: the wait would only run out.
+      if (waitMs !== undefined && config.upload_url && config.offline) ctx.err("Not waiting for uploads: the daemon is offline.\n");
+      else if (waitMs !== undefined && config.upload_url) outcome = await waitForAllUploads(client, ctx, waitMs);
       // Data not uploaded while a target was set is kept, with the state to resume it.
       if (config.upload_url && keepReason === null) {
         const s = await client.status();
         const byState = (s.recordings ?? {}) as Record<string, number>;
         const left = Object.entries(byState).filter(([k, n]) => n > 0 && k !== "uploaded" && k !== "cancelled");
         if (left.length) keepReason = `${left.map(([k, n]) => `${n} ${k}`).join(", ")} not uploaded`;
+        // Asked to wait, but offline: the upload has not finished, as after a timeout.
+        if (left.length && waitMs !== undefined && config.offline) outcome = "timed-out";
       }
     } finally {
       await stopInstance(paths, 15_000).catch((err) => ctx.err(`Could not stop the private daemon: ${(err as Error).message}\n`));
@@ -95,13 +101,17 @@ export default defineCli({
     }
     if (keepReason !== null) {
       const where = explicitStore ? `state in ${dir}, recordings in ${config.path_to_store_record}` : `state and recordings in ${dir}`;
-      ctx.err(
-        `Kept (${keepReason}): ${where}. Resume it with: ${INSTANCE_DIR_ENV}=${dir} nc-data-daemon launch${a.profile ? ` --profile ${a.profile}` : ""}${explicitStore ? "" : ` --path-to-store-record ${join(dir, "recordings")}`}\n`,
-      );
+      // The same settings, without secrets (which never go into a printed command line).
+      const launch = childLaunch({ profile: a.profile, ...flags }, env);
+      const again = launch.args.map(shellWord).join(" ");
+      const secrets = launch.env !== env ? " (add the secret flags you gave)" : "";
+      ctx.err(`Kept (${keepReason}): ${where}. Resume it with: ${INSTANCE_DIR_ENV}=${shellWord(dir)} nc-data-daemon launch ${again}${secrets}\n`);
     }
     if (code !== EXIT.ok) return code;
     if (outcome === "timed-out") {
-      ctx.err("Timed out waiting for uploads; they go on when the kept instance is launched again.\n");
+      ctx.err(
+        `${config.offline ? "Uploads did not finish (offline)" : "Timed out waiting for uploads"}; they go on when the kept instance is launched again.\n`,
+      );
       return EXIT.waitTimedOut;
     }
     if (outcome === "failed") {
