@@ -134,4 +134,22 @@ describe("doctor", () => {
     expect(p.detail).toContain("robot.yaml is 0644");
     expect(p.fix).toBe(`chmod 600 ${join(dir, "robot.yaml")}`);
   });
+
+  test("an installed service whose ReadWritePaths leave out the recordings folder fails the folders check with its fix", async () => {
+    const home = tempHome();
+    const unitDir = join(home, ".config", "systemd", "user");
+    mkdirSync(unitDir, { recursive: true });
+    const state = join(home, ".neuracore", "data_daemon");
+    writeFileSync(join(unitDir, "nc-data-daemon.service"), `[Service]\nProtectSystem=strict\nReadWritePaths=${state}\n`);
+    const inside = await doctor(home, []);
+    expect(checkOf(inside.json, "folders")).toMatchObject({ ok: true });
+    expect(checkOf(inside.json, "folders").detail).toContain("inside the service's ReadWritePaths");
+    const elsewhere = join(home, "data", "records");
+    const { code, json } = await doctor(home, ["--path-to-store-record", elsewhere]);
+    expect(code).toBe(1);
+    const f = checkOf(json, "folders");
+    expect(f.detail).toContain(`${elsewhere} outside the service's ReadWritePaths (${state})`);
+    expect(f.fix).toContain("nc-data-daemon service install");
+    expect(checkOf(json, "service").detail).toContain("nc-data-daemon.service");
+  });
 });
