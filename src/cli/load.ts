@@ -12,8 +12,8 @@ interface LoadArgs {
 /** Resolves the config a command line asks for: its flags, --profile and --instance. A key of
  * the profile that is no field is a warning on stderr (the reference CLI ignored such keys, and
  * a daemon must still start), or with `strict` an error naming the file and the field. */
-export async function loadFromArgs(a: LoadArgs, ctx: CliContext, strict = false): Promise<Loaded> {
-  const loaded = await loadConfig({ env: ctx.env, flags: configFlagsOf(a), profile: a.profile, instance: a.instance, cwd: ctx.cwd });
+export async function loadFromArgs(a: LoadArgs, ctx: CliContext, strict = false, profileFile?: string): Promise<Loaded> {
+  const loaded = await loadConfig({ env: ctx.env, flags: configFlagsOf(a), profile: a.profile, profileFile, instance: a.instance, cwd: ctx.cwd });
   if (strict && loaded.unknownFields.length) {
     throw new ConfigError(`${firstFew(loaded.unknownFields).join(". ")}. Allowed fields: ${FIELD_NAMES.join(", ")}.`);
   }

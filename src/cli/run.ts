@@ -16,7 +16,7 @@ async function resolve<T>(x: T | Promise<T> | (() => T | Promise<T>)): Promise<T
 }
 
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
-  const debug = argv.includes("--debug");
+  const debug = (argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv).includes("--debug");
   let chain: Command[] = [rootCommand];
   let rest = argv;
   try {
@@ -41,9 +41,10 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     const leaf = chain[chain.length - 1]!;
     const name = ["nc-data-daemon", ...argv.slice(0, chain.length - 1)].join(" ");
     const runnable = Boolean(leaf.run);
-    if (rest.includes("--help") || rest.includes("-h") || !runnable) {
+    const ownArgs = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+    if (ownArgs.includes("--help") || ownArgs.includes("-h") || !runnable) {
       const usage = await renderHelp(leaf, name, ctx.stdoutIsTTY ? (ctx.columns ?? HELP_WIDTH) : HELP_WIDTH);
-      if (!runnable && !rest.some((a) => a === "--help" || a === "-h")) {
+      if (!runnable && !ownArgs.some((a) => a === "--help" || a === "-h")) {
         ctx.err(`${usage}\n`);
         return EXIT.usage;
       }
@@ -52,11 +53,10 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     }
     const def = (await resolve(leaf.args ?? {})) as ArgsDef;
     // --debug is global: every command takes it, so it is read here rather than declared 14 times.
-    const parsed = parseStrict(
-      rest.filter((a) => a !== "--debug"),
-      def,
-      name,
-    );
+    // ...but not inside a command line given after "--" (`run -- cmd --debug`).
+    const dash = rest.indexOf("--");
+    const own = dash >= 0 ? rest.slice(0, dash) : rest;
+    const parsed = parseStrict([...own.filter((a) => a !== "--debug"), ...(dash >= 0 ? rest.slice(dash) : [])], def, name);
     if (debug) parsed.values.debug = true;
     return (
       ((await leaf.run!({ rawArgs: rest, args: { _: parsed.positionals, ...parsed.values } as never, cmd: leaf, data: ctx })) as number | undefined) ?? EXIT.ok

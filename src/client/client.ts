@@ -83,6 +83,12 @@ export function createClient(opts: ClientOptions) {
     config: () => json<{ config: Config }>(api.v1.config.$get()),
     patchConfig: (changes: Partial<Record<FieldName, unknown>>) => json<{ config: Config; changed: FieldName[] }>(api.v1.config.$patch({ json: changes })),
     shutdown: () => json<{ ok: true; pid: number }>(api.v1.shutdown.$post()),
+    /** GET /metrics: the Prometheus text. */
+    async metrics(): Promise<string> {
+      const r = await api.metrics.$get();
+      if (!r.ok) throw await errorFromResponse(r);
+      return r.text();
+    },
     /** Streams events until `signal` aborts or the daemon stops; `types` filters (prefix.* allowed). */
     async *events(types: string[] = [], signal?: AbortSignal): AsyncGenerator<DaemonEvent> {
       let res: Response;

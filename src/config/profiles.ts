@@ -65,6 +65,25 @@ export function validateProfileName(name: string | undefined, source = "--name")
   return name;
 }
 
+/** Reads and validates a profile file given by its path (`config validate FILE`). */
+export async function readProfileFile(file: string): Promise<ProfileDoc> {
+  let text: string;
+  try {
+    text = readCapped(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new NotFoundError(`Profile file ${file} does not exist.`);
+    throw new ConfigError(`Profile file ${file} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    return readProfileDoc(await parseProfile(text, file), file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`Profile file ${file} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
 export function createProfileStore(profilesDir: string) {
   const fileOf = (name: string) => join(profilesDir, `${validateProfileName(name)}.yaml`);
 
@@ -95,13 +114,7 @@ export function createProfileStore(profilesDir: string) {
     const file = fileOf(name);
     if (!existsSync(file))
       throw new NotFoundError(`Profile "${name}" does not exist (looked for ${file}). Create it with: nc-data-daemon profile create --name ${name}`);
-    const text = readCapped(file);
-    try {
-      return readProfileDoc(await parseProfile(text, file), file);
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`Profile file ${file} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
-    }
+    return readProfileFile(file);
   }
 
   /** Reads and validates a profile; every error names the file and the field. */

@@ -57,6 +57,10 @@ export function createBunRuntime(): Runtime {
       const server = Bun.serve({ unix: path, fetch, error, idleTimeout: idleTimeoutS, maxRequestBodySize } as unknown as Parameters<typeof Bun.serve>[0]);
       return { stop: (closeActive = false) => server.stop(closeActive) };
     },
+    async serveTcp({ hostname, port, fetch }) {
+      const server = Bun.serve({ hostname, port, fetch, maxRequestBodySize: 64 * 1024 });
+      return { port: server.port ?? port, stop: (closeActive = false) => server.stop(closeActive) };
+    },
     fetchUnix: (socketPath, url, init) => fetch(url, { ...init, unix: socketPath } as RequestInit),
     spawnDetached(cmd, { env, logFd, cwd }) {
       const out = logFd ?? "ignore";

@@ -16,6 +16,15 @@ export interface AttemptFailureDeps {
   retries: RetryTimers;
 }
 
+/** A short, bounded label for metrics: the S3 code, the HTTP status, or the kind of failure. */
+export function failureReason(e: unknown): string {
+  if (!(e instanceof TargetError)) return "other";
+  const { code, status, network } = e.info;
+  if (code && /^[A-Za-z0-9_.-]{1,64}$/.test(code)) return code;
+  if (status) return `http_${status}`;
+  return network ? "network" : "other";
+}
+
 export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: UploadRecording, obj: UploadObject | undefined, e: unknown): Promise<void> {
   const { policy, retries } = deps;
   const what = obj ? `${rec.id}/${obj.relPath}` : `${rec.id}/manifest.json`;
@@ -28,13 +37,13 @@ export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: U
     retries.clear(id);
     deps.log.warn(`upload of ${what} failed: ${message}`);
     if (obj) await deps.store.markFailed(obj.id, message);
-    deps.emit("upload.failed", { recording_id: rec.id, path, error: message, attempts });
+    deps.emit("upload.failed", { recording_id: rec.id, path, error: message, attempts, reason: failureReason(e) });
     if (!obj) retries.set(id, attempts, policy.capMs); // nothing to mark: try the manifest again much later
     return;
   }
   const hint = e instanceof TargetError ? e.info.retryAfterMs : undefined;
   const delay = backoffMs(policy, attempts, deps.random, hint);
   deps.log.debug(`upload of ${what}: ${message}; retry ${attempts} in ${Math.round(delay)} ms`);
-  deps.emit("upload.retry", { recording_id: rec.id, path, error: message, attempt: attempts, delay_ms: Math.round(delay) });
+  deps.emit("upload.retry", { recording_id: rec.id, path, error: message, attempt: attempts, delay_ms: Math.round(delay), reason: failureReason(e) });
   retries.set(id, attempts, delay);
 }

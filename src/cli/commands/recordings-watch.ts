@@ -3,7 +3,7 @@
 // update otherwise.
 import { createClient } from "../../client/client.ts";
 import { recordingsApi } from "../../client/recordings-api.ts";
-import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
+import { pathsOf } from "../../config/index.ts";
 import { EXIT, UsageError } from "../../errors.ts";
 import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -26,7 +26,7 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
   const id = a.id;
   if (!id) throw new UsageError("recordings watch needs a recording id, e.g. nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d.");
   const every = intervalMs(a.interval);
-  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
+  const paths = pathsOf({ env: ctx.env, instance: a.instance });
   const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
   const painter = createPainter(ctx);
   const recordings = recordingsApi(client);

@@ -1,7 +1,7 @@
 import type { StatusBody } from "../../api/index.ts";
 import { createClient } from "../../client/client.ts";
 import { discoverDaemon } from "../../client/discover.ts";
-import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
+import { pathsOf, uploadConcurrency, type Paths } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
 import { DaemonNotRunningError, EXIT } from "../../errors.ts";
 import { instanceArg, intervalMs, jsonArg } from "../args.ts";
@@ -28,7 +28,7 @@ function summary(s: StatusBody): string {
   ].join("\n");
 }
 
-function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof resolvePaths>): number {
+function notRunning(ctx: CliContext, json: boolean, paths: Paths): number {
   const stale = readPid(paths.pidFile);
   if (json) printJson(ctx, { running: false, instance: paths.instance, socket: paths.socket });
   else {
@@ -39,14 +39,7 @@ function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof res
 }
 
 /** Redraws upload progress every interval until Ctrl-C (exit 0) or the daemon goes away (exit 3). */
-async function watch(
-  ctx: CliContext,
-  client: ReturnType<typeof createClient>,
-  first: StatusBody,
-  json: boolean,
-  every: number,
-  paths: ReturnType<typeof resolvePaths>,
-): Promise<number> {
+async function watch(ctx: CliContext, client: ReturnType<typeof createClient>, first: StatusBody, json: boolean, every: number, paths: Paths): Promise<number> {
   const painter = createPainter(ctx);
   let next: StatusBody | undefined = first;
   return loop(
@@ -80,7 +73,7 @@ export default defineCli({
   },
   examples: ["nc-data-daemon status", "nc-data-daemon status --json", "nc-data-daemon status --watch", "nc-data-daemon status --instance ci-7"],
   async run({ args: a, data: ctx }) {
-    const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
+    const paths = pathsOf({ env: ctx.env, instance: a.instance });
     // With no daemon of the user's own, the system service's (docs/service.md).
     const client = (await discoverDaemon(ctx.env, paths, 3000))?.client ?? createClient({ socket: paths.socket, timeoutMs: 3000 });
     let status: StatusBody;
