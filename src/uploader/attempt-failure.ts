@@ -39,7 +39,7 @@ export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: U
   const attempts = retries.attempts(id) + 1;
   // Attempts in a row that stored nothing new; the manifest is one small request, counted plainly.
   const idle = obj ? deps.budget.failed(id, (await deps.store.getState(obj.id))?.bytesSent ?? 0) : attempts;
-  const outOfAttempts = idle >= policy.maxAttempts;
+  const outOfAttempts = deps.budget.exhausted(idle);
   if (classify(e) === "fail" || outOfAttempts) {
     retries.clear(id);
     const reason = outOfAttempts ? `${idle} attempts in a row stored nothing new; the last said: ${message}` : message;

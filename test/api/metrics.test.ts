@@ -32,7 +32,7 @@ test("GET /metrics reports storage, recordings and uploads in Prometheus text fo
     await Bun.sleep(50);
   }
   expect(value(text, 'ncd_recordings{state="uploaded"}')).toBe(1);
-  expect(value(text, 'ncd_upload_objects{state="uploaded"}')).toBe(2); // the segment and the manifest row
+  expect(value(text, 'ncd_upload_objects{state="uploaded"}')).toBe(1); // the segment; manifests are not counted as objects
   expect(value(text, "ncd_bandwidth_limit_bytes_per_second")).toBe(5 * 1024 ** 2);
   expect(value(text, "ncd_storage_limit_bytes")).toBeGreaterThan(0);
   expect(value(text, 'ncd_events_total{type="recording.stopped"}')).toBe(1);

@@ -41,7 +41,8 @@ export function startRewindingTus(): RewindingTus {
       }
       const u = uploads.get(path.slice("/files/".length));
       if (!u) return new Response("no such upload", { status: 404, headers: tus });
-      if (req.method === "HEAD") return new Response(null, { status: 200, headers: { ...tus, "upload-offset": "0", "upload-length": String(u.length), "cache-control": "no-store" } });
+      if (req.method === "HEAD")
+        return new Response(null, { status: 200, headers: { ...tus, "upload-offset": "0", "upload-length": String(u.length), "cache-control": "no-store" } });
       if (req.method === "PATCH") {
         let n = 0;
         try {

@@ -22,8 +22,8 @@ function closedPort(): number {
   return port;
 }
 
-/** Resolves with the first event of `type` on the daemon's SSE stream. */
-async function firstEvent(socket: string, type: string): Promise<{ started: Promise<void>; event: Promise<string> }> {
+/** Subscribes to the daemon's SSE stream; `event` resolves with the data of the first event of `type`. */
+async function firstEvent(socket: string, type: string): Promise<{ event: Promise<string> }> {
   const ctl = new AbortController();
   const res = await fetch(`http://localhost/v1/events?types=${type}`, { unix: socket, signal: ctl.signal } as RequestInit);
   const event = (async () => {
@@ -40,7 +40,7 @@ async function firstEvent(socket: string, type: string): Promise<{ started: Prom
       }
     }
   })();
-  return { started: Promise.resolve(), event };
+  return { event };
 }
 
 /** The first line `recordings watch` prints (not a terminal), then stops it. */
@@ -107,7 +107,9 @@ test("a tus server that rewinds to offset 0 for ever gets at most 3x the object'
 
   expect(failed.state).toBe("failed");
   const [key, got] = [...server.received].find(([k]) => k.endsWith("/files/blob.bin"))!;
-  console.log(`rewinding tus server: received ${(got / MiB).toFixed(1)} MiB for the ${size / MiB} MiB object ${key}; requests ${JSON.stringify(Object.fromEntries(server.requests))}`);
+  console.log(
+    `rewinding tus server: received ${(got / MiB).toFixed(1)} MiB for the ${size / MiB} MiB object ${key}; requests ${JSON.stringify(Object.fromEntries(server.requests))}`,
+  );
   expect(got).toBeGreaterThanOrEqual(size);
   expect(got).toBeLessThanOrEqual(3 * size + 8 * MiB);
   expect(failed.error).toContain("the target keeps losing what it is sent");

@@ -53,7 +53,9 @@ test("over 10 retries against a closed port the log has one line saying why, and
   try {
     await waitFor(() => ev.of("upload.retry").length >= 10, 20_000, "10 retries");
     expect(ev.of("upload.retry")[0]!.payload.error).toStartWith("connection refused (");
-    expect(lines).toEqual([{ level: "warn", msg: expect.stringMatching(/^Upload target \S+ unreachable since \d\d:\d\d: connection refused; retrying with backoff$/) }]);
+    expect(lines).toEqual([
+      { level: "warn", msg: expect.stringMatching(/^Upload target \S+ unreachable since \d\d:\d\d: connection refused; retrying with backoff$/) },
+    ]);
     const problem = up.targetProblem()!;
     expect([problem.unreachable, problem.reason]).toEqual([true, "connection refused"]);
     expect(problem.problem).toMatch(/^upload target unreachable since \d\d:\d\d: connection refused$/);

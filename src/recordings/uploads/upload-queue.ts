@@ -172,7 +172,12 @@ export function listFailed(ctx: Ctx): { id: number; next_retry_at: number | null
 export function requeueFailed(ctx: Ctx, uploadId: number): void {
   const now = ctx.clock.now();
   ctx.store.tx(() => {
-    const u = ctx.store.get(ctx.store.db.select().from(uploads).where(and(eq(uploads.id, uploadId), eq(uploads.state, "failed"))));
+    const u = ctx.store.get(
+      ctx.store.db
+        .select()
+        .from(uploads)
+        .where(and(eq(uploads.id, uploadId), eq(uploads.state, "failed"))),
+    );
     if (!u) return;
     ctx.store.run(ctx.store.db.update(uploads).set({ state: "pending", next_retry_at: null, updated_at: now }).where(eq(uploads.id, uploadId)));
     const others = ctx.store.raw<{ n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE recording_id = ? AND state = 'failed'", [u.recording_id])[0]!;
