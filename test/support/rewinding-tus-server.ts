@@ -1,7 +1,8 @@
-// A hostile tus 1.0 server on 127.0.0.1 that takes every byte it is sent and then rewinds: HEAD
-// says offset 0, and every PATCH, read to its end, is answered 204 with Upload-Offset 0. A
-// client that believes it sends the same object for ever. It counts the body bytes it
-// received per upload key (from Upload-Metadata), so a test can bound what a client spent.
+// A hostile tus 1.0 server on 127.0.0.1 that never lets an upload advance. HEAD says offset 0;
+// every PATCH is read to its end and then answered 204 with Upload-Offset 0 ("rewind": a
+// client that believes it sends the same object for ever), or 409 ("conflict": a client that
+// asks the offset again at once loops for ever). It counts the body bytes it received per
+// upload key (from Upload-Metadata), so a test can bound what a client spent.
 
 export interface RewindingTus {
   /** Creation URL, e.g. http://127.0.0.1:PORT/files */
@@ -21,7 +22,7 @@ const metaKey = (header: string | null) => {
   return "?";
 };
 
-export function startRewindingTus(): RewindingTus {
+export function startRewindingTus(patch: "rewind" | "conflict" = "rewind"): RewindingTus {
   const received = new Map<string, number>();
   const requests = new Map<string, number>();
   const uploads = new Map<string, { key: string; length: number }>();
@@ -51,6 +52,7 @@ export function startRewindingTus(): RewindingTus {
           // the client hung up mid-body: what arrived still counts
         }
         received.set(u.key, (received.get(u.key) ?? 0) + n);
+        if (patch === "conflict") return new Response("offset mismatch", { status: 409, headers: tus });
         return new Response(null, { status: 204, headers: { ...tus, "upload-offset": "0" } });
       }
       return new Response(null, { status: 405, headers: tus });

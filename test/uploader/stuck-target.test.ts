@@ -11,6 +11,7 @@ import { createUploader } from "../../src/uploader/uploader.ts";
 import type { Log } from "../../src/uploader/ports.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";
 import { eventRecorder, makeRecording, waitFor } from "../support/recordings.ts";
+import { startRewindingTus } from "../support/rewinding-tus-server.ts";
 import { startTusServer, type RunningTus } from "../support/tus-server.ts";
 
 const dirs: string[] = [];
@@ -94,4 +95,31 @@ test("an object out of attempts without progress fails saying why, then is queue
   } finally {
     await up.stop();
   }
+});
+
+test("a tus server that answers every PATCH with 409 gets one PATCH per attempt, each after a backoff, until the object's budget ends it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ncd-stuck-conflict-"));
+  dirs.push(dir);
+  const server = startRewindingTus("conflict");
+  const store = new JsonFileStateStore(join(dir, "state.json"));
+  makeRecording(dir, store, { id: "conflict", sizes: [64 * 1024] });
+  const ev = eventRecorder();
+  const { log } = recordingLog();
+  const retry = { baseMs: 5, capMs: 20, maxAttempts: 1000, minBudgetBytes: 0 };
+  const up = createUploader({ store, target: createTusTarget({ url: server.url }), log, emit: ev.emit, retry, pollMs: 50 });
+  up.start();
+  try {
+    await waitFor(() => ev.of("upload.failed").length === 1, 20_000, "the object's budget to end it");
+  } finally {
+    await up.stop();
+    server.stop();
+  }
+  const retries = ev.of("upload.retry");
+  // 3x 64 KiB allows three whole PATCHes; the fourth goes over: three retries, four attempts.
+  expect(retries.length).toBe(3);
+  expect(retries[0]!.payload.error).toContain("no further than when last asked (0)");
+  // The last PATCH may be cut before the server sees it.
+  expect(server.requests.get("PATCH")).toBeGreaterThanOrEqual(retries.length);
+  expect(server.requests.get("PATCH")).toBeLessThanOrEqual(retries.length + 1);
+  expect(ev.of("upload.failed")[0]!.payload.error).toContain("the target keeps losing what it is sent");
 });
