@@ -3,6 +3,37 @@ import { describeRoute } from "hono-openapi";
 import { redactConfig, type Config } from "../config/index.ts";
 import type { ApiDeps } from "./deps.ts";
 
+/** The status body as OpenAPI shows it: the uploads section's fields, the rest open (docs/api.md has them all). */
+const STATUS_SCHEMA = {
+  type: "object" as const,
+  properties: {
+    uploads: {
+      type: "object" as const,
+      properties: {
+        pending: { type: "integer" as const, description: "Data objects (segments, files) waiting, a backoff included; each object is in one state." },
+        uploading: { type: "integer" as const },
+        uploaded: { type: "integer" as const },
+        failed: { type: "integer" as const },
+        problem: {
+          type: ["string", "null"] as ["string", "null"],
+          description: 'Why uploads do not work, e.g. "upload target unreachable since 10:02: connection refused".',
+        },
+        target_problem: {
+          type: ["object", "null"] as ["object", "null"],
+          properties: {
+            problem: { type: "string" as const },
+            unreachable: { type: "boolean" as const },
+            reason: { type: "string" as const },
+            since: { type: "string" as const, format: "date-time" },
+            failures: { type: "integer" as const },
+          },
+        },
+        last_error: { type: ["string", "null"] as ["string", "null"], description: "The latest failed attempt's message, redacted." },
+      },
+    },
+  },
+};
+
 /** The status body but its config section. */
 export interface StatusSections {
   running: true;
@@ -61,7 +92,7 @@ export function statusRoutes(deps: ApiDeps) {
     "/",
     describeRoute({
       summary: "Pid, version, uptime, instance, socket, redacted config, storage and upload counters.",
-      responses: { 200: { description: "Status", content: { "application/json": { schema: { type: "object" } } } } },
+      responses: { 200: { description: "Status", content: { "application/json": { schema: STATUS_SCHEMA } } } },
     }),
     (c) => {
       const config = deps.config.get();

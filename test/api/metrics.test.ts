@@ -87,7 +87,7 @@ describe("GET /metrics", () => {
     }
     expect(after.value("ncd_uploaded_objects_total")).toBe(2); // the segment and the manifest
     expect(after.value("ncd_uploaded_bytes_total")).toBeGreaterThan(0);
-    expect(after.value("ncd_upload_objects", { state: "uploaded" })).toBe(2);
+    expect(after.value("ncd_upload_objects", { state: "uploaded" })).toBe(1); // the segment; manifests are not counted as objects
     expect(after.value("ncd_upload_queue_depth")).toBe(0);
     expect(after.value("ncd_events_total", { type: "recording.stopped" })).toBe(1);
   });

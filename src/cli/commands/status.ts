@@ -22,6 +22,7 @@ function summary(s: StatusBody): string {
     `  socket    ${s.socket}`,
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
+    ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
     // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
     ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
