@@ -99,3 +99,40 @@ export function writeSummaryAndFooter(rb: McapRecordBuilder, s: SegmentState): v
   rb.writeFooter({ summaryStart: BigInt(summaryStart), summaryOffsetStart: BigInt(summaryOffsetStart), summaryCrc });
   rb.writeMagic();
 }
+
+/**
+ * Opcode of the record that ends each acknowledged batch in an open segment. MCAP reserves
+ * 0x80-0xFF for private records, and readers skip opcodes they do not know (@mcap/core yields
+ * them as "Unknown" records; its indexed reader never sees them, they are outside chunks).
+ * The close-time rewrite drops them. Start-up repair reads them: bytes that end with one were
+ * committed, even when the state database lost that commit (segment-scan.ts).
+ */
+export const BATCH_END_OPCODE = 0x8b;
+/** Opcode, length, and the three fields below. */
+export const BATCH_END_BYTES = 1 + 8 + 4 + 4 + 8;
+
+export interface BatchEnd {
+  /** Messages of the batch in this segment (0 for the record that opens every segment). */
+  messages: number;
+  /** How many segments before this one the batch began in: 0 when it began here. */
+  back: number;
+  /** Offset where the batch began, in that segment. */
+  start: number;
+}
+
+export function batchEndRecord(end: BatchEnd): Uint8Array {
+  const out = new Uint8Array(BATCH_END_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, BATCH_END_OPCODE);
+  view.setBigUint64(1, BigInt(BATCH_END_BYTES - 9), true);
+  view.setUint32(9, end.messages, true);
+  view.setUint32(13, end.back, true);
+  view.setBigUint64(17, BigInt(end.start), true);
+  return out;
+}
+
+/** The fields of the batch-end record at `off` (its opcode and length already checked). */
+export function parseBatchEnd(bytes: Uint8Array, off: number): BatchEnd {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + off, BATCH_END_BYTES);
+  return { messages: view.getUint32(9, true), back: view.getUint32(13, true), start: Number(view.getBigUint64(17, true)) };
+}
