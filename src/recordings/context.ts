@@ -27,6 +27,8 @@ export interface Ctx {
   identity: () => { org: string; hostname: string };
   budget: StorageBudget;
   open: Map<string, OpenSegment>;
+  /** Open segments that hold a descriptor, least recently written first (segments.ts bounds them). */
+  heldFds: Map<string, SegmentWriter>;
   /** Hashes incoming files off the JavaScript thread. */
   sha256: Sha256Streams;
   /** Space kept aside on the recordings' and the state database's disks for stop and cancel. */

@@ -7,7 +7,7 @@ import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
 import type { IncomingMessage } from "./input/parse-ndjson.ts";
-import { closeSegment, openSegment } from "./segments/segments.ts";
+import { boundHeldFds, closeSegment, openSegment } from "./segments/segments.ts";
 import { requireRecording } from "./recording-row.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
@@ -127,6 +127,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
   }
   seg.lastLogTime = logTime - 1n;
   if (seg.writer.size >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
+  boundHeldFds(ctx, id, seg.writer);
   return result;
 }
 

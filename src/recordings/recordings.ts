@@ -74,6 +74,7 @@ export function createRecordings(deps: RecordingsDeps) {
     identity: deps.identity ?? (() => ({ org: "default", hostname: hostname() })),
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
+    heldFds: new Map(),
     sha256: createSha256Streams(),
     // Space for stop and cancel on a full disk: beside the recordings, and beside the state
     // database when it is a file of its own.

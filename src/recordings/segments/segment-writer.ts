@@ -140,9 +140,10 @@ export class SegmentWriter {
 
   /** Gives the descriptor back while the segment is idle; the next write or close opens it again. */
   release(): void {
-    if (this.fdOrUndefined === undefined) return;
-    closeSync(this.fdOrUndefined);
+    const fd = this.fdOrUndefined;
+    if (fd === undefined) return;
     this.fdOrUndefined = undefined;
+    closeSync(fd);
   }
 
   /** The channel id for a topic, registering it (and its schema) on first use. */

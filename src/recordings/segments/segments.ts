@@ -57,6 +57,28 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   return open;
 }
 
+/**
+ * Open segments that may hold a descriptor at once. The others gave theirs back after their
+ * last write and open it again with the next one, so the number of open recordings is not
+ * bounded by the process's file limit (`ulimit -n`).
+ */
+const HELD_SEGMENT_FDS = 32;
+
+/** Notes that `recordingId`'s segment was just written, and releases the least recently written past the bound. */
+export function boundHeldFds(ctx: Ctx, recordingId: string, writer: SegmentWriter): void {
+  ctx.heldFds.delete(recordingId);
+  if (!writer.isClosed) ctx.heldFds.set(recordingId, writer);
+  for (const [id, w] of ctx.heldFds) {
+    if (ctx.heldFds.size <= HELD_SEGMENT_FDS) break;
+    ctx.heldFds.delete(id);
+    try {
+      w.release();
+    } catch {
+      // A close that failed leaves nothing to retry: the descriptor is gone either way.
+    }
+  }
+}
+
 /** Finishes the open segment (summary + footer, fsync) and queues it for upload. */
 export function closeSegment(ctx: Ctx, recordingId: string): void {
   const open = ctx.open.get(recordingId);
