@@ -81,7 +81,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     closeSegment(ctx, id);
     seg = undefined;
   }
-  if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
+  if (seg && ctx.clock.monotonic() - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
   seg = seg ?? openSegment(ctx, id);
   const perTrace = new Map<string, { count: number; bytes: number; first: bigint; last: bigint }>();
   let logTime = BigInt(now) * 1_000_000n;
@@ -126,6 +126,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     throw err;
   }
   seg.lastLogTime = logTime - 1n;
+  ctx.lastWrite.set(id, ctx.clock.monotonic());
   if (seg.writer.size >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
   boundHeldFds(ctx, id, seg.writer);
   return result;

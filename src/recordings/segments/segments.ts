@@ -52,7 +52,7 @@ export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
     }
     throw err;
   }
-  const open: OpenSegment = { seq, writer, openedAt: now, lastLogTime: 0n };
+  const open: OpenSegment = { seq, writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
   ctx.open.set(recordingId, open);
   return open;
 }
