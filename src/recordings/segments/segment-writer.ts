@@ -63,6 +63,8 @@ export class SegmentWriter {
   // Kept from batch to batch: new builders start small and grow by half again, about a dozen
   // reallocations and copies for every acknowledged batch.
   private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
+  /** Bytes of the chunk indexes the summary will hold (kept as chunks are added, not summed per batch). */
+  private chunkIndexBytes: number;
 
   private constructor(
     readonly path: string,
@@ -70,7 +72,9 @@ export class SegmentWriter {
     private readonly state: SegmentState,
     private readonly compress: Compress,
     private readonly chunkBytes: number,
-  ) {}
+  ) {
+    this.chunkIndexBytes = state.chunkIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), 0);
+  }
 
   /**
    * Creates the file (it must not exist), writes magic, header, when given the Metadata record
@@ -131,6 +135,31 @@ export class SegmentWriter {
   /** Holds an open descriptor (not released, not closed). */
   get holdsFd(): boolean {
     return this.fdOrUndefined !== undefined;
+  }
+
+  /** The chunk size this writer ends chunks at. */
+  get chunkSize(): number {
+    return this.chunkBytes;
+  }
+
+  /** Whether a channel for `topic` is registered (its records then already count in closingBytes). */
+  hasChannel(topic: string): boolean {
+    for (const ch of this.state.channels.values()) if (ch.topic === topic) return true;
+    return false;
+  }
+
+  /**
+   * At least the bytes `close` adds to the file (DataEnd, summary, footer, magic), so a size
+   * bound can hold for the closed file: chunk indexes are counted as they come, the rest from
+   * the channels and schemas registered.
+   */
+  closingBytes(): number {
+    const s = this.state;
+    let n = SUMMARY_FIXED_BYTES + STATISTICS_BYTES + 10 * s.channels.size + this.chunkIndexBytes;
+    for (const ch of s.channels.values()) n += channelRecordBytes(ch.topic, ch.messageEncoding);
+    for (const x of s.schemas.values()) n += schemaRecordBytes(x.name, x.encoding, x.data.byteLength);
+    for (const m of s.metadataIndexes) n += 9 + 8 + 8 + 4 + utf8Bytes(m.name);
+    return n;
   }
 
   /** The descriptor, opened again (never through a link) after `release`. */
@@ -219,6 +248,7 @@ export class SegmentWriter {
   finish(prepared: PreparedBatch): void {
     const s = this.state;
     const rb = this.builders!.rb;
+    for (const c of prepared.batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
     applyBatch(s, prepared.batch, rb);
     if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
     this.owed = { at: s.position, bytes: prepared.end };
@@ -294,6 +324,28 @@ export class SegmentWriter {
     this.closed = true;
     this.release();
   }
+}
+
+// Record sizes of the summary, from the MCAP spec: opcode (1) and length (8), then the fields.
+/** DataEnd (13), up to five SummaryOffset records (26 each), Footer (29), magic (8). */
+const SUMMARY_FIXED_BYTES = 13 + 5 * 26 + 29 + 8;
+/** Statistics without its per-channel counts (10 bytes each). */
+const STATISTICS_BYTES = 9 + 8 + 2 + 4 + 4 + 4 + 4 + 8 + 8 + 4;
+const utf8 = new TextEncoder();
+const utf8Bytes = (text: string) => utf8.encode(text).byteLength;
+
+/** A ChunkIndex record: times, offset, length, the message index offsets map, sizes, compression. */
+export function chunkIndexRecordBytes(channels: number, compression: string): number {
+  return 9 + 8 + 8 + 8 + 8 + 4 + 10 * channels + 8 + 4 + utf8Bytes(compression) + 8 + 8;
+}
+
+/** A Channel record with no metadata entries (this writer gives channels none). */
+export function channelRecordBytes(topic: string, encoding: string): number {
+  return 9 + 2 + 2 + 4 + utf8Bytes(topic) + 4 + utf8Bytes(encoding) + 4;
+}
+
+export function schemaRecordBytes(name: string, encoding: string, dataBytes: number): number {
+  return 9 + 2 + 4 + utf8Bytes(name) + 4 + utf8Bytes(encoding) + 4 + dataBytes;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

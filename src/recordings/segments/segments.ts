@@ -17,44 +17,61 @@ import { SegmentWriter } from "./segment-writer.ts";
 export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   const current = ctx.open.get(recordingId);
   if (current) return current;
-  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
-  if (!row) throw new Error(`recording ${recordingId} vanished`);
-  const seq = row.next_segment_seq;
-  const name = segmentName(seq);
-  const dir = recordingDir(ctx.root, recordingId);
-  ensureDirDurable(join(dir, "segments"));
-  ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
-  removeUnrecorded(ctx, recordingId, seq, join(dir, name));
-  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row)));
-  const now = ctx.clock.now();
+  const { seq, writer } = createSegmentFile(ctx, recordingId);
   try {
-    ctx.store.tx(() => {
-      ctx.store.run(
-        ctx.store.db
-          .insert(segments)
-          .values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }),
-      );
-      ctx.store.run(
-        ctx.store.db
-          .update(recordings)
-          .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
-          .where(eq(recordings.id, recordingId)),
-      );
-      ctx.budget.add(recordingId, writer.size);
-    });
+    ctx.store.tx(() => insertSegmentRow(ctx, recordingId, seq, writer));
   } catch (err) {
     // No row, no file: the next batch creates the segment afresh.
     ctx.budget.resync();
-    try {
-      writer.discard();
-    } catch {
-      // Left behind, it is removed before the next attempt (removeUnrecorded).
-    }
+    discardQuietly(writer);
     throw err;
   }
   const open: OpenSegment = { seq, writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
   ctx.open.set(recordingId, open);
   return open;
+}
+
+/**
+ * Creates the file of segment `next_segment_seq + ahead`, header and all, with no row yet:
+ * insertSegmentRow, in the transaction that makes it count, records it. `ahead` > 0 is for a
+ * batch split over several new segments (split-batch.ts), whose rows come with its commit.
+ */
+export function createSegmentFile(ctx: Ctx, recordingId: string, ahead = 0): { seq: number; writer: SegmentWriter } {
+  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
+  if (!row) throw new Error(`recording ${recordingId} vanished`);
+  const seq = row.next_segment_seq + ahead;
+  const name = segmentName(seq);
+  const dir = recordingDir(ctx.root, recordingId);
+  ensureDirDurable(join(dir, "segments"));
+  ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted by insertSegmentRow
+  removeUnrecorded(ctx, recordingId, seq, join(dir, name));
+  return { seq, writer: SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row))) };
+}
+
+/** The row of a segment file just created, with its header's bytes; runs inside the caller's transaction. */
+export function insertSegmentRow(ctx: Ctx, recordingId: string, seq: number, writer: SegmentWriter): void {
+  const now = ctx.clock.now();
+  ctx.store.run(
+    ctx.store.db
+      .insert(segments)
+      .values({ recording_id: recordingId, seq, path: relPath(recordingId, segmentName(seq)), state: "open", bytes: writer.size, created_at: now }),
+  );
+  ctx.store.run(
+    ctx.store.db
+      .update(recordings)
+      .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
+      .where(eq(recordings.id, recordingId)),
+  );
+  ctx.budget.add(recordingId, writer.size);
+}
+
+/** Removes a segment file that never got its row; one left behind is removed before the next attempt (removeUnrecorded). */
+export function discardQuietly(writer: SegmentWriter): void {
+  try {
+    writer.discard();
+  } catch {
+    // removeUnrecorded, or the start-up repair, takes it
+  }
 }
 
 /**
@@ -85,10 +102,15 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
   if (!open) return;
   // Until both the summary and its row are written, the segment stays open: a close that
   // failed (a full disk) is tried again by the next stop, tick or shutdown.
+  sealSegment(ctx, recordingId, open);
+  ctx.open.delete(recordingId);
+}
+
+/** Finishes one segment of the recording (summary + footer, fsync), records it closed and starts its rewrite. */
+export function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
   const before = open.writer.size;
   const bytes = open.writer.close();
   markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange, open.writer.chunkSizes);
-  ctx.open.delete(recordingId);
 }
 
 /**
