@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { recordings, segments } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
-import { repairSegment } from "../segments/segment-scan.ts";
+import { recordingDir, segmentName } from "../disk/layout.ts";
+import { repairSegment, scanSegment } from "../segments/segment-scan.ts";
 import { markSegmentClosed } from "../segments/segments.ts";
 import type { ReconcileReport } from "./report.ts";
 
@@ -42,12 +43,14 @@ export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): strin
       store.run(store.db.delete(segments).where(and(eq(segments.recording_id, id), eq(segments.seq, seg.seq))));
       continue;
     }
-    const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
-    if (r.adoptedMessages > 0) {
+    const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes, vouchedByLater(ctx, id, seg.seq));
+    // A file closed after the commits the database lost holds more than its row says, too.
+    const adopted = Math.max(r.adoptedMessages, r.state.messageCount - seg.message_count);
+    if (adopted > 0) {
       ctx.log.warn(
-        `Segment ${seg.path}: adopted ${r.adoptedMessages} acknowledged message(s) in whole batches past the ${seg.bytes} bytes the state database knew (it lost their commit).`,
+        `Segment ${seg.path}: adopted ${adopted} acknowledged message(s) in whole batches past the ${seg.message_count} message(s) and ${seg.bytes} bytes the state database knew (it lost their commit).`,
       );
-      notes.push(`repaired at start: ${r.adoptedMessages} acknowledged message(s) in ${seg.path} adopted from disk; the state database had lost their commit`);
+      notes.push(`repaired at start: ${adopted} acknowledged message(s) in ${seg.path} adopted from disk; the state database had lost their commit`);
     }
     if (r.cutBytes > 0)
       ctx.log.warn(
@@ -61,8 +64,26 @@ export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): strin
       );
       notes.push(`segment ${seg.path} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`);
     }
-    report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: r.adoptedMessages });
-    ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: r.adoptedMessages });
+    report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
+    ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
   }
   return notes.length ? notes.join("; ") : undefined;
+}
+
+/**
+ * Whether a later segment says a batch that began in segment `seq` was acknowledged: a batch
+ * split over segments gets its batch-end records after its commit, the last piece's first,
+ * and that one names how many segments back the batch began. So a crash between the records
+ * cannot keep the last piece and cut the first (split-batch.ts). Segments in between hold only
+ * pieces of that batch; a later segment already closed was closed after the commit.
+ */
+export function vouchedByLater(ctx: Ctx, id: string, seq: number): boolean {
+  for (let next = seq + 1; ; next++) {
+    const path = join(recordingDir(ctx.root, id), segmentName(next));
+    if (!existsSync(path)) return false;
+    const scan = scanSegment(path, ctx.runtime.zstdDecompress);
+    const end = scan.batchEnds.find((e) => e.messages > 0);
+    if (end) return end.back >= next - seq;
+    if (scan.complete) return true;
+  }
 }

@@ -233,6 +233,22 @@ export class SegmentWriter {
     return { written: { added, size: s.position + added, messageCount: batch.count }, batch, end };
   }
 
+  /**
+   * Bytes `messages` (their channels registered) would add to the closed file: their chunk
+   * groups, compressed as `prepare` would write them, and their chunk indexes in the summary.
+   * Nothing is written and nothing counts.
+   */
+  measure(messages: SegmentMessage[]): number {
+    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
+    const batch = encodeBatch(this.state, messages, rb, chunk, this.compress, this.chunkBytes);
+    return batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), rb.length);
+  }
+
+  /** Forgets channels registered but not yet written (after `measure` tried messages it will not take). */
+  dropUnwrittenChannels(): void {
+    this.forgetUnwrittenChannels();
+  }
+
   /** Leaves the file as it was before the prepared batch: the batch is refused as a whole. */
   undo(): void {
     this.forgetUnwrittenChannels();

@@ -51,10 +51,9 @@ const SLACK = 256;
 
 /**
  * How many of `messages`, from `from` on, fit in the writer's segment under `maxBytes` once it
- * is closed (summary included). An upper bound: compression only makes chunks smaller. Never 0
- * for an empty segment, so a message larger than the bound goes alone into one.
+ * is closed (summary included), by an upper bound of their size (uncompressed): no encoding.
  */
-function fitting(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): number {
+function fittingUncompressed(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): number {
   let room = maxBytes - writer.size - writer.closingBytes() - BATCH_END_BYTES - SLACK;
   const newTopics = new Set<string>();
   const inSegment = new Map<string, boolean>();
@@ -77,13 +76,50 @@ function fitting(writer: SegmentWriter, maxBytes: number, messages: PlannedMessa
       const s = m.decl.schema;
       cost += 2 * (channelRecordBytes(topic, m.decl.messageEncoding) + (s ? schemaRecordBytes(s.name, s.encoding, s.data.byteLength) : 0)) + 10;
     }
-    if (cost > room && !(i === from && writer.messageCount === 0)) break;
+    if (cost > room) break;
     room -= cost;
     chunkData += cost;
     inChunk.add(topic);
     newTopics.add(topic);
   }
   return i - from;
+}
+
+/** The messages from `from` on, `n` of them, as the writer's messages (their channels registered). */
+function asSegmentMessages(writer: SegmentWriter, messages: PlannedMessage[], from: number, n: number): SegmentMessage[] {
+  return messages.slice(from, from + n).map((m) => ({ channelId: writer.channelFor(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
+}
+
+/**
+ * The messages from `from` on that fit in the writer's segment under `maxBytes` once it is
+ * closed. What fits uncompressed is taken without encoding; past that, compressible data may
+ * fit more, measured as it would be written (a doubling, then a halving search). Never none
+ * for an empty segment, so a message larger than the bound goes alone into one.
+ */
+function takePiece(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): SegmentMessage[] {
+  const left = messages.length - from;
+  let lo = fittingUncompressed(writer, maxBytes, messages, from);
+  if (lo < left) {
+    const fits = (n: number) =>
+      writer.size + writer.measure(asSegmentMessages(writer, messages, from, n)) + writer.closingBytes() + BATCH_END_BYTES + SLACK <= maxBytes;
+    let hi = left;
+    for (let step = Math.max(1, lo); lo < hi; step *= 2) {
+      const n = Math.min(lo + step, hi);
+      if (!fits(n)) {
+        hi = n - 1;
+        break;
+      }
+      lo = n;
+    }
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    writer.dropUnwrittenChannels(); // those tried for messages past the piece
+  }
+  if (lo === 0 && writer.messageCount === 0) lo = 1;
+  return asSegmentMessages(writer, messages, from, lo);
 }
 
 /**
@@ -99,20 +135,18 @@ export function writePieces(ctx: Ctx, recordingId: string, first: OpenSegment, m
   let began: number | undefined;
   try {
     for (;;) {
-      const n = fitting(seg.writer, ctx.limits.segmentMaxBytes, messages, from);
+      const writer = seg.writer;
+      const out = takePiece(writer, ctx.limits.segmentMaxBytes, messages, from);
+      const n = out.length;
       if (n > 0) {
-        const writer = seg.writer;
-        const out: SegmentMessage[] = messages
-          .slice(from, from + n)
-          .map((m) => ({ channelId: writer.channelFor(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
         const start = writer.size;
         pieces.push({ seg, prepared: writer.prepare(out, pieces.length ? { back: pieces.length, start: began! } : undefined) });
         began ??= start;
         from += n;
         if (from === messages.length) break;
       }
-      const { seq, writer } = createSegmentFile(ctx, recordingId, created.length);
-      seg = { seq, writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
+      const next = createSegmentFile(ctx, recordingId, created.length);
+      seg = { seq: next.seq, writer: next.writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
       created.push(seg);
     }
   } catch (err) {
