@@ -87,7 +87,10 @@ function fittingUncompressed(writer: SegmentWriter, maxBytes: number, messages: 
 
 /** The messages from `from` on, `n` of them, as the writer's messages (their channels registered). */
 function asSegmentMessages(writer: SegmentWriter, messages: PlannedMessage[], from: number, n: number): SegmentMessage[] {
-  return messages.slice(from, from + n).map((m) => ({ channelId: writer.channelFor(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
+  // One lookup per trace, not per message: the writer finds a channel by scanning.
+  const ids = new Map<string, number>();
+  const idOf = (decl: ChannelDecl) => ids.get(decl.topic) ?? (ids.set(decl.topic, writer.channelFor(decl)), ids.get(decl.topic)!);
+  return messages.slice(from, from + n).map((m) => ({ channelId: idOf(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
 }
 
 /**
