@@ -19,6 +19,7 @@ import {
   restart,
   segmentFiles,
   startDaemon,
+  stopDaemon,
   text,
   waitFor,
 } from "./harness.ts";
@@ -96,5 +97,29 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     expect(adopted).toBeLessThanOrEqual(acked - checkpointedAt);
     expect(log).toMatch(/cut \d+ bytes \(10 whole message\(s\)\) of a torn or unacknowledged batch/);
     await waitFor("recording still open for writes", async () => (await postNdjson(d2.socket, id, batchOf(b))).status === 200);
+  });
+
+  test("a recording the stale database never had is read back from disk with every acknowledged message", async () => {
+    // A clean stop first, so the database file holds its tables; the recording comes after.
+    const first = await startDaemon();
+    await stopDaemon(first);
+    const d = await restart(first);
+    const id = await createRecording(d.socket, { name: "never checkpointed" });
+    let acked = 0;
+    for (let b = 0; b < 20; b++) {
+      expect((await postNdjson(d.socket, id, batchOf(b))).status).toBe(200);
+      acked += 10;
+    }
+    await kill9(d.pid);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const d2 = await restart(d);
+    const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail).toMatchObject({ id, name: "never checkpointed", state: "recording", message_count: acked });
+    expect(readRecording(d2.store, id).length).toBe(acked);
+    expect(readFileSync(instancePaths(d.home).logFile, "utf8")).toContain(`found on disk that the state database did not have (it lost their commit): ${id}`);
+    expect((await postNdjson(d2.socket, id, batchOf(20))).status).toBe(200);
+    await stopDaemon(d2);
   });
 });

@@ -26,7 +26,8 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
   const { store } = ctx;
   withReserve(ctx, () => {
-    if (opts.rebuild) rebuildRows(ctx, report);
+    // Without a rebuild, only directories the database has no row for (it lost their commit).
+    rebuildRows(ctx, report, !opts.rebuild);
     // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
