@@ -136,3 +136,37 @@ export function parseBatchEnd(bytes: Uint8Array, off: number): BatchEnd {
   const view = new DataView(bytes.buffer, bytes.byteOffset + off, BATCH_END_BYTES);
   return { messages: view.getUint32(9, true), back: view.getUint32(13, true), start: Number(view.getBigUint64(17, true)) };
 }
+
+// Record sizes of the summary, from the MCAP spec: opcode (1) and length (8), then the fields.
+/** DataEnd (13), up to five SummaryOffset records (26 each), Footer (29), magic (8). */
+const SUMMARY_FIXED_BYTES = 13 + 5 * 26 + 29 + 8;
+/** Statistics without its per-channel counts (10 bytes each). */
+const STATISTICS_BYTES = 9 + 8 + 2 + 4 + 4 + 4 + 4 + 8 + 8 + 4;
+const utf8 = new TextEncoder();
+const utf8Bytes = (text: string) => utf8.encode(text).byteLength;
+
+/** A ChunkIndex record: times, offset, length, the message index offsets map, sizes, compression. */
+export function chunkIndexRecordBytes(channels: number, compression: string): number {
+  return 9 + 8 + 8 + 8 + 8 + 4 + 10 * channels + 8 + 4 + utf8Bytes(compression) + 8 + 8;
+}
+
+/** A Channel record with no metadata entries (this writer gives channels none). */
+export function channelRecordBytes(topic: string, encoding: string): number {
+  return 9 + 2 + 2 + 4 + utf8Bytes(topic) + 4 + utf8Bytes(encoding) + 4;
+}
+
+export function schemaRecordBytes(name: string, encoding: string, dataBytes: number): number {
+  return 9 + 2 + 4 + utf8Bytes(name) + 4 + utf8Bytes(encoding) + 4 + dataBytes;
+}
+
+/**
+ * At least the bytes `writeSummaryAndFooter` adds for `s`, given the size of its chunk index
+ * records (kept by the writer as chunks come): DataEnd, summary, footer and magic.
+ */
+export function closingBytesOf(s: SegmentState, chunkIndexBytes: number): number {
+  let n = SUMMARY_FIXED_BYTES + STATISTICS_BYTES + 10 * s.channels.size + chunkIndexBytes;
+  for (const ch of s.channels.values()) n += channelRecordBytes(ch.topic, ch.messageEncoding);
+  for (const x of s.schemas.values()) n += schemaRecordBytes(x.name, x.encoding, x.data.byteLength);
+  for (const x of s.metadataIndexes) n += 9 + 8 + 8 + 4 + utf8Bytes(x.name);
+  return n;
+}

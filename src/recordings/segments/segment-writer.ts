@@ -26,7 +26,7 @@ import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder } from "@mcap/core";
 import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
 import { openExistingNoFollow } from "../disk/safe-paths.ts";
-import { batchEndRecord, writePreamble, writeSummaryAndFooter, type BatchEnd } from "./mcap-records.ts";
+import { batchEndRecord, chunkIndexRecordBytes, closingBytesOf, writePreamble, writeSummaryAndFooter, type BatchEnd } from "./mcap-records.ts";
 import { applyBatch, encodeBatch, type EncodedBatch } from "./segment-batch.ts";
 import { emptyState, type ChannelDecl, type Compress, type SegmentMessage, type SegmentState } from "./segment-state.ts";
 
@@ -46,6 +46,8 @@ export interface BatchWritten {
 export interface PreparedBatch {
   written: BatchWritten;
   batch: EncodedBatch;
+  /** Length of the chunk groups written, and the data CRC through them. */
+  bytes: { length: number; dataCrc: number };
   end: Uint8Array;
 }
 
@@ -132,10 +134,6 @@ export class SegmentWriter {
   get isClosed(): boolean {
     return this.closed;
   }
-  /** Holds an open descriptor (not released, not closed). */
-  get holdsFd(): boolean {
-    return this.fdOrUndefined !== undefined;
-  }
 
   /** The chunk size this writer ends chunks at. */
   get chunkSize(): number {
@@ -154,12 +152,7 @@ export class SegmentWriter {
    * the channels and schemas registered.
    */
   closingBytes(): number {
-    const s = this.state;
-    let n = SUMMARY_FIXED_BYTES + STATISTICS_BYTES + 10 * s.channels.size + this.chunkIndexBytes;
-    for (const ch of s.channels.values()) n += channelRecordBytes(ch.topic, ch.messageEncoding);
-    for (const x of s.schemas.values()) n += schemaRecordBytes(x.name, x.encoding, x.data.byteLength);
-    for (const m of s.metadataIndexes) n += 9 + 8 + 8 + 4 + utf8Bytes(m.name);
-    return n;
+    return closingBytesOf(this.state, this.chunkIndexBytes);
   }
 
   /** The descriptor, opened again (never through a link) after `release`. */
@@ -230,7 +223,8 @@ export class SegmentWriter {
       throw err;
     }
     const added = rb.length + end.byteLength;
-    return { written: { added, size: s.position + added, messageCount: batch.count }, batch, end };
+    const bytes = { length: rb.length, dataCrc: crc32(rb.buffer, s.dataCrc) };
+    return { written: { added, size: s.position + added, messageCount: batch.count }, batch, bytes, end };
   }
 
   /**
@@ -263,10 +257,9 @@ export class SegmentWriter {
   /** Second half, once the batch's database step committed: the batch counts, and its end record follows it. */
   finish(prepared: PreparedBatch): void {
     const s = this.state;
-    const rb = this.builders!.rb;
     for (const c of prepared.batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
-    applyBatch(s, prepared.batch, rb);
-    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
+    applyBatch(s, prepared.batch, prepared.bytes);
+    if (prepared.bytes.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
     this.owed = { at: s.position, bytes: prepared.end };
     s.position += prepared.end.byteLength;
     s.dataCrc = crc32(prepared.end, s.dataCrc);
@@ -340,28 +333,6 @@ export class SegmentWriter {
     this.closed = true;
     this.release();
   }
-}
-
-// Record sizes of the summary, from the MCAP spec: opcode (1) and length (8), then the fields.
-/** DataEnd (13), up to five SummaryOffset records (26 each), Footer (29), magic (8). */
-const SUMMARY_FIXED_BYTES = 13 + 5 * 26 + 29 + 8;
-/** Statistics without its per-channel counts (10 bytes each). */
-const STATISTICS_BYTES = 9 + 8 + 2 + 4 + 4 + 4 + 4 + 8 + 8 + 4;
-const utf8 = new TextEncoder();
-const utf8Bytes = (text: string) => utf8.encode(text).byteLength;
-
-/** A ChunkIndex record: times, offset, length, the message index offsets map, sizes, compression. */
-export function chunkIndexRecordBytes(channels: number, compression: string): number {
-  return 9 + 8 + 8 + 8 + 8 + 4 + 10 * channels + 8 + 4 + utf8Bytes(compression) + 8 + 8;
-}
-
-/** A Channel record with no metadata entries (this writer gives channels none). */
-export function channelRecordBytes(topic: string, encoding: string): number {
-  return 9 + 2 + 2 + 4 + utf8Bytes(topic) + 4 + utf8Bytes(encoding) + 4;
-}
-
-export function schemaRecordBytes(name: string, encoding: string, dataBytes: number): number {
-  return 9 + 2 + 4 + utf8Bytes(name) + 4 + utf8Bytes(encoding) + 4 + dataBytes;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -14,9 +14,9 @@
  * commit leaves pieces without records, all cut: all of the batch is durable or none of it.
  */
 import type { Ctx, OpenSegment } from "../context.ts";
-import { BATCH_END_BYTES } from "./mcap-records.ts";
+import { BATCH_END_BYTES, channelRecordBytes, chunkIndexRecordBytes, schemaRecordBytes } from "./mcap-records.ts";
 import type { ChannelDecl, SegmentMessage } from "./segment-state.ts";
-import { channelRecordBytes, chunkIndexRecordBytes, schemaRecordBytes, type PreparedBatch, type SegmentWriter } from "./segment-writer.ts";
+import type { PreparedBatch, SegmentWriter } from "./segment-writer.ts";
 import { createSegmentFile, discardQuietly, insertSegmentRow, sealSegment } from "./segments.ts";
 
 export interface PlannedMessage {
