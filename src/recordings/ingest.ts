@@ -9,7 +9,7 @@ import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
 import type { IncomingMessage } from "./input/parse-ndjson.ts";
 import { boundHeldFds, closeSegment, openSegment } from "./segments/segments.ts";
 import type { ChannelDecl } from "./segments/segment-state.ts";
-import { finishPieces, insertCreatedRows, undoPieces, writePieces, type PlannedMessage } from "./segments/split-batch.ts";
+import { finishPieces, insertCreatedRows, undoPieces, writePieces, type PlannedMessage, type WrittenBatch } from "./segments/split-batch.ts";
 import { requireRecording } from "./recording-row.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
@@ -110,17 +110,18 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
   // The bytes are durable (in one segment, or split over new ones at the size bound) before
   // the counts commit, in one transaction; if they cannot (any database error, a full disk),
   // every piece is cut off the files again (split-batch.ts).
-  const batch = writePieces(ctx, id, seg, planned);
+  let batch: WrittenBatch | undefined;
   try {
+    const written = (batch = writePieces(ctx, id, seg, planned));
     store.tx(() => {
-      insertCreatedRows(ctx, id, batch);
+      insertCreatedRows(ctx, id, written);
       for (const t of newTraces) store.run(store.db.insert(traces).values(t));
       for (const [name, p] of perTrace) {
         store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
         result.traces[name] = p.count;
       }
       let added = 0;
-      for (const { seg: s, prepared } of batch.pieces) {
+      for (const { seg: s, prepared } of written.pieces) {
         store.handle.run(SQL.segment, [prepared.written.size, prepared.written.messageCount, id, s.seq]);
         added += prepared.written.added;
       }
@@ -128,7 +129,7 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
       ctx.budget.add(id, added);
     });
   } catch (err) {
-    undoPieces(batch);
+    if (batch) undoPieces(batch); // writePieces undoes its own failures
     ctx.budget.resync();
     throw err;
   }

@@ -60,6 +60,7 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     const before = statSync(d.db).mtimeMs;
     while (statSync(d.db).mtimeMs === before) await send();
     const checkpointedAt = acked;
+    console.log(`checkpoint after ${checkpointedAt / 10} batches`);
     for (let i = 0; i < 100; i++) await send();
     await kill9(d.pid);
     rmSync(`${d.db}-wal`, { force: true });
