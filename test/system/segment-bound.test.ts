@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
+import { fillInodes, mountTmpfs, unmountAll } from "../support/tmpfs.ts";
 import {
   call,
   createRecording,
@@ -21,7 +22,10 @@ import {
   waitFor,
 } from "./harness.ts";
 
-afterAll(killDaemons);
+afterAll(async () => {
+  await killDaemons();
+  unmountAll();
+});
 
 const BOUND = 64 * 1024;
 /** What one message adds at most beyond its data: its Message record and index entry. */
@@ -144,5 +148,33 @@ describe("segments bounded by segment_max_bytes", () => {
     const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
     expect(detail.message_count).toBe(small + big.lines.length);
     await stopDaemon(d2);
+  });
+});
+
+const inodes = mountTmpfs("size=64m,nr_inodes=512", "ncd-split");
+describe.skipIf(Boolean(inodes.error))(`a split batch on a disk out of inodes${inodes.error ? ` (skipped: ${inodes.error})` : ""}`, () => {
+  test("is refused whole (507) when its next segment cannot be created: none of it stored, no file left; taken once inodes free", async () => {
+    const d = await startDaemon({ args: ["--path-to-store-record", inodes.dir, "--segment-max-bytes", "64kb", "--disk-free-margin", "64kb"] });
+    const id = await createRecording(d.socket, { name: "no inodes" });
+    const small = [{ trace: "/small", timestamp_ns: "1", data: { b: -1, k: 0 } }];
+    expect((await postNdjson(d.socket, id, small)).status).toBe(200);
+    const files = segmentFiles(d.store, id);
+    const filler = fillInodes(inodes.dir);
+    const big = bigBatch(3);
+    const refused = await postNdjson(d.socket, id, big.lines);
+    expect(refused.status).toBe(507);
+    // Refused by the file system itself, after the first piece was written into the open segment.
+    expect(refused.body.error.message).toMatch(/is full \(ENOSPC\)/);
+    const sizeAfterRefusal = statSync(files[0]!).size;
+    expect(segmentFiles(d.store, id)).toEqual(files);
+    expect(readRecording(d.store, id).map((m) => JSON.parse(text(m.data)))).toEqual([{ b: -1, k: 0 }]);
+    expect((await call(d.socket, "GET", `/v1/recordings/${id}`)).body.message_count).toBe(1);
+    expect(sizeAfterRefusal).toBeLessThan(4096); // the first piece was cut off again
+
+    rmSync(filler, { recursive: true, force: true });
+    expect((await postNdjson(d.socket, id, big.lines)).status).toBe(200);
+    await stopDaemon(d);
+    const got = readRecording(d.store, id).map((m) => JSON.parse(text(m.data)) as { b: number; k: number });
+    expect(got.map((m) => [m.b, m.k])).toEqual([[-1, 0], ...big.lines.map((_, k) => [3, k])]);
   });
 });
