@@ -235,7 +235,9 @@ export class SegmentWriter {
   measure(messages: SegmentMessage[]): number {
     const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
     const batch = encodeBatch(this.state, messages, rb, chunk, this.compress, this.chunkBytes);
-    return batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), rb.length);
+    const bytes = batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), rb.length);
+    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined; // as after a large batch
+    return bytes;
   }
 
   /** Forgets channels registered but not yet written (after `measure` tried messages it will not take). */
