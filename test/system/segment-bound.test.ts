@@ -82,6 +82,20 @@ describe("segments bounded by segment_max_bytes", () => {
     expect((await Promise.all(files.map(readIndexed))).reduce((n, x) => n + x.count, 0)).toBe(lines.length);
   });
 
+  test("compressible data still fills segments to the bound: pieces are measured as written, not as sent", async () => {
+    const d = await startDaemon({ args: ["--segment-max-bytes", "64kb"] });
+    const id = await createRecording(d.socket, { name: "compressible" });
+    const lines = Array.from({ length: 4000 }, (_, k) => ({ trace: `/c${k % 3}`, timestamp_ns: String(k), data: { k, pad: "y".repeat(300 + (k % 100)) } }));
+    expect((await postNdjson(d.socket, id, lines)).status).toBe(200);
+    await stopDaemon(d);
+    const sizes = segmentFiles(d.store, id).map((f) => statSync(f).size);
+    // About 1.4 MB sent, a tenth of that once compressed: a few full segments, not one per 64 KiB sent.
+    expect(sizes.length).toBeLessThan(10);
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(BOUND / 2);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(BOUND + 500 + MESSAGE_OVERHEAD);
+    expect(readRecording(d.store, id).length).toBe(lines.length);
+  });
+
   test("kill -9 while a split batch is being written leaves all of it or none of it, three times", async () => {
     let d = await startDaemon({ args: ["--segment-max-bytes", "64kb"] });
     const id = await createRecording(d.socket, { name: "split crash" });
