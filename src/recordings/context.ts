@@ -11,6 +11,7 @@ import type { Clock, Emit, RecordingLimits, RecordingsDeps } from "./types.ts";
 export interface OpenSegment {
   seq: number;
   writer: SegmentWriter;
+  /** When it was opened, on the monotonic clock (its age decides its close). */
   openedAt: number;
   /** Last log time given out, so log times stay strictly increasing within the segment. */
   lastLogTime: bigint;
@@ -27,6 +28,10 @@ export interface Ctx {
   identity: () => { org: string; hostname: string };
   budget: StorageBudget;
   open: Map<string, OpenSegment>;
+  /** Open segments that hold a descriptor, least recently written first (segments.ts bounds them). */
+  heldFds: Map<string, SegmentWriter>;
+  /** Last write per recording in this run, on the monotonic clock (the idle stop counts from it). */
+  lastWrite: Map<string, number>;
   /** Hashes incoming files off the JavaScript thread. */
   sha256: Sha256Streams;
   /** Space kept aside on the recordings' and the state database's disks for stop and cancel. */

@@ -53,6 +53,7 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput): Recordin
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  ctx.lastWrite.set(id, ctx.clock.monotonic());
   ctx.emit("recording.created", { recording_id: id, name: input.name ?? null });
   return detailOf(ctx, id);
 }

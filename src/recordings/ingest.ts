@@ -7,7 +7,9 @@ import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
 import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
 import type { IncomingMessage } from "./input/parse-ndjson.ts";
-import { closeSegment, openSegment } from "./segments/segments.ts";
+import { boundHeldFds, closeSegment, openSegment } from "./segments/segments.ts";
+import type { ChannelDecl } from "./segments/segment-state.ts";
+import { finishPieces, insertCreatedRows, undoPieces, writePieces, type PlannedMessage, type WrittenBatch } from "./segments/split-batch.ts";
 import { requireRecording } from "./recording-row.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
@@ -81,22 +83,21 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     closeSegment(ctx, id);
     seg = undefined;
   }
-  if (seg && now - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
+  if (seg && ctx.clock.monotonic() - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
   seg = seg ?? openSegment(ctx, id);
   const perTrace = new Map<string, { count: number; bytes: number; first: bigint; last: bigint }>();
   let logTime = BigInt(now) * 1_000_000n;
   if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
-  // One lookup per trace and batch, not per message: the writer finds a channel by scanning.
-  const channels = new Map<string, number>();
-  const channelOf = (t: TraceRow) =>
-    seg.writer.channelFor({
-      topic: t.name,
-      messageEncoding: t.encoding,
-      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
-    });
-  const out = messages.map((m) => {
-    let channelId = channels.get(m.trace);
-    if (channelId === undefined) channels.set(m.trace, (channelId = channelOf(known.get(m.trace)!)));
+  // One declaration per trace and batch, not per message.
+  const decls = new Map<string, ChannelDecl>();
+  const declOf = (t: TraceRow): ChannelDecl => ({
+    topic: t.name,
+    messageEncoding: t.encoding,
+    schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
+  });
+  const planned: PlannedMessage[] = messages.map((m) => {
+    let decl = decls.get(m.trace);
+    if (decl === undefined) decls.set(m.trace, (decl = declOf(known.get(m.trace)!)));
     let p = perTrace.get(m.trace);
     if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: m.publishTimeNs, last: m.publishTimeNs }));
     p.count++;
@@ -104,29 +105,40 @@ export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMe
     if (m.publishTimeNs < p.first) p.first = m.publishTimeNs;
     if (m.publishTimeNs > p.last) p.last = m.publishTimeNs;
     // Strictly increasing log times keep arrival order for readers that sort by log time.
-    return { channelId, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
+    return { decl, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
   });
+  // The bytes are durable (in one segment, or split over new ones at the size bound) before
+  // the counts commit, in one transaction; if they cannot (any database error, a full disk),
+  // every piece is cut off the files again (split-batch.ts).
+  let batch: WrittenBatch | undefined;
   try {
-    // The counts commit inside writeBatch, after the bytes are durable: if they cannot (any
-    // database error, a full disk), the writer cuts the batch off the file again.
-    seg.writer.writeBatch(out, ({ added, size, messageCount }) =>
-      store.tx(() => {
-        for (const t of newTraces) store.run(store.db.insert(traces).values(t));
-        for (const [name, p] of perTrace) {
-          store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
-          result.traces[name] = p.count;
-        }
-        store.handle.run(SQL.segment, [size, messageCount, id, seg.seq]);
-        store.handle.run(SQL.recordingCounts, [messages.length, added, now, now, id]);
-        ctx.budget.add(id, added);
-      }),
-    );
+    const written = (batch = writePieces(ctx, id, seg, planned));
+    store.tx(() => {
+      insertCreatedRows(ctx, id, written);
+      for (const t of newTraces) store.run(store.db.insert(traces).values(t));
+      for (const [name, p] of perTrace) {
+        store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
+        result.traces[name] = p.count;
+      }
+      let added = 0;
+      for (const { seg: s, prepared } of written.pieces) {
+        store.handle.run(SQL.segment, [prepared.written.size, prepared.written.messageCount, id, s.seq]);
+        added += prepared.written.added;
+      }
+      store.handle.run(SQL.recordingCounts, [messages.length, added, now, now, id]);
+      ctx.budget.add(id, added);
+    });
   } catch (err) {
+    if (batch) undoPieces(batch); // writePieces undoes its own failures
     ctx.budget.resync();
     throw err;
   }
+  finishPieces(ctx, id, batch);
+  seg = batch.last;
   seg.lastLogTime = logTime - 1n;
-  if (seg.writer.size >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
+  ctx.lastWrite.set(id, ctx.clock.monotonic());
+  if (seg.writer.size + seg.writer.closingBytes() >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
+  boundHeldFds(ctx, id, seg.writer);
   return result;
 }
 

@@ -1,6 +1,8 @@
 // Work the daemon's timer and shutdown do on open recordings: close segments by age (so they
 // upload while recording goes on), finalize recordings whose client went away, close cleanly.
-import { and, eq, lt, or } from "drizzle-orm";
+// Elapsed times run on the monotonic clock: a wall clock stepped by NTP (a robot that booted
+// with a stale clock) must neither stop every recording at once nor keep a segment open.
+import { eq, inArray } from "drizzle-orm";
 import { recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { stopRecording } from "./finalize.ts";
@@ -8,16 +10,20 @@ import { closeSegment } from "./segments/segments.ts";
 import { withReserve } from "./disk/storage-full.ts";
 
 /**
- * Stops recordings idle for idleFinalizeMs, and finishes any stop that a full disk interrupted
- * (a recording is "finalizing" only inside a stop, which is synchronous, or after one failed).
+ * Stops recordings idle for idleFinalizeMs (`now` and the last writes on the monotonic clock),
+ * and finishes any stop that a full disk interrupted (a recording is "finalizing" only inside a
+ * stop, which is synchronous, or after one failed).
  */
 export function finalizeIdle(ctx: Ctx, now: number): string[] {
-  const idle = ctx.store.all(
+  const unclosed = ctx.store.all(
     ctx.store.db
-      .select()
+      .select({ id: recordings.id, state: recordings.state, last_write_at: recordings.last_write_at })
       .from(recordings)
-      .where(or(and(eq(recordings.state, "recording"), lt(recordings.last_write_at, now - ctx.limits.idleFinalizeMs)), eq(recordings.state, "finalizing"))),
+      .where(inArray(recordings.state, ["recording", "finalizing"])),
   );
+  const recording = new Set(unclosed.filter((r) => r.state === "recording").map((r) => r.id));
+  for (const id of ctx.lastWrite.keys()) if (!recording.has(id)) ctx.lastWrite.delete(id);
+  const idle = unclosed.filter((r) => r.state === "finalizing" || now - lastWriteOf(ctx, r, now) >= ctx.limits.idleFinalizeMs);
   const stopped: string[] = [];
   for (const r of idle) {
     if (ctx.unrepaired.has(r.id)) continue; // stopped once its repair is done
@@ -31,6 +37,21 @@ export function finalizeIdle(ctx: Ctx, now: number): string[] {
   return stopped;
 }
 
+/**
+ * The recording's last write on the monotonic clock. One written before this start has only the
+ * database's wall time: its idleness so far counts from `now`, and never as more than the limit
+ * nor less than nothing, whichever way the wall clock stepped meanwhile.
+ */
+function lastWriteOf(ctx: Ctx, r: { id: string; last_write_at: number }, now: number): number {
+  let at = ctx.lastWrite.get(r.id);
+  if (at === undefined) {
+    const idleSoFar = Math.min(Math.max(ctx.clock.now() - r.last_write_at, 0), ctx.limits.idleFinalizeMs);
+    ctx.lastWrite.set(r.id, (at = now - idleSoFar));
+  }
+  return at;
+}
+
+/** Closes segments open for segmentMaxAgeMs or longer (`now` on the monotonic clock). */
 export function closeAgedSegments(ctx: Ctx, now: number): number {
   let closed = 0;
   for (const [id, seg] of [...ctx.open]) {

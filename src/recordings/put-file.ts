@@ -89,6 +89,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
       );
       enqueueUpload(ctx, { recordingId: id, kind: "file", path, size: bytes, sha256, now });
     });
+    ctx.lastWrite.set(id, ctx.clock.monotonic());
   } catch (err) {
     // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).
     ctx.budget.resync();

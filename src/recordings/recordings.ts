@@ -61,7 +61,7 @@ export function createRecordings(deps: RecordingsDeps) {
   const fixed = prepareRoot(deps.root);
   if (fixed) deps.log.warn(fixed);
   const limits: RecordingLimits = { ...deps.limits };
-  const clock = deps.clock ?? { now: () => Date.now() };
+  const clock = deps.clock ?? { now: () => Date.now(), monotonic: () => performance.now() };
   const emit = deps.emit ?? (() => {});
   const ctx: Ctx = {
     store: deps.store,
@@ -74,6 +74,8 @@ export function createRecordings(deps: RecordingsDeps) {
     identity: deps.identity ?? (() => ({ org: "default", hostname: hostname() })),
     budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
     open: new Map(),
+    heldFds: new Map(),
+    lastWrite: new Map(),
     sha256: createSha256Streams(),
     // Space for stop and cancel on a full disk: beside the recordings, and beside the state
     // database when it is a file of its own.
@@ -185,12 +187,12 @@ export function createRecordings(deps: RecordingsDeps) {
       return listRecordings(ctx, opts);
     },
 
-    /** Stops recordings with no write for idleFinalizeMs; returns their ids. */
-    finalizeIdle: (now = clock.now()) => finalizeIdle(ctx, now),
-    /** Closes segments older than segmentMaxAgeMs, so they upload while recording goes on. */
-    closeAgedSegments: (now = clock.now()) => closeAgedSegments(ctx, now),
-    /** What the daemon's timer calls. */
-    tick(now = clock.now()): void {
+    /** Stops recordings with no write for idleFinalizeMs; returns their ids. `now` is monotonic. */
+    finalizeIdle: (now = clock.monotonic()) => finalizeIdle(ctx, now),
+    /** Closes segments older than segmentMaxAgeMs, so they upload while recording goes on. `now` is monotonic. */
+    closeAgedSegments: (now = clock.monotonic()) => closeAgedSegments(ctx, now),
+    /** What the daemon's timer calls. `now` is monotonic. */
+    tick(now = clock.monotonic()): void {
       for (const r of ctx.reserves) r.refill();
       retryRepairs(ctx);
       closeAgedSegments(ctx, now);

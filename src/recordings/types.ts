@@ -71,8 +71,10 @@ export function limitsFromConfig(c: LimitFields): RecordingLimits {
 }
 
 export interface Clock {
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds: for timestamps only, since the wall clock can step (NTP, an RTC-less boot). */
   now(): number;
+  /** Milliseconds from an arbitrary origin that never steps: for every elapsed time (idle stop, segment age). */
+  monotonic(): number;
 }
 
 export type RecordingEventType =

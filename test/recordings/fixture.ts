@@ -35,6 +35,10 @@ export function makeFixture(limits: Partial<RecordingLimits> = {}, dir = mkdtemp
     now() {
       return this.t;
     },
+    // Hand-driven: the tests move both clocks together.
+    monotonic() {
+      return this.t;
+    },
   };
   const store = createStore({ path: dbPath, runtime, log: silentLog });
   const events: Fixture["events"] = [];

@@ -272,7 +272,7 @@ describe("crash recovery", () => {
     appendFileSync(seg, new Uint8Array(700).fill(6));
     fx = fx.reopen();
     const report = fx.recs.reconcile();
-    expect(report.repaired).toEqual([{ recording_id: r.id, seq: 1, cut_bytes: expect.any(Number) }]);
+    expect(report.repaired).toEqual([{ recording_id: r.id, seq: 1, cut_bytes: expect.any(Number), adopted_messages: 0 }]);
     expect(report.repaired[0]!.cut_bytes).toBeGreaterThanOrEqual(700);
     const messages = await readIndexed(seg);
     expect(messages.map((m) => Number(m.publishTime))).toEqual(Array.from({ length: 60 }, (_, i) => i));

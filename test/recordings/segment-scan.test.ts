@@ -51,18 +51,16 @@ describe("repairSegment", () => {
     expect(readStream(path).done).toBe(true);
   });
 
-  test("cuts a half-written batch back to the last complete chunk group and keeps the rest readable", async () => {
+  test("cuts a half-written batch whole, back to the last acknowledged one, and keeps the rest readable", async () => {
     const path = join(dir, "000001.mcap");
     const sizes = writeUnclosed(path);
     const torn = Math.floor((sizes[2]! + sizes[3]!) / 2);
     truncateSync(path, torn);
     const r = repairSegment(path, runtime.zstdCompress, runtime.zstdDecompress);
-    // Complete chunk groups of the torn batch may survive; the torn chunk itself may not.
-    expect(r.cutBytes).toBeGreaterThan(0);
-    expect(r.cutBytes).toBeLessThanOrEqual(torn - sizes[2]!);
+    // The torn batch is cut whole, even its complete chunk groups: it has no batch-end record.
+    expect(r.cutBytes).toBe(torn - sizes[2]!);
     const messages = await readIndexed(path);
-    expect(messages.length).toBeGreaterThanOrEqual(25);
-    expect(messages.length).toBeLessThan(35);
+    expect(messages.length).toBe(25);
     const a = messages.filter((m) => m.topic === "/a").map((m) => Number(m.publishTime));
     expect(a).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: a.length - 10 }, (_, i) => 300 + i)]);
     expect(messages.filter((m) => m.topic === "/b").map((m) => Number(m.publishTime))).toEqual([
@@ -84,10 +82,38 @@ describe("repairSegment", () => {
     expect(statSync(path).size).toBeGreaterThan(sizes[3]!);
   });
 
-  test("honours the durable length the database knows, dropping an unacknowledged tail", async () => {
+  test("past a stale database length, acknowledged batches are adopted and a batch never committed is cut whole", async () => {
     const path = join(dir, "000001.mcap");
-    const sizes = writeUnclosed(path);
-    repairSegment(path, runtime.zstdCompress, runtime.zstdDecompress, sizes[1]);
+    const w = SegmentWriter.create(path, runtime.zstdCompress, 1024);
+    const a = w.channelFor({ topic: "/a", messageEncoding: "json" });
+    w.writeBatch(batch(a, 0, 15));
+    const known = w.size; // all the database kept (its -wal lost)
+    w.writeBatch(batch(a, 100, 10));
+    w.writeBatch(batch(a, 200, 10));
+    // Written and synced, then kill -9 before its database step committed: never acknowledged.
+    w.prepare(batch(a, 300, 10));
+    w.abandon();
+    const r = repairSegment(path, runtime.zstdCompress, runtime.zstdDecompress, known);
+    expect(r).toMatchObject({ adoptedMessages: 20, cutMessages: 10 });
+    expect(r.cutBytes).toBeGreaterThan(0);
+    const messages = await readIndexed(path);
+    expect(messages.map((m) => Number(m.publishTime))).toEqual([
+      ...Array.from({ length: 15 }, (_, i) => i),
+      ...Array.from({ length: 10 }, (_, i) => 100 + i),
+      ...Array.from({ length: 10 }, (_, i) => 200 + i),
+    ]);
+  });
+
+  test("with the database current, a batch written but never committed is cut whole", async () => {
+    const path = join(dir, "000001.mcap");
+    const w = SegmentWriter.create(path, runtime.zstdCompress, 1024);
+    const a = w.channelFor({ topic: "/a", messageEncoding: "json" });
+    w.writeBatch(batch(a, 0, 15));
+    w.prepare(batch(a, 100, 10));
+    const known = w.size;
+    w.abandon();
+    const r = repairSegment(path, runtime.zstdCompress, runtime.zstdDecompress, known);
+    expect(r).toMatchObject({ adoptedMessages: 0, cutMessages: 10 });
     expect((await readIndexed(path)).length).toBe(15);
   });
 

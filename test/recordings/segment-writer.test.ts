@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getRuntime } from "../../src/runtime/index.ts";
+import { BATCH_END_BYTES, BATCH_END_OPCODE } from "../../src/recordings/segments/mcap-records.ts";
 import { SegmentWriter } from "../../src/recordings/segments/segment-writer.ts";
 import { readIndexed, readStream } from "./helpers.ts";
 
@@ -66,6 +67,29 @@ describe("SegmentWriter", () => {
     const w = SegmentWriter.create(path, runtime.zstdCompress);
     w.close();
     expect(await readIndexed(path)).toEqual([]);
+    expect(readStream(path).done).toBe(true);
+  });
+
+  test("each batch's batch-end record follows its commit, never precedes it; a released writer reopens its file for the next batch", async () => {
+    const path = join(dir, "000001.mcap");
+    const w = SegmentWriter.create(path, runtime.zstdCompress);
+    const a = w.channelFor({ topic: "/a", messageEncoding: "json" });
+    const msgs = (from: number) =>
+      Array.from({ length: 5 }, (_, i) => ({ channelId: a, logTime: BigInt(from + i), publishTime: BigInt(from + i), data: new Uint8Array([from + i]) }));
+    for (let b = 0; b < 3; b++) {
+      let duringCommit = -1;
+      w.writeBatch(msgs(b * 5), (written) => {
+        duringCommit = statSync(path).size;
+        // The chunk groups are durable; the record that says "acknowledged" is not there yet.
+        expect(duringCommit).toBe(written.size - BATCH_END_BYTES);
+      });
+      const bytes = readFileSync(path);
+      expect(bytes.byteLength).toBe(duringCommit + BATCH_END_BYTES);
+      expect(bytes[duringCommit]).toBe(BATCH_END_OPCODE);
+      w.release();
+    }
+    w.close();
+    expect((await readIndexed(path)).map((m) => Number(m.publishTime))).toEqual(Array.from({ length: 15 }, (_, i) => i));
     expect(readStream(path).done).toBe(true);
   });
 });

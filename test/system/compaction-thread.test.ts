@@ -27,7 +27,7 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
     const p = instancePaths(home);
     // 16 KiB chunks: a segment of one chunk is only hashed at close, never rewritten, so each
     // of the batches below must end more than one chunk for its segment to be rewritten at all.
-    const daemon = [BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"];
+    const daemon = [BINARY, "launch", "--offline", "--segment-max-bytes", "128kb"];
     tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", ...daemon], {
       env: baseEnv(home),
       cwd: home,
@@ -36,11 +36,11 @@ describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is 
     });
     const { pid } = await waitFor("daemon under strace", () => health(p.socket), 30_000);
     const id = await createRecording(p.socket, { name: "rewrite thread" });
-    // Two batches of 40,000 random bytes pass the segment limit: each segment closes with two
-    // chunks (one chunk is kept as it is, not rewritten) and over 64 KiB, so it is rewritten on
-    // the worker rather than in-thread.
+    // Batches of 40,000 random bytes: three fit under the 128 KiB bound and the fourth opens the
+    // next segment, so each segment closes with three chunks (one chunk is kept as it is, not
+    // rewritten) and over 64 KiB, so it is rewritten on the worker rather than in-thread.
     const segmentsWanted = 3;
-    for (let b = 0; b < 2 * segmentsWanted; b++) {
+    for (let b = 0; b < 3 * segmentsWanted + 1; b++) {
       const body = encodeFrames([{ trace: "/bin", timestampNs: BigInt(b + 1), payload: crypto.getRandomValues(new Uint8Array(40_000)) }]);
       expect((await postFrames(p.socket, id, body)).status).toBe(200);
     }

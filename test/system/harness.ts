@@ -20,17 +20,29 @@ export interface Daemon {
 
 const homes = new Set<string>();
 
-/** `launch --background` in `home` (a fresh one by default); resolves once it answers. */
-export async function startDaemon(opts: { home?: string; args?: string[] } = {}): Promise<Daemon> {
+/**
+ * `launch --background` in `home` (a fresh one by default); resolves once it answers. `wrap`
+ * runs the launch under another program (prlimit, faketime), whose effect the daemon inherits;
+ * `env` adds to its environment.
+ */
+export async function startDaemon(opts: { home?: string; args?: string[]; wrap?: string[]; env?: Record<string, string> } = {}): Promise<Daemon> {
   const home = opts.home ?? tempHome("ncd-sys");
   homes.add(home);
   const args = opts.args ?? [];
-  const r = await run(["launch", "--background", "--offline", ...args], { home });
+  const r = opts.wrap
+    ? await runWrapped(opts.wrap, ["launch", "--background", "--offline", ...args], home, opts.env)
+    : await run(["launch", "--background", "--offline", ...args], { home, env: opts.env });
   if (r.code !== 0) throw new Error(`launch failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   const p = instancePaths(home);
   const h = await waitFor("daemon health", () => health(p.socket));
   const store = args.includes("--path-to-store-record") ? args[args.indexOf("--path-to-store-record") + 1]! : join(p.root, "recordings");
   return { home, socket: p.socket, pid: h.pid, store, db: join(p.root, "state.db"), args };
+}
+
+async function runWrapped(wrap: string[], args: string[], home: string, env?: Record<string, string>) {
+  const proc = Bun.spawn([...wrap, BINARY, ...args], { env: baseEnv(home, env), cwd: home, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
 }
 
 /** Restarts a daemon in the same HOME with the same arguments (it reconciles on start). */

@@ -4,7 +4,8 @@
 //
 // Per acknowledgement (the HTTP 200 of a messages batch, the 201 of a file PUT), within its
 // window (from the end of the previous response written to a client to the start of this one):
-//  - messages: the last write to a segment file is followed by fsync/fdatasync of that file;
+//  - messages: the last write to a segment file is followed by fsync/fdatasync of that file
+//    (but for the batch-end record, written unsynced after the commit, and only after it);
 //  - files: the incoming temp file is fsync'ed after its last write, then renamed into place;
 //  - every entry created in the window (open with O_CREAT, mkdir, rename target) is followed by
 //    an fsync of its directory;
@@ -13,6 +14,7 @@
 //  - each of these completes (syscall end) before the acknowledgement's write starts.
 // Threads interleave in the log ("<unfinished ...>" / "<... resumed>"); a call spans from its
 // entry time to entry time + its duration (-T).
+import { BATCH_END_BYTES } from "../../src/recordings/segments/mcap-records.ts";
 
 export interface Syscall {
   pid: number;
@@ -105,6 +107,11 @@ const parentOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
 const firstString = (args: string) => /"((?:[^"\\]|\\.)*)"/.exec(args)?.[1];
 const secondString = (args: string) => [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)][1]?.[1];
 
+/** A write of exactly one batch-end record (strace prints its opcode 0x8b as \213 or \x8b). */
+function isBatchEnd(c: Syscall): boolean {
+  return c.ret === String(BATCH_END_BYTES) && /^-?\d+<[^>]*>, "(?:\\213|\\x8b)/.test(c.args);
+}
+
 /** Checks every acknowledgement in the log; `socket` is the daemon's socket path. */
 export function auditAcks(calls: Syscall[], socket: string): AuditResult {
   const responses = calls.filter(
@@ -138,7 +145,14 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
 
     let dataDurableAt: number | undefined;
     if (kind === "messages") {
-      const segWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath));
+      // A batch-end record follows its batch's commit, unsynced on purpose (segment-writer.ts):
+      // it must come after the database's fsync, and is not the batch's data.
+      const ends = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath) && isBatchEnd(c));
+      for (const e of ends) {
+        const committed = inWindow.some((c) => SYNCS.has(c.name) && c.fdPath && DB.test(c.fdPath) && c.end <= e.start);
+        if (!committed) violations.push(`${label}: a batch-end record was written (line ${e.line}) before the database commit`);
+      }
+      const segWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath) && !isBatchEnd(c));
       const last = segWrites.at(-1);
       if (!last) {
         violations.push(`${label}: no write to a segment file before the acknowledgement`);

@@ -1,19 +1,26 @@
-// Start-up repair, per segment: a segment a crash left open is cut back to the length the
-// database knows durable (the tail beyond it was never acknowledged) and closed, so it can be
-// rewritten and uploaded like any other. A segment shorter than its acknowledged messages was
-// damaged outside the daemon: the counts then follow the file, and the loss is kept on the
-// recording.
+// Start-up repair, per segment: a segment a crash left open keeps what was acknowledged — the
+// length the database knows, and past it every batch that ends with its batch-end record (the
+// database lost those commits: a removed -wal, a restored backup) — is cut after that (a torn
+// or unacknowledged batch) and closed, so it can be rewritten and uploaded like any other. A
+// segment shorter than its acknowledged messages was damaged outside the daemon. Either way the
+// counts then follow the files, and the recording notes it (recount.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
-import { recordings, segments, traces } from "../../store/schema.ts";
+import { recordings, segments } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
+import { recordingDir, segmentName } from "../disk/layout.ts";
 import { repairSegment, scanSegment } from "../segments/segment-scan.ts";
 import { markSegmentClosed } from "../segments/segments.ts";
 import type { ReconcileReport } from "./report.ts";
 
-/** Cuts back and closes the recording's open segments, but the one writes go to now. */
-export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void {
+/**
+ * Cuts back and closes the recording's open segments, but the one writes go to now. Returns
+ * the note for the recording when the files now hold other counts than the database had
+ * (the caller recounts once orphans are adopted too), else undefined.
+ */
+export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): string | undefined {
+  const notes: string[] = [];
   const { store } = ctx;
   const open = store.all(
     store.db
@@ -36,44 +43,47 @@ export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): void 
       store.run(store.db.delete(segments).where(and(eq(segments.recording_id, id), eq(segments.seq, seg.seq))));
       continue;
     }
-    const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes);
-    if (r.cutBytes > 0) ctx.log.warn(`Segment ${seg.path}: cut ${r.cutBytes} bytes of an unacknowledged, half-written batch.`);
+    const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes, vouchedByLater(ctx, id, seg.seq));
+    // A file closed after the commits the database lost holds more than its row says, too.
+    const adopted = Math.max(r.adoptedMessages, r.state.messageCount - seg.message_count);
+    if (adopted > 0) {
+      ctx.log.warn(
+        `Segment ${seg.path}: adopted ${adopted} acknowledged message(s) in whole batches past the ${seg.message_count} message(s) and ${seg.bytes} bytes the state database knew (it lost their commit).`,
+      );
+      notes.push(`repaired at start: ${adopted} acknowledged message(s) in ${seg.path} adopted from disk; the state database had lost their commit`);
+    }
+    if (r.cutBytes > 0)
+      ctx.log.warn(
+        `Segment ${seg.path}: cut ${r.cutBytes} bytes (${r.cutMessages} whole message(s)) of a torn or unacknowledged batch after the last acknowledged one.`,
+      );
     markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
-    if (r.state.messageCount < seg.message_count) recountAfterLoss(ctx, id, seg.path, seg.message_count - r.state.messageCount);
-    report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
-    ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes });
+    if (r.state.messageCount < seg.message_count) {
+      const lost = seg.message_count - r.state.messageCount;
+      ctx.log.error(
+        `Segment ${seg.path}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`,
+      );
+      notes.push(`segment ${seg.path} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`);
+    }
+    report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
+    ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
   }
+  return notes.length ? notes.join("; ") : undefined;
 }
 
 /**
- * Acknowledged messages can only vanish from disk through damage outside the daemon (a file cut
- * while it was stopped, a failing disk). Then the counts follow the files, and the loss is
- * logged and kept on the recording, never hidden.
+ * Whether a later segment says a batch that began in segment `seq` was acknowledged: a batch
+ * split over segments gets its batch-end records after its commit, the last piece's first,
+ * and that one names how many segments back the batch began. So a crash between the records
+ * cannot keep the last piece and cut the first (split-batch.ts). Segments in between hold only
+ * pieces of that batch; a later segment already closed was closed after the commit.
  */
-function recountAfterLoss(ctx: Ctx, id: string, segPath: string, lost: number): void {
-  const { store } = ctx;
-  const perTrace = new Map<string, number>();
-  let total = 0;
-  for (const s of store.all(store.db.select().from(segments).where(eq(segments.recording_id, id)))) {
-    const path = join(ctx.root, s.path);
-    if (!existsSync(path)) continue;
-    const { state } = scanSegment(path, ctx.runtime.zstdDecompress);
-    for (const ch of state.channels.values()) perTrace.set(ch.topic, (perTrace.get(ch.topic) ?? 0) + Number(state.channelMessageCounts.get(ch.id) ?? 0n));
-    total += state.messageCount;
+export function vouchedByLater(ctx: Ctx, id: string, seq: number): boolean {
+  for (let next = seq + 1; ; next++) {
+    const path = join(recordingDir(ctx.root, id), segmentName(next));
+    if (!existsSync(path)) return false;
+    const scan = scanSegment(path, ctx.runtime.zstdDecompress);
+    const end = scan.batchEnds.find((e) => e.messages > 0);
+    if (end) return end.back >= next - seq;
+    if (scan.complete) return true;
   }
-  const message = `segment ${segPath} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`;
-  ctx.log.error(
-    `Segment ${segPath}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`,
-  );
-  store.tx(() => {
-    for (const t of store.all(store.db.select().from(traces).where(eq(traces.recording_id, id)))) {
-      store.run(
-        store.db
-          .update(traces)
-          .set({ message_count: perTrace.get(t.name) ?? 0 })
-          .where(and(eq(traces.recording_id, id), eq(traces.name, t.name))),
-      );
-    }
-    store.run(store.db.update(recordings).set({ message_count: total, error: message }).where(eq(recordings.id, id)));
-  });
 }

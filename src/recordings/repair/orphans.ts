@@ -12,6 +12,7 @@ import { sha256File } from "../disk/sha256-stream.ts";
 import { bufferOf } from "../input/trace-schema.ts";
 import { repairSegment } from "../segments/segment-scan.ts";
 import { markSegmentClosed } from "../segments/segments.ts";
+import { vouchedByLater } from "./open-segments.ts";
 import { enqueueUpload } from "../uploads/upload-queue.ts";
 import type { ReconcileReport } from "./report.ts";
 
@@ -28,7 +29,17 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
     if (seq === undefined) continue;
     maxSeq = Math.max(maxSeq, seq);
     if (knownSeqs.has(seq)) continue;
-    const r = repairSegment(join(segDir, f), ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress);
+    const r = repairSegment(join(segDir, f), ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, undefined, vouchedByLater(ctx, id, seq));
+    if (r.state.messageCount === 0) {
+      // Created for a batch that never committed (a crash before its row): nothing was promised.
+      unlinkSync(join(segDir, f));
+      ctx.log.warn(`Removed segment ${relPath(id, segmentName(seq))}: found on disk but not in the database, and it holds no acknowledged message.`);
+      continue;
+    }
+    if (r.cutBytes > 0)
+      ctx.log.warn(
+        `Segment ${relPath(id, segmentName(seq))}: cut ${r.cutBytes} bytes (${r.cutMessages} whole message(s)) of a torn or unacknowledged batch after the last acknowledged one.`,
+      );
     store.tx(() => {
       store.run(store.db.insert(segments).values({ recording_id: id, seq, path: relPath(id, segmentName(seq)), state: "open", bytes: 0, created_at: now }));
       for (const ch of r.state.channels.values()) {

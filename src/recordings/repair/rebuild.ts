@@ -4,6 +4,7 @@
 // stopping are then repaired like any other, their segments and files adopted as orphans
 // (orphans.ts); every object is uploaded again.
 import { existsSync, readdirSync } from "node:fs";
+import { inArray } from "drizzle-orm";
 import { recordings, traces } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
 import { recordingDir, usableRecordingDir } from "../disk/layout.ts";
@@ -12,15 +13,17 @@ import { isRecordingId } from "../ids.ts";
 import { declaredTraceRow } from "../input/trace-schema.ts";
 import type { ReconcileReport } from "./report.ts";
 
-/** Re-creates recording rows from recording.json for every directory under the root. */
-export function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
+/**
+ * Re-creates recording rows from recording.json for every directory under the root, or with
+ * `onlyMissing` for those the database has no row for: a database that lost its last commits
+ * (a removed -wal, a restored backup) never had the recordings created since.
+ */
+export function rebuildRows(ctx: Ctx, report: ReconcileReport, onlyMissing = false): string[] {
   const { store } = ctx;
   const toFinish: string[] = [];
-  for (const id of existsSync(ctx.root)
-    ? readdirSync(ctx.root)
-        .filter(isRecordingId)
-        .filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m)))
-    : []) {
+  const dirs = existsSync(ctx.root) ? readdirSync(ctx.root).filter(isRecordingId) : [];
+  const known = onlyMissing ? knownIds(ctx, dirs) : new Set<string>();
+  for (const id of dirs.filter((id) => !known.has(id)).filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m)))) {
     const json = readRecordingJson(recordingDir(ctx.root, id));
     if (!json) {
       ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
@@ -58,7 +61,21 @@ export function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
     if (state === "recording" || state === "finalizing") toFinish.push(id);
     report.rebuilt.push(id);
   }
-  if (report.rebuilt.length) ctx.log.warn(`Rebuilt ${report.rebuilt.length} recording(s) from disk; their objects will be uploaded again.`);
+  if (report.rebuilt.length && onlyMissing)
+    ctx.log.warn(
+      `Read back ${report.rebuilt.length} recording(s) found on disk that the state database did not have (it lost their commit): ${report.rebuilt.join(", ")}.`,
+    );
+  else if (report.rebuilt.length) ctx.log.warn(`Rebuilt ${report.rebuilt.length} recording(s) from disk; their objects will be uploaded again.`);
   ctx.budget.resync();
   return toFinish;
+}
+
+/** Which of `ids` the database has a row for, asked in slices (SQLite bounds a statement's parameters). */
+function knownIds(ctx: Ctx, ids: string[]): Set<string> {
+  const known = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const slice = ids.slice(i, i + 500);
+    for (const r of ctx.store.all(ctx.store.db.select({ id: recordings.id }).from(recordings).where(inArray(recordings.id, slice)))) known.add(r.id);
+  }
+  return known;
 }

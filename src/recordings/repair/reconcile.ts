@@ -1,7 +1,7 @@
 /**
  * Start-up repair of recordings that were not closed cleanly (state recording or finalizing —
- * an indexed query, so start time does not grow with history). Open segments are cut back to
- * the length the database knows durable and closed; segment and file orphans (on disk, not in
+ * an indexed query, so start time does not grow with history). Open segments keep what was
+ * acknowledged (open-segments.ts), are cut after it and closed; segment and file orphans (on disk, not in
  * the database) are adopted; partial incoming files, never acknowledged, are removed with a
  * warning. With `rebuild`, used after a corrupt database was moved aside or a missing or empty
  * one was created afresh, every recording directory is read back from recording.json and its
@@ -18,6 +18,7 @@ import { withReserve } from "../disk/storage-full.ts";
 import { stopRecording } from "../finalize.ts";
 import { adoptOrphans } from "./orphans.ts";
 import { repairOpen } from "./open-segments.ts";
+import { recountFromDisk } from "./recount.ts";
 import { rebuildRows } from "./rebuild.ts";
 import type { ReconcileReport } from "./report.ts";
 
@@ -25,7 +26,8 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
   const { store } = ctx;
   withReserve(ctx, () => {
-    if (opts.rebuild) rebuildRows(ctx, report);
+    // Without a rebuild, only directories the database has no row for (it lost their commit).
+    rebuildRows(ctx, report, !opts.rebuild);
     // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
@@ -53,8 +55,9 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
 /** Closes what a crash left open in one recording, adopts its orphans, and finishes a stop it was in. */
 function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
   withReserve(ctx, () => {
-    repairOpen(ctx, id, report);
+    const note = repairOpen(ctx, id, report);
     adoptOrphans(ctx, id, report);
+    if (note) recountFromDisk(ctx, id, note);
     const rec = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, id)));
     if (rec?.state === "finalizing") {
       if (existsSync(join(recordingDir(ctx.root, id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, id), MANIFEST));

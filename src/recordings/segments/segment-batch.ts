@@ -2,7 +2,6 @@
 // the segment, and the state the segment has once they are durable. Nothing here touches the
 // file or the writer's state: the writer (segment-writer.ts) writes and fdatasyncs the bytes,
 // and only then applies the batch, so a batch that fails leaves no trace.
-import { crc32 } from "node:zlib";
 import type { McapChunkBuilder, McapRecordBuilder, McapTypes } from "@mcap/core";
 import { writeChunkGroup } from "./mcap-records.ts";
 import type { Compress, SegmentMessage, SegmentState } from "./segment-state.ts";
@@ -68,10 +67,14 @@ export function encodeBatch(
   return { written, sequences, counts, newIndexes, start, end, count };
 }
 
-/** Makes the batch part of the segment's state, once `rb`'s bytes are durable at `s.position`. */
-export function applyBatch(s: SegmentState, batch: EncodedBatch, rb: McapRecordBuilder): void {
-  s.position += rb.length;
-  s.dataCrc = crc32(rb.buffer, s.dataCrc);
+/**
+ * Makes the batch part of the segment's state, once its bytes are durable at `s.position`:
+ * `bytes` is their length and the data CRC through them (crc32 of the bytes, continued from
+ * `s.dataCrc`), taken when they were written.
+ */
+export function applyBatch(s: SegmentState, batch: EncodedBatch, bytes: { length: number; dataCrc: number }): void {
+  s.position += bytes.length;
+  s.dataCrc = bytes.dataCrc;
   s.written = batch.written;
   s.sequences = batch.sequences;
   s.channelMessageCounts = batch.counts;

@@ -1,16 +1,18 @@
 /**
  * Reads a segment left open by a crash and finds its durable prefix: magic, header and the
  * complete chunk groups (a chunk whose CRC checks, followed by a message index for every
- * channel it carries). `repairSegment` cuts the file back to that prefix — only bytes of a
- * batch that was never acknowledged can lie beyond it — and closes it with a proper summary,
- * so McapIndexedReader can read it. Bytes cut away are reported, never hidden.
+ * channel it carries), with the batch-end records between them. `repairSegment` keeps what was
+ * acknowledged and closes the file with a proper summary, so McapIndexedReader can read it:
+ * everything up to the length the database knows, and past it every batch that ends with its
+ * batch-end record (the database lost that commit: a removed -wal, a restored backup). Only a
+ * tail without one — a batch torn or never acknowledged — is cut, and reported, never hidden.
  */
 import { crc32 } from "node:zlib";
 import { openExistingNoFollow } from "../disk/safe-paths.ts";
 import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
 import { writeAllSync } from "../disk/durable-fs.ts";
-import { LIBRARY } from "./mcap-records.ts";
+import { BATCH_END_BYTES, BATCH_END_OPCODE, LIBRARY, parseBatchEnd, type BatchEnd } from "./mcap-records.ts";
 import { emptyState, type Compress, type SegmentState } from "./segment-state.ts";
 import { SegmentWriter } from "./segment-writer.ts";
 
@@ -21,6 +23,8 @@ export interface ScanResult {
   /** The file ends with a footer and magic: it was closed properly. */
   complete: boolean;
   fileBytes: number;
+  /** The batch-end records walked, in file order, with the offset each one ends at. */
+  batchEnds: (BatchEnd & { end: number })[];
 }
 
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -71,9 +75,10 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
   const bytes = limit !== undefined && !complete ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const state = emptyState(0);
-  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER) return { state, complete: false, fileBytes: file.byteLength };
+  const batchEnds: ScanResult["batchEnds"] = [];
+  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
   const headerEnd = 17 + Number(view.getBigUint64(9, true));
-  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength };
+  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
   state.position = headerEnd;
   const parseChunk = chunkParser(bytes.subarray(0, headerEnd), decompress);
 
@@ -94,6 +99,9 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
       parseChunk(bytes.subarray(off, end));
       state.metadataIndexes.push({ offset: BigInt(off), length: BigInt(end - off), name: metadataName(bytes, off) });
       state.position = end;
+    } else if (opcode === BATCH_END_OPCODE && !pending && end - off === BATCH_END_BYTES) {
+      batchEnds.push({ ...parseBatchEnd(bytes, off), end });
+      state.position = end;
     } else if (opcode === Opcode.MESSAGE_INDEX && pending && length >= 2) {
       // Skipped by the reader (it parses chunks only), but it must still see the bytes.
       parseChunk(bytes.subarray(off, end));
@@ -111,7 +119,7 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
     }
   }
   state.dataCrc = crc32(bytes.subarray(0, state.position));
-  return { state, complete, fileBytes: file.byteLength };
+  return { state, complete, fileBytes: file.byteLength, batchEnds };
 }
 
 function metadataName(bytes: Uint8Array, off: number): string {
@@ -148,15 +156,39 @@ function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: num
 export interface RepairResult {
   state: SegmentState;
   bytes: number;
-  /** Bytes past the durable prefix that were cut (an unacknowledged, torn batch). */
+  /** Bytes past the kept prefix that were cut (a batch torn, or never acknowledged). */
   cutBytes: number;
+  /** Messages kept past the length the database knew (whole, acknowledged batches). */
+  adoptedMessages: number;
+  /** Whole messages in the cut tail (a batch written but never acknowledged). */
+  cutMessages: number;
   wasComplete: boolean;
 }
 
-/** Cuts an unclosed segment back to its durable prefix and closes it properly. */
-export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number): RepairResult {
-  const scan = scanSegment(path, decompress, limit);
-  if (scan.complete) return { state: scan.state, bytes: scan.fileBytes, cutBytes: 0, wasComplete: true };
+/**
+ * Where an unclosed segment's acknowledged bytes end: the database's length (`limit`; none
+ * for a file it has no row for), or past it the last batch-end record, or `vouched` (the
+ * end of the whole chunk groups, when a later segment's batch-end record says a batch that
+ * began here was acknowledged). A file without any batch-end record (an older daemon wrote
+ * it) keeps to the database's length, or, without a row, to its whole chunk groups.
+ */
+function keptEnd(path: string, decompress: Decompress, full: ScanResult, limit?: number, vouched = false): { keep: number; known: number } {
+  const known = limit === undefined ? { position: 0, count: 0 } : prefixOf(scanSegment(path, decompress, limit));
+  if (full.batchEnds.length === 0) return { keep: limit === undefined ? full.state.position : known.position, known: known.count };
+  const lastEnd = full.batchEnds.at(-1)!.end;
+  return { keep: Math.max(lastEnd, known.position, vouched ? full.state.position : 0), known: known.count };
+}
+
+function prefixOf(scan: ScanResult): { position: number; count: number } {
+  return { position: scan.state.position, count: scan.state.messageCount };
+}
+
+/** Keeps an unclosed segment's acknowledged prefix (keptEnd), cuts the rest and closes it properly. */
+export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number, vouched = false): RepairResult {
+  const full = scanSegment(path, decompress);
+  if (full.complete) return { state: full.state, bytes: full.fileBytes, cutBytes: 0, adoptedMessages: 0, cutMessages: 0, wasComplete: true };
+  const { keep, known } = keptEnd(path, decompress, full, limit, vouched);
+  const scan = keep === full.state.position ? full : scanSegment(path, decompress, keep);
   const fd = openExistingNoFollow(path); // truncating through a planted link would cut another file
   try {
     if (scan.state.position === 0) {
@@ -174,7 +206,14 @@ export function repairSegment(path: string, compress: Compress, decompress: Deco
   } finally {
     closeSync(fd);
   }
-  const cutBytes = Math.max(0, scan.fileBytes - scan.state.position);
+  const cutBytes = Math.max(0, full.fileBytes - scan.state.position);
   const bytes = SegmentWriter.resume(path, scan.state, compress).close();
-  return { state: scan.state, bytes, cutBytes, wasComplete: false };
+  return {
+    state: scan.state,
+    bytes,
+    cutBytes,
+    adoptedMessages: Math.max(0, scan.state.messageCount - known),
+    cutMessages: full.state.messageCount - scan.state.messageCount,
+    wasComplete: false,
+  };
 }

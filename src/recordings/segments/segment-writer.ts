@@ -10,14 +10,24 @@
  * tail", which segment-scan.ts can cut back and close after a crash. `close` writes DataEnd,
  * the summary (schemas, channels, statistics, chunk indexes, summary offsets) and the footer.
  * A batch is encoded in memory by segment-batch.ts; this file makes it durable, or undoes it.
+ *
+ * Once a batch's database step has committed, a batch-end record (mcap-records.ts) follows it,
+ * without a sync of its own: kill -9 keeps it (the page cache survives), and the next batch's
+ * fdatasync or the close's fsync makes it durable against a power cut. So on disk, bytes that
+ * end with such a record were acknowledged, and a batch without one was not: start-up repair
+ * adopts the first even when the state database lost their commit, and cuts the second.
+ *
+ * The descriptor is released when the segment goes idle (`release`), and opened again by the
+ * next write, so open recordings are not bounded by the process's file limit.
  */
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder } from "@mcap/core";
 import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
-import { writePreamble, writeSummaryAndFooter } from "./mcap-records.ts";
-import { applyBatch, encodeBatch } from "./segment-batch.ts";
+import { openExistingNoFollow } from "../disk/safe-paths.ts";
+import { batchEndRecord, chunkIndexRecordBytes, closingBytesOf, writePreamble, writeSummaryAndFooter, type BatchEnd } from "./mcap-records.ts";
+import { applyBatch, encodeBatch, type EncodedBatch } from "./segment-batch.ts";
 import { emptyState, type ChannelDecl, type Compress, type SegmentMessage, type SegmentState } from "./segment-state.ts";
 
 /** Builders that grew past this are dropped after their batch rather than kept with the segment. */
@@ -32,36 +42,55 @@ export interface BatchWritten {
   messageCount: number;
 }
 
+/** A batch written and synced, waiting for its database step: then `finish`, or `undo`. */
+export interface PreparedBatch {
+  written: BatchWritten;
+  batch: EncodedBatch;
+  /** Length of the chunk groups written, and the data CRC through them. */
+  bytes: { length: number; dataCrc: number };
+  end: Uint8Array;
+}
+
+/** Where a batch began, when it began in an earlier segment (a batch split at the size bound). */
+export type BatchStart = Pick<BatchEnd, "back" | "start">;
+
 export class SegmentWriter {
   private closed = false;
   /** Size with summary and footer, once closed. */
   private closedSize = 0;
   /** Set when a cut back to `position` failed: it is retried before anything else is written. */
   private mustCut = false;
+  /** A batch-end record whose write failed after its commit, at this offset: written before anything else. */
+  private owed?: { at: number; bytes: Uint8Array };
   // Kept from batch to batch: new builders start small and grow by half again, about a dozen
   // reallocations and copies for every acknowledged batch.
   private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
+  /** Bytes of the chunk indexes the summary will hold (kept as chunks are added, not summed per batch). */
+  private chunkIndexBytes: number;
 
   private constructor(
     readonly path: string,
-    private readonly fd: number,
+    private fdOrUndefined: number | undefined,
     private readonly state: SegmentState,
     private readonly compress: Compress,
     private readonly chunkBytes: number,
-  ) {}
+  ) {
+    this.chunkIndexBytes = state.chunkIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), 0);
+  }
 
   /**
-   * Creates the file (it must not exist), writes magic, header and, when given, the Metadata
-   * record that names the recording (so a lone segment still says what it belongs to), and
-   * makes them durable.
+   * Creates the file (it must not exist), writes magic, header, when given the Metadata record
+   * that names the recording (so a lone segment still says what it belongs to), and an empty
+   * batch-end record that says this file's batches end with one, and makes them durable.
    */
   static create(path: string, compress: Compress, chunkBytes = 4 << 20, identity?: Map<string, string>): SegmentWriter {
     const fd = openSync(path, "wx", 0o600);
     const rb = new McapRecordBuilder();
     const state = emptyState(0);
     writePreamble(rb, state, identity);
+    const bytes = concat(rb.buffer, batchEndRecord({ messages: 0, back: 0, start: 0 }));
     try {
-      writeAllSync(fd, rb.buffer, 0);
+      writeAllSync(fd, bytes, 0);
       fdatasyncSync(fd);
       fsyncDir(dirname(path));
     } catch (err) {
@@ -70,8 +99,8 @@ export class SegmentWriter {
       unlinkSync(path);
       throw err;
     }
-    state.position = rb.length;
-    state.dataCrc = crc32(rb.buffer);
+    state.position = bytes.byteLength;
+    state.dataCrc = crc32(bytes);
     return new SegmentWriter(path, fd, state, compress, chunkBytes);
   }
 
@@ -84,7 +113,7 @@ export class SegmentWriter {
 
   /** Continues a file whose durable prefix was scanned into `state` (the tail already cut). */
   static resume(path: string, state: SegmentState, compress: Compress, chunkBytes = 4 << 20): SegmentWriter {
-    return new SegmentWriter(path, openSync(path, "r+"), state, compress, chunkBytes);
+    return new SegmentWriter(path, openExistingNoFollow(path), state, compress, chunkBytes);
   }
 
   get size(): number {
@@ -104,6 +133,39 @@ export class SegmentWriter {
   /** Closed (or abandoned): it takes no more batches. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The chunk size this writer ends chunks at. */
+  get chunkSize(): number {
+    return this.chunkBytes;
+  }
+
+  /** Whether a channel for `topic` is registered (its records then already count in closingBytes). */
+  hasChannel(topic: string): boolean {
+    for (const ch of this.state.channels.values()) if (ch.topic === topic) return true;
+    return false;
+  }
+
+  /**
+   * At least the bytes `close` adds to the file (DataEnd, summary, footer, magic), so a size
+   * bound can hold for the closed file: chunk indexes are counted as they come, the rest from
+   * the channels and schemas registered.
+   */
+  closingBytes(): number {
+    return closingBytesOf(this.state, this.chunkIndexBytes);
+  }
+
+  /** The descriptor, opened again (never through a link) after `release`. */
+  private get fd(): number {
+    return (this.fdOrUndefined ??= openExistingNoFollow(this.path));
+  }
+
+  /** Gives the descriptor back while the segment is idle; the next write or close opens it again. */
+  release(): void {
+    const fd = this.fdOrUndefined;
+    if (fd === undefined) return;
+    this.fdOrUndefined = undefined;
+    closeSync(fd);
   }
 
   /** The channel id for a topic, registering it (and its schema) on first use. */
@@ -126,30 +188,88 @@ export class SegmentWriter {
    * the file or in this writer, before the error is rethrown: bytes and counts stay one.
    */
   writeBatch(messages: SegmentMessage[], commit: (written: BatchWritten) => void = () => {}): number {
+    if (messages.length === 0) {
+      this.settle();
+      return 0;
+    }
+    const prepared = this.prepare(messages);
+    try {
+      commit(prepared.written);
+    } catch (err) {
+      this.undo();
+      throw err;
+    }
+    this.finish(prepared);
+    return prepared.written.added;
+  }
+
+  /**
+   * First half of a batch: writes and fdatasyncs the messages (and channels first used) as
+   * chunk groups. `begun` says where the batch began when an earlier segment holds its first
+   * part. Until `finish`, nothing in this writer counts it; `undo` cuts it off again.
+   */
+  prepare(messages: SegmentMessage[], begun?: BatchStart): PreparedBatch {
     if (this.closed) throw new Error(`segment ${this.path} is closed`);
-    this.cutBackIfNeeded();
-    if (messages.length === 0) return 0;
+    this.settle();
     const s = this.state;
     const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
     const batch = encodeBatch(s, messages, rb, chunk, this.compress, this.chunkBytes);
+    const end = batchEndRecord({ messages: messages.length, back: begun?.back ?? 0, start: begun?.start ?? s.position });
     try {
       writeAllSync(this.fd, rb.buffer, s.position);
       fdatasyncSync(this.fd);
-      commit({ added: rb.length, size: s.position + rb.length, messageCount: batch.count });
     } catch (err) {
-      // Leave the file as it was before this batch: the batch is refused as a whole.
-      this.forgetUnwrittenChannels();
-      this.mustCut = true;
-      try {
-        this.cutBackIfNeeded();
-      } catch {
-        // Retried before the next write; the scan at the next start cuts the tail anyway.
-      }
+      this.undo();
       throw err;
     }
-    applyBatch(s, batch, rb);
-    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
-    return rb.length;
+    const added = rb.length + end.byteLength;
+    const bytes = { length: rb.length, dataCrc: crc32(rb.buffer, s.dataCrc) };
+    return { written: { added, size: s.position + added, messageCount: batch.count }, batch, bytes, end };
+  }
+
+  /**
+   * Bytes `messages` (their channels registered) would add to the closed file: their chunk
+   * groups, compressed as `prepare` would write them, and their chunk indexes in the summary.
+   * Nothing is written and nothing counts.
+   */
+  measure(messages: SegmentMessage[]): number {
+    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
+    const batch = encodeBatch(this.state, messages, rb, chunk, this.compress, this.chunkBytes);
+    const bytes = batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), rb.length);
+    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined; // as after a large batch
+    return bytes;
+  }
+
+  /** Forgets channels registered but not yet written (after `measure` tried messages it will not take). */
+  dropUnwrittenChannels(): void {
+    this.forgetUnwrittenChannels();
+  }
+
+  /** Leaves the file as it was before the prepared batch: the batch is refused as a whole. */
+  undo(): void {
+    this.forgetUnwrittenChannels();
+    this.mustCut = true;
+    try {
+      this.cutBackIfNeeded();
+    } catch {
+      // Retried before the next write; the scan at the next start cuts the tail anyway.
+    }
+  }
+
+  /** Second half, once the batch's database step committed: the batch counts, and its end record follows it. */
+  finish(prepared: PreparedBatch): void {
+    const s = this.state;
+    for (const c of prepared.batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
+    applyBatch(s, prepared.batch, prepared.bytes);
+    if (prepared.bytes.length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
+    this.owed = { at: s.position, bytes: prepared.end };
+    s.position += prepared.end.byteLength;
+    s.dataCrc = crc32(prepared.end, s.dataCrc);
+    try {
+      this.settle();
+    } catch {
+      // Written before the next batch or the close; the batch is acknowledged either way.
+    }
   }
 
   /**
@@ -159,7 +279,7 @@ export class SegmentWriter {
    */
   close(): number {
     if (this.closed) return this.closedSize;
-    this.cutBackIfNeeded();
+    this.settle();
     const s = this.state;
     const rb = new McapRecordBuilder();
     writeSummaryAndFooter(rb, s);
@@ -176,10 +296,19 @@ export class SegmentWriter {
       }
       throw err;
     }
-    closeSync(this.fd);
+    this.release();
     this.closed = true;
     this.closedSize = s.position + rb.length;
     return this.closedSize;
+  }
+
+  /** Writes what a failure left owed (a batch-end record) and cuts off what it left behind. */
+  private settle(): void {
+    if (this.owed) {
+      writeAllSync(this.fd, this.owed.bytes, this.owed.at);
+      this.owed = undefined;
+    }
+    this.cutBackIfNeeded();
   }
 
   /** Cuts the file back to the end of its last durable batch, when a failure left more. */
@@ -204,6 +333,13 @@ export class SegmentWriter {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    this.release();
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }

@@ -17,44 +17,83 @@ import { SegmentWriter } from "./segment-writer.ts";
 export function openSegment(ctx: Ctx, recordingId: string): OpenSegment {
   const current = ctx.open.get(recordingId);
   if (current) return current;
-  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
-  if (!row) throw new Error(`recording ${recordingId} vanished`);
-  const seq = row.next_segment_seq;
-  const name = segmentName(seq);
-  const dir = recordingDir(ctx.root, recordingId);
-  ensureDirDurable(join(dir, "segments"));
-  ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted below
-  removeUnrecorded(ctx, recordingId, seq, join(dir, name));
-  const writer = SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row)));
-  const now = ctx.clock.now();
+  const { seq, writer } = createSegmentFile(ctx, recordingId);
   try {
-    ctx.store.tx(() => {
-      ctx.store.run(
-        ctx.store.db
-          .insert(segments)
-          .values({ recording_id: recordingId, seq, path: relPath(recordingId, name), state: "open", bytes: writer.size, created_at: now }),
-      );
-      ctx.store.run(
-        ctx.store.db
-          .update(recordings)
-          .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
-          .where(eq(recordings.id, recordingId)),
-      );
-      ctx.budget.add(recordingId, writer.size);
-    });
+    ctx.store.tx(() => insertSegmentRow(ctx, recordingId, seq, writer));
   } catch (err) {
     // No row, no file: the next batch creates the segment afresh.
     ctx.budget.resync();
-    try {
-      writer.discard();
-    } catch {
-      // Left behind, it is removed before the next attempt (removeUnrecorded).
-    }
+    discardQuietly(writer);
     throw err;
   }
-  const open: OpenSegment = { seq, writer, openedAt: now, lastLogTime: 0n };
+  const open: OpenSegment = { seq, writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
   ctx.open.set(recordingId, open);
   return open;
+}
+
+/**
+ * Creates the file of segment `next_segment_seq + ahead`, header and all, with no row yet:
+ * insertSegmentRow, in the transaction that makes it count, records it. `ahead` > 0 is for a
+ * batch split over several new segments (split-batch.ts), whose rows come with its commit.
+ */
+export function createSegmentFile(ctx: Ctx, recordingId: string, ahead = 0): { seq: number; writer: SegmentWriter } {
+  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
+  if (!row) throw new Error(`recording ${recordingId} vanished`);
+  const seq = row.next_segment_seq + ahead;
+  const name = segmentName(seq);
+  const dir = recordingDir(ctx.root, recordingId);
+  ensureDirDurable(join(dir, "segments"));
+  ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted by insertSegmentRow
+  removeUnrecorded(ctx, recordingId, seq, join(dir, name));
+  return { seq, writer: SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row))) };
+}
+
+/** The row of a segment file just created, with its header's bytes; runs inside the caller's transaction. */
+export function insertSegmentRow(ctx: Ctx, recordingId: string, seq: number, writer: SegmentWriter): void {
+  const now = ctx.clock.now();
+  ctx.store.run(
+    ctx.store.db
+      .insert(segments)
+      .values({ recording_id: recordingId, seq, path: relPath(recordingId, segmentName(seq)), state: "open", bytes: writer.size, created_at: now }),
+  );
+  ctx.store.run(
+    ctx.store.db
+      .update(recordings)
+      .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
+      .where(eq(recordings.id, recordingId)),
+  );
+  ctx.budget.add(recordingId, writer.size);
+}
+
+/** Removes a segment file that never got its row; one left behind is removed before the next attempt (removeUnrecorded). */
+export function discardQuietly(writer: SegmentWriter): void {
+  try {
+    writer.discard();
+  } catch {
+    // removeUnrecorded, or the start-up repair, takes it
+  }
+}
+
+/**
+ * Open segments that may hold a descriptor at once. The others gave theirs back after their
+ * last write and open it again with the next one, so the number of open recordings is not
+ * bounded by the process's file limit (`ulimit -n`).
+ */
+const HELD_SEGMENT_FDS = 32;
+
+/** Notes that `recordingId`'s segment was just written, and releases the least recently written past the bound. */
+export function boundHeldFds(ctx: Ctx, recordingId: string, writer: SegmentWriter): void {
+  ctx.heldFds.delete(recordingId);
+  if (!writer.isClosed) ctx.heldFds.set(recordingId, writer);
+  for (const [id, w] of ctx.heldFds) {
+    if (ctx.heldFds.size <= HELD_SEGMENT_FDS) break;
+    ctx.heldFds.delete(id);
+    try {
+      w.release();
+    } catch {
+      // A close that failed leaves nothing to retry: the descriptor is gone either way.
+    }
+  }
 }
 
 /** Finishes the open segment (summary + footer, fsync) and queues it for upload. */
@@ -63,10 +102,15 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
   if (!open) return;
   // Until both the summary and its row are written, the segment stays open: a close that
   // failed (a full disk) is tried again by the next stop, tick or shutdown.
+  sealSegment(ctx, recordingId, open);
+  ctx.open.delete(recordingId);
+}
+
+/** Finishes one segment of the recording (summary + footer, fsync), records it closed and starts its rewrite. */
+export function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
   const before = open.writer.size;
   const bytes = open.writer.close();
   markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange, open.writer.chunkSizes);
-  ctx.open.delete(recordingId);
 }
 
 /**

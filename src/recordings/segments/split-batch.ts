@@ -1,0 +1,190 @@
+/**
+ * A batch written into the recording's open segment or, when it would take that segment past
+ * segment_max_bytes, split at message boundaries over as many new segments as it needs, so no
+ * closed segment passes the bound by more than one message (a message larger than the bound
+ * goes alone into a segment of its own).
+ *
+ * The acknowledgement stays atomic, with the database commit as its one commit point: every
+ * piece is written and fdatasync'ed first (writePieces); the segments the batch opened get their
+ * rows only in the batch's transaction, with the counts of all pieces; if anything fails, every
+ * piece is cut off and the new files removed (undoPieces). After the commit each piece gets its
+ * batch-end record, the last piece's first: that one names where the batch began (`back`
+ * segments earlier, at `start`), so start-up repair keeps the earlier pieces whenever it keeps
+ * the last one, even if a crash came between the records (open-segments.ts). A crash before the
+ * commit leaves pieces without records, all cut: all of the batch is durable or none of it.
+ */
+import type { Ctx, OpenSegment } from "../context.ts";
+import { BATCH_END_BYTES, channelRecordBytes, chunkIndexRecordBytes, schemaRecordBytes } from "./mcap-records.ts";
+import type { ChannelDecl, SegmentMessage } from "./segment-state.ts";
+import type { PreparedBatch, SegmentWriter } from "./segment-writer.ts";
+import { createSegmentFile, discardQuietly, insertSegmentRow, sealSegment } from "./segments.ts";
+
+export interface PlannedMessage {
+  decl: ChannelDecl;
+  logTime: bigint;
+  publishTime: bigint;
+  data: Uint8Array;
+}
+
+export interface Piece {
+  seg: OpenSegment;
+  prepared: PreparedBatch;
+}
+
+export interface WrittenBatch {
+  pieces: Piece[];
+  /** Segments opened for this batch, in order: their rows come with the batch's commit. */
+  created: OpenSegment[];
+  /** The segment the batch began in, and where writes go after it. */
+  first: OpenSegment;
+  last: OpenSegment;
+}
+
+/** A Message record (31 bytes and its data) and its message index entry (16). */
+const MESSAGE_BYTES = 31 + 16;
+/** A Chunk record beyond its records, compressed ("zstd"). */
+const CHUNK_BYTES = 9 + 8 + 8 + 8 + 4 + 4 + 4 + 8;
+/** A MessageIndex record beyond its entries, per channel and chunk, and its entry in the chunk index. */
+const MESSAGE_INDEX_BYTES = 9 + 2 + 4 + 10;
+/** Room for what the estimate does not follow exactly (where encodeBatch ends a chunk). */
+const SLACK = 256;
+
+/**
+ * How many of `messages`, from `from` on, fit in the writer's segment under `maxBytes` once it
+ * is closed (summary included), by an upper bound of their size (uncompressed): no encoding.
+ */
+function fittingUncompressed(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): number {
+  let room = maxBytes - writer.size - writer.closingBytes() - BATCH_END_BYTES - SLACK;
+  const newTopics = new Set<string>();
+  const inSegment = new Map<string, boolean>();
+  const registered = (topic: string) => inSegment.get(topic) ?? (inSegment.set(topic, writer.hasChannel(topic)), inSegment.get(topic)!);
+  let inChunk = new Set<string>();
+  let chunkData = Number.POSITIVE_INFINITY;
+  let i = from;
+  for (; i < messages.length; i++) {
+    const m = messages[i]!;
+    const topic = m.decl.topic;
+    let cost = MESSAGE_BYTES + m.data.byteLength;
+    if (chunkData >= writer.chunkSize) {
+      cost += CHUNK_BYTES + chunkIndexRecordBytes(0, "zstd");
+      chunkData = 0;
+      inChunk = new Set();
+    }
+    if (!inChunk.has(topic)) cost += MESSAGE_INDEX_BYTES;
+    if (!registered(topic) && !newTopics.has(topic)) {
+      // Its Channel (and Schema) record in the chunk and again in the summary, and its statistics count.
+      const s = m.decl.schema;
+      cost += 2 * (channelRecordBytes(topic, m.decl.messageEncoding) + (s ? schemaRecordBytes(s.name, s.encoding, s.data.byteLength) : 0)) + 10;
+    }
+    if (cost > room) break;
+    room -= cost;
+    chunkData += cost;
+    inChunk.add(topic);
+    newTopics.add(topic);
+  }
+  return i - from;
+}
+
+/** The messages from `from` on, `n` of them, as the writer's messages (their channels registered). */
+function asSegmentMessages(writer: SegmentWriter, messages: PlannedMessage[], from: number, n: number): SegmentMessage[] {
+  // One lookup per trace, not per message: the writer finds a channel by scanning.
+  const ids = new Map<string, number>();
+  const idOf = (decl: ChannelDecl) => ids.get(decl.topic) ?? (ids.set(decl.topic, writer.channelFor(decl)), ids.get(decl.topic)!);
+  return messages.slice(from, from + n).map((m) => ({ channelId: idOf(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
+}
+
+/**
+ * The messages from `from` on that fit in the writer's segment under `maxBytes` once it is
+ * closed. What fits uncompressed is taken without encoding; past that, compressible data may
+ * fit more, measured as it would be written (a doubling, then a halving search). Never none
+ * for an empty segment, so a message larger than the bound goes alone into one.
+ */
+function takePiece(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): SegmentMessage[] {
+  const left = messages.length - from;
+  let lo = fittingUncompressed(writer, maxBytes, messages, from);
+  if (lo < left) {
+    const fits = (n: number) =>
+      writer.size + writer.measure(asSegmentMessages(writer, messages, from, n)) + writer.closingBytes() + BATCH_END_BYTES + SLACK <= maxBytes;
+    let hi = left;
+    for (let step = Math.max(1, lo); lo < hi; step *= 2) {
+      const n = Math.min(lo + step, hi);
+      if (!fits(n)) {
+        hi = n - 1;
+        break;
+      }
+      lo = n;
+    }
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    writer.dropUnwrittenChannels(); // those tried for messages past the piece
+  }
+  if (lo === 0 && writer.messageCount === 0) lo = 1;
+  return asSegmentMessages(writer, messages, from, lo);
+}
+
+/**
+ * Writes and fdatasyncs the batch, from the recording's open segment `first` on, into pieces
+ * that keep each segment within the bound. Nothing counts yet: commit, then finishPieces; or
+ * undoPieces. If a piece fails, the pieces before it are undone here and the error rethrown.
+ */
+export function writePieces(ctx: Ctx, recordingId: string, first: OpenSegment, messages: PlannedMessage[]): WrittenBatch {
+  const pieces: Piece[] = [];
+  const created: OpenSegment[] = [];
+  let seg = first;
+  let from = 0;
+  let began: number | undefined;
+  try {
+    for (;;) {
+      const writer = seg.writer;
+      const out = takePiece(writer, ctx.limits.segmentMaxBytes, messages, from);
+      const n = out.length;
+      if (n > 0) {
+        const start = writer.size;
+        pieces.push({ seg, prepared: writer.prepare(out, pieces.length ? { back: pieces.length, start: began! } : undefined) });
+        began ??= start;
+        from += n;
+        if (from === messages.length) break;
+      }
+      const next = createSegmentFile(ctx, recordingId, created.length);
+      seg = { seq: next.seq, writer: next.writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
+      created.push(seg);
+    }
+  } catch (err) {
+    undoPieces({ pieces, created, first, last: seg });
+    throw err;
+  }
+  return { pieces, created, first, last: seg };
+}
+
+/** Inside the batch's transaction: the rows of the segments it opened (their pieces' counts are the caller's). */
+export function insertCreatedRows(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
+  for (const seg of batch.created) insertSegmentRow(ctx, recordingId, seg.seq, seg.writer);
+}
+
+/** The commit failed (or a piece did): every piece is cut off again, and the files of new segments removed. */
+export function undoPieces(batch: WrittenBatch): void {
+  for (const p of [...batch.pieces].reverse()) p.seg.writer.undo();
+  for (const seg of batch.created) discardQuietly(seg.writer);
+}
+
+/**
+ * After the commit: each piece counts and gets its batch-end record, the last piece's first;
+ * the segments before the last are full and closed; the last one takes the next writes.
+ */
+export function finishPieces(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
+  for (const p of [...batch.pieces].reverse()) p.seg.writer.finish(p.prepared);
+  if (batch.last === batch.first) return;
+  ctx.open.set(recordingId, batch.last);
+  for (const seg of [batch.first, ...batch.created.slice(0, -1)]) {
+    try {
+      sealSegment(ctx, recordingId, seg);
+    } catch (err) {
+      // It holds acknowledged batches and its row says open: the next start closes it.
+      seg.writer.abandon();
+      ctx.log.warn(`Could not close full segment ${seg.seq} of ${recordingId} (the next start closes it): ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// A state database that lost its last commits: kill -9, then the -wal file removed (as a
+// restore, or a disk that drops flushed writes, would leave it). The segments on disk still
+// hold every acknowledged batch, each ended by its batch-end record; the restart adopts them
+// instead of cutting the segment back to the length the stale database knows, and cuts only
+// what was never acknowledged: a whole batch without its batch-end record, and a torn tail.
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { instancePaths } from "../daemon/helpers.ts";
+import { BATCH_END_BYTES, BATCH_END_OPCODE } from "../../src/recordings/segments/mcap-records.ts";
+import {
+  call,
+  createRecording,
+  kill9,
+  killDaemons,
+  postNdjson,
+  readIndexed,
+  readRecording,
+  restart,
+  segmentFiles,
+  startDaemon,
+  stopDaemon,
+  text,
+  waitFor,
+} from "./harness.ts";
+
+afterAll(killDaemons);
+
+const batchOf = (b: number) => Array.from({ length: 10 }, (_, k) => ({ trace: `/t${k % 2}`, timestamp_ns: String(b * 10 + k), data: { b, k } }));
+
+/** Offsets where the segment's batch-end records start (walking the records after the header). */
+function batchEnds(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  let off = 8;
+  while (off + 9 <= bytes.byteLength) {
+    const end = off + 9 + Number(view.getBigUint64(off + 1, true));
+    if (end > bytes.byteLength) break;
+    if (bytes[off] === BATCH_END_OPCODE && end - off === BATCH_END_BYTES) out.push(off);
+    off = end;
+  }
+  return out;
+}
+
+describe("a state database that lost its write-ahead log after kill -9", () => {
+  test("keeps every acknowledged message, cuts an unacknowledged batch and a torn tail, and counts follow the files", async () => {
+    const d = await startDaemon();
+    const id = await createRecording(d.socket, { name: "stale wal" });
+    let acked = 0;
+    let b = 0;
+    const send = async () => {
+      const r = await postNdjson(d.socket, id, batchOf(b));
+      expect(r.status).toBe(200);
+      b++;
+      acked += 10;
+    };
+    await send();
+    // Write until SQLite checkpoints its log into the database file, so the file knows this
+    // segment (and a length for it); what comes after lives only in the -wal.
+    const before = statSync(d.db).mtimeMs;
+    while (statSync(d.db).mtimeMs === before) await send();
+    const checkpointedAt = acked;
+    console.log(`checkpoint after ${checkpointedAt / 10} batches`);
+    for (let i = 0; i < 100; i++) await send();
+    await kill9(d.pid);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const [seg] = segmentFiles(d.store, id);
+    const bytes = readFileSync(seg!);
+    const ends = batchEnds(bytes);
+    // A retried batch must never come back twice: the last batch again, written and synced but
+    // never committed (no batch-end record), then a chunk torn by the crash.
+    const lastBatch = bytes.subarray(ends.at(-2)! + BATCH_END_BYTES, ends.at(-1)!);
+    appendFileSync(seg!, lastBatch);
+    appendFileSync(seg!, lastBatch.subarray(0, Math.floor(lastBatch.byteLength / 2)));
+
+    const d2 = await restart(d);
+    const got = readRecording(d2.store, id).map((m) => JSON.parse(text(m.data)) as { b: number; k: number });
+    expect(got.length).toBe(acked);
+    expect(got).toEqual(Array.from({ length: b }, (_, bb) => Array.from({ length: 10 }, (_, k) => ({ b: bb, k }))).flat());
+    for (const f of segmentFiles(d2.store, id)) expect((await readIndexed(f)).statistics).toBeDefined();
+    expect((await Promise.all(segmentFiles(d2.store, id).map(readIndexed))).reduce((n, r) => n + r.count, 0)).toBe(acked);
+
+    const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail.message_count).toBe(acked);
+    expect(detail.traces.map((t: { name: string; message_count: number }) => [t.name, t.message_count]).sort()).toEqual([
+      ["/t0", acked / 2],
+      ["/t1", acked / 2],
+    ]);
+    expect(detail.segments.reduce((n: number, s: { message_count: number }) => n + s.message_count, 0)).toBe(acked);
+    expect(detail.error).toContain("adopted from disk");
+
+    const log = readFileSync(instancePaths(d.home).logFile, "utf8");
+    // The database file knew the segment up to about the checkpoint; the rest was adopted.
+    const adopted = Number(/adopted (\d+) acknowledged message/.exec(log)?.[1]);
+    expect(adopted).toBeGreaterThanOrEqual(1000);
+    expect(adopted).toBeLessThanOrEqual(acked - checkpointedAt);
+    expect(log).toMatch(/cut \d+ bytes \(10 whole message\(s\)\) of a torn or unacknowledged batch/);
+    await waitFor("recording still open for writes", async () => (await postNdjson(d2.socket, id, batchOf(b))).status === 200);
+  });
+
+  test("a recording the stale database never had is read back from disk with every acknowledged message", async () => {
+    // A clean stop first, so the database file holds its tables; the recording comes after.
+    const first = await startDaemon();
+    await stopDaemon(first);
+    const d = await restart(first);
+    const id = await createRecording(d.socket, { name: "never checkpointed" });
+    let acked = 0;
+    for (let b = 0; b < 20; b++) {
+      expect((await postNdjson(d.socket, id, batchOf(b))).status).toBe(200);
+      acked += 10;
+    }
+    await kill9(d.pid);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const d2 = await restart(d);
+    const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail).toMatchObject({ id, name: "never checkpointed", state: "recording", message_count: acked });
+    expect(readRecording(d2.store, id).length).toBe(acked);
+    expect(readFileSync(instancePaths(d.home).logFile, "utf8")).toContain(`found on disk that the state database did not have (it lost their commit): ${id}`);
+    expect((await postNdjson(d2.socket, id, batchOf(20))).status).toBe(200);
+    await stopDaemon(d2);
+  });
+});
