@@ -6,10 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DaemonError } from "../errors.ts";
 import { isDiskFull } from "../recordings/disk/storage-full.ts";
-
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+import type { ErrorBody } from "./contract.ts";
 
 export const errorBody = (code: string, message: string, field?: string): ErrorBody => ({
   error: field ? { code, message, field } : { code, message },

@@ -2,7 +2,9 @@
 // come from the same sections as /v1/status; counters from the events published since start.
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
 import type { ApiDeps } from "./deps.ts";
+import { answer } from "./route-docs.ts";
 import { statusOf } from "./status.ts";
 
 type Sample = [name: string, help: string, type: "gauge" | "counter", values: [labels: Record<string, string>, value: number][]];
@@ -76,7 +78,7 @@ export const metricsRoutes = (deps: ApiDeps) =>
     "/",
     describeRoute({
       summary: "Prometheus text: storage, recordings and uploads by state, upload rate, event counters.",
-      responses: { 200: { description: "text/plain; version=0.0.4", content: { "text/plain": {} } } },
+      responses: { 200: answer("Prometheus text format, version 0.0.4.", v.string(), "text/plain") },
     }),
     (c) => c.body(metricsText(deps), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );

@@ -78,7 +78,7 @@ export async function waitForUpload(client: DaemonClient, id: string, opts: Wait
   const until = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
   for (;;) {
     const rec = await api.get(id);
-    if (SETTLED_STATES.includes(rec.state)) return rec;
+    if ((SETTLED_STATES as readonly string[]).includes(rec.state)) return rec;
     if (rec.state !== "recording" && rec.state !== "finalizing") {
       const status = await client.status();
       if (status.uploads.enabled === false || status.config.offline) return rec;
