@@ -1,5 +1,5 @@
 export { createApp, type AppType } from "./app.ts";
-export { errorBody } from "./errors.ts";
+export { errorBody, internalError } from "./errors.ts";
 export { statusOf } from "./status.ts";
 export { openapiDocument } from "./openapi.ts";
 export type { RecordingsApiDeps } from "./recordings.ts";
