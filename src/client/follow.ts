@@ -1,4 +1,4 @@
-// Following one recording by the daemon's events (GET /v1/events), not by polling: the stream
+// Following one recording by the daemon's event stream (client.events), not by polling: the stream
 // is subscribed first, then the recording is read, and it is read again only when an event
 // says something about it (or about the configuration) changed. Events that arrive while the
 // caller is busy collapse into one read, so a slow reader never falls behind.
