@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
+import { RECORDING_STATES, UPLOAD_STATES } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
 import { answer } from "./route-docs.ts";
 import { statusOf } from "./status.ts";
@@ -35,7 +36,7 @@ export function metricsText(deps: ApiDeps): string {
   const progress = (uploads.progress ?? {}) as Record<string, unknown>;
   const recordings = (s.recordings ?? {}) as Record<string, unknown>;
   const g = (name: string, help: string, value: unknown): Sample => [name, help, "gauge", num(value) === undefined ? [] : [[{}, num(value)!]]];
-  const byLabel = (name: string, help: string, label: string, obj: Record<string, unknown>, keys: string[]): Sample => [
+  const byLabel = (name: string, help: string, label: string, obj: Record<string, unknown>, keys: readonly string[]): Sample => [
     name,
     help,
     "gauge",
@@ -48,21 +49,8 @@ export function metricsText(deps: ApiDeps): string {
     g("ncd_storage_used_bytes", "Bytes of recordings held on local disk.", storage.used_bytes),
     g("ncd_storage_limit_bytes", "The storage_limit in force.", storage.limit_bytes),
     g("ncd_storage_waiting_for_upload_bytes", "Local bytes not uploaded yet.", storage.waiting_for_upload_bytes),
-    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, [
-      "recording",
-      "finalizing",
-      "pending_upload",
-      "uploading",
-      "uploaded",
-      "failed",
-      "cancelled",
-    ]),
-    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, [
-      "pending",
-      "uploading",
-      "uploaded",
-      "failed",
-    ]),
+    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, RECORDING_STATES),
+    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, UPLOAD_STATES),
     g("ncd_upload_pending_bytes", "Bytes waiting to be uploaded.", uploads.pending_bytes),
     g("ncd_upload_active", "Objects being uploaded now.", progress.active),
     g("ncd_upload_rate_bytes_per_second", "Current upload rate.", progress.rate_bps),
