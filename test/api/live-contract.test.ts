@@ -31,21 +31,33 @@ async function call(route: string, path: string, body?: RequestInit["body"], hea
   const method = route.split(" ")[0]!;
   const res = await fetch(`http://d${path}`, { method, body, headers, unix: socket } as RequestInit);
   const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
-  // An event stream never ends by itself: its first chunk is all there is to check.
-  const text =
-    type === "text/event-stream"
-      ? await (async () => {
-          const reader = res.body!.getReader();
-          const { value } = await reader.read();
-          await reader.cancel();
-          return new TextDecoder().decode(value);
-        })()
-      : await res.text();
+  const text = await res.text();
   const answer = { call: `${method} ${path}`, route, status: res.status, type, body: text };
   seen.push(answer);
   return answer;
 }
 const json = <T>(s: Seen) => JSON.parse(s.body) as T;
+
+/** The event stream: once subscribed, `trigger` runs, and the stream up to its first event is the answer. */
+async function callEvents(path: string, trigger: () => Promise<unknown>): Promise<void> {
+  const res = await fetch(`http://d${path}`, { unix: socket } as RequestInit);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const readUntil = async (end: RegExp) => {
+    while (!end.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  };
+  await readUntil(/: subscribed\n\n/);
+  await trigger();
+  await readUntil(/\ndata:[^\n]*\n(?:[^\n]+\n)*\n/);
+  await reader.cancel();
+  const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+  seen.push({ call: `GET ${path}`, route: "GET /v1/events", status: res.status, type, body: text });
+}
 const ndjson = { "content-type": "application/x-ndjson" };
 const line = '{"trace":"/a","timestamp":1,"data":{"x":1}}\n';
 
@@ -75,12 +87,28 @@ function problems(answer: Seen): string[] {
   const content = documented.content ?? {};
   if (!(answer.type in content)) return [`${answer.call} ${answer.status}: content type ${answer.type} is not documented (${Object.keys(content).join(", ")})`];
   const schema = content[answer.type]!.schema;
-  if (answer.type !== "application/json") return [];
-  if (!schema) return [`${answer.call} ${answer.status}: no schema for its JSON answer`];
+  // JSON answers are checked whole; an event stream, each event's data line.
+  const values =
+    answer.type === "application/json"
+      ? [answer.body]
+      : answer.type === "text/event-stream"
+        ? answer.body
+            .split("\n")
+            .filter((l) => l.startsWith("data:"))
+            .map((l) => l.slice(5).trim())
+        : [];
+  if (answer.type === "text/event-stream" && !values.length) return [`${answer.call}: no event read`];
+  if (!values.length) return [];
+  if (!schema) return [`${answer.call} ${answer.status}: no schema for its ${answer.type} answer`];
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const validate = ajv.compile({ ...(closed(schema) as Schema), components: closed(doc.components ?? {}) });
-  if (validate(JSON.parse(answer.body))) return [];
-  return [`${answer.call} ${answer.status}: ${ajv.errorsText(validate.errors, { separator: "; " })} in ${answer.body.slice(0, 600)}`];
+  return values.flatMap((value) =>
+    validate(JSON.parse(value))
+      ? []
+      : [
+          `${answer.call} ${answer.status}: ${(validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`).join("; ")} in ${value.slice(0, 600)}`,
+        ],
+  );
 }
 
 describe("live answers against the served OpenAPI document", () => {
@@ -92,7 +120,7 @@ describe("live answers against the served OpenAPI document", () => {
     await call("PATCH /v1/config", "/v1/config", JSON.stringify({ no_such_field: 1 }));
     await call("PATCH /v1/config", "/v1/config", JSON.stringify({ upload_url: "file:///tmp/elsewhere" }));
     await call("GET /metrics", "/metrics");
-    await call("GET /v1/events", "/v1/events?types=recording.*");
+    await callEvents("/v1/events?types=recording.*", () => call("POST /v1/recordings", "/v1/recordings", "{}"));
 
     // A recording through its whole life: created, written, a file, stopped, uploaded.
     const created = await call("POST /v1/recordings", "/v1/recordings", JSON.stringify({ name: "contract", metadata: { operator: "ana" } }));
