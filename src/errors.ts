@@ -1,6 +1,28 @@
 // The few error kinds the daemon knows. They are translated in exactly two places: the API's
 // onError (JSON body + HTTP status) and the CLI's output (message + exit code).
 
+/** The CLI's exit codes, the one list (README "Exit codes"); every command returns one of these.
+ * 4 and 5 belong to waits for an upload: CI jobs branch on them. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  /** The daemon is not running (`status`, `service status`). */
+  notRunning: 3,
+  /** A wait ended before the upload finished: its --timeout passed, or the daemon is offline. */
+  waitTimedOut: 4,
+  /** The upload failed (kept, retryable with `recordings retry`). */
+  uploadFailed: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** What a read-only file system (EROFS) usually means for this daemon: under a service's
+ * sandbox (systemd's ProtectSystem=strict) a folder not listed in the unit's ReadWritePaths=
+ * is read-only. Said wherever an EROFS is reported (the storage path at launch, a file:// upload). */
+export const READ_ONLY_ADVICE =
+  'If the daemon runs as a service, its unit\'s ReadWritePaths= does not list this folder: run "nc-data-daemon service install" again (the unit lists the storage path and the file:// upload folder) and restart the service; otherwise remount the disk read-write.';
+
 export type ErrorCode =
   | "bad_request"
   | "usage"
@@ -14,17 +36,17 @@ export type ErrorCode =
   | "internal";
 
 /** The CLI's exit code for each kind of error: the one mapping (README "Exit codes"). */
-export const EXIT_CODE_OF: Record<ErrorCode, number> = {
-  bad_request: 1,
-  usage: 2,
-  config: 1,
-  not_found: 1,
-  conflict: 1,
-  too_large: 1,
-  storage_full: 1,
-  not_running: 3,
-  unavailable: 1,
-  internal: 1,
+export const EXIT_CODE_OF: Record<ErrorCode, ExitCode> = {
+  bad_request: EXIT.error,
+  usage: EXIT.usage,
+  config: EXIT.error,
+  not_found: EXIT.error,
+  conflict: EXIT.error,
+  too_large: EXIT.error,
+  storage_full: EXIT.error,
+  not_running: EXIT.notRunning,
+  unavailable: EXIT.error,
+  internal: EXIT.error,
 };
 
 export class DaemonError extends Error {
@@ -38,8 +60,8 @@ export class DaemonError extends Error {
   }
 
   /** From the error's kind (EXIT_CODE_OF); an error code this CLI does not know exits 1. */
-  get exitCode(): number {
-    return EXIT_CODE_OF[this.code] ?? 1;
+  get exitCode(): ExitCode {
+    return EXIT_CODE_OF[this.code] ?? EXIT.error;
   }
 }
 

@@ -9,6 +9,7 @@ const ctx: CliContext = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
   stdoutIsTTY: Boolean(process.stdout.isTTY),
+  columns: process.stdout.isTTY ? process.stdout.columns || undefined : undefined,
   onSignal(handler) {
     const on = (s: "SIGINT" | "SIGTERM") => () => handler(s);
     const int = on("SIGINT");

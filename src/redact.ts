@@ -12,15 +12,16 @@ export const MASK = "***";
 const MIN_SECRET = 6;
 
 const PATTERNS: [RegExp, string][] = [
-  // scheme://user:PASSWORD@host -> scheme://user:***@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi, `$1:${MASK}@`],
+  // scheme://user:PASSWORD@host -> scheme://user:***@host; up to the last @ of the word, as an
+  // invalid URL may hold a raw '/', '?', '#' or '@' in its password (an S3 secret key has '/').
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):\S*@/gi, `$1:${MASK}@`],
   // Authorization schemes whose credentials follow the word (headers echoed in a body).
   [/\b(Bearer|Basic|Digest)(\s+|%20|\+)[A-Za-z0-9._~+/=%-]+/g, `$1$2${MASK}`],
   // SigV4: the access key in Credential=, the signature, a session token; in headers or queries.
   [/\b(Credential|Signature|X-Amz-Credential|X-Amz-Signature|X-Amz-Security-Token|x-amz-security-token)(\s*[=:]\s*)[^\s,&"'<]+/gi, `$1$2${MASK}`],
   // Query parameters and JSON/header fields that name themselves secret.
   [
-    /\b(api[_-]?key|access[_-]?token|token|password|secret|secret[_-]?access[_-]?key|session[_-]?token|x-api-key)(["']?\s*[=:]\s*["']?)[^\s,&"'<>]+/gi,
+    /\b(api[_-]?key|access[_-]?key(?:[_-]?id)?|access[_-]?token|token|password|secret|secret[_-]?access[_-]?key|session[_-]?token|x-api-key)(["']?\s*[=:]\s*["']?)[^\s,&"'<>]+/gi,
     `$1$2${MASK}`,
   ],
 ];
@@ -30,6 +31,17 @@ export function redactPatterns(text: string): string {
   let out = text;
   for (const [re, to] of PATTERNS) out = out.replace(re, to);
   return out;
+}
+
+/**
+ * A value someone gave (a flag, a variable, a profile field) shown back in an error, valid or
+ * not: every userinfo is masked whole, the user too (it may be an S3 access key), also one
+ * nested in a query (`?endpoint=http://key:secret@host`) or without a scheme (`key:secret@host`);
+ * then the secret patterns.
+ */
+export function redactGiven(value: string): string {
+  const masked = value.includes("://") ? value.replace(/\b([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, `$1${MASK}@`) : value.replace(/^[^\s/:@]+:\S*@/, `${MASK}@`);
+  return redactPatterns(masked);
 }
 
 /** The forms a secret may take in someone else's words. */

@@ -20,9 +20,10 @@ const ALLOWED: Record<string, string[]> = {
   cli: ["client", "config", "runtime", "service"],
   service: ["config"],
 };
-// The doors from the CLI into the daemon: launch runs it in-process, and the commands that
-// start, stop or probe the daemon process use its launcher and instance-lock files.
-const DAEMON_DOORS = new Set(["daemon/daemon.ts", "daemon/run.ts", "daemon/launcher.ts", "daemon/instance-lock.ts"]);
+// The doors from the CLI into the daemon: launch runs it in-process, the commands that
+// start, stop or probe the daemon process use its launcher and instance-lock files, and doctor
+// asks the upload target one harmless question through target-probe.ts.
+const DAEMON_DOORS = new Set(["daemon/daemon.ts", "daemon/run.ts", "daemon/launcher.ts", "daemon/instance-lock.ts", "daemon/target-probe.ts"]);
 const allowedException = (file: string, target: string, typeOnly: boolean) =>
   ((file.startsWith("cli/commands/") || file === "cli/process-control.ts") && DAEMON_DOORS.has(target)) ||
   // cli -> client -> api *types*: the CLI may name the API's shapes, never run its code.

@@ -44,7 +44,11 @@ class DaemonError(Exception):
 
 
 def socket_path(instance=None, home=None):
-    """The control socket of the default instance, or of ``instance`` (env NCD_INSTANCE)."""
+    """The control socket of the default instance, or of ``instance`` (env NCD_INSTANCE), or of the
+    instance whose folder env NCD_INSTANCE_DIR names (``nc-data-daemon run`` sets it)."""
+    folder = os.environ.get("NCD_INSTANCE_DIR", "").strip()
+    if not instance and folder:
+        return os.path.join(folder, "daemon.sock")
     home = home or os.environ.get("HOME") or os.path.expanduser("~")
     instance = instance or os.environ.get("NCD_INSTANCE") or None
     root = os.path.join(home, ".neuracore", "data_daemon")
@@ -123,7 +127,7 @@ class Client:
         daemon, when it runs, is the one to use: never start a second one beside it."""
         system = system_socket_path()
         # A non-member cannot see into the 0750 socket folder; the folder alone says the service runs.
-        if self.instance or os.environ.get("NCD_INSTANCE") or not os.path.isdir(os.path.dirname(system)):
+        if self.instance or os.environ.get("NCD_INSTANCE") or os.environ.get("NCD_INSTANCE_DIR", "").strip() or not os.path.isdir(os.path.dirname(system)):
             return False
         try:
             os.stat(system)

@@ -9,6 +9,7 @@ import type { ApiDeps } from "./deps.ts";
 import { errorHandler, notFound } from "./errors.ts";
 import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
+import { createMeter } from "./meter.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { OpenApiSchema } from "./contract.ts";
 import { openapiHandler } from "./openapi.ts";
@@ -26,14 +27,16 @@ const noRecordings: RecordingsApiDeps = {
 export function createApp(deps: ApiDeps) {
   // The document is built from the finished app, on its first request.
   let self: Hono | undefined;
+  const meter = deps.meter ?? createMeter(deps.events);
+  const recordings = deps.recordings ?? noRecordings;
   const app = new Hono()
     .route("/v1/health", healthRoutes(deps))
     .route("/v1/status", statusRoutes(deps))
     .route("/v1/config", configRoutes(deps))
     .route("/v1/events", eventsRoutes(deps))
     .route("/v1/shutdown", shutdownRoutes(deps))
-    .route("/v1/recordings", recordingsRoutes(deps.recordings ?? noRecordings))
-    .route("/metrics", metricsRoutes(deps))
+    .route("/v1/recordings", recordingsRoutes({ ...recordings, onAcknowledged: meter.observeWrite }))
+    .route("/metrics", metricsRoutes(deps, meter))
     .get(
       "/v1/openapi.json",
       describeRoute({
@@ -43,6 +46,14 @@ export function createApp(deps: ApiDeps) {
       openapiHandler(() => self!, deps.version),
     );
   self = app as unknown as Hono;
+  app.onError(errorHandler(deps.logError, deps.logDebug));
+  app.notFound(notFound);
+  return app;
+}
+
+/** What metrics_listen serves on its TCP port: GET /metrics and GET /v1/health, nothing else. */
+export function createMetricsApp(deps: ApiDeps) {
+  const app = new Hono().route("/v1/health", healthRoutes(deps)).route("/metrics", metricsRoutes(deps));
   app.onError(errorHandler(deps.logError, deps.logDebug));
   app.notFound(notFound);
   return app;

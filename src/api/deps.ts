@@ -2,6 +2,7 @@
 // tested without a daemon.
 import type { Config, FieldName } from "../config/index.ts";
 import type { DaemonEvent } from "./contract.ts";
+import type { Meter } from "./meter.ts";
 import type { RecordingsApiDeps } from "./recordings.ts";
 
 export interface EventSubscription {
@@ -42,6 +43,8 @@ export interface ApiDeps {
   status?: StatusProvider[];
   /** What /v1/recordings works with; without it those routes answer 503. */
   recordings?: RecordingsApiDeps;
+  /** Ingest and upload counters for GET /metrics; one per daemon, shared with metrics_listen. */
+  meter?: Meter;
   /** Where unexpected errors (500s) are reported. */
   logError?(message: string, err: unknown): void;
   /** Where routine trouble is noted, e.g. a client that went away mid-request. */

@@ -1,4 +1,5 @@
-export { createApp, type AppType } from "./app.ts";
+export { createApp, createMetricsApp, type AppType } from "./app.ts";
+export { createMeter, type Meter } from "./meter.ts";
 export { errorBody, internalError } from "./errors.ts";
 export { statusOf } from "./status.ts";
 export { openapiDocument } from "./openapi.ts";

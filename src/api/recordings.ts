@@ -36,6 +36,8 @@ export interface RecordingsApiDeps {
   onCancelled?(id: string): Promise<void> | void;
   /** Largest messages batch accepted, in bytes (max_batch_bytes). */
   maxBatchBytes(): number;
+  /** A write was acknowledged: its messages (0 for a file), bytes and seconds from request to answer. */
+  onAcknowledged?(kind: "messages" | "file", messages: number, bytes: number, seconds: number): void;
   /** Hands the memory of a large batch back once it is stored (a full garbage collection). */
   releaseMemory?(): void;
 }
@@ -150,6 +152,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           responses: { 200: answer("Accepted", AppendAnswerSchema), ...failures(400, 404, 409, 413, 503, 507) },
         }),
         async (c) => {
+          const began = performance.now();
           const recs = await deps.recordings();
           const id = c.req.param("id");
           const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -175,6 +178,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           const declared = contentLength(c.req.raw);
           const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
           if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
+          deps.onAcknowledged?.("messages", result.accepted, bytes, (performance.now() - began) / 1000);
           return c.json(result satisfies AppendResult, 200);
         },
       )
@@ -188,10 +192,12 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           responses: { 201: answer("Stored", StoredFileSchema), ...failures(400, 404, 409, 503, 507) },
         }),
         async (c) => {
+          const began = performance.now();
           rawFileName(c.req.path);
           const recs = await deps.recordings();
           const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
           const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
+          deps.onAcknowledged?.("file", 0, stored.bytes, (performance.now() - began) / 1000);
           return c.json(stored, 201);
         },
       )

@@ -70,7 +70,9 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
     }
     values[spec.name] = value;
   }
-  if (positionals.length > positionalSpecs.length) {
+  // A command that takes a command line (`run -- CMD ARGS...`) takes every word after "--".
+  const restAfterDash = rawArgs.includes("--") && positionalSpecs.some((s) => (def[s.name] as { valueHint?: string }).valueHint?.startsWith("--"));
+  if (positionals.length > positionalSpecs.length && !restAfterDash) {
     throw new UsageError(`Unexpected argument "${positionals[positionalSpecs.length]}" for "${command}". ${help}`);
   }
   positionalSpecs.forEach((spec, i) => {

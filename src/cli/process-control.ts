@@ -117,7 +117,8 @@ const SECRET_FLAGS = new Set(SECRET_FIELDS.map(flagName));
 /** A URL with a password, itself or inside it (an `?endpoint=http://user:pass@host` too). */
 function hasUrlPassword(value: unknown): boolean {
   if (typeof value !== "string" || !value.includes("@")) return false;
-  if (/\/\/[^/@\s:]*:[^/@\s]+@/.test(value)) return true;
+  // Also an invalid one, whose password may hold a raw '/' or '@', or that has no scheme.
+  if (/\/\/[^/@\s:]*:\S+@/.test(value) || /^[^\s/:@]+:\S+@/.test(value)) return true;
   try {
     return new URL(value).password !== "";
   } catch {

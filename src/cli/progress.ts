@@ -3,6 +3,7 @@
 import type { RecordingAnswer, StatusBody, UploadProgress } from "../api/index.ts";
 import type { CliContext } from "./context.ts";
 import { formatBytes } from "./output.ts";
+import { uploadTrouble } from "./recordings-format.ts";
 
 export function bar(done: number, total: number, width = 24): string {
   const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
@@ -79,8 +80,10 @@ export function recordingLines(r: RecordingLike, tty: boolean): string[] {
   const amount = `${formatBytes(sent)} / ${formatBytes(total)} (${percent(sent, total)})`;
   const tail = r.state === "uploading" || rate > 0 ? `, ${formatRate(rate)}, ${formatEta(eta)}` : "";
   const err = r.state === "failed" && r.error ? `: ${r.error}` : "";
-  if (tty) return [`${r.id}  ${r.state}${err}`, `  ${bar(sent, total, 30)} ${amount}, ${objects}${tail}`];
-  return [`${r.state} ${amount}, ${objects}${tail}${err}`];
+  // A stuck upload says why (and when it tries again) instead of "0 B/s, ETA --" alone.
+  const trouble = r.state === "failed" ? null : uploadTrouble(r.upload, r.state);
+  if (tty) return [`${r.id}  ${r.state}${err}`, `  ${bar(sent, total, 30)} ${amount}, ${objects}${tail}`, ...(trouble ? [`  ${trouble}`] : [])];
+  return [`${r.state} ${amount}, ${objects}${tail}${err}${trouble ? ` | ${trouble}` : ""}`];
 }
 
 /** Calls `tick` now and every `intervalMs` until it returns a number (the exit code) or a signal comes. */

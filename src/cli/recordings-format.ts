@@ -12,6 +12,15 @@ function uploadText(r: RecordingView): string {
   return `${u.uploaded}/${u.objects} objects, ${pct}%${u.failed ? `, ${u.failed} failed` : ""}`;
 }
 
+const clock = (iso: string) => new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
+
+/** Why an upload is stuck, while it is: "attempt 3 failed: connection refused; next attempt at 10:04:07". */
+export function uploadTrouble(u: RecordingView["upload"], state: string): string | null {
+  if (!u.last_error || state === "uploaded" || state === "cancelled") return null;
+  const next = u.next_retry_at ? `; next attempt at ${clock(u.next_retry_at)}` : "";
+  return `attempt ${u.attempts} failed: ${u.last_error}${next}`;
+}
+
 export function renderTable(list: RecordingList): string {
   if (!list.items.length) return "No recordings.\n";
   const header = ["ID", "STATE", "NAME", "MESSAGES", "SIZE", "CREATED"];
@@ -36,6 +45,7 @@ export function renderDetail(r: RecordingDetail): string {
     `  messages   ${r.message_count}`,
     `  size       ${formatBytes(r.bytes)} (${formatBytes(r.local_bytes)} on local disk)`,
     `  upload     ${uploadText(r)}`,
+    ...(uploadTrouble(r.upload, r.state) ? [`  retrying   ${uploadTrouble(r.upload, r.state)}`] : []),
     `  remote     ${remote?.location ? `${remote.location} ${remote.key ?? ""}`.trim() : "(no upload target)"}`,
   ];
   if (Object.keys(r.metadata ?? {}).length) lines.push(`  metadata   ${JSON.stringify(r.metadata)}`);

@@ -85,6 +85,12 @@ export function createClient(opts: ClientOptions) {
     config: (): Promise<ConfigAnswer> => json(api.v1.config.$get()),
     patchConfig: (changes: Partial<Record<FieldName, unknown>>): Promise<ConfigPatchAnswer> => json(api.v1.config.$patch({ json: changes })),
     shutdown: (): Promise<ShutdownAnswer> => json(api.v1.shutdown.$post()),
+    /** GET /metrics: the Prometheus text. */
+    async metrics(): Promise<string> {
+      const r = await api.metrics.$get();
+      if (!r.ok) throw await errorFromResponse(r);
+      return r.text();
+    },
     /**
      * Streams events until `signal` aborts or the daemon stops; `types` filters (prefix.* allowed).
      * `onSubscribed` is called once the daemon has the subscription in place (before any event).

@@ -2,7 +2,7 @@
 // for it. Many processes may call this at once; the daemon's instance lock lets exactly one
 // of the daemons they start survive, and every caller ends up talking to that one.
 import { spawn } from "node:child_process";
-import { homeOf, instanceOf, resolvePaths } from "../config/index.ts";
+import { instanceOf, pathsOf } from "../config/index.ts";
 import { ConflictError, UnavailableError } from "../errors.ts";
 import { MAJOR } from "../version.ts";
 import type { Health } from "../api/index.ts";
@@ -55,7 +55,8 @@ export async function ensureDaemon(opts: EnsureOptions = {}): Promise<DaemonClie
   // Read at call time, never at import: a script may set its environment before calling.
   const env = opts.env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
   const instance = instanceOf({ env, instance: opts.instance });
-  const paths = resolvePaths(homeOf(env), instance);
+  // NCD_INSTANCE_DIR (set by `run`) travels to a daemon started here in its environment.
+  const paths = pathsOf({ env, instance: opts.instance });
   const client = createClient({ socket: paths.socket });
   // The user's daemon, else the system service's: never a second daemon beside the system one.
   const running = await discoverDaemon(env, paths);
@@ -64,7 +65,12 @@ export async function ensureDaemon(opts: EnsureOptions = {}): Promise<DaemonClie
     return running.client;
   }
   const command = opts.command ?? (env.NCD_DAEMON_BIN ? [env.NCD_DAEMON_BIN] : ["nc-data-daemon"]);
-  const args = ["launch", "--background", ...(opts.profile ? ["--profile", opts.profile] : []), ...(instance ? ["--instance", instance] : [])];
+  const args = [
+    "launch",
+    "--background",
+    ...(opts.profile ? ["--profile", opts.profile] : []),
+    ...(instance && paths.instance === instance ? ["--instance", instance] : []),
+  ];
   const launched = await runLauncher(command, args, env);
   // Exit 1 may only mean another caller's daemon won the race: the socket decides.
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);

@@ -4,6 +4,11 @@ import * as v from "valibot";
 import { boolValue, bytesValue, durationValue, enumValue, intValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+/** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
+ * on the machine (or a proxy) is the way to reach them from elsewhere. Port 0 picks a free one. */
+const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/i;
+const LISTEN_HINT =
+  "a loopback address and port such as 127.0.0.1:9464 or [::1]:9464 (metrics are served on this machine only: scrape them through a local agent or proxy)";
 const UPLOAD_URL = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?|https?:\/\/\S+|file:\/\/\/\S*)$/i;
 
 /** What a default may depend on; passed in so resolution stays pure. */
@@ -36,6 +41,7 @@ export interface Config {
   disk_free_margin: number;
   chunk_size: number;
   max_batch_bytes: number;
+  metrics_listen: string | null;
 }
 
 interface Field<T> {
@@ -230,6 +236,18 @@ export const FIELDS: Fields = {
     default: () => 64 * MiB,
     defaultText: "64mb",
     description: "Largest body of one messages request (413 beyond it); each request in flight holds its body in memory while it is parsed.",
+  },
+  metrics_listen: {
+    kind: "text",
+    schema: v.pipe(
+      textValue(LOOPBACK_LISTEN, LISTEN_HINT),
+      v.check((s) => Number(LOOPBACK_LISTEN.exec(s)?.[2]) <= 65535, `expected ${LISTEN_HINT}`),
+    ),
+    live: false,
+    secret: false,
+    default: () => null,
+    defaultText: "off",
+    description: "Loopback address:port serving only GET /metrics and GET /v1/health over TCP for a Prometheus scraper (never the control API); unset is off.",
   },
 };
 

@@ -5,9 +5,9 @@ import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DefaultsContext, FieldName } from "./fields.ts";
-import { isSystemService, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
+import { isSystemService, resolveDirPaths, resolvePaths, resolveSystemPaths, validateInstanceName, type Paths } from "./paths.ts";
 import type { UnknownField } from "./profile-doc.ts";
-import { createProfileStore, validateProfileName } from "./profiles.ts";
+import { createProfileStore, readProfileFile, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
 
 export interface LoadInput {
@@ -15,6 +15,8 @@ export interface LoadInput {
   flags: Partial<Record<FieldName, unknown>>;
   /** --profile; falls back to NEURACORE_DAEMON_PROFILE. */
   profile?: string;
+  /** A profile file by path (`config validate FILE`), instead of a profile by name. */
+  profileFile?: string;
   /** --instance; falls back to NCD_INSTANCE. */
   instance?: string;
   cwd: string;
@@ -43,6 +45,16 @@ export function instanceOf(input: Pick<LoadInput, "env" | "instance">): string |
   return fromEnv ? validateInstanceName(fromEnv, "environment variable NCD_INSTANCE") : null;
 }
 
+/** The instance a command addresses: the system service's (NCD_SYSTEM=1), else --instance, else
+ * the folder NCD_INSTANCE_DIR names (an absolute path), else NCD_INSTANCE, else the default one. */
+export function pathsOf(input: Pick<LoadInput, "env" | "instance">): Paths {
+  if (isSystemService(input.env)) return resolveSystemPaths(input.env);
+  const dir = input.instance === undefined ? nonEmpty(input.env.NCD_INSTANCE_DIR) : undefined;
+  if (dir === undefined) return resolvePaths(homeOf(input.env), instanceOf(input));
+  if (!isAbsolute(dir)) throw new ConfigError(`Environment variable NCD_INSTANCE_DIR must be an absolute folder path, not "${dir}".`);
+  return resolveDirPaths(homeOf(input.env), dir);
+}
+
 /** Total size of the filesystem holding `path` (or its nearest existing parent). */
 function diskSize(path: string): number | undefined {
   let p = path;
@@ -57,15 +69,20 @@ function diskSize(path: string): number | undefined {
 
 export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const home = homeOf(input.env);
-  const paths = isSystemService(input.env) ? resolveSystemPaths(input.env) : resolvePaths(home, instanceOf(input));
-  const profile = input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null;
+  const paths = pathsOf(input);
+  const profile = input.profileFile !== undefined ? null : (input.profile ?? nonEmpty(input.env.NEURACORE_DAEMON_PROFILE) ?? null);
   const source = input.profile !== undefined ? "--profile" : "NEURACORE_DAEMON_PROFILE";
   const store = createProfileStore(paths.profilesDir);
-  const doc = profile ? await store.readDoc(validateProfileName(profile, source)) : undefined;
+  const doc =
+    input.profileFile !== undefined
+      ? await readProfileFile(input.profileFile)
+      : profile
+        ? await store.readDoc(validateProfileName(profile, source))
+        : undefined;
   const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
   const resolved = resolveConfig({ defaults, profile: doc?.values, env: input.env, flags: input.flags });
   // A relative path means relative to where the command ran, not to wherever the daemon is.
   const p = resolved.config.path_to_store_record.replace(/^~(?=$|\/)/, home);
   resolved.config.path_to_store_record = isAbsolute(p) ? p : resolve(input.cwd, p);
-  return { ...resolved, profile, profileFile: profile ? store.fileOf(profile) : null, paths, home, unknownFields: doc?.unknown ?? [] };
+  return { ...resolved, profile, profileFile: input.profileFile ?? (profile ? store.fileOf(profile) : null), paths, home, unknownFields: doc?.unknown ?? [] };
 }

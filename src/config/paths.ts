@@ -48,6 +48,24 @@ export function resolvePaths(home: string, instance: string | null): Paths {
   };
 }
 
+/** The layout of an instance whose whole state lives in one folder (NCD_INSTANCE_DIR, which
+ * `run` sets for its private instance); profiles stay under HOME. The folder itself names the
+ * instance, so a client never falls back to another daemon. */
+export function resolveDirPaths(home: string, dir: string): Paths {
+  const own = resolvePaths(home, null);
+  return {
+    ...own,
+    instance: dir,
+    instanceRoot: dir,
+    socket: join(dir, "daemon.sock"),
+    db: join(dir, "state.db"),
+    pidFile: join(dir, "daemon.pid"),
+    lockFile: join(dir, "daemon.lock"),
+    logDir: join(dir, "logs"),
+    logFile: join(dir, "logs", "daemon.log"),
+  };
+}
+
 /**
  * The system service's layout (`service install --system`, which sets NCD_SYSTEM=1): state
  * under /var/lib/nc-data-daemon, the socket in /run/nc-data-daemon/. NCD_SYSTEM_ROOT moves

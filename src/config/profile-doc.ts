@@ -25,10 +25,22 @@ export interface ProfileDoc {
   extra: Record<string, unknown>;
 }
 
-const isField = (key: string): key is FieldName => (FIELD_NAMES as string[]).includes(key);
+/** The field a profile key names: its own name, or a flag alias in either spelling
+ * (`storage_path` or `storage-path` for path_to_store_record, as --storage-path is). */
+export function fieldOfKey(key: string): FieldName | undefined {
+  keyFields ??= new Map(
+    FIELD_NAMES.flatMap((f) => [[f, f] as const, ...(FIELDS[f].aliases ?? []).flatMap((a) => [[a, f] as const, [a.replaceAll("-", "_"), f] as const])]),
+  );
+  return keyFields.get(key);
+}
+let keyFields: Map<string, FieldName> | undefined;
 
-export function unknownField(file: string, field: string): UnknownField {
-  const suggestion = closestField(field);
+/** Unknown keys past this many get no "did you mean": nobody reads that far, and the edit
+ * distance to every field is the costly part of reading a file of thousands of typos. */
+export const SUGGESTED_UNKNOWN = 20;
+
+export function unknownField(file: string, field: string, suggest = true): UnknownField {
+  const suggestion = suggest ? closestField(field) : undefined;
   const hint = suggestion ? ` (did you mean "${suggestion}"?)` : "";
   return { file, field, suggestion, message: `Profile file ${file} has unknown field "${field}"${hint}` };
 }
@@ -38,14 +50,19 @@ export function readProfileDoc(doc: unknown, file: string): ProfileDoc {
   const out: ProfileDoc = { values: {}, unknown: [], extra: {} };
   if (doc === null || doc === undefined) return out;
   if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`Profile file ${file} must be a mapping of field: value.`);
+  const keyOf = new Map<FieldName, string>();
   for (const [key, raw] of Object.entries(doc as Record<string, unknown>)) {
-    if (!isField(key)) {
-      out.unknown.push(unknownField(file, key));
+    const field = fieldOfKey(key);
+    if (!field) {
+      out.unknown.push(unknownField(file, key, out.unknown.length < SUGGESTED_UNKNOWN));
       out.extra[key] = raw;
       continue;
     }
+    const other = keyOf.get(field);
+    if (other !== undefined) throw new ConfigError(`Profile file ${file} sets ${field} twice, as "${other}" and as "${key}"; keep one.`);
+    keyOf.set(field, key);
     if (raw === null) continue;
-    out.values[key] = parseField(key, raw, `profile file ${file}`);
+    out.values[field] = parseField(field, raw, `profile file ${file}${key === field ? "" : ` (as "${key}")`}`);
   }
   return out;
 }

@@ -34,13 +34,16 @@ export function uploadConcurrency(config: Pick<Config, "num_threads" | "max_conc
   return Math.max(1, Math.min(config.num_threads, config.max_concurrent_uploads ?? config.num_threads));
 }
 
-/** The known field closest to a misspelt one (at most 2 edits, or a third of its length). */
+/** The known field closest to a misspelt one or to a misspelt alias (at most 2 edits, or a third of its length). */
 export function closestField(name: string): FieldName | undefined {
   let best: FieldName | undefined;
   let bestDistance = Infinity;
+  const wanted = name.toLowerCase().replaceAll("-", "_");
   for (const f of FIELD_NAMES) {
-    const d = editDistance(name.toLowerCase().replaceAll("-", "_"), f);
-    if (d < bestDistance) [best, bestDistance] = [f, d];
+    for (const spelling of [f, ...(FIELDS[f].aliases ?? []).map((a) => a.replaceAll("-", "_"))]) {
+      const d = editDistance(wanted, spelling);
+      if (d < bestDistance) [best, bestDistance] = [f, d];
+    }
   }
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }

@@ -24,20 +24,29 @@ export function parseBytes(input: unknown): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/** A boolean word, exactly: "yes\n" or " true" is no boolean (a stray line break in a file or
+ * a variable is a mistake to name, not to guess around). */
 export function parseBool(input: unknown): boolean | undefined {
   if (typeof input === "boolean") return input;
   if (typeof input === "number") return input === 1 ? true : input === 0 ? false : undefined;
   if (typeof input !== "string") return undefined;
-  const s = input.trim().toLowerCase();
+  const s = input.toLowerCase();
   return TRUE.has(s) ? true : FALSE.has(s) ? false : undefined;
 }
 
 const scalar = v.union([v.string(), v.number(), v.boolean()], "a single value");
 
-function fromScalar<T>(parse: (x: unknown) => T | undefined, hint: string) {
+/** Numbers and booleans are strict: blanks around the value are refused, not trimmed. */
+const STRAY_BLANKS = /^\s|\s$/;
+
+function fromScalar<T>(parse: (x: unknown) => T | undefined, hint: string, strict = false) {
   return v.pipe(
     scalar,
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (strict && typeof dataset.value === "string" && STRAY_BLANKS.test(dataset.value)) {
+        addIssue({ message: `expected ${hint}, with no space or line break around it` });
+        return NEVER;
+      }
       const out = parse(dataset.value);
       if (out === undefined) {
         addIssue({ message: `expected ${hint}` });
@@ -55,23 +64,42 @@ export const bytesValue = (min = 0) =>
       return b !== undefined && b >= min ? b : undefined;
     },
     min > 0 ? `${BYTES_HINT}, at least ${min}` : BYTES_HINT,
+    true,
   );
 
-/** A rate in bytes per second, where 0, off, unlimited or none mean no limit (null). */
+/** A rate in bytes per second, where 0, off, unlimited or none mean no limit (null). A rate
+ * between 0 and 1 byte per second ("0.5") is refused: rounded down it would mean unlimited. */
 export const rateValue = () =>
-  fromScalar<number | null>((x) => {
-    if (typeof x === "string" && UNLIMITED.has(x.trim().toLowerCase())) return null;
-    const b = parseBytes(x);
-    return b === undefined ? undefined : b === 0 ? null : b;
-  }, `${BYTES_HINT} per second, or 0/off/unlimited for no limit`);
+  fromScalar<number | null>(
+    (x) => {
+      if (typeof x === "string" && UNLIMITED.has(x.toLowerCase())) return null;
+      const b = parseBytes(x);
+      if (b === undefined) return undefined;
+      if (b > 0) return b;
+      return exactlyZero(x) ? null : undefined;
+    },
+    `${BYTES_HINT} per second, at least 1 byte, or 0/off/unlimited for no limit`,
+    true,
+  );
 
-export const boolValue = () => fromScalar(parseBool, BOOL_HINT);
+/** True when a byte value is written as zero itself ("0", "0kb", 0), not as a fraction that rounds to it. */
+function exactlyZero(x: unknown): boolean {
+  if (typeof x === "number") return x === 0;
+  const m = BYTES_RE.exec(String(x));
+  return m !== null && Number(m[1]) === 0;
+}
+
+export const boolValue = () => fromScalar(parseBool, BOOL_HINT, true);
 
 export const intValue = (min: number, max: number) =>
-  fromScalar((x) => {
-    const n = typeof x === "number" ? x : typeof x === "string" && /^\s*\d+\s*$/.test(x) ? Number(x) : NaN;
-    return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
-  }, `a whole number from ${min} to ${max}`);
+  fromScalar(
+    (x) => {
+      const n = typeof x === "number" ? x : typeof x === "string" && /^\s*\d+\s*$/.test(x) ? Number(x) : NaN;
+      return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+    },
+    `a whole number from ${min} to ${max}`,
+    true,
+  );
 
 /** A whole number, or null (YAML null, JSON null) for "not set". */
 export const optionalIntValue = (min: number, max: number) =>
@@ -88,13 +116,17 @@ export const optionalIntValue = (min: number, max: number) =>
 
 /** Seconds as a plain number, or with s/m/h (e.g. 90, 30s, 5m). */
 export const durationValue = (min: number, max: number) =>
-  fromScalar((x) => {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/i.exec(String(x));
-    if (!m || typeof x === "boolean") return undefined;
-    const mult = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"];
-    const secs = Number(m[1]) * mult;
-    return secs >= min && secs <= max ? secs : undefined;
-  }, `a duration in seconds from ${min} to ${max} (e.g. 90, 30s, 5m)`);
+  fromScalar(
+    (x) => {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/i.exec(String(x));
+      if (!m || typeof x === "boolean") return undefined;
+      const mult = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"];
+      const secs = Number(m[1]) * mult;
+      return secs >= min && secs <= max ? secs : undefined;
+    },
+    `a duration in seconds from ${min} to ${max} (e.g. 90, 30s, 5m)`,
+    true,
+  );
 
 export const textValue = (pattern?: RegExp, hint = "a non-empty string") =>
   fromScalar((x) => {

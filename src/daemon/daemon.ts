@@ -2,7 +2,7 @@
 // stop accepting, end event streams, let each part finish or park its work, remove the socket
 // and pid file, release the lock.
 import { rmSync } from "node:fs";
-import { createApp } from "../api/index.ts";
+import { createApp, createMeter, type ApiDeps } from "../api/index.ts";
 import type { Loaded } from "../config/index.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
 import { releaseReserveIfFull } from "../store/disk-reserve.ts";
@@ -13,6 +13,7 @@ import { createEventBus, type EventBus } from "./event-bus.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { createLiveConfig, type LiveConfigHolder } from "./live-config.ts";
 import type { DaemonLogger } from "./logger.ts";
+import { startMetricsListener, type MetricsListener } from "./metrics-listener.ts";
 import { ensureInstanceDirs } from "./paths-setup.ts";
 import type { DaemonPlugin, DaemonPluginFactory } from "./plugins.ts";
 import { bindPrivateSocket } from "./socket.ts";
@@ -66,9 +67,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   let plugins: DaemonPlugin[] = [];
   let server: UnixServer | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     plugins = (opts.plugins ?? []).flatMap((make) => make({ runtime, loaded, env: opts.env, config, events, log, redactor, signal: aborter.signal }));
-    const app = createApp({
+    const apiDeps: ApiDeps = {
       pid,
       version: VERSION,
       instance: paths.instance,
@@ -77,12 +79,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       config,
       events,
       requestShutdown: (reason) => void shutdown(reason),
-      status: plugins.flatMap((p) => (p.status ? [p.status] : [])),
+      status: [...plugins.flatMap((p) => (p.status ? [p.status] : [])), () => (metricsListener ? { metrics_listen: metricsListener.status() } : {})],
       recordings: plugins.find((p) => p.recordingsApi)?.recordingsApi,
+      meter: createMeter(events),
       logError: (message, err) => log.error(message, err),
       logDebug: (message) => log.debug(message),
-    });
+    };
+    const app = createApp(apiDeps);
     server = await bindPrivateSocket(runtime, paths.socket, app.fetch, opts.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER, paths.shared);
+    if (loaded.config.metrics_listen) metricsListener = await startMetricsListener(runtime, loaded.config.metrics_listen, apiDeps, log);
   } catch (err) {
     rmSync(paths.pidFile, { force: true });
     lock.release();
@@ -116,6 +121,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     aborter.abort();
     codePages.stop();
     events.close();
+    await metricsListener?.stop();
     const drained = server!.stop(false).then(() => true);
     const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.drainMs ?? 2000).unref?.());
     if (!(await Promise.race([drained, timedOut]))) await server!.stop(true);

@@ -6,9 +6,14 @@ import type { Paths } from "../config/index.ts";
 import { ConflictError } from "../errors.ts";
 import type { FileLock, Runtime } from "../runtime/index.ts";
 
+/** Another daemon holds this instance. The first sentence is the reference's; the second says
+ * how to run one more beside it, which is what a second `launch` in one HOME usually wants. */
 export class AlreadyRunningError extends ConflictError {
-  constructor(readonly pid: number | null) {
-    super(pid ? `Daemon already running (pid=${pid}).` : "Daemon already running.");
+  constructor(
+    readonly pid: number | null,
+    detail = "To run another daemon beside it, give it its own instance: --instance NAME (or NCD_INSTANCE=NAME).",
+  ) {
+    super(`${pid ? `Daemon already running (pid=${pid}).` : "Daemon already running."}${detail ? ` ${detail}` : ""}`);
   }
 }
 

@@ -77,7 +77,7 @@ export async function launchInBackground(opts: BackgroundLaunch): Promise<{ pid:
       if (other) throw new AlreadyRunningError(other.pid);
       const tail = childLogTail(paths.logFile, offset, child.pid);
       const already = tail.find((l) => l.startsWith("Daemon already running"));
-      if (already) throw new UnavailableError(already);
+      if (already) throw new AlreadyRunningError(Number(/pid=(\d+)/.exec(already)?.[1]) || null);
       throw failure(exitCode === null ? "it was killed by a signal" : `it exited with code ${exitCode}`);
     }
     if (Date.now() > deadline)

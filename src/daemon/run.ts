@@ -6,6 +6,8 @@ import { createRedactor, secretsInEnv } from "../redact.ts";
 import { startDaemon } from "./daemon.ts";
 import { createDaemonLogger } from "./logger.ts";
 import { defaultParts } from "./parts/index.ts";
+// Checked by `launch` (and `restart`) before anything starts, so the reason is one line of its own.
+export { checkStoragePath } from "./storage-check.ts";
 import type { DaemonPluginFactory } from "./plugins.ts";
 
 export interface RunOptions {

@@ -130,7 +130,20 @@ export interface RecordingView {
   error: string | null;
   /** The recording's key prefix, relative to "<prefix>/<org>/" in the target. */
   remote_prefix: string;
-  upload: { objects: number; uploaded: number; failed: number; bytes_total: number; bytes_sent: number; state: UploadState | null };
+  upload: {
+    objects: number;
+    uploaded: number;
+    failed: number;
+    bytes_total: number;
+    bytes_sent: number;
+    state: UploadState | null;
+    /** The latest failed attempt's reason (redacted) while objects are still to send. */
+    last_error: string | null;
+    /** The most attempts an object still to send has had. */
+    attempts: number;
+    /** When the next attempt is due (ISO 8601), while one waits. */
+    next_retry_at: string | null;
+  };
 }
 
 export interface RecordingDetail extends RecordingView {

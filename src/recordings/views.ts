@@ -23,11 +23,25 @@ export function traceViewOf(t: Omit<TraceView, "declared"> & { declared: number 
 }
 
 export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
-  const up = ctx.store.raw<{ objects: number; uploaded: number; failed: number; total: number; sent: number; uploading: number }>(
+  const up = ctx.store.raw<{
+    objects: number;
+    uploaded: number;
+    failed: number;
+    total: number;
+    sent: number;
+    uploading: number;
+    attempts: number;
+    next_retry_at: number | null;
+    last_error: string | null;
+  }>(
     `SELECT COUNT(*) AS objects, COALESCE(SUM(state = 'uploaded'), 0) AS uploaded, COALESCE(SUM(state = 'failed'), 0) AS failed,
             COALESCE(SUM(state = 'uploading'), 0) AS uploading, COALESCE(SUM(size), 0) AS total,
-            COALESCE(SUM(CASE WHEN state = 'uploaded' THEN size ELSE bytes_sent END), 0) AS sent
-       FROM uploads WHERE recording_id = ?`,
+            COALESCE(SUM(CASE WHEN state = 'uploaded' THEN size ELSE bytes_sent END), 0) AS sent,
+            COALESCE(MAX(CASE WHEN state != 'uploaded' THEN attempts END), 0) AS attempts,
+            MIN(CASE WHEN state != 'uploaded' THEN next_retry_at END) AS next_retry_at,
+            (SELECT last_error FROM uploads WHERE recording_id = ?1 AND state != 'uploaded' AND last_error IS NOT NULL
+              ORDER BY updated_at DESC LIMIT 1) AS last_error
+       FROM uploads WHERE recording_id = ?1`,
     [row.id],
   )[0]!;
   const state = up.objects === 0 ? null : up.failed > 0 ? "failed" : up.uploading > 0 ? "uploading" : up.uploaded === up.objects ? "uploaded" : "pending";
@@ -46,7 +60,19 @@ export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
     local_bytes: row.local_bytes,
     error: row.error,
     remote_prefix: `${row.id}/`,
-    upload: { objects: up.objects, uploaded: up.uploaded, failed: up.failed, bytes_total: up.total, bytes_sent: up.sent, state },
+    upload: {
+      objects: up.objects,
+      uploaded: up.uploaded,
+      failed: up.failed,
+      bytes_total: up.total,
+      bytes_sent: up.sent,
+      state,
+      // Why the upload is stuck, if it is: the latest reason, the most attempts an object still
+      // to send has had, and when the next attempt is due.
+      last_error: up.last_error,
+      attempts: up.attempts,
+      next_retry_at: iso(up.next_retry_at),
+    },
   };
 }
 

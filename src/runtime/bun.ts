@@ -58,6 +58,10 @@ export function createBunRuntime(): Runtime {
       >[0]);
       return { stop: (closeActive = false) => server.stop(closeActive) };
     },
+    async serveTcp({ hostname, port, fetch }) {
+      const server = Bun.serve({ hostname, port, fetch, maxRequestBodySize: 64 * 1024 });
+      return { port: server.port ?? port, stop: (closeActive = false) => server.stop(closeActive) };
+    },
     fetchUnix: (socketPath, url, init) => fetch(url, { ...init, unix: socketPath } as RequestInit),
     spawnDetached(cmd, { env, logFd, cwd }) {
       const out = logFd ?? "ignore";

@@ -3,7 +3,7 @@ import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 // Deno's globals are not in our type set; this is the little we use of them.
 type DenoNs = {
-  serve(opts: Record<string, unknown>, handler: (req: Request) => Response | Promise<Response>): { shutdown(): Promise<void> };
+  serve(opts: Record<string, unknown>, handler: (req: Request) => Response | Promise<Response>): { shutdown(): Promise<void>; addr?: unknown };
   createHttpClient(opts: Record<string, unknown>): unknown;
   execPath(): string;
   Command: new (
@@ -76,6 +76,10 @@ export function createDenoRuntime(): Runtime {
     async serveUnix({ path, fetch, internalError }) {
       const server = deno().serve({ path, transport: "unix", onListen() {}, onError: internalError }, fetch);
       return { stop: () => server.shutdown() };
+    },
+    async serveTcp({ hostname, port, fetch }) {
+      const server = deno().serve({ hostname, port, onListen() {} }, fetch);
+      return { port: (server.addr as { port: number }).port, stop: () => server.shutdown() };
     },
     fetchUnix(socketPath, url, init) {
       const client = deno().createHttpClient({ proxy: { transport: "unix", path: socketPath } });

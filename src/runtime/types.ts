@@ -16,6 +16,17 @@ export interface UnixServer {
   stop(closeActive?: boolean): Promise<void>;
 }
 
+export interface TcpServer extends UnixServer {
+  /** The port it listens on (the one picked, when 0 was asked for). */
+  port: number;
+}
+
+export interface TcpServeOptions {
+  hostname: string;
+  port: number;
+  fetch: (req: Request) => Response | Promise<Response>;
+}
+
 export interface ServeOptions {
   path: string;
   fetch: (req: Request) => Response | Promise<Response>;
@@ -31,6 +42,8 @@ export interface Runtime {
   readonly name: "bun" | "deno";
   openSqlite(path: string): SqliteHandle;
   serveUnix(opts: ServeOptions): Promise<UnixServer>;
+  /** Plain HTTP on a TCP address (metrics_listen); throws when the address cannot be bound. */
+  serveTcp(opts: TcpServeOptions): Promise<TcpServer>;
   /** fetch() over a Unix socket; the URL's host is ignored. */
   fetchUnix(socketPath: string, url: string, init?: RequestInit): Promise<Response>;
   /** Starts a detached child that outlives us; stdio goes to the given fd (or is ignored). */

@@ -2,7 +2,8 @@
 // recordings folder, resolved as the service will resolve it: defaults < profile, no shell
 // environment (a service does not inherit the installer's NCD_* variables).
 import { existsSync } from "node:fs";
-import { isAbsolute, join, dirname } from "node:path";
+import { isAbsolute, join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createProfileStore, homeOf, resolveConfig, resolvePaths, resolveSystemPaths, validateProfileName } from "../config/index.ts";
 import type { Scope, ServiceSpec } from "./spec.ts";
 
@@ -29,13 +30,25 @@ export async function resolveService(scope: Scope, profile: string | undefined, 
   }).config;
   const p = config.path_to_store_record.replace(/^~(?=$|\/)/, scope === "system" ? paths.root : homeOf(env));
   const recordingsDir = isAbsolute(p) ? p : join(paths.root, p);
+  const uploadDir = fileTargetDir(config.upload_url);
   const spec: ServiceSpec = {
     scope,
     command,
     profile: name,
     stateDir: paths.root,
     recordingsDir,
+    ...(uploadDir ? { uploadDir } : {}),
     ...(scope === "system" ? { runtimeDir: dirname(paths.socket) } : {}),
   };
   return { spec, profileFile: name ? target.fileOf(name) : null, profileSource: name ? source.fileOf(name) : null };
+}
+
+/** The folder a file:// upload_url writes to, or undefined for other targets. */
+function fileTargetDir(url: string | null): string | undefined {
+  if (!url?.toLowerCase().startsWith("file:")) return undefined;
+  try {
+    return resolve(fileURLToPath(url));
+  } catch {
+    return undefined; // the daemon reports a bad URL in status
+  }
 }

@@ -19,6 +19,8 @@ export interface ServiceSpec {
   stateDir: string;
   /** Where recordings go (path_to_store_record as the service will resolve it). */
   recordingsDir: string;
+  /** The folder of a file:// upload_url, which the daemon writes too (it may be a mount that comes later). */
+  uploadDir?: string;
   /** Only for the system scope: the socket's folder. */
   runtimeDir?: string;
 }

@@ -1,6 +1,8 @@
 // The systemd unit for nc-data-daemon. The daemon stops in order on SIGTERM, so systemd's
 // default stop is right; Restart=on-failure brings it back after a crash but not after
-// `systemctl stop`. The sandbox leaves writable only the state and recordings folders.
+// `systemctl stop`. The sandbox (ProtectSystem=strict) leaves writable only the folders the
+// config writes: state, recordings, and a file:// upload folder.
+import { ConfigError } from "../errors.ts";
 import { launchArgs, SYSTEM_ACCOUNT, type ServiceSpec } from "./spec.ts";
 
 /** systemd splits ExecStart= on spaces and treats % and $ specially: quote and escape. */
@@ -14,9 +16,29 @@ const pathArg = (p: string) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(p) ? p : quoteArg
 
 export const inHome = (p: string) => /^\/(home|root|run\/user)(\/|$)/.test(p);
 
+/** Folders PrivateTmp=yes replaces with the service's own empty, temporary ones. */
+const PRIVATE_TMP = /^\/(tmp|var\/tmp)(\/|$)/;
+const inside = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+
+/** A file:// upload folder under /tmp would be written into the service's private /tmp, which
+ * nobody else sees and which is deleted when the service stops: refused, naming the fix. */
+export function assertUploadDirVisible(spec: ServiceSpec): void {
+  if (spec.uploadDir && PRIVATE_TMP.test(spec.uploadDir))
+    throw new ConfigError(
+      `upload_url file://${spec.uploadDir} is under ${spec.uploadDir.startsWith("/var/tmp") ? "/var/tmp" : "/tmp"}, which the service's PrivateTmp=yes replaces with a private folder deleted when it stops: uploads would vanish. Choose an upload folder outside /tmp and /var/tmp.`,
+    );
+}
+
+/** ReadWritePaths=: state and recordings must exist (install creates them); the upload folder
+ * is optional (`-`), so a mount missing at boot does not stop the unit. */
+function writablePaths(spec: ServiceSpec): string[] {
+  const required = inside(spec.recordingsDir, spec.stateDir) ? [spec.stateDir] : [spec.stateDir, spec.recordingsDir];
+  const upload = spec.uploadDir && !required.some((d) => inside(spec.uploadDir!, d)) ? [`-${spec.uploadDir}`] : [];
+  return [...required, ...upload];
+}
+
 export function renderSystemdUnit(spec: ServiceSpec): string {
   const system = spec.scope === "system";
-  const writable = spec.recordingsDir.startsWith(`${spec.stateDir}/`) ? [spec.stateDir] : [spec.stateDir, spec.recordingsDir];
   const lines = [
     "# Written by `nc-data-daemon service install`; `nc-data-daemon service uninstall` removes it.",
     "[Unit]",
@@ -44,7 +66,7 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
           "RuntimeDirectoryMode=0750",
           // Hide home folders, unless the executable or the recordings are in one: then read-only
           // (the recordings folder stays writable through ReadWritePaths=).
-          `ProtectHome=${[spec.command[0]!, spec.recordingsDir].some(inHome) ? "read-only" : "yes"}`,
+          `ProtectHome=${[spec.command[0]!, spec.recordingsDir, spec.uploadDir ?? ""].some(inHome) ? "read-only" : "yes"}`,
           "PrivateDevices=yes",
           "ProtectKernelTunables=yes",
           "ProtectKernelModules=yes",
@@ -64,7 +86,7 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
     "NoNewPrivileges=yes",
     "PrivateTmp=yes",
     "ProtectSystem=strict",
-    `ReadWritePaths=${writable.map(pathArg).join(" ")}`,
+    `ReadWritePaths=${writablePaths(spec).map(pathArg).join(" ")}`,
     "",
     "[Install]",
     `WantedBy=${system ? "multi-user.target" : "default.target"}`,

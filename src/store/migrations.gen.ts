@@ -68,5 +68,19 @@ export const migrations: Migration[] = [
     "statements": [
       "CREATE INDEX `recordings_upload_order` ON `recordings` (`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');"
     ]
+  },
+  {
+    "tag": "0005_upload_retry",
+    "statements": [
+      "ALTER TABLE `uploads` ADD `next_retry_at` integer;",
+      "-- Status counts each object in exactly one state: the data objects (segments and files) a\n-- person can count, not the manifest row each stopped recording also has (one stopped\n-- recording with one segment showed \"1 pending, 1 uploading\"). Reseeded, and the triggers of\n-- 0003 now leave manifests out.\nDROP TRIGGER `uploads_count_insert`;",
+      "DROP TRIGGER `uploads_count_delete`;",
+      "DROP TRIGGER `uploads_count_update`;",
+      "DELETE FROM `upload_state_counts`;",
+      "INSERT INTO `upload_state_counts` (`state`, `n`, `bytes`) SELECT `state`, COUNT(*), COALESCE(SUM(`size`), 0) FROM `uploads` WHERE `kind` != 'manifest' GROUP BY `state`;",
+      "CREATE TRIGGER `uploads_count_insert` AFTER INSERT ON `uploads` WHEN NEW.`kind` != 'manifest' BEGIN\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;",
+      "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` WHEN OLD.`kind` != 'manifest' BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
+      "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN NEW.`kind` != 'manifest' AND (OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size`) BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
+    ]
   }
 ];

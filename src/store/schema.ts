@@ -122,6 +122,9 @@ export const uploads = sqliteTable(
     state: text("state", { enum: UPLOAD_STATES }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     last_error: text("last_error"),
+    // When the next attempt is due (epoch ms): a backoff after a failed attempt, or a failed
+    // object's own retry. Shown to people; a restart reschedules failed objects from it.
+    next_retry_at: integer("next_retry_at"),
     // What resumes this object after a restart: an S3 multipart upload (its UploadId, the key
     // it was started for and the part size its parts were cut at) or a tus upload URL.
     multipart_upload_id: text("multipart_upload_id"),

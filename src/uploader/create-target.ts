@@ -2,14 +2,19 @@
 // file:///dir. Settings arrive as parameters; nothing here reads the process environment.
 import { ConfigError } from "../errors.ts";
 import type { Bandwidth } from "./bandwidth.ts";
+import { probeFile } from "./file/file-probe.ts";
 import { createFileTarget } from "./file/file-target.ts";
 import type { Fetch } from "./http.ts";
 import type { CredentialsProvider } from "./s3/s3-client.ts";
 import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
 import { createS3Target } from "./s3/s3-target.ts";
 import type { FileSlice } from "./part-body.ts";
+import type { ProbeDeps, TargetProbe } from "./probe-types.ts";
+import { probeS3 } from "./s3/s3-probe.ts";
 import type { Target } from "./target.ts";
+import { probeTus } from "./tus/tus-probe.ts";
 import { createTusTarget } from "./tus/tus-target.ts";
+import { redactPatterns } from "../redact.ts";
 
 export interface TargetDeps {
   env: Env;
@@ -52,4 +57,13 @@ export function createTarget(url: string, deps: TargetDeps): Target {
   }
   if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth });
   throw new ConfigError(`upload_url ${JSON.stringify(url)}: use s3://bucket/prefix, http(s):// (tus) or file:///dir`);
+}
+
+/** One request to the target that changes nothing (for `doctor`): reachable, credentials accepted, its clock. */
+export async function probeTarget(url: string, deps: ProbeDeps): Promise<TargetProbe> {
+  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  if (scheme === "s3") return probeS3(url, deps, s3CredentialsFrom(url, deps.env, deps.readFile));
+  if (scheme === "http" || scheme === "https") return probeTus(url, deps);
+  if (scheme === "file") return probeFile(url);
+  return { reachable: false, accepted: false, detail: `upload_url ${redactPatterns(url)} has no known scheme`, reason: "scheme" };
 }

@@ -97,14 +97,29 @@ export interface UploadStateStore {
   /** Forget the server-side upload (unknown upload id, cancelled): the next attempt starts clean. */
   clearResume(objectId: string): Maybe<void>;
   markUploaded(objectId: string, result: { sha256: string; etag?: string }): Maybe<void>;
-  /** Permanent failure: the local bytes are kept and the object waits for an explicit retry. */
-  markFailed(objectId: string, message: string): Maybe<void>;
+  /**
+   * A failed attempt that will be retried: the object goes back to pending (it is not being sent
+   * while it waits), with the reason and when the next attempt is due (epoch ms, for people).
+   */
+  markRetrying(objectId: string, retry: { error: string; nextRetryAt: number }): Maybe<void>;
+  /**
+   * The object is given up for now: the local bytes are kept, and the object waits for an
+   * explicit retry or, when `nextRetryAt` is given, for the uploader to queue it again then.
+   */
+  markFailed(objectId: string, message: string, nextRetryAt?: number): Maybe<void>;
+  /** Failed objects with the time their retry is due (null: only an explicit retry), for a restart. */
+  listFailed(): Maybe<{ id: string; nextRetryAt: number | null }[]>;
+  /** Queues a failed object again (its own retry came due); anything else is left alone. */
+  requeueFailed(objectId: string): Maybe<void>;
   /** The manifest is stored: the recording is complete remotely and its local bytes may go. */
   markRecordingUploaded(recordingId: string, manifestKey: string): Maybe<void>;
 }
 
 export interface Clock {
+  /** Wall time (epoch ms): for timestamps and what people read, never to measure a wait. */
   now(): number;
+  /** Monotonic ms (any origin): backoff and rates, which a stepped wall clock must not move. */
+  monotonic(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
@@ -117,9 +132,10 @@ export interface Log {
 
 export type Emit = (type: string, payload: Record<string, unknown>) => void;
 
-/** Real time; the one place the uploader reads the wall clock. */
+/** Real time; the one place the uploader reads the clocks. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

@@ -1,5 +1,7 @@
 // Per-job retry bookkeeping for the worker pool: how many attempts a job has had, until when
-// it backs off, and the timer that wakes the pool when the wait is over.
+// it backs off, and the timer that wakes the pool when the wait is over. Waits are measured on
+// the monotonic clock: a wall clock stepped forward (NTP on a robot that booted without a
+// real-time clock) must neither release every backoff at once nor, stepped back, hold them.
 import type { Clock } from "./ports.ts";
 
 export interface RetryTimers {
@@ -24,11 +26,11 @@ export function createRetryTimers(clock: Clock, onDue: () => void): RetryTimers 
   };
   return {
     attempts: (id) => retries.get(id)?.attempts ?? 0,
-    inBackoff: (id) => (retries.get(id)?.notBefore ?? 0) > clock.now(),
-    waiting: () => [...retries.values()].some((r) => r.notBefore > clock.now()),
+    inBackoff: (id) => (retries.get(id)?.notBefore ?? 0) > clock.monotonic(),
+    waiting: () => [...retries.values()].some((r) => r.notBefore > clock.monotonic()),
     set(id, attempts, delayMs) {
       clear(id);
-      retries.set(id, { attempts, notBefore: clock.now() + delayMs, timer: setTimeout(onDue, delayMs + 1) });
+      retries.set(id, { attempts, notBefore: clock.monotonic() + delayMs, timer: setTimeout(onDue, delayMs + 1) });
     },
     clear,
     clearAll() {

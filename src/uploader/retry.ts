@@ -2,7 +2,7 @@
 // with capped exponential backoff and jitter; a few 4xx have a known cure per protocol;
 // every other 4xx is a permanent failure whose message is the server's own, and the object's
 // bytes are kept so a person can fix the cause and retry.
-import { LOCAL_COPY_DAMAGED, TargetError } from "./target-error.ts";
+import { BUDGET_SPENT, LOCAL_COPY_DAMAGED, TargetError } from "./target-error.ts";
 
 export type Action =
   | "retry" // transient: back off, then try again
@@ -20,7 +20,7 @@ const S3_TRANSIENT = new Set(["SlowDown", "RequestTimeout", "InternalError", "Se
 export function classify(err: unknown): Action {
   if (!(err instanceof TargetError)) return "retry";
   const { protocol, status, code, network } = err.info;
-  if (code === LOCAL_COPY_DAMAGED) return "fail";
+  if (code === LOCAL_COPY_DAMAGED || code === BUDGET_SPENT) return "fail";
   if (network || status === undefined) return protocol === "file" && !network ? "fail" : "retry";
   if (protocol === "s3") {
     if (code && S3_CLOCK.has(code)) return "fix-clock";
@@ -40,11 +40,34 @@ export function classify(err: unknown): Action {
 export interface RetryPolicy {
   baseMs: number;
   capMs: number;
-  /** Attempts per object before it is marked failed; transient errors only. */
+  /** Attempts in a row that get no new byte stored before the object is marked failed. */
   maxAttempts: number;
+  /** Bytes an object may put on the wire per round (a round ends stored or failed), as a multiple of its size. */
+  bytesFactor?: number;
+  /** The least such budget, so a small object survives a few dropped requests. */
+  minBudgetBytes?: number;
+  /** A failed object is queued again on its own after this backoff, doubling per failed round up to failedCapMs. */
+  failedBaseMs?: number;
+  failedCapMs?: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { baseMs: 1000, capMs: 5 * 60_000, maxAttempts: 12 };
+export const defaultRetryPolicy: Required<RetryPolicy> = {
+  baseMs: 1000,
+  capMs: 5 * 60_000,
+  maxAttempts: 12,
+  bytesFactor: 3,
+  minBudgetBytes: 64 * 1024,
+  failedBaseMs: 5 * 60_000,
+  failedCapMs: 60 * 60_000,
+};
+
+/** The policy with every optional figure filled in from the defaults. */
+export const fullPolicy = (p: RetryPolicy): Required<RetryPolicy> => ({ ...defaultRetryPolicy, ...p });
+
+/** When a failed object is queued again: after its `round`-th failed round (1 = first), capped. */
+export function failedRetryMs(policy: Required<RetryPolicy>, round: number, random: () => number = Math.random): number {
+  return backoffMs({ baseMs: policy.failedBaseMs, capMs: policy.failedCapMs, maxAttempts: 1 }, round, random);
+}
 
 /** Delay before attempt `attempt` (1 = first retry): "equal jitter", between half and all of the capped exponential. */
 export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random, serverHintMs?: number): number {

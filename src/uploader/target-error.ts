@@ -8,6 +8,8 @@ export type Protocol = "s3" | "tus" | "file";
 
 /** The local copy is gone or not the size recorded: no retry can help, a person must look. */
 export const LOCAL_COPY_DAMAGED = "LocalCopyDamaged";
+/** The object used up its bytes on the wire without the target keeping them (a server that rewinds). */
+export const BUDGET_SPENT = "UploadBudgetSpent";
 
 export class TargetError extends Error {
   constructor(
@@ -20,6 +22,8 @@ export class TargetError extends Error {
       code?: string;
       /** The request never got an answer (reset, refused, stalled, DNS). */
       network?: boolean;
+      /** For a network error, the system's code when it gave one (ECONNREFUSED, ENOTFOUND, ...). */
+      errno?: string;
       /** Milliseconds the server asked us to wait (Retry-After). */
       retryAfterMs?: number;
       /** The server's Date header, for clock-skew correction. */
@@ -35,7 +39,8 @@ export class TargetError extends Error {
 export function networkError(protocol: Protocol, err: unknown, what: string): TargetError {
   if (err instanceof TargetError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new TargetError(`${what}: ${msg}`, { protocol, network: true });
+  const code = (err as { code?: unknown } | null)?.code;
+  return new TargetError(`${what}: ${msg}`, { protocol, network: true, errno: typeof code === "string" ? code : undefined });
 }
 
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {

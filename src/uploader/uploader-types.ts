@@ -3,6 +3,7 @@ import type { Clock, Emit, Log, UploadStateStore } from "./ports.ts";
 import type { UploadProgress } from "./progress.ts";
 import type { RetryPolicy } from "./retry.ts";
 import type { Target } from "./target.ts";
+import type { TargetProblem } from "./target-health.ts";
 import type { Wakelock } from "./wakelock.ts";
 
 export interface UploaderOptions {
@@ -31,6 +32,8 @@ export interface Uploader {
   /** Stops a recording's uploads and drops its partial uploads on the server. */
   cancel(recordingId: string): Promise<void>;
   progress(): UploadProgress;
+  /** Why the target does not work right now ("unreachable since 10:02: connection refused"), or null. */
+  targetProblem(): TargetProblem | null;
   /** Resolves when no work is runnable and nothing is active or waiting to retry. */
   whenIdle(): Promise<void>;
 }

@@ -1,14 +1,18 @@
 // The worker pool. Up to numThreads objects are sent at once, in the order schedule.ts gives
 // (fair between recordings, oldest first). Offline sends nothing. Transient errors back off
-// per object; permanent ones mark the object failed and keep its bytes. All pacing goes
-// through the target's bandwidth bucket, shared by every worker.
+// per object; permanent ones, and an object out of budget (progress-budget.ts), mark it failed
+// and keep its bytes until its own retry comes (failed-requeue.ts). All pacing goes through the
+// target's bandwidth bucket, shared by every worker.
 import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
 import { systemClock, type UploadObject, type UploadRecording } from "./ports.ts";
 import { ProgressBook } from "./progress.ts";
 import { manifestJobId, pendingWork, takeNext, upcoming, type Work } from "./schedule.ts";
-import { attemptFailed } from "./attempt-failure.ts";
-import { defaultRetryPolicy } from "./retry.ts";
+import { attemptFailed, type AttemptFailureDeps } from "./attempt-failure.ts";
+import { createFailedRequeue } from "./failed-requeue.ts";
+import { budgetSpentError, ProgressBudget } from "./progress-budget.ts";
+import { defaultRetryPolicy, fullPolicy } from "./retry.ts";
 import { createRetryTimers } from "./retry-timers.ts";
+import { createTargetHealth } from "./target-health.ts";
 import type { Uploader, UploaderOptions } from "./uploader-types.ts";
 
 export type { Uploader, UploaderOptions } from "./uploader-types.ts";
@@ -26,7 +30,7 @@ const CANCELLED = new Error("upload cancelled");
 
 export function createUploader(opts: UploaderOptions): Uploader {
   const clock = opts.clock ?? systemClock;
-  const policy = opts.retry ?? defaultRetryPolicy;
+  const policy = fullPolicy(opts.retry ?? defaultRetryPolicy);
   const random = opts.random ?? Math.random;
   let threads = Math.max(1, opts.numThreads ?? 1);
   let offline = opts.offline ?? false;
@@ -34,6 +38,10 @@ export function createUploader(opts: UploaderOptions): Uploader {
   const active = new Map<string, Active>();
   const retries = createRetryTimers(clock, () => void fill());
   const book = new ProgressBook();
+  const budget = new ProgressBudget(policy);
+  const health = createTargetHealth({ location: opts.target.location, log: opts.log, clock });
+  const requeue = createFailedRequeue({ store: opts.store, clock, log: opts.log, onRequeued: () => void fill() });
+  const failure: AttemptFailureDeps = { store: opts.store, log: opts.log, emit: opts.emit, clock, policy, random, retries, budget, health, requeue };
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   let filling: Promise<void> | undefined;
   let refillAsked = false;
@@ -105,25 +113,41 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function run(id: string, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
+    // This attempt's own signal: the worker's (stop, offline, cancel), or the budget running out.
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
       if (obj) {
         book.begin(id, rec.id, obj.relPath, obj.size);
-        const res = await uploadObject({ ...opts, rec, obj, signal, onProgress: (sent) => progressed(id, sent) });
+        budget.begin(id, obj.size, (await opts.store.getState(obj.id))?.bytesSent ?? 0);
+        const onProgress = (sent: number) => {
+          progressed(id, sent);
+          const spent = budget.progressed(id, sent);
+          if (spent && !attempt.signal.aborted) attempt.abort(budgetSpentError(opts.target.protocol, obj.size, spent, policy.bytesFactor));
+        };
+        const res = await uploadObject({ ...opts, rec, obj, signal: attempt.signal, onProgress });
+        budget.end(id);
+        requeue.forget(id);
         opts.emit("upload.object_uploaded", { recording_id: rec.id, path: obj.relPath, bytes: obj.size, sha256: res.sha256 });
       } else {
-        const key = await uploadManifest({ ...opts, rec, now: clock.now(), signal });
+        const key = await uploadManifest({ ...opts, rec, now: clock.now(), signal: attempt.signal });
         opts.emit("upload.recording_uploaded", { recording_id: rec.id, manifest: key });
         opts.log.info(`uploaded recording ${rec.id}`);
       }
+      health.succeeded();
       retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
-      await attemptFailed({ store: opts.store, log: opts.log, emit: opts.emit, policy, random, retries }, id, rec, obj, e);
+      // Over budget, the abort's own error says why, whatever the aborted request threw.
+      await attemptFailed(failure, id, rec, obj, attempt.signal.aborted ? attempt.signal.reason : e);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
   function progressed(id: string, sent: number) {
-    const p = book.progressed(id, sent, clock.now());
+    const p = book.progressed(id, sent, clock.monotonic());
     if (p) opts.emit("upload.progress", { recording_id: active.get(id)?.recordingId, ...p });
   }
 
@@ -152,11 +176,14 @@ export function createUploader(opts: UploaderOptions): Uploader {
       running = true;
       pollTimer = setInterval(() => void fill(), opts.pollMs ?? 2000);
       void fill();
+      // Failed objects whose own retry was scheduled before a restart get it back.
+      requeue.restore(policy.failedCapMs).catch((e) => opts.log.error(`uploader: cannot read failed uploads: ${(e as Error).message}`));
     },
     async stop() {
       running = false;
       if (pollTimer) clearInterval(pollTimer);
       retries.clearAll();
+      requeue.clearAll();
       await abortAll(STOPPING);
       await filling;
       opts.wakelock?.release();
@@ -184,8 +211,9 @@ export function createUploader(opts: UploaderOptions): Uploader {
       await dropPartialUploads({ ...opts, recordingId });
     },
     progress() {
-      return { active: active.size, offline, num_threads: threads, bandwidth_limit: opts.target.bandwidth.rate, ...book.snapshot(clock.now()) };
+      return { active: active.size, offline, num_threads: threads, bandwidth_limit: opts.target.bandwidth.rate, ...book.snapshot(clock.monotonic()) };
     },
+    targetProblem: () => health.problem(),
     whenIdle() {
       return new Promise((resolve) => {
         idleWaiters.push(resolve);

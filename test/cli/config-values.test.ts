@@ -145,3 +145,62 @@ describe("usage errors exit 2", () => {
     expect(debug.stderr).toContain("at ");
   });
 });
+
+describe("numbers and booleans are strict", () => {
+  test("a bandwidth_limit between 0 and 1 is refused (rounded down it would mean unlimited), from every layer", async () => {
+    for (const value of ["0.5", "0.999", ".5b"]) {
+      const env = await run(["update", "--json"], { home, env: { NCD_BANDWIDTH_LIMIT: value } });
+      expect(env.code).toBe(1);
+      expect(env.stderr).toContain("environment variable NCD_BANDWIDTH_LIMIT");
+      expect(env.stderr).toContain("at least 1 byte");
+      expect((await run(["update", `--bandwidth-limit=${value}`], { home })).code).toBe(1);
+    }
+    const h = tempHome();
+    const dir = join(h, ".neuracore/data_daemon/profiles");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "half.yaml"), "bandwidth_limit: 0.5\n");
+    const r = await run(["update", "--profile", "half"], { home: h });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("bandwidth_limit");
+    // Zero itself, with or without a unit, still means no limit; a fraction of a kilobyte is bytes.
+    expect((await viaEnv("NCD_BANDWIDTH_LIMIT", "0kb")).json.config.bandwidth_limit).toBeNull();
+    expect((await viaEnv("NCD_BANDWIDTH_LIMIT", "0.5kb")).json.config.bandwidth_limit).toBe(512);
+  });
+
+  test("a boolean or a number with a stray space or line break is refused, naming the field and its source", async () => {
+    for (const [name, value] of [
+      ["NCD_OFFLINE", "yes\n"],
+      ["NCD_OFFLINE", " true"],
+      ["NCD_KEEP_UPLOADED", "no "],
+      ["NCD_NUM_THREADS", "4\n"],
+      ["NCD_STORAGE_LIMIT", "2gb\n"],
+      ["NCD_SEGMENT_MAX_AGE", " 30s"],
+    ] as const) {
+      const r = await run(["update", "--json"], { home, env: { [name]: value } });
+      expect({ name, value, code: r.code }).toEqual({ name, value, code: 1 });
+      expect(r.stderr).toContain(`environment variable ${name}`);
+      expect(r.stderr).toContain("no space or line break around it");
+    }
+    const h = tempHome();
+    const dir = join(h, ".neuracore/data_daemon/profiles");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "nl.yaml"), 'offline: "yes\\n"\n');
+    const r = await run(["update", "--profile", "nl"], { home: h });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Invalid offline "yes\\n" from profile file ${join(dir, "nl.yaml")}`);
+  });
+});
+
+describe("config validate warns about settings that do not work together", () => {
+  test("a storage_limit below twice segment_max_bytes is a warning naming both and the fix; exit 0", async () => {
+    const r = await run(["config", "validate", "--storage-limit", "100mb"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("Configuration is valid.\n");
+    expect(r.stderr).toBe(
+      "Warning: storage_limit (100 MiB) is below twice segment_max_bytes (64 MiB): writes may be refused (507, storage full) before the first segment closes; raise storage_limit to at least 128 MiB or lower segment_max_bytes.\n",
+    );
+    const small = await run(["config", "validate", "--storage-limit", "100mb", "--segment-max-bytes", "50mb"], { home });
+    expect(small).toMatchObject({ code: 0, stderr: "" });
+    expect((await run(["config", "validate", "--storage-limit", "128mb"], { home })).stderr).toBe("");
+  });
+});

@@ -8,7 +8,7 @@ const home = daemonHomes();
 const launchedPid = (stdout: string) => Number(/Daemon launched \(pid=(\d+)\)\./.exec(stdout)?.[1]);
 
 describe("launch --background", () => {
-  test("returns once the daemon answers on its socket, and a second launch exits 1", async () => {
+  test("returns once the daemon answers on its socket; a second launch with the same settings succeeds saying so, with others exits 1 naming --instance", async () => {
     const h = home();
     const p = instancePaths(h);
     const r = await run(["launch", "--background"], { home: h });
@@ -16,22 +16,25 @@ describe("launch --background", () => {
     const pid = launchedPid(r.stdout);
     expect((await health(p.socket))?.pid).toBe(pid);
     const again = await run(["launch", "--background"], { home: h });
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`Daemon already running (pid=${pid}).`);
+    expect(again).toMatchObject({ code: 0, stdout: `Daemon already running (pid=${pid}) with the same settings; nothing to do.\n` });
+    const other = await run(["launch", "--background", "--offline", "--num-threads", "1"], { home: h });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(`Daemon already running (pid=${pid}). It runs with other settings (num_threads, offline)`);
+    expect(other.stderr).toContain("--instance NAME (or NCD_INSTANCE=NAME)");
+    expect(daemonsOf(h)).toEqual([pid]);
     expect((await run(["stop"], { home: h })).stdout).toBe("Daemon stopped.\n");
     expect(filesGone(p)).toBe(true);
     expect(isAlive(pid)).toBe(false);
   });
 
-  test("ten concurrent launches start exactly one daemon", async () => {
+  test("ten concurrent launches start exactly one daemon; the other nine find it with their settings and succeed", async () => {
     const h = home();
     const results = await Promise.all(Array.from({ length: 10 }, () => run(["launch", "--background"], { home: h })));
-    const winners = results.filter((r) => r.code === 0);
+    const winners = results.filter((r) => r.stdout.startsWith("Daemon launched"));
     expect(winners).toHaveLength(1);
     const pid = launchedPid(winners[0]!.stdout);
-    for (const r of results.filter((r) => r.code !== 0)) {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`Daemon already running (pid=${pid}).`);
+    for (const r of results.filter((r) => r !== winners[0])) {
+      expect(r).toMatchObject({ code: 0, stdout: `Daemon already running (pid=${pid}) with the same settings; nothing to do.\n` });
     }
     // The losing children exit on their own; only the winner remains.
     await waitFor("losers to exit", () => daemonsOf(h).length === 1);

@@ -32,14 +32,16 @@ describe("launch in the foreground", () => {
     await proc.exited;
   });
 
-  test("a second foreground launch exits 1 naming the running daemon", async () => {
+  test("a second foreground launch exits 1 naming the running daemon and --instance", async () => {
     const home = newHome();
     const p = instancePaths(home);
     const first = startForeground(home);
     await waitFor("health", () => health(p.socket));
     const second = startForeground(home);
     expect(await second.exited).toBe(1);
-    expect(await new Response(second.stderr).text()).toContain(`Daemon already running (pid=${first.pid}).`);
+    expect(await new Response(second.stderr).text()).toContain(
+      `Daemon already running (pid=${first.pid}). To run another daemon beside it, give it its own instance: --instance NAME (or NCD_INSTANCE=NAME).`,
+    );
     expect((await health(p.socket))?.pid).toBe(first.pid);
     first.kill("SIGTERM");
     await first.exited;

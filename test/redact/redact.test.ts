@@ -1,6 +1,6 @@
 // The one redactor: known secrets in every form, and secrets recognisable by their shape.
 import { describe, expect, test } from "bun:test";
-import { createRedactor, MASK, redactPatterns, redactText, secretsInEnv } from "../../src/redact.ts";
+import { createRedactor, MASK, redactGiven, redactPatterns, redactText, secretsInEnv } from "../../src/redact.ts";
 
 describe("redactPatterns", () => {
   test.each([
@@ -18,6 +18,10 @@ describe("redactPatterns", () => {
     ],
     ['{"api_key": "sk-123456"}', `{"api_key": "${MASK}"}`],
     ["x-amz-security-token: FwoGZXIvYXdz", `x-amz-security-token: ${MASK}`],
+    // Invalid URLs: a raw '/' or '@' in the password (an S3 secret key holds '/').
+    ["https://u:wJalrXUtnFEMI/K7MDENG@host/files", `https://u:${MASK}@host/files`],
+    ["ftp://bob:p@ss-w0rd@host", `ftp://bob:${MASK}@host`],
+    ["?access_key_id=AKIAIOSFODNN7EXAMPLE&x=1", `?access_key_id=${MASK}&x=1`],
   ])("%s", (input, expected) => {
     expect(redactPatterns(input)).toBe(expected);
   });
@@ -26,6 +30,22 @@ describe("redactPatterns", () => {
     const text = "S3 PUT robots/a/segments/000001.mcap answered 403 (InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.)";
     expect(redactPatterns(text)).toBe(text);
     expect(redactPatterns("http://127.0.0.1:9000/files/")).toBe("http://127.0.0.1:9000/files/");
+  });
+});
+
+describe("redactGiven: a value shown back in an error, valid or not", () => {
+  test.each([
+    ["ftp://alice:Pa55-word-secret@host/x", `ftp://${MASK}@host/x`],
+    ["s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@my-bucket/p", `s3://${MASK}@my-bucket/p`],
+    ["s3://Bad_Bucket/p?endpoint=http://minio:minio-secret-123@127.0.0.1:9000", `s3://${MASK}@127.0.0.1:9000`],
+    ["AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG@bucket", `${MASK}@bucket`],
+    ["s3://b/p?secret_access_key=abc123secret&path_style=true", `s3://b/p?secret_access_key=${MASK}&path_style=true`],
+  ])("%s", (input, expected) => {
+    expect(redactGiven(input)).toBe(expected);
+  });
+
+  test("values that hold no secret are shown as given", () => {
+    for (const v of ["2gb", "/data/a@b", "s3://bucket/prefix", "http://127.0.0.1:9000/files/", "maybe"]) expect(redactGiven(v)).toBe(v);
   });
 });
 

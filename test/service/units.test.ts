@@ -103,6 +103,44 @@ describe("service install --print (systemd)", () => {
     expect(verify(r.stdout).code).toBe(0);
   });
 
+  test("a file:// upload folder is writable too, as an optional path (a mount may come later), and the unit still verifies", async () => {
+    const home = scratch();
+    const records = join(home, "data", "records");
+    withProfile(home, "nas", `path_to_store_record: ${records}\nupload_url: file:///srv/nas/robot-uploads\n`);
+    const r = await run(["service", "install", "--profile", "nas", "--print"], { home });
+    expect(r.code).toBe(0);
+    expect(directives(r.stdout)).toContain(`ReadWritePaths=${join(home, ".neuracore", "data_daemon")} ${records} -/srv/nas/robot-uploads`);
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+    // The system unit too; a folder with a space stays one path; an upload folder in a home keeps homes read-only, not hidden.
+    withProfile(home, "spaced", "upload_url: file:///home/robot/my%20uploads\n");
+    const sys = await run(["service", "install", "--system", "--profile", "spaced", "--print"], { home });
+    const d = directives(sys.stdout);
+    expect(d).toContain('ReadWritePaths=/var/lib/nc-data-daemon "-/home/robot/my uploads"');
+    expect(d).toContain("ProtectHome=read-only");
+    expect(verify(sys.stdout)).toEqual({ code: 0, output: "" });
+  });
+
+  test("an upload folder inside the state folder is not listed twice", async () => {
+    const home = scratch();
+    withProfile(home, "inner", "upload_url: file:///var/lib/nc-data-daemon/outbox\n");
+    const r = await run(["service", "install", "--system", "--profile", "inner", "--print"], { home });
+    expect(r.code).toBe(0);
+    expect(directives(r.stdout)).toContain("ReadWritePaths=/var/lib/nc-data-daemon");
+  });
+
+  test("an upload folder under /tmp or /var/tmp, which PrivateTmp= hides, is refused naming the fix", async () => {
+    for (const dir of ["/tmp/uploads", "/var/tmp/outbox"]) {
+      const home = scratch();
+      withProfile(home, "tmp", `upload_url: file://${dir}\n`);
+      const r = await run(["service", "install", "--profile", "tmp", "--print"], { home });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(`upload_url file://${dir} is under`);
+      expect(r.stderr).toContain("PrivateTmp=yes");
+      expect(r.stderr).toContain("Choose an upload folder outside /tmp and /var/tmp.");
+    }
+  });
+
   test("an unknown profile is an error naming it, and nothing is printed", async () => {
     const r = await run(["service", "install", "--profile", "nope", "--print"], { home: scratch() });
     expect(r.code).toBe(1);

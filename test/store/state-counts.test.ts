@@ -70,3 +70,35 @@ test("counts are seeded from rows written before 0003 and follow every later cha
   expect(kept).toEqual(counted);
   store.close();
 });
+
+test("from 0005 the upload counts hold data objects only: a manifest row, old or new, is not counted", () => {
+  const own = mkdtempSync(join(tmpdir(), "ncd-counts5-"));
+  const path = join(own, "state.db");
+  const old = runtime.openSqlite(path);
+  applyMigrations(old, migrations.slice(0, 5));
+  const oldRun = (sql: string, p: unknown[]) => old.run(sql, p);
+  const addManifest = (run: typeof oldRun, rec: string, state: string) =>
+    run(
+      "INSERT INTO uploads (recording_id, kind, local_path, remote_key, size, sha256, state, created_at, updated_at) VALUES (?, 'manifest', ?, ?, 9, 'x', ?, 1, 1)",
+      [rec, `${rec}/manifest.json`, `${rec}/manifest.json`, state],
+    );
+  addRecording(oldRun, "a", "uploading");
+  addUpload(oldRun, "a", "a/1", "uploading", 100);
+  addManifest(oldRun, "a", "pending");
+  old.close();
+
+  const store = createStore({ path, runtime, log: silentLog });
+  const kept = () => store.raw("SELECT state, n, bytes FROM upload_state_counts WHERE n != 0 OR bytes != 0 ORDER BY state");
+  expect(kept()).toEqual([{ state: "uploading", n: 1, bytes: 100 }]);
+  const run = (sql: string, p: unknown[]) => store.handle.run(sql, p);
+  addRecording(run, "b", "pending_upload");
+  addManifest(run, "b", "pending");
+  run("UPDATE uploads SET state = 'uploaded' WHERE kind = 'manifest' AND recording_id = 'a'", []);
+  run("UPDATE uploads SET state = 'pending' WHERE remote_key = 'a/1'", []);
+  expect(kept()).toEqual([{ state: "pending", n: 1, bytes: 100 }]);
+  run("DELETE FROM recordings WHERE id = 'b'", []);
+  run("DELETE FROM recordings WHERE id = 'a'", []);
+  expect(kept()).toEqual([]);
+  store.close();
+  rmSync(own, { recursive: true, force: true });
+});

@@ -7,7 +7,7 @@ import type { ObjectUploadState, PendingPage, UploadRecording, UploadStateStore 
 
 interface Saved {
   recordings: (UploadRecording & { uploaded?: string })[];
-  states: Record<string, ObjectUploadState>;
+  states: Record<string, ObjectUploadState & { nextRetryAt?: number | null }>;
 }
 
 export class JsonFileStateStore implements UploadStateStore {
@@ -99,11 +99,27 @@ export class JsonFileStateStore implements UploadStateStore {
       delete s.error;
     });
   }
-  markFailed(id: string, message: string) {
+  markRetrying(id: string, r: { error: string; nextRetryAt: number }) {
+    this.update(id, (s) => {
+      s.status = "pending";
+      s.error = r.error;
+      (s as Saved["states"][string]).nextRetryAt = r.nextRetryAt;
+    });
+  }
+  markFailed(id: string, message: string, nextRetryAt?: number) {
     this.update(id, (s) => {
       s.status = "failed";
       s.error = message;
+      (s as Saved["states"][string]).nextRetryAt = nextRetryAt ?? null;
     });
+  }
+  listFailed() {
+    return Object.entries(this.data.states)
+      .filter(([, s]) => s.status === "failed")
+      .map(([id, s]) => ({ id, nextRetryAt: s.nextRetryAt ?? null }));
+  }
+  requeueFailed(id: string) {
+    if (this.data.states[id]?.status === "failed") this.update(id, (s) => (s.status = "pending"));
   }
   markRecordingUploaded(recordingId: string, key: string) {
     const r = this.data.recordings.find((x) => x.id === recordingId);

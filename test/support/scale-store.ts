@@ -28,6 +28,7 @@ export interface ScaleStore {
   /** Every recording id, oldest first. */
   ids: string[];
   byState: Record<string, number>;
+  /** Data objects (segments and files; status does not count manifests). */
   objects: number;
   /** Recordings with a folder on disk. */
   folders: number;
@@ -159,7 +160,7 @@ export function writeScaleStore(opts: ScaleStoreOptions): ScaleStore {
           uploaded ? stopped : null,
         );
         if (local) writeFileSync(join(opts.recordingsRoot, path), `${kind} ${path}\n`, { mode: 0o600 });
-        objects++;
+        if (kind !== "manifest") objects++;
         return sha;
       };
       for (let s = 1; s <= segs; s++) {

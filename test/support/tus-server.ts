@@ -15,7 +15,8 @@ export interface RunningTus {
   stop(): Promise<void>;
 }
 
-export async function startTusServer(): Promise<RunningTus> {
+/** On `port` when given (a test that first finds it closed), else on any free one. */
+export async function startTusServer(port = 0): Promise<RunningTus> {
   const directory = mkdtempSync(join(tmpdir(), "ncd-tus-"));
   const tus = new Server({ path: "/files", datastore: new FileStore({ directory }) });
   const seen: RunningTus["seen"] = [];
@@ -23,10 +24,10 @@ export async function startTusServer(): Promise<RunningTus> {
     seen.push({ method: req.method ?? "", headers: req.headers });
     void tus.handle(req, res);
   });
-  await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
-  const port = (http.address() as { port: number }).port;
+  await new Promise<void>((r) => http.listen(port, "127.0.0.1", () => r()));
+  const bound = (http.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}/files`,
+    url: `http://127.0.0.1:${bound}/files`,
     directory,
     seen,
     stop: () =>

@@ -95,14 +95,14 @@ describe("recordings watch", () => {
     expect(lines.some((l) => /^(uploading|pending_upload) .* \(\d+%\)/.test(l))).toBe(true);
   }, 120_000);
 
-  test("it exits 1 and names the cause when the recording fails to upload", async () => {
+  test("it exits 5 and names the cause when the recording fails to upload", async () => {
     // A tus endpoint that refuses everything: a permanent 403.
     const refuse = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("uploads are closed for this org", { status: 403 }) });
     const d = await slowDaemon("rwf", `http://127.0.0.1:${refuse.port}/files`);
     const made = await makeRecording(d, { messages: 5 });
     const { code, stderr, stdout } = await spawnCli(d, ["recordings", "watch", made.id]).done();
     refuse.stop(true);
-    expect(code).toBe(1);
+    expect(code).toBe(5);
     expect(stdout.trim().split("\n").at(-1)).toMatch(/^failed /);
     expect(stderr).toMatch(/failed to upload: .+; fix the cause, then run nc-data-daemon recordings retry /);
   }, 120_000);

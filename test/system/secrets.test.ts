@@ -133,7 +133,7 @@ async function recordAndFail(home: string, socket: string, env: Record<string, s
   const id = await createRecording(socket, { name: "secrets" });
   expect((await postNdjson(socket, id, [{ trace: "/t", timestamp: 1, data: { x: 1 } }])).status).toBe(200);
   const stop = await run(["record", "stop", id, "--wait"], { home, env });
-  expect(stop.code).toBe(1); // the upload failed, as the server refused
+  expect(stop.code).toBe(5); // the upload failed, as the server refused
   const stopJson = await run(["record", "stop", id, "--json"], { home, env });
   return { id, out: `${stop.stdout}\n${stop.stderr}\n${stopJson.stdout}\n${stopJson.stderr}` };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { backoffMs, classify, defaultRetryPolicy } from "../../src/uploader/retry.ts";
+import { createRetryTimers } from "../../src/uploader/retry-timers.ts";
 import { TargetError, type Protocol } from "../../src/uploader/target-error.ts";
 
 const err = (protocol: Protocol, status?: number, code?: string, network = false) => new TargetError("x", { protocol, status, code, network });
@@ -64,5 +65,21 @@ describe("backoff", () => {
   });
   test("the default policy caps at five minutes", () => {
     expect(backoffMs(defaultRetryPolicy, 100, () => 1)).toBe(300_000);
+  });
+});
+
+describe("retry timers", () => {
+  test("a backoff is measured on the monotonic clock: a wall clock stepped a day forward or back does not end or stretch it", () => {
+    let wall = Date.now();
+    let mono = 1000;
+    const clock = { now: () => wall, monotonic: () => mono, sleep: async () => {} };
+    const timers = createRetryTimers(clock, () => {});
+    timers.set("a", 1, 60_000);
+    wall += 86_400_000;
+    expect(timers.inBackoff("a")).toBe(true);
+    wall -= 2 * 86_400_000;
+    mono += 60_001;
+    expect(timers.inBackoff("a")).toBe(false);
+    timers.clearAll();
   });
 });

@@ -44,8 +44,14 @@ export const StatusSchema = v.strictObject({
     pending_bytes: v.optional(int),
     enabled: v.optional(v.boolean()),
     target: v.optional(nullableText),
-    problem: v.optional(v.pipe(nullableText, v.description("Why uploads are off, when they are."))),
-    last_error: v.optional(nullableText),
+    problem: v.optional(v.pipe(nullableText, v.description('Why uploads do not work, e.g. "upload target unreachable since 10:02: connection refused".'))),
+    target_problem: v.optional(
+      v.pipe(
+        v.nullable(v.strictObject({ problem: v.string(), unreachable: v.boolean(), reason: v.string(), since: time, failures: int })),
+        v.description("The upload target failing, since when and how often; null while it works."),
+      ),
+    ),
+    last_error: v.optional(v.pipe(nullableText, v.description("The latest failed attempt's message, redacted."))),
     wakelock: v.optional(v.nullable(v.strictObject({ held: v.boolean(), warning: nullableText }))),
     progress: v.optional(UploadProgressSchema),
   }),

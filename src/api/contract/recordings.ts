@@ -36,6 +36,9 @@ const UploadSummarySchema = v.strictObject({
   bytes_total: int,
   bytes_sent: int,
   state: v.pipe(v.nullable(v.picklist(UPLOAD_STATES)), v.description("null while there is nothing to upload.")),
+  last_error: v.pipe(nullableText, v.description("The latest failed attempt's reason (redacted), while objects are still to send.")),
+  attempts: v.pipe(int, v.description("The most attempts an object still to send has had.")),
+  next_retry_at: v.pipe(v.nullable(time), v.description("When the next attempt is due, while one waits.")),
 });
 
 const viewEntries = {

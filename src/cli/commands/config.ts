@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync, chmodSync } from "node:fs";
 import { resolve } from "node:path";
-import { FIELD_NAMES, FIELDS, envName } from "../../config/index.ts";
-import { ConflictError } from "../../errors.ts";
+import { FIELD_NAMES, FIELDS, configWarnings, envName } from "../../config/index.ts";
+import { ConflictError, UsageError } from "../../errors.ts";
 import { configArgs, instanceArg, jsonArg, profileArg, secretsArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import { loadFromArgs } from "../load.ts";
@@ -20,12 +20,31 @@ const show = defineCli({
 });
 
 const validate = defineCli({
-  meta: { name: "validate", description: "Check a profile (an unknown field too), the NCD_* environment and flags; exit 1 naming the first bad value." },
-  args: { ...profileArg, ...instanceArg, ...configArgs },
-  examples: ["nc-data-daemon config validate --profile robot", "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate"],
+  meta: {
+    name: "validate",
+    description:
+      "Check a profile file by path (or a profile by name), an unknown field too, with the NCD_* environment and flags on top; exit 1 naming the first bad value. Settings that do not work together are warnings.",
+  },
+  args: {
+    file: { type: "positional", description: "A profile file to check (a profile's name works too).", valueHint: "FILE", required: false },
+    ...profileArg,
+    ...instanceArg,
+    ...configArgs,
+  },
+  examples: [
+    "nc-data-daemon config validate robot.yaml",
+    "nc-data-daemon config validate --profile robot",
+    "NCD_STORAGE_LIMIT=3gb nc-data-daemon config validate",
+  ],
   async run({ args: a, data: ctx }) {
-    const loaded = await loadFromArgs(a, ctx, true);
-    ctx.out(`Configuration is valid${loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
+    const given = a.file === undefined ? undefined : String(a.file);
+    if (given !== undefined && a.profile !== undefined) throw new UsageError("Give a profile FILE or --profile NAME, not both.");
+    // A bare word that is no file but names a profile is taken as that profile.
+    const byName = given !== undefined && !given.includes("/") && !existsSync(resolve(ctx.cwd, given)) && /^[A-Za-z0-9_-]{1,64}$/.test(given);
+    const file = given !== undefined && !byName ? resolve(ctx.cwd, given) : undefined;
+    const loaded = await loadFromArgs(byName ? { ...a, profile: given } : a, ctx, true, file);
+    for (const w of configWarnings(loaded.config)) ctx.err(`Warning: ${w}\n`);
+    ctx.out(`Configuration is valid${file ? ` (profile file ${file})` : loaded.profile ? ` (profile "${loaded.profile}")` : ""}.\n`);
   },
 });
 

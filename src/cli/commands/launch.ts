@@ -1,5 +1,8 @@
+import { createClient } from "../../client/client.ts";
+import { FIELD_NAMES, redactConfig, type FieldName, type Loaded } from "../../config/index.ts";
+import { AlreadyRunningError } from "../../daemon/instance-lock.ts";
 import { CHILD_MARKER, launchInBackground } from "../../daemon/launcher.ts";
-import { runDaemon } from "../../daemon/run.ts";
+import { checkStoragePath, runDaemon } from "../../daemon/run.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { configArgs, instanceArg, profileArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -23,10 +26,24 @@ export default defineCli({
     const a = isChild ? withSecretFlags(args, ctx.env) : args;
     // Resolve the config first, so a bad value is reported here and not in a log file.
     const loaded = await loadFromArgs(a, ctx);
+    checkStoragePath(loaded);
     const runtime = await getRuntime();
     if (a.background && !isChild) {
-      const { pid } = await launchInBackground({ runtime, paths: loaded.paths, ...childLaunch(a, ctx.env), cwd: ctx.cwd });
-      ctx.out(`Daemon launched (pid=${pid}).\n`);
+      try {
+        const { pid } = await launchInBackground({ runtime, paths: loaded.paths, ...childLaunch(a, ctx.env), cwd: ctx.cwd });
+        ctx.out(`Daemon launched (pid=${pid}).\n`);
+      } catch (err) {
+        if (!(err instanceof AlreadyRunningError)) throw err;
+        // What a script wants from `launch --background` is a daemon running with these settings.
+        const differs = await settingsThatDiffer(loaded);
+        if (differs === null) throw err;
+        if (differs.length)
+          throw new AlreadyRunningError(
+            err.pid,
+            `It runs with other settings (${differs.join(", ")}): stop it first (nc-data-daemon stop), or run another beside it with --instance NAME (or NCD_INSTANCE=NAME).`,
+          );
+        ctx.out(`Daemon already running (pid=${err.pid}) with the same settings; nothing to do.\n`);
+      }
       return 0;
     }
     try {
@@ -50,3 +67,22 @@ export default defineCli({
     return 0;
   },
 });
+
+/** The fields whose values the running daemon does not share with `loaded` (as status shows
+ * them: secrets cannot be compared, only whether they are set), or null when it does not
+ * answer. A daemon that just won the race to the lock may not answer yet: it is given as long
+ * as a background launch waits for its own daemon. */
+async function settingsThatDiffer(loaded: Loaded): Promise<FieldName[] | null> {
+  const client = createClient({ socket: loaded.paths.socket, timeoutMs: 2000 });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const running = (await client.status()).config;
+      const wanted = redactConfig(loaded.config);
+      return FIELD_NAMES.filter((f) => JSON.stringify(running[f]) !== JSON.stringify(wanted[f]));
+    } catch {
+      if (Date.now() > until) return null;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

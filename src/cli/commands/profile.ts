@@ -14,6 +14,7 @@ import { UsageError } from "../../errors.ts";
 import { configArgs, configFlagsOf, nameArg, secretsArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
+import { warnUnknownFields } from "../load.ts";
 import { formatValue, printJson } from "../output.ts";
 
 const storeOf = (ctx: CliContext) => createProfileStore(resolvePaths(homeOf(ctx.env), null).profilesDir);
@@ -88,7 +89,7 @@ const show = defineCli({
     const name = validateProfileName(a.name);
     const store = storeOf(ctx);
     const doc = await store.readDoc(name);
-    for (const u of doc.unknown) ctx.err(`Warning: ${u.message}; it is ignored.\n`);
+    warnUnknownFields(ctx, doc.unknown);
     const view = profileView(doc.values, a["show-secrets"] === true);
     if (!a.text) return printJson(ctx, view);
     const set = Object.entries(view).filter(([, v]) => v !== null);

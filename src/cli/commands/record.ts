@@ -1,9 +1,10 @@
 // `record start|log|add-file|stop`: write a recording from a shell script or CI job.
 // `ID=$(nc-data-daemon record start)` works because text mode prints only the id.
 import { defineCli } from "../command.ts";
-import type { SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
+import type { RecordingAnswer, SdkCreateRecordingInput, TraceDeclaration } from "../../client/index.ts";
 import { imageTrace, waitForUpload } from "../../client/index.ts";
-import { UsageError, ValidationError } from "../../errors.ts";
+import { EXIT, UsageError, ValidationError, type ExitCode } from "../../errors.ts";
+import type { DaemonClient } from "../../client/client.ts";
 import { jsonArg } from "../args.ts";
 import { connect, daemonArgs, idArg } from "../connect.ts";
 import { formatBytes, printJson } from "../output.ts";
@@ -99,8 +100,12 @@ const stop = defineCli({
   meta: { name: "stop", description: "Stop a recording: no more writes; it is finalized and queued for upload." },
   args: {
     ...idArg,
-    wait: { type: "boolean", description: "Wait until it is uploaded or failed (returns at once with no upload target or offline)." },
-    timeout: { type: "string", description: "With --wait, give up after this many seconds (default: no limit).", valueHint: "seconds" },
+    wait: {
+      type: "boolean",
+      description:
+        "Wait until it is uploaded (exit 0) or failed (exit 5). With no upload target it returns at once (exit 0, stored locally); offline it returns at once with exit 4.",
+    },
+    timeout: { type: "string", description: "With --wait, give up after this many seconds with exit 4 (default: no limit).", valueHint: "seconds" },
     ...daemonArgs,
     ...jsonArg,
   },
@@ -110,15 +115,42 @@ const stop = defineCli({
     const timeoutMs = a.timeout === undefined ? undefined : timeoutOf(a.timeout);
     const { client, recordings } = await connect(a, ctx);
     const id = a.id;
-    let rec = await recordings.stop(id);
-    if (a.wait) rec = await waitForUpload(client, id, { timeoutMs });
-    const failed = rec.state === "failed";
+    const stopped = await recordings.stop(id);
+    const rec = a.wait ? await waitForUpload(client, id, { timeoutMs }) : stopped;
+    const end = a.wait ? await waitEnd(client, rec, a.timeout) : undefined;
     if (a.json) printJson(ctx, rec);
-    else ctx.out(`Recording ${rec.id} stopped: ${rec.state}${rec.error ? ` (${rec.error})` : ""}.\n`);
-    if (failed && !a.json) ctx.err(`The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".\n`);
-    return failed ? 1 : 0;
+    else ctx.out(`Recording ${rec.id} stopped: ${end?.outcome ?? rec.state}${rec.error ? ` (${rec.error})` : ""}.\n`);
+    if (end?.advice) ctx.err(`${end.advice}\n`);
+    return end?.code ?? EXIT.ok;
   },
 });
+
+/** What a `--wait` came to: its exit code, the word for people, and what to do next. A wait
+ * that gives up must not exit 0, or a CI job goes green with nothing uploaded. */
+async function waitEnd(client: DaemonClient, rec: RecordingAnswer, timeout: unknown): Promise<{ code: ExitCode; outcome: string; advice?: string }> {
+  if (rec.state === "uploaded") return { code: EXIT.ok, outcome: "uploaded" };
+  if (rec.state === "failed")
+    return {
+      code: EXIT.uploadFailed,
+      outcome: "failed",
+      advice: `The upload of recording ${rec.id} failed; fix the cause and run "nc-data-daemon recordings retry ${rec.id}".`,
+    };
+  if (rec.state === "cancelled") return { code: EXIT.error, outcome: "cancelled", advice: `Recording ${rec.id} was cancelled while waiting for its upload.` };
+  const status = await client.status();
+  if (status.uploads.enabled === false) return { code: EXIT.ok, outcome: "stored locally; no upload target" };
+  const progress = `${rec.upload.uploaded}/${rec.upload.objects} objects uploaded`;
+  if (status.config.offline)
+    return {
+      code: EXIT.waitTimedOut,
+      outcome: `${rec.state}, not uploaded: the daemon is offline`,
+      advice: `Recording ${rec.id} is stored locally and uploads once the daemon is online (nc-data-daemon update --no-offline); ${progress}.`,
+    };
+  return {
+    code: EXIT.waitTimedOut,
+    outcome: `${rec.state}, upload not finished`,
+    advice: `Gave up waiting after --timeout ${String(timeout)} s: recording ${rec.id} is still ${rec.state} (${progress}); follow it with "nc-data-daemon recordings watch ${rec.id}".`,
+  };
+}
 
 export default defineCli({
   meta: { name: "record", description: "Write a recording from a script: start, log messages, add files, stop." },

@@ -1,19 +1,19 @@
-// `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0) or
-// failed (exit 1): a progress bar redrawn in place on a terminal, one plain line per
+// `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0),
+// failed (exit 5) or cancelled (exit 1): a progress bar redrawn in place on a terminal, one plain line per
 // update otherwise. It follows the daemon's events for the recording (no polling): each change
 // redraws, at most once per --interval.
 import { createClient } from "../../client/client.ts";
 import { followRecording } from "../../client/follow.ts";
 import { recordingsApi } from "../../client/recordings-api.ts";
-import { homeOf, instanceOf, resolvePaths } from "../../config/index.ts";
-import { UsageError } from "../../errors.ts";
+import { pathsOf } from "../../config/index.ts";
+import { EXIT, UsageError } from "../../errors.ts";
 import { instanceArg, intervalArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { createPainter, loop, recordingLines } from "../progress.ts";
 
 export default defineCli({
-  meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 1)." },
+  meta: { name: "watch", description: "Show a recording's upload progress until it is uploaded (exit 0) or failed (exit 5)." },
   args: {
     id: { type: "positional", description: "Recording id.", required: false },
     ...instanceArg,
@@ -28,7 +28,7 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
   const id = a.id;
   if (!id) throw new UsageError("recordings watch needs a recording id, e.g. nc-data-daemon recordings watch 0190f0c2-7a3e-7b1c-9c1e-5d2f3a4b5c6d.");
   const every = intervalMs(a.interval);
-  const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
+  const paths = pathsOf({ env: ctx.env, instance: a.instance });
   const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
   const painter = createPainter(ctx);
   const recordings = recordingsApi(client);
@@ -44,13 +44,13 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
           `${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`,
         );
       else painter.draw(recordingLines(r, painter.tty));
-      if (r.state === "uploaded") return 0;
+      if (r.state === "uploaded") return EXIT.ok;
       if (r.state === "failed" || r.state === "cancelled") {
         if (!a.json)
           ctx.err(
             `Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`,
           );
-        return 1;
+        return r.state === "failed" ? EXIT.uploadFailed : EXIT.error;
       }
       return undefined;
     });

@@ -1,4 +1,5 @@
 import { launchInBackground } from "../../daemon/launcher.ts";
+import { checkStoragePath } from "../../daemon/run.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { configArgs, instanceArg, profileArg, timeoutArg } from "../args.ts";
 import { defineCli } from "../command.ts";
@@ -12,6 +13,7 @@ export default defineCli({
   async run({ args, data: ctx }) {
     // Check the new config before stopping the old daemon: a typo must not leave nothing running.
     const loaded = await loadFromArgs(args, ctx);
+    checkStoragePath(loaded);
     const outcome = await stopInstance(loaded.paths, timeoutOf(args.timeout));
     if (outcome !== "not-running") ctx.out(STOP_MESSAGES[outcome]);
     const { timeout: _t, ...launchValues } = args;

@@ -5,14 +5,14 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createClient } from "../../client/client.ts";
 import { homeOf, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
-import { UnavailableError, UsageError } from "../../errors.ts";
+import { EXIT, UnavailableError, UsageError } from "../../errors.ts";
 import { getRuntime } from "../../runtime/index.ts";
 import { renderLaunchdPlist } from "../../service/launchd.ts";
 import { afterRemoveSteps, installSteps, managerRuns, runStep, shellLine, statusStep, uninstallSteps, type Step } from "../../service/manager.ts";
 import { copyProfile, ensureSystemAccount, prepareFolders } from "../../service/prepare.ts";
 import { resolveService } from "../../service/resolve.ts";
 import { definitionPath, type Manager, type Scope } from "../../service/spec.ts";
-import { inHome, renderSystemdUnit } from "../../service/systemd.ts";
+import { assertUploadDirVisible, inHome, renderSystemdUnit } from "../../service/systemd.ts";
 import { jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
@@ -77,6 +77,7 @@ async function installService(a: { user?: boolean; system?: boolean; manager?: s
   const manager = managerOf(a);
   const runtime = await getRuntime();
   const { spec, profileFile, profileSource } = await resolveService(scope, a.profile, runtime.selfCommand(), ctx.env);
+  if (manager === "systemd") assertUploadDirVisible(spec);
   const text = manager === "systemd" ? renderSystemdUnit(spec) : renderLaunchdPlist(spec);
   if (a.print) {
     ctx.out(text);
@@ -176,7 +177,7 @@ const status = defineCli({
             : "installed, not active";
       ctx.out(`Service (${scope}, ${manager}): ${svc}\n  file    ${file}\n  daemon  ${health ? `running (pid=${health.pid})` : "not running"} on ${socket}\n`);
     }
-    return health ? 0 : 3;
+    return health ? EXIT.ok : EXIT.notRunning;
   },
 });
 

@@ -1,9 +1,9 @@
 import type { StatusBody } from "../../api/index.ts";
 import { createClient } from "../../client/client.ts";
 import { discoverDaemon } from "../../client/discover.ts";
-import { homeOf, instanceOf, resolvePaths, uploadConcurrency } from "../../config/index.ts";
+import { pathsOf, uploadConcurrency, type Paths } from "../../config/index.ts";
 import { readPid } from "../../daemon/instance-lock.ts";
-import { DaemonNotRunningError } from "../../errors.ts";
+import { DaemonNotRunningError, EXIT } from "../../errors.ts";
 import { instanceArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
@@ -22,29 +22,25 @@ function summary(s: StatusBody): string {
     `  socket    ${s.socket}`,
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
+    ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
+    // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
+    ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
   ].join("\n");
 }
 
-function notRunning(ctx: CliContext, json: boolean, paths: ReturnType<typeof resolvePaths>): number {
+function notRunning(ctx: CliContext, json: boolean, paths: Paths): number {
   const stale = readPid(paths.pidFile);
   if (json) printJson(ctx, { running: false, instance: paths.instance, socket: paths.socket });
   else {
     const note = stale ? ` (a stale pid file names pid ${stale}; the next launch cleans it up)` : "";
     ctx.out(`Daemon not running${note ? "." + note : "."}\n`);
   }
-  return 3;
+  return EXIT.notRunning;
 }
 
 /** Redraws upload progress every interval until Ctrl-C (exit 0) or the daemon goes away (exit 3). */
-async function watch(
-  ctx: CliContext,
-  client: ReturnType<typeof createClient>,
-  first: StatusBody,
-  json: boolean,
-  every: number,
-  paths: ReturnType<typeof resolvePaths>,
-): Promise<number> {
+async function watch(ctx: CliContext, client: ReturnType<typeof createClient>, first: StatusBody, json: boolean, every: number, paths: Paths): Promise<number> {
   const painter = createPainter(ctx);
   let next: StatusBody | undefined = first;
   return loop(
@@ -65,7 +61,7 @@ async function watch(
       else painter.draw(statusLines(s, painter.tty));
       return undefined;
     },
-    0,
+    EXIT.ok,
   );
 }
 export default defineCli({
@@ -78,7 +74,7 @@ export default defineCli({
   },
   examples: ["nc-data-daemon status", "nc-data-daemon status --json", "nc-data-daemon status --watch", "nc-data-daemon status --instance ci-7"],
   async run({ args: a, data: ctx }) {
-    const paths = resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: a.instance }));
+    const paths = pathsOf({ env: ctx.env, instance: a.instance });
     // With no daemon of the user's own, the system service's (docs/service.md).
     const client = (await discoverDaemon(ctx.env, paths, 3000))?.client ?? createClient({ socket: paths.socket, timeoutMs: 3000 });
     let status: StatusBody;
@@ -91,6 +87,6 @@ export default defineCli({
     if (a.watch) return watch(ctx, client, status, a.json === true, intervalMs(a.interval), paths);
     if (a.json) printJson(ctx, status);
     else ctx.out(`${summary(status)}\n`);
-    return 0;
+    return EXIT.ok;
   },
 });

@@ -1,4 +1,4 @@
-import { homeOf, instanceOf, isSystemService, resolvePaths, resolveSystemPaths } from "../../config/index.ts";
+import { pathsOf } from "../../config/index.ts";
 import { instanceArg, timeoutArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import { STOP_MESSAGES, stopInstance, timeoutOf } from "../process-control.ts";
@@ -9,7 +9,7 @@ export default defineCli({
   examples: ["nc-data-daemon stop", "nc-data-daemon stop --timeout 30", "nc-data-daemon stop --instance ci-7"],
   async run({ args, data: ctx }) {
     // NCD_SYSTEM=1 (as the system service's unit sets it) addresses the system daemon (docs/service.md).
-    const paths = isSystemService(ctx.env) ? resolveSystemPaths(ctx.env) : resolvePaths(homeOf(ctx.env), instanceOf({ env: ctx.env, instance: args.instance }));
+    const paths = pathsOf({ env: ctx.env, instance: args.instance });
     ctx.out(STOP_MESSAGES[await stopInstance(paths, timeoutOf(args.timeout))]);
     return 0;
   },

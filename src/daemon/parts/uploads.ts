@@ -15,6 +15,7 @@ import { createWakelock } from "../../uploader/wakelock.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
+import { fileTargetProblem } from "../storage-check.ts";
 
 /** What the recordings part asks of uploads (all no-ops while uploads are off). */
 export interface UploadsHandle {
@@ -80,17 +81,22 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
       const t = target;
       uploader = createUploader({
         // last_error is stored redacted, so no later reader (status, show, watch) can leak it.
-        store: { ...recordings.uploadState, markFailed: (id, message) => recordings.uploadState.markFailed(id, redactor.text(message)) },
+        store: {
+          ...recordings.uploadState,
+          markRetrying: (id, r) => recordings.uploadState.markRetrying(id, { ...r, error: redactor.text(r.error) }),
+          markFailed: (id, message, nextRetryAt) => recordings.uploadState.markFailed(id, redactor.text(message), nextRetryAt),
+        },
         target: t,
         log: ctx.log,
         emit: (type, payload) => {
-          if (type === "upload.failed") lastError = redactor.text(String(payload.error));
+          if (type === "upload.failed" || type === "upload.retry") lastError = redactor.text(String(payload.error));
           ctx.events.publish(type, payload); // the bus redacts every event
         },
         numThreads: uploadConcurrency(cfg),
         offline: cfg.offline,
-        // A robot may be offline for hours: transient errors are retried for as long as it takes.
-        retry: { ...defaultRetryPolicy, maxAttempts: Number.POSITIVE_INFINITY },
+        // A robot may be offline for hours: an object out of attempts is failed, saying why, and
+        // queued again on its own after at most an hour, for as long as it takes.
+        retry: defaultRetryPolicy,
         wakelock,
       });
       const up = uploader;
@@ -111,17 +117,23 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
         const progress = uploader.progress().recordings.find((r) => r.recording_id === id);
         return { remote: { location: target.location, key: recordingKey(target.prefix, org(), id, "") }, upload_progress: progress ?? null };
       },
-      status: () => ({
-        uploads: {
-          ...objectCounts(),
-          enabled: Boolean(uploader),
-          target: target?.location ?? null,
-          problem,
-          last_error: lastError,
-          wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
-          ...(uploader ? { progress: uploader.progress() } : {}),
-        },
-      }),
+      status: () => {
+        // A target that does not work is the problem to show once the configuration is fine.
+        const failing = uploader?.targetProblem() ?? null;
+        return {
+          uploads: {
+            ...objectCounts(),
+            enabled: Boolean(uploader),
+            target: target?.location ?? null,
+            // A file:// folder is looked at on each status: a NAS mounted later clears it.
+            problem: problem ?? fileTargetProblem(cfg.upload_url) ?? (failing ? redactor.text(failing.problem) : null),
+            target_problem: failing && { ...failing, problem: redactor.text(failing.problem), reason: redactor.text(failing.reason) },
+            last_error: lastError,
+            wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
+            ...(uploader ? { progress: uploader.progress() } : {}),
+          },
+        };
+      },
       start: () => uploader?.start(),
       async stop() {
         await uploader?.stop();

@@ -72,7 +72,7 @@ export function markUploading(ctx: Ctx, uploadId: number): void {
       ctx.store.run(
         ctx.store.db
           .update(uploads)
-          .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, updated_at: now })
+          .set({ state: "uploading", attempts: sql`${uploads.attempts} + 1`, next_retry_at: null, updated_at: now })
           .where(eq(uploads.id, uploadId)),
       );
       ctx.store.run(
@@ -103,7 +103,7 @@ export function markUploaded(ctx: Ctx, uploadId: number): Promise<void> | undefi
       ctx.store.run(
         ctx.store.db
           .update(uploads)
-          .set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null })
+          .set({ state: "uploaded", bytes_sent: u.size, uploaded_at: now, updated_at: now, last_error: null, next_retry_at: null })
           .where(eq(uploads.id, uploadId)),
       );
       ctx.store.run(ctx.store.db.delete(uploadParts).where(eq(uploadParts.upload_id, uploadId)));
@@ -134,15 +134,19 @@ export function markUploaded(ctx: Ctx, uploadId: number): Promise<void> | undefi
   return cleanup;
 }
 
-/** A failed attempt: back to pending for a retry, or `final` to mark it (and the recording) failed. */
-export function markFailed(ctx: Ctx, uploadId: number, error: string, opts: { final: boolean }): void {
+/**
+ * A failed attempt. Not `final`: back to pending (it is not being sent while it waits), with the
+ * reason and when the next attempt is due. `final`: the object, and its recording, are failed;
+ * `nextRetryAt` is when the uploader queues it again on its own (none: only an explicit retry).
+ */
+export function markFailed(ctx: Ctx, uploadId: number, error: string, opts: { final: boolean; nextRetryAt?: number }): void {
   const u = requireUpload(ctx, uploadId);
   const now = ctx.clock.now();
   ctx.store.tx(() => {
     ctx.store.run(
       ctx.store.db
         .update(uploads)
-        .set({ state: opts.final ? "failed" : "pending", last_error: error, updated_at: now })
+        .set({ state: opts.final ? "failed" : "pending", last_error: error, next_retry_at: opts.nextRetryAt ?? null, updated_at: now })
         .where(eq(uploads.id, uploadId)),
     );
     if (opts.final)
@@ -156,6 +160,37 @@ export function markFailed(ctx: Ctx, uploadId: number, error: string, opts: { fi
   if (opts.final) ctx.emit("recording.failed", { recording_id: u.recording_id, error });
 }
 
+/** Failed objects and when their own retry is due, for the uploader's timers after a restart. */
+export function listFailed(ctx: Ctx): { id: number; next_retry_at: number | null }[] {
+  return ctx.store.raw<{ id: number; next_retry_at: number | null }>("SELECT id, next_retry_at FROM uploads WHERE state = 'failed'", []);
+}
+
+/**
+ * A failed object's own retry came due: it goes back to pending, and a recording failed for it
+ * (and nothing else) back to pending_upload. An object retried or deleted meanwhile is left alone.
+ */
+export function requeueFailed(ctx: Ctx, uploadId: number): void {
+  const now = ctx.clock.now();
+  ctx.store.tx(() => {
+    const u = ctx.store.get(
+      ctx.store.db
+        .select()
+        .from(uploads)
+        .where(and(eq(uploads.id, uploadId), eq(uploads.state, "failed"))),
+    );
+    if (!u) return;
+    ctx.store.run(ctx.store.db.update(uploads).set({ state: "pending", next_retry_at: null, updated_at: now }).where(eq(uploads.id, uploadId)));
+    const others = ctx.store.raw<{ n: number }>("SELECT COUNT(*) AS n FROM uploads WHERE recording_id = ? AND state = 'failed'", [u.recording_id])[0]!;
+    if (others.n === 0)
+      ctx.store.run(
+        ctx.store.db
+          .update(recordings)
+          .set({ state: "pending_upload", error: null, updated_at: now })
+          .where(and(eq(recordings.id, u.recording_id), eq(recordings.state, "failed"))),
+      );
+  });
+}
+
 /** Puts a recording's failed objects back in the queue. */
 export function retryRecording(ctx: Ctx, id: string): void {
   const rec = requireRecording(ctx, id);
@@ -165,7 +200,7 @@ export function retryRecording(ctx: Ctx, id: string): void {
     ctx.store.run(
       ctx.store.db
         .update(uploads)
-        .set({ state: "pending", attempts: 0, updated_at: now })
+        .set({ state: "pending", attempts: 0, next_retry_at: null, updated_at: now })
         .where(and(eq(uploads.recording_id, id), eq(uploads.state, "failed"))),
     );
     if (rec.state === "failed")

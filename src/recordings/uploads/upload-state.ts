@@ -96,7 +96,10 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
     saveBytesSent: (id, bytes) => queue.recordProgress(ctx, Number(id), bytes),
     clearResume: (id) => resume.resetUpload(ctx, Number(id)),
     markUploaded: (id) => queue.markUploaded(ctx, Number(id)),
-    markFailed: (id, message) => queue.markFailed(ctx, Number(id), message, { final: true }),
+    markRetrying: (id, r) => queue.markFailed(ctx, Number(id), r.error, { final: false, nextRetryAt: r.nextRetryAt }),
+    markFailed: (id, message, nextRetryAt) => queue.markFailed(ctx, Number(id), message, { final: true, nextRetryAt }),
+    listFailed: () => queue.listFailed(ctx).map((f) => ({ id: String(f.id), nextRetryAt: f.next_retry_at })),
+    requeueFailed: (id) => queue.requeueFailed(ctx, Number(id)),
     markRecordingUploaded(recordingId) {
       const manifest = ctx.store.raw<UploadRow>(SQL.manifest, [recordingId])[0];
       // The upload is complete once this commit is durable. Deleting the local copy follows

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
 import { bytesStream, rangeStream } from "../body.ts";
+import { READ_ONLY_ADVICE } from "../../errors.ts";
 import { TargetError } from "../target-error.ts";
 import type { Target } from "../target.ts";
 
@@ -65,7 +66,8 @@ export function createFileTarget(opts: FileTargetOptions): Target {
       // sends it once fixed. Anything else (a full disk, an NFS mount away) may cure itself:
       // retried with backoff.
       const permanent = NEEDS_A_PERSON.has(err.code ?? "");
-      throw new TargetError(`file target: writing ${dest}: ${err.message}${permanent ? "; fix the directory, then retry the recording" : ""}`, {
+      const advice = err.code === "EROFS" ? `. ${READ_ONLY_ADVICE}` : "";
+      throw new TargetError(`file target: writing ${dest}: ${err.message}${permanent ? "; fix the directory, then retry the recording" : ""}${advice}`, {
         protocol: "file",
         network: !permanent,
         code: err.code,

@@ -105,9 +105,18 @@ export function createTusTarget(opts: TusTargetOptions): Target {
 
   async function send(job: PutJob, url: string) {
     const algo = await serverChecksum(job.signal);
-    for (;;) {
+    // Asking the offset again at once is for an offset that moved; otherwise (a 409 for ever,
+    // an offset that is not a number) the uploader retries after its backoff, not in a tight loop.
+    for (let asked = -1; ; ) {
       const head = await call("HEAD", url, {}, job.signal);
-      let offset = Number(head.headers.get("upload-offset") ?? "0");
+      const said = head.headers.get("upload-offset") ?? "0";
+      let offset = Number(said);
+      if (!(offset > asked))
+        throw new TargetError(
+          `tus HEAD ${shownUrl(url)} answered Upload-Offset ${JSON.stringify(said.slice(0, 40))}: ${asked < 0 ? "not an offset" : `no further than when last asked (${asked})`}`,
+          { protocol: "tus" },
+        );
+      asked = offset;
       job.onProgress(offset);
       while (offset < job.size) {
         const len = Math.min(chunkSize, job.size - offset);

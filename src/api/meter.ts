@@ -1,0 +1,86 @@
+// Counters the daemon keeps for GET /metrics that no status section holds: what was ingested
+// and how long its acknowledgement took (fed by the recordings routes), and what the uploader
+// sent, failed and retried (counted from its events). In memory, from the daemon's start.
+import type { EventFeed } from "./deps.ts";
+
+/** Upper bounds (seconds) of the acknowledgement-latency buckets: fsync on SD cards to SSDs. */
+export const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+export type IngestKind = "messages" | "file";
+
+export interface Histogram {
+  /** Cumulative counts per bucket of ACK_BUCKETS (then +Inf = count). */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+export interface MeterSnapshot {
+  ingestMessages: number;
+  ingestBytes: Record<IngestKind, number>;
+  ackLatency: Histogram;
+  uploadBytes: number;
+  uploadObjects: number;
+  failures: Record<string, number>;
+  retries: Record<string, number>;
+}
+
+export interface Meter {
+  /** One write acknowledged (durable): its messages (0 for a file), its bytes and the seconds it took. */
+  observeWrite(kind: IngestKind, messages: number, bytes: number, seconds: number): void;
+  snapshot(): MeterSnapshot;
+}
+
+const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry"]);
+
+/** A label value that stays a small set: the event's reason, else "other". */
+const reasonOf = (data: unknown) => {
+  const r = (data as { reason?: unknown }).reason;
+  return typeof r === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(r) ? r : "other";
+};
+
+export function createMeter(events?: EventFeed): Meter {
+  let ingestMessages = 0;
+  const ingestBytes: Record<IngestKind, number> = { messages: 0, file: 0 };
+  const buckets = ACK_BUCKETS.map(() => 0);
+  let sum = 0;
+  let count = 0;
+  let uploadBytes = 0;
+  let uploadObjects = 0;
+  const failures: Record<string, number> = {};
+  const retries: Record<string, number> = {};
+  events?.subscribe({
+    types: UPLOAD_EVENTS,
+    onEvent(e) {
+      if (e.type === "upload.object_uploaded") {
+        uploadObjects++;
+        const b = (e.data as { bytes?: unknown }).bytes;
+        if (typeof b === "number" && Number.isFinite(b)) uploadBytes += b;
+      } else if (e.type === "upload.recording_uploaded")
+        uploadObjects++; // its manifest
+      else if (e.type === "upload.failed") failures[reasonOf(e.data)] = (failures[reasonOf(e.data)] ?? 0) + 1;
+      else retries[reasonOf(e.data)] = (retries[reasonOf(e.data)] ?? 0) + 1;
+    },
+    onClose() {},
+  });
+  return {
+    observeWrite(kind, messages, bytes, seconds) {
+      ingestMessages += messages;
+      ingestBytes[kind] += bytes;
+      sum += seconds;
+      count++;
+      ACK_BUCKETS.forEach((le, i) => {
+        if (seconds <= le) buckets[i]!++;
+      });
+    },
+    snapshot: () => ({
+      ingestMessages,
+      ingestBytes: { ...ingestBytes },
+      ackLatency: { buckets: [...buckets], sum, count },
+      uploadBytes,
+      uploadObjects,
+      failures: { ...failures },
+      retries: { ...retries },
+    }),
+  };
+}
