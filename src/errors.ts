@@ -35,15 +35,33 @@ export type ErrorCode =
   | "unavailable"
   | "internal";
 
+/** The CLI's exit code for each kind of error: the one mapping (README "Exit codes"). */
+export const EXIT_CODE_OF: Record<ErrorCode, ExitCode> = {
+  bad_request: EXIT.error,
+  usage: EXIT.usage,
+  config: EXIT.error,
+  not_found: EXIT.error,
+  conflict: EXIT.error,
+  too_large: EXIT.error,
+  storage_full: EXIT.error,
+  not_running: EXIT.notRunning,
+  unavailable: EXIT.error,
+  internal: EXIT.error,
+};
+
 export class DaemonError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly status: number,
-    readonly exitCode: ExitCode,
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** From the error's kind (EXIT_CODE_OF); an error code this CLI does not know exits 1. */
+  get exitCode(): ExitCode {
+    return EXIT_CODE_OF[this.code] ?? EXIT.error;
   }
 }
 
@@ -53,58 +71,58 @@ export class ValidationError extends DaemonError {
     message: string,
     readonly field?: string,
   ) {
-    super("bad_request", message, 400, EXIT.error);
+    super("bad_request", message, 400);
   }
 }
 
 /** A command line that cannot be understood (unknown flag, missing argument). */
 export class UsageError extends DaemonError {
   constructor(message: string) {
-    super("usage", message, 400, EXIT.usage);
+    super("usage", message, 400);
   }
 }
 
 /** A configuration value that is wrong; the message names the field and its source. */
 export class ConfigError extends DaemonError {
   constructor(message: string) {
-    super("config", message, 400, EXIT.error);
+    super("config", message, 400);
   }
 }
 
 export class NotFoundError extends DaemonError {
   constructor(message: string) {
-    super("not_found", message, 404, EXIT.error);
+    super("not_found", message, 404);
   }
 }
 
 /** The thing exists but is in the wrong state for the request (a write after stop). */
 export class ConflictError extends DaemonError {
   constructor(message: string) {
-    super("conflict", message, 409, EXIT.error);
+    super("conflict", message, 409);
   }
 }
 
 export class TooLargeError extends DaemonError {
   constructor(message: string) {
-    super("too_large", message, 413, EXIT.error);
+    super("too_large", message, 413);
   }
 }
 
 /** The storage limit or the disk is full; nothing was written. */
 export class StorageFullError extends DaemonError {
   constructor(message: string) {
-    super("storage_full", message, 507, EXIT.error);
+    super("storage_full", message, 507);
   }
 }
 
 export class DaemonNotRunningError extends DaemonError {
   constructor(message = "Daemon not running.") {
-    super("not_running", message, 503, EXIT.notRunning);
+    super("not_running", message, 503);
   }
 }
 
 export class UnavailableError extends DaemonError {
   constructor(message: string) {
-    super("unavailable", message, 503, EXIT.error);
+    super("unavailable", message, 503);
   }
 }

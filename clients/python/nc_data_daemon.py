@@ -221,6 +221,8 @@ def _encode_frame(trace, timestamp_ns, payload):
 
 _NDJSON = "application/x-ndjson"
 _FRAMES = "application/vnd.ncd.frames"
+# The states a wait ends on: the daemon's /v1/openapi.json names them (RecordingState, x-settled),
+# and the client's test compares this list with the served document.
 _SETTLED = ("uploaded", "failed", "cancelled")
 
 

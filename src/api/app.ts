@@ -11,8 +11,10 @@ import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { createMeter } from "./meter.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { OpenApiSchema } from "./contract.ts";
 import { openapiHandler } from "./openapi.ts";
 import { recordingsRoutes, type RecordingsApiDeps } from "./recordings.ts";
+import { answer } from "./route-docs.ts";
 import { shutdownRoutes } from "./shutdown.ts";
 import { statusRoutes } from "./status.ts";
 
@@ -39,7 +41,7 @@ export function createApp(deps: ApiDeps) {
       "/v1/openapi.json",
       describeRoute({
         summary: "This document.",
-        responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+        responses: { 200: answer("OpenAPI 3.1", OpenApiSchema) },
       }),
       openapiHandler(() => self!, deps.version),
     );

@@ -4,7 +4,9 @@ import { redactConfig, type FieldName } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
 import { tooDeepLineAt } from "../recordings/input/json-depth.ts";
 import { readBody } from "./body.ts";
+import { ConfigAnswerSchema, ConfigPatchAnswerSchema, type ConfigAnswer, type ConfigPatchAnswer } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
+import { answer, failures } from "./route-docs.ts";
 
 async function jsonObject(req: Request): Promise<Record<string, unknown>> {
   const bytes = await readBody(req, { bytes: 1024 * 1024, what: "The request body", source: "the limit for config changes" });
@@ -33,25 +35,22 @@ const changesInput: MiddlewareHandler<
   await next();
 };
 
-const json = (description: string) => ({ description, content: { "application/json": { schema: { type: "object" as const } } } });
-const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
-
 /** Live changes last until the daemon restarts; profiles are not rewritten. */
 export const configRoutes = (deps: Pick<ApiDeps, "config">) =>
   new Hono()
-    .get("/", describeRoute({ summary: "The effective configuration, secrets redacted.", responses: { 200: json("Config") } }), (c) =>
-      c.json({ config: redactConfig(deps.config.get()) }),
+    .get("/", describeRoute({ summary: "The effective configuration, secrets redacted.", responses: { 200: answer("Config", ConfigAnswerSchema) } }), (c) =>
+      c.json({ config: redactConfig(deps.config.get()) } satisfies ConfigAnswer),
     )
     .patch(
       "/",
       describeRoute({
         summary: "Change live fields (bandwidth_limit, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
         requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
-        responses: { 200: json("Config and changed fields"), 400: error("Bad field (named)"), 409: error("The field needs a restart") },
+        responses: { 200: answer("Config and changed fields", ConfigPatchAnswerSchema), ...failures(400, 409, 413) },
       }),
       changesInput,
       async (c) => {
         const { config, changed } = deps.config.patch(c.req.valid("json"));
-        return c.json({ config: redactConfig(config), changed });
+        return c.json({ config: redactConfig(config), changed } satisfies ConfigPatchAnswer);
       },
     );

@@ -1,43 +1,62 @@
 // The API's contract in one place, for both sides: media types, the shapes of requests and
-// answers, frames and progress. Declared here or where they are produced (recordings/,
-// uploader/) and re-exported, never copied. Nothing here runs anything, so the client (Bun or
-// Deno) takes its constants from here without loading the daemon's code.
-import type { RecordingProgress } from "../uploader/progress.ts";
-import type { RecordingDetail, RecordingView } from "../recordings/types.ts";
+// answers, frames and progress. Each answer is a valibot schema in contract/ (its one owner):
+// the TypeScript types below are inferred from the schemas, /v1/openapi.json is generated from
+// them, and the daemon's routes return values of these types, so what recordings/ and
+// uploader/ produce is checked against them by the type check. The public names the SDK has
+// always used are kept (RecordingView, RecordingDetail...); they name the inferred types.
+// Nothing here runs anything, so the client (Bun or Deno) takes its constants from here
+// without loading the daemon's code.
 
-export type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingView, TraceDeclaration, TraceView } from "../recordings/types.ts";
+export type { CreateRecordingInput, TraceDeclaration } from "../recordings/types.ts";
 export type { Frame } from "../recordings/input/frames.ts";
-export type { StoredFile } from "../recordings/put-file.ts";
 export type { ListOptions as ListQuery } from "../recordings/views.ts";
-export type { ObjectProgress, RecordingProgress, UploadProgress } from "../uploader/progress.ts";
+export { RECORDING_STATES, UPLOAD_STATES } from "../store/states.ts";
+export { FILE_NAME_PATTERN } from "../recordings/input/names.ts";
+
+export { ErrorBodySchema, type ErrorBody } from "./contract/errors.ts";
+export {
+  ConfigAnswerSchema,
+  ConfigPatchAnswerSchema,
+  DaemonEventSchema,
+  HealthSchema,
+  OpenApiSchema,
+  ShutdownAnswerSchema,
+  StatusSchema,
+  type ConfigAnswer,
+  type ConfigPatchAnswer,
+  type DaemonEvent,
+  type Health,
+  type ShutdownAnswer,
+  type StatusBody,
+} from "./contract/daemon.ts";
+export {
+  ObjectProgressSchema,
+  RecordingProgressSchema,
+  UploadProgressSchema,
+  type ObjectProgressBody as ObjectProgress,
+  type RecordingProgressBody as RecordingProgress,
+  type UploadProgressBody as UploadProgress,
+} from "./contract/progress.ts";
+export {
+  AppendAnswerSchema,
+  RecordingAnswerSchema,
+  RecordingListSchema,
+  RecordingStateSchema,
+  RecordingViewSchema,
+  SETTLED_STATES,
+  StoredFileSchema,
+  type AppendAnswerBody as AppendResult,
+  type RecordingAnswerBody as RecordingAnswer,
+  type RecordingDetailBody as RecordingDetail,
+  type RecordingListBody as RecordingList,
+  type RecordingViewBody as RecordingView,
+  type StoredFileBody as StoredFile,
+  type TraceBody as TraceView,
+  type UploadInfoBody as UploadInfo,
+} from "./contract/recordings.ts";
 
 /** Binary messages (docs/frames.md). */
 export const FRAMES_TYPE = "application/vnd.ncd.frames";
 /** JSON lines: the first is what clients send; all are accepted. */
 export const NDJSON_TYPES = ["application/x-ndjson", "application/ndjson", "application/jsonl"];
 export const NDJSON_TYPE = NDJSON_TYPES[0]!;
-
-/** States after which nothing more happens to a recording by itself. */
-export const SETTLED_STATES = ["uploaded", "failed", "cancelled"];
-
-/** GET /v1/health. */
-export interface Health {
-  ok: true;
-  pid: number;
-  version: string;
-}
-
-/** A page of GET /v1/recordings, newest first. */
-export interface RecordingList {
-  items: RecordingView[];
-  next_cursor: string | null;
-}
-
-/** Where a recording goes and how far its upload is, when an upload target is set. */
-export interface UploadInfo {
-  remote?: { location: string; key: string };
-  upload_progress?: RecordingProgress | null;
-}
-
-/** One recording as the API answers it: its detail and, with a target, its upload. */
-export type RecordingAnswer = RecordingDetail & UploadInfo;

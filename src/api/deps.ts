@@ -1,17 +1,9 @@
 // Everything the control API needs from the daemon, passed in so the API can be built and
 // tested without a daemon.
 import type { Config, FieldName } from "../config/index.ts";
+import type { DaemonEvent } from "./contract.ts";
 import type { Meter } from "./meter.ts";
 import type { RecordingsApiDeps } from "./recordings.ts";
-
-export interface DaemonEvent {
-  /** Increasing per daemon run; sent as the SSE id. */
-  id: number;
-  type: string;
-  /** ISO 8601 time of publication. */
-  time: string;
-  data: unknown;
-}
 
 export interface EventSubscription {
   /** Null means every type. */

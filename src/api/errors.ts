@@ -6,14 +6,16 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DaemonError } from "../errors.ts";
 import { isDiskFull } from "../recordings/disk/storage-full.ts";
-
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+import type { ErrorBody } from "./contract.ts";
 
 export const errorBody = (code: string, message: string, field?: string): ErrorBody => ({
   error: field ? { code, message, field } : { code, message },
 });
+
+const INTERNAL = errorBody("internal", "Internal error in the daemon; see its log for details.");
+
+/** The 500 for an error that escapes the app itself (the server's last resort). */
+export const internalError = () => Response.json(INTERNAL, { status: 500 });
 
 /** The client went away mid-request (closed its socket, or its fetch was aborted): nothing to answer. */
 function clientGone(err: Error, req: Request): boolean {
@@ -43,7 +45,7 @@ export function errorHandler(logError?: (message: string, err: unknown) => void,
       return c.json(errorBody("storage_full", `A disk the daemon writes to is full: ${err.message}. Free space or inodes on it.`), 507);
     }
     logError?.(`Unexpected error in ${c.req.method} ${c.req.path}: ${err?.message ?? String(err)}`, err);
-    return c.json(errorBody("internal", "Internal error in the daemon; see its log for details."), 500);
+    return c.json(INTERNAL, 500);
   };
 }
 

@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import type { ApiDeps, DaemonEvent } from "./deps.ts";
+import { DaemonEventSchema, type DaemonEvent } from "./contract.ts";
+import type { ApiDeps } from "./deps.ts";
+import { answer } from "./route-docs.ts";
 import { queryInput } from "./validated-input.ts";
 
 /** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
@@ -24,7 +26,7 @@ export const eventsRoutes = (deps: Pick<ApiDeps, "events">) =>
     "/",
     describeRoute({
       summary: "Server-sent events; each data line is {id,type,time,data}.",
-      responses: { 200: { description: "text/event-stream", content: { "text/event-stream": {} } } },
+      responses: { 200: answer("Each event's data line is one event as JSON.", DaemonEventSchema, "text/event-stream") },
     }),
     queryInput(eventsQuery),
     (c) => {

@@ -4,8 +4,11 @@
 import { statfsSync } from "node:fs";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import * as v from "valibot";
+import { RECORDING_STATES, UPLOAD_STATES } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ACK_BUCKETS, createMeter, type Histogram, type Meter } from "./meter.ts";
+import { answer } from "./route-docs.ts";
 import { processFigures } from "./process-metrics.ts";
 import { statusOf } from "./status.ts";
 
@@ -72,12 +75,14 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
     type,
     num(value) === undefined ? [] : [[{}, num(value)!]],
   ];
-  const byLabel = (name: string, help: string, label: string, obj: Record<string, unknown>, keys: string[], type: "gauge" | "counter" = "gauge"): Sample => [
-    name,
-    help,
-    type,
-    keys.map((k) => [{ [label]: k }, num(obj[k]) ?? 0] as [Labels, number]),
-  ];
+  const byLabel = (
+    name: string,
+    help: string,
+    label: string,
+    obj: Record<string, unknown>,
+    keys: readonly string[],
+    type: "gauge" | "counter" = "gauge",
+  ): Sample => [name, help, type, keys.map((k) => [{ [label]: k }, num(obj[k]) ?? 0] as [Labels, number])];
   const events = deps.events.counts?.() ?? {};
   return render([
     g("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", p.cpuSeconds, "counter"),
@@ -92,21 +97,8 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
     g("ncd_storage_limit_bytes", "The storage_limit in force.", storage.limit_bytes),
     g("ncd_storage_waiting_for_upload_bytes", "Local bytes not uploaded yet.", storage.waiting_for_upload_bytes),
     g("ncd_storage_disk_free_bytes", "Free space on the disk holding the recordings, for this user.", diskFree(storage.path)),
-    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, [
-      "recording",
-      "finalizing",
-      "pending_upload",
-      "uploading",
-      "uploaded",
-      "failed",
-      "cancelled",
-    ]),
-    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, [
-      "pending",
-      "uploading",
-      "uploaded",
-      "failed",
-    ]),
+    byLabel("ncd_recordings", "Recordings by state.", "state", recordings, RECORDING_STATES),
+    byLabel("ncd_upload_objects", "Remote objects (segments, files, manifests) by upload state.", "state", uploads, UPLOAD_STATES),
     g("ncd_upload_queue_depth", "Objects waiting to be uploaded (pending, not yet in flight).", uploads.pending),
     g("ncd_upload_pending_bytes", "Bytes waiting to be uploaded.", uploads.pending_bytes),
     g("ncd_upload_active", "Objects being uploaded now.", progress.active),
@@ -140,7 +132,7 @@ export const metricsRoutes = (deps: ApiDeps, meter: Meter = deps.meter ?? create
     "/",
     describeRoute({
       summary: "Prometheus text: process, storage, recordings and uploads by state, ingest, acknowledgement latency, upload counters.",
-      responses: { 200: { description: "text/plain; version=0.0.4", content: { "text/plain": {} } } },
+      responses: { 200: answer("Prometheus text format, version 0.0.4.", v.string(), "text/plain") },
     }),
     (c) => c.body(metricsText(deps, meter), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );

@@ -4,18 +4,6 @@
 import type { Context, Hono } from "hono";
 import { generateSpecs } from "hono-openapi";
 
-const errorSchema = {
-  type: "object" as const,
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object" as const,
-      required: ["code", "message"],
-      properties: { code: { type: "string" as const }, message: { type: "string" as const }, field: { type: "string" as const } },
-    },
-  },
-};
-
 // biome-ignore lint: any app.
 type AnyApp = Hono<any, any, any>;
 
@@ -23,11 +11,10 @@ export function openapiDocument(app: AnyApp, version: string) {
   return generateSpecs(app, {
     documentation: {
       info: { title: "nc-data-daemon control API", version, description: "HTTP/1.1 over the daemon's Unix socket." },
-      components: { schemas: { Error: errorSchema } },
     },
     // /v1/openapi.json is a route like the others, not a static file.
     excludeStaticFile: false,
-    // Refused input is answered in the API's one error shape.
+    // Refused input is answered in the API's one error body (contract/errors.ts, the Error component).
     defaultValidationErrorResponse: {
       description: "Bad input; the field is named",
       content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },

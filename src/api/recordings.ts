@@ -6,11 +6,24 @@ import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { checkDeclared, contentLength, createGate, readBody } from "./body.ts";
 import { TooLargeError, ValidationError } from "../errors.ts";
+import { FILE_NAME_PATTERN, FILE_NAME_RULE } from "../recordings/input/names.ts";
 import type { Recordings } from "../recordings/recordings.ts";
-import type { RecordingDetail } from "../recordings/types.ts";
-import { STATES } from "../recordings/views.ts";
-import { FRAMES_TYPE, NDJSON_TYPES, type RecordingAnswer, type StoredFile, type UploadInfo } from "./contract.ts";
-import { answers, binaryBody, failures, idParam, recordingAnswer } from "./recordings-docs.ts";
+import type { RecordingDetail as ProducedDetail } from "../recordings/types.ts";
+import {
+  AppendAnswerSchema,
+  FRAMES_TYPE,
+  NDJSON_TYPES,
+  RECORDING_STATES as STATES,
+  RecordingAnswerSchema,
+  RecordingListSchema,
+  StoredFileSchema,
+  type AppendResult,
+  type RecordingAnswer,
+  type RecordingList,
+  type StoredFile,
+  type UploadInfo,
+} from "./contract.ts";
+import { answer, binaryBody, failures, idParam } from "./route-docs.ts";
 import { jsonInput, queryInput } from "./validated-input.ts";
 
 export interface RecordingsApiDeps {
@@ -57,6 +70,8 @@ const listQuery = v.object({
   cursor: v.optional(v.pipe(v.string(), v.description("next_cursor of the previous page."))),
 });
 
+const recordingAnswer = answer("The recording", RecordingAnswerSchema);
+
 /** An empty body is taken as {}. (The validator before describeRoute says what the body holds.) */
 const optionalBody = { required: false, description: "JSON; an empty body counts as {}.", content: {} };
 
@@ -78,21 +93,19 @@ function rawFileName(path: string): string {
   } catch {
     // shown as sent
   }
-  throw new ValidationError(
-    `File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`,
-    "name",
-  );
+  throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: a file name cannot contain "/"; ${FILE_NAME_RULE}.`, "name");
 }
 
 export function recordingsRoutes(deps: RecordingsApiDeps) {
   const batches = createGate(2);
-  const view = (rec: RecordingDetail): RecordingAnswer => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
+  // Typed by the contract: what recordings/ produces must be what the contract documents.
+  const view = (rec: ProducedDetail): RecordingAnswer => ({ ...rec, ...(deps.uploadInfo?.(rec.id) ?? {}) });
   return (
     new Hono()
       .post(
         "/",
         jsonInput(createBody, JSON_BODY),
-        describeRoute({ summary: "Create a recording.", requestBody: optionalBody, responses: { 201: recordingAnswer, ...failures(400, 413, 507) } }),
+        describeRoute({ summary: "Create a recording.", requestBody: optionalBody, responses: { 201: recordingAnswer, ...failures(400, 413, 503, 507) } }),
         async (c) => {
           const input = c.req.valid("json");
           const metadataBytes = input.metadata ? new TextEncoder().encode(JSON.stringify(input.metadata)).byteLength : 0;
@@ -103,13 +116,16 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       )
       .get(
         "/",
-        describeRoute({ summary: "List recordings, newest first.", responses: { 200: answers.list, ...failures(400) } }),
+        describeRoute({ summary: "List recordings, newest first.", responses: { 200: answer("A page", RecordingListSchema), ...failures(400, 503) } }),
         queryInput(listQuery),
         async (c) => {
           const q = c.req.valid("query");
-          return c.json(
-            (await deps.recordings()).list({ state: q.state, limit: q.limit === undefined ? undefined : Number(q.limit), cursor: q.cursor ?? null }),
-          );
+          const page: RecordingList = (await deps.recordings()).list({
+            state: q.state,
+            limit: q.limit === undefined ? undefined : Number(q.limit),
+            cursor: q.cursor ?? null,
+          });
+          return c.json(page);
         },
       )
       .get(
@@ -117,7 +133,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
         describeRoute({
           summary: "One recording: state, traces, files, segments, upload progress, remote location.",
           parameters: [idParam],
-          responses: { 200: recordingAnswer, ...failures(404) },
+          responses: { 200: recordingAnswer, ...failures(404, 503) },
         }),
         async (c) => c.json(view((await deps.recordings()).get(c.req.param("id")))),
       )
@@ -133,7 +149,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
               [FRAMES_TYPE]: binaryBody,
             },
           },
-          responses: { 200: answers.append, ...failures(400, 404, 409, 413, 507) },
+          responses: { 200: answer("Accepted", AppendAnswerSchema), ...failures(400, 404, 409, 413, 503, 507) },
         }),
         async (c) => {
           const began = performance.now();
@@ -163,7 +179,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           const { result, bytes } = declared !== undefined && declared < LARGE_BATCH_BYTES ? await store() : await batches(store);
           if (bytes >= LARGE_BATCH_BYTES) deps.releaseMemory?.();
           deps.onAcknowledged?.("messages", result.accepted, bytes, (performance.now() - began) / 1000);
-          return c.json(result, 200);
+          return c.json(result satisfies AppendResult, 200);
         },
       )
       // {.+} takes a name with a slash too, so that it is refused with the reason, not "no route".
@@ -171,9 +187,9 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
         "/:id/files/:name{.+}",
         describeRoute({
           summary: "Store a whole file, streamed; answered once durable.",
-          parameters: [idParam, { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$" } }],
+          parameters: [idParam, { name: "name", in: "path", required: true, schema: { type: "string", pattern: FILE_NAME_PATTERN } }],
           requestBody: { required: true, content: { "*/*": binaryBody } },
-          responses: { 201: answers.stored, ...failures(400, 404, 409, 507) },
+          responses: { 201: answer("Stored", StoredFileSchema), ...failures(400, 404, 409, 503, 507) },
         }),
         async (c) => {
           const began = performance.now();
@@ -190,7 +206,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
         describeRoute({
           summary: "Stop: close the segment, write the manifest, queue the upload.",
           parameters: [idParam],
-          responses: { 200: recordingAnswer, ...failures(404, 409) },
+          responses: { 200: recordingAnswer, ...failures(404, 409, 503) },
         }),
         async (c) => {
           const rec = await (await deps.recordings()).stop(c.req.param("id"));
@@ -205,7 +221,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           summary: 'Cancel: abort uploads and delete local data. Needs {"confirm": true}.',
           parameters: [idParam],
           requestBody: optionalBody,
-          responses: { 200: recordingAnswer, ...failures(400, 404, 409) },
+          responses: { 200: recordingAnswer, ...failures(400, 404, 409, 503) },
         }),
         async (c) => {
           const { confirm } = c.req.valid("json");
@@ -216,7 +232,7 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
       )
       .post(
         "/:id/retry",
-        describeRoute({ summary: "Queue the failed uploads again.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409) } }),
+        describeRoute({ summary: "Queue the failed uploads again.", parameters: [idParam], responses: { 200: recordingAnswer, ...failures(404, 409, 503) } }),
         async (c) => {
           const rec = (await deps.recordings()).retry(c.req.param("id"));
           deps.onStopped?.(rec.id);

@@ -1,41 +1,16 @@
 import { Hono, type TypedResponse } from "hono";
 import { describeRoute } from "hono-openapi";
 import { redactConfig, type Config } from "../config/index.ts";
+import { StatusSchema, type StatusBody } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
+import { answer } from "./route-docs.ts";
 
-/** The status body as OpenAPI shows it: the uploads section's fields, the rest open (docs/api.md has them all). */
-const STATUS_SCHEMA = {
-  type: "object" as const,
-  properties: {
-    uploads: {
-      type: "object" as const,
-      properties: {
-        pending: { type: "integer" as const, description: "Data objects (segments, files) waiting, a backoff included; each object is in one state." },
-        uploading: { type: "integer" as const },
-        uploaded: { type: "integer" as const },
-        failed: { type: "integer" as const },
-        problem: {
-          type: ["string", "null"] as ["string", "null"],
-          description: 'Why uploads do not work, e.g. "upload target unreachable since 10:02: connection refused".',
-        },
-        target_problem: {
-          type: ["object", "null"] as ["object", "null"],
-          properties: {
-            problem: { type: "string" as const },
-            unreachable: { type: "boolean" as const },
-            reason: { type: "string" as const },
-            since: { type: "string" as const, format: "date-time" },
-            failures: { type: "integer" as const },
-          },
-        },
-        last_error: { type: ["string", "null"] as ["string", "null"], description: "The latest failed attempt's message, redacted." },
-      },
-    },
-  },
-};
-
-/** The status body but its config section. */
-export interface StatusSections {
+/**
+ * The status body but its config section, as it is built: the sections other parts of the
+ * daemon contribute are untyped here (StatusProvider), so the contract's StatusSchema is what
+ * says what they hold, and test/api/live-contract.test.ts checks the served body against it.
+ */
+interface StatusSections {
   running: true;
   pid: number;
   version: string;
@@ -46,10 +21,6 @@ export interface StatusSections {
   storage: { used_bytes: number; limit_bytes: number; [k: string]: unknown };
   uploads: { pending: number; uploading: number; uploaded: number; failed: number; [k: string]: unknown };
   [section: string]: unknown;
-}
-
-export interface StatusBody extends StatusSections {
-  config: Config;
 }
 
 /** Everything but the config section; statusOf adds it, the route splices it in pre-serialised. */
@@ -78,7 +49,7 @@ function sections(deps: ApiDeps, startedAt: string): StatusSections {
 }
 
 export function statusOf(deps: ApiDeps): StatusBody {
-  return { ...sections(deps, new Date(deps.startedAt).toISOString()), config: redactConfig(deps.config.get()) };
+  return { ...sections(deps, new Date(deps.startedAt).toISOString()), config: redactConfig(deps.config.get()) } as StatusBody;
 }
 
 /**
@@ -92,7 +63,7 @@ export function statusRoutes(deps: ApiDeps) {
     "/",
     describeRoute({
       summary: "Pid, version, uptime, instance, socket, redacted config, storage and upload counters.",
-      responses: { 200: { description: "Status", content: { "application/json": { schema: STATUS_SCHEMA } } } },
+      responses: { 200: answer("Status", StatusSchema) },
     }),
     (c) => {
       const config = deps.config.get();

@@ -8,11 +8,9 @@ import * as v from "valibot";
 import { ValidationError } from "../errors.ts";
 import { MAX_JSON_DEPTH, tooDeepLineAt } from "../recordings/input/json-depth.ts";
 import { readBody, type BodyLimit } from "./body.ts";
+import { openapiOptions } from "./route-docs.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** valibot's `custom` checks have no JSON Schema of their own: they say what they are in their metadata. */
-const openapiOptions = { errorMode: "ignore" as const };
 
 /** The keys a (nested) strict object schema allows, for "unknown field" messages. */
 function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[]): string[] {

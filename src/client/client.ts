@@ -1,13 +1,14 @@
 // The typed client of the control API: Hono's `hc` over the daemon's Unix socket, plus the
 // calls the CLI and scripts need, each turning failures into the daemon's named errors.
 import { hc } from "hono/client";
-import type { AppType, DaemonEvent, Health, StatusBody } from "../api/index.ts";
-import type { Config, FieldName } from "../config/index.ts";
+import type { AppType, ConfigAnswer, ConfigPatchAnswer, DaemonEvent, Health, ShutdownAnswer, StatusBody } from "../api/index.ts";
+import type { FieldName } from "../config/index.ts";
 import { connectionError, errorFromResponse } from "./errors.ts";
 import { readEvents } from "./sse.ts";
 import { unixFetch, type Fetch } from "./unix-fetch.ts";
 
-type Resp = Pick<Response, "ok" | "status" | "json" | "text">;
+/** An answer of `api`: its JSON is typed by the route, which returns the contract's types. */
+type Resp<T> = Pick<Response, "ok" | "status" | "text"> & { json(): Promise<T> };
 
 export interface ClientOptions {
   socket: string;
@@ -37,10 +38,11 @@ export function createClient(opts: ClientOptions) {
     }
   };
   const api = hc<AppType>("http://localhost", { fetch: guarded });
-  const json = async <T>(res: Promise<Resp> | Resp): Promise<T> => {
+  // NoInfer: T comes from the route's answer alone, so a caller's declared type is checked against it.
+  const json = async <T>(res: Promise<Resp<T>> | Resp<T>): Promise<NoInfer<T>> => {
     const r = await res;
     if (!r.ok) throw await errorFromResponse(r);
-    return (await r.json()) as T;
+    return r.json();
   };
   const send = (method: string, path: string, body?: unknown) =>
     guarded(`http://localhost${path}`, {
@@ -74,23 +76,26 @@ export function createClient(opts: ClientOptions) {
     /** Checks an answer of `api`: its JSON body, or the daemon's error as ApiError. */
     json,
     /** Any call by path, e.g. request("GET", path); throws ApiError on non-2xx. */
-    request: <T = unknown>(method: string, path: string, body?: unknown) => json<T>(send(method, path, body)),
+    request: <T = unknown>(method: string, path: string, body?: unknown) => json(send(method, path, body) as Promise<Resp<T>>),
     /** Like request(), with a raw body and content type, e.g. NDJSON or a file's stream. */
     requestRaw: <T = unknown>(method: string, path: string, body: RawBody, contentType: string, opts?: RawOptions) =>
-      json<T>(sendRaw(method, path, body, contentType, opts)),
-    health: () => json<Health>(api.v1.health.$get()),
-    status: () => json<StatusBody>(api.v1.status.$get()),
-    config: () => json<{ config: Config }>(api.v1.config.$get()),
-    patchConfig: (changes: Partial<Record<FieldName, unknown>>) => json<{ config: Config; changed: FieldName[] }>(api.v1.config.$patch({ json: changes })),
-    shutdown: () => json<{ ok: true; pid: number }>(api.v1.shutdown.$post()),
+      json(sendRaw(method, path, body, contentType, opts) as Promise<Resp<T>>),
+    health: (): Promise<Health> => json(api.v1.health.$get()),
+    status: (): Promise<StatusBody> => json(api.v1.status.$get()),
+    config: (): Promise<ConfigAnswer> => json(api.v1.config.$get()),
+    patchConfig: (changes: Partial<Record<FieldName, unknown>>): Promise<ConfigPatchAnswer> => json(api.v1.config.$patch({ json: changes })),
+    shutdown: (): Promise<ShutdownAnswer> => json(api.v1.shutdown.$post()),
     /** GET /metrics: the Prometheus text. */
     async metrics(): Promise<string> {
       const r = await api.metrics.$get();
       if (!r.ok) throw await errorFromResponse(r);
       return r.text();
     },
-    /** Streams events until `signal` aborts or the daemon stops; `types` filters (prefix.* allowed). */
-    async *events(types: string[] = [], signal?: AbortSignal): AsyncGenerator<DaemonEvent> {
+    /**
+     * Streams events until `signal` aborts or the daemon stops; `types` filters (prefix.* allowed).
+     * `onSubscribed` is called once the daemon has the subscription in place (before any event).
+     */
+    async *events(types: string[] = [], signal?: AbortSignal, onSubscribed?: () => void): AsyncGenerator<DaemonEvent> {
       let res: Response;
       try {
         // Unguarded: a stream of events has no timeout.
@@ -103,7 +108,7 @@ export function createClient(opts: ClientOptions) {
         throw connectionError(err, socket, timeoutMs);
       }
       if (!res.ok || !res.body) throw await errorFromResponse(res);
-      yield* readEvents(res.body);
+      yield* readEvents(res.body, onSubscribed);
     },
   };
 }

@@ -1,6 +1,7 @@
 // What a caller of the client can catch: the daemon's own error (code + message from its
 // JSON body), "not running" (nothing answers) and "not responding" (it answers too slowly).
-import { DaemonError, DaemonNotRunningError, EXIT, type ErrorCode } from "../errors.ts";
+import type { ErrorBody } from "../api/contract.ts";
+import { DaemonError, DaemonNotRunningError, type ErrorCode } from "../errors.ts";
 
 export class ApiError extends DaemonError {
   constructor(
@@ -9,13 +10,13 @@ export class ApiError extends DaemonError {
     status: number,
     readonly field?: string,
   ) {
-    super(code as ErrorCode, message, status, code === "usage" ? EXIT.usage : EXIT.error);
+    super(code as ErrorCode, message, status);
   }
 }
 
 export class NotRespondingError extends DaemonError {
   constructor(socket: string, timeoutMs: number) {
-    super("unavailable", `The daemon on ${socket} did not answer within ${timeoutMs} ms (hung or overloaded).`, 503, EXIT.error);
+    super("unavailable", `The daemon on ${socket} did not answer within ${timeoutMs} ms (hung or overloaded).`, 503);
   }
 }
 
@@ -33,7 +34,7 @@ export function connectionError(err: unknown, socket: string, timeoutMs: number)
 export async function errorFromResponse(res: Pick<Response, "status" | "text">): Promise<ApiError> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string; field?: string } };
+    const body = JSON.parse(text) as Partial<ErrorBody>;
     if (body.error?.code && body.error.message) return new ApiError(body.error.code, body.error.message, res.status, body.error.field);
   } catch {
     // not our JSON: fall through to a generic error

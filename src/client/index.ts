@@ -8,7 +8,8 @@ export type { SdkCreateRecordingInput, SdkTraceDeclaration } from "./trace-decla
 export { compressedImage, imageFormatOf, imageTrace, IMAGE_SCHEMA, IMAGE_SCHEMA_NAME, type ImageOptions } from "./image.ts";
 export { secondsToNs } from "../time-ns.ts";
 export { Recording, startRecording, type BatchOptions, type StartOptions } from "./recording.ts";
-export { recordingsApi, waitForUpload, type RecordingsApi, type WaitOptions } from "./recordings-api.ts";
+export { recordingsApi, type RecordingsApi } from "./recordings-api.ts";
+export { followRecording, waitForUpload, type FollowOptions, type WaitOptions } from "./follow.ts";
 // The API's contract, declared once in src/api/contract.ts.
 export { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES } from "../api/contract.ts";
 export type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";

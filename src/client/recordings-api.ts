@@ -6,7 +6,6 @@ import { Readable } from "node:stream";
 import {
   FRAMES_TYPE,
   NDJSON_TYPE,
-  SETTLED_STATES,
   type AppendResult,
   type ListQuery,
   type RecordingAnswer,
@@ -28,10 +27,10 @@ export function recordingsApi(client: DaemonClient) {
   const param = (id: string) => ({ param: { id: encodeURIComponent(id) } });
   return {
     /** A trace schema given as bytes is sent as schema_base64. */
-    create: (input: SdkCreateRecordingInput = {}) => json<RecordingAnswer>(recordings.$post({ json: toWireInput(input) })),
-    get: (id: string) => json<RecordingAnswer>(one.$get(param(id))),
-    list: (q: ListQuery = {}) =>
-      json<RecordingList>(
+    create: (input: SdkCreateRecordingInput = {}): Promise<RecordingAnswer> => json(recordings.$post({ json: toWireInput(input) })),
+    get: (id: string): Promise<RecordingAnswer> => json(one.$get(param(id))),
+    list: (q: ListQuery = {}): Promise<RecordingList> =>
+      json(
         recordings.$get({
           query: {
             state: q.state as RecordingView["state"] | undefined,
@@ -40,50 +39,22 @@ export function recordingsApi(client: DaemonClient) {
           },
         }),
       ),
-    appendNdjson: (id: string, body: Uint8Array | string) =>
-      json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
-    appendFrames: (id: string, body: Uint8Array) =>
-      json<AppendResult>(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
+    appendNdjson: (id: string, body: Uint8Array | string): Promise<AppendResult> =>
+      json(one.messages.$post(param(id), raw(body as RawBody, NDJSON_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
+    appendFrames: (id: string, body: Uint8Array): Promise<AppendResult> =>
+      json(one.messages.$post(param(id), raw(body as RawBody, FRAMES_TYPE, { timeoutMs: WRITE_TIMEOUT_MS }))),
     /** Streams a file from disk; the daemon answers once it is durable. */
-    putFile(id: string, path: string, name = basename(path)) {
+    putFile(id: string, path: string, name = basename(path)): Promise<StoredFile> {
       const size = statSync(path).size;
       const stream = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
       const target = one.files[":name{.+}"];
       const options = raw(stream, "application/octet-stream", { timeoutMs: WRITE_TIMEOUT_MS, headers: { "content-length": String(size) } });
-      return json<StoredFile>(target.$put({ param: { id: encodeURIComponent(id), name: encodeURIComponent(name) } }, options));
+      return json(target.$put({ param: { id: encodeURIComponent(id), name: encodeURIComponent(name) } }, options));
     },
-    stop: (id: string) => json<RecordingAnswer>(one.stop.$post(param(id))),
-    cancel: (id: string) => json<RecordingAnswer>(one.cancel.$post({ ...param(id), json: { confirm: true } })),
-    retry: (id: string) => json<RecordingAnswer>(one.retry.$post(param(id))),
+    stop: (id: string): Promise<RecordingAnswer> => json(one.stop.$post(param(id))),
+    cancel: (id: string): Promise<RecordingAnswer> => json(one.cancel.$post({ ...param(id), json: { confirm: true } })),
+    retry: (id: string): Promise<RecordingAnswer> => json(one.retry.$post(param(id))),
   };
 }
 
 export type RecordingsApi = ReturnType<typeof recordingsApi>;
-
-export interface WaitOptions {
-  /** Give up (and return the recording as it is) after this long. Default: no limit. */
-  timeoutMs?: number;
-  pollMs?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Waits until a stopped recording is uploaded, failed or cancelled. When the daemon has no
- * upload target or is offline, nothing would ever change, so it returns the recording as it
- * is once it has been finalized (pending_upload) rather than hang a script forever.
- */
-export async function waitForUpload(client: DaemonClient, id: string, opts: WaitOptions = {}): Promise<RecordingAnswer> {
-  const api = recordingsApi(client);
-  const until = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
-  for (;;) {
-    const rec = await api.get(id);
-    if (SETTLED_STATES.includes(rec.state)) return rec;
-    if (rec.state !== "recording" && rec.state !== "finalizing") {
-      const status = await client.status();
-      if (status.uploads.enabled === false || status.config.offline) return rec;
-    }
-    if (Date.now() >= until) return rec;
-    await sleep(opts.pollMs ?? 100);
-  }
-}

@@ -1,7 +1,10 @@
 // Reads a text/event-stream body into daemon events (the data line is the event as JSON).
+// The daemon writes the comment ": subscribed" once its subscription is in place, before any
+// event: `onSubscribed` is called then, so a caller can read a state knowing that every later
+// change will arrive as an event.
 import type { DaemonEvent } from "../api/index.ts";
 
-export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<DaemonEvent> {
+export async function* readEvents(body: ReadableStream<Uint8Array>, onSubscribed?: () => void): AsyncGenerator<DaemonEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -14,8 +17,9 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = block
-          .split("\n")
+        const lines = block.split("\n");
+        if (lines.includes(": subscribed")) onSubscribed?.();
+        const data = lines
           .filter((l) => l.startsWith("data:"))
           .map((l) => l.slice(5).replace(/^ /, ""))
           .join("\n");

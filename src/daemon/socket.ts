@@ -2,6 +2,7 @@
 // (so it is 0600 from its first instant), then chmod-ed in case the runtime has no umask.
 // The system service's socket is the one exception: 0660, for the members of its group.
 import { chmodSync } from "node:fs";
+import { internalError } from "../api/index.ts";
 import { MAX_SOCKET_PATH } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import type { Runtime, UnixServer } from "../runtime/index.ts";
@@ -34,7 +35,7 @@ export async function bindPrivateSocket(
     previous = undefined;
   }
   try {
-    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS: IDLE_CONNECTION_S });
+    const server = await runtime.serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS: IDLE_CONNECTION_S, internalError });
     chmodSync(path, shared ? 0o660 : 0o600);
     return server;
   } finally {

@@ -2,11 +2,11 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { ValidationError } from "../errors.ts";
 import { files, recordings, segments, traces, type RecordingRow, type RecordingState } from "../store/schema.ts";
+import { RECORDING_STATES as STATES } from "../store/states.ts";
 import type { Ctx } from "./context.ts";
 import { requireRecording } from "./recording-row.ts";
 import type { RecordingDetail, RecordingView, TraceView } from "./types.ts";
 
-export const STATES: RecordingState[] = ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"];
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A trace row (as drizzle or raw SQL reads it) as the API and the manifest show it. */

@@ -47,14 +47,15 @@ export function createBunRuntime(): Runtime {
   return {
     name: "bun",
     openSqlite,
-    async serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS = 0 }) {
+    async serveUnix({ path, fetch, maxRequestBodySize, idleTimeoutS = 0, internalError }) {
       // idleTimeout counts for every connection, event streams included (the types forbid it on
       // a unix socket, yet Bun honours it there): streams stay open by writing more often than
       // that. server.timeout(req, 0) would exempt one request, but does nothing on this socket.
       // `error` answers what escapes the handler as JSON; malformed HTTP never reaches it (Bun's
       // parser answers that itself, with an empty body).
-      const error = () => Response.json({ error: { code: "internal", message: "Internal error in the daemon; see its log for details." } }, { status: 500 });
-      const server = Bun.serve({ unix: path, fetch, error, idleTimeout: idleTimeoutS, maxRequestBodySize } as unknown as Parameters<typeof Bun.serve>[0]);
+      const server = Bun.serve({ unix: path, fetch, error: internalError, idleTimeout: idleTimeoutS, maxRequestBodySize } as unknown as Parameters<
+        typeof Bun.serve
+      >[0]);
       return { stop: (closeActive = false) => server.stop(closeActive) };
     },
     async serveTcp({ hostname, port, fetch }) {

@@ -73,8 +73,8 @@ export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
     openSqlite,
-    async serveUnix({ path, fetch }) {
-      const server = deno().serve({ path, transport: "unix", onListen() {} }, fetch);
+    async serveUnix({ path, fetch, internalError }) {
+      const server = deno().serve({ path, transport: "unix", onListen() {}, onError: internalError }, fetch);
       return { stop: () => server.shutdown() };
     },
     async serveTcp({ hostname, port, fetch }) {

@@ -34,6 +34,8 @@ export interface ServeOptions {
   maxRequestBodySize: number;
   /** Seconds a connection may send and receive nothing before it is closed (0: never). */
   idleTimeoutS?: number;
+  /** The answer to an error that escapes `fetch` (the API's own 500, built by the API). */
+  internalError: () => Response;
 }
 
 export interface Runtime {

@@ -3,6 +3,7 @@
 // db.ts need no mapping. Times are epoch milliseconds; JSON values are stored as text.
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { RECORDING_STATES, SEGMENT_STATES, UPLOAD_STATES } from "./states.ts";
 
 export const recordings = sqliteTable(
   "recordings",
@@ -12,7 +13,7 @@ export const recordings = sqliteTable(
     dataset: text("dataset"),
     robot_id: text("robot_id"),
     metadata: text("metadata").notNull().default("{}"),
-    state: text("state", { enum: ["recording", "finalizing", "pending_upload", "uploading", "uploaded", "failed", "cancelled"] }).notNull(),
+    state: text("state", { enum: RECORDING_STATES }).notNull(),
     created_at: integer("created_at").notNull(),
     updated_at: integer("updated_at").notNull(),
     last_write_at: integer("last_write_at").notNull(),
@@ -69,7 +70,7 @@ export const segments = sqliteTable(
     seq: integer("seq").notNull(),
     // Relative to the store root: "<recording_id>/segments/000001.mcap".
     path: text("path").notNull(),
-    state: text("state", { enum: ["open", "closed"] }).notNull(),
+    state: text("state", { enum: SEGMENT_STATES }).notNull(),
     // For an open segment: the length known durable (a record boundary) — reconcile cuts back to it.
     bytes: integer("bytes").notNull(),
     message_count: integer("message_count").notNull().default(0),
@@ -118,7 +119,7 @@ export const uploads = sqliteTable(
     remote_key: text("remote_key").notNull(),
     size: integer("size").notNull(),
     sha256: text("sha256").notNull(),
-    state: text("state", { enum: ["pending", "uploading", "uploaded", "failed"] }).notNull(),
+    state: text("state", { enum: UPLOAD_STATES }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     last_error: text("last_error"),
     // When the next attempt is due (epoch ms): a backoff after a failed attempt, or a failed

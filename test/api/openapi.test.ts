@@ -68,6 +68,23 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  test("every answer is described by a schema with its fields, from the contract", () => {
+    const vague: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, answer] of Object.entries(op.responses as Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>)) {
+          for (const [type, media] of Object.entries(answer.content ?? {})) {
+            const s = media.schema ?? {};
+            // A $ref, a schema that lists its properties, a map (additionalProperties) or a plain type.
+            if (!("$ref" in s || "properties" in s || "additionalProperties" in s || (s.type && s.type !== "object")))
+              vague.push(`${method} ${path} ${status} ${type}`);
+          }
+        }
+      }
+    }
+    expect(vague).toEqual([]);
+  });
+
   test("a validator refusing input answers in the error shape the document names", async () => {
     const res = await app.request("/v1/recordings", { method: "POST", body: JSON.stringify({ nam: "x" }) });
     expect(res.status).toBe(400);

@@ -87,6 +87,15 @@ describe("the Python client", () => {
     expect(seen.unknown).toEqual({ status: 404, code: "not_found", message: "Recording no-such-id does not exist." });
   });
 
+  test("ends a wait on exactly the states the served OpenAPI document names as settled", async () => {
+    type StateSchema = { enum: string[]; "x-settled": string[] };
+    const res = await fetch("http://d/v1/openapi.json", { unix: instancePaths(home).socket } as RequestInit);
+    const state = ((await res.json()) as { components: { schemas: { RecordingState: StateSchema } } }).components.schemas.RecordingState;
+    const settled = JSON.parse(await python(home, ["-c", "import json, nc_data_daemon as nc; print(json.dumps(list(nc._SETTLED)))"])) as string[];
+    expect(settled.sort()).toEqual([...state["x-settled"]].sort());
+    for (const s of settled) expect(state.enum).toContain(s);
+  });
+
   test("honours NCD_INSTANCE for the daemon it starts and talks to", async () => {
     const code = "import nc_data_daemon as nc; r = nc.start_recording(); nc.log('/a', 1); print(nc.stop_recording()['message_count'])";
     expect((await python(home, ["-c", code], { NCD_INSTANCE: "py" })).trim()).toBe("1");

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Log, UploadRecording } from "../../src/uploader/ports.ts";
-import { segmentRelPath } from "../../src/uploader/layout.ts";
+import { segmentName } from "../../src/recordings/disk/layout.ts";
 import type { JsonFileStateStore } from "./json-file-state-store.ts";
 
 export function makeRecording(
@@ -15,7 +15,7 @@ export function makeRecording(
   const bytes = new Map<string, Uint8Array>();
   const recDir = join(dir, opts.id);
   mkdirSync(recDir, { recursive: true });
-  const objects = opts.sizes.map((size, i) => ({ relPath: segmentRelPath(i + 1), size }));
+  const objects = opts.sizes.map((size, i) => ({ relPath: segmentName(i + 1), size }));
   for (const [name, size] of Object.entries(opts.files ?? {})) objects.push({ relPath: `files/${name}`, size });
   const rec: UploadRecording = {
     id: opts.id,

@@ -1,7 +1,9 @@
 // `recordings watch ID`: follows one recording's upload until it is uploaded (exit 0),
 // failed (exit 5) or cancelled (exit 1): a progress bar redrawn in place on a terminal, one plain line per
-// update otherwise.
+// update otherwise. It follows the daemon's events for the recording (no polling): each change
+// redraws, at most once per --interval.
 import { createClient } from "../../client/client.ts";
+import { followRecording } from "../../client/follow.ts";
 import { recordingsApi } from "../../client/recordings-api.ts";
 import { pathsOf } from "../../config/index.ts";
 import { EXIT, UsageError } from "../../errors.ts";
@@ -30,21 +32,30 @@ async function watch(a: { id?: string; instance?: string; json?: boolean; interv
   const client = createClient({ socket: paths.socket, timeoutMs: 5000 });
   const painter = createPainter(ctx);
   const recordings = recordingsApi(client);
-  return loop(ctx, every, async () => {
-    const r = await recordings.get(id);
-    if (a.json)
-      ctx.out(
-        `${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`,
-      );
-    else painter.draw(recordingLines(r, painter.tty));
-    if (r.state === "uploaded") return EXIT.ok;
-    if (r.state === "failed" || r.state === "cancelled") {
-      if (!a.json)
-        ctx.err(
-          `Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`,
+  const stop = new AbortController();
+  const updates = followRecording(client, id, { signal: stop.signal });
+  try {
+    return await loop(ctx, every, async () => {
+      const next = await updates.next();
+      // The stream ended (the daemon stopped): one more read says so, or shows the last state.
+      const r = next.done ? await recordings.get(id) : next.value;
+      if (a.json)
+        ctx.out(
+          `${JSON.stringify({ time: new Date().toISOString(), id: r.id, state: r.state, error: r.error ?? null, upload: r.upload, upload_progress: r.upload_progress ?? null })}\n`,
         );
-      return r.state === "failed" ? EXIT.uploadFailed : EXIT.error;
-    }
-    return undefined;
-  });
+      else painter.draw(recordingLines(r, painter.tty));
+      if (r.state === "uploaded") return EXIT.ok;
+      if (r.state === "failed" || r.state === "cancelled") {
+        if (!a.json)
+          ctx.err(
+            `Recording ${r.id} ${r.state === "failed" ? `failed to upload${r.error ? `: ${r.error}` : ""}; fix the cause, then run nc-data-daemon recordings retry ${r.id}` : "was cancelled"}.\n`,
+          );
+        return r.state === "failed" ? EXIT.uploadFailed : EXIT.error;
+      }
+      return undefined;
+    });
+  } finally {
+    stop.abort();
+    void updates.return(undefined);
+  }
 }

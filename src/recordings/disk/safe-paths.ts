@@ -14,7 +14,7 @@ import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/li
 /** A path in the store that is a link or another user's: the daemon will not go through it. */
 export class UnsafePathError extends DaemonError {
   constructor(message: string) {
-    super("conflict", message, 409, 1);
+    super("conflict", message, 409);
   }
 }
 

@@ -3,7 +3,10 @@
 import { ValidationError } from "../../errors.ts";
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+/** The file-name rule, once: the check below, the OpenAPI path parameter and the refusals use it. */
+export const FILE_NAME_PATTERN = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$";
+export const FILE_NAME_RULE = "use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot";
+const FILE_NAME = new RegExp(FILE_NAME_PATTERN);
 
 /**
  * Traces one recording may have. Robots have tens to hundreds of topics; a bound keeps the
@@ -40,10 +43,7 @@ export function assertTraceName(name: unknown, field = "trace"): asserts name is
 }
 
 export function assertFileName(name: string): void {
-  if (name.length < 1 || name.length > 255 || !FILE_NAME.test(name)) {
-    throw new ValidationError(
-      `File name ${JSON.stringify(name.slice(0, 300))} is not allowed: use 1 to 255 letters, digits, '.', '_' or '-', not starting with a dot.`,
-      "name",
-    );
+  if (!FILE_NAME.test(name)) {
+    throw new ValidationError(`File name ${JSON.stringify(name.slice(0, 300))} is not allowed: ${FILE_NAME_RULE}.`, "name");
   }
 }

@@ -1,0 +1,80 @@
+// What the daemon-wide routes answer (health, status, config, events, shutdown), as valibot
+// schemas: the types are inferred from them and the OpenAPI document is generated from them.
+// A field served is a field here: to add one, add its line to its section's object.
+import * as v from "valibot";
+import { FIELD_NAMES, FIELDS, type Config } from "../../config/index.ts";
+import { RECORDING_STATES } from "../../store/states.ts";
+import { int, nullableText, time } from "./common.ts";
+import { UploadProgressSchema } from "./progress.ts";
+
+export const HealthSchema = v.strictObject({ ok: v.literal(true), pid: int, version: v.string() });
+
+/** Every configuration field, typed by its kind; config/fields.ts owns the list (secrets shown as "***"). */
+const KIND_SCHEMA = { bytes: int, rate: int, int, duration: v.number(), bool: v.boolean(), path: v.string(), text: v.string(), enum: v.string() };
+export const ConfigSchema = v.strictObject(
+  Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? v.boolean() : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
+) as unknown as v.GenericSchema<Config, Config>;
+
+export const ConfigAnswerSchema = v.strictObject({ config: ConfigSchema });
+export const ConfigPatchAnswerSchema = v.strictObject({
+  config: ConfigSchema,
+  changed: v.pipe(v.array(v.picklist(FIELD_NAMES)), v.description("The fields this request changed.")),
+});
+
+/** GET /v1/status. Sections other parts of the daemon contribute are optional: an API built without them has none. */
+export const StatusSchema = v.strictObject({
+  running: v.literal(true),
+  pid: int,
+  version: v.string(),
+  uptime_s: v.number(),
+  started_at: time,
+  instance: nullableText,
+  socket: v.string(),
+  storage: v.strictObject({
+    used_bytes: int,
+    limit_bytes: int,
+    waiting_for_upload_bytes: v.optional(int),
+    path: v.optional(v.string()),
+  }),
+  uploads: v.strictObject({
+    pending: int,
+    uploading: int,
+    uploaded: int,
+    failed: int,
+    pending_bytes: v.optional(int),
+    enabled: v.optional(v.boolean()),
+    target: v.optional(nullableText),
+    problem: v.optional(v.pipe(nullableText, v.description('Why uploads do not work, e.g. "upload target unreachable since 10:02: connection refused".'))),
+    target_problem: v.optional(
+      v.pipe(
+        v.nullable(v.strictObject({ problem: v.string(), unreachable: v.boolean(), reason: v.string(), since: time, failures: int })),
+        v.description("The upload target failing, since when and how often; null while it works."),
+      ),
+    ),
+    last_error: v.optional(v.pipe(nullableText, v.description("The latest failed attempt's message, redacted."))),
+    wakelock: v.optional(v.nullable(v.strictObject({ held: v.boolean(), warning: nullableText }))),
+    progress: v.optional(UploadProgressSchema),
+  }),
+  recordings: v.optional(v.pipe(v.record(v.picklist(RECORDING_STATES), int), v.description("Recordings by state; states with none are left out."))),
+  config: ConfigSchema,
+});
+
+/** One server-sent event: each `data:` line of GET /v1/events is one of these. */
+export const DaemonEventSchema = v.strictObject({
+  id: v.pipe(int, v.description("Increasing per daemon run; also the SSE id.")),
+  type: v.string(),
+  time,
+  data: v.unknown(),
+});
+
+export const ShutdownAnswerSchema = v.strictObject({ ok: v.literal(true), pid: int, stopping: v.literal(true) });
+
+/** GET /v1/openapi.json itself. */
+export const OpenApiSchema = v.record(v.string(), v.unknown());
+
+export type Health = v.InferOutput<typeof HealthSchema>;
+export type StatusBody = v.InferOutput<typeof StatusSchema>;
+export type ConfigAnswer = v.InferOutput<typeof ConfigAnswerSchema>;
+export type ConfigPatchAnswer = v.InferOutput<typeof ConfigPatchAnswerSchema>;
+export type DaemonEvent = v.InferOutput<typeof DaemonEventSchema>;
+export type ShutdownAnswer = v.InferOutput<typeof ShutdownAnswerSchema>;

@@ -1,0 +1,96 @@
+// Following one recording by the daemon's event stream (client.events), not by polling: the stream
+// is subscribed first, then the recording is read, and it is read again only when an event
+// says something about it (or about the configuration) changed. Events that arrive while the
+// caller is busy collapse into one read, so a slow reader never falls behind.
+import { SETTLED_STATES, type RecordingAnswer } from "../api/contract.ts";
+import type { DaemonClient } from "./client.ts";
+import { recordingsApi } from "./recordings-api.ts";
+
+export interface FollowOptions {
+  /** Ends the following (the generator then returns). */
+  signal?: AbortSignal;
+  /** The event types that may change what is followed; default: the recording's and the uploads'. */
+  types?: string[];
+}
+
+/** The recording now, then again after each change, until `signal` aborts or the daemon stops. */
+export async function* followRecording(client: DaemonClient, id: string, opts: FollowOptions = {}): AsyncGenerator<RecordingAnswer> {
+  const api = recordingsApi(client);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (opts.signal?.aborted) return;
+  opts.signal?.addEventListener("abort", onAbort);
+  let changed = false;
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  let subscribed!: () => void;
+  const ready = new Promise<void>((r) => (subscribed = r));
+  const reading = (async () => {
+    try {
+      for await (const e of client.events(opts.types ?? ["recording.*", "upload.*", "config.changed"], stop.signal, subscribed)) {
+        if (e.type === "config.changed" || (e.data as { recording_id?: unknown } | null)?.recording_id === id) {
+          changed = true;
+          notify();
+        }
+      }
+    } catch (err) {
+      if (!stop.signal.aborted) failure = err;
+    }
+    ended = true;
+    subscribed();
+    notify();
+  })();
+  try {
+    await ready;
+    if (failure) throw failure;
+    if (stop.signal.aborted) return;
+    for (;;) {
+      changed = false;
+      yield await api.get(id);
+      while (!changed && !ended) await new Promise<void>((r) => (wake = r));
+      if (failure) throw failure;
+      if (!changed) return;
+    }
+  } finally {
+    stop.abort();
+    opts.signal?.removeEventListener("abort", onAbort);
+    await reading;
+  }
+}
+
+export interface WaitOptions {
+  /** Give up (and return the recording as it is) after this long. Default: no limit. */
+  timeoutMs?: number;
+  /** Ignored: the wait follows the daemon's events instead of asking at an interval. */
+  pollMs?: number;
+}
+
+/**
+ * Waits until a stopped recording is uploaded, failed or cancelled. When the daemon has no
+ * upload target or is offline, nothing would ever change, so it returns the recording as it
+ * is once it has been finalized (pending_upload) rather than hang a script forever.
+ */
+export async function waitForUpload(client: DaemonClient, id: string, opts: WaitOptions = {}): Promise<RecordingAnswer> {
+  const giveUp = new AbortController();
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => giveUp.abort(), opts.timeoutMs);
+  try {
+    // A recording's state changes come with its recording.* events (stopped, uploaded, failed,
+    // cancelled); offline and the target are config.
+    for await (const rec of followRecording(client, id, { signal: giveUp.signal, types: ["recording.*", "config.changed"] })) {
+      if ((SETTLED_STATES as readonly string[]).includes(rec.state)) return rec;
+      if (rec.state !== "recording" && rec.state !== "finalizing") {
+        const status = await client.status();
+        if (status.uploads.enabled === false || status.config.offline) return rec;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  // Given up, or the daemon stopped: the recording as it is now.
+  return recordingsApi(client).get(id);
+}
