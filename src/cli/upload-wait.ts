@@ -1,15 +1,13 @@
 // Waiting until every recording of a daemon has left the upload queue (uploaded, failed or
 // cancelled), with one progress line: redrawn in place on a terminal, a plain line otherwise.
 import type { DaemonClient } from "../client/client.ts";
+import { UNSETTLED_STATES } from "../client/follow.ts";
 import { UsageError } from "../errors.ts";
 import type { CliContext } from "./context.ts";
 import { formatBytes } from "./output.ts";
 import { formatEta, formatRate, percent } from "./progress.ts";
 
 export type WaitOutcome = "done" | "timed-out" | "failed";
-
-/** Recording states that still have work before the upload settles. */
-const UNSETTLED = ["recording", "finalizing", "pending_upload", "uploading"] as const;
 
 /** `5s`, `2m`, `1h` or plain seconds, as milliseconds; true (the bare flag) means no limit. */
 export function waitTimeoutMs(raw: unknown, flag: string): number | null {
@@ -34,7 +32,7 @@ async function countsOf(client: DaemonClient): Promise<Counts> {
   const rec = (s.recordings ?? {}) as Record<string, number>;
   const p = (s.uploads as { progress?: { bytes_sent: number; bytes_total: number; rate_bps: number; eta_s: number | null } }).progress;
   return {
-    left: UNSETTLED.reduce((n, k) => n + (rec[k] ?? 0), 0),
+    left: UNSETTLED_STATES.reduce((n, k) => n + (rec[k] ?? 0), 0),
     failed: rec.failed ?? 0,
     sent: p?.bytes_sent ?? 0,
     total: p?.bytes_total ?? 0,

@@ -2,9 +2,12 @@
 // is subscribed first, then the recording is read, and it is read again only when an event
 // says something about it (or about the configuration) changed. Events that arrive while the
 // caller is busy collapse into one read, so a slow reader never falls behind.
-import { SETTLED_STATES, type RecordingAnswer } from "../api/contract.ts";
+import { RECORDING_STATES, SETTLED_STATES, type RecordingAnswer } from "../api/contract.ts";
 import type { DaemonClient } from "./client.ts";
 import { recordingsApi } from "./recordings-api.ts";
+
+/** Recording states that still have work before the upload settles (every state but the settled ones). */
+export const UNSETTLED_STATES = RECORDING_STATES.filter((s) => !(SETTLED_STATES as readonly string[]).includes(s));
 
 export interface FollowOptions {
   /** Ends the following (the generator then returns). */
