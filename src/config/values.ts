@@ -111,3 +111,12 @@ export const enumValue = <T extends string>(options: readonly T[]) =>
     },
     `one of ${options.join(", ")}`,
   );
+
+/** A file mode in octal ("0640", "640", or YAML's 640): owner read and write at least, no write for others. */
+export const modeValue = () =>
+  fromScalar((x) => {
+    const s = typeof x === "number" && Number.isInteger(x) ? String(x) : typeof x === "string" ? x.trim() : "";
+    if (!/^0?[0-7]{3}$/.test(s)) return undefined;
+    const mode = Number.parseInt(s, 8);
+    return (mode & 0o600) === 0o600 && !(mode & 0o002) ? mode : undefined;
+  }, "an octal file mode such as 0640 or 0660: read and write for the owner, no write for others");
