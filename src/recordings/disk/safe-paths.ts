@@ -5,8 +5,8 @@
 // the daemon owns is checked with lstat when its path is formed (a real folder, owned by the
 // daemon's user), and files it truncates are opened with O_NOFOLLOW. The checks narrow the race
 // to the instant between check and use; a private storage root (made 0700 or refused at launch,
-// see privateRoot) closes it.
-import { chmodSync, lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
+// see store-root.ts) closes it.
+import { lstatSync, openSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { DaemonError } from "../../errors.ts";
 import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
@@ -43,28 +43,6 @@ export function assertOwnedDir(path: string): void {
     throw new UnsafePathError(
       `Refusing to use ${path}: it belongs to user ${st.uid}, not to the daemon's user ${me}. Another user may have replaced it; check the permissions of path_to_store_record.`,
     );
-}
-
-/**
- * A storage root that other users can write would let any of them put links in place of
- * recordings, and so would one that another user owns (its owner can change it at will).
- * When the root is the daemon's user's own folder (a fresh tmpfs or disk mounts as 1777), its
- * mode is fixed to 0700 and the returned warning says so; another owner's folder is refused,
- * since changing it would hide a mistake in how the disk is shared.
- */
-export function privateRoot(root: string): string | undefined {
-  const st = statSync(root);
-  const mode = st.mode & 0o7777;
-  const shown = mode.toString(8).padStart(4, "0");
-  const me = uid();
-  if (me !== undefined && st.uid !== me) {
-    throw new UnsafePathError(
-      `path_to_store_record ${root} belongs to user ${st.uid} (mode ${shown}), not to the daemon's user ${me}; its owner${mode & 0o022 ? " and other users" : ""} could make the daemon write or delete outside it. Run "chown ${me} ${root} && chmod go-w ${root}", or choose a folder of the daemon's user.`,
-    );
-  }
-  if (!(mode & 0o022)) return undefined;
-  chmodSync(root, 0o700);
-  return `path_to_store_record ${root} could be written by other users (mode ${shown}); it is the daemon's folder, so its mode was set to 0700.`;
 }
 
 /** Checks every folder between the store root and a store-relative path ("<id>/segments/000001.mcap"). */
