@@ -14,51 +14,58 @@ import type { ReconcileReport } from "./report.ts";
 
 /** Re-creates recording rows from recording.json for every directory under the root. */
 export function rebuildRows(ctx: Ctx, report: ReconcileReport): string[] {
-  const { store } = ctx;
   const toFinish: string[] = [];
   for (const id of existsSync(ctx.root)
     ? readdirSync(ctx.root)
         .filter(isRecordingId)
         .filter((id) => usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m)))
     : []) {
-    const json = readRecordingJson(recordingDir(ctx.root, id));
-    if (!json) {
-      ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
-      continue;
-    }
-    const state = json.state === "stopped" ? "finalizing" : json.state;
-    const now = ctx.clock.now();
-    store.tx(() => {
-      store.run(
-        store.db
-          .insert(recordings)
-          .values({
-            id,
-            name: json.name,
-            dataset: json.dataset,
-            robot_id: json.robot_id,
-            metadata: JSON.stringify(json.metadata ?? {}),
-            state,
-            created_at: json.created_at,
-            updated_at: now,
-            last_write_at: now,
-            stopped_at: json.stopped_at,
-          })
-          .onConflictDoNothing(),
-      );
-      for (const t of json.traces ?? []) {
-        store.run(
-          store.db
-            .insert(traces)
-            .values(declaredTraceRow(id, t, json.created_at))
-            .onConflictDoNothing(),
-        );
-      }
-    });
+    const state = rebuildRow(ctx, id);
+    if (!state) continue;
     if (state === "recording" || state === "finalizing") toFinish.push(id);
     report.rebuilt.push(id);
   }
   if (report.rebuilt.length) ctx.log.warn(`Rebuilt ${report.rebuilt.length} recording(s) from disk; their objects will be uploaded again.`);
   ctx.budget.resync();
   return toFinish;
+}
+
+/** Re-creates one recording's row from its recording.json; returns its state, or undefined when unreadable. */
+export function rebuildRow(ctx: Ctx, id: string): string | undefined {
+  const { store } = ctx;
+  const json = readRecordingJson(recordingDir(ctx.root, id));
+  if (!json) {
+    ctx.log.warn(`Directory ${recordingDir(ctx.root, id)} has no readable recording.json; left untouched.`);
+    return undefined;
+  }
+  const state = json.state === "stopped" ? "finalizing" : json.state;
+  const now = ctx.clock.now();
+  store.tx(() => {
+    store.run(
+      store.db
+        .insert(recordings)
+        .values({
+          id,
+          name: json.name,
+          dataset: json.dataset,
+          robot_id: json.robot_id,
+          metadata: JSON.stringify(json.metadata ?? {}),
+          state,
+          created_at: json.created_at,
+          updated_at: now,
+          last_write_at: now,
+          stopped_at: json.stopped_at,
+        })
+        .onConflictDoNothing(),
+    );
+    for (const t of json.traces ?? []) {
+      store.run(
+        store.db
+          .insert(traces)
+          .values(declaredTraceRow(id, t, json.created_at))
+          .onConflictDoNothing(),
+      );
+    }
+  });
+  return state;
 }

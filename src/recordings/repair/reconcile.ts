@@ -19,6 +19,7 @@ import { stopRecording } from "../finalize.ts";
 import { adoptOrphans } from "./orphans.ts";
 import { repairOpen } from "./open-segments.ts";
 import { rebuildRows } from "./rebuild.ts";
+import { settleUnfinishedCreates } from "./unfinished-creates.ts";
 import type { ReconcileReport } from "./report.ts";
 
 export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): ReconcileReport {
@@ -26,6 +27,7 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
   const { store } = ctx;
   withReserve(ctx, () => {
     if (opts.rebuild) rebuildRows(ctx, report);
+    else settleUnfinishedCreates(ctx, report);
     // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });
