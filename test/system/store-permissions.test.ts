@@ -173,6 +173,29 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
   });
 });
 
+describe.skipIf(!asRoot)("FIFOs in a store that nobody can write (as root)", () => {
+  test("FIFOs planted at the store's temporary names never block the daemon: stop answers, and the files are written", async () => {
+    const base = mkdtempSync("/tmp/ncd-fifo-");
+    chmodSync(base, 0o755);
+    const store = join(base, "store");
+    const d = await startDaemon({ args: ["--path-to-store-record", store] });
+    try {
+      const id = await createRecording(d.socket);
+      expect((await postNdjson(d.socket, id, [{ trace: "/t", timestamp: 1, data: 1 }])).status).toBe(200);
+      Bun.spawnSync(["chmod", "-R", "a+rwX", store]); // the store opened to everyone after launch
+      asNobody(`mkfifo ${store}/${id}/manifest.json.tmp ${store}/${id}/recording.json.tmp`);
+      const stop = await call(d.socket, "POST", `/v1/recordings/${id}/stop`);
+      expect(stop.status).toBe(200);
+      expect(lstatSync(join(store, id, "manifest.json")).isFile()).toBe(true);
+      expect(JSON.parse(readFileSync(join(store, id, "recording.json"), "utf8")).state).toBe("stopped");
+      expect((await call(d.socket, "GET", "/v1/health")).status).toBe(200);
+    } finally {
+      await stopDaemon(d).catch(() => {});
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
 // ---- the storage root and the folders above it (as root, nobody the neighbour) ----
 
 /** Launches in a fresh HOME; stops it again when it started. Returns the exit code and what it said. */

@@ -6,10 +6,10 @@
 // daemon's user), and files it truncates are opened with O_NOFOLLOW. The checks narrow the race
 // to the instant between check and use; a private storage root (made 0700 or refused at launch,
 // see store-root.ts) closes it.
-import { lstatSync, openSync, unlinkSync, type Stats } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { DaemonError } from "../../errors.ts";
-import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
+import { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
 
 /** A path in the store that is a link or another user's: the daemon will not go through it. */
 export class UnsafePathError extends DaemonError {
@@ -54,19 +54,26 @@ export function assertInStore(root: string, rel: string): string {
 }
 
 /**
- * Opens `path` for writing from empty without following a link at its name: a link planted
- * there (manifest.json.tmp -> /etc/shadow) is removed, never written through.
+ * Opens `path` for writing from empty without following a link at its name and without
+ * waiting on a FIFO there: a link planted there (manifest.json.tmp -> /etc/shadow), a FIFO or
+ * anything else that is not a regular file is removed, never written through, and the name is
+ * created afresh (O_EXCL), 0600.
  */
 export function openForRewrite(path: string, mode = 0o600): number {
-  const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW;
+  const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK;
   try {
-    return openSync(path, flags, mode);
+    const fd = openSync(path, flags, mode);
+    if (fstatSync(fd).isFile()) return fd;
+    closeSync(fd); // a FIFO someone reads, a device: not ours to write
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code !== "ELOOP" && code !== "EMLINK") || !lstatOrUndefined(path)?.isSymbolicLink()) throw err;
-    unlinkSync(path); // removes the link itself
-    return openSync(path, flags, mode);
+    // ELOOP/EMLINK: a link at the name; ENXIO: a FIFO nobody reads.
+    if (code !== "ELOOP" && code !== "EMLINK" && code !== "ENXIO") throw err;
+    const st = lstatOrUndefined(path);
+    if (!st || st.isFile()) throw err;
   }
+  unlinkSync(path); // removes the link or FIFO itself
+  return openSync(path, flags | O_EXCL, mode);
 }
 
 /** Opens an existing file for reading and writing, refusing a link at its name (ELOOP). */
