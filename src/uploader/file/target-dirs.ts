@@ -7,13 +7,24 @@
 // the open descriptor (/proc/self/fd/N/name on Linux), so a swap after the check is not
 // followed either. All calls are asynchronous: a stalled disk holds a worker, never the
 // daemon's event loop (which must stay free to answer and to shut down).
-import { lstat, mkdir, open, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../../runtime/libc-flags.ts";
 import { TargetError } from "../target-error.ts";
 
 const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC;
-const viaFd = process.platform === "linux";
+/** Whether /proc/self/fd/N names this process's descriptor N (Linux, checked once on the root). */
+let viaFd: boolean | undefined;
+
+async function checkFdPaths(handle: FileHandle): Promise<void> {
+  if (viaFd !== undefined) return;
+  if (process.platform !== "linux") {
+    viaFd = false;
+    return;
+  }
+  const [own, named] = await Promise.all([handle.stat(), stat(`/proc/self/fd/${handle.fd}`).catch(() => undefined)]);
+  viaFd = named !== undefined && named.ino === own.ino && named.dev === own.dev;
+}
 
 /** An open folder of the target: `at(name)` names an entry in it without resolving the path again. */
 export interface TargetDir {
@@ -67,7 +78,9 @@ export async function giveGroup(handle: FileHandle, gid: number): Promise<void> 
 /** Opens the target's root (the configured folder, created when missing). */
 export async function openRoot(root: string): Promise<TargetDir> {
   await mkdir(root, { recursive: true });
-  return wrap(await open(root, DIR_FLAGS), root);
+  const handle = await open(root, DIR_FLAGS);
+  await checkFdPaths(handle);
+  return wrap(handle, root);
 }
 
 /** Opens `parts` below `parent`, one folder at a time, creating the missing ones; closes `parent`. */
