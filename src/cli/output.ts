@@ -21,7 +21,6 @@ export function formatValue(field: keyof Config, value: unknown): string {
   if (kind === "bytes") return `${formatBytes(value as number)} (${value})`;
   if (kind === "rate") return `${formatBytes(value as number)}/s (${value})`;
   if (kind === "duration") return `${value} s`;
-  if (kind === "mode") return `0${(value as number).toString(8)}`;
   return String(value);
 }
 

@@ -27,7 +27,7 @@ export interface Config {
   current_org_id: string | null;
   max_concurrent_uploads: number | null;
   upload_url: string | null;
-  file_target_mode: number;
+  file_target_mode: string;
   keep_uploaded: boolean;
   log_level: (typeof LOG_LEVELS)[number];
   segment_max_bytes: number;
@@ -155,7 +155,7 @@ export const FIELDS: Fields = {
     schema: modeValue(),
     live: false,
     secret: false,
-    default: () => 0o640,
+    default: () => "0640",
     defaultText: "0640",
     description: "Mode of the objects a file:///dir upload_url writes (octal); they also take the group of that folder.",
   },

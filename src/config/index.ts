@@ -5,6 +5,6 @@ export { resolveConfig, redactConfig, type Resolved } from "./resolve.ts";
 export { loadConfig, homeOf, instanceOf, type Loaded, type LoadInput } from "./load.ts";
 export { resolvePaths, resolveSystemPaths, isSystemService, MAX_SOCKET_PATH, type Paths } from "./paths.ts";
 export { createProfileStore, validateProfileName, type ProfileStore, type ProfileValues } from "./profiles.ts";
-export { parseBytes, parseBool } from "./values.ts";
+export { parseBytes, parseBool, parseMode } from "./values.ts";
 export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
 export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";

@@ -108,7 +108,8 @@ export function checkAboveRoot(root: string): string[] {
       } catch {
         below = undefined; // created next, by the daemon's user
       }
-      if (below && below.uid !== me && below.uid !== 0)
+      // The root's own owner is checked by privateRoot, with its own message.
+      if (child !== root && below && below.uid !== me && below.uid !== 0)
         throw new UnsafePathError(
           `path_to_store_record ${root} is inside ${child}, which belongs to user ${below.uid} and sits in ${dir} that every user can write: its owner could replace it. Use a folder of the daemon's user ${me} there.`,
         );

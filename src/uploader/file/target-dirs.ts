@@ -111,7 +111,9 @@ export async function openBelow(parent: TargetDir, parts: string[], opts: DirOpt
         throw refused(shown, "replaced while it was opened");
       }
       if (created) {
-        await handle.chmod(opts.dirMode); // mkdir's mode goes through the umask
+        // mkdir's mode goes through the umask; a set-group-ID bit inherited from a shared
+        // target stays, so what others create below keeps the group too.
+        await handle.chmod(opts.dirMode | (st.mode & 0o2000));
         await giveGroup(handle, opts.gid);
       }
       if (dir !== parent) await dir.close();
