@@ -1,7 +1,7 @@
-// Out of file descriptors: the daemon run under `prlimit --nofile=128` (util-linux), where every
-// recording being written holds a descriptor. Once none is left, a create (or a write) is
-// refused with a 503 that names the limit, no folder of a refused create stays in the store,
-// and the daemon keeps serving. A folder that a create left without its database row (a crash
+// Out of file descriptors: the daemon run under `prlimit --nofile=128` (util-linux), its
+// descriptors taken by recordings being written and by idle connections. Once none is left, a
+// create (or a first write) is refused with a 503 that names the limit, no folder of a refused
+// create stays in the store, and the daemon keeps serving. A folder that a create left without its database row (a crash
 // between the two, or an earlier version's refused create) is removed at the next start.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +12,18 @@ import { health, instancePaths, waitFor } from "../daemon/helpers.ts";
 import { call, killDaemons, postNdjson, startDaemon, stopDaemon, tempHome } from "./harness.ts";
 
 const prlimit = Bun.which("prlimit");
-afterAll(() => killDaemons());
+/** Daemons launched here under prlimit, which the harness does not know of. */
+const launched: number[] = [];
+afterAll(async () => {
+  for (const pid of launched) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await killDaemons();
+});
 
 const folders = (store: string) => readdirSync(store).filter(isRecordingId).sort();
 
@@ -67,37 +78,55 @@ describe.skipIf(!prlimit || process.platform !== "linux")("prlimit --nofile=128"
     expect(await launch.exited).toBe(0);
     const paths = instancePaths(home);
     const { pid } = await waitFor("daemon health", () => health(paths.socket));
+    launched.push(pid);
     expect(readFileSync(`/proc/${pid}/limits`, "utf8")).toMatch(/^Max open files\s+128\s+128/m);
     const store = join(paths.root, "recordings");
 
     const kept = await connection(paths.socket);
     expect((await kept.request("GET", "/v1/health")).status).toBe(200);
     const created: string[] = [];
-    // Recordings being written, each holding its segment open, until a write finds no descriptor.
-    for (let i = 0; ; i++) {
-      expect(i).toBeLessThan(1000);
-      const r = await kept.request("POST", "/v1/recordings", JSON.stringify({ name: `r${i}` }));
+    const create = (name: string) => kept.request("POST", "/v1/recordings", JSON.stringify({ name }));
+    const write = (id: string) =>
+      kept.request("POST", `/v1/recordings/${id}/messages`, `${JSON.stringify({ trace: "/t", timestamp: 1, data: 1 })}\n`, "application/x-ndjson");
+    // Recordings being written (each holds its segment open), and one not yet written.
+    for (let i = 0; i < 20; i++) {
+      const r = await create(`r${i}`);
       expect(r.status).toBe(201);
       created.push(r.body.id);
-      const line = `${JSON.stringify({ trace: "/t", timestamp: 1, data: i })}\n`;
-      const w = await kept.request("POST", `/v1/recordings/${r.body.id}/messages`, line, "application/x-ndjson");
-      if (w.status === 200) continue;
-      expect([w.status, w.body.error.code]).toEqual([503, "unavailable"]);
-      expect(w.body.error.message).toContain("at its limit of 128 open files (EMFILE");
-      break;
+      expect((await write(r.body.id)).status).toBe(200);
     }
-    // A segment needs two descriptors at once, a create one at a time: an idle connection takes
-    // what the failed write left, then the create finds none.
-    const idle = await connection(paths.socket);
-    expect((await idle.request("GET", "/v1/health")).status).toBe(200);
-    const refused = await kept.request("POST", "/v1/recordings", JSON.stringify({ name: "one too many" }));
-    expect(refused.status).toBe(503);
-    expect(refused.body.error.code).toBe("unavailable");
-    expect(refused.body.error.message).toContain("at its limit of 128 open files (EMFILE");
+    const unwritten = await create("unwritten");
+    created.push(unwritten.body.id);
+    // Then idle connections (one descriptor each, proven accepted by an answer) take what is
+    // left, a few short of the count so that no connection waits on an accept that cannot
+    // happen; each create that still succeeds shows a descriptor was free, for one more.
+    const idle: Awaited<ReturnType<typeof connection>>[] = [];
+    const hold = async () => {
+      const c = await connection(paths.socket);
+      expect((await c.request("GET", "/v1/health")).status).toBe(200);
+      idle.push(c);
+    };
+    const free = 128 - readdirSync(`/proc/${pid}/fd`).length;
+    for (let i = 0; i < free - 4; i++) await hold();
+    let refused: { status: number; body: any } | undefined;
+    for (let i = 0; i < 20 && !refused; i++) {
+      const r = await create(`last${i}`);
+      if (r.status === 201) {
+        created.push(r.body.id);
+        await hold();
+      } else refused = r;
+    }
+    expect(refused?.status).toBe(503);
+    expect(refused?.body.error.code).toBe("unavailable");
+    expect(refused?.body.error.message).toContain("at its limit of 128 open files (EMFILE");
+    // A first write needs a descriptor for its segment: refused the same way, nothing kept.
+    const w = await write(unwritten.body.id);
+    expect([w.status, w.body.error.code]).toEqual([503, "unavailable"]);
+    expect(w.body.error.message).toContain("at its limit of 128 open files (EMFILE");
     // Only the recordings that were answered 201 have a folder.
     expect(folders(store)).toEqual([...created].sort());
     expect((await kept.request("GET", "/v1/health")).status).toBe(200);
-    idle.close();
+    for (const c of idle) c.close();
     kept.close();
     const daemon = { home, socket: paths.socket, pid, store, db: join(paths.root, "state.db"), args: [] };
     await stopDaemon(daemon);
