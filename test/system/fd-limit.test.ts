@@ -2,9 +2,10 @@
 // descriptors taken by recordings being written and by idle connections. Once none is left, a
 // create (or a first write) is refused with a 503 that names the limit, no folder of a refused
 // create stays in the store, and the daemon keeps serving. A folder that a create left without its database row (a crash
-// between the two, or an earlier version's refused create) is removed at the next start.
+// between the two, or an earlier version's refused create) is removed at the next start; one
+// that holds data is adopted.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRecordingId, uuidv7 } from "../../src/recordings/ids.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
@@ -67,7 +68,7 @@ async function connection(path: string) {
 }
 
 describe.skipIf(!prlimit || process.platform !== "linux")("prlimit --nofile=128", () => {
-  test("creates answer 503 naming the limit once descriptors run out, leave no folder behind, and a restart removes an unfinished create's folder", async () => {
+  test("creates answer 503 naming the limit once descriptors run out, leave no folder behind, and a restart removes an unfinished create's folder and adopts one that holds data", async () => {
     const home = tempHome("ncd-fd");
     const launch = Bun.spawn([prlimit!, "--nofile=128:128", "--", BINARY, "launch", "--background", "--offline"], {
       env: baseEnv(home),
@@ -146,11 +147,19 @@ describe.skipIf(!prlimit || process.platform !== "linux")("prlimit --nofile=128"
       stopped_at: null,
     };
     writeFileSync(join(store, unfinished, "recording.json"), JSON.stringify(json), { mode: 0o600 });
+    // A folder without a row that holds data did answer: its row went with the database's last
+    // writes. Here: a copy of a recording that was written, under a new id.
+    const rowLost = uuidv7();
+    cpSync(join(store, created[0]!), join(store, rowLost), { recursive: true });
+    writeFileSync(join(store, rowLost, "recording.json"), JSON.stringify({ ...json, id: rowLost }), { mode: 0o600 });
     const again = await startDaemon({ home });
     expect(existsSync(join(store, unfinished))).toBe(false);
     expect(readFileSync(paths.logFile, "utf8")).toContain(`Removed ${join(store, unfinished)}: a recording create that never completed`);
-    expect(folders(store)).toEqual([...created].sort());
+    expect(folders(store)).toEqual([...created, rowLost].sort());
     expect((await call(again.socket, "GET", `/v1/recordings/${unfinished}`)).status).toBe(404);
+    const adopted = await call(again.socket, "GET", `/v1/recordings/${rowLost}`);
+    expect([adopted.status, adopted.body.message_count]).toEqual([200, 1]);
+    expect(readFileSync(paths.logFile, "utf8")).toContain(`Adopted recording ${rowLost}: its folder holds data but its database row was lost`);
     expect((await call(again.socket, "GET", `/v1/recordings/${created[0]}`)).status).toBe(200);
     await stopDaemon(again);
   });
