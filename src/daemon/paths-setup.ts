@@ -9,9 +9,18 @@ export function ensurePrivateDir(dir: string): void {
   // Durable: a power cut right after the first start must not take the state folder (and the
   // database and recordings acknowledged in it) away with the unsynced entry of a new folder.
   ensureDirDurable(dir);
-  // mkdir's mode is filtered by umask and ignored for folders that already exist. Never
-  // through a link (ELOOP): a mode is changed only on the folder that was checked.
-  chmodDirNoFollow(dir, 0o700);
+  // mkdir's mode is filtered by umask and ignored for folders that already exist.
+  chmodOwnDir(dir, 0o700);
+}
+
+/**
+ * Never through a link: a state folder the user linked to another disk (only they can write
+ * the folder holding it) keeps the mode they gave its target; any other folder is changed
+ * through a descriptor opened O_NOFOLLOW, so a link swapped in after the check is not followed.
+ */
+function chmodOwnDir(dir: string, mode: number): void {
+  if (lstatSync(dir).isSymbolicLink()) return;
+  chmodDirNoFollow(dir, mode);
 }
 
 export function ensureInstanceDirs(paths: Paths): void {
@@ -19,7 +28,7 @@ export function ensureInstanceDirs(paths: Paths): void {
   // The system service's socket folder: its group may enter (systemd's RuntimeDirectory makes it so too).
   if (paths.shared) {
     mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o750 });
-    chmodDirNoFollow(dirname(paths.socket), 0o750);
+    chmodOwnDir(dirname(paths.socket), 0o750);
   }
   privateStateFiles(paths.db);
 }
