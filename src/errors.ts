@@ -126,3 +126,10 @@ export class UnavailableError extends DaemonError {
     super("unavailable", message, 503);
   }
 }
+
+/** Out of file descriptors (EMFILE, ENFILE): nothing was kept, the request may be sent again. */
+export class TooManyOpenFilesError extends DaemonError {
+  constructor(message: string) {
+    super("unavailable", message, 503);
+  }
+}

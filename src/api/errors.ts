@@ -5,6 +5,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DaemonError } from "../errors.ts";
+import { isOutOfFds, outOfFdsError, readFdLimits } from "../recordings/disk/fd-limit.ts";
 import { isDiskFull } from "../recordings/disk/storage-full.ts";
 import type { ErrorBody } from "./contract.ts";
 
@@ -24,7 +25,12 @@ function clientGone(err: Error, req: Request): boolean {
   return err?.name === "AbortError" || /^The connection was closed\b/.test(err?.message ?? "");
 }
 
+/** Out-of-descriptor errors are logged at most this often: they come in bursts. */
+const FD_LOG_EVERY_MS = 60_000;
+
 export function errorHandler(logError?: (message: string, err: unknown) => void, logDebug?: (message: string) => void) {
+  const fdLimits = readFdLimits();
+  let fdLoggedAt = -Infinity;
   return (err: Error, c: Context) => {
     if (clientGone(err, c.req.raw)) {
       // Routine (a script killed mid-batch): at debug level, not as an error. The reply goes nowhere.
@@ -39,6 +45,18 @@ export function errorHandler(logError?: (message: string, err: unknown) => void,
       const status = err.status;
       const code = status === 413 ? "too_large" : status < 500 ? "bad_request" : "internal";
       return c.json(errorBody(code, err.message || `HTTP ${status}`), status as ContentfulStatusCode);
+    }
+    const outOfFds = isOutOfFds(err);
+    if (outOfFds) {
+      const named = outOfFdsError(outOfFds, fdLimits);
+      if (performance.now() - fdLoggedAt >= FD_LOG_EVERY_MS) {
+        fdLoggedAt = performance.now();
+        logError?.(
+          `${c.req.method} ${c.req.path} answered 503, out of file descriptors (this process's limit: ${fdLimits.process ?? "unknown"}; the system's: ${fdLimits.system ?? "unknown"}; told at most once a minute):`,
+          err,
+        );
+      }
+      return c.json(errorBody(named.code, named.message), named.status as ContentfulStatusCode);
     }
     if (isDiskFull(err)) {
       // The recordings library names the full disk itself; this catches a path it does not guard.

@@ -1,7 +1,7 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, optionalIntValue, rateValue, textValue } from "./values.ts";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
@@ -19,7 +19,7 @@ export interface DefaultsContext {
   diskSize(path: string): number | undefined;
 }
 
-type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum";
+type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode";
 
 export interface Config {
   storage_limit: number;
@@ -32,6 +32,7 @@ export interface Config {
   current_org_id: string | null;
   max_concurrent_uploads: number | null;
   upload_url: string | null;
+  file_target_mode: string;
   keep_uploaded: boolean;
   log_level: (typeof LOG_LEVELS)[number];
   segment_max_bytes: number;
@@ -154,6 +155,15 @@ export const FIELDS: Fields = {
     default: () => null,
     defaultText: "none (store only)",
     description: "Where recordings are uploaded: s3://bucket/prefix, a tus http(s):// endpoint, or file:///dir.",
+  },
+  file_target_mode: {
+    kind: "mode",
+    schema: modeValue(),
+    live: false,
+    secret: false,
+    default: () => "0640",
+    defaultText: "0640",
+    description: "Mode of the objects a file:///dir upload_url writes (octal); they also take the group of that folder.",
   },
   keep_uploaded: {
     kind: "bool",

@@ -143,3 +143,18 @@ export const enumValue = <T extends string>(options: readonly T[]) =>
     },
     `one of ${options.join(", ")}`,
   );
+
+/**
+ * A file mode in octal ("0640", "640", or YAML's 640): owner read and write at least, no write
+ * for others. Kept as its canonical text ("0640"), so profiles, JSON and tables show it as
+ * people write it; the number is taken where it is used (parseMode).
+ */
+export const modeValue = () =>
+  fromScalar((x) => {
+    const s = typeof x === "number" && Number.isInteger(x) ? String(x) : typeof x === "string" ? x.trim() : "";
+    if (!/^0?[0-7]{3}$/.test(s)) return undefined;
+    const mode = parseMode(s);
+    return (mode & 0o600) === 0o600 && !(mode & 0o002) ? `0${s.slice(-3)}` : undefined;
+  }, "an octal file mode such as 0640 or 0660: read and write for the owner, no write for others");
+
+export const parseMode = (text: string) => Number.parseInt(text, 8);

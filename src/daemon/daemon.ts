@@ -31,9 +31,19 @@ export interface DaemonOptions {
   maxRequestBodySize?: number;
   /** How long open connections get to finish before they are closed at shutdown. */
   drainMs?: number;
+  /** How long the parts get to stop in order before the daemon exits anyway (STOP_DEADLINE_MS). */
+  stopDeadlineMs?: number;
   /** Masks secrets in events, stored errors and status; parts add the secrets they learn. */
   redactor?: Redactor;
 }
+
+/**
+ * A part stuck in I/O (an upload worker on a stalled disk or mount) must not keep the daemon
+ * from exiting: past this, it exits without it. Nothing acknowledged is at risk, since every
+ * acknowledgement is already durable, and an upload cut short is sent again at the next start.
+ * Well inside the service unit's TimeoutStopSec (60 s), after which systemd sends SIGKILL.
+ */
+export const STOP_DEADLINE_MS = 30_000;
 
 export interface RunningDaemon {
   pid: number;
@@ -116,6 +126,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   })();
 
   async function stop(reason: string): Promise<void> {
+    const deadlineMs = opts.stopDeadlineMs ?? STOP_DEADLINE_MS;
+    const deadline = Date.now() + deadlineMs;
+    /** True when `work` finished before the deadline; false when the daemon goes on without it. */
+    const beforeDeadline = (work: Promise<unknown>) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now()))));
+      return Promise.race([work.then(() => true), late]).finally(() => clearTimeout(timer));
+    };
+    const tooLate = (what: string) =>
+      log.error(
+        `Stopping: ${what} did not finish within ${deadlineMs / 1000} s (stuck in I/O?); exiting without it. Everything acknowledged is on disk; an upload cut short is sent again at the next start.`,
+      );
     log.info(`Stopping (${reason}).`);
     events.publish("daemon.stopping", { reason });
     aborter.abort();
@@ -125,10 +147,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const drained = server!.stop(false).then(() => true);
     const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), opts.drainMs ?? 2000).unref?.());
     if (!(await Promise.race([drained, timedOut]))) await server!.stop(true);
-    await starting;
+    if (!(await beforeDeadline(starting))) tooLate("start-up");
     for (const p of [...plugins].reverse()) {
       try {
-        await p.stop?.();
+        if (!(await beforeDeadline(Promise.resolve(p.stop?.())))) tooLate(p.name);
       } catch (err) {
         log.error(`Could not stop ${p.name} cleanly:`, err);
       }

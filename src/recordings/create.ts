@@ -1,12 +1,13 @@
 // Creating a recording: its folder and recording.json first (durable, so a lost database can
 // be rebuilt from disk), then its row and declared traces in one transaction. A refused
-// create (a full disk) leaves no folder behind.
-import { rmSync } from "node:fs";
+// create (a full disk, no file descriptor left) leaves no folder behind; one cut short by a
+// crash is removed at the next start (repair/unfinished-creates.ts).
 import { recordings, traces } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./disk/durable-fs.ts";
 import { recordingDir } from "./disk/layout.ts";
 import { writeRecordingJson } from "./disk/recording-json.ts";
+import { removeUnfinished } from "./disk/unfinished.ts";
 import { uuidv7 } from "./ids.ts";
 import { declaredTraceRow } from "./input/trace-schema.ts";
 import type { CreateRecordingInput, RecordingDetail } from "./types.ts";
@@ -49,8 +50,13 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput): Recordin
       }
     });
   } catch (err) {
-    // Refused (a full disk): no folder is left that a rebuild would take for a recording.
-    rmSync(dir, { recursive: true, force: true });
+    // Refused (a full disk, EMFILE): no folder is left that a rebuild would take for a
+    // recording. The create's own error is the one to report, whatever the removal meets.
+    try {
+      removeUnfinished(dir);
+    } catch (cleanup) {
+      ctx.log.warn(`Could not remove ${dir} after a failed create (removed at the next start): ${(cleanup as Error).message}`);
+    }
     throw err;
   }
   ctx.lastWrite.set(id, ctx.clock.monotonic());

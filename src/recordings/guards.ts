@@ -2,21 +2,22 @@
 // sound. (A full disk is told apart from a bug in disk/storage-full.ts.)
 import { accessSync, constants } from "node:fs";
 import { ensureDirDurable } from "./disk/durable-fs.ts";
-import { privateRoot } from "./disk/safe-paths.ts";
+import { checkAboveRoot, privateRoot } from "./disk/store-root.ts";
 import { ValidationError } from "../errors.ts";
 import { assertTraceName, MAX_TRACES } from "./input/names.ts";
 import { conflictingDeclaration, schemaBytes } from "./input/trace-schema.ts";
 import type { CreateRecordingInput, TraceDeclaration } from "./types.ts";
 
-/** Returns a warning when the root's mode had to be made private. */
-export function prepareRoot(root: string): string | undefined {
+/** Returns the warnings to log (a mode made private, a folder above that a group can write). */
+export function prepareRoot(root: string): string[] {
+  const warnings = checkAboveRoot(root); // before anything is created through it
   try {
     ensureDirDurable(root); // its entry must outlive a power cut, like every recording in it
     accessSync(root, constants.W_OK);
   } catch (err) {
     throw new Error(`path_to_store_record ${root} cannot be created or written: ${(err as Error).message}`);
   }
-  return privateRoot(root);
+  return [...warnings, ...privateRoot(root)];
 }
 
 export function checkDeclarations(input: CreateRecordingInput): void {

@@ -58,8 +58,7 @@ function guarded<T>(ctx: Ctx, fn: () => T): T {
 }
 
 export function createRecordings(deps: RecordingsDeps) {
-  const fixed = prepareRoot(deps.root);
-  if (fixed) deps.log.warn(fixed);
+  for (const warning of prepareRoot(deps.root)) deps.log.warn(warning);
   const limits: RecordingLimits = { ...deps.limits };
   const clock = deps.clock ?? { now: () => Date.now(), monotonic: () => performance.now() };
   const emit = deps.emit ?? (() => {});

@@ -11,6 +11,13 @@ export const O_WRONLY = 0x1;
 export const O_TRUNC = darwin ? 0x400 : 0x200;
 /** open(2) fails with ELOOP when the last component is a symbolic link. */
 export const O_NOFOLLOW = darwin ? 0x100 : 0x20000;
+/** With O_CREAT: fails with EEXIST when anything (a file, a link, a FIFO) has the name. */
+export const O_EXCL = darwin ? 0x800 : 0x80;
+/** A FIFO another user planted opens (or fails) at once instead of waiting for a reader. */
+export const O_NONBLOCK = darwin ? 0x4 : 0x800;
+/** open(2) fails with ENOTDIR unless the path is a folder (and never blocks on a FIFO). */
+export const O_DIRECTORY = darwin ? 0x100000 : 0x10000;
+export const O_RDONLY = 0x0;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 

@@ -27,6 +27,8 @@ export interface TargetDeps {
   fileSlice?: FileSlice;
   /** The pacing the target sends through (bandwidth_limit); unlimited when not given. */
   bandwidth?: Bandwidth;
+  /** file_target_mode: the mode of objects a file:// target writes. */
+  fileMode?: number;
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
@@ -55,7 +57,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
   if (scheme === "http" || scheme === "https") {
     return createTusTarget({ url, apiKey: deps.apiKey, orgId: deps.orgId, fetch: deps.fetch, stallMs: deps.stallMs, bandwidth: deps.bandwidth });
   }
-  if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth });
+  if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth, mode: deps.fileMode });
   throw new ConfigError(`upload_url ${JSON.stringify(url)}: use s3://bucket/prefix, http(s):// (tus) or file:///dir`);
 }
 

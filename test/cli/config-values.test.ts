@@ -204,3 +204,37 @@ describe("config validate warns about settings that do not work together", () =>
     expect((await run(["config", "validate", "--storage-limit", "128mb"], { home })).stderr).toBe("");
   });
 });
+
+describe("file_target_mode is an octal mode through every layer", () => {
+  test("0640 by default; a profile, NCD_FILE_TARGET_MODE and --file-target-mode each set it, the later layer winning", async () => {
+    const h = tempHome();
+    const dir = join(h, ".neuracore/data_daemon/profiles");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "shared.yaml"), 'file_target_mode: "0660"\n');
+    const shown = (args: string[], env: Record<string, string> = {}) => runJson<Shown>(["update", "--json", ...args], { home: h, env });
+    const def = await shown([]);
+    expect([def.json.config.file_target_mode, def.json.sources.file_target_mode]).toEqual(["0640", "default"]);
+    const prof = await shown(["--profile", "shared"]);
+    expect([prof.json.config.file_target_mode, prof.json.sources.file_target_mode]).toEqual(["0660", "profile"]);
+    const env = await shown(["--profile", "shared"], { NCD_FILE_TARGET_MODE: "600" });
+    expect([env.json.config.file_target_mode, env.json.sources.file_target_mode]).toEqual(["0600", "env"]);
+    const flag = await shown(["--profile", "shared", "--file-target-mode", "0644"], { NCD_FILE_TARGET_MODE: "600" });
+    expect([flag.json.config.file_target_mode, flag.json.sources.file_target_mode]).toEqual(["0644", "flag"]);
+    writeFileSync(join(dir, "bare.yaml"), "file_target_mode: 0640\n"); // YAML reads the digits as 640
+    expect((await shown(["--profile", "bare"])).json.config.file_target_mode).toBe("0640");
+    // A profile written by the CLI reads back as written.
+    expect((await run(["profile", "create", "--name", "made", "--file-target-mode", "0660"], { home: h })).code).toBe(0);
+    expect((await shown(["--profile", "made"])).json.config.file_target_mode).toBe("0660");
+  });
+
+  test("a mode that is not octal, that others could write, or that locks out the owner is refused by config validate, naming the field", async () => {
+    for (const bad of ["rw-r-----", "0648", "0666", "0440", "07777"]) {
+      const r = await run(["config", "validate"], { home, env: { NCD_FILE_TARGET_MODE: bad } });
+      expect({ bad, code: r.code }).toEqual({ bad, code: 1 });
+      expect(r.stderr).toContain("environment variable NCD_FILE_TARGET_MODE");
+      expect(r.stderr).toContain("octal file mode");
+    }
+    const ok = await run(["config", "validate", "--file-target-mode", "0660"], { home });
+    expect(ok.code).toBe(0);
+  });
+});

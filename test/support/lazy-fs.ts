@@ -16,6 +16,8 @@ export interface LazyFs {
   backing: string;
   /** Freezes the mount: every later call fails with EIO and nothing more becomes durable. */
   cut(): Promise<void>;
+  /** From now on every write hangs, as on a disk that stopped answering; resolves once one does. */
+  stallWrites(): { stalled: Promise<void> };
   /** Unmounts (after a cut or not) and waits for the file system process to end. */
   unmount(): Promise<void>;
 }
@@ -62,6 +64,10 @@ export async function mountLazyFs(backing: string, mount: string, capacityBytes 
       proc.stdin.write("cut\n");
       await proc.stdin.flush();
       await readLine(proc, buf, "cut");
+    },
+    stallWrites() {
+      proc.stdin.write("stall\n");
+      return { stalled: Promise.resolve(proc.stdin.flush()).then(() => readLine(proc, buf, "stalled")) };
     },
     async unmount() {
       if (gone) return;

@@ -10,7 +10,9 @@ gone, and so are files whose directory entry was never synced, as after a real p
 file system that keeps only what POSIX promises.
 
 Usage: lazyfs.py BACKING MOUNTPOINT [CAPACITY_BYTES]
-stdin lines: `cut` (freeze, answers `cut`), `exit` or end of input (unmount and exit).
+stdin lines: `cut` (freeze, answers `cut`), `stall` (every later write hangs, as on a disk or
+mount that stopped answering, until `exit`; answers `stalled` when the first write hangs),
+`exit` or end of input (unmount and exit).
 stdout: `ready` once mounted. A CAPACITY makes writes beyond it fail with ENOSPC (a full disk).
 """
 import errno
@@ -45,6 +47,8 @@ class LazyFS(Operations):
         self.backing, self.capacity = backing, capacity
         self.mutex = threading.Lock()
         self.frozen = False
+        self.stalling = False
+        self.unstall = threading.Event()
         self.fhs, self.next_fh = {}, 1
         os.makedirs(os.path.join(backing, "data"), exist_ok=True)
         os.makedirs(os.path.join(backing, "dirs"), exist_ok=True)
@@ -207,6 +211,10 @@ class LazyFS(Operations):
         return bytes(self._node(path, fh).data[offset:offset + size])
 
     def write(self, path, data, offset, fh):
+        if self.stalling:
+            print("stalled", flush=True)
+            self.unstall.wait()
+            raise FuseOSError(errno.EIO)
         n = self._node(path, fh)
         end = offset + len(data)
         if self.capacity and end > len(n.data) and self._used() + end - len(n.data) > self.capacity:
@@ -331,8 +339,11 @@ def main():
             if line.strip() == "cut":
                 fs.cut()
                 print("cut", flush=True)
+            elif line.strip() == "stall":
+                fs.stalling = True
             elif line.strip() == "exit":
                 break
+        fs.unstall.set()
         # Not os.path.ismount as the test of success: on a frozen mount it fails with EIO and
         # looks unmounted. A mount still busy after a few tries is detached lazily.
         for _ in range(20):

@@ -172,3 +172,108 @@ describe.skipIf(!asRoot)("a store that nobody can write (as root)", () => {
     }
   });
 });
+
+describe.skipIf(!asRoot)("FIFOs in a store that nobody can write (as root)", () => {
+  test("FIFOs planted at the store's temporary names never block the daemon: stop answers, and the files are written", async () => {
+    const base = mkdtempSync("/tmp/ncd-fifo-");
+    chmodSync(base, 0o755);
+    const store = join(base, "store");
+    const d = await startDaemon({ args: ["--path-to-store-record", store] });
+    try {
+      const id = await createRecording(d.socket);
+      expect((await postNdjson(d.socket, id, [{ trace: "/t", timestamp: 1, data: 1 }])).status).toBe(200);
+      Bun.spawnSync(["chmod", "-R", "a+rwX", store]); // the store opened to everyone after launch
+      asNobody(`mkfifo ${store}/${id}/manifest.json.tmp ${store}/${id}/recording.json.tmp`);
+      const stop = await call(d.socket, "POST", `/v1/recordings/${id}/stop`);
+      expect(stop.status).toBe(200);
+      expect(lstatSync(join(store, id, "manifest.json")).isFile()).toBe(true);
+      expect(JSON.parse(readFileSync(join(store, id, "recording.json"), "utf8")).state).toBe("stopped");
+      expect((await call(d.socket, "GET", "/v1/health")).status).toBe(200);
+    } finally {
+      await stopDaemon(d).catch(() => {});
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---- the storage root and the folders above it (as root, nobody the neighbour) ----
+
+/** Launches in a fresh HOME; stops it again when it started. Returns the exit code and what it said. */
+async function launchWith(store: string): Promise<{ code: number; said: string; home: string }> {
+  const home = tempHome("ncd-root");
+  const r = await run(["launch", "--background", "--offline", "--path-to-store-record", store], { home });
+  if (r.code === 0) await run(["stop"], { home });
+  return { code: r.code, said: r.stderr + r.stdout, home };
+}
+
+describe.skipIf(!asRoot)("the storage root and the folders above it (as root)", () => {
+  test("a storage root that nobody swapped for a link is refused at launch, naming the link, and the folder it names keeps its mode", async () => {
+    const base = mkdtempSync("/tmp/ncd-swap-");
+    try {
+      chmodSync(base, 0o755);
+      const store = join(base, "store");
+      const d = await startDaemon({ args: ["--path-to-store-record", store] });
+      const id = await createRecording(d.socket);
+      await stopDaemon(d);
+      // The mistake that lets a neighbour in: the folder holding the root opened to everyone.
+      chmodSync(base, 0o777);
+      const shared = join(base, "shared");
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777); // like the system temp folder
+      asNobody(`mv ${store} ${store}.moved; ln -s ${shared} ${store}`);
+      const r = await run(["launch", "--background", "--offline", "--path-to-store-record", store], { home: d.home });
+      if (r.code === 0) await run(["stop"], { home: d.home });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr + r.stdout).toContain(`path_to_store_record ${store} is a symbolic link (to ${shared})`);
+      expect(statSync(shared).mode & 0o7777).toBe(0o1777); // never chmod'ed through the link
+      expect(readdirSync(shared)).toEqual([]);
+      expect(existsSync(join(`${store}.moved`, id, "recording.json"))).toBe(true);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test("a folder above the root that every user can write is refused unless it is sticky, as /tmp is, with the folder below it the daemon's user's", async () => {
+    const base = mkdtempSync("/tmp/ncd-above-");
+    try {
+      const store = join(base, "store");
+      mkdirSync(store, { mode: 0o700 });
+      chmodSync(base, 0o777);
+      const open = await launchWith(store);
+      expect(open.code).not.toBe(0);
+      expect(open.said).toContain(`is inside ${base}, which every user can write (mode 0777) and which has no sticky bit`);
+      expect(open.said).toContain(`chmod o-w ${base}`);
+
+      chmodSync(base, 0o1777);
+      const sticky = await launchWith(store);
+      expect(sticky.said).not.toContain("path_to_store_record");
+      expect(sticky.code).toBe(0);
+
+      // Below the sticky folder, a folder of nobody's: nobody could swap what is inside it.
+      const nobodys = join(base, "nobodys");
+      asNobody(`mkdir -m 755 ${nobodys}`);
+      const theirs = await launchWith(join(nobodys, "store"));
+      expect(theirs.code).not.toBe(0);
+      expect(theirs.said).toContain(`${nobodys}, which belongs to user 65534`);
+      expect(existsSync(join(nobodys, "store"))).toBe(false);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test("a folder above the root that root's group can write gives a warning naming it, not a refusal", async () => {
+    const base = mkdtempSync("/tmp/ncd-group-");
+    try {
+      chownSync(base, 0, 100);
+      chmodSync(base, 0o775);
+      const store = join(base, "store");
+      const d = await startDaemon({ args: ["--path-to-store-record", store] });
+      await createRecording(d.socket);
+      await stopDaemon(d);
+      const log = readFileSync(join(d.home, ".neuracore/data_daemon/logs/daemon.log"), "utf8");
+      expect(log).toContain(`path_to_store_record ${store} is inside ${base}, which its group (gid 100) can write (mode 0775)`);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});

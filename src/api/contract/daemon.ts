@@ -10,7 +10,17 @@ import { UploadProgressSchema } from "./progress.ts";
 export const HealthSchema = v.strictObject({ ok: v.literal(true), pid: int, version: v.string() });
 
 /** Every configuration field, typed by its kind; config/fields.ts owns the list (secrets shown as "***"). */
-const KIND_SCHEMA = { bytes: int, rate: int, int, duration: v.number(), bool: v.boolean(), path: v.string(), text: v.string(), enum: v.string() };
+const KIND_SCHEMA = {
+  bytes: int,
+  rate: int,
+  int,
+  duration: v.number(),
+  bool: v.boolean(),
+  path: v.string(),
+  text: v.string(),
+  enum: v.string(),
+  mode: v.string(),
+};
 export const ConfigSchema = v.strictObject(
   Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? v.boolean() : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
 ) as unknown as v.GenericSchema<Config, Config>;

@@ -3,7 +3,7 @@
 // target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
 import { readFileSync } from "node:fs";
 import type { UploadInfo } from "../../api/index.ts";
-import { uploadConcurrency } from "../../config/index.ts";
+import { parseMode, uploadConcurrency } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
 import { resolveS3Settings } from "../../uploader/s3/s3-settings.ts";
@@ -65,6 +65,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           orgId: cfg.current_org_id ?? undefined,
           fileSlice: ctx.runtime.fileSlice,
           bandwidth,
+          fileMode: parseMode(cfg.file_target_mode),
         });
       } catch (err) {
         problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);

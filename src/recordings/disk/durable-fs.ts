@@ -3,10 +3,12 @@
 // so that the entry itself survives a power cut.
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
+import { O_DIRECTORY, O_NONBLOCK, O_RDONLY } from "../../runtime/libc-flags.ts";
 import { openForRewrite } from "./safe-paths.ts";
 
 export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
+  // O_DIRECTORY: a FIFO put where a folder was fails at once instead of blocking the daemon.
+  const fd = openSync(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
   try {
     fsyncSync(fd);
   } finally {

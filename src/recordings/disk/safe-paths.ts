@@ -5,11 +5,11 @@
 // the daemon owns is checked with lstat when its path is formed (a real folder, owned by the
 // daemon's user), and files it truncates are opened with O_NOFOLLOW. The checks narrow the race
 // to the instant between check and use; a private storage root (made 0700 or refused at launch,
-// see privateRoot) closes it.
-import { chmodSync, lstatSync, openSync, statSync, unlinkSync, type Stats } from "node:fs";
+// see store-root.ts) closes it.
+import { closeSync, fstatSync, lstatSync, openSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { DaemonError } from "../../errors.ts";
-import { O_CREAT, O_NOFOLLOW, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
+import { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDWR, O_TRUNC, O_WRONLY } from "../../runtime/libc-flags.ts";
 
 /** A path in the store that is a link or another user's: the daemon will not go through it. */
 export class UnsafePathError extends DaemonError {
@@ -45,28 +45,6 @@ export function assertOwnedDir(path: string): void {
     );
 }
 
-/**
- * A storage root that other users can write would let any of them put links in place of
- * recordings, and so would one that another user owns (its owner can change it at will).
- * When the root is the daemon's user's own folder (a fresh tmpfs or disk mounts as 1777), its
- * mode is fixed to 0700 and the returned warning says so; another owner's folder is refused,
- * since changing it would hide a mistake in how the disk is shared.
- */
-export function privateRoot(root: string): string | undefined {
-  const st = statSync(root);
-  const mode = st.mode & 0o7777;
-  const shown = mode.toString(8).padStart(4, "0");
-  const me = uid();
-  if (me !== undefined && st.uid !== me) {
-    throw new UnsafePathError(
-      `path_to_store_record ${root} belongs to user ${st.uid} (mode ${shown}), not to the daemon's user ${me}; its owner${mode & 0o022 ? " and other users" : ""} could make the daemon write or delete outside it. Run "chown ${me} ${root} && chmod go-w ${root}", or choose a folder of the daemon's user.`,
-    );
-  }
-  if (!(mode & 0o022)) return undefined;
-  chmodSync(root, 0o700);
-  return `path_to_store_record ${root} could be written by other users (mode ${shown}); it is the daemon's folder, so its mode was set to 0700.`;
-}
-
 /** Checks every folder between the store root and a store-relative path ("<id>/segments/000001.mcap"). */
 export function assertInStore(root: string, rel: string): string {
   const parts = rel.split("/").filter(Boolean);
@@ -76,19 +54,26 @@ export function assertInStore(root: string, rel: string): string {
 }
 
 /**
- * Opens `path` for writing from empty without following a link at its name: a link planted
- * there (manifest.json.tmp -> /etc/shadow) is removed, never written through.
+ * Opens `path` for writing from empty without following a link at its name and without
+ * waiting on a FIFO there: a link planted there (manifest.json.tmp -> /etc/shadow), a FIFO or
+ * anything else that is not a regular file is removed, never written through, and the name is
+ * created afresh (O_EXCL), 0600.
  */
 export function openForRewrite(path: string, mode = 0o600): number {
-  const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW;
+  const flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK;
   try {
-    return openSync(path, flags, mode);
+    const fd = openSync(path, flags, mode);
+    if (fstatSync(fd).isFile()) return fd;
+    closeSync(fd); // a FIFO someone reads, a device: not ours to write
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code !== "ELOOP" && code !== "EMLINK") || !lstatOrUndefined(path)?.isSymbolicLink()) throw err;
-    unlinkSync(path); // removes the link itself
-    return openSync(path, flags, mode);
+    // ELOOP/EMLINK: a link at the name; ENXIO: a FIFO nobody reads.
+    if (code !== "ELOOP" && code !== "EMLINK" && code !== "ENXIO") throw err;
+    const st = lstatOrUndefined(path);
+    if (!st || st.isFile()) throw err;
   }
+  unlinkSync(path); // removes the link or FIFO itself
+  return openSync(path, flags | O_EXCL, mode);
 }
 
 /** Opens an existing file for reading and writing, refusing a link at its name (ELOOP). */

@@ -20,14 +20,15 @@ import { adoptOrphans } from "./orphans.ts";
 import { repairOpen } from "./open-segments.ts";
 import { recountFromDisk } from "./recount.ts";
 import { rebuildRows } from "./rebuild.ts";
+import { settleUnfinishedCreates } from "./unfinished-creates.ts";
 import type { ReconcileReport } from "./report.ts";
 
 export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): ReconcileReport {
   const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
   const { store } = ctx;
   withReserve(ctx, () => {
-    // Without a rebuild, only directories the database has no row for (it lost their commit).
-    rebuildRows(ctx, report, !opts.rebuild);
+    if (opts.rebuild) rebuildRows(ctx, report);
+    else settleUnfinishedCreates(ctx, report);
     // No upload runs before start-up: back to pending, keeping the resume columns and parts.
     store.run(store.db.update(uploads).set({ state: "pending" }).where(eq(uploads.state, "uploading")));
   });

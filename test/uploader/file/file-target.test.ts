@@ -1,12 +1,14 @@
 // The file:// target's temporary files: a write killed half-way (a real SIGKILL of the process
-// writing) leaves nothing behind once the object is sent again, and names as long as the docs
-// allow get a temporary name too.
+// writing) leaves nothing behind once the object is sent again, names as long as the docs
+// allow get a temporary name too, and only an exact copy of the object is renamed into place.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createFileTarget } from "../../../src/uploader/file/file-target.ts";
+import { TargetError } from "../../../src/uploader/target-error.ts";
 
 const FILE_TARGET = resolve(import.meta.dir, "../../../src/uploader/file/file-target.ts");
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -91,5 +93,26 @@ describe("file:// target", () => {
       // never created: nothing left either
     }
     expect(left).toEqual([]);
+  });
+
+  test("bytes that are not the object's (its sha256 or size differ) are never renamed into place, and the attempt is retried", async () => {
+    const out = mkdtempSync(join(tmpdir(), "ncd-file-target-"));
+    const local = join(out, "local.bin");
+    const data = bytes(70_000, 5);
+    writeFileSync(local, data);
+    const target = createFileTarget({ url: pathToFileURL(out).href });
+    const job = (sha256: string, size: number) =>
+      target.put({ key: "default/rec-4/segments/000001.mcap", localPath: local, size, sha256, signal: new AbortController().signal, onProgress() {} } as never);
+    // The local file changed after it was hashed: what is read is not what the queue knows.
+    const stale = createHash("sha256").update("other bytes").digest("hex");
+    const err = await job(stale, data.length).catch((e) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect(err.info).toMatchObject({ protocol: "file", network: true, code: "Mismatch" });
+    expect(err.message).toContain(`expected ${data.length} bytes with sha256 ${stale}`);
+    expect(tree(join(out, "default/rec-4/segments"))).toEqual([]);
+    // The exact bytes go through.
+    await job(createHash("sha256").update(data).digest("hex"), data.length);
+    expect(tree(join(out, "default/rec-4/segments"))).toEqual(["000001.mcap"]);
+    expect(readFileSync(join(out, "default/rec-4/segments/000001.mcap")).equals(Buffer.from(data))).toBe(true);
   });
 });
