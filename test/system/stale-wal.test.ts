@@ -119,7 +119,7 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
     expect(detail).toMatchObject({ id, name: "never checkpointed", state: "recording", message_count: acked });
     expect(readRecording(d2.store, id).length).toBe(acked);
-    expect(readFileSync(instancePaths(d.home).logFile, "utf8")).toContain(`found on disk that the state database did not have (it lost their commit): ${id}`);
+    expect(readFileSync(instancePaths(d.home).logFile, "utf8")).toContain(`Adopted recording ${id}: its folder holds data but its database row was lost`);
     expect((await postNdjson(d2.socket, id, batchOf(20))).status).toBe(200);
     await stopDaemon(d2);
   });
