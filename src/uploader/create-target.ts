@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.ts";
 import type { Bandwidth } from "./bandwidth.ts";
 import { createFileTarget } from "./file/file-target.ts";
 import type { Fetch } from "./http.ts";
+import type { Log } from "./ports.ts";
 import type { CredentialsProvider } from "./s3/s3-client.ts";
 import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
 import { createS3Target } from "./s3/s3-target.ts";
@@ -22,6 +23,8 @@ export interface TargetDeps {
   fileSlice?: FileSlice;
   /** The pacing the target sends through (bandwidth_limit); unlimited when not given. */
   bandwidth?: Bandwidth;
+  /** Where a target reports, once, that it can only prove uploads weakly (see s3/s3-proof.ts). */
+  log?: Pick<Log, "warn">;
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
@@ -45,6 +48,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
       bandwidth: deps.bandwidth,
+      log: deps.log,
     });
   }
   if (scheme === "http" || scheme === "https") {

@@ -64,6 +64,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           orgId: cfg.current_org_id ?? undefined,
           fileSlice: ctx.runtime.fileSlice,
           bandwidth,
+          log: ctx.log,
         });
       } catch (err) {
         problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);
