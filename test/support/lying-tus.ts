@@ -1,5 +1,6 @@
 // A small tus 1.0 server on 127.0.0.1 that keeps what it is sent in memory and lies in one
 // chosen way, for the tests of what the tus target believes. With no lie it is honest.
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export type TusLie =
@@ -13,8 +14,8 @@ export interface LyingTus {
   /** Creation URL, e.g. http://127.0.0.1:PORT/files */
   url: string;
   origin: string;
-  /** Every request: method, path and its Authorization / X-Org-Id headers. */
-  seen: { method: string; path: string; authorization?: string; orgId?: string }[];
+  /** Every request: method, path, its Authorization / X-Org-Id headers and Upload-Checksum. */
+  seen: { method: string; path: string; authorization?: string; orgId?: string; checksum?: string }[];
   /** Bytes held per upload, by the upload's `key` metadata. */
   stored(key: string): Buffer | undefined;
   close(): Promise<void>;
@@ -27,7 +28,8 @@ interface Upload {
   held: number;
 }
 
-export async function startLyingTus(lie: TusLie = "none"): Promise<LyingTus> {
+/** `checksum`: offer the checksum extension with sha1, and answer 460 to a PATCH whose body does not match. */
+export async function startLyingTus(lie: TusLie = "none", o: { checksum?: boolean } = {}): Promise<LyingTus> {
   const uploads = new Map<string, Upload>();
   const seen: LyingTus["seen"] = [];
   let next = 0;
@@ -36,14 +38,19 @@ export async function startLyingTus(lie: TusLie = "none"): Promise<LyingTus> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").replace(/\?.*/, "");
     const header = (name: string) => (req.headers[name] as string | undefined) ?? undefined;
-    seen.push({ method: req.method ?? "", path, authorization: header("authorization"), orgId: header("x-org-id") });
+    seen.push({ method: req.method ?? "", path, authorization: header("authorization"), orgId: header("x-org-id"), checksum: header("upload-checksum") });
     const body: Buffer[] = [];
     for await (const c of req) body.push(c as Buffer);
     const answer = (status: number, headers: Record<string, string> = {}) => {
       res.writeHead(status, { ...base, ...headers });
       res.end();
     };
-    if (req.method === "OPTIONS") return answer(204, { "tus-version": "1.0.0", "tus-extension": "creation,termination" });
+    if (req.method === "OPTIONS")
+      return answer(204, {
+        "tus-version": "1.0.0",
+        "tus-extension": o.checksum ? "creation,termination,checksum" : "creation,termination",
+        ...(o.checksum ? { "tus-checksum-algorithm": "sha1" } : {}),
+      });
     if (req.method === "POST" && path === "/files") {
       const meta = Object.fromEntries(
         (header("upload-metadata") ?? "")
@@ -68,6 +75,8 @@ export async function startLyingTus(lie: TusLie = "none"): Promise<LyingTus> {
     if (req.method === "PATCH") {
       if (Number(header("upload-offset")) !== up.held) return answer(409);
       const bytes = Buffer.concat(body);
+      const sum = header("upload-checksum");
+      if (o.checksum && sum && sum !== `sha1 ${createHash("sha1").update(bytes).digest("base64")}`) return answer(460);
       up.chunks.push(bytes);
       up.held += bytes.length;
       const claimed = lie === "patch-jumps-ahead" ? up.held + 1024 : up.held;

@@ -26,8 +26,8 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function server(lie: TusLie) {
-  const s = await startLyingTus(lie);
+async function server(lie: TusLie, o: { checksum?: boolean } = {}) {
+  const s = await startLyingTus(lie, o);
   servers.push(s);
   return s;
 }
@@ -50,6 +50,16 @@ describe("tus offsets are proof only of what this daemon sent", () => {
     const { rec, bytes, states } = await upload("honest", s.url, [3 * KiB, 70 * KiB], { chunkSize: 32 * KiB });
     expect(states.map((x) => x.status)).toEqual(["uploaded", "uploaded"]);
     for (const [rel, data] of bytes) expect(s.stored(recordingKey("", "default", rec.id, rel))?.equals(Buffer.from(data))).toBe(true);
+  });
+
+  test("where the server offers the checksum extension, every PATCH carries the sha1 of its chunk", async () => {
+    const s = await server("none", { checksum: true });
+    const { rec, bytes, states } = await upload("checksummed", s.url, [100 * KiB], { chunkSize: 32 * KiB });
+    expect(states[0]!.status).toBe("uploaded");
+    const patches = s.seen.filter((r) => r.method === "PATCH");
+    expect(patches.length).toBeGreaterThanOrEqual(4 + 1); // four chunks and the manifest
+    expect(patches.every((r) => /^sha1 [A-Za-z0-9+/]{27}=$/.test(r.checksum ?? ""))).toBe(true);
+    expect(s.stored(recordingKey("", "default", rec.id, "segments/000001.mcap"))?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
   });
 
   test("a HEAD that says a new upload is already complete is not believed: the object fails, kept, with the reason", async () => {

@@ -196,14 +196,11 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         signal: o.signal,
         resume: { saveTusUrl: async () => {} },
       } as unknown as PutJob;
+      const algo = await serverChecksum(o.signal);
       const url = await create(job, bytes.length);
-      const ans = await call(
-        "PATCH",
-        url,
-        { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) },
-        o.signal,
-        () => bytesStream(bytes, { bandwidth, signal: o.signal }),
-      );
+      const h: Record<string, string> = { "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(bytes.length) };
+      if (algo) h["upload-checksum"] = `${algo} ${createHash(algo).update(bytes).digest("base64")}`;
+      const ans = await call("PATCH", url, h, o.signal, () => bytesStream(bytes, { bandwidth, signal: o.signal }));
       if (confirmedOffset(ans.headers, url, 0, bytes.length, bytes.length) !== bytes.length)
         throw tusProtocolError(`tus PATCH ${shownUrl(url)} did not take the whole body; sending it again`);
     },

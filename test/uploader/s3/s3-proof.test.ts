@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recordingKey } from "../../../src/uploader/layout.ts";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
+import { compositeCrc32, provePut, proveComplete } from "../../../src/uploader/s3/s3-proof.ts";
+import { multipartEtag } from "../../../src/uploader/s3/s3-parts.ts";
 import { createUploader } from "../../../src/uploader/uploader.ts";
 import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
 import { startLyingS3, type LyingS3, type S3Behaviour } from "../../support/lying-s3.ts";
@@ -94,5 +96,34 @@ describe("S3 success needs proof", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("confirmed only by the size a HEAD reports (a weaker proof)");
     expect(s3.seen.filter((r) => r.method === "HEAD").length).toBe(3); // both objects and the manifest
+  });
+});
+
+describe("the proof rules", () => {
+  const a = { md5: Buffer.alloc(16, 1), crc32: "AAAAAQ==" };
+  const b = { md5: Buffer.alloc(16, 2), crc32: "AAAAAg==" };
+  const answer = (h: Record<string, string>) => new Headers(h);
+
+  test("a PUT: our MD5 as ETag, or our CRC32 echoed; a foreign checksum or MD5-shaped ETag is refused; else size is left to check", () => {
+    expect(provePut(answer({ etag: `"${a.md5.toString("hex")}"` }), a, "k")).toBe("md5");
+    expect(provePut(answer({ etag: '"0123456789abcdef0123456789abcdef"', "x-amz-checksum-crc32": a.crc32 }), a, "k")).toBe("checksum");
+    expect(() => provePut(answer({ etag: `"${a.md5.toString("hex")}"`, "x-amz-checksum-crc32": b.crc32 }), a, "k")).toThrow(
+      /with CRC32 AAAAAg== but we sent AAAAAQ==/,
+    );
+    expect(() => provePut(answer({ etag: '"0123456789abcdef0123456789abcdef"' }), a, "k")).toThrow(/but we sent MD5/);
+    expect(() => provePut(answer({}), a, "k")).toThrow(/without an ETag/);
+    expect(provePut(answer({ etag: '"kms-opaque"' }), a, "k")).toBe("size");
+  });
+
+  test("a Complete: the MD5 of part MD5s -N, or the composite CRC32; a wrong one of either shape is refused", () => {
+    const etag = multipartEtag([a.md5.toString("hex"), b.md5.toString("hex")]);
+    expect(etag).toMatch(/-2$/);
+    expect(proveComplete(etag, "", [a, b], "k")).toBe("md5");
+    const composite = compositeCrc32([a.crc32, b.crc32]);
+    expect(proveComplete("0123456789abcdef0123456789abcdef-2", `<ChecksumCRC32>${composite}</ChecksumCRC32>`, [a, b], "k")).toBe("checksum");
+    expect(() => proveComplete("kms-x", "<ChecksumCRC32>AAAAAA==-2</ChecksumCRC32>", [a, b], "k")).toThrow(/with CRC32 AAAAAA==-2, expected/);
+    expect(() => proveComplete("0123456789abcdef0123456789abcdef-2", "", [a, b], "k")).toThrow(/multipart ETag for k is/);
+    // A full-object CRC32 (no -N) is not checked here: what is left is the ETag's shape, then size.
+    expect(proveComplete("kms-x", "<ChecksumCRC32>AAAAAA==</ChecksumCRC32>", [a, b], "k")).toBe("size");
   });
 });
