@@ -8,6 +8,7 @@ export type TusLie =
   | "head-says-complete" // every HEAD answers Upload-Offset = Upload-Length, though nothing arrived
   | "patch-jumps-ahead" // every PATCH answer claims 1 KiB more than the server holds
   | "offset-abc" // every HEAD answers Upload-Offset: abc
+  | "loses-first-patch-answer" // honest, but the first PATCH's answer is lost (the bytes are kept; the connection drops)
   | { locationOrigin: string }; // POST's Location names this other origin
 
 export interface LyingTus {
@@ -33,6 +34,7 @@ export async function startLyingTus(lie: TusLie = "none", o: { checksum?: boolea
   const uploads = new Map<string, Upload>();
   const seen: LyingTus["seen"] = [];
   let next = 0;
+  let answerLost = false;
   const base = { "tus-resumable": "1.0.0" };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -79,6 +81,10 @@ export async function startLyingTus(lie: TusLie = "none", o: { checksum?: boolea
       if (o.checksum && sum && sum !== `sha1 ${createHash("sha1").update(bytes).digest("base64")}`) return answer(460);
       up.chunks.push(bytes);
       up.held += bytes.length;
+      if (lie === "loses-first-patch-answer" && !answerLost) {
+        answerLost = true;
+        return void res.destroy();
+      }
       const claimed = lie === "patch-jumps-ahead" ? up.held + 1024 : up.held;
       return answer(204, { "upload-offset": String(claimed) });
     }

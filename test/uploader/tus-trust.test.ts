@@ -62,6 +62,16 @@ describe("tus offsets are proof only of what this daemon sent", () => {
     expect(s.stored(recordingKey("", "default", rec.id, "segments/000001.mcap"))?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
   });
 
+  test("a lost answer to the last PATCH costs a HEAD, not the upload: the offset this process sent is believed", async () => {
+    const s = await server("loses-first-patch-answer");
+    const { rec, bytes, states, ev } = await upload("lost-answer", s.url, [50 * KiB]);
+    expect(states[0]!.status).toBe("uploaded");
+    expect(ev.of("upload.retry")).toHaveLength(1);
+    const segment = recordingKey("", "default", rec.id, "segments/000001.mcap");
+    expect(s.stored(segment)?.equals(Buffer.from(bytes.get("segments/000001.mcap")!))).toBe(true);
+    expect(s.seen.filter((r) => r.method === "POST")).toHaveLength(2); // the object's upload (not created again) and the manifest's
+  });
+
   test("a HEAD that says a new upload is already complete is not believed: the object fails, kept, with the reason", async () => {
     const s = await server("head-says-complete");
     const { rec, states, ev } = await upload("head-lie", s.url, [300 * KiB]);

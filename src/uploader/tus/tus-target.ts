@@ -36,6 +36,8 @@ export function createTusTarget(opts: TusTargetOptions): Target {
   const chunkSize = opts.chunkSize ?? 8 * 1024 * 1024;
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   let checksumAlgo: "sha256" | "sha1" | null | undefined; // undefined: not asked yet
+  /** How far this process has sent into each upload URL (dropped once the upload is done or replaced). */
+  const sentHere = new Map<string, number>();
 
   /** The api key and org go only to the configured origin (credentialsAllowed throws for a URL never to be followed). */
   function headers(url: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -114,13 +116,17 @@ export function createTusTarget(opts: TusTargetOptions): Target {
    * Sends what the server lacks. `sentEnd` is how far this daemon has sent into this upload URL:
    * the offset persisted by an earlier process (a PATCH in flight when it stopped may have
    * reached the server, so up to one chunk past it is believed), then the end of every PATCH
-   * body started here. An offset past it names bytes this daemon never sent, and the upload
-   * counts as done only when the server confirms the length after we sent the last byte.
+   * body started by this process (kept across attempts in `sentHere`, so a lost answer to the
+   * last PATCH costs a HEAD, not the whole upload). An offset past it names bytes this daemon
+   * never sent, and the upload counts as done only when the server confirms the length after
+   * we sent the last byte.
    */
   async function send(job: PutJob, url: string, resumed: boolean) {
     const algo = await serverChecksum(job.signal);
-    let sentEnd = resumed ? Math.min(job.size, job.state.bytesSent + chunkSize) : 0;
-    let sentLast = job.size === 0; // a PATCH carrying the final byte was sent by this process (an empty upload has none to send)
+    const before = sentHere.get(url) ?? 0;
+    let sentEnd = Math.max(before, resumed ? Math.min(job.size, job.state.bytesSent + chunkSize) : 0);
+    // A PATCH carrying the final byte was sent by this process (an empty upload has none to send).
+    let sentLast = job.size === 0 || before === job.size;
     for (;;) {
       const head = await call("HEAD", url, {}, job.signal);
       let offset = parseOffset(head.headers.get("upload-offset"), job.size, `tus HEAD ${shownUrl(url)}`);
@@ -137,6 +143,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         const start = offset;
         let sent = 0;
         sentEnd = Math.max(sentEnd, start + len);
+        sentHere.set(url, Math.max(sentHere.get(url) ?? 0, start + len));
         if (start + len === job.size) sentLast = true;
         try {
           const ans = await call(
@@ -152,7 +159,14 @@ export function createTusTarget(opts: TusTargetOptions): Target {
               }),
             touch,
           );
-          offset = confirmedOffset(ans.headers, url, start, len, job.size);
+          try {
+            offset = confirmedOffset(ans.headers, url, start, len, job.size);
+          } catch (e) {
+            // An answer that names bytes we did not send: what this server holds of the upload
+            // is not trusted, and only a fresh upload (or a repeat of the lie) comes next.
+            sentHere.delete(url);
+            throw e;
+          }
         } catch (e) {
           if (classify(e) === "reoffset") break; // 409: our offset was stale; ask again
           // 460: the checksum did not match what arrived; the chunk is sent again.
@@ -163,7 +177,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         await job.resume.saveBytesSent(offset);
         job.onProgress(offset);
       }
-      if (offset === job.size) return;
+      if (offset === job.size) return void sentHere.delete(url);
     }
   }
 
@@ -184,6 +198,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
           // is not trusted. Either way it is created again (twice at most per attempt).
           const again = classify(e) === "restart-upload" || e instanceof TusUntrusted;
           if (restarts >= 2 || !again) throw e;
+          sentHere.delete(url);
           await job.resume.clearResume();
           job.state = { ...job.state, tusUrl: undefined, bytesSent: 0 };
         }
