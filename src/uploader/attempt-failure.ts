@@ -12,7 +12,7 @@ import type { Clock, Emit, Log, UploadObject, UploadRecording, UploadStateStore 
 import type { ProgressBudget } from "./progress-budget.ts";
 import { backoffMs, classify, failedRetryMs, type RetryPolicy } from "./retry.ts";
 import type { RetryTimers } from "./retry-timers.ts";
-import { LOCAL_COPY_DAMAGED, TargetError } from "./target-error.ts";
+import { BUDGET_SPENT, LOCAL_COPY_DAMAGED, TargetError } from "./target-error.ts";
 import type { TargetHealth } from "./target-health.ts";
 
 export interface AttemptFailureDeps {
@@ -43,7 +43,12 @@ export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: U
   const path = obj?.relPath ?? "manifest.json";
   // Stored as last_error, published and logged: an exception's text may quote a URL or a header.
   // The daemon's store, log and events mask its known secrets as well.
-  const message = shownError(e, redactPatterns(e instanceof Error ? e.message : String(e)));
+  const said = shownError(e, redactPatterns(e instanceof Error ? e.message : String(e)));
+  // A budget that runs out hides why the bytes were lost: the target's own last answer says it.
+  const spent = e instanceof TargetError && e.info.code === BUDGET_SPENT;
+  const cause = spent ? deps.budget.cause(id) : undefined;
+  if (!spent) deps.budget.noteCause(id, said);
+  const message = cause ? `${said}; before that the target said: ${cause}` : said;
   deps.health.failed(e);
   const attempts = retries.attempts(id) + 1;
   // Attempts in a row that stored nothing new; the manifest is one small request, counted plainly.

@@ -1,31 +1,8 @@
-// Request bodies come straight from the local file: a hashing pass (unthrottled, local disk
-// only) gives the MD5 a server verifies, then a throttled stream sends the same range.
-// Nothing larger than one slice is held in memory.
-import { createHash } from "node:crypto";
+// Request bodies come straight from the local file: a throttled stream sends a range (its
+// digests come from a hashing pass first, see s3/md5-worker.ts). Nothing larger than one
+// slice is held in memory.
 import { open } from "node:fs/promises";
 import type { Bandwidth } from "./bandwidth.ts";
-
-const READ_BYTES = 256 * 1024;
-
-export async function md5Range(path: string, start: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-  const md5 = createHash("md5");
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(READ_BYTES);
-    let pos = start;
-    const end = start + length;
-    while (pos < end) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, end - pos), pos);
-      if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
-      md5.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return md5.digest();
-}
 
 export interface StreamOptions {
   bandwidth: Bandwidth;

@@ -5,6 +5,7 @@ import type { Bandwidth } from "./bandwidth.ts";
 import { probeFile } from "./file/file-probe.ts";
 import { createFileTarget } from "./file/file-target.ts";
 import type { Fetch } from "./http.ts";
+import type { Log } from "./ports.ts";
 import type { CredentialsProvider } from "./s3/s3-client.ts";
 import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
 import { createS3Target } from "./s3/s3-target.ts";
@@ -29,6 +30,8 @@ export interface TargetDeps {
   bandwidth?: Bandwidth;
   /** file_target_mode: the mode of objects a file:// target writes. */
   fileMode?: number;
+  /** Where a target reports, once, that it can only prove uploads weakly (see s3/s3-proof.ts). */
+  log?: Pick<Log, "warn">;
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
@@ -52,6 +55,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
       bandwidth: deps.bandwidth,
+      log: deps.log,
     });
   }
   if (scheme === "http" || scheme === "https") {

@@ -22,6 +22,8 @@ interface Round {
   best: number;
   /** Failed attempts in a row that confirmed nothing new. */
   idle: number;
+  /** What the target last said when an attempt failed, kept so that running out of budget still names the cause. */
+  cause?: string;
 }
 
 export interface Spent {
@@ -67,6 +69,17 @@ export class ProgressBudget {
       r.idle = 0;
     } else r.idle++;
     return r.idle;
+  }
+
+  /** Keeps what an attempt's failure said; an attempt ended by the budget itself says nothing new. */
+  noteCause(id: string, message: string): void {
+    const r = this.rounds.get(id);
+    if (r) r.cause = message;
+  }
+
+  /** What the target last said this round, if an attempt failed before. */
+  cause(id: string): string | undefined {
+    return this.rounds.get(id)?.cause;
   }
 
   exhausted(attemptsWithoutProgress: number): boolean {

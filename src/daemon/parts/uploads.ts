@@ -66,6 +66,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           fileSlice: ctx.runtime.fileSlice,
           bandwidth,
           fileMode: parseMode(cfg.file_target_mode),
+          log: ctx.log,
         });
       } catch (err) {
         problem = redactor.text(`upload target ${cfg.upload_url} cannot be used: ${(err as Error).message}`);

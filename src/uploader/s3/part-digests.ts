@@ -1,10 +1,10 @@
-// The MD5 of each part of each object, computed once, ahead of the upload where possible.
+// The digests (MD5 and CRC32) of each part of each object, computed once, ahead of the upload where possible.
 // S3 wants a part's MD5 (Content-MD5) before its first byte is sent; computing it at send
 // time put a full read and hash of every part in front of the wire. Instead, objects that
 // are about to upload are hashed in the background (on the hash worker, one part at a
 // time, while the daemon records or is offline) and an upload finds its digests ready. A
 // part an upload waits for goes ahead of background work.
-import type { HashRange } from "./md5-worker.ts";
+import type { HashRange, RangeDigest } from "./md5-worker.ts";
 
 interface Task {
   key: string;
@@ -13,13 +13,13 @@ interface Task {
   start: number;
   len: number;
   urgent: boolean;
-  resolve(b: Buffer): void;
+  resolve(d: RangeDigest): void;
   reject(e: Error): void;
 }
 
 export interface PartDigests {
-  /** MD5 of part `n` (1-based) of the file cut into parts of `partSize` bytes. */
-  part(path: string, size: number, partSize: number, n: number): Promise<Buffer>;
+  /** MD5 and CRC32 of part `n` (1-based) of the file cut into parts of `partSize` bytes. */
+  part(path: string, size: number, partSize: number, n: number): Promise<RangeDigest>;
   /** Queues every part of an object for background hashing. */
   prefetch(path: string, size: number, partSize: number): void;
   /** Drops what is known about a file (uploaded, or gone). */
@@ -30,7 +30,7 @@ export interface PartDigests {
 const MAX_OBJECTS = 256;
 
 export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number } = {}): PartDigests {
-  const objects = new Map<string, { path: string; parts: Map<number, Promise<Buffer>> }>();
+  const objects = new Map<string, { path: string; parts: Map<number, Promise<RangeDigest>> }>();
   const queue: Task[] = [];
   let busy = false;
   const keyOf = (path: string, size: number, partSize: number) => `${path}\0${size}\0${partSize}`;
@@ -63,7 +63,7 @@ export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number
     return { key, e };
   };
 
-  const request = (path: string, size: number, partSize: number, n: number, urgent: boolean): Promise<Buffer> => {
+  const request = (path: string, size: number, partSize: number, n: number, urgent: boolean): Promise<RangeDigest> => {
     const { key, e } = entry(path, size, partSize);
     const known = e.parts.get(n);
     if (known) {
@@ -75,7 +75,7 @@ export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number
     }
     const start = (n - 1) * partSize;
     const len = Math.min(partSize, size - start);
-    const p = new Promise<Buffer>((resolve, reject) => queue.push({ key, n, path, start, len, urgent, resolve, reject }));
+    const p = new Promise<RangeDigest>((resolve, reject) => queue.push({ key, n, path, start, len, urgent, resolve, reject }));
     p.catch(() => {}); // a prefetch nobody awaits must not become an unhandled rejection
     e.parts.set(n, p);
     pump();

@@ -1,6 +1,7 @@
 // Signed S3 requests with the two cures that need no state of the object: a skewed clock is
 // corrected from the server's Date header, and expired credentials are fetched again from
 // the provider. Either retries the request at once; anything else is thrown as a TargetError.
+// Requests (and so the signature) go only to the configured endpoint: redirects are not followed.
 import { redactText } from "../../redact.ts";
 import { classify } from "../retry.ts";
 import { signRequest, uriEncode, type Credentials } from "./sigv4.ts";
@@ -112,7 +113,14 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
       let clockFixed = false;
       for (;;) {
         const ans = await once(req, refreshed);
-        if (ans.status < 300 || ans.status === 304) return ans;
+        if (ans.status >= 200 && ans.status < 300) return ans;
+        // Only a 2xx confirms anything. A 304 (or a 1xx) to our unconditional requests is not an
+        // S3 answer at all: a protocol error, retried with backoff, never taken as stored.
+        if (ans.status < 300 || ans.status === 304)
+          throw new TargetError(`S3 ${req.method} ${req.key ?? "/"} answered ${ans.status}, which confirms nothing; only a 2xx does`, {
+            protocol: "s3",
+            code: "ProtocolError",
+          });
         const err = toError(req, ans, now(), creds ? [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? ""] : []);
         const action = classify(err);
         if (action === "fix-clock" && !clockFixed && err.info.serverDate !== undefined) {

@@ -2,8 +2,9 @@
 // not sit idle while a part's answer is awaited: several parts are in flight (a server such
 // as Ceph spends a while storing each part before it answers). Each completed part is
 // persisted at once, so a restart resumes from it.
-import { checkEtag } from "./s3-parts.ts";
 import { stripQuotes } from "./s3-client.ts";
+import { provePut } from "./s3-proof.ts";
+import type { RangeDigest } from "./md5-worker.ts";
 import type { CompletedPart } from "../ports.ts";
 import type { PutJob } from "../target.ts";
 
@@ -14,10 +15,11 @@ export type PutRange = (
   job: PutJob,
   start: number,
   len: number,
-  md5: Buffer,
+  digest: RangeDigest,
   query: Record<string, string> | undefined,
   onBytes: (n: number) => void,
   signal?: AbortSignal,
+  withCrc?: boolean,
 ) => Promise<{ headers: Headers }>;
 
 export async function sendMissingParts(o: {
@@ -26,8 +28,10 @@ export async function sendMissingParts(o: {
   /** Parts already on the server; completed parts are added to it. */
   done: Map<number, CompletedPart>;
   putRange: PutRange;
-  /** MD5 of part n (see part-digests.ts). */
-  md5Of(n: number): Promise<Buffer>;
+  /** MD5 and CRC32 of part n (see part-digests.ts). */
+  digestOf(n: number): Promise<RangeDigest>;
+  /** Whether parts carry x-amz-checksum-crc32 (the upload was created declaring CRC32). */
+  withCrc: boolean;
 }): Promise<void> {
   const { job, upload, done } = o;
   const count = Math.ceil(job.size / upload.partSize);
@@ -39,7 +43,7 @@ export async function sendMissingParts(o: {
   const rangeOf = (n: number) => ({ start: (n - 1) * upload.partSize, len: Math.min(upload.partSize, job.size - (n - 1) * upload.partSize) });
   // Digests come from the background hasher, usually already computed; asking for the next
   // part's while this one is sent keeps the worker one part ahead of the wire.
-  const hashOf = (n: number) => abortable(o.md5Of(n), signal);
+  const hashOf = (n: number) => abortable(o.digestOf(n), signal);
   const inFlight = new Map<number, number>();
   const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
   let cursor = 0;
@@ -47,17 +51,17 @@ export async function sendMissingParts(o: {
     while (cursor < missing.length) {
       const n = missing[cursor++]!;
       const { start, len } = rangeOf(n);
-      const md5 = await hashOf(n);
-      if (cursor < missing.length) void o.md5Of(missing[cursor]!).catch(() => {});
+      const digest = await hashOf(n);
+      if (cursor < missing.length) void o.digestOf(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {
         inFlight.set(n, sent);
         report();
       };
-      const ans = await o.putRange(job, start, len, md5, query, sentNow, signal);
-      const etag = stripQuotes(ans.headers.get("etag"));
-      checkEtag(etag, md5, `${job.key} part ${n}`);
-      const part = { number: n, size: len, etag, checksum: md5.toString("base64") };
+      const ans = await o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc);
+      // A part proven only by "size" is confirmed with the whole object, after Complete.
+      provePut(ans.headers, digest, `${job.key} part ${n}`);
+      const part = { number: n, size: len, etag: stripQuotes(ans.headers.get("etag")), checksum: digest.md5.toString("base64") };
       done.set(n, part);
       inFlight.delete(n);
       confirmed += len;

@@ -22,14 +22,16 @@ export function multipartEtag(partEtags: string[]): string {
   return `${h.digest("hex")}-${partEtags.length}`;
 }
 
+export interface ServerParts {
+  parts: Map<number, { etag: string; size: number }>;
+  /** The checksum the upload was created with (`CRC32`), when the server says. */
+  checksumAlgorithm?: string;
+}
+
 /** Parts the server holds, or undefined when it cannot list them (s3rver answers 405). */
-export async function listParts(
-  client: S3Client,
-  key: string,
-  uploadId: string,
-  signal: AbortSignal,
-): Promise<Map<number, { etag: string; size: number }> | undefined> {
+export async function listParts(client: S3Client, key: string, uploadId: string, signal: AbortSignal): Promise<ServerParts | undefined> {
   const out = new Map<number, { etag: string; size: number }>();
+  let checksumAlgorithm: string | undefined;
   let marker = "";
   for (;;) {
     let text: string;
@@ -43,30 +45,13 @@ export async function listParts(
       if (e instanceof TargetError && e.info.status === 404) throw new TargetError(e.message, { ...e.info, code: "NoSuchUpload" });
       throw e;
     }
+    checksumAlgorithm ??= xmlValue(text.replace(/<Part>[\s\S]*?<\/Part>/g, ""), "ChecksumAlgorithm");
     for (const block of xmlBlocks(text, "Part")) {
       const n = Number(xmlValue(block, "PartNumber"));
       out.set(n, { etag: stripQuotes(xmlValue(block, "ETag")), size: Number(xmlValue(block, "Size")) });
     }
-    if (xmlValue(text, "IsTruncated") !== "true") return out;
+    if (xmlValue(text, "IsTruncated") !== "true") return { parts: out, checksumAlgorithm };
     marker = xmlValue(text, "NextPartNumberMarker") ?? "";
-    if (!marker) return out;
+    if (!marker) return { parts: out, checksumAlgorithm };
   }
-}
-
-/**
- * A PUT (an object or a part) counts as stored only when its answer carries an ETag, which every
- * S3 server gives a body it kept. A 2xx without one did not come from a server that stored the
- * bytes (a proxy or middlebox that lost the upstream answer, say, and made up an empty 200): it
- * is retried like a dropped connection, never taken as done, or the object would count as
- * uploaded while the target does not hold it.
- */
-export function checkEtag(etag: string, md5: Buffer, what: string) {
-  if (!etag)
-    throw new TargetError(`S3 answered the PUT of ${what} without an ETag, so nothing confirms it was stored; sending it again`, {
-      protocol: "s3",
-      code: "MissingETag",
-    });
-  // Only a plain MD5 ETag can be checked; servers with encryption at rest return something else.
-  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.toString("hex"))
-    throw new TargetError(`S3 stored ${what} with ETag ${etag} but we sent MD5 ${md5.toString("hex")}`, { protocol: "s3", code: "BadDigest" });
 }

@@ -1,24 +1,28 @@
 // S3 (and S3-compatible: Ceph radosgw, MinIO, s3rver) target. Small objects go in one PUT;
 // larger ones as a multipart upload whose id and every completed part are persisted as
 // they happen, so a restarted daemon sends only the parts the server does not have.
-// Every body carries a signed Content-MD5, so the server verifies what it got and the
-// signature binds the body, and we compare the returned ETag with our own MD5. The payload
+// Every body carries a signed Content-MD5 and x-amz-checksum-crc32, so the server verifies
+// what it got and the signature binds the body, and nothing counts as stored without proof
+// (s3-proof.ts): our MD5 as the ETag, our CRC32 echoed, or at least a HEAD of the right size. The payload
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
 import { bytesStream } from "../body.ts";
-import { createMd5Worker, type HashRange } from "./md5-worker.ts";
+import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, type FileSlice } from "../part-body.ts";
 import { putMultipart } from "./s3-multipart.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
-import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
+import { DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
+import { badDigest, provePut, type Proof } from "./s3-proof.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "../retry.ts";
 import { TargetError } from "../target-error.ts";
 import { redactPatterns } from "../../redact.ts";
 import type { Fetch } from "../http.ts";
+import type { Log } from "../ports.ts";
 import type { PutJob, Target } from "../target.ts";
 
 export interface S3TargetOptions {
@@ -39,6 +43,8 @@ export interface S3TargetOptions {
   hashRange?: HashRange;
   /** Unlimited when not given. */
   bandwidth?: Bandwidth;
+  /** Where the weaker proof (a HEAD's size) is reported, once per target. */
+  log?: Pick<Log, "warn">;
 }
 
 const UNSIGNED = "UNSIGNED-PAYLOAD";
@@ -66,16 +72,38 @@ export function createS3Target(opts: S3TargetOptions): Target {
   // connection costs one local round trip, so those two answers end theirs; over https a new
   // TLS handshake would cost more than the stall, and connections are kept.
   const closeAfterXml: Record<string, string> = new URL(opts.endpoint).protocol === "http:" ? { connection: "close" } : {};
+  const location = `s3://${opts.bucket}/${opts.prefix} at ${redactPatterns(opts.endpoint)}`;
+  let weakProofLogged = false;
 
-  /** One PUT of a file range (a whole small object, or a part) with its Content-MD5. */
+  /**
+   * The weaker proof, for a server whose ETags are not MD5s and that returned no checksum of
+   * ours: the object exists with the size sent. Said once per target, not per object.
+   */
+  async function proveBySize(key: string, size: number, signal: AbortSignal) {
+    const head = await client.request({ method: "HEAD", key, payloadHash: sha256Hex(""), signal });
+    const stored = head.headers.get("content-length");
+    if (stored !== String(size)) throw badDigest(`S3 holds ${key} with ${stored === null ? "no size" : `${stored.slice(0, 20)} bytes`}, but ${size} were sent`);
+    if (weakProofLogged) return;
+    weakProofLogged = true;
+    opts.log?.warn(
+      `S3 target ${location}: the server's ETags are not MD5s and it returned no checksum of ours, so uploads are confirmed only by the size a HEAD reports (a weaker proof)`,
+    );
+  }
+
+  const settle = async (proof: Proof, key: string, size: number, signal: AbortSignal) => {
+    if (proof === "size") await proveBySize(key, size, signal);
+  };
+
+  /** One PUT of a file range (a whole small object, or a part) with its Content-MD5 and, unless told not to, its CRC32. */
   async function putRange(
     job: PutJob,
     start: number,
     len: number,
-    md5: Buffer,
+    digest: RangeDigest,
     query: Record<string, string> | undefined,
     onBytes: (n: number) => void,
     signal = job.signal,
+    withCrc = true,
   ) {
     const touch: { current?: () => void } = {};
     const range = bodies.forRange({
@@ -94,7 +122,12 @@ export function createS3Target(opts: S3TargetOptions): Target {
         method: "PUT",
         key: job.key,
         query,
-        headers: { "content-length": String(len), "content-md5": md5.toString("base64"), ...(query ? {} : { "content-type": "application/octet-stream" }) },
+        headers: {
+          "content-length": String(len),
+          "content-md5": digest.md5.toString("base64"),
+          ...(withCrc ? { "x-amz-checksum-crc32": digest.crc32 } : {}),
+          ...(query ? {} : { "content-type": "application/octet-stream" }),
+        },
         payloadHash: UNSIGNED,
         body: () => range.body(),
         signal,
@@ -109,17 +142,16 @@ export function createS3Target(opts: S3TargetOptions): Target {
   }
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
-    const md5 = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
-    const ans = await putRange(job, 0, job.size, md5, undefined, (n) => job.onProgress(n));
-    const etag = stripQuotes(ans.headers.get("etag"));
-    checkEtag(etag, md5, job.key);
-    return { etag };
+    const digest = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
+    const ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
+    await settle(provePut(ans.headers, digest, job.key), job.key, job.size, job.signal);
+    return { etag: stripQuotes(ans.headers.get("etag")) };
   }
 
   return {
     protocol: "s3",
     prefix: opts.prefix,
-    location: `s3://${opts.bucket}/${opts.prefix} at ${redactPatterns(opts.endpoint)}`,
+    location,
     bandwidth,
     prepare(localPath, size) {
       digests.prefetch(localPath, size, size <= singlePutMax(size) ? Math.max(size, 1) : partSizeFor(size, configuredPart));
@@ -129,7 +161,9 @@ export function createS3Target(opts: S3TargetOptions): Target {
       for (let restarts = 0; ; restarts++) {
         try {
           const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size);
-          const out = multipart ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml }, job) : await putSingle(job);
+          const out = multipart
+            ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml, settle }, job)
+            : await putSingle(job);
           digests.forget(job.localPath);
           return out;
         } catch (e) {
@@ -140,16 +174,21 @@ export function createS3Target(opts: S3TargetOptions): Target {
       }
     },
     async putBytes(key, bytes, contentType, { signal }) {
-      const md5 = createHash("md5").update(bytes).digest();
+      const digest = { md5: createHash("md5").update(bytes).digest(), crc32: crc32Base64(crc32(bytes)) };
       const ans = await client.request({
         method: "PUT",
         key,
-        headers: { "content-length": String(bytes.length), "content-md5": md5.toString("base64"), "content-type": contentType },
+        headers: {
+          "content-length": String(bytes.length),
+          "content-md5": digest.md5.toString("base64"),
+          "x-amz-checksum-crc32": digest.crc32,
+          "content-type": contentType,
+        },
         payloadHash: sha256Hex(bytes),
         body: () => bytesStream(bytes, { bandwidth, signal }),
         signal,
       });
-      checkEtag(stripQuotes(ans.headers.get("etag")), md5, key);
+      await settle(provePut(ans.headers, digest, key), key, bytes.length, signal);
     },
     async abort(key, state) {
       if (!state.multipart) return;

@@ -4,10 +4,12 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMd5Worker } from "../../../src/uploader/s3/md5-worker.ts";
+import { crc32 } from "node:zlib";
+import { crc32Base64, createMd5Worker } from "../../../src/uploader/s3/md5-worker.ts";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
+const crc = (b: Uint8Array) => crc32Base64(crc32(b));
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((c) => c()));
 
@@ -19,7 +21,7 @@ function file(size: number) {
   return { path, bytes };
 }
 
-describe("the md5 worker", () => {
+describe("the md5 (and crc32) worker", () => {
   test("hashes ranges that start and end anywhere, across its read size, as node:crypto does", async () => {
     const { path, bytes } = file(3 * MiB + 123);
     const hash = createMd5Worker();
@@ -32,7 +34,8 @@ describe("the md5 worker", () => {
       [5, 0],
     ];
     const got = await Promise.all(ranges.map(([s, n]) => hash(path, s, n)));
-    expect(got.map((b) => b.toString("hex"))).toEqual(ranges.map(([s, n]) => md5(bytes.subarray(s, s + n))));
+    expect(got.map((d) => d.md5.toString("hex"))).toEqual(ranges.map(([s, n]) => md5(bytes.subarray(s, s + n))));
+    expect(got.map((d) => d.crc32)).toEqual(ranges.map(([s, n]) => crc(bytes.subarray(s, s + n))));
     expect(hash.running).toBe(true);
   });
 
@@ -42,7 +45,7 @@ describe("the md5 worker", () => {
     closers.push(hash.close);
     await expect(hash(path, 500, 1000)).rejects.toThrow(`${path} is shorter than expected`);
     await expect(hash(join(path, "..", "missing.bin"), 0, 10)).rejects.toThrow(/ENOENT|no such file/);
-    expect((await hash(path, 0, 1000)).toString("hex")).toBe(md5(bytes));
+    expect((await hash(path, 0, 1000)).md5.toString("hex")).toBe(md5(bytes));
   });
 
   test("it stops after being idle, and the next request starts it again", async () => {
@@ -54,7 +57,7 @@ describe("the md5 worker", () => {
     // Wait for the idle stop itself, however long a busy machine takes to get there.
     while (hash.running) await Bun.sleep(10);
     expect(hash.running).toBe(false);
-    expect((await hash(path, 0, 2000)).toString("hex")).toBe(md5(bytes));
+    expect((await hash(path, 0, 2000)).md5.toString("hex")).toBe(md5(bytes));
   });
 
   test("where no worker can start, ranges are hashed in this thread with the same result", async () => {
@@ -66,8 +69,8 @@ describe("the md5 worker", () => {
         throw new Error("no threads here");
       },
     });
-    expect((await hash(path, 10, MiB)).toString("hex")).toBe(md5(bytes.subarray(10, MiB + 10)));
-    expect((await hash(path, 0, MiB + 20)).toString("hex")).toBe(md5(bytes));
+    expect((await hash(path, 10, MiB)).md5.toString("hex")).toBe(md5(bytes.subarray(10, MiB + 10)));
+    expect(await hash(path, 0, MiB + 20)).toEqual({ md5: Buffer.from(md5(bytes), "hex"), crc32: crc(bytes) });
     expect(tried).toBe(1); // not tried again for every range
     expect(hash.running).toBe(false);
   });
