@@ -37,6 +37,13 @@ export function failureReason(e: unknown): string {
   return network ? "network" : "other";
 }
 
+/** A failure that says the target kept nothing of the attempt: the connection, or a transient answer. */
+function lostInTransit(e: unknown): boolean {
+  if (!(e instanceof TargetError)) return false;
+  const { network, status } = e.info;
+  return Boolean(network) || status === 408 || status === 429 || (status !== undefined && status >= 500);
+}
+
 export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: UploadRecording, obj: UploadObject | undefined, e: unknown): Promise<void> {
   const { policy, retries } = deps;
   const what = obj ? `${rec.id}/${obj.relPath}` : `${rec.id}/manifest.json`;
@@ -48,6 +55,7 @@ export async function attemptFailed(deps: AttemptFailureDeps, id: string, rec: U
   const spent = e instanceof TargetError && e.info.code === BUDGET_SPENT;
   const cause = spent ? deps.budget.cause(id) : undefined;
   if (!spent) deps.budget.noteCause(id, said);
+  if (lostInTransit(e)) deps.budget.refundAttempt(id);
   const message = cause ? `${said}; before that the target said: ${cause}` : said;
   deps.health.failed(e);
   const attempts = retries.attempts(id) + 1;

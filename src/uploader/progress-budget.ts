@@ -16,6 +16,8 @@ interface Round {
   size: number;
   /** Bytes put on the wire this round. */
   wire: number;
+  /** Of those, the bytes of the current attempt. */
+  attemptWire: number;
   /** The last figure the target reported in the current attempt. */
   seen: number;
   /** The most the target has confirmed holding this round. */
@@ -42,8 +44,9 @@ export class ProgressBudget {
 
   /** An attempt starts; the target already holds `confirmed` bytes (a resume sends them no more). */
   begin(id: string, size: number, confirmed: number): void {
-    const r = this.rounds.get(id) ?? { size, wire: 0, seen: 0, best: confirmed, idle: 0 };
+    const r = this.rounds.get(id) ?? { size, wire: 0, attemptWire: 0, seen: 0, best: confirmed, idle: 0 };
     r.seen = confirmed;
+    r.attemptWire = 0;
     this.rounds.set(id, r);
   }
 
@@ -51,7 +54,10 @@ export class ProgressBudget {
   progressed(id: string, absolute: number): Spent | undefined {
     const r = this.rounds.get(id);
     if (!r) return undefined;
-    if (absolute > r.seen) r.wire += absolute - r.seen;
+    if (absolute > r.seen) {
+      r.wire += absolute - r.seen;
+      r.attemptWire += absolute - r.seen;
+    }
     r.seen = absolute;
     const budget = this.budgetOf(r);
     return r.wire > budget ? { wire: r.wire, budget, kept: r.best } : undefined;
@@ -69,6 +75,19 @@ export class ProgressBudget {
       r.idle = 0;
     } else r.idle++;
     return r.idle;
+  }
+
+  /**
+   * The attempt ended on an answer that claimed nothing was kept (a dropped connection, a 5xx,
+   * a 429): its bytes are the link's loss, not the target's, and are not held against the
+   * object, so a flaky link is bounded by the attempts without progress, not by this budget.
+   * A target that confirms bytes and then loses them (a rewinding offset, a lying answer) is.
+   */
+  refundAttempt(id: string): void {
+    const r = this.rounds.get(id);
+    if (!r) return;
+    r.wire -= r.attemptWire;
+    r.attemptWire = 0;
   }
 
   /** Keeps what an attempt's failure said; an attempt ended by the budget itself says nothing new. */

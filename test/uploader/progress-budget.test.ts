@@ -37,3 +37,18 @@ test("attempts count while nothing new is stored; one that stores more starts th
   b.end("o");
   expect(b.wire("o")).toBe(0);
 });
+
+test("an attempt lost in transit (a dropped connection, a 5xx) is refunded; bytes the target confirmed and lost are not", () => {
+  const b = new ProgressBudget(limits);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    b.begin("o", 100, 0);
+    b.progressed("o", 100); // the whole single PUT, then a 503
+    b.refundAttempt("o");
+  }
+  expect(b.wire("o")).toBe(0);
+  b.begin("o", 100, 0);
+  b.progressed("o", 100);
+  b.progressed("o", 0); // confirmed, then rewound within the attempt
+  b.progressed("o", 100);
+  expect(b.wire("o")).toBe(200);
+});
