@@ -27,6 +27,21 @@ const NEEDS_A_PERSON = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR",
 const TEMP_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 export const DEFAULT_FILE_TARGET_MODE = 0o640;
 
+/** The error's code with its meaning, never its message (which may name a descriptor path, not the object). */
+const ERRNO_MEANING: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  ENOTDIR: "a path component is not a folder",
+  EISDIR: "is a folder",
+  EEXIST: "already exists",
+  ELOOP: "a link where a folder or file was expected",
+  EIO: "input/output error",
+};
+const errnoText = (err: NodeJS.ErrnoException) => (err.code ? `${err.code}${ERRNO_MEANING[err.code] ? ` (${ERRNO_MEANING[err.code]})` : ""}` : err.message);
+
 export interface FileTargetOptions {
   url: string;
   /** Unlimited when not given. */
@@ -105,14 +120,11 @@ export function createFileTarget(opts: FileTargetOptions): Target {
       // retried with backoff. The message names the object, never the descriptor path used.
       const permanent = NEEDS_A_PERSON.has(err.code ?? "");
       const advice = err.code === "EROFS" ? `. ${READ_ONLY_ADVICE}` : "";
-      throw new TargetError(
-        `file target: writing ${dest}: ${err.code ?? err.message}${permanent ? "; fix the directory, then retry the recording" : ""}${advice}`,
-        {
-          protocol: "file",
-          network: !permanent,
-          code: err.code,
-        },
-      );
+      throw new TargetError(`file target: writing ${dest}: ${errnoText(err)}${permanent ? "; fix the directory, then retry the recording" : ""}${advice}`, {
+        protocol: "file",
+        network: !permanent,
+        code: err.code,
+      });
     } finally {
       await dir?.close();
     }
