@@ -94,7 +94,7 @@ export function parseWindows(text: string): WindowSpan[] {
       if (!m) throw new EntryError("it is not START-END");
       const start = parseTime(m[1]!);
       const end = parseTime(m[2]!, true);
-      if (start === end % 86_400) throw new EntryError("it starts where it ends; write 00:00-24:00 for the whole day");
+      if (start === end) throw new EntryError("it starts where it ends; write 00:00-24:00 for the whole day");
       return { start, end };
     } catch (e) {
       throw e instanceof EntryError ? new Error(`window "${token}": ${e.message}`) : e;

@@ -146,7 +146,8 @@ export function createUploader(opts: UploaderOptions): Uploader {
       retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
-      if (e === HELD && hold.aborted) return opts.log.info(`upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts until uploads may start again`);
+      if (e === HELD && hold.aborted)
+        return opts.log.info(`upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts until uploads may start again`);
       // Over budget, the abort's own error says why, whatever the aborted request threw.
       await attemptFailed(failure, id, rec, obj, attempt.signal.aborted ? attempt.signal.reason : e);
     } finally {

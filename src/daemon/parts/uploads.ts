@@ -122,7 +122,9 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
       up.setHeld(tt.view().held);
       const first = scheduleStatus(tt.view());
       if (first.held)
-        ctx.log.info(`uploads wait for the upload schedule (${first.window_open ? "bandwidth_schedule is off" : "outside upload_window"}) until ${first.next_change?.at ?? "it changes"}`);
+        ctx.log.info(
+          `uploads wait for the upload schedule (${first.window_open ? "bandwidth_schedule is off" : "outside upload_window"}) until ${first.next_change?.at ?? "it changes"}`,
+        );
       ctx.events.subscribe({ types: WORK_EVENTS, onEvent: () => up.kick(), onClose: () => {} });
       ctx.config.onChange((c, changed) => {
         if (changed.some((f) => SCHEDULE_FIELDS.has(f))) tt.update(scheduleInputs(c));
