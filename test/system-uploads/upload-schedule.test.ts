@@ -132,6 +132,7 @@ describe("upload_window", () => {
     // Queued since its files were stored, yet nothing was written to the target.
     const writes = () => proxy.requests.filter((r) => r.method === "PUT" || r.method === "POST").length;
     expect(writes()).toBe(0);
+    expect((await d.cli(["status"])).stdout).toContain("schedule  held (outside upload_window), then at most 4.0 MiB/s; from ");
 
     // The window opens a few seconds ahead; its start is what lets the upload begin.
     const opened = events.seen.length;
