@@ -92,6 +92,7 @@ describe("bandwidth_schedule", () => {
     const status = await d.api("GET", "/v1/status");
     expect(status.uploads.schedule).toMatchObject({ bandwidth_limit: 3 * MiB, held: false });
     expect(status.uploads.progress.bandwidth_limit).toBe(3 * MiB);
+    expect((await d.cli(["metrics"])).stdout).toMatch(new RegExp(`^ncd_bandwidth_limit_bytes_per_second ${3 * MiB}$`, "m"));
     expect(status.config.bandwidth_schedule).toEndWith(`${boundary},8M`);
     // Clearing the timetable live leaves bandwidth_limit alone in force.
     expect((await d.cli(["update", "--bandwidth-limit", "2mb", "--bandwidth-schedule", "none"])).code).toBe(0);
@@ -132,6 +133,7 @@ describe("upload_window", () => {
     // Queued since its files were stored, yet nothing was written to the target.
     const writes = () => proxy.requests.filter((r) => r.method === "PUT" || r.method === "POST").length;
     expect(writes()).toBe(0);
+    expect((await d.cli(["metrics"])).stdout).toMatch(/^ncd_uploads_held 1$/m);
     expect((await d.cli(["status"])).stdout).toContain("schedule  held (outside upload_window), then at most 4.0 MiB/s; from ");
 
     // The window opens a few seconds ahead; its start is what lets the upload begin.
