@@ -102,12 +102,14 @@ export function parseWindows(text: string): WindowSpan[] {
   });
 }
 
-/** A schedule field's value: its text with blanks made single (null for none), checked by `parse`. */
-function scheduleValue(parse: (text: string) => unknown, hint: string) {
+/** A schedule field's value: its text with blanks made single (null for none), checked by
+ * `parse`. A list (YAML or JSON) is taken as its items joined by `separator`. */
+function scheduleValue(parse: (text: string) => unknown, hint: string, separator: string) {
   return v.pipe(
     v.unknown(),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
-      const raw = dataset.value;
+      const given = dataset.value;
+      const raw = Array.isArray(given) && given.length > 0 && given.every((x) => typeof x === "string") ? given.join(separator) : given;
       if (raw === null) return null;
       if (typeof raw !== "string" || raw.trim() === "") {
         addIssue({ message: `expected ${hint}` });
@@ -126,5 +128,5 @@ function scheduleValue(parse: (text: string) => unknown, hint: string) {
   );
 }
 
-export const timetableValue = () => scheduleValue(parseTimetable, TIMETABLE_HINT);
-export const windowValue = () => scheduleValue(parseWindows, WINDOW_HINT);
+export const timetableValue = () => scheduleValue(parseTimetable, TIMETABLE_HINT, " ");
+export const windowValue = () => scheduleValue(parseWindows, WINDOW_HINT, ",");

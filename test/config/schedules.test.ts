@@ -91,5 +91,9 @@ describe("upload_window", () => {
   test("a profile value is read the same, and always or none means any time", () => {
     expect(parseField("upload_window", "22:00-06:00", "profile file p.yaml")).toBe("22:00-06:00");
     expect(parseField("upload_window", "always", "x")).toBeNull();
+    // A YAML list in a profile (or a JSON array) is the same windows.
+    expect(parseField("upload_window", ["22:00-06:00", "12:00-13:00"], "profile file p.yaml")).toBe("22:00-06:00,12:00-13:00");
+    expect(parseField("bandwidth_schedule", ["08:00,1M", "18:00,off"], "profile file p.yaml")).toBe("08:00,1M 18:00,off");
+    expect(() => parseField("upload_window", ["22:00-06:00", 5], "x")).toThrow(/expected comma-separated/);
   });
 });
