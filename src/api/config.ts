@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { describeRoute } from "hono-openapi";
-import { redactConfig, type FieldName } from "../config/index.ts";
+import { LIVE_FIELDS, redactConfig, type FieldName } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
 import { tooDeepLineAt } from "../recordings/input/json-depth.ts";
 import { readBody } from "./body.ts";
@@ -44,7 +44,7 @@ export const configRoutes = (deps: Pick<ApiDeps, "config">) =>
     .patch(
       "/",
       describeRoute({
-        summary: "Change live fields (bandwidth_limit, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
+        summary: `Change live fields (${[...LIVE_FIELDS].sort().join(", ")}) until restart.`,
         requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
         responses: { 200: answer("Config and changed fields", ConfigPatchAnswerSchema), ...failures(400, 409, 413) },
       }),

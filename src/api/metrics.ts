@@ -113,7 +113,12 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
     ],
     ["ncd_upload_retries_total", "Upload attempts retried since start, by reason.", "counter", Object.entries(m.retries).map(([reason, n]) => [{ reason }, n])],
     g("ncd_upload_workers", "num_threads in force.", s.config.num_threads),
-    g("ncd_bandwidth_limit_bytes_per_second", "bandwidth_limit in force (absent when unlimited).", s.config.bandwidth_limit),
+    g(
+      "ncd_bandwidth_limit_bytes_per_second",
+      "Upload rate limit in force: bandwidth_limit, or less while bandwidth_schedule says so (absent when unlimited).",
+      s.uploads.schedule ? s.uploads.schedule.bandwidth_limit : s.config.bandwidth_limit,
+    ),
+    g("ncd_uploads_held", "1 while no upload may start (outside upload_window, or bandwidth_schedule off).", s.uploads.schedule?.held ? 1 : 0),
     g("ncd_offline", "1 when offline (store only).", s.config.offline ? 1 : 0),
     g("ncd_ingested_messages_total", "Messages acknowledged (durable) since start.", m.ingestMessages, "counter"),
     [

@@ -37,11 +37,31 @@ export function createPainter(ctx: CliContext) {
   };
 }
 
+const limitText = (r: number | null) => (r === null ? "unlimited" : formatRate(r));
+
+type ScheduleState = { bandwidth_limit: number | null; timetable_off: boolean; window_open: boolean };
+function stateText(st: ScheduleState): string {
+  if (st.timetable_off) return "held (bandwidth_schedule is off)";
+  const rate = `at most ${limitText(st.bandwidth_limit)}`;
+  return st.window_open ? rate : `held (outside upload_window), then ${rate}`;
+}
+
+/** The upload schedule in words (held, or the rate in force, and the next change in local
+ * time); undefined when neither bandwidth_schedule nor upload_window is set. */
+export function scheduleText(s: StatusBody): string | undefined {
+  const sch = s.uploads.schedule;
+  if (!sch || (!s.config.bandwidth_schedule && !s.config.upload_window)) return undefined;
+  const now = stateText(sch);
+  const n = sch.next_change;
+  return n ? `${now}; from ${new Date(n.at).toLocaleString()} ${stateText(n)}` : now;
+}
+
 /** The uploads section of status as lines (a terminal frame) or, joined, one plain line. */
 export function statusLines(s: StatusBody, tty: boolean): string[] {
   const u = s.uploads as StatusBody["uploads"] & { progress?: UploadProgress; problem?: string | null; last_error?: string | null; pending_bytes?: number };
   const p = u.progress;
-  const limit = s.config.bandwidth_limit === null ? "unlimited" : formatRate(s.config.bandwidth_limit);
+  // The rate in force: bandwidth_limit, or less while bandwidth_schedule says so.
+  const limit = limitText(u.schedule ? u.schedule.bandwidth_limit : s.config.bandwidth_limit);
   const head = `uploads: ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed; ${s.config.offline ? "offline" : "online"}, limit ${limit}`;
   const lines = [head];
   if (p && p.bytes_total > 0) {
@@ -55,6 +75,8 @@ export function statusLines(s: StatusBody, tty: boolean): string[] {
       }
     }
   } else lines.push("idle");
+  const schedule = scheduleText(s);
+  if (schedule) lines.push(`schedule: ${schedule}`);
   if (u.problem) lines.push(`problem: ${u.problem}`);
   if (u.last_error) lines.push(`last error: ${u.last_error}`);
   return lines;

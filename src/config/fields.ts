@@ -1,6 +1,7 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
+import { timetableValue, windowValue } from "./schedules.ts";
 import { boolValue, bytesValue, durationValue, enumValue, intValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -24,6 +25,8 @@ type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "
 export interface Config {
   storage_limit: number;
   bandwidth_limit: number | null;
+  bandwidth_schedule: string | null;
+  upload_window: string | null;
   path_to_store_record: string;
   num_threads: number;
   keep_wakelock_while_upload: boolean;
@@ -82,6 +85,25 @@ export const FIELDS: Fields = {
     default: () => null,
     defaultText: "unlimited",
     description: "Largest upload rate (bytes per second); 0, off or unlimited for none.",
+  },
+  bandwidth_schedule: {
+    kind: "text",
+    schema: timetableValue(),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "none",
+    description:
+      'Upload rate by local time, in rclone\'s timetable form ("08:00,512k 18:00,10M Sat-00:00,off"): the latest entry at or before now is in force, and off means no uploads start; bandwidth_limit still caps it.',
+  },
+  upload_window: {
+    kind: "text",
+    schema: windowValue(),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "none (any time)",
+    description: 'Local times when uploads may start ("22:00-06:00", several comma-separated); outside them parts in flight finish and the rest waits.',
   },
   path_to_store_record: {
     kind: "path",

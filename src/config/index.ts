@@ -9,3 +9,4 @@ export { parseBytes, parseBool, parseMode } from "./values.ts";
 export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
 export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";
 export { configWarnings } from "./warnings.ts";
+export { parseTimetable, parseWindows, type TimetableEntry, type WindowSpan } from "./schedules.ts";

@@ -44,9 +44,12 @@ export async function uploadObject(deps: {
   rec: UploadRecording;
   obj: UploadObject;
   signal: AbortSignal;
+  /** See PutJob.hold. */
+  hold?: AbortSignal;
   onProgress: (sent: number) => void;
 }): Promise<{ sha256: string; etag?: string }> {
   const { store, target, rec, obj } = deps;
+  deps.hold?.throwIfAborted();
   await checkLocalCopy(obj, target.protocol);
   const state = (await store.getState(obj.id)) ?? freshState();
   if (state.status !== "uploading") await store.markUploading(obj.id);
@@ -60,6 +63,7 @@ export async function uploadObject(deps: {
     state,
     resume: resumeSink(store, obj.id),
     signal: deps.signal,
+    hold: deps.hold,
     onProgress: deps.onProgress,
   });
   await store.markUploaded(obj.id, { sha256, etag });

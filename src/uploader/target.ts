@@ -23,6 +23,12 @@ export interface PutJob {
   state: ObjectUploadState;
   resume: ResumeSink;
   signal: AbortSignal;
+  /**
+   * Aborted when uploads must pause (an upload window closed, the timetable says off): the
+   * parts or chunks in flight finish and are recorded, no further one starts, and put() then
+   * rejects with this signal's reason. The next attempt resumes from what was recorded.
+   */
+  hold?: AbortSignal;
   /** Bytes of this object the target holds or is receiving right now (may go down on a retry). */
   onProgress(bytesSent: number): void;
 }

@@ -29,6 +29,8 @@ export interface Uploader {
   kick(): void;
   setNumThreads(n: number): void;
   setOffline(offline: boolean): void;
+  /** Held: no object starts, and those in flight stop after their current part (resumed once released). */
+  setHeld(held: boolean): void;
   /** Stops a recording's uploads and drops its partial uploads on the server. */
   cancel(recordingId: string): Promise<void>;
   progress(): UploadProgress;

@@ -27,6 +27,8 @@ const STOPPING = new Error("uploader stopping");
 /** Objects beyond the ones being sent that the target may prepare ahead. */
 const PREPARE_AHEAD = 4;
 const CANCELLED = new Error("upload cancelled");
+/** Why an object stops between parts while uploads are held (upload window, timetable off). */
+const HELD = new Error("uploads held by the upload schedule");
 
 export function createUploader(opts: UploaderOptions): Uploader {
   const clock = opts.clock ?? systemClock;
@@ -34,6 +36,10 @@ export function createUploader(opts: UploaderOptions): Uploader {
   const random = opts.random ?? Math.random;
   let threads = Math.max(1, opts.numThreads ?? 1);
   let offline = opts.offline ?? false;
+  // Held (outside the upload window, timetable off): nothing new starts, and what is in flight
+  // stops after its current part, through the target's hold signal; state stays persisted.
+  let held = false;
+  let holdCtl = new AbortController();
   let running = false;
   const active = new Map<string, Active>();
   const retries = createRetryTimers(clock, () => void fill());
@@ -67,9 +73,9 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function fillOnce() {
-    if (!running || offline) return;
+    if (!running || offline || held) return;
     const work = await pending();
-    while (running && !offline && active.size < threads) {
+    while (running && !offline && !held && active.size < threads) {
       const next = takeNext(work, load);
       if (!next) break;
       if (next.obj) launch(next.obj.id, next.rec, next.obj);
@@ -113,6 +119,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function run(id: string, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
+    const hold = holdCtl.signal;
     // This attempt's own signal: the worker's (stop, offline, cancel), or the budget running out.
     const attempt = new AbortController();
     const onAbort = () => attempt.abort(signal.reason);
@@ -126,7 +133,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
           const spent = budget.progressed(id, sent);
           if (spent && !attempt.signal.aborted) attempt.abort(budgetSpentError(opts.target.protocol, obj.size, spent, policy.bytesFactor));
         };
-        const res = await uploadObject({ ...opts, rec, obj, signal: attempt.signal, onProgress });
+        const res = await uploadObject({ ...opts, rec, obj, signal: attempt.signal, hold, onProgress });
         budget.end(id);
         requeue.forget(id);
         opts.emit("upload.object_uploaded", { recording_id: rec.id, path: obj.relPath, bytes: obj.size, sha256: res.sha256 });
@@ -139,6 +146,8 @@ export function createUploader(opts: UploaderOptions): Uploader {
       retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
+      if (e === HELD && hold.aborted)
+        return opts.log.info(`upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts until uploads may start again`);
       // Over budget, the abort's own error says why, whatever the aborted request threw.
       await attemptFailed(failure, id, rec, obj, attempt.signal.aborted ? attempt.signal.reason : e);
     } finally {
@@ -200,6 +209,15 @@ export function createUploader(opts: UploaderOptions): Uploader {
       const extra = [...active.values()].slice(threads);
       for (const a of extra) a.ctl.abort(STOPPING);
       void fill();
+    },
+    setHeld(value) {
+      if (value === held) return;
+      held = value;
+      if (held) holdCtl.abort(HELD);
+      else {
+        holdCtl = new AbortController();
+        void fill();
+      }
     },
     setOffline(value) {
       offline = value;

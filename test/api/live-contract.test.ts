@@ -117,6 +117,9 @@ describe("live answers against the served OpenAPI document", () => {
     await call("GET /v1/status", "/v1/status");
     await call("GET /v1/config", "/v1/config");
     await call("PATCH /v1/config", "/v1/config", JSON.stringify({ num_threads: 3 }));
+    // A timetable in force: status then shows its next change.
+    await call("PATCH /v1/config", "/v1/config", JSON.stringify({ bandwidth_schedule: "00:00,64M 12:00,unlimited", upload_window: null }));
+    await call("GET /v1/status", "/v1/status");
     await call("PATCH /v1/config", "/v1/config", JSON.stringify({ no_such_field: 1 }));
     await call("PATCH /v1/config", "/v1/config", JSON.stringify({ upload_url: "file:///tmp/elsewhere" }));
     await call("GET /metrics", "/metrics");

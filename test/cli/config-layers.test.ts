@@ -18,6 +18,22 @@ const FIELDS = [
   { field: "storage_limit", flag: "--storage-limit", profile: "1gb", env: "2gb", cli: "3gb", want: [1024 ** 3, 2 * 1024 ** 3, 3 * 1024 ** 3] },
   { field: "bandwidth_limit", flag: "--bandwidth-limit", profile: "1mb", env: "2mb", cli: "3mb", want: [1024 ** 2, 2 * 1024 ** 2, 3 * 1024 ** 2] },
   {
+    field: "bandwidth_schedule",
+    flag: "--bandwidth-schedule",
+    profile: "08:00,1M",
+    env: "Mon-08:00,2M Sat-00:00,off",
+    cli: "08:00:30,3M",
+    want: ["08:00,1M", "Mon-08:00,2M Sat-00:00,off", "08:00:30,3M"],
+  },
+  {
+    field: "upload_window",
+    flag: "--upload-window",
+    profile: "22:00-06:00",
+    env: "01:00-02:00,03:00-04:00",
+    cli: "12:00:30-13:00",
+    want: ["22:00-06:00", "01:00-02:00,03:00-04:00", "12:00:30-13:00"],
+  },
+  {
     field: "path_to_store_record",
     flag: "--path-to-store-record",
     profile: "/data/p",

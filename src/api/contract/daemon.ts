@@ -7,6 +7,27 @@ import { RECORDING_STATES } from "../../store/states.ts";
 import { int, nullableText, time } from "./common.ts";
 import { UploadProgressSchema } from "./progress.ts";
 
+const ScheduleStateFields = {
+  bandwidth_limit: v.pipe(
+    v.nullable(int),
+    v.description("Bytes per second in force: the smaller of bandwidth_limit and bandwidth_schedule's entry; null for no limit."),
+  ),
+  timetable_off: v.pipe(v.boolean(), v.description("bandwidth_schedule's entry in force is off: no upload starts.")),
+  window_open: v.pipe(v.boolean(), v.description("Inside upload_window (always true without one).")),
+};
+/** What the upload schedule (bandwidth_limit, bandwidth_schedule, upload_window) allows now, and its next change. */
+const UploadScheduleSchema = v.strictObject({
+  ...ScheduleStateFields,
+  held: v.pipe(
+    v.boolean(),
+    v.description("No upload starts now; parts in flight when it began finished, and the rest resumes at the next change that allows it."),
+  ),
+  next_change: v.pipe(
+    v.nullable(v.strictObject({ at: time, ...ScheduleStateFields })),
+    v.description("When the state next changes and what it becomes; null when it never does."),
+  ),
+});
+
 export const HealthSchema = v.strictObject({ ok: v.literal(true), pid: int, version: v.string() });
 
 /** Every configuration field, typed by its kind; config/fields.ts owns the list (secrets shown as "***"). */
@@ -63,6 +84,7 @@ export const StatusSchema = v.strictObject({
     ),
     last_error: v.optional(v.pipe(nullableText, v.description("The latest failed attempt's message, redacted."))),
     wakelock: v.optional(v.nullable(v.strictObject({ held: v.boolean(), warning: nullableText }))),
+    schedule: v.optional(UploadScheduleSchema),
     progress: v.optional(UploadProgressSchema),
   }),
   recordings: v.optional(v.pipe(v.record(v.picklist(RECORDING_STATES), int), v.description("Recordings by state; states with none are left out."))),

@@ -8,12 +8,13 @@ import { instanceArg, intervalMs, jsonArg } from "../args.ts";
 import { defineCli } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes, printJson } from "../output.ts";
-import { createPainter, loop, statusLines } from "../progress.ts";
+import { createPainter, loop, scheduleText, statusLines } from "../progress.ts";
 
 function summary(s: StatusBody): string {
   const c = s.config;
   const rate = c.bandwidth_limit === null ? "unlimited" : `${formatBytes(c.bandwidth_limit)}/s`;
   const u = s.uploads;
+  const schedule = scheduleText(s);
   return [
     `Daemon running (pid=${s.pid}).`,
     `  version   ${s.version}`,
@@ -24,6 +25,7 @@ function summary(s: StatusBody): string {
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
     ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
+    ...(schedule ? [`  schedule  ${schedule}`] : []),
     // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
     ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
   ].join("\n");

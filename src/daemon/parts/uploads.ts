@@ -3,7 +3,7 @@
 // target that cannot be set up (no credentials, bad URL) is reported in status, not fatal.
 import { readFileSync } from "node:fs";
 import type { UploadInfo } from "../../api/index.ts";
-import { parseMode, uploadConcurrency } from "../../config/index.ts";
+import { parseMode, uploadConcurrency, type Config } from "../../config/index.ts";
 import { createBandwidth } from "../../uploader/bandwidth.ts";
 import { createTarget } from "../../uploader/create-target.ts";
 import { resolveS3Settings } from "../../uploader/s3/s3-settings.ts";
@@ -12,6 +12,8 @@ import { defaultRetryPolicy } from "../../uploader/retry.ts";
 import type { Target } from "../../uploader/target.ts";
 import { createUploader, type Uploader } from "../../uploader/uploader.ts";
 import { createWakelock } from "../../uploader/wakelock.ts";
+import { createTimetableTimer, type TimetableTimer } from "../../uploader/timetable-timer.ts";
+import { publishScheduleChange, scheduleInputs, scheduleStatus } from "./upload-schedule.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
@@ -26,6 +28,8 @@ export interface UploadsHandle {
 }
 
 export type UploadsPlugin = DaemonPlugin & UploadsHandle;
+/** The fields that make the rate in force and the upload hold. */
+const SCHEDULE_FIELDS = new Set<keyof Config>(["bandwidth_limit", "bandwidth_schedule", "upload_window"]);
 /** Events after which there may be something new to send. */
 const WORK_EVENTS = new Set(["segment.closed", "recording.stopped", "file.stored"]);
 
@@ -46,6 +50,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     let problem: string | null = null;
     const { redactor } = ctx;
     const bandwidth = createBandwidth(cfg.bandwidth_limit);
+    let timetable: TimetableTimer | undefined;
     if (cfg.upload_url?.toLowerCase().startsWith("s3:")) {
       // Keys from ~/.aws/credentials are secrets too, though not in the environment.
       try {
@@ -102,9 +107,28 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
         wakelock,
       });
       const up = uploader;
+      // bandwidth_limit, bandwidth_schedule and upload_window meet here: the rate in force and
+      // whether uploads are held, applied now and at each boundary (upload-schedule.ts).
+      const tt = createTimetableTimer({
+        inputs: scheduleInputs(cfg),
+        log: ctx.log,
+        onChange: (previous, view) => {
+          bandwidth.setRate(view.rate);
+          up.setHeld(view.held);
+          publishScheduleChange({ log: ctx.log, publish: (t, d) => ctx.events.publish(t, d), config: ctx.config.get(), previous, view });
+        },
+      });
+      timetable = tt;
+      bandwidth.setRate(tt.view().rate);
+      up.setHeld(tt.view().held);
+      const first = scheduleStatus(tt.view());
+      if (first.held)
+        ctx.log.info(
+          `uploads wait for the upload schedule (${first.window_open ? "bandwidth_schedule is off" : "outside upload_window"}) until ${first.next_change?.at ?? "it changes"}`,
+        );
       ctx.events.subscribe({ types: WORK_EVENTS, onEvent: () => up.kick(), onClose: () => {} });
       ctx.config.onChange((c, changed) => {
-        if (changed.includes("bandwidth_limit")) bandwidth.setRate(c.bandwidth_limit);
+        if (changed.some((f) => SCHEDULE_FIELDS.has(f))) tt.update(scheduleInputs(c));
         if (changed.includes("num_threads") || changed.includes("max_concurrent_uploads")) up.setNumThreads(uploadConcurrency(c));
         if (changed.includes("offline")) up.setOffline(c.offline);
       });
@@ -132,12 +156,14 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
             target_problem: failing && { ...failing, problem: redactor.text(failing.problem), reason: redactor.text(failing.reason) },
             last_error: lastError,
             wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
+            ...(timetable ? { schedule: scheduleStatus(timetable.view()) } : {}),
             ...(uploader ? { progress: uploader.progress() } : {}),
           },
         };
       },
       start: () => uploader?.start(),
       async stop() {
+        timetable?.stop();
         await uploader?.stop();
         wakelock?.release();
       },

@@ -48,7 +48,8 @@ export async function sendMissingParts(o: {
   const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
   let cursor = 0;
   const sendParts = async () => {
-    while (cursor < missing.length) {
+    // A hold lets the parts in flight finish (they are recorded), and starts no further one.
+    while (cursor < missing.length && !job.hold?.aborted) {
       const n = missing[cursor++]!;
       const { start, len } = rangeOf(n);
       const digest = await hashOf(n);
@@ -77,6 +78,7 @@ export async function sendMissingParts(o: {
       }),
     ),
   );
+  if (done.size < count) throw job.hold?.reason ?? new Error(`parts of ${job.key} are missing`);
 }
 
 /** Waits for `p`, or rejects as soon as `signal` aborts. */

@@ -141,6 +141,8 @@ export function createTusTarget(opts: TusTargetOptions): Target {
       asked = offset;
       job.onProgress(offset);
       while (offset < job.size) {
+        // A hold lets the chunk in flight finish (its offset is recorded), and starts no further one.
+        job.hold?.throwIfAborted();
         const len = Math.min(chunkSize, job.size - offset);
         const h: Record<string, string> = { "content-type": "application/offset+octet-stream", "upload-offset": String(offset), "content-length": String(len) };
         if (algo) h["upload-checksum"] = await chunkChecksum(job.localPath, offset, len, algo);
