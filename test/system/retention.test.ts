@@ -5,6 +5,7 @@
 // keep_uploaded), also after that target is removed from the config. Each deletion is an event,
 // a log line and a metric.
 import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
@@ -132,6 +133,7 @@ describe("retention_when_full", () => {
     expect((await call(d.socket, "PATCH", "/v1/config", { retention_when_full: "delete-oldest" })).body.changed).toEqual(["retention_when_full"]);
     expect((await postFrames(d.socket, w, refusedBody!)).status).toBe(200);
     acked.push(...refusedPayloads!);
+    await waitFor("the deletion event", () => deletedIds(events).length > 0);
     expect(deletedIds(events)).toEqual([r1.id]);
     expect(events.events[0]!.data).toEqual(expect.objectContaining({ reason: "storage_full" }));
     expect((await rec(d, r1.id)).status).toBe(404);
@@ -145,6 +147,7 @@ describe("retention_when_full", () => {
       if (last === 200) acked.push(...b.payloads);
     }
     expect(last).toBe(507);
+    await waitFor("the second deletion event", () => deletedIds(events).length > 1);
     expect(deletedIds(events)).toEqual([r1.id, r2.id]);
     expect((await rec(d, w)).body.state).toBe("recording");
     expect(payloadsOf(d, w)).toEqual(acked);
@@ -191,4 +194,29 @@ describe("a recording that had an upload target", () => {
     expect((await rec(d, uploaded.id)).status).toBe(200);
     await stopDaemon(d);
   }, 180_000);
+});
+
+describe("a recording stopped before the daemon recorded store-only-ness", () => {
+  test("counts as had-a-target after the upgrade: retention never deletes it", async () => {
+    const home = tempHome("ncd-ret");
+    let d = await launch(home, []);
+    const before = await recorded(d, "stopped before the upgrade");
+    await stopDaemon(d);
+    // Take the database back to before migration 0006, as an older daemon left it.
+    const db = new Database(d.db);
+    db.run("DROP INDEX recordings_store_only");
+    db.run("ALTER TABLE recordings DROP COLUMN store_only");
+    db.run("DELETE FROM __migrations WHERE tag = '0006_store_only'");
+    db.close();
+
+    d = await launch(home, ["--retention-max-age", "2s", "--retention-when-full", "delete-oldest"]);
+    const events = await collectEvents(d.socket, ["recording.deleted"]);
+    const after = await recorded(d, "stopped after the upgrade");
+    // Oldest stop first: the older recording would have gone before this one.
+    await waitFor("the store-only delete", () => deletedIds(events).includes(after.id), 60_000);
+    expect(deletedIds(events)).toEqual([after.id]);
+    expect((await rec(d, before.id)).body.state).toBe("pending_upload");
+    expect(payloadsOf(d, before.id)).toEqual(before.payloads);
+    await stopDaemon(d);
+  }, 120_000);
 });
