@@ -6,7 +6,7 @@
 // a log line and a metric.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { health, instancePaths, waitFor } from "../daemon/helpers.ts";
@@ -217,6 +217,66 @@ describe("a recording stopped before the daemon recorded store-only-ness", () =>
     expect(deletedIds(events)).toEqual([after.id]);
     expect((await rec(d, before.id)).body.state).toBe("pending_upload");
     expect(payloadsOf(d, before.id)).toEqual(before.payloads);
+    await stopDaemon(d);
+  }, 120_000);
+});
+
+describe("with an upload target", () => {
+  test("retention_max_age deletes only the local copy keep_uploaded kept of an uploaded recording; the recording and its objects in the target stay", async () => {
+    const home = tempHome("ncd-ret");
+    const target = join(home, "target");
+    mkdirSync(target);
+    const d = await launch(home, [
+      "--upload-url",
+      `file://${target}`,
+      "--keep-uploaded",
+      "--retention-max-age",
+      "2s",
+      "--retention-when-full",
+      "delete-oldest",
+    ]);
+    expect((await call(d.socket, "GET", "/v1/status")).body.retention.applies_to).toBe("keep_uploaded_cache");
+    const events = await collectEvents(d.socket, ["recording.deleted"]);
+    const active = await recorded(d, "still recording", { stop: false });
+    const kept = await recorded(d, "uploaded, kept");
+    await waitFor("the upload", async () => (await rec(d, kept.id)).body.state === "uploaded", 60_000);
+    expect((await rec(d, kept.id)).body.local_bytes).toBeGreaterThan(0);
+
+    await waitFor("the local copy's delete", () => deletedIds(events).includes(kept.id), 60_000);
+    expect(events.events[0]!.data).toEqual(expect.objectContaining({ recording_id: kept.id, reason: "max_age", local_copy_only: true }));
+    const after = (await rec(d, kept.id)).body;
+    expect([after.state, after.local_bytes]).toEqual(["uploaded", 0]);
+    expect(readdirSync(join(d.store, kept.id, "segments"))).toEqual([]);
+    const remote = join(target, "default", kept.id);
+    expect(existsSync(join(remote, "manifest.json"))).toBe(true);
+    expect(readdirSync(join(remote, "segments")).length).toBeGreaterThan(0);
+    expect(deletedIds(events)).toEqual([kept.id]);
+    expect(payloadsOf(d, active.id)).toEqual(active.payloads);
+    await stopDaemon(d);
+  }, 120_000);
+});
+
+describe("a retention delete cut short by a crash", () => {
+  test("is undone at the next start when the row is still there, and finished when it is gone", async () => {
+    const home = tempHome("ncd-ret");
+    let d = await launch(home, []);
+    const kept = await recorded(d, "row still there");
+    await stopDaemon(d);
+    // As a crash leaves it between the folder's move and the row's delete, plus a delete whose row went.
+    const trash = join(d.store, ".deleting");
+    mkdirSync(trash, { mode: 0o700 });
+    renameSync(join(d.store, kept.id), join(trash, kept.id));
+    const goneId = "01a00000-0000-7000-8000-000000000000";
+    mkdirSync(join(trash, goneId, "segments"), { recursive: true });
+
+    d = await launch(home, []);
+    expect((await rec(d, kept.id)).body.state).toBe("pending_upload");
+    expect(payloadsOf(d, kept.id)).toEqual(kept.payloads);
+    expect(existsSync(join(trash, goneId))).toBe(false);
+    expect((await rec(d, goneId)).status).toBe(404);
+    expect(readFileSync(instancePaths(home).logFile, "utf8")).toContain(
+      `Recording ${kept.id}: a retention delete was interrupted before its row went; the recording is kept.`,
+    );
     await stopDaemon(d);
   }, 120_000);
 });
