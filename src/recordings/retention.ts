@@ -25,6 +25,13 @@ export type RetentionReason = "max_age" | "storage_full";
 /** Where recordings being deleted wait for their row's delete; not a recording id, so no start-up pass adopts it. */
 const TRASH = ".deleting";
 
+/**
+ * A stop time before this was taken from a wall clock that was not set yet (a robot without a
+ * real-time clock boots in 1970 until NTP answers): such a recording's age is unknown, and
+ * retention_max_age leaves it alone rather than delete it as decades old.
+ */
+const CLOCK_SET_AFTER_MS = Date.UTC(2025, 0, 1);
+
 /** What a stop records in the row's store_only: 1 with no upload target set now, else 0. */
 export const storeOnlyNow = (ctx: Ctx): 0 | 1 => (ctx.limits.hasTarget === false ? 1 : 0);
 
@@ -127,16 +134,20 @@ export function applyMaxAge(ctx: Ctx): void {
   const maxAge = ctx.limits.retentionMaxAgeMs;
   if (maxAge === null || maxAge === undefined) return;
   const cutoff = ctx.clock.now() - maxAge;
+  if (cutoff < CLOCK_SET_AFTER_MS) return; // nothing can be that old yet, or the clock is not set
   const detail = `older than retention_max_age (${maxAge / 1000} s)`;
   if (ctx.limits.hasTarget === false) {
-    for (const rec of ctx.store.raw<Candidate>(`${STORE_ONLY_STOPPED} AND stopped_at <= ? ORDER BY stopped_at, id LIMIT 64`, [cutoff])) {
+    for (const rec of ctx.store.raw<Candidate>(`${STORE_ONLY_STOPPED} AND stopped_at BETWEEN ? AND ? ORDER BY stopped_at, id LIMIT 64`, [
+      CLOCK_SET_AFTER_MS,
+      cutoff,
+    ])) {
       tryDelete(ctx, rec, "max_age", detail);
     }
     return;
   }
   const cached = ctx.store.raw<Candidate>(
-    "SELECT id, name, local_bytes, stopped_at FROM recordings WHERE local_bytes != 0 AND state = 'uploaded' AND stopped_at <= ? LIMIT 64",
-    [cutoff],
+    "SELECT id, name, local_bytes, stopped_at FROM recordings WHERE local_bytes != 0 AND state = 'uploaded' AND stopped_at BETWEEN ? AND ? LIMIT 64",
+    [CLOCK_SET_AFTER_MS, cutoff],
   );
   for (const rec of cached) {
     try {

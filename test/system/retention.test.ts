@@ -5,6 +5,7 @@
 // keep_uploaded), also after that target is removed from the config. Each deletion is an event,
 // a log line and a metric.
 import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -15,8 +16,8 @@ import { call, createRecording, killDaemons, postFrames, readRecording, run, sto
 afterAll(killDaemons);
 
 /** `launch --background` without the harness's --offline: no target at all unless `args` set one. */
-async function launch(home: string, args: string[]): Promise<Daemon> {
-  const r = await run(["launch", "--background", ...args], { home });
+async function launch(home: string, args: string[], env?: Record<string, string>): Promise<Daemon> {
+  const r = await run(["launch", "--background", ...args], { home, env });
   if (r.code !== 0) throw new Error(`launch failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   const p = instancePaths(home);
   const h = await waitFor("daemon health", () => health(p.socket));
@@ -277,6 +278,28 @@ describe("a retention delete cut short by a crash", () => {
     expect(readFileSync(instancePaths(home).logFile, "utf8")).toContain(
       `Recording ${kept.id}: a retention delete was interrupted before its row went; the recording is kept.`,
     );
+    await stopDaemon(d);
+  }, 120_000);
+});
+
+const LIBFAKETIME = ["x86_64-linux-gnu", "aarch64-linux-gnu"].map((a) => `/usr/lib/${a}/faketime/libfaketime.so.1`).find(existsSync);
+
+describe.skipIf(!LIBFAKETIME)("a recording stopped while the wall clock was not set yet (under libfaketime)", () => {
+  test("has no known age: retention_max_age does not delete it as decades old", async () => {
+    const home = tempHome("ncd-ret");
+    const clock = join(home, "faketime");
+    writeFileSync(clock, "@1970-01-02 00:00:00\n");
+    let d = await launch(home, [], { LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: clock, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" });
+    const unset = await recorded(d, "stopped in 1970");
+    expect((await rec(d, unset.id)).body.stopped_at).toStartWith("1970-01-02");
+    await stopDaemon(d);
+
+    d = await launch(home, ["--retention-max-age", "2s"]);
+    const events = await collectEvents(d.socket, ["recording.deleted"]);
+    const fresh = await recorded(d, "stopped now");
+    await waitFor("the store-only delete", () => deletedIds(events).includes(fresh.id), 60_000);
+    expect(deletedIds(events)).toEqual([fresh.id]);
+    expect(payloadsOf(d, unset.id)).toEqual(unset.payloads);
     await stopDaemon(d);
   }, 120_000);
 });
