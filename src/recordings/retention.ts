@@ -53,12 +53,11 @@ export function sweepRetentionTrash(ctx: Ctx): void {
   for (const id of readdirSync(trash)) {
     const at = join(trash, id);
     const row = isRecordingId(id) ? ctx.store.raw("SELECT 1 FROM recordings WHERE id = ?", [id]) : [];
-    if (row.length && !existsSync(join(ctx.root, id))) {
+    if (!row.length) rmSync(at, { recursive: true, force: true });
+    else if (!existsSync(join(ctx.root, id))) {
       renameSync(at, join(ctx.root, id));
       ctx.log.warn(`Recording ${id}: a retention delete was interrupted before its row went; the recording is kept.`);
-    } else {
-      rmSync(at, { recursive: true, force: true });
-    }
+    } else ctx.log.warn(`Recording ${id}: ${at} holds a copy of it while its folder is there too; both are left for you to compare.`);
   }
 }
 
