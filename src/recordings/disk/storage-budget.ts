@@ -1,8 +1,10 @@
 /**
  * The storage limit, accounted from the database (recordings.local_bytes) and checked before a
  * write is accepted. When a write would pass the limit, local copies of already-uploaded
- * objects are evicted, oldest upload first; un-uploaded data is never touched. If that is not
- * enough, or the disk itself is nearly full, the write is refused with StorageFullError.
+ * objects are evicted, oldest upload first; un-uploaded data is never touched, except by the
+ * opt-in retention policy (retention.ts: retention_when_full delete-oldest, stopped store-only
+ * recordings only). If that is not enough, or the disk itself is nearly full, the write is
+ * refused with StorageFullError.
  */
 import { statfsSync, unlinkSync } from "node:fs";
 import { assertInStore } from "./safe-paths.ts";
