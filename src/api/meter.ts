@@ -1,6 +1,6 @@
 // Counters the daemon keeps for GET /metrics that no status section holds: what was ingested
 // and how long its acknowledgement took (fed by the recordings routes), and what the uploader
-// sent, failed and retried (counted from its events). In memory, from the daemon's start.
+// sent, failed and retried, and what the retention policy deleted (counted from their events). In memory, from the daemon's start.
 import type { EventFeed } from "./deps.ts";
 
 /** Upper bounds (seconds) of the acknowledgement-latency buckets: fsync on SD cards to SSDs. */
@@ -23,6 +23,8 @@ export interface MeterSnapshot {
   uploadObjects: number;
   failures: Record<string, number>;
   retries: Record<string, number>;
+  /** Recordings (or uploaded ones' local copies) the retention policy deleted, by reason. */
+  retentionDeleted: Record<string, number>;
 }
 
 export interface Meter {
@@ -31,7 +33,7 @@ export interface Meter {
   snapshot(): MeterSnapshot;
 }
 
-const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry"]);
+const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry", "recording.deleted"]);
 
 /** A label value that stays a small set: the event's reason, else "other". */
 const reasonOf = (data: unknown) => {
@@ -49,6 +51,7 @@ export function createMeter(events?: EventFeed): Meter {
   let uploadObjects = 0;
   const failures: Record<string, number> = {};
   const retries: Record<string, number> = {};
+  const retentionDeleted: Record<string, number> = {};
   events?.subscribe({
     types: UPLOAD_EVENTS,
     onEvent(e) {
@@ -59,6 +62,7 @@ export function createMeter(events?: EventFeed): Meter {
       } else if (e.type === "upload.recording_uploaded")
         uploadObjects++; // its manifest
       else if (e.type === "upload.failed") failures[reasonOf(e.data)] = (failures[reasonOf(e.data)] ?? 0) + 1;
+      else if (e.type === "recording.deleted") retentionDeleted[reasonOf(e.data)] = (retentionDeleted[reasonOf(e.data)] ?? 0) + 1;
       else retries[reasonOf(e.data)] = (retries[reasonOf(e.data)] ?? 0) + 1;
     },
     onClose() {},
@@ -81,6 +85,7 @@ export function createMeter(events?: EventFeed): Meter {
       uploadObjects,
       failures: { ...failures },
       retries: { ...retries },
+      retentionDeleted: { ...retentionDeleted },
     }),
   };
 }

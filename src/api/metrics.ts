@@ -112,6 +112,12 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
       Object.entries(m.failures).map(([reason, n]) => [{ reason }, n]),
     ],
     ["ncd_upload_retries_total", "Upload attempts retried since start, by reason.", "counter", Object.entries(m.retries).map(([reason, n]) => [{ reason }, n])],
+    [
+      "ncd_retention_deleted_total",
+      "Recordings the opt-in retention policy deleted since start (store-only ones, or uploaded ones' local copies), by reason: max_age or storage_full.",
+      "counter",
+      Object.entries(m.retentionDeleted).map(([reason, n]) => [{ reason }, n]),
+    ],
     g("ncd_upload_workers", "num_threads in force.", s.config.num_threads),
     g(
       "ncd_bandwidth_limit_bytes_per_second",

@@ -2,9 +2,23 @@
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
 import { timetableValue, windowValue } from "./schedules.ts";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
+import {
+  boolValue,
+  bytesValue,
+  durationValue,
+  enumValue,
+  intValue,
+  modeValue,
+  optionalDurationValue,
+  optionalIntValue,
+  rateValue,
+  textValue,
+} from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export const RETENTION_WHEN_FULL = ["refuse", "delete-oldest"] as const;
+/** retention_max_age's ceiling: ten calendar years, leap days included. */
+const TEN_YEARS_S = 3653 * 86_400;
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
  * on the machine (or a proxy) is the way to reach them from elsewhere. Port 0 picks a free one. */
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/i;
@@ -46,6 +60,8 @@ export interface Config {
   chunk_size: number;
   max_batch_bytes: number;
   metrics_listen: string | null;
+  retention_max_age: number | null;
+  retention_when_full: (typeof RETENTION_WHEN_FULL)[number];
 }
 
 interface Field<T> {
@@ -280,6 +296,28 @@ export const FIELDS: Fields = {
     default: () => null,
     defaultText: "off",
     description: "Loopback address:port serving only GET /metrics and GET /v1/health over TCP for a Prometheus scraper (never the control API); unset is off.",
+  },
+  // Retention is opt-in and never a default: it is the one path that deletes data not uploaded,
+  // and only data of recordings stopped with no upload target (store-only, kept in their row).
+  retention_max_age: {
+    kind: "duration",
+    schema: optionalDurationValue(1, TEN_YEARS_S, "10 years"),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "off",
+    description:
+      "Delete stopped store-only recordings (stopped with no upload target) this long after their stop (s, m, h or d; at most 10 years); with an upload target, only the local copies keep_uploaded kept. Off by default.",
+  },
+  retention_when_full: {
+    kind: "enum",
+    schema: enumValue(RETENTION_WHEN_FULL),
+    live: true,
+    secret: false,
+    default: () => "refuse",
+    defaultText: "refuse",
+    description:
+      "When storage_limit is reached: refuse the write (507), or delete-oldest stopped store-only recordings until it fits. Never a recording that had an upload target.",
   },
 };
 

@@ -114,19 +114,50 @@ export const optionalIntValue = (min: number, max: number) =>
     }),
   );
 
-/** Seconds as a plain number, or with s/m/h (e.g. 90, 30s, 5m). */
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** Seconds from a plain number or one with s/m/h/d (e.g. 90, 30s, 5m, 30d), or undefined. */
+function parseDuration(x: unknown): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/i.exec(String(x));
+  if (!m || typeof x === "boolean") return undefined;
+  return Number(m[1]) * DURATION_UNITS[(m[2] ?? "s").toLowerCase() as keyof typeof DURATION_UNITS];
+}
+
+/** Seconds as a plain number, or with s/m/h/d (e.g. 90, 30s, 5m, 2d). */
 export const durationValue = (min: number, max: number) =>
   fromScalar(
     (x) => {
-      const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/i.exec(String(x));
-      if (!m || typeof x === "boolean") return undefined;
-      const mult = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"];
-      const secs = Number(m[1]) * mult;
-      return secs >= min && secs <= max ? secs : undefined;
+      const secs = parseDuration(x);
+      return secs !== undefined && secs >= min && secs <= max ? secs : undefined;
     },
-    `a duration in seconds from ${min} to ${max} (e.g. 90, 30s, 5m)`,
+    `a duration in seconds from ${min} to ${max} (e.g. 90, 30s, 5m, 2d)`,
     true,
   );
+
+/** A duration (as durationValue), or null for "not set": YAML/JSON null, off or none. */
+export const optionalDurationValue = (min: number, max: number, maxText: string) => {
+  const hint = `a duration from ${min} s to ${maxText}: seconds, or a number with s, m, h or d (e.g. 3600, 12h, 30d), or off`;
+  const inner = fromScalar<number | null>(
+    (x) => {
+      if (typeof x === "string" && UNSET.has(x.toLowerCase())) return null;
+      const secs = parseDuration(x);
+      return secs !== undefined && secs >= min && secs <= max ? secs : undefined;
+    },
+    hint,
+    true,
+  );
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (dataset.value === null) return null;
+      const out = v.safeParse(inner, dataset.value);
+      if (out.success) return out.output;
+      addIssue({ message: out.issues[0]?.message ?? `expected ${hint}` });
+      return NEVER;
+    }),
+  );
+};
+const UNSET = new Set(["off", "none"]);
 
 export const textValue = (pattern?: RegExp, hint = "a non-empty string") =>
   fromScalar((x) => {

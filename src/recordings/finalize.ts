@@ -15,6 +15,7 @@ import { requireRecording } from "./recording-row.ts";
 import { MANIFEST, recordingDir, relPath } from "./disk/layout.ts";
 import { readRecordingJson, updateRecordingJson } from "./disk/recording-json.ts";
 import { buildManifest, manifestText } from "./manifest.ts";
+import { storeOnlyNow } from "./retention.ts";
 import { closeSegment } from "./segments/segments.ts";
 
 /**
@@ -33,7 +34,14 @@ export function stopRecording(ctx: Ctx, id: string): void {
   ctx.store.run(
     ctx.store.db
       .update(recordings)
-      .set({ state: "finalizing", stopped_at: rec.stopped_at ?? now, updated_at: now })
+      // Store-only or not is decided once, at the first stop: retention reads it from the row,
+      // so a target removed from the config later cannot turn this recording into store-only.
+      .set({
+        state: "finalizing",
+        stopped_at: rec.stopped_at ?? now,
+        store_only: rec.stopped_at === null ? storeOnlyNow(ctx) : rec.store_only,
+        updated_at: now,
+      })
       .where(eq(recordings.id, id)),
   );
   closeSegment(ctx, id);

@@ -42,6 +42,7 @@ import { type AppendResult, type CreateRecordingInput, type RecordingDetail, typ
 import * as queue from "./uploads/upload-queue.ts";
 import * as resume from "./uploads/upload-resume.ts";
 import { createUploadState } from "./uploads/upload-state.ts";
+import { applyMaxAge, deleteOldestForRoom, sweepRetentionTrash } from "./retention.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 
@@ -71,7 +72,15 @@ export function createRecordings(deps: RecordingsDeps) {
     runtime: deps.runtime,
     emit,
     identity: deps.identity ?? (() => ({ org: "default", hostname: hostname() })),
-    budget: createStorageBudget({ store: deps.store, root: deps.root, limits, log: deps.log, emit, now: () => clock.now() }),
+    budget: createStorageBudget({
+      store: deps.store,
+      root: deps.root,
+      limits,
+      log: deps.log,
+      emit,
+      now: () => clock.now(),
+      deleteForRoom: (needed) => deleteOldestForRoom(ctx, needed),
+    }),
     open: new Map(),
     heldFds: new Map(),
     lastWrite: new Map(),
@@ -115,6 +124,7 @@ export function createRecordings(deps: RecordingsDeps) {
 
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
+      sweepRetentionTrash(ctx);
       const report = reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
       resumeCompactions(ctx);
       return report;
@@ -196,6 +206,7 @@ export function createRecordings(deps: RecordingsDeps) {
       retryRepairs(ctx);
       closeAgedSegments(ctx, now);
       finalizeIdle(ctx, now);
+      applyMaxAge(ctx);
     },
     /** Resolves once no segment rewrite is running (for one recording, or any). */
     async segmentsSettled(id?: string): Promise<void> {

@@ -41,6 +41,16 @@ export interface RecordingLimits {
   keepUploaded: boolean;
   /** Uncompressed size a closed segment's chunks are rewritten to. */
   chunkSizeBytes: number;
+  /**
+   * Whether an upload target is set (upload_url, or offline: a target paused is still one). A
+   * recording stopped without one is store-only (its row says so). Unset counts as set: nothing
+   * is store-only unless the caller says there is no target.
+   */
+  hasTarget?: boolean;
+  /** Retention (opt-in): stopped store-only recordings older than this (wall time since their stop) are deleted. */
+  retentionMaxAgeMs?: number | null;
+  /** Retention (opt-in): "delete-oldest" deletes the oldest stopped store-only recordings when a write would pass the limit. */
+  retentionWhenFull?: "refuse" | "delete-oldest";
 }
 
 /** Largest single message (an NDJSON line or a frame payload): a fact of recordings, not a setting. */
@@ -55,6 +65,10 @@ export interface LimitFields {
   idle_finalize_after: number;
   keep_uploaded: boolean;
   chunk_size: number;
+  upload_url: string | null;
+  offline: boolean;
+  retention_max_age: number | null;
+  retention_when_full: "refuse" | "delete-oldest";
 }
 
 export function limitsFromConfig(c: LimitFields): RecordingLimits {
@@ -67,7 +81,17 @@ export function limitsFromConfig(c: LimitFields): RecordingLimits {
     maxMessageBytes: MAX_MESSAGE_BYTES,
     keepUploaded: c.keep_uploaded,
     chunkSizeBytes: c.chunk_size,
+    ...retentionFromConfig(c),
   };
+}
+
+/** The limits that follow live config changes (offline, the retention fields). */
+export function retentionFromConfig(c: Pick<LimitFields, "upload_url" | "offline" | "retention_max_age" | "retention_when_full">) {
+  return {
+    hasTarget: c.upload_url !== null || c.offline,
+    retentionMaxAgeMs: c.retention_max_age === null ? null : c.retention_max_age * 1000,
+    retentionWhenFull: c.retention_when_full,
+  } satisfies Partial<RecordingLimits>;
 }
 
 export interface Clock {
@@ -87,6 +111,7 @@ export type RecordingEventType =
   | "segment.closed"
   | "file.stored"
   | "storage.evicted"
+  | "recording.deleted"
   | "recording.repaired";
 
 export type Emit = (type: RecordingEventType, payload: Record<string, unknown>) => void;

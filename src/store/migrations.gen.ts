@@ -82,5 +82,12 @@ export const migrations: Migration[] = [
       "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` WHEN OLD.`kind` != 'manifest' BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
       "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN NEW.`kind` != 'manifest' AND (OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size`) BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
     ]
+  },
+  {
+    "tag": "0006_store_only",
+    "statements": [
+      "-- Whether a recording was store-only when it stopped (no upload target set then), for the\n-- opt-in retention policy. Existing rows keep NULL: unknown, treated as had-a-target, so\n-- retention never deletes a recording stopped before this column existed.\nALTER TABLE `recordings` ADD `store_only` integer;",
+      "CREATE INDEX `recordings_store_only` ON `recordings` (`stopped_at`,`id`) WHERE store_only = 1;"
+    ]
   }
 ];

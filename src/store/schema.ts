@@ -24,6 +24,10 @@ export const recordings = sqliteTable(
     local_bytes: integer("local_bytes").notNull().default(0),
     next_segment_seq: integer("next_segment_seq").notNull().default(1),
     error: text("error"),
+    // Set at stop: 1 when no upload target was set then (store-only: the retention policy may
+    // delete it), 0 when one was. NULL (rows from before this column, or rebuilt from disk) is
+    // unknown and counts as had-a-target: retention never deletes it.
+    store_only: integer("store_only"),
   },
   (t) => [
     index("recordings_state_created").on(t.state, t.created_at),
@@ -33,6 +37,8 @@ export const recordings = sqliteTable(
     // The upload scheduler's order over recordings that may have uploads waiting: it reads a page
     // at a time from the oldest, so it must not sort every one of them first.
     index("recordings_upload_order").on(t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
+    // Retention's candidates, oldest stop first: only store-only recordings, not the history.
+    index("recordings_store_only").on(t.stopped_at, t.id).where(sql`store_only = 1`),
   ],
 );
 

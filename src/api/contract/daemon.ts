@@ -2,7 +2,7 @@
 // schemas: the types are inferred from them and the OpenAPI document is generated from them.
 // A field served is a field here: to add one, add its line to its section's object.
 import * as v from "valibot";
-import { FIELD_NAMES, FIELDS, type Config } from "../../config/index.ts";
+import { FIELD_NAMES, FIELDS, RETENTION_WHEN_FULL, type Config } from "../../config/index.ts";
 import { RECORDING_STATES } from "../../store/states.ts";
 import { int, nullableText, time } from "./common.ts";
 import { UploadProgressSchema } from "./progress.ts";
@@ -88,6 +88,19 @@ export const StatusSchema = v.strictObject({
     progress: v.optional(UploadProgressSchema),
   }),
   recordings: v.optional(v.pipe(v.record(v.picklist(RECORDING_STATES), int), v.description("Recordings by state; states with none are left out."))),
+  retention: v.optional(
+    v.pipe(
+      v.strictObject({
+        max_age_s: v.nullable(v.number()),
+        when_full: v.picklist(RETENTION_WHEN_FULL),
+        applies_to: v.picklist(["nothing", "store_only", "keep_uploaded_cache"]),
+        deleted_since_start: int,
+      }),
+      v.description(
+        "The retention policy in force (opt-in): what it deletes (store_only: stopped recordings stopped with no upload target; keep_uploaded_cache: local copies of uploaded ones) and how many deletions since start.",
+      ),
+    ),
+  ),
   config: ConfigSchema,
 });
 

@@ -28,7 +28,18 @@ function summary(s: StatusBody): string {
     ...(schedule ? [`  schedule  ${schedule}`] : []),
     // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
     ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
+    ...(s.retention && s.retention.applies_to !== "nothing" ? [`  retention ${retentionLine(s.retention)}`] : []),
   ].join("\n");
+}
+
+/** The opt-in retention policy in force, when there is one. */
+function retentionLine(r: NonNullable<StatusBody["retention"]>): string {
+  const what = r.applies_to === "store_only" ? "stopped store-only recordings" : "local copies of uploaded recordings (keep_uploaded)";
+  const rules = [
+    ...(r.max_age_s === null ? [] : [`older than ${r.max_age_s} s`]),
+    ...(r.applies_to === "store_only" && r.when_full === "delete-oldest" ? ["oldest first when full"] : []),
+  ];
+  return `deletes ${what} ${rules.join(", ")}; ${r.deleted_since_start} deleted since start`;
 }
 
 function notRunning(ctx: CliContext, json: boolean, paths: Paths): number {

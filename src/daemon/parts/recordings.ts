@@ -5,6 +5,8 @@
 import { UnavailableError } from "../../errors.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { Store } from "../../store/store.ts";
+import type { Config, FieldName } from "../../config/index.ts";
+import { retentionFromConfig } from "../../recordings/types.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
 import type { UploadsHandle } from "./uploads.ts";
@@ -14,13 +16,31 @@ import type { UploadsHandle } from "./uploads.ts";
  * and at least every 5 s (an idle daemon should hardly wake up). */
 const tickMs = (segmentMaxAge: number, idleAfter: number) => Math.min(5000, Math.max(250, (Math.min(segmentMaxAge, idleAfter) * 1000) / 4));
 
+/** Fields that change what retention does (offline counts: a target paused is still a target). */
+const RETENTION_FIELDS = new Set<FieldName>(["retention_max_age", "retention_when_full", "offline"]);
+
+/** Status's retention section: the policy in force, what it applies to, and its deletions since start. */
+function retentionStatus(c: Config, deleted: number) {
+  const hasTarget = retentionFromConfig(c).hasTarget;
+  const on = c.retention_max_age !== null || (!hasTarget && c.retention_when_full === "delete-oldest");
+  return {
+    max_age_s: c.retention_max_age,
+    when_full: c.retention_when_full,
+    applies_to: !on ? ("nothing" as const) : hasTarget ? ("keep_uploaded_cache" as const) : ("store_only" as const),
+    deleted_since_start: deleted,
+  };
+}
+
 export function recordingsPart(deps: { store: Store; recordings: Recordings; uploads: UploadsHandle }): (ctx: PluginContext) => DaemonPlugin {
   const { store, recordings, uploads } = deps;
   return (ctx) => {
     const cfg = ctx.config.get();
     ctx.config.onChange((c, changed) => {
       if (changed.includes("storage_limit")) recordings.setStorageLimit(c.storage_limit);
+      if (changed.some((f) => RETENTION_FIELDS.has(f))) recordings.setLimits(retentionFromConfig(c));
     });
+    let retentionDeleted = 0;
+    ctx.events.subscribe({ types: new Set(["recording.deleted"]), onEvent: () => void retentionDeleted++, onClose: () => {} });
 
     let markReady!: (r: Recordings) => void;
     let markFailed!: (e: Error) => void;
@@ -42,6 +62,7 @@ export function recordingsPart(deps: { store: Store; recordings: Recordings; upl
       status: () => ({
         storage: { ...recordings.storage(), path: cfg.path_to_store_record },
         recordings: byState(),
+        retention: retentionStatus(ctx.config.get(), retentionDeleted),
       }),
       start() {
         try {

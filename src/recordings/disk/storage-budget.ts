@@ -1,8 +1,10 @@
 /**
  * The storage limit, accounted from the database (recordings.local_bytes) and checked before a
  * write is accepted. When a write would pass the limit, local copies of already-uploaded
- * objects are evicted, oldest upload first; un-uploaded data is never touched. If that is not
- * enough, or the disk itself is nearly full, the write is refused with StorageFullError.
+ * objects are evicted, oldest upload first; un-uploaded data is never touched, except by the
+ * opt-in retention policy (retention.ts: retention_when_full delete-oldest, stopped store-only
+ * recordings only). If that is not enough, or the disk itself is nearly full, the write is
+ * refused with StorageFullError.
  */
 import { statfsSync, unlinkSync } from "node:fs";
 import { assertInStore } from "./safe-paths.ts";
@@ -48,7 +50,16 @@ export function mib(n: number): string {
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
 }
 
-export function createStorageBudget(deps: { store: Store; root: string; limits: RecordingLimits; log: Log; emit: Emit; now: () => number }): StorageBudget {
+export function createStorageBudget(deps: {
+  store: Store;
+  root: string;
+  limits: RecordingLimits;
+  log: Log;
+  emit: Emit;
+  now: () => number;
+  /** After eviction: the retention policy's last resort (delete-oldest store-only recordings); returns the bytes freed. */
+  deleteForRoom?: (needed: number) => number;
+}): StorageBudget {
   const { store, root, limits, log, emit } = deps;
   const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings WHERE local_bytes != 0")[0]?.n ?? 0);
   let used = sum();
@@ -114,9 +125,11 @@ export function createStorageBudget(deps: { store: Store; root: string; limits: 
       const limit = limits.storageLimitBytes;
       if (limit !== null && used + bytes > limit) {
         evict(used + bytes - limit);
+        if (used + bytes > limit) deps.deleteForRoom?.(used + bytes - limit);
         if (used + bytes > limit) {
+          const storeOnly = limits.hasTarget === false;
           throw new StorageFullError(
-            `Storage is full: ${mib(used)} of the ${mib(limit)} storage_limit used, ${mib(budget.waitingForUpload())} waiting for upload; this write needs ${mib(bytes)} more. Raise storage_limit or let uploads finish.`,
+            `Storage is full: ${mib(used)} of the ${mib(limit)} storage_limit used, ${mib(budget.waitingForUpload())} waiting for upload; this write needs ${mib(bytes)} more. ${storeOnly ? "Raise storage_limit, delete recordings, or set retention_when_full: delete-oldest to delete the oldest stopped ones." : "Raise storage_limit or let uploads finish."}`,
           );
         }
       }
