@@ -1,9 +1,10 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, listValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
  * on the machine (or a proxy) is the way to reach them from elsewhere. Port 0 picks a free one. */
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/i;
@@ -19,7 +20,8 @@ export interface DefaultsContext {
   diskSize(path: string): number | undefined;
 }
 
-type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode";
+/** `list`: a list of texts (docs: the list rule); its flag may repeat and takes commas. */
+type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode" | "list";
 
 export interface Config {
   storage_limit: number;
@@ -43,6 +45,9 @@ export interface Config {
   chunk_size: number;
   max_batch_bytes: number;
   metrics_listen: string | null;
+  watch_paths: string[];
+  watch_settle: number;
+  watch_after_upload: (typeof WATCH_AFTER_UPLOAD)[number];
 }
 
 interface Field<T> {
@@ -258,6 +263,35 @@ export const FIELDS: Fields = {
     default: () => null,
     defaultText: "off",
     description: "Loopback address:port serving only GET /metrics and GET /v1/health over TCP for a Prometheus scraper (never the control API); unset is off.",
+  },
+  watch_paths: {
+    kind: "list",
+    schema: listValue(textValue(undefined, "a folder path"), "folder paths"),
+    live: false,
+    secret: false,
+    aliases: ["watch-path"],
+    default: () => [],
+    defaultText: "none",
+    description:
+      "Folders whose finished files (and rosbag2 folders) are adopted as recordings and uploaded; only read. A list: YAML list, commas in NCD_WATCH_PATHS, --watch-paths a,b (repeatable, also --watch-path).",
+  },
+  watch_settle: {
+    kind: "duration",
+    schema: durationValue(0.1, 86_400),
+    live: true,
+    secret: false,
+    default: () => 5,
+    defaultText: "5 (seconds)",
+    description: "A watched file is adopted once it has been unchanged (size and modification time) for this long (seconds).",
+  },
+  watch_after_upload: {
+    kind: "enum",
+    schema: enumValue(WATCH_AFTER_UPLOAD),
+    live: true,
+    secret: false,
+    default: () => "keep",
+    defaultText: "keep",
+    description: "What happens to a watched file once its recording is uploaded: keep, or delete (only if it is still the file that was uploaded).",
   },
 };
 

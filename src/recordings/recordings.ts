@@ -44,6 +44,8 @@ import * as resume from "./uploads/upload-resume.ts";
 import { createUploadState } from "./uploads/upload-state.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
+import * as watched from "./watch/adopt.ts";
+import type { Candidate } from "./watch/candidates.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
 
@@ -100,7 +102,7 @@ export function createRecordings(deps: RecordingsDeps) {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
 
-  return {
+  const self = {
     limits: limits as Readonly<RecordingLimits>,
     /** Live changes (storage_limit, segment limits...); they last until restart. */
     setLimits(patch: Partial<RecordingLimits>): void {
@@ -222,6 +224,27 @@ export function createRecordings(deps: RecordingsDeps) {
       ctx.compacting.clear();
     },
 
+    /** Files and rosbag2 folders adopted from watch_paths (watch/adopt.ts). */
+    watched: {
+      adopt(c: Candidate, onReading: () => void): Promise<watched.AdoptResult> {
+        return watched.adoptCandidate(
+          ctx,
+          {
+            create: (input, inTx) => guarded(ctx, () => createRecording(ctx, input, inTx)),
+            putFile: (id, name, body) => guarded(ctx, () => putFile(ctx, id, name, body)),
+            stop: (id) => self.stop(id),
+            cancel: (id) => void self.cancel(id, { confirm: true }),
+          },
+          c,
+          onReading,
+        );
+      },
+      adoptedAlready: (c: Pick<Candidate, "path" | "size" | "mtimeNs">) => watched.adoptedAlready(ctx, c),
+      adoptedRowOf: (recordingId: string) => watched.adoptedRowOf(ctx, recordingId),
+      markDeleted: (rowId: number) => watched.markDeleted(ctx, rowId),
+      uploadedNotDeleted: () => watched.uploadedNotDeleted(ctx),
+      counts: () => watched.watchCounts(ctx),
+    },
     /** The uploader's port onto the queue below (src/uploader/ports.ts). */
     uploadState: createUploadState(ctx),
     uploads: {
@@ -239,4 +262,5 @@ export function createRecordings(deps: RecordingsDeps) {
       deleteLocal: (uploadId: number) => queue.deleteLocal(ctx, uploadId),
     },
   };
+  return self;
 }

@@ -82,5 +82,13 @@ export const migrations: Migration[] = [
       "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` WHEN OLD.`kind` != 'manifest' BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
       "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN NEW.`kind` != 'manifest' AND (OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size`) BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
     ]
+  },
+  {
+    "tag": "0006_watched_files",
+    "statements": [
+      "CREATE TABLE `watched_files` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`path` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`mtime_ns` text NOT NULL,\n\t`sha256` text NOT NULL,\n\t`recording_id` text,\n\t`state` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE INDEX `watched_files_path` ON `watched_files` (`path`,`state`);",
+      "CREATE INDEX `watched_files_recording` ON `watched_files` (`recording_id`);"
+    ]
   }
 ];

@@ -20,9 +20,12 @@ const KIND_SCHEMA = {
   text: v.string(),
   enum: v.string(),
   mode: v.string(),
+  list: v.array(v.string()),
 };
 export const ConfigSchema = v.strictObject(
-  Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? v.boolean() : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
+  Object.fromEntries(
+    FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" || FIELDS[f].kind === "list" ? KIND_SCHEMA[FIELDS[f].kind] : v.nullable(KIND_SCHEMA[FIELDS[f].kind])]),
+  ),
 ) as unknown as v.GenericSchema<Config, Config>;
 
 export const ConfigAnswerSchema = v.strictObject({ config: ConfigSchema });
@@ -66,6 +69,23 @@ export const StatusSchema = v.strictObject({
     progress: v.optional(UploadProgressSchema),
   }),
   recordings: v.optional(v.pipe(v.record(v.picklist(RECORDING_STATES), int), v.description("Recordings by state; states with none are left out."))),
+  watch: v.optional(
+    v.pipe(
+      v.strictObject({
+        paths: v.array(v.strictObject({ path: v.string(), watching: v.boolean() })),
+        settling: int,
+        adopted: int,
+        deleted: int,
+        skipped: int,
+        changed: int,
+        incomplete: int,
+        errors: int,
+      }),
+      v.description(
+        "Watched folders (watch_paths): each folder, files waiting to settle, versions adopted and deleted since the first start; skipped, changed, incomplete and failed since this start.",
+      ),
+    ),
+  ),
   config: ConfigSchema,
 });
 
