@@ -88,19 +88,17 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
     )[0];
     if (sameContent) {
       store.run(
-        store.db
-          .insert(watchedFiles)
-          .values({
-            path: c.path,
-            kind: c.kind,
-            size,
-            mtime_ns: mtimeNs,
-            sha256,
-            recording_id: sameContent.recording_id,
-            state: "adopted",
-            created_at: now,
-            updated_at: now,
-          }),
+        store.db.insert(watchedFiles).values({
+          path: c.path,
+          kind: c.kind,
+          size,
+          mtime_ns: mtimeNs,
+          sha256,
+          recording_id: sameContent.recording_id,
+          state: "adopted",
+          created_at: now,
+          updated_at: now,
+        }),
       );
       return { outcome: "known" };
     }
