@@ -226,7 +226,7 @@ export function createRecordings(deps: RecordingsDeps) {
 
     /** Files and rosbag2 folders adopted from watch_paths (watch/adopt.ts). */
     watched: {
-      adopt(c: Candidate, onReading: () => void): Promise<watched.AdoptResult> {
+      adopt(c: Candidate, onReading: () => void, signal?: AbortSignal): Promise<watched.AdoptResult> {
         return watched.adoptCandidate(
           ctx,
           {
@@ -237,6 +237,7 @@ export function createRecordings(deps: RecordingsDeps) {
           },
           c,
           onReading,
+          signal,
         );
       },
       adoptedAlready: (c: Pick<Candidate, "path" | "size" | "mtimeNs">) => watched.adoptedAlready(ctx, c),

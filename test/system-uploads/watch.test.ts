@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -163,6 +164,25 @@ describe("watched folders", () => {
     await waitFor("the regular file uploaded", () => uploadedFiles(s.target, "real.txt").length === 1 && manifests(s.target).length === 1, 60_000);
     expect(objects(s.target).filter((o) => o.includes("link") || o.includes("pipe"))).toEqual([]);
     expect((await s.d.api("GET", "/v1/status")).watch.skipped).toBe(2);
+    await s.d.close();
+  }, 120_000);
+
+  test("update changes watch_settle and watch_after_upload live; delete removes a file once its recording is uploaded", async () => {
+    const s = await setup();
+    const live = await s.d.cli(["update", "--watch-after-upload", "delete", "--watch-settle", "0.3", "--watch-path", join(s.watched, "..", "elsewhere")]);
+    expect(live.code).toBe(0);
+    expect(live.stdout).toMatch(/Applied to the running daemon \(pid=\d+\): watch_settle, watch_after_upload\./);
+    expect(live.stdout).toContain("Needs a restart to apply: watch_paths");
+    const file = join(s.watched, "done.csv");
+    writeFileSync(file, "a,b\n1,2\n");
+    await waitFor("the file deleted after upload", () => s.events.some((e) => e.type === "watch.deleted" && e.data.path === file), 60_000);
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(join(s.target, uploadedFiles(s.target, "done.csv")[0]!), "utf8")).toBe("a,b\n1,2\n");
+    const status = await s.d.api("GET", "/v1/status");
+    expect(status.config).toMatchObject({ watch_settle: 0.3, watch_after_upload: "delete", watch_paths: [s.watched] });
+    expect(status.watch).toMatchObject({ adopted: 1, deleted: 1 });
+    const text = await s.d.cli(["status"]);
+    expect(text.stdout).toContain(`watching  ${s.watched}: 1 adopted`);
     await s.d.close();
   }, 120_000);
 

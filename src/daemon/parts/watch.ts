@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Recordings } from "../../recordings/recordings.ts";
 import { listCandidates, type Candidate } from "../../recordings/watch/candidates.ts";
 import { IncompleteMcap } from "../../recordings/watch/mcap-summary.ts";
-import { FileChanged, NotRegularFile } from "../../recordings/watch/watched-file.ts";
+import { FileChanged, NotRegularFile, ReadStopped } from "../../recordings/watch/watched-file.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 
 interface Seen {
@@ -50,7 +50,7 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
 
     async function adopt(c: Candidate) {
       try {
-        const r = await recordings.watched.adopt(c, () => publish("watch.reading", { path: c.path }));
+        const r = await recordings.watched.adopt(c, () => publish("watch.reading", { path: c.path }), ctx.signal);
         seen.delete(c.path);
         if (r.outcome === "adopted") {
           ctx.log.info(`Watched ${c.kind === "rosbag2" ? "rosbag2 folder" : "file"} ${c.path} adopted as recording ${r.recording_id} (${r.bytes} bytes).`);
@@ -58,7 +58,19 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
         }
       } catch (err) {
         const message = (err as Error).message;
-        if (err instanceof NotRegularFile) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (err instanceof ReadStopped) {
+          ctx.log.info(`Watched folder: ${message}; it is read again at the next start.`);
+        } else if (code === "ENOENT") {
+          // Gone between the scan and the read (moved away, deleted): nothing to adopt.
+          ctx.log.debug(`Watched folder: ${c.path} disappeared before it was read.`);
+          seen.delete(c.path);
+        } else if (code === "EACCES" || code === "EPERM") {
+          counts.skipped++;
+          parked.set(c.path, c.signature);
+          ctx.log.warn(`Watched folder: skipped ${c.path}: the daemon's user may not read it (${code}); it is tried again when it changes.`);
+          publish("watch.skipped", { path: c.path, reason: message });
+        } else if (err instanceof NotRegularFile) {
           counts.skipped++;
           parked.set(c.path, c.signature);
           ctx.log.warn(`Watched folder: skipped ${message}; only regular files are adopted.`);
@@ -86,7 +98,11 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
       const settleMs = ctx.config.get().watch_settle * 1000;
       for (const folder of folders) {
         watchFolder(folder);
-        for (const c of listCandidates(folder)) {
+        const candidates = listCandidates(folder);
+        // Forget what is no longer there, so a long-running daemon's memory does not grow with history.
+        const present = new Set(candidates.map((c) => c.path));
+        for (const map of [seen, parked]) for (const p of map.keys()) if (p.startsWith(`${folder}/`) && !present.has(p)) map.delete(p);
+        for (const c of candidates) {
           if (stopping) return;
           if (parked.get(c.path) === c.signature) continue;
           parked.delete(c.path);

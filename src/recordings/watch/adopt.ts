@@ -53,7 +53,7 @@ const INSERT_TRACE = `INSERT INTO traces (recording_id, name, encoding, schema_n
   VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?)
   ON CONFLICT (recording_id, name) DO UPDATE SET message_count = excluded.message_count, first_timestamp_ns = excluded.first_timestamp_ns, last_timestamp_ns = excluded.last_timestamp_ns`;
 
-export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onReading: () => void): Promise<AdoptResult> {
+export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onReading: () => void, signal?: AbortSignal): Promise<AdoptResult> {
   if (adoptedAlready(ctx, c)) return { outcome: "known" };
   const opened: WatchedFile[] = [];
   try {
@@ -61,7 +61,7 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
     const hashes: { name: string; sha256: string; file: WatchedFile }[] = [];
     const traces: McapTrace[] = [];
     for (const f of c.files) {
-      const wf = await openWatched(f.path);
+      const wf = await openWatched(f.path, signal);
       opened.push(wf);
       const sha256 = await wf.hash();
       if (isMcapName(f.path)) traces.push(...(await mcapTraces(wf.handle, wf.version.size, f.path, ctx.runtime.zstdDecompress)));

@@ -11,6 +11,8 @@ import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../../runtime/libc-flags.ts";
 export class NotRegularFile extends Error {}
 /** Truncated, replaced or appended while it was read: tried again once it settles. */
 export class FileChanged extends Error {}
+/** The daemon began to stop during the read: the next start goes on from the watched row. */
+export class ReadStopped extends Error {}
 
 export interface FileVersion {
   size: number;
@@ -36,7 +38,7 @@ export interface WatchedFile {
   close(): Promise<void>;
 }
 
-export async function openWatched(path: string): Promise<WatchedFile> {
+export async function openWatched(path: string, signal?: AbortSignal): Promise<WatchedFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -69,6 +71,7 @@ export async function openWatched(path: string): Promise<WatchedFile> {
         const h = createHash("sha256");
         const buf = Buffer.alloc(CHUNK);
         for (let pos = 0; ; ) {
+          if (signal?.aborted) throw new ReadStopped(`${path}: reading stopped, the daemon is stopping`);
           const { bytesRead } = await handle.read(buf, 0, CHUNK, pos);
           if (bytesRead === 0) break;
           h.update(buf.subarray(0, bytesRead));
@@ -82,6 +85,7 @@ export async function openWatched(path: string): Promise<WatchedFile> {
         return new ReadableStream<Uint8Array>({
           async pull(controller) {
             try {
+              if (signal?.aborted) throw new ReadStopped(`${path}: copying stopped, the daemon is stopping`);
               const buf = Buffer.alloc(CHUNK);
               const { bytesRead } = await handle.read(buf, 0, CHUNK, pos);
               if (bytesRead === 0) {
