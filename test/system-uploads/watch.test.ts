@@ -21,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import { McapIndexedReader, McapWriter } from "@mcap/core";
 import { killAll, instancePaths, waitFor } from "../daemon/helpers.ts";
 import { tempHome } from "../support/binary.ts";
+import { assertValidManifest } from "../support/manifest-schema.ts";
 import { sha256, startDaemon, type Daemon } from "./helpers.ts";
 
 const homes: string[] = [];
@@ -82,6 +83,30 @@ function objects(dir: string, prefix = ""): string[] {
 const uploadedFiles = (target: string, name: string) => objects(target).filter((o) => o.endsWith(`/files/${name}`));
 const manifests = (target: string) => objects(target).filter((o) => o.endsWith("/manifest.json"));
 
+/** A small MCAP file as a ROS 2 recorder writes it: two topics, 30 and 12 messages. */
+async function mcapBytes(): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  const writer = new McapWriter({
+    writable: { position: () => BigInt(chunks.reduce((n, c) => n + c.byteLength, 0)), write: async (b) => void chunks.push(b.slice()) },
+  });
+  await writer.start({ profile: "ros2", library: "test" });
+  const schema = await writer.registerSchema({ name: "std_msgs/msg/String", encoding: "ros2msg", data: new TextEncoder().encode("string data") });
+  const chatter = await writer.registerChannel({ topic: "/chatter", schemaId: schema, messageEncoding: "cdr", metadata: new Map() });
+  const odom = await writer.registerChannel({ topic: "/odom", schemaId: schema, messageEncoding: "cdr", metadata: new Map() });
+  for (let i = 0; i < 30; i++)
+    await writer.addMessage({
+      channelId: chatter,
+      sequence: i,
+      logTime: BigInt(1e18 + i * 1e6),
+      publishTime: BigInt(1e18 + i * 1e6),
+      data: new Uint8Array([i]),
+    });
+  for (let i = 0; i < 12; i++)
+    await writer.addMessage({ channelId: odom, sequence: i, logTime: BigInt(2e18 + i), publishTime: BigInt(2e18 + i), data: new Uint8Array([i, i]) });
+  await writer.end();
+  return Buffer.concat(chunks);
+}
+
 describe("watched folders", () => {
   test("a watched file is uploaded exactly once, across a kill -9 and a restart", async () => {
     const s = await setup();
@@ -107,6 +132,27 @@ describe("watched folders", () => {
     expect(after.filter((e) => e.type === "watch.adopted").map((e) => e.data.path)).toEqual([join(s.watched, "scan-02.bin")]);
     await s.d.close();
   }, 180_000);
+
+  test("a kill -9 during an adoption: the restart finishes that same recording, and the file is uploaded once", async () => {
+    const s = await setup();
+    const file = join(s.watched, "run.bin");
+    const body = new Uint8Array(64 * 1024 ** 2).map((_, i) => i % 256);
+    writeFileSync(join(s.watched, ".run.bin"), body);
+    renameSync(join(s.watched, ".run.bin"), file);
+    // Its recording is created once the file has been read whole; the copy into the store follows.
+    await waitFor("the recording created", () => s.events.some((e) => e.type === "recording.created"), 60_000);
+    const id = s.events.find((e) => e.type === "recording.created")!.data.recording_id;
+    await s.d.kill9();
+    await s.d.relaunch();
+    await waitFor("the upload", () => manifests(s.target).length === 1, 120_000);
+    const manifest = JSON.parse(readFileSync(join(s.target, manifests(s.target)[0]!), "utf8"));
+    expect(manifest.recording_id).toBe(id);
+    expect(manifest.files.map((f: any) => [f.name, f.sha256])).toEqual([["run.bin", sha256(body)]]);
+    expect(uploadedFiles(s.target, "run.bin")).toHaveLength(1);
+    const listed = await s.d.api("GET", "/v1/recordings");
+    expect(listed.items.map((r: any) => r.id)).toEqual([id]);
+    await s.d.close();
+  }, 240_000);
 
   test("a file appended to every 100 ms is not picked up until it settles, and is uploaded whole", async () => {
     const s = await setup();
@@ -186,32 +232,31 @@ describe("watched folders", () => {
     await s.d.close();
   }, 120_000);
 
+  test("an MCAP file without its trailing magic waits, and is adopted once complete", async () => {
+    const s = await setup();
+    const whole = await mcapBytes();
+    const file = join(s.watched, "cut.mcap");
+    writeFileSync(file, whole.subarray(0, whole.byteLength - 20));
+    await waitFor("the incomplete file noticed", () => s.events.some((e) => e.type === "watch.incomplete" && e.data.path === file), 60_000);
+    expect(s.log()).toContain(`${file} is not a complete MCAP file`);
+    expect(s.events.some((e) => e.type === "watch.adopted")).toBe(false);
+    writeFileSync(file, whole);
+    await waitFor("the complete file uploaded", () => manifests(s.target).length === 1, 60_000);
+    const manifest = JSON.parse(readFileSync(join(s.target, manifests(s.target)[0]!), "utf8"));
+    expect(manifest.traces.map((t: any) => [t.name, t.message_count])).toEqual([
+      ["/chatter", 30],
+      ["/odom", 12],
+    ]);
+    await s.d.close();
+  }, 120_000);
+
   test("a rosbag2 folder is one recording whose manifest lists its topics and counts", async () => {
     const s = await setup();
     const bag = join(s.watched, "rosbag2_2026_01_01-10_00_00");
     // Written aside, then moved in whole, as a recorder finishing in place would end up.
     const aside = join(s.target, "..", "bag-aside");
     mkdirSync(aside);
-    const chunks: Uint8Array[] = [];
-    const writer = new McapWriter({
-      writable: { position: () => BigInt(chunks.reduce((n, c) => n + c.byteLength, 0)), write: async (b) => void chunks.push(b.slice()) },
-    });
-    await writer.start({ profile: "ros2", library: "test" });
-    const schema = await writer.registerSchema({ name: "std_msgs/msg/String", encoding: "ros2msg", data: new TextEncoder().encode("string data") });
-    const chatter = await writer.registerChannel({ topic: "/chatter", schemaId: schema, messageEncoding: "cdr", metadata: new Map() });
-    const odom = await writer.registerChannel({ topic: "/odom", schemaId: schema, messageEncoding: "cdr", metadata: new Map() });
-    for (let i = 0; i < 30; i++)
-      await writer.addMessage({
-        channelId: chatter,
-        sequence: i,
-        logTime: BigInt(1e18 + i * 1e6),
-        publishTime: BigInt(1e18 + i * 1e6),
-        data: new Uint8Array([i]),
-      });
-    for (let i = 0; i < 12; i++)
-      await writer.addMessage({ channelId: odom, sequence: i, logTime: BigInt(2e18 + i), publishTime: BigInt(2e18 + i), data: new Uint8Array([i, i]) });
-    await writer.end();
-    const mcap = Buffer.concat(chunks);
+    const mcap = await mcapBytes();
     writeFileSync(join(aside, "rosbag2_0.mcap"), mcap);
     writeFileSync(join(aside, "metadata.yaml"), "rosbag2_bagfile_information:\n  version: 8\n  storage_identifier: mcap\n");
     renameSync(aside, bag);
@@ -220,6 +265,7 @@ describe("watched folders", () => {
     expect(adopted).toHaveLength(1);
     expect(adopted[0]!.data.kind).toBe("rosbag2");
     const manifest = JSON.parse(readFileSync(join(s.target, manifests(s.target)[0]!), "utf8"));
+    assertValidManifest(manifest);
     expect(manifest.name).toBe("rosbag2_2026_01_01-10_00_00");
     expect(manifest.files.map((f: any) => f.name).sort()).toEqual(["metadata.yaml", "rosbag2_0.mcap"]);
     const traces = Object.fromEntries(manifest.traces.map((t: any) => [t.name, t]));

@@ -126,8 +126,15 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
         return { outcome: "adopted", recording_id: recordingId, bytes: size, sha256, traces: 0 };
       }
       if (!rec || rec.state !== "recording" || !matches) {
-        // Its recording holds another version (or is gone): drop it, start afresh.
-        if (rec && rec.state === "recording") ops.cancel(recordingId);
+        // Its recording holds another version, was stopped without its files (idle, after a
+        // crash), or is gone: drop it (never uploaded as an empty recording), start afresh.
+        if (rec && rec.state !== "cancelled") {
+          try {
+            ops.cancel(recordingId);
+          } catch (err) {
+            ctx.log.warn(`Watched ${c.path}: its earlier recording ${recordingId} could not be cancelled (${(err as Error).message}).`);
+          }
+        }
         recordingId = null;
         stored.clear();
       }
