@@ -270,7 +270,7 @@ describe("watched folders", () => {
     expect(manifest.files.map((f: any) => f.name).sort()).toEqual(["metadata.yaml", "rosbag2_0.mcap"]);
     const traces = Object.fromEntries(manifest.traces.map((t: any) => [t.name, t]));
     expect(traces["/chatter"]).toMatchObject({ encoding: "cdr", schema_name: "std_msgs/msg/String", message_count: 30 });
-    expect(traces["/odom"]).toMatchObject({ message_count: 12 });
+    expect(traces["/odom"]).toMatchObject({ message_count: 12, bytes: 24, declared: false });
     expect(traces["/odom"].first_timestamp_ns).toBe(String(2e18));
     // The uploaded MCAP read back with @mcap/core: the same topics and counts.
     const up = new Uint8Array(readFileSync(join(s.target, uploadedFiles(s.target, "rosbag2_0.mcap")[0]!)));

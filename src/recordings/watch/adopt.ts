@@ -42,6 +42,7 @@ function mergeTraces(all: McapTrace[]): McapTrace[] {
     if (!had) byTopic.set(t.topic, { ...t });
     else {
       had.messageCount += t.messageCount;
+      had.bytes += t.bytes;
       if (t.firstNs !== null && (had.firstNs === null || t.firstNs < had.firstNs)) had.firstNs = t.firstNs;
       if (t.lastNs !== null && (had.lastNs === null || t.lastNs > had.lastNs)) had.lastNs = t.lastNs;
     }
@@ -50,8 +51,8 @@ function mergeTraces(all: McapTrace[]): McapTrace[] {
 }
 
 const INSERT_TRACE = `INSERT INTO traces (recording_id, name, encoding, schema_name, schema_encoding, schema, declared, message_count, bytes, first_timestamp_ns, last_timestamp_ns, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?)
-  ON CONFLICT (recording_id, name) DO UPDATE SET message_count = excluded.message_count, first_timestamp_ns = excluded.first_timestamp_ns, last_timestamp_ns = excluded.last_timestamp_ns`;
+  VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+  ON CONFLICT (recording_id, name) DO UPDATE SET message_count = excluded.message_count, bytes = excluded.bytes, first_timestamp_ns = excluded.first_timestamp_ns, last_timestamp_ns = excluded.last_timestamp_ns`;
 
 export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onReading: () => void, signal?: AbortSignal): Promise<AdoptResult> {
   if (adoptedAlready(ctx, c)) return { outcome: "known" };
@@ -173,6 +174,7 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
           t.schemaEncoding,
           t.schema ? Buffer.from(t.schema) : null,
           t.messageCount,
+          t.bytes,
           t.firstNs === null ? null : sqlInt64(t.firstNs),
           t.lastNs === null ? null : sqlInt64(t.lastNs),
           now,

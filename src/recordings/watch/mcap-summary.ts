@@ -14,6 +14,8 @@ export interface McapTrace {
   schemaEncoding: string | null;
   schema: Uint8Array | null;
   messageCount: number;
+  /** Payload bytes of its messages (0 when its chunks cannot be decompressed here). */
+  bytes: number;
   /** Log times (ns) of its first and last messages (bounds from the chunk index when its chunks cannot be decompressed here). */
   firstNs: bigint | null;
   lastNs: bigint | null;
@@ -50,10 +52,13 @@ export async function mcapTraces(handle: FileHandle, size: number, path: string,
       });
     }
   }
+  const payload = new Map<number, number>();
   // Exact times need the messages' log times: read once through the index (chunks decompressed).
   try {
     const exact = new Map<number, { first: bigint; last: bigint }>();
+    const sizes = new Map<number, number>();
     for await (const m of reader.readMessages()) {
+      sizes.set(m.channelId, (sizes.get(m.channelId) ?? 0) + m.data.byteLength);
       const r = exact.get(m.channelId);
       if (!r) exact.set(m.channelId, { first: m.logTime, last: m.logTime });
       else {
@@ -62,6 +67,7 @@ export async function mcapTraces(handle: FileHandle, size: number, path: string,
       }
     }
     for (const [id, r] of exact) range.set(id, r);
+    for (const [id, n] of sizes) payload.set(id, n);
   } catch {
     // A compression this daemon does not read (lz4): the chunk index's bounds stay.
   }
@@ -76,6 +82,7 @@ export async function mcapTraces(handle: FileHandle, size: number, path: string,
       schemaEncoding: schema?.encoding ?? null,
       schema: schema?.data ?? null,
       messageCount: n,
+      bytes: payload.get(ch.id) ?? 0,
       firstNs: r?.first ?? null,
       lastNs: r?.last ?? null,
     };
