@@ -89,6 +89,6 @@ export async function loadConfig(input: LoadInput): Promise<Loaded> {
   };
   resolved.config.path_to_store_record = absolute(resolved.config.path_to_store_record);
   resolved.config.watch_paths = resolved.config.watch_paths.map(absolute);
-  checkWatchOverlap(resolved.config);
+  checkWatchOverlap(resolved.config, paths.instanceRoot);
   return { ...resolved, profile, profileFile: input.profileFile ?? (profile ? store.fileOf(profile) : null), paths, home, unknownFields: doc?.unknown ?? [] };
 }

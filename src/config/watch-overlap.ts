@@ -27,9 +27,10 @@ function fileTargetDir(url: string | null): string | undefined {
   }
 }
 
-/** Throws a ConfigError when a watched folder overlaps another, the store, or a file:// target. */
-export function checkWatchOverlap(config: Pick<Config, "watch_paths" | "path_to_store_record" | "upload_url">): void {
+/** Throws a ConfigError when a watched folder overlaps another, the store, the state folder, or a file:// target. */
+export function checkWatchOverlap(config: Pick<Config, "watch_paths" | "path_to_store_record" | "upload_url">, stateDir?: string): void {
   const others: [string, string][] = [[`path_to_store_record (${config.path_to_store_record})`, real(config.path_to_store_record)]];
+  if (stateDir) others.push([`the daemon's state folder (${stateDir})`, real(stateDir)]);
   const target = fileTargetDir(config.upload_url);
   if (target) others.push([`the file:// upload_url folder (${target})`, real(target)]);
   const watched = config.watch_paths.map((p) => [p, real(p)] as const);

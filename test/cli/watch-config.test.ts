@@ -48,7 +48,7 @@ describe("watched-folder settings", () => {
     expect(list.stderr).toContain("Invalid watch_paths");
   });
 
-  test("a watched folder overlapping the store or a file:// target is refused by config validate and at launch", async () => {
+  test("a watched folder overlapping the store, the state folder or a file:// target is refused by config validate and at launch", async () => {
     const home = tempHome();
     const store = join(home, "store");
     const inStore = await run(["config", "validate", "--path-to-store-record", store, "--watch-path", join(store, "in")], { home });
@@ -57,6 +57,9 @@ describe("watched-folder settings", () => {
     const target = await run(["launch", "--background", "--upload-url", `file://${home}/out`, "--watch-path", home], { home });
     expect(target.code).toBe(1);
     expect(target.stderr).toContain("overlaps");
+    const state = await run(["config", "validate", "--watch-path", join(home, ".neuracore", "data_daemon", "logs")], { home });
+    expect(state.code).toBe(1);
+    expect(state.stderr).toContain("overlaps the daemon's state folder");
     const twice = await run(["config", "validate", "--watch-paths", `${home}/a,${home}/a/b`], { home });
     expect(twice.stderr).toContain("overlap");
     expect((await run(["config", "validate", "--watch-paths", `${home}/a,${home}/b`], { home })).code).toBe(0);

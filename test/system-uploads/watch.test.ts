@@ -177,6 +177,23 @@ describe("watched folders", () => {
     await s.d.close();
   }, 180_000);
 
+  test("a file unchanged but still open for writing is adopted only once it is closed", async () => {
+    const s = await setup();
+    const file = join(s.watched, "held.log");
+    // A writer that keeps its descriptor open (fd 3 survives the exec into sleep).
+    const holder = Bun.spawn(["sh", "-c", 'exec 3>>"$0"; printf held >&3; exec sleep 600', file]);
+    await waitFor("the file seen still open", () => s.events.some((e) => e.type === "watch.still_open" && e.data.path === file), 60_000);
+    expect(s.events.find((e) => e.type === "watch.still_open")!.data.pid).toBe(holder.pid);
+    expect(s.log()).toContain(`${file} is unchanged but still open for writing (pid ${holder.pid})`);
+    holder.kill(9);
+    await holder.exited;
+    await waitFor("the upload", () => manifests(s.target).length === 1, 60_000);
+    const types = s.events.map((e) => e.type);
+    expect(types.indexOf("watch.adopted")).toBeGreaterThan(types.indexOf("watch.still_open"));
+    expect(readFileSync(join(s.target, uploadedFiles(s.target, "held.log")[0]!), "utf8")).toBe("held");
+    await s.d.close();
+  }, 120_000);
+
   test("a file replaced while it is read is uploaded as its final content", async () => {
     const s = await setup();
     const file = join(s.watched, "big.bin");

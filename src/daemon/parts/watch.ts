@@ -7,11 +7,14 @@ import { join } from "node:path";
 import type { Recordings } from "../../recordings/recordings.ts";
 import { listCandidates, type Candidate } from "../../recordings/watch/candidates.ts";
 import { IncompleteMcap } from "../../recordings/watch/mcap-summary.ts";
+import { writerOf } from "../../recordings/watch/open-writers.ts";
 import { FileChanged, NotRegularFile, ReadStopped } from "../../recordings/watch/watched-file.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 
 interface Seen {
   signature: string;
+  /** Said to be still open for writing (said once per version). */
+  open?: boolean;
   /** Monotonic ms when this signature was first seen. */
   since: number;
 }
@@ -116,6 +119,16 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
           if (recordings.watched.adoptedAlready(c)) {
             seen.delete(c.path);
             parked.set(c.path, c.signature);
+            continue;
+          }
+          const writer = writerOf(c.files.map((f) => f.path));
+          if (writer !== undefined) {
+            // Unchanged but not closed: settles again from now, and is said once per version.
+            if (!s.open) {
+              ctx.log.info(`Watched folder: ${c.path} is unchanged but still open for writing (pid ${writer}); it is adopted once closed.`);
+              publish("watch.still_open", { path: c.path, pid: writer });
+            }
+            seen.set(c.path, { signature: c.signature, since: now, open: true });
             continue;
           }
           await adopt(c);
