@@ -61,14 +61,14 @@ async function collect(socket: string, into: { type: string; data: any }[]) {
   })();
 }
 
-async function setup(extra: string[] = []): Promise<Setup> {
+async function setup(extra: string[] = [], settle = "0.5"): Promise<Setup> {
   const home = tempHome("ncdw");
   homes.push(home);
   const watched = join(home, "incoming");
   const target = join(home, "target");
   mkdirSync(watched);
   mkdirSync(target);
-  const d = await startDaemon({ home, uploadUrl: `file://${target}`, args: ["--watch-path", watched, "--watch-settle", "0.5", ...extra] });
+  const d = await startDaemon({ home, uploadUrl: `file://${target}`, args: ["--watch-path", watched, "--watch-settle", settle, ...extra] });
   const events: Setup["events"] = [];
   await collect(d.socket, events);
   return { d, watched, target, events, log: () => readFileSync(instancePaths(home).logFile, "utf8") };
@@ -155,7 +155,9 @@ describe("watched folders", () => {
   }, 240_000);
 
   test("a file appended to every 100 ms is not picked up until it settles, and is uploaded whole", async () => {
-    const s = await setup();
+    // Each append opens and closes the file, so only the settle time keeps it from being adopted
+    // between two: 2 s, twenty times the writer's period, so a busy machine's pauses stay inside it.
+    const s = await setup([], "2");
     const file = join(s.watched, "log.bin");
     const timeline: string[] = [];
     let expected = "";

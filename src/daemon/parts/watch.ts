@@ -5,7 +5,7 @@
 import { lstatSync, readdirSync, rmdirSync, unlinkSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { Recordings } from "../../recordings/recordings.ts";
-import { listCandidates, type Candidate } from "../../recordings/watch/candidates.ts";
+import { isIgnoredName, listCandidates, type Candidate } from "../../recordings/watch/candidates.ts";
 import { IncompleteMcap } from "../../recordings/watch/mcap-summary.ts";
 import { writerOf } from "../../recordings/watch/open-writers.ts";
 import { FileChanged, NotRegularFile, ReadStopped } from "../../recordings/watch/watched-file.ts";
@@ -30,6 +30,7 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
     /** Signatures not to try again until they change (skipped or incomplete), by path. */
     const parked = new Map<string, string>();
     const watchers = new Map<string, FSWatcher>();
+    const unwatchable = new Map<string, string>();
     const counts = { skipped: 0, changed: 0, incomplete: 0, errors: 0 };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let running: Promise<void> | undefined;
@@ -46,8 +47,11 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
           watchers.delete(folder);
         });
         watchers.set(folder, w);
-      } catch {
-        // Missing or unreadable now: the rescan keeps trying, and status says so.
+      } catch (err) {
+        // Missing or unreadable now: the rescan keeps trying, and status says so (logged once per reason).
+        const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        if (unwatchable.get(folder) !== reason) ctx.log.warn(`Watched folder ${folder} cannot be watched (${reason}); it is tried again at each rescan.`);
+        unwatchable.set(folder, reason);
       }
     }
 
@@ -165,7 +169,7 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
         const paths =
           row.kind === "rosbag2"
             ? readdirSync(row.path)
-                .filter((n) => !n.startsWith("."))
+                .filter((n) => !isIgnoredName(n))
                 .map((n) => join(row.path, n))
             : [row.path];
         const stats = paths.map((p) => lstatSync(p, { bigint: true }));

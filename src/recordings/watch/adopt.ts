@@ -58,12 +58,13 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
   if (adoptedAlready(ctx, c)) return { outcome: "known" };
   const opened: WatchedFile[] = [];
   try {
-    onReading();
     const hashes: { name: string; sha256: string; file: WatchedFile }[] = [];
     const traces: McapTrace[] = [];
     for (const f of c.files) {
       const wf = await openWatched(f.path, signal);
       opened.push(wf);
+      // Said once the first file is open: what is read from here on is that file, whatever replaces it.
+      if (opened.length === 1) onReading();
       const sha256 = await wf.hash();
       if (isMcapName(f.path)) traces.push(...(await mcapTraces(wf.handle, wf.version.size, f.path, ctx.runtime.zstdDecompress)));
       await wf.checkUnchanged("read");
