@@ -273,7 +273,7 @@ export const FIELDS: Fields = {
     default: () => [],
     defaultText: "none",
     description:
-      "Folders whose finished files (and rosbag2 folders) are adopted as recordings and uploaded; only read. A list: YAML list, commas in NCD_WATCH_PATHS, --watch-paths a,b (repeatable, also --watch-path).",
+      "Folders whose finished files (and rosbag2 folders) are adopted as recordings and uploaded; only read. A list: a YAML list in a profile, commas in the variable; the flag takes commas and may repeat.",
   },
   watch_settle: {
     kind: "duration",
