@@ -101,6 +101,8 @@ describe("architecture", () => {
       uploads: ["disk/", "recording-row.ts"],
       // Start-up repair runs the operations (a stop it finishes) on every unit.
       repair: ["disk/", "input/", "segments/", "uploads/", "finalize.ts", "ids.ts"],
+      // Watched folders: the operations it runs come in as ports (AdoptOps); the stored file's shape and the u64 time rule.
+      watch: ["put-file.ts", "sql-int64.ts"],
     };
     const SHAPES = new Set(["context.ts", "types.ts"]);
     const folders = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());

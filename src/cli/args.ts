@@ -16,7 +16,9 @@ export const configArgs: ArgsDef = Object.fromEntries(
       flagName(f),
       spec.kind === "bool"
         ? { type: "boolean", description, negativeDescription: `Set ${f} to false.`, longAliases, negatedAliases: negatedFlagAliases(f) }
-        : { type: "string", description, valueHint: spec.kind === "bytes" || spec.kind === "rate" ? "bytes|unit" : spec.kind, longAliases },
+        : spec.kind === "list"
+          ? { type: "string", description, valueHint: "a,b", longAliases, repeatable: true }
+          : { type: "string", description, valueHint: spec.kind === "bytes" || spec.kind === "rate" ? "bytes|unit" : spec.kind, longAliases },
     ];
   }),
 );

@@ -21,7 +21,8 @@ export async function applyToRunningDaemon(loaded: Loaded): Promise<LiveApplyRes
     if (err instanceof DaemonNotRunningError) return { running: false, applied: [], needs_restart: [] };
     throw err;
   }
-  const differs = (f: FieldName) => FIELDS[f].secret || running.config[f] !== loaded.config[f];
+  // By value: a list field is a new array on each side.
+  const differs = (f: FieldName) => FIELDS[f].secret || JSON.stringify(running.config[f]) !== JSON.stringify(loaded.config[f]);
   const live = given.filter((f) => FIELDS[f].live && differs(f));
   const needs_restart = given.filter((f) => !FIELDS[f].live && differs(f));
   const applied = live.length ? (await client.patchConfig(Object.fromEntries(live.map((f) => [f, loaded.config[f]])))).changed : [];

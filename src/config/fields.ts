@@ -8,6 +8,7 @@ import {
   durationValue,
   enumValue,
   intValue,
+  listValue,
   modeValue,
   optionalDurationValue,
   optionalIntValue,
@@ -19,6 +20,7 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] a
 export const RETENTION_WHEN_FULL = ["refuse", "delete-oldest"] as const;
 /** retention_max_age's ceiling: ten calendar years, leap days included. */
 const TEN_YEARS_S = 3653 * 86_400;
+export const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
  * on the machine (or a proxy) is the way to reach them from elsewhere. Port 0 picks a free one. */
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/i;
@@ -34,7 +36,8 @@ export interface DefaultsContext {
   diskSize(path: string): number | undefined;
 }
 
-type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode";
+/** `list`: a list of texts (docs: the list rule); its flag may repeat and takes commas. */
+type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode" | "list";
 
 export interface Config {
   storage_limit: number;
@@ -62,6 +65,9 @@ export interface Config {
   metrics_listen: string | null;
   retention_max_age: number | null;
   retention_when_full: (typeof RETENTION_WHEN_FULL)[number];
+  watch_paths: string[];
+  watch_settle: number;
+  watch_after_upload: (typeof WATCH_AFTER_UPLOAD)[number];
 }
 
 interface Field<T> {
@@ -318,6 +324,35 @@ export const FIELDS: Fields = {
     defaultText: "refuse",
     description:
       "When storage_limit is reached: refuse the write (507), or delete-oldest stopped store-only recordings until it fits. Never a recording that had an upload target.",
+  },
+  watch_paths: {
+    kind: "list",
+    schema: listValue(textValue(undefined, "a folder path"), "folder paths"),
+    live: false,
+    secret: false,
+    aliases: ["watch-path"],
+    default: () => [],
+    defaultText: "none",
+    description:
+      "Folders whose finished files (and rosbag2 folders) are adopted as recordings and uploaded; only read. A list: a YAML list in a profile, commas in the variable; the flag takes commas and may repeat.",
+  },
+  watch_settle: {
+    kind: "duration",
+    schema: durationValue(0.1, 86_400),
+    live: true,
+    secret: false,
+    default: () => 5,
+    defaultText: "5 (seconds)",
+    description: "A watched file is adopted once it has been unchanged (size and modification time) for this long (seconds).",
+  },
+  watch_after_upload: {
+    kind: "enum",
+    schema: enumValue(WATCH_AFTER_UPLOAD),
+    live: true,
+    secret: false,
+    default: () => "keep",
+    defaultText: "keep",
+    description: "What happens to a watched file once its recording is uploaded: keep, or delete (only if it is still the file that was uploaded).",
   },
 };
 

@@ -9,6 +9,7 @@ import { isSystemService, resolveDirPaths, resolvePaths, resolveSystemPaths, val
 import type { UnknownField } from "./profile-doc.ts";
 import { createProfileStore, readProfileFile, validateProfileName } from "./profiles.ts";
 import { resolveConfig, type Resolved } from "./resolve.ts";
+import { checkWatchOverlap } from "./watch-overlap.ts";
 
 export interface LoadInput {
   env: Record<string, string | undefined>;
@@ -82,7 +83,12 @@ export async function loadConfig(input: LoadInput): Promise<Loaded> {
   const defaults: DefaultsContext = { instanceRoot: paths.instanceRoot, cpuCount: availableParallelism(), diskSize };
   const resolved = resolveConfig({ defaults, profile: doc?.values, env: input.env, flags: input.flags });
   // A relative path means relative to where the command ran, not to wherever the daemon is.
-  const p = resolved.config.path_to_store_record.replace(/^~(?=$|\/)/, home);
-  resolved.config.path_to_store_record = isAbsolute(p) ? p : resolve(input.cwd, p);
+  const absolute = (given: string) => {
+    const p = given.replace(/^~(?=$|\/)/, home);
+    return isAbsolute(p) ? p : resolve(input.cwd, p);
+  };
+  resolved.config.path_to_store_record = absolute(resolved.config.path_to_store_record);
+  resolved.config.watch_paths = resolved.config.watch_paths.map(absolute);
+  checkWatchOverlap(resolved.config, paths.instanceRoot);
   return { ...resolved, profile, profileFile: input.profileFile ?? (profile ? store.fileOf(profile) : null), paths, home, unknownFields: doc?.unknown ?? [] };
 }

@@ -189,3 +189,33 @@ export const modeValue = () =>
   }, "an octal file mode such as 0640 or 0660: read and write for the owner, no write for others");
 
 export const parseMode = (text: string) => Number.parseInt(text, 8);
+
+/**
+ * A list field: a YAML list in a profile, or one text of comma-separated items (an environment
+ * variable; a flag, whose repeats the command-line parser joins with commas). Blank items are
+ * dropped, so "a,,b" and a trailing comma are fine; each item is checked by `item`, and the
+ * message names the item that is not allowed.
+ */
+export const listValue = <T>(item: v.GenericSchema<unknown, T>, hint: string) =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const raw = dataset.value;
+      const items = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : undefined;
+      if (items === undefined) {
+        addIssue({ message: `expected a list of ${hint} (a YAML list, or items separated by commas)` });
+        return NEVER;
+      }
+      const out: T[] = [];
+      for (const [i, x] of items.entries()) {
+        if (typeof x === "string" && x.trim() === "") continue;
+        const r = v.safeParse(item, typeof x === "string" ? x.trim() : x);
+        if (!r.success) {
+          addIssue({ message: `item ${i + 1} (${JSON.stringify(x)}): ${r.issues[0]?.message ?? `expected ${hint}`}` });
+          return NEVER;
+        }
+        out.push(r.output);
+      }
+      return out;
+    }),
+  );

@@ -38,7 +38,7 @@ export function createLiveConfig(initial: Config): LiveConfigHolder {
           throw new ValidationError((err as Error).message, field);
         }
       }
-      const changed = (Object.keys(parsed) as FieldName[]).filter((f) => parsed[f] !== current[f]);
+      const changed = (Object.keys(parsed) as FieldName[]).filter((f) => JSON.stringify(parsed[f]) !== JSON.stringify(current[f]));
       if (changed.length) {
         current = { ...current, ...(parsed as Partial<Config>) };
         for (const l of listeners) l(current, changed);

@@ -13,7 +13,8 @@ import { declaredTraceRow } from "./input/trace-schema.ts";
 import type { CreateRecordingInput, RecordingDetail } from "./types.ts";
 import { detailOf } from "./views.ts";
 
-export function createRecording(ctx: Ctx, input: CreateRecordingInput): RecordingDetail {
+/** `inTx` runs inside the transaction that creates the row (a watched file's row names it there). */
+export function createRecording(ctx: Ctx, input: CreateRecordingInput, inTx?: (id: string) => void): RecordingDetail {
   const now = ctx.clock.now();
   const id = uuidv7(now);
   const dir = recordingDir(ctx.root, id);
@@ -48,6 +49,7 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput): Recordin
       for (const t of input.traces ?? []) {
         store.run(store.db.insert(traces).values(declaredTraceRow(id, t, now)));
       }
+      inTx?.(id);
     });
   } catch (err) {
     // Refused (a full disk, EMFILE): no folder is left that a rebuild would take for a

@@ -45,6 +45,8 @@ import { createUploadState } from "./uploads/upload-state.ts";
 import { applyMaxAge, deleteOldestForRoom, sweepRetentionTrash } from "./retention.ts";
 import { recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
+import * as watched from "./watch/adopt.ts";
+import type { Candidate } from "./watch/candidates.ts";
 
 export type Recordings = ReturnType<typeof createRecordings>;
 
@@ -109,7 +111,7 @@ export function createRecordings(deps: RecordingsDeps) {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
 
-  return {
+  const self = {
     limits: limits as Readonly<RecordingLimits>,
     /** Live changes (storage_limit, segment limits...); they last until restart. */
     setLimits(patch: Partial<RecordingLimits>): void {
@@ -233,6 +235,28 @@ export function createRecordings(deps: RecordingsDeps) {
       ctx.compacting.clear();
     },
 
+    /** Files and rosbag2 folders adopted from watch_paths (watch/adopt.ts). */
+    watched: {
+      adopt(c: Candidate, onReading: () => void, signal?: AbortSignal): Promise<watched.AdoptResult> {
+        return watched.adoptCandidate(
+          ctx,
+          {
+            create: (input, inTx) => guarded(ctx, () => createRecording(ctx, input, inTx)),
+            putFile: (id, name, body) => guarded(ctx, () => putFile(ctx, id, name, body)),
+            stop: (id) => self.stop(id),
+            cancel: (id) => void self.cancel(id, { confirm: true }),
+          },
+          c,
+          onReading,
+          signal,
+        );
+      },
+      adoptedAlready: (c: Pick<Candidate, "path" | "size" | "mtimeNs">) => watched.adoptedAlready(ctx, c),
+      adoptedRowOf: (recordingId: string) => watched.adoptedRowOf(ctx, recordingId),
+      markDeleted: (rowId: number) => watched.markDeleted(ctx, rowId),
+      uploadedNotDeleted: () => watched.uploadedNotDeleted(ctx),
+      counts: () => watched.watchCounts(ctx),
+    },
     /** The uploader's port onto the queue below (src/uploader/ports.ts). */
     uploadState: createUploadState(ctx),
     uploads: {
@@ -250,4 +274,5 @@ export function createRecordings(deps: RecordingsDeps) {
       deleteLocal: (uploadId: number) => queue.deleteLocal(ctx, uploadId),
     },
   };
+  return self;
 }

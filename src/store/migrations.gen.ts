@@ -89,5 +89,13 @@ export const migrations: Migration[] = [
       "-- Whether a recording was store-only when it stopped (no upload target set then), for the\n-- opt-in retention policy. Existing rows keep NULL: unknown, treated as had-a-target, so\n-- retention never deletes a recording stopped before this column existed.\nALTER TABLE `recordings` ADD `store_only` integer;",
       "CREATE INDEX `recordings_store_only` ON `recordings` (`stopped_at`,`id`) WHERE store_only = 1;"
     ]
+  },
+  {
+    "tag": "0007_watched_files",
+    "statements": [
+      "CREATE TABLE `watched_files` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`path` text NOT NULL,\n\t`kind` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`mtime_ns` text NOT NULL,\n\t`sha256` text NOT NULL,\n\t`recording_id` text,\n\t`state` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE INDEX `watched_files_path` ON `watched_files` (`path`,`state`);",
+      "CREATE INDEX `watched_files_recording` ON `watched_files` (`recording_id`);"
+    ]
   }
 ];

@@ -189,3 +189,26 @@ export type UploadRow = typeof uploads.$inferSelect;
 export type UploadPartRow = typeof uploadParts.$inferSelect;
 export type RecordingState = RecordingRow["state"];
 export type UploadState = UploadRow["state"];
+
+// Files (and rosbag2 folders) adopted from watch_paths, one row per version seen: what makes
+// adoption restart-safe. The identity is the path with its size, modification time (ns, as
+// text) and sha256; a version with a row in state "adopted" is never adopted again. A row in
+// state "adopting" names the recording it is being copied into (set in the same transaction
+// that creates it), so a restart finishes that recording instead of starting another.
+export const watchedFiles = sqliteTable(
+  "watched_files",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    path: text("path").notNull(),
+    kind: text("kind", { enum: ["file", "rosbag2"] }).notNull(),
+    size: integer("size").notNull(),
+    mtime_ns: text("mtime_ns").notNull(),
+    sha256: text("sha256").notNull(),
+    recording_id: text("recording_id"),
+    state: text("state", { enum: ["adopting", "adopted", "deleted", "gone"] }).notNull(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [index("watched_files_path").on(t.path, t.state), index("watched_files_recording").on(t.recording_id)],
+);
+export type WatchedFileRow = typeof watchedFiles.$inferSelect;

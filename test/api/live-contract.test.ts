@@ -3,7 +3,7 @@
 // each answer validated with Ajv (JSON Schema 2020-12, as OpenAPI 3.1 uses). An object schema
 // that does not say otherwise is read as closed, so a field served but not documented fails.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { waitFor } from "../daemon/helpers.ts";
@@ -63,7 +63,9 @@ const line = '{"trace":"/a","timestamp":1,"data":{"x":1}}\n';
 
 let doc: Doc;
 beforeAll(async () => {
-  expect((await run(["launch", "--background", "--upload-url", `file://${target}`], { home })).code).toBe(0);
+  // A watched folder too, so status serves its watch section.
+  mkdirSync(join(home, "watched"), { recursive: true });
+  expect((await run(["launch", "--background", "--upload-url", `file://${target}`, "--watch-path", join(home, "watched")], { home })).code).toBe(0);
   doc = json<Doc>(await call("GET /v1/openapi.json", "/v1/openapi.json"));
 });
 afterAll(() => run(["stop"], { home }));

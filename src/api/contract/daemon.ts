@@ -41,9 +41,12 @@ const KIND_SCHEMA = {
   text: v.string(),
   enum: v.string(),
   mode: v.string(),
+  list: v.array(v.string()),
 };
 export const ConfigSchema = v.strictObject(
-  Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? v.boolean() : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
+  Object.fromEntries(
+    FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" || FIELDS[f].kind === "list" ? KIND_SCHEMA[FIELDS[f].kind] : v.nullable(KIND_SCHEMA[FIELDS[f].kind])]),
+  ),
 ) as unknown as v.GenericSchema<Config, Config>;
 
 export const ConfigAnswerSchema = v.strictObject({ config: ConfigSchema });
@@ -98,6 +101,23 @@ export const StatusSchema = v.strictObject({
       }),
       v.description(
         "The retention policy in force (opt-in): what it deletes (store_only: stopped recordings stopped with no upload target; keep_uploaded_cache: local copies of uploaded ones) and how many deletions since start.",
+      ),
+    ),
+  ),
+  watch: v.optional(
+    v.pipe(
+      v.strictObject({
+        paths: v.array(v.strictObject({ path: v.string(), watching: v.boolean() })),
+        settling: int,
+        adopted: int,
+        deleted: int,
+        skipped: int,
+        changed: int,
+        incomplete: int,
+        errors: int,
+      }),
+      v.description(
+        "Watched folders (watch_paths): each folder, files waiting to settle, versions adopted and deleted since the first start; skipped, changed, incomplete and failed since this start.",
       ),
     ),
   ),

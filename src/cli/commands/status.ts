@@ -26,6 +26,11 @@ function summary(s: StatusBody): string {
     ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
     ...(schedule ? [`  schedule  ${schedule}`] : []),
+    ...(s.watch
+      ? [
+          `  watching  ${s.watch.paths.map((p) => p.path + (p.watching ? "" : " (not found yet)")).join(", ")}: ${s.watch.adopted} adopted, ${s.watch.settling} settling, ${s.watch.skipped} skipped`,
+        ]
+      : []),
     // With a target set, what stops uploads (a folder that is a file, a bad URL) is said here too.
     ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
     ...(s.retention && s.retention.applies_to !== "nothing" ? [`  retention ${retentionLine(s.retention)}`] : []),

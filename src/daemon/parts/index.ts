@@ -6,13 +6,15 @@ import type { DaemonPluginFactory } from "../plugins.ts";
 import { openRecordings } from "./open-recordings.ts";
 import { recordingsPart } from "./recordings.ts";
 import { uploadsPart } from "./uploads.ts";
+import { watchPart } from "./watch.ts";
 
 export function defaultParts(): DaemonPluginFactory[] {
   return [
     (ctx) => {
       const { store, recordings } = openRecordings(ctx);
       const uploads = uploadsPart({ recordings })(ctx);
-      return [recordingsPart({ store, recordings, uploads })(ctx), uploads];
+      // Watched folders adopt into recordings once both are started (and stop first).
+      return [recordingsPart({ store, recordings, uploads })(ctx), uploads, watchPart({ recordings })(ctx)];
     },
   ];
 }
