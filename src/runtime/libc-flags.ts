@@ -1,6 +1,10 @@
 // open(2) and flock(2) constants for the two platforms the daemon runs on. Neither Bun nor
 // Deno exposes a non-blocking flock, so both adapters call libc through their FFI.
 const darwin = process.platform === "darwin";
+/** arm64 Linux has its own fcntl.h: O_DIRECTORY and O_NOFOLLOW take the values x86-64 gives
+ * O_DIRECT and O_LARGEFILE there, so x86-64's would open folders with O_DIRECT (EINVAL) and
+ * follow links. The other flags are the same on both. */
+const arm64Linux = !darwin && process.arch === "arm64";
 
 export const LIBC = darwin ? "libSystem.B.dylib" : "libc.so.6";
 export const O_RDWR = 0x2;
@@ -10,13 +14,13 @@ export const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
 export const O_WRONLY = 0x1;
 export const O_TRUNC = darwin ? 0x400 : 0x200;
 /** open(2) fails with ELOOP when the last component is a symbolic link. */
-export const O_NOFOLLOW = darwin ? 0x100 : 0x20000;
+export const O_NOFOLLOW = darwin ? 0x100 : arm64Linux ? 0x8000 : 0x20000;
 /** With O_CREAT: fails with EEXIST when anything (a file, a link, a FIFO) has the name. */
 export const O_EXCL = darwin ? 0x800 : 0x80;
 /** A FIFO another user planted opens (or fails) at once instead of waiting for a reader. */
 export const O_NONBLOCK = darwin ? 0x4 : 0x800;
 /** open(2) fails with ENOTDIR unless the path is a folder (and never blocks on a FIFO). */
-export const O_DIRECTORY = darwin ? 0x100000 : 0x10000;
+export const O_DIRECTORY = darwin ? 0x100000 : arm64Linux ? 0x4000 : 0x10000;
 export const O_RDONLY = 0x0;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
