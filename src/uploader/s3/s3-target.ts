@@ -14,6 +14,7 @@ import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "
 import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, type FileSlice } from "../part-body.ts";
 import { putMultipart } from "./s3-multipart.ts";
+import { createPartSlots } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
 import { DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { badDigest, provePut, type Proof } from "./s3-proof.ts";
@@ -58,6 +59,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const bodies = createBodyChooser(opts.fileSlice);
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
+  const partSlots = createPartSlots();
   // The largest object sent in one PUT. An object of up to two parts (16 MiB at the default
   // part size) always goes in one PUT, from the first upload on and under a bandwidth limit
   // too: a lost PUT then resends at most two parts' bytes, and a multipart upload would spend
@@ -168,7 +170,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
         try {
           const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size);
           const out = multipart
-            ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml, settle }, job)
+            ? await putMultipart({ client, digests, putRange, partSlots, partSize: configuredPart, closeAfterXml, settle }, job)
             : await putSingle(job);
           digests.forget(job.localPath);
           return out;

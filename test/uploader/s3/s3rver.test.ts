@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createBandwidth, type Bandwidth } from "../../../src/uploader/bandwidth.ts";
 import { recordingKey } from "../../../src/uploader/layout.ts";
 import { createMd5Worker } from "../../../src/uploader/s3/md5-worker.ts";
+import { TARGET_PARTS_IN_FLIGHT } from "../../../src/uploader/s3/s3-part-sender.ts";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../../src/uploader/uploader.ts";
 import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
@@ -247,6 +248,27 @@ describe("uploads to s3rver", () => {
     worker.close();
     await expectStored(rec.id, bytes);
     expect(hashed.sort()).toEqual([`obj-0 0+${2 * MiB}`, `obj-1 0+${3 * KiB}`]);
+  });
+
+  test("eight workers sending multipart objects keep at most eight parts in flight, not three per object", async () => {
+    const sizes = Array.from({ length: 6 }, (_, i) => 4 * MiB + 1 + i);
+    const { rec, bytes } = makeRecording(dir, store, { id: "rec-many", sizes });
+    let most = 0;
+    proxy.setFaults((req, i) => {
+      if (req.method !== "PUT" || !req.url?.includes("partNumber=")) return undefined;
+      // Parts the server has not answered yet, this one included.
+      const open = proxy.requests.slice(0, i + 1).filter((r) => r.method === "PUT" && r.url.includes("partNumber=") && r.status === undefined).length;
+      most = Math.max(most, open);
+      return { kind: "stall", ms: 100 }; // the server takes a while with each part, as Ceph does
+    });
+    const { up } = uploader(target(), { numThreads: 8 });
+    up.start();
+    await up.whenIdle();
+    await up.stop();
+    proxy.setFaults(undefined);
+    await expectStored(rec.id, bytes);
+    expect(proxy.requests.filter((r) => r.url.includes("partNumber=")).length).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(TARGET_PARTS_IN_FLIGHT);
   });
 
   test("once the link has shown itself fast, an object of a few parts goes in one PUT; a paced link keeps parts", async () => {
