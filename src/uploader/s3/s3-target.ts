@@ -169,6 +169,12 @@ export function createS3Target(opts: S3TargetOptions): Target {
       for (let restarts = 0; ; restarts++) {
         try {
           const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size);
+          // The link may have been measured since the object was hashed ahead the other way:
+          // what is not hashed yet that way is not read for nothing.
+          const [whole, parts] = [Math.max(job.size, 1), partSizeFor(job.size, configuredPart)];
+          const used = multipart ? (job.state.multipart?.partSize ?? parts) : whole;
+          const other = multipart ? whole : parts;
+          if (other !== used) digests.dropQueued(job.localPath, job.size, other);
           const out = multipart
             ? await putMultipart({ client, digests, putRange, partSlots, partSize: configuredPart, closeAfterXml, settle }, job)
             : await putSingle(job);
