@@ -21,6 +21,8 @@ export interface LinkRate {
   begin(): { done(bytes: number): void; failed(): void };
   /** A send failed before it began: the figure starts again from 0. */
   reset(): void;
+  /** Measured sends in flight now. */
+  inFlight(): number;
 }
 
 export function createLinkRate(now: () => number = () => performance.now()): LinkRate {
@@ -46,6 +48,7 @@ export function createLinkRate(now: () => number = () => performance.now()): Lin
 
   return {
     reset,
+    inFlight: () => inFlight,
     rate() {
       const first = marks[0]!;
       const ms = busyMs - first.busyMs;

@@ -14,6 +14,8 @@ export type FileSlice = (path: string, start: number, end: number) => Blob | und
 
 /** Measured link rate above which whole slices are sent natively. */
 const FAST_BYTES_PER_S = 8 * 1024 * 1024;
+/** The longest a native body may take at its share of the link (the stall watchdog waits 60 s). */
+const NATIVE_MAX_SECONDS = 10;
 
 export interface RangeBody {
   body(): ReadableStream<Uint8Array> | Blob;
@@ -37,7 +39,14 @@ export function createBodyChooser(fileSlice?: FileSlice) {
       /** Bytes of this range handed over so far (for progress), and a sign of life. */
       onBytes(sentInRange: number): void;
     }): RangeBody {
-      const native = o.bandwidth.rate === null && link.rate() >= FAST_BYTES_PER_S ? fileSlice?.(o.path, o.start, o.start + o.len) : undefined;
+      // A native body says nothing until it is all sent, so the stall watchdog hears from it
+      // only then: it is used where this range's share of the link sends it in a few seconds.
+      const rate = link.rate();
+      const share = rate / (link.inFlight() + 1);
+      const native =
+        o.bandwidth.rate === null && rate >= FAST_BYTES_PER_S && o.len <= share * NATIVE_MAX_SECONDS
+          ? fileSlice?.(o.path, o.start, o.start + o.len)
+          : undefined;
       // Only unpaced sends say how fast the link is; small ones are mostly round-trip time.
       const measured = o.bandwidth.rate === null && o.len >= 1024 * 1024;
       let send: ReturnType<typeof link.begin> | undefined;

@@ -22,9 +22,11 @@ describe("link rate", () => {
     const { link, at } = clocked();
     // Eight sends of 8 MiB start together and, sharing a 64 MiB/s link, all end after a second.
     const sends = Array.from({ length: 8 }, () => link.begin());
+    expect(link.inFlight()).toBe(8);
     at(1000);
     for (const s of sends) s.done(8 * MiB);
     expect(link.rate()).toBe(64 * MiB);
+    expect(link.inFlight()).toBe(0);
   });
 
   test("idle time between sends does not count against the link", () => {
