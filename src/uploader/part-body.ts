@@ -3,15 +3,19 @@
 // bucket, with byte-level progress that keeps the stall watchdog informed. Once the link has
 // shown itself fast and nothing limits the rate, the range goes as a file slice that the
 // runtime sends natively (sendfile), with no JavaScript per byte: on a fast link the daemon's
-// one JavaScript thread, not the network, is otherwise what limits throughput.
+// one JavaScript thread, not the network, is otherwise what limits throughput. "Fast" is the
+// rate of all workers' sends together (link-rate.ts), so more workers never make it slower.
 import type { Bandwidth } from "./bandwidth.ts";
 import { rangeStream } from "./body.ts";
+import { createLinkRate } from "./link-rate.ts";
 
 /** A zero-copy body for bytes [start, end) of a file, where the runtime has one. */
 export type FileSlice = (path: string, start: number, end: number) => Blob | undefined;
 
 /** Measured link rate above which whole slices are sent natively. */
 const FAST_BYTES_PER_S = 8 * 1024 * 1024;
+/** The longest a native body may take at its share of the link (the stall watchdog waits 60 s). */
+const NATIVE_MAX_SECONDS = 10;
 
 export interface RangeBody {
   body(): ReadableStream<Uint8Array> | Blob;
@@ -22,10 +26,10 @@ export interface RangeBody {
 }
 
 export function createBodyChooser(fileSlice?: FileSlice) {
-  let linkRate = 0;
+  const link = createLinkRate();
   return {
-    /** Bytes per second of the last unpaced send of 1 MiB or more; 0 until one succeeded, or after a failure. */
-    linkRate: () => linkRate,
+    /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
+    linkRate: () => link.rate(),
     forRange(o: {
       path: string;
       start: number;
@@ -35,11 +39,20 @@ export function createBodyChooser(fileSlice?: FileSlice) {
       /** Bytes of this range handed over so far (for progress), and a sign of life. */
       onBytes(sentInRange: number): void;
     }): RangeBody {
-      const native = o.bandwidth.rate === null && linkRate >= FAST_BYTES_PER_S ? fileSlice?.(o.path, o.start, o.start + o.len) : undefined;
-      let began = 0;
+      // A native body says nothing until it is all sent, so the stall watchdog hears from it
+      // only then: it is used where this range's share of the link sends it in a few seconds.
+      const rate = link.rate();
+      const share = rate / (link.inFlight() + 1);
+      const native =
+        o.bandwidth.rate === null && rate >= FAST_BYTES_PER_S && o.len <= share * NATIVE_MAX_SECONDS
+          ? fileSlice?.(o.path, o.start, o.start + o.len)
+          : undefined;
+      // Only unpaced sends say how fast the link is; small ones are mostly round-trip time.
+      const measured = o.bandwidth.rate === null && o.len >= 1024 * 1024;
+      let send: ReturnType<typeof link.begin> | undefined;
       return {
         body() {
-          began = performance.now();
+          if (measured) send ??= link.begin();
           o.onBytes(0);
           if (native) return native;
           let sent = 0;
@@ -47,12 +60,11 @@ export function createBodyChooser(fileSlice?: FileSlice) {
         },
         done() {
           o.onBytes(o.len);
-          const secs = (performance.now() - began) / 1000;
-          // Only unpaced sends say how fast the link is; small ones are mostly round-trip time.
-          if (o.bandwidth.rate === null && o.len >= 1024 * 1024 && secs > 0) linkRate = o.len / secs;
+          send?.done(o.len);
         },
         failed() {
-          linkRate = 0;
+          if (send) send.failed();
+          else link.reset();
         },
       };
     },

@@ -24,6 +24,11 @@ export interface PartDigests {
   prefetch(path: string, size: number, partSize: number): void;
   /** Drops what is known about a file (uploaded, or gone). */
   forget(path: string): void;
+  /**
+   * Drops the background hashing still queued for one way of cutting a file into parts (the
+   * upload goes another way, so those bytes need not be read). What is already hashed stays.
+   */
+  dropQueued(path: string, size: number, partSize: number): void;
 }
 
 /** Objects whose digests are kept; the oldest are dropped beyond it. */
@@ -82,6 +87,17 @@ export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number
     return p;
   };
 
+  /** Drops queued background tasks that `match`; one an upload waits for stays. */
+  const unqueue = (match: (t: Task) => boolean, also?: (t: Task) => void) => {
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const t = queue[i]!;
+      if (!match(t) || t.urgent) continue;
+      queue.splice(i, 1);
+      also?.(t);
+      t.reject(new Error(`${t.path}: digest no longer wanted`));
+    }
+  };
+
   return {
     part: (path, size, partSize, n) => request(path, size, partSize, n, true),
     prefetch(path, size, partSize) {
@@ -90,10 +106,14 @@ export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number
     },
     forget(path) {
       for (const [key, e] of objects) if (e.path === path) objects.delete(key);
-      for (let i = queue.length - 1; i >= 0; i--) {
-        if (queue[i]!.path !== path || queue[i]!.urgent) continue;
-        queue.splice(i, 1)[0]!.reject(new Error(`${path}: digest no longer wanted`));
-      }
+      unqueue((t) => t.path === path);
+    },
+    dropQueued(path, size, partSize) {
+      const key = keyOf(path, size, partSize);
+      unqueue(
+        (t) => t.key === key,
+        (t) => objects.get(key)?.parts.delete(t.n),
+      );
     },
   };
 }

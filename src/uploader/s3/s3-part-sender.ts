@@ -1,7 +1,9 @@
 // Sends the parts of a multipart upload that the server does not have yet. The socket must
 // not sit idle while a part's answer is awaited: several parts are in flight (a server such
 // as Ceph spends a while storing each part before it answers). Each completed part is
-// persisted at once, so a restart resumes from it.
+// persisted at once, so a restart resumes from it. Parts in flight are bounded per object and
+// across all objects of the target (PartSlots), so more workers do not mean more requests
+// than the link and the CPU can use.
 import { stripQuotes } from "./s3-client.ts";
 import { provePut } from "./s3-proof.ts";
 import type { RangeDigest } from "./md5-worker.ts";
@@ -10,6 +12,60 @@ import type { PutJob } from "../target.ts";
 
 /** Parts of one object sent at once. */
 const PARTS_IN_FLIGHT = 3;
+/**
+ * Parts of all objects sent at once. One object's three already keep a link busy while the
+ * server stores a part; eight workers with three each made 24 requests share the same link,
+ * each with its socket, its buffers and, on a paced link, JavaScript per slice, on a CPU the
+ * robot's own software needs. Eight keeps every worker of the default count sending.
+ */
+export const TARGET_PARTS_IN_FLIGHT = 8;
+
+/** A first-come, first-served count of part requests in flight across a target's objects. */
+export interface PartSlots {
+  take(signal: AbortSignal): Promise<() => void>;
+}
+
+export function createPartSlots(max = TARGET_PARTS_IN_FLIGHT): PartSlots {
+  let free = max;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    async take(signal) {
+      if (free > 0) {
+        free--;
+        return once(release);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          waiting.splice(waiting.indexOf(grant), 1);
+          reject(signal.reason);
+        };
+        if (signal.aborted) return reject(signal.reason);
+        waiting.push(grant);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      return once(release);
+    },
+  };
+}
+
+/** `f`, called at most once however often the result is. */
+const once = (f: () => void) => {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    f();
+  };
+};
 
 export type PutRange = (
   job: PutJob,
@@ -32,6 +88,8 @@ export async function sendMissingParts(o: {
   digestOf(n: number): Promise<RangeDigest>;
   /** Whether parts carry x-amz-checksum-crc32 (the upload was created declaring CRC32). */
   withCrc: boolean;
+  /** Part requests in flight across the target's objects. */
+  slots: PartSlots;
 }): Promise<void> {
   const { job, upload, done } = o;
   const count = Math.ceil(job.size / upload.partSize);
@@ -59,7 +117,8 @@ export async function sendMissingParts(o: {
         inFlight.set(n, sent);
         report();
       };
-      const ans = await o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc);
+      const release = await o.slots.take(signal);
+      const ans = await o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc).finally(release);
       // A part proven only by "size" is confirmed with the whole object, after Complete.
       provePut(ans.headers, digest, `${job.key} part ${n}`);
       const part = { number: n, size: len, etag: stripQuotes(ans.headers.get("etag")), checksum: digest.md5.toString("base64") };

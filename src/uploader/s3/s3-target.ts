@@ -14,6 +14,7 @@ import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "
 import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, type FileSlice } from "../part-body.ts";
 import { putMultipart } from "./s3-multipart.ts";
+import { createPartSlots } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
 import { DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { badDigest, provePut, type Proof } from "./s3-proof.ts";
@@ -50,21 +51,28 @@ export interface S3TargetOptions {
 const UNSIGNED = "UNSIGNED-PAYLOAD";
 const MiB = 1024 * 1024;
 const SINGLE_PUT_CAP = 64 * MiB;
+/** Objects of up to this many parts always go in one PUT. */
+const ALWAYS_SINGLE_PARTS = 2;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
   const bodies = createBodyChooser(opts.fileSlice);
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
-  // The largest object sent in one PUT: what the link has shown it carries in about a second,
-  // between one part and SINGLE_PUT_CAP. A failed single PUT is sent again whole, so a retry
-  // costs about a second of transfer, while on a fast link a mid-sized object is spared the
-  // create, complete and per-part requests of a multipart upload (which servers such as Ceph
-  // and s3rver pay for with extra storage work). A link that is paced, slow, flaky (a failure
-  // resets the measured rate) or not yet measured gets multipart in 8 MiB parts.
+  const partSlots = createPartSlots();
+  // The largest object sent in one PUT. An object of up to two parts (16 MiB at the default
+  // part size) always goes in one PUT, from the first upload on and under a bandwidth limit
+  // too: a lost PUT then resends at most two parts' bytes, and a multipart upload would spend
+  // at least four requests (and, on servers such as Ceph and s3rver, extra storage work) on
+  // it. Beyond that, up to what the link has shown it carries in about a second with all
+  // workers' sends together (link-rate.ts), capped at SINGLE_PUT_CAP, so a retry costs about
+  // a second of transfer. One request's own rate is never the measure: with eight workers it
+  // sees an eighth of the link. A paced, flaky (a failure resets the measured rate) or not yet
+  // measured link gets multipart above the two parts.
   const singlePutMax = (size: number) => {
     const rate = bandwidth.rate === null ? bodies.linkRate() : 0;
-    return Math.max(partSizeFor(size, configuredPart), Math.min(SINGLE_PUT_CAP, Math.floor(rate / MiB) * MiB));
+    const part = partSizeFor(size, configuredPart);
+    return Math.max(ALWAYS_SINGLE_PARTS * part, Math.min(SINGLE_PUT_CAP, Math.floor(rate / MiB) * MiB));
   };
   // Ceph's beast (and other servers with Nagle on) write a small XML answer's headers and body
   // as two segments; the body then waits for our delayed ACK, 40 ms per CreateMultipartUpload
@@ -161,8 +169,14 @@ export function createS3Target(opts: S3TargetOptions): Target {
       for (let restarts = 0; ; restarts++) {
         try {
           const multipart = job.state.multipart !== undefined || job.size > singlePutMax(job.size);
+          // The link may have been measured since the object was hashed ahead the other way:
+          // what is not hashed yet that way is not read for nothing.
+          const [whole, parts] = [Math.max(job.size, 1), partSizeFor(job.size, configuredPart)];
+          const used = multipart ? (job.state.multipart?.partSize ?? parts) : whole;
+          const other = multipart ? whole : parts;
+          if (other !== used) digests.dropQueued(job.localPath, job.size, other);
           const out = multipart
-            ? await putMultipart({ client, digests, putRange, partSize: configuredPart, closeAfterXml, settle }, job)
+            ? await putMultipart({ client, digests, putRange, partSlots, partSize: configuredPart, closeAfterXml, settle }, job)
             : await putSingle(job);
           digests.forget(job.localPath);
           return out;

@@ -30,6 +30,26 @@ describe("part digests", () => {
     expect(h.calls.at(-1)!.range).toBe("/a@10+10");
   });
 
+  test("an upload that goes the other way drops that way's queued hashing; what is hashed or awaited stays", async () => {
+    const h = manualHash();
+    const d = createPartDigests(h.fn);
+    d.prefetch("/a", 40, 10); // hashed ahead in four parts, then sent in one PUT
+    const awaited = d.part("/a", 40, 10, 3);
+    d.dropQueued("/a", 40, 10);
+    h.calls[0]!.resolve();
+    await h.settle();
+    const whole = d.part("/a", 40, 40, 1);
+    h.calls[1]!.resolve();
+    await h.settle();
+    h.calls[2]!.resolve();
+    expect((await awaited).md5.toString()).toBe("/a@20+10");
+    expect((await whole).md5.toString()).toBe("/a@0+40");
+    // Part 1 was being hashed when the plan changed and stays known; parts 2 and 4 are never read.
+    expect(h.calls.map((c) => c.range)).toEqual(["/a@0+10", "/a@20+10", "/a@0+40"]);
+    expect((await d.part("/a", 40, 10, 1)).md5.toString()).toBe("/a@0+10");
+    expect(h.calls.length).toBe(3);
+  });
+
   test("a queued background part that an upload asks for is promoted, and each part is hashed once", async () => {
     const h = manualHash();
     const d = createPartDigests(h.fn);

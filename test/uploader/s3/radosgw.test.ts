@@ -130,13 +130,16 @@ describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
     second.up.start();
     await second.up.whenIdle();
     await second.up.stop();
-    const partPuts = proxy.requests.filter((r) => r.method === "PUT" && r.url.includes("partNumber"));
+    // A part the stopped uploader had just begun can reach the proxy after the reset (aborted,
+    // with no body and no answer); the new uploader's requests begin with its ListParts.
+    const listed = proxy.requests.findIndex((r) => r.method === "GET" && r.url.includes("uploadId"));
+    const partPuts = proxy.requests.slice(listed).filter((r) => r.method === "PUT" && r.url.includes("partNumber"));
     const sent = partPuts.map((r) => Number(new URL(r.url, "http://x").searchParams.get("partNumber")));
     // Nothing the server held was sent again: the forgotten part was recognised by its MD5.
     for (const n of recorded) expect(sent).not.toContain(n);
     expect(partPuts.reduce((n, r) => n + r.bodyBytes, 0)).toBe(sent.length * 5 * MiB);
     expect(sent.length).toBeLessThanOrEqual(6 - recorded.length);
-    expect(proxy.requests.some((r) => r.method === "GET" && r.url.includes("uploadId"))).toBe(true);
+    expect(listed).toBeGreaterThanOrEqual(0);
     expect(
       store
         .getState(id)!
