@@ -82,5 +82,13 @@ export const migrations: Migration[] = [
       "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` WHEN OLD.`kind` != 'manifest' BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
       "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN NEW.`kind` != 'manifest' AND (OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size`) BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
     ]
+  },
+  {
+    "tag": "0006_upload_priority",
+    "statements": [
+      "-- Upload priority (0 high, 1 normal, 2 low; existing recordings are normal). The scheduler's\n-- partial index leads with it, so a page of pending work is still an index walk that stops at its LIMIT.\nDROP INDEX `recordings_upload_order`;",
+      "ALTER TABLE `recordings` ADD `priority` integer DEFAULT 1 NOT NULL;",
+      "CREATE INDEX `recordings_upload_order` ON `recordings` (`priority`,`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');"
+    ]
   }
 ];

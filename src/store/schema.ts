@@ -24,6 +24,8 @@ export const recordings = sqliteTable(
     local_bytes: integer("local_bytes").notNull().default(0),
     next_segment_seq: integer("next_segment_seq").notNull().default(1),
     error: text("error"),
+    // Upload priority as its rank in PRIORITIES (0 high, 1 normal, 2 low): uploads go by it, then age.
+    priority: integer("priority").notNull().default(1),
   },
   (t) => [
     index("recordings_state_created").on(t.state, t.created_at),
@@ -31,8 +33,8 @@ export const recordings = sqliteTable(
     // Only recordings with data on disk: the storage total at start reads these, not the history.
     index("recordings_local_bytes").on(t.local_bytes).where(sql`local_bytes != 0`),
     // The upload scheduler's order over recordings that may have uploads waiting: it reads a page
-    // at a time from the oldest, so it must not sort every one of them first.
-    index("recordings_upload_order").on(t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
+    // at a time, most urgent priority first and then the oldest, so it must not sort every one of them first.
+    index("recordings_upload_order").on(t.priority, t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
   ],
 );
 

@@ -5,6 +5,7 @@
 import { checkEtag } from "./s3-parts.ts";
 import { stripQuotes } from "./s3-client.ts";
 import type { CompletedPart } from "../ports.ts";
+import { Preempted } from "../preemption.ts";
 import type { PutJob } from "../target.ts";
 
 /** Parts of one object sent at once. */
@@ -43,11 +44,17 @@ export async function sendMissingParts(o: {
   const inFlight = new Map<number, number>();
   const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
   let cursor = 0;
+  let preempted = false;
   const sendParts = async () => {
-    while (cursor < missing.length) {
+    while (cursor < missing.length && !preempted) {
       const n = missing[cursor++]!;
       const { start, len } = rangeOf(n);
       const md5 = await hashOf(n);
+      // A part boundary: more urgent work may take the worker; the parts in flight still finish.
+      if (job.mayContinue && !(await job.mayContinue())) {
+        preempted = true;
+        break;
+      }
       if (cursor < missing.length) void o.md5Of(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {
@@ -73,6 +80,7 @@ export async function sendMissingParts(o: {
       }),
     ),
   );
+  if (preempted) throw new Preempted();
 }
 
 /** Waits for `p`, or rejects as soon as `signal` aborts. */

@@ -16,6 +16,7 @@ import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-clie
 import { checkEtag, DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "../retry.ts";
+import { Preempted } from "../preemption.ts";
 import { TargetError } from "../target-error.ts";
 import { redactPatterns } from "../../redact.ts";
 import type { Fetch } from "../http.ts";
@@ -110,6 +111,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const md5 = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
+    if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
     const ans = await putRange(job, 0, job.size, md5, undefined, (n) => job.onProgress(n));
     const etag = stripQuotes(ans.headers.get("etag"));
     checkEtag(etag, md5, job.key);
