@@ -100,6 +100,7 @@ test("a high-priority recording takes a busy worker at the next part, starts bef
   expect(queue.high.recordings).toBe(1);
   expect(queue.low.recordings).toBe(40);
   expect((await daemon.cli(["status"])).stdout).toMatch(/queue +high 1 \(.+\), normal 0, low 40 \(/);
+  expect((await daemon.cli(["recordings", "show", high.id])).stdout).toMatch(/priority +high/);
 
   // From here on every new low part is held until the high recording is stored: the only way
   // it can be stored is on a worker a low upload gave back, and the only way a queued low could
@@ -128,6 +129,9 @@ test("a high-priority recording takes a busy worker at the next part, starts bef
   const queuedFirst = after.findIndex((r) => recOf(r, queued) !== undefined);
   expect(queuedFirst === -1 || highDone < queuedFirst).toBe(true);
   expect((await daemon.api("GET", `/v1/recordings/${high.id}`)).state).toBe("uploaded");
+  // Metrics count the bytes sent by priority: the high recording's file is there whole.
+  const metrics = await (await fetch("http://d/metrics", { unix: daemon.socket } as RequestInit)).text();
+  expect(metrics).toContain(`ncd_uploaded_bytes_by_priority_total{priority="high"} ${2 * PART + 1}`);
 
   // One low upload gave its worker back, at a part boundary.
   const preempted = feed.events.filter((e) => e.type === "upload.preempted").map((e) => e.data.recording_id as string);
