@@ -126,7 +126,9 @@ export function createUploader(opts: UploaderOptions): Uploader {
     const ctl = new AbortController();
     const entry: Active = { recordingId: rec.id, rank: rec.priority, run: `${id}#${++runs}`, ctl, done: Promise.resolve() };
     active.set(id, entry);
-    preemption.starting(entry.run, entry.rank);
+    // A job that more urgent work was asking a worker for: less urgent ones hold at their part
+    // boundaries until it has its first answer, so it goes out before any further part of theirs.
+    if (asking !== undefined && entry.rank <= asking) preemption.starting(entry.run, entry.rank);
     entry.done = run(id, entry, rec, obj, ctl.signal).finally(() => {
       preemption.started(entry.run);
       active.delete(id);
