@@ -1,9 +1,10 @@
 // The worker pool. Up to numThreads objects are sent at once, in the order schedule.ts gives
 // (most urgent priority first, fair between recordings of one priority, oldest first); more
-// urgent work that finds every worker busy takes one at the next part boundary (preemption.ts). Offline sends nothing. Transient errors back off
-// per object; permanent ones, and an object out of budget (progress-budget.ts), mark it failed
-// and keep its bytes until its own retry comes (failed-requeue.ts). All pacing goes through the
-// target's bandwidth bucket, shared by every worker.
+// urgent work that finds every worker busy takes one at the next part boundary
+// (preemption.ts). Offline sends nothing. Transient errors back off per object; permanent
+// ones, and an object out of budget (progress-budget.ts), mark it failed and keep its bytes
+// until its own retry comes (failed-requeue.ts). All pacing goes through the target's
+// bandwidth bucket, shared by every worker.
 import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
 import { systemClock, type UploadObject, type UploadRecording } from "./ports.ts";
 import { ProgressBook } from "./progress.ts";
