@@ -169,13 +169,19 @@ class Client:
             time.sleep(0.02)
         raise DaemonError("The daemon did not answer on %s within %.0f s" % (self.socket, wait))
 
-    def start_recording(self, name=None, dataset=None, robot_id=None, metadata=None, traces=None, **batching):
+    def start_recording(self, name=None, dataset=None, robot_id=None, metadata=None, traces=None, priority=None, **batching):
         """``traces``: dicts of name, encoding, schema_name, schema_encoding and schema; a schema
-        given as bytes (e.g. a protobuf FileDescriptorSet) is sent as schema_base64, exactly."""
+        given as bytes (e.g. a protobuf FileDescriptorSet) is sent as schema_base64, exactly.
+        ``priority``: "high", "normal" (the default) or "low"; uploads go by it, then age."""
         traces = None if traces is None else [_wire_trace(t) for t in traces]
-        body = {k: v for k, v in dict(name=name, dataset=dataset, robot_id=robot_id, metadata=metadata, traces=traces).items() if v is not None}
+        fields = dict(name=name, dataset=dataset, robot_id=robot_id, metadata=metadata, traces=traces, priority=priority)
+        body = {k: v for k, v in fields.items() if v is not None}
         rec = self.request("POST", "/v1/recordings", body)
         return Recording(self, rec["id"], **batching)
+
+    def prioritize(self, recording_id, priority):
+        """Changes a recording's upload priority ("high" is "upload this one now"); returns the recording."""
+        return self.request("PATCH", "/v1/recordings/%s" % _quote(recording_id), {"priority": priority})
 
 
 # foxglove.CompressedImage as published in @foxglove/schemas (JSON Schema), so Foxglove shows
@@ -371,7 +377,7 @@ def ensure_daemon(profile=None, instance=None):
 
 def start_recording(profile=None, instance=None, **kwargs):
     """Starts the daemon if needed, then a recording that ``log`` and friends write to.
-    Takes name, dataset, robot_id, metadata, traces and the batching options of Recording."""
+    Takes name, dataset, robot_id, metadata, traces, priority and the batching options of Recording."""
     client = _client(instance)
     client.ensure_daemon(profile)
     _default["recording"] = client.start_recording(**kwargs)

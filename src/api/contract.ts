@@ -10,7 +10,7 @@
 export type { CreateRecordingInput, TraceDeclaration } from "../recordings/types.ts";
 export type { Frame } from "../recordings/input/frames.ts";
 export type { ListOptions as ListQuery } from "../recordings/views.ts";
-export { RECORDING_STATES, UPLOAD_STATES } from "../store/states.ts";
+export { PRIORITIES, RECORDING_STATES, UPLOAD_STATES, type Priority } from "../store/states.ts";
 export { FILE_NAME_PATTERN } from "../recordings/input/names.ts";
 
 export { ErrorBodySchema, type ErrorBody } from "./contract/errors.ts";

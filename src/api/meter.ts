@@ -2,6 +2,7 @@
 // and how long its acknowledgement took (fed by the recordings routes), and what the uploader
 // sent, failed and retried, and what the retention policy deleted (counted from their events). In memory, from the daemon's start.
 import type { EventFeed } from "./deps.ts";
+import { PRIORITIES } from "./contract.ts";
 
 /** Upper bounds (seconds) of the acknowledgement-latency buckets: fsync on SD cards to SSDs. */
 export const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -20,6 +21,8 @@ export interface MeterSnapshot {
   ingestBytes: Record<IngestKind, number>;
   ackLatency: Histogram;
   uploadBytes: number;
+  /** uploadBytes by the priority of the recording they belong to. */
+  uploadBytesByPriority: Record<string, number>;
   uploadObjects: number;
   failures: Record<string, number>;
   retries: Record<string, number>;
@@ -48,6 +51,7 @@ export function createMeter(events?: EventFeed): Meter {
   let sum = 0;
   let count = 0;
   let uploadBytes = 0;
+  const uploadBytesByPriority: Record<string, number> = Object.fromEntries(PRIORITIES.map((p) => [p, 0]));
   let uploadObjects = 0;
   const failures: Record<string, number> = {};
   const retries: Record<string, number> = {};
@@ -58,7 +62,11 @@ export function createMeter(events?: EventFeed): Meter {
       if (e.type === "upload.object_uploaded") {
         uploadObjects++;
         const b = (e.data as { bytes?: unknown }).bytes;
-        if (typeof b === "number" && Number.isFinite(b)) uploadBytes += b;
+        const priority = (e.data as { priority?: unknown }).priority;
+        if (typeof b === "number" && Number.isFinite(b)) {
+          uploadBytes += b;
+          if (typeof priority === "string" && priority in uploadBytesByPriority) uploadBytesByPriority[priority]! += b;
+        }
       } else if (e.type === "upload.recording_uploaded")
         uploadObjects++; // its manifest
       else if (e.type === "upload.failed") failures[reasonOf(e.data)] = (failures[reasonOf(e.data)] ?? 0) + 1;
@@ -82,6 +90,7 @@ export function createMeter(events?: EventFeed): Meter {
       ingestBytes: { ...ingestBytes },
       ackLatency: { buckets: [...buckets], sum, count },
       uploadBytes,
+      uploadBytesByPriority: { ...uploadBytesByPriority },
       uploadObjects,
       failures: { ...failures },
       retries: { ...retries },

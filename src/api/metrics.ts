@@ -5,7 +5,7 @@ import { statfsSync } from "node:fs";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
-import { RECORDING_STATES, UPLOAD_STATES } from "./contract.ts";
+import { PRIORITIES, RECORDING_STATES, UPLOAD_STATES } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ACK_BUCKETS, createMeter, type Histogram, type Meter } from "./meter.ts";
 import { answer } from "./route-docs.ts";
@@ -104,6 +104,22 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
     g("ncd_upload_active", "Objects being uploaded now.", progress.active),
     g("ncd_upload_rate_bytes_per_second", "Current upload rate.", progress.rate_bps ?? 0),
     g("ncd_uploaded_bytes_total", "Bytes of segments and files the target confirmed since start.", m.uploadBytes, "counter"),
+    byLabel(
+      "ncd_uploaded_bytes_by_priority_total",
+      "Bytes of segments and files the target confirmed since start, by the recording's priority.",
+      "priority",
+      m.uploadBytesByPriority,
+      PRIORITIES,
+      "counter",
+    ),
+    [
+      "ncd_upload_queue_bytes",
+      "Bytes still to send, by priority (sent in this order).",
+      "gauge",
+      PRIORITIES.map(
+        (priority) => [{ priority }, num((uploads.queue as Record<string, { bytes?: unknown }> | undefined)?.[priority]?.bytes) ?? 0] as [Labels, number],
+      ),
+    ],
     g("ncd_uploaded_objects_total", "Objects (segments, files, manifests) the target confirmed since start.", m.uploadObjects, "counter"),
     [
       "ncd_upload_failures_total",

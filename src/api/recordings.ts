@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { checkDeclared, contentLength, createGate, readBody } from "./body.ts";
 import { TooLargeError, ValidationError } from "../errors.ts";
 import { FILE_NAME_PATTERN, FILE_NAME_RULE } from "../recordings/input/names.ts";
+import { PRIORITIES } from "../store/states.ts";
 import type { Recordings } from "../recordings/recordings.ts";
 import type { RecordingDetail as ProducedDetail } from "../recordings/types.ts";
 import {
@@ -43,6 +44,7 @@ export interface RecordingsApiDeps {
 }
 
 const name255 = v.optional(v.pipe(v.string(), v.maxLength(255)));
+const priority = v.picklist(PRIORITIES, `must be one of ${PRIORITIES.join(", ")}`);
 const trace = v.strictObject({
   name: v.string(),
   encoding: v.string(),
@@ -61,8 +63,10 @@ const createBody = v.strictObject({
       v.metadata({ type: "object" }),
     ),
   ),
+  priority: v.optional(priority),
   traces: v.optional(v.array(trace)),
 });
+const patchBody = v.strictObject({ priority });
 const cancelBody = v.strictObject({ confirm: v.optional(v.boolean()) });
 const listQuery = v.object({
   state: v.optional(v.picklist(STATES, `must be one of ${STATES.join(", ")}`)),
@@ -136,6 +140,20 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           responses: { 200: recordingAnswer, ...failures(404, 503) },
         }),
         async (c) => c.json(view((await deps.recordings()).get(c.req.param("id")))),
+      )
+      .patch(
+        "/:id",
+        jsonInput(patchBody, JSON_BODY),
+        describeRoute({
+          summary: "Change a recording's upload priority (high is the user's \"upload this one now\").",
+          parameters: [idParam],
+          responses: { 200: recordingAnswer, ...failures(400, 404, 409, 503) },
+        }),
+        async (c) => {
+          const rec = (await deps.recordings()).prioritize(c.req.param("id"), c.req.valid("json").priority);
+          deps.onStopped?.(rec.id); // the uploader looks again: a waiting high upload may take a worker
+          return c.json(view(rec));
+        },
       )
       .post(
         "/:id/messages",

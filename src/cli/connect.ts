@@ -6,6 +6,8 @@ import type { DaemonClient } from "../client/client.ts";
 import { ensureDaemon } from "../client/ensure.ts";
 import { recordingsApi, type RecordingsApi } from "../client/recordings-api.ts";
 import { getRuntime } from "../runtime/index.ts";
+import { PRIORITIES, type Priority } from "../client/index.ts";
+import { UsageError } from "../errors.ts";
 import { instanceArg, profileArg } from "./args.ts";
 import type { CliContext } from "./context.ts";
 
@@ -28,4 +30,11 @@ export async function connect(a: { profile?: string; instance?: string }, ctx: C
     command: runtime.selfCommand(),
   });
   return { client, recordings: recordingsApi(client) };
+}
+
+/** An upload priority given on the command line (undefined when not given); a usage error otherwise. */
+export function parsePriority(raw: unknown, what: string): Priority | undefined {
+  if (raw === undefined) return undefined;
+  if ((PRIORITIES as readonly unknown[]).includes(raw)) return raw as Priority;
+  throw new UsageError(`${what} "${String(raw)}" must be one of ${PRIORITIES.join(", ")}.`);
 }

@@ -37,6 +37,7 @@ export function renderDetail(r: RecordingDetail): string {
   const lines = [
     `Recording ${r.id}`,
     `  state      ${r.state}${r.error ? ` (${r.error})` : ""}`,
+    `  priority   ${r.priority}`,
     `  name       ${r.name ?? "-"}`,
     `  dataset    ${r.dataset ?? "-"}`,
     `  robot      ${r.robot_id ?? "-"}`,

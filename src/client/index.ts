@@ -11,7 +11,7 @@ export { Recording, startRecording, type BatchOptions, type StartOptions } from 
 export { recordingsApi, type RecordingsApi } from "./recordings-api.ts";
 export { followRecording, waitForUpload, type FollowOptions, type WaitOptions } from "./follow.ts";
 // The API's contract, declared once in src/api/contract.ts.
-export { FRAMES_TYPE, NDJSON_TYPE, SETTLED_STATES } from "../api/contract.ts";
+export { FRAMES_TYPE, NDJSON_TYPE, PRIORITIES, SETTLED_STATES, type Priority } from "../api/contract.ts";
 export type { AppType, DaemonEvent, StatusBody } from "../api/index.ts";
 export type {
   AppendResult,

@@ -7,6 +7,7 @@ import {
   FRAMES_TYPE,
   NDJSON_TYPE,
   type AppendResult,
+  type Priority,
   type ListQuery,
   type RecordingAnswer,
   type RecordingList,
@@ -54,6 +55,8 @@ export function recordingsApi(client: DaemonClient) {
     stop: (id: string): Promise<RecordingAnswer> => json(one.stop.$post(param(id))),
     cancel: (id: string): Promise<RecordingAnswer> => json(one.cancel.$post({ ...param(id), json: { confirm: true } })),
     retry: (id: string): Promise<RecordingAnswer> => json(one.retry.$post(param(id))),
+    /** Changes the upload priority; "high" is "upload this one now". */
+    prioritize: (id: string, priority: Priority): Promise<RecordingAnswer> => json(one.$patch({ ...param(id), json: { priority } })),
   };
 }
 

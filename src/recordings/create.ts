@@ -3,6 +3,7 @@
 // create (a full disk, no file descriptor left) leaves no folder behind; one cut short by a
 // crash is removed at the next start (repair/unfinished-creates.ts).
 import { recordings, traces } from "../store/schema.ts";
+import { DEFAULT_PRIORITY, priorityRank } from "../store/states.ts";
 import type { Ctx } from "./context.ts";
 import { ensureDirDurable } from "./disk/durable-fs.ts";
 import { recordingDir } from "./disk/layout.ts";
@@ -27,6 +28,7 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput, inTx?: (i
       dataset: input.dataset ?? null,
       robot_id: input.robot_id ?? null,
       metadata: input.metadata ?? {},
+      priority: input.priority ?? DEFAULT_PRIORITY,
       created_at: now,
       traces: input.traces ?? [],
       state: "recording",
@@ -40,6 +42,7 @@ export function createRecording(ctx: Ctx, input: CreateRecordingInput, inTx?: (i
           dataset: input.dataset ?? null,
           robot_id: input.robot_id ?? null,
           metadata: JSON.stringify(input.metadata ?? {}),
+          priority: priorityRank(input.priority ?? DEFAULT_PRIORITY),
           state: "recording",
           created_at: now,
           updated_at: now,

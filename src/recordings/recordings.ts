@@ -25,6 +25,8 @@ import { checkDeclarations, prepareRoot } from "./guards.ts";
 import { abandonOpenSegments, closeAgedSegments, closeOpenSegments, finalizeIdle } from "./maintenance.ts";
 import type { Ctx } from "./context.ts";
 import { createRecording } from "./create.ts";
+import { setPriority } from "./priority.ts";
+import type { Priority } from "../store/states.ts";
 import { cancelRecording, finishStopIfReady, stopRecording } from "./finalize.ts";
 import { createCompactor } from "./segments/segment-compact.ts";
 import { compactionsDone, resumeCompactions } from "./segments/segment-finish.ts";
@@ -43,7 +45,7 @@ import * as queue from "./uploads/upload-queue.ts";
 import * as resume from "./uploads/upload-resume.ts";
 import { createUploadState } from "./uploads/upload-state.ts";
 import { applyMaxAge, deleteOldestForRoom, sweepRetentionTrash } from "./retention.ts";
-import { recordingCounts, uploadCounts } from "./status-counts.ts";
+import { queueByPriority, recordingCounts, uploadCounts } from "./status-counts.ts";
 import { detailOf, listRecordings, type ListOptions } from "./views.ts";
 import * as watched from "./watch/adopt.ts";
 import type { Candidate } from "./watch/candidates.ts";
@@ -177,6 +179,13 @@ export function createRecordings(deps: RecordingsDeps) {
       return detailOf(ctx, id);
     },
 
+    /** Changes the upload priority (the uploader takes it at its next pass). */
+    prioritize(id: string, priority: Priority): RecordingDetail {
+      known(id);
+      guarded(ctx, () => setPriority(ctx, id, priority));
+      return detailOf(ctx, id);
+    },
+
     retry(id: string): RecordingDetail {
       known(id);
       queue.retryRecording(ctx, id);
@@ -263,6 +272,8 @@ export function createRecordings(deps: RecordingsDeps) {
       ready: (limit?: number) => queue.readyUploads(ctx, limit),
       /** Objects by upload state and the bytes still to send, for status. */
       counts: () => uploadCounts(ctx),
+      /** What waits to be sent, by priority, for status. */
+      queue: () => queueByPriority(ctx),
       markUploading: (uploadId: number) => queue.markUploading(ctx, uploadId),
       progress: (uploadId: number, bytesSent: number) => queue.recordProgress(ctx, uploadId, bytesSent),
       saveResume: (uploadId: number, facts: resume.ResumeFacts) => resume.saveResume(ctx, uploadId, facts),

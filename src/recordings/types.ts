@@ -3,6 +3,7 @@ import type { Runtime } from "../runtime/index.ts";
 import type { Log } from "../store/log.ts";
 import type { RecordingState, UploadState } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
+import type { Priority } from "../store/states.ts";
 
 export interface TraceDeclaration {
   name: string;
@@ -21,6 +22,8 @@ export interface CreateRecordingInput {
   dataset?: string;
   robot_id?: string;
   metadata?: Record<string, unknown>;
+  /** Upload priority; "normal" when not given. */
+  priority?: Priority;
   traces?: TraceDeclaration[];
 }
 
@@ -112,7 +115,8 @@ export type RecordingEventType =
   | "file.stored"
   | "storage.evicted"
   | "recording.deleted"
-  | "recording.repaired";
+  | "recording.repaired"
+  | "recording.prioritized";
 
 export type Emit = (type: RecordingEventType, payload: Record<string, unknown>) => void;
 
@@ -143,6 +147,7 @@ export interface TraceView {
 export interface RecordingView {
   id: string;
   state: RecordingState;
+  priority: Priority;
   name: string | null;
   dataset: string | null;
   robot_id: string | null;

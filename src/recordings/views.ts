@@ -2,7 +2,7 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { ValidationError } from "../errors.ts";
 import { files, recordings, segments, traces, type RecordingRow, type RecordingState } from "../store/schema.ts";
-import { RECORDING_STATES as STATES } from "../store/states.ts";
+import { priorityOfRank, RECORDING_STATES as STATES } from "../store/states.ts";
 import type { Ctx } from "./context.ts";
 import { requireRecording } from "./recording-row.ts";
 import type { RecordingDetail, RecordingView, TraceView } from "./types.ts";
@@ -48,6 +48,7 @@ export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
   return {
     id: row.id,
     state: row.state,
+    priority: priorityOfRank(row.priority),
     name: row.name,
     dataset: row.dataset,
     robot_id: row.robot_id,

@@ -97,5 +97,13 @@ export const migrations: Migration[] = [
       "CREATE INDEX `watched_files_path` ON `watched_files` (`path`,`state`);",
       "CREATE INDEX `watched_files_recording` ON `watched_files` (`recording_id`);"
     ]
+  },
+  {
+    "tag": "0008_upload_priority",
+    "statements": [
+      "-- Upload priority (0 high, 1 normal, 2 low; existing recordings are normal). The scheduler's\n-- partial index leads with it, so a page of pending work is still an index walk that stops at its LIMIT.\nDROP INDEX `recordings_upload_order`;",
+      "ALTER TABLE `recordings` ADD `priority` integer DEFAULT 1 NOT NULL;",
+      "CREATE INDEX `recordings_upload_order` ON `recordings` (`priority`,`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');"
+    ]
   }
 ];

@@ -28,6 +28,8 @@ export const recordings = sqliteTable(
     // delete it), 0 when one was. NULL (rows from before this column, or rebuilt from disk) is
     // unknown and counts as had-a-target: retention never deletes it.
     store_only: integer("store_only"),
+    // Upload priority as its rank in PRIORITIES (0 high, 1 normal, 2 low): uploads go by it, then age.
+    priority: integer("priority").notNull().default(1),
   },
   (t) => [
     index("recordings_state_created").on(t.state, t.created_at),
@@ -35,8 +37,8 @@ export const recordings = sqliteTable(
     // Only recordings with data on disk: the storage total at start reads these, not the history.
     index("recordings_local_bytes").on(t.local_bytes).where(sql`local_bytes != 0`),
     // The upload scheduler's order over recordings that may have uploads waiting: it reads a page
-    // at a time from the oldest, so it must not sort every one of them first.
-    index("recordings_upload_order").on(t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
+    // at a time, most urgent priority first and then the oldest, so it must not sort every one of them first.
+    index("recordings_upload_order").on(t.priority, t.created_at, t.id).where(sql`state IN ('recording', 'finalizing', 'pending_upload', 'uploading')`),
     // Retention's candidates, oldest stop first: only store-only recordings, not the history.
     index("recordings_store_only").on(t.stopped_at, t.id).where(sql`store_only = 1`),
   ],

@@ -15,12 +15,17 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return h.digest("hex");
 }
 
-export function resumeSink(store: UploadStateStore, objectId: string): ResumeSink {
+/** `onFact`: the target recorded a fact, so it has had an answer from the server. */
+export function resumeSink(store: UploadStateStore, objectId: string, onFact: () => void = () => {}): ResumeSink {
+  const fact = async (write: Promise<unknown> | unknown) => {
+    await write;
+    onFact();
+  };
   return {
-    saveMultipart: async (m) => void (await store.saveMultipart(objectId, m)),
-    savePart: async (p, bytesSent) => void (await store.savePart(objectId, p, bytesSent)),
-    saveTusUrl: async (u) => void (await store.saveTusUrl(objectId, u)),
-    saveBytesSent: async (n) => void (await store.saveBytesSent(objectId, n)),
+    saveMultipart: (m) => fact(store.saveMultipart(objectId, m)),
+    savePart: (p, bytesSent) => fact(store.savePart(objectId, p, bytesSent)),
+    saveTusUrl: (u) => fact(store.saveTusUrl(objectId, u)),
+    saveBytesSent: (n) => fact(store.saveBytesSent(objectId, n)),
     clearResume: async () => void (await store.clearResume(objectId)),
   };
 }
@@ -47,6 +52,10 @@ export async function uploadObject(deps: {
   /** See PutJob.hold. */
   hold?: AbortSignal;
   onProgress: (sent: number) => void;
+  /** Asked at each part boundary (see PutJob.mayContinue). */
+  mayContinue?: () => Promise<boolean>;
+  /** The target's first answer for this object (a resume fact recorded). */
+  onAnswered?: () => void;
 }): Promise<{ sha256: string; etag?: string }> {
   const { store, target, rec, obj } = deps;
   deps.hold?.throwIfAborted();
@@ -61,10 +70,11 @@ export async function uploadObject(deps: {
     size: obj.size,
     sha256,
     state,
-    resume: resumeSink(store, obj.id),
+    resume: resumeSink(store, obj.id, deps.onAnswered),
     signal: deps.signal,
     hold: deps.hold,
     onProgress: deps.onProgress,
+    mayContinue: deps.mayContinue,
   });
   await store.markUploaded(obj.id, { sha256, etag });
   return { sha256, etag };

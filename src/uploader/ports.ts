@@ -30,6 +30,8 @@ export interface UploadRecording {
   robotId: string;
   /** Milliseconds since the epoch; older recordings go first. */
   createdAt: number;
+  /** Upload priority as a rank: 0 (high) goes before 1 (normal) before 2 (low), whatever the age. */
+  priority: number;
   /** True once no more objects will be added, so the manifest may be written after them. */
   sealed: boolean;
   metadata?: Record<string, unknown>;
@@ -71,12 +73,12 @@ export interface ObjectUploadState {
 type Maybe<T> = T | Promise<T>;
 
 /**
- * A page of the pending recordings, in their order (createdAt, then id): the scheduler reads
+ * A page of the pending recordings, in their order (priority rank, createdAt, then id): the scheduler reads
  * only as many as it needs, since a robot offline for days has thousands waiting.
  */
 export interface PendingPage {
   /** Only recordings after this one in that order. */
-  after?: { createdAt: number; id: string };
+  after?: { priority: number; createdAt: number; id: string };
   /** At most this many recordings. */
   limit?: number;
   /** Only this recording. */
@@ -84,7 +86,7 @@ export interface PendingPage {
 }
 
 export interface UploadStateStore {
-  /** Recordings with something left to upload (pending objects or a missing manifest), oldest first (createdAt, then id). Failed objects are left out until retried. */
+  /** Recordings with something left to upload (pending objects or a missing manifest), most urgent first, then oldest (priority rank, createdAt, then id). Failed objects are left out until retried. */
   listPending(page?: PendingPage): Maybe<UploadRecording[]>;
   /** Current state of one object; undefined means never started. */
   getState(objectId: string): Maybe<ObjectUploadState | undefined>;

@@ -1,7 +1,8 @@
-// What the worker pool sends next. Work is listed per recording, oldest first; a free worker
-// goes to the recording with the fewest workers on it (the oldest on a tie), so one large
-// recording cannot starve the others, and a recording's manifest goes only once all its
-// objects are stored. The next few objects in that order may be prepared (hashed) ahead.
+// What the worker pool sends next. Work is listed per recording, most urgent priority first and
+// then oldest; a free worker goes to the most urgent recording with work, and among those of
+// one priority to the one with the fewest workers on it (the oldest on a tie), so one large
+// recording cannot starve the others of its priority, and a recording's manifest goes only once
+// all its objects are stored. The next few objects in that order may be prepared (hashed) ahead.
 import { freshState } from "./object-job.ts";
 import type { UploadObject, UploadRecording, UploadStateStore } from "./ports.ts";
 
@@ -31,21 +32,22 @@ export interface Want {
 }
 
 /**
- * Per recording, oldest first: the objects still to send, and whether only the manifest is
- * left. Read a page at a time, and only as far as needed: once the pages read hold a
- * recording without a worker for every free worker and the wanted objects, a later recording
- * could not be taken before them (takeNext prefers the fewest workers, then the oldest).
+ * Per recording, most urgent then oldest: the objects still to send, and whether only the
+ * manifest is left. Read a page at a time, and only as far as needed: once the pages read hold
+ * a recording without a worker for every free worker and the wanted objects, a later recording
+ * could not be taken before them (takeNext prefers the most urgent priority, then the fewest
+ * workers, then the oldest; a later recording is never more urgent).
  * Without `want`, every pending recording is read.
  */
 export async function pendingWork(store: UploadStateStore, busy: Busy, want?: Want): Promise<Map<string, Work>> {
   const work = new Map<string, Work>();
   let unworked = 0;
   let objects = 0;
-  for (let after: { createdAt: number; id: string } | undefined; ; ) {
+  for (let after: { priority: number; createdAt: number; id: string } | undefined; ; ) {
     const page = await store.listPending(want ? { after, limit: PENDING_PAGE } : {});
     // The port lists in this order already; sorting the page again (stable, so ties keep the
     // store's id order) costs little and keeps a store that does not sort right within a page.
-    for (const rec of [...page].sort((a, b) => a.createdAt - b.createdAt)) {
+    for (const rec of [...page].sort((a, b) => a.priority - b.priority || a.createdAt - b.createdAt)) {
       const todo: UploadObject[] = [];
       let allUploaded = true;
       for (const o of rec.objects) {
@@ -60,21 +62,23 @@ export async function pendingWork(store: UploadStateStore, busy: Busy, want?: Wa
     }
     if (!want || page.length < PENDING_PAGE || (unworked >= want.freeWorkers && objects >= want.objects)) return work;
     const last = page[page.length - 1]!;
-    after = { createdAt: last.createdAt, id: last.id };
+    after = { priority: last.priority, createdAt: last.createdAt, id: last.id };
   }
 }
 
 /**
  * Takes the next job from `work` for a free worker: an object, or a manifest (`obj`
- * undefined). `load` says how many workers a recording has now. Undefined when nothing is left.
+ * undefined), of the most urgent priority that has any. `load` says how many workers a
+ * recording has now. Undefined when nothing is left.
  */
 export function takeNext(work: Map<string, Work>, load: (recordingId: string) => number): { rec: UploadRecording; obj?: UploadObject } | undefined {
   let best: Work | undefined;
   let bestLoad = Infinity;
   for (const w of work.values()) {
     if (w.todo.length === 0 && !w.manifestReady) continue;
+    if (best && w.rec.priority > best.rec.priority) continue;
     const l = load(w.rec.id);
-    if (l < bestLoad) [best, bestLoad] = [w, l];
+    if (l < bestLoad || w.rec.priority < best!.rec.priority) [best, bestLoad] = [w, l];
   }
   if (!best) return undefined;
   const obj = best.todo.shift();
@@ -90,5 +94,18 @@ export function upcoming(work: Map<string, Work>, count: number): UploadObject[]
       if (out.length >= count) return out;
       out.push(o);
     }
+  return out;
+}
+
+/**
+ * Jobs in `work` no worker has taken, counted by priority rank: what preemption weighs against
+ * the ranks of the jobs in flight.
+ */
+export function waitingByRank(work: Map<string, Work>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const w of work.values()) {
+    const jobs = w.todo.length + (w.manifestReady ? 1 : 0);
+    if (jobs) out.set(w.rec.priority, (out.get(w.rec.priority) ?? 0) + jobs);
+  }
   return out;
 }

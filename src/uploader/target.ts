@@ -31,6 +31,12 @@ export interface PutJob {
   hold?: AbortSignal;
   /** Bytes of this object the target holds or is receiving right now (may go down on a retry). */
   onProgress(bytesSent: number): void;
+  /**
+   * Asked before each request that sends a part (or a whole object in one PUT): false means give
+   * the worker back to more urgent work; the target then sends nothing more, lets the parts in
+   * flight finish, and throws Preempted (preemption.ts). A target without parts may ignore it.
+   */
+  mayContinue?(): Promise<boolean>;
 }
 
 export interface Target {

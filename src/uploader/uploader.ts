@@ -1,12 +1,16 @@
 // The worker pool. Up to numThreads objects are sent at once, in the order schedule.ts gives
-// (fair between recordings, oldest first). Offline sends nothing. Transient errors back off
-// per object; permanent ones, and an object out of budget (progress-budget.ts), mark it failed
-// and keep its bytes until its own retry comes (failed-requeue.ts). All pacing goes through the
-// target's bandwidth bucket, shared by every worker.
+// (most urgent priority first, fair between recordings of one priority, oldest first); more
+// urgent work that finds every worker busy takes one at the next part boundary
+// (preemption.ts). Offline sends nothing. Transient errors back off per object; permanent
+// ones, and an object out of budget (progress-budget.ts), mark it failed and keep its bytes
+// until its own retry comes (failed-requeue.ts). All pacing goes through the target's
+// bandwidth bucket, shared by every worker.
 import { dropPartialUploads, uploadManifest, uploadObject } from "./object-job.ts";
 import { systemClock, type UploadObject, type UploadRecording } from "./ports.ts";
 import { ProgressBook } from "./progress.ts";
-import { manifestJobId, pendingWork, takeNext, upcoming, type Work } from "./schedule.ts";
+import { manifestJobId, pendingWork, takeNext, upcoming, waitingByRank, type Work } from "./schedule.ts";
+import { createPreemption, Preempted } from "./preemption.ts";
+import { priorityOfRank } from "../store/states.ts";
 import { attemptFailed, type AttemptFailureDeps } from "./attempt-failure.ts";
 import { createFailedRequeue } from "./failed-requeue.ts";
 import { budgetSpentError, ProgressBudget } from "./progress-budget.ts";
@@ -19,6 +23,10 @@ export type { Uploader, UploaderOptions } from "./uploader-types.ts";
 
 interface Active {
   recordingId: string;
+  /** The recording's priority rank (0 most urgent). */
+  rank: number;
+  /** This worker's go at the job: an object resumed later is another run. */
+  run: string;
   ctl: AbortController;
   done: Promise<void>;
 }
@@ -52,6 +60,9 @@ export function createUploader(opts: UploaderOptions): Uploader {
   let filling: Promise<void> | undefined;
   let refillAsked = false;
   let idleWaiters: (() => void)[] = [];
+  const preemption = createPreemption();
+  let runs = 0;
+  let asking: number | undefined;
 
   const busy = (id: string) => active.has(id) || retries.inBackoff(id);
   const load = (recordingId: string) => {
@@ -81,6 +92,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
       if (next.obj) launch(next.obj.id, next.rec, next.obj);
       else launch(manifestJobId(next.rec.id), next.rec, undefined);
     }
+    weighPreemption(waitingByRank(work));
     prepareAhead(work);
     updateWakelock();
     checkIdle();
@@ -107,18 +119,32 @@ export function createUploader(opts: UploaderOptions): Uploader {
     return filling;
   }
 
+  /** Work left waiting with every worker busy: less urgent jobs in flight give way at their next part. */
+  function weighPreemption(waiting: Map<number, number>) {
+    const rank = preemption.update(waiting, new Map([...active.values()].map((a) => [a.run, a.rank])));
+    if (rank !== undefined && rank !== asking) {
+      opts.log.info(`uploader: ${priorityOfRank(rank)}-priority uploads wait for a worker; a less urgent upload gives way at its next part`);
+      opts.emit("upload.preempting", { priority: priorityOfRank(rank) });
+    }
+    asking = rank;
+  }
+
   function launch(id: string, rec: UploadRecording, obj: UploadObject | undefined) {
     const ctl = new AbortController();
-    const entry: Active = { recordingId: rec.id, ctl, done: Promise.resolve() };
+    const entry: Active = { recordingId: rec.id, rank: rec.priority, run: `${id}#${++runs}`, ctl, done: Promise.resolve() };
     active.set(id, entry);
-    entry.done = run(id, rec, obj, ctl.signal).finally(() => {
+    // A job that more urgent work was asking a worker for: less urgent ones hold at their part
+    // boundaries until it has its first answer, so it goes out before any further part of theirs.
+    if (asking !== undefined && entry.rank <= asking) preemption.starting(entry.run, entry.rank);
+    entry.done = run(id, entry, rec, obj, ctl.signal).finally(() => {
+      preemption.started(entry.run);
       active.delete(id);
       book.end(id);
       void fill();
     });
   }
 
-  async function run(id: string, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
+  async function run(id: string, entry: Active, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
     const hold = holdCtl.signal;
     // This attempt's own signal: the worker's (stop, offline, cancel), or the budget running out.
     const attempt = new AbortController();
@@ -133,10 +159,25 @@ export function createUploader(opts: UploaderOptions): Uploader {
           const spent = budget.progressed(id, sent);
           if (spent && !attempt.signal.aborted) attempt.abort(budgetSpentError(opts.target.protocol, obj.size, spent, policy.bytesFactor));
         };
-        const res = await uploadObject({ ...opts, rec, obj, signal: attempt.signal, hold, onProgress });
+        const res = await uploadObject({
+          ...opts,
+          rec,
+          obj,
+          signal: attempt.signal,
+          hold,
+          onProgress,
+          mayContinue: () => preemption.mayContinue(entry.run, entry.rank, attempt.signal),
+          onAnswered: () => preemption.started(entry.run),
+        });
         budget.end(id);
         requeue.forget(id);
-        opts.emit("upload.object_uploaded", { recording_id: rec.id, path: obj.relPath, bytes: obj.size, sha256: res.sha256 });
+        opts.emit("upload.object_uploaded", {
+          recording_id: rec.id,
+          path: obj.relPath,
+          bytes: obj.size,
+          sha256: res.sha256,
+          priority: priorityOfRank(rec.priority),
+        });
       } else {
         const key = await uploadManifest({ ...opts, rec, now: clock.now(), signal: attempt.signal });
         opts.emit("upload.recording_uploaded", { recording_id: rec.id, manifest: key });
@@ -148,6 +189,13 @@ export function createUploader(opts: UploaderOptions): Uploader {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
       if (e === HELD && hold.aborted)
         return opts.log.info(`upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts until uploads may start again`);
+      if (e instanceof Preempted) {
+        // Its confirmed parts are persisted: it is listed again and resumes from them later.
+        budget.end(id);
+        opts.log.info(`uploader: ${obj?.relPath} of ${rec.id} gives its worker to a more urgent upload; it resumes later`);
+        opts.emit("upload.preempted", { recording_id: rec.id, path: obj?.relPath ?? null, priority: priorityOfRank(rec.priority) });
+        return;
+      }
       // Over budget, the abort's own error says why, whatever the aborted request threw.
       await attemptFailed(failure, id, rec, obj, attempt.signal.aborted ? attempt.signal.reason : e);
     } finally {

@@ -144,6 +144,9 @@ describe("live answers against the served OpenAPI document", () => {
     await call("GET /v1/recordings/{id}", "/v1/recordings/no-such-id");
     await call("GET /v1/recordings", "/v1/recordings?limit=1");
     await call("GET /v1/recordings", "/v1/recordings?limit=ten");
+    await call("PATCH /v1/recordings/{id}", `/v1/recordings/${id}`, JSON.stringify({ priority: "high" }));
+    await call("PATCH /v1/recordings/{id}", `/v1/recordings/${id}`, JSON.stringify({ priority: "urgent" }));
+    await call("PATCH /v1/recordings/{id}", "/v1/recordings/no-such-id", JSON.stringify({ priority: "low" }));
     await call("POST /v1/recordings/{id}/retry", `/v1/recordings/${id}/retry`);
     await call("POST /v1/recordings/{id}/retry", "/v1/recordings/no-such-id/retry");
     expect((await call("POST /v1/recordings/{id}/stop", `/v1/recordings/${id}/stop`)).status).toBe(200);

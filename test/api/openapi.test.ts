@@ -47,7 +47,7 @@ describe("the OpenAPI document", () => {
     const create = doc.paths["/v1/recordings"]!.post!;
     const body = create.requestBody!.content["application/json"]!.schema!;
     expect(body.additionalProperties).toBe(false);
-    expect(Object.keys(body.properties)).toEqual(["name", "dataset", "robot_id", "metadata", "traces"]);
+    expect(Object.keys(body.properties)).toEqual(["name", "dataset", "robot_id", "metadata", "priority", "traces"]);
     expect(body.properties.name.maxLength).toBe(255);
     expect(body.properties.traces.items.required).toEqual(["name", "encoding"]);
     const list = doc.paths["/v1/recordings"]!.get!.parameters!;
@@ -89,7 +89,7 @@ describe("the OpenAPI document", () => {
     const res = await app.request("/v1/recordings", { method: "POST", body: JSON.stringify({ nam: "x" }) });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({
-      error: { code: "bad_request", field: "nam", message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, traces." },
+      error: { code: "bad_request", field: "nam", message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, priority, traces." },
     });
     const list = await app.request("/v1/recordings?limit=ten");
     expect(await list.json()).toEqual({ error: { code: "bad_request", message: "Field limit: must be an integer from 1 to 1000.", field: "limit" } });

@@ -19,7 +19,7 @@ test("an unknown field in a new recording is named with the fields that are allo
   expect(r.body.error).toEqual({
     code: "bad_request",
     field: "nam",
-    message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, traces.",
+    message: "Unknown field nam in the body; allowed: name, dataset, robot_id, metadata, priority, traces.",
   });
   const nested = await post("/v1/recordings", { traces: [{ name: "/a", encoding: "json", bogus: 1 }] });
   expect(nested.body.error.message).toContain("Unknown field traces.0.bogus");

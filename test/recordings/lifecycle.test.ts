@@ -335,8 +335,9 @@ describe("crash recovery", () => {
     const a = fx.recs.create({ name: "a", traces: [{ name: "/t", encoding: "json" }] });
     await fx.recs.appendNdjson(a.id, batch(12));
     await fx.recs.stop(a.id);
-    const b = fx.recs.create({ name: "b" });
+    const b = fx.recs.create({ name: "b", priority: "low" });
     await fx.recs.appendNdjson(b.id, batch(7));
+    fx.recs.prioritize(a.id, "high");
     fx.recs.abandonForTest();
     fx.store.close();
     for (const s of ["", "-wal", "-shm"]) rmSync(fx.dbPath + s, { force: true });
@@ -351,7 +352,9 @@ describe("crash recovery", () => {
     expect(ra.state).toBe("pending_upload");
     expect(ra.message_count).toBe(12);
     expect(ra.traces.find((t) => t.name === "/t")?.message_count).toBe(12);
+    expect(ra.priority).toBe("high"); // the priorities, set at create and later, come back from recording.json
     const rb = fx.recs.get(b.id);
+    expect(rb.priority).toBe("low");
     expect(rb.state).toBe("recording");
     expect(rb.message_count).toBe(7);
     expect(await readIndexed(join(fx.root, b.id, "segments/000001.mcap"))).toHaveLength(7);

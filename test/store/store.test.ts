@@ -36,6 +36,7 @@ describe("createStore", () => {
       "0005_upload_retry",
       "0006_store_only",
       "0007_watched_files",
+      "0008_upload_priority",
     ]);
     expect(store.raw<{ journal_mode: string }>("PRAGMA journal_mode")[0]?.journal_mode).toBe("wal");
     expect(store.raw<{ synchronous: number }>("PRAGMA synchronous")[0]?.synchronous).toBe(2);

@@ -8,7 +8,8 @@ export type Fault =
   | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
   | { kind: "stall"; ms: number } // hold the request this long before forwarding
   | { kind: "drip"; bytesPerSecond: number } // forward the request body at this slow pace
-  | { kind: "empty200" }; // read the body, forward nothing, answer 200 with no headers or body (a middlebox that lost the server's answer)
+  | { kind: "empty200" } // read the body, forward nothing, answer 200 with no headers or body (a middlebox that lost the server's answer)
+  | { kind: "hold"; until: Promise<unknown> }; // logged on arrival, forwarded only once `until` settles (a request provably in flight)
 
 export interface RequestRecord {
   method: string;
@@ -71,6 +72,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       return;
     }
     if (fault?.kind === "stall") await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === "hold") await fault.until.catch(() => {});
     // The Host header stays as the client sent it: S3 signatures cover it.
     const headers = req.headers;
     const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (ans) => {

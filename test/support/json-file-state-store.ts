@@ -49,8 +49,8 @@ export class JsonFileStateStore implements UploadStateStore {
 
   listPending(page: PendingPage = {}) {
     const { after } = page;
-    const order = (a: { createdAt: number; id: string }, b: { createdAt: number; id: string }) =>
-      a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    type Key = { priority?: number; createdAt: number; id: string };
+    const order = (a: Key, b: Key) => (a.priority ?? 1) - (b.priority ?? 1) || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     return this.data.recordings
       .filter((r) => !r.uploaded && (!page.recordingId || r.id === page.recordingId) && (!after || order(r, after) > 0))
       .map((r) => ({ ...r, objects: [...r.objects] }))

@@ -10,7 +10,7 @@ import type { JsonFileStateStore } from "./json-file-state-store.ts";
 export function makeRecording(
   dir: string,
   store: JsonFileStateStore,
-  opts: { id: string; sizes: number[]; createdAt?: number; org?: string; sealed?: boolean; files?: Record<string, number> },
+  opts: { id: string; sizes: number[]; createdAt?: number; priority?: number; org?: string; sealed?: boolean; files?: Record<string, number> },
 ): { rec: UploadRecording; bytes: Map<string, Uint8Array> } {
   const bytes = new Map<string, Uint8Array>();
   const recDir = join(dir, opts.id);
@@ -22,6 +22,7 @@ export function makeRecording(
     org: opts.org ?? "default",
     robotId: "robot-1",
     createdAt: opts.createdAt ?? Date.now(),
+    priority: opts.priority ?? 1,
     sealed: opts.sealed ?? true,
     objects: objects.map((o, i) => {
       const data = randomBytes(o.size);

@@ -110,3 +110,31 @@ test("one recording's pending objects are listed by its id alone", async () => {
   expect(only!.id).toBe(ids[3]!);
   expect(only!.objects).toHaveLength(2);
 });
+
+test("pages go by priority, then age: a recording prioritized later is read and taken first, paging past none", async () => {
+  fx = makeFixture();
+  const ids = backlog(fx, PENDING_PAGE * 3, 1);
+  const last = ids[ids.length - 1]!;
+  const low = ids[0]!;
+  fx.recs.prioritize(last, "high");
+  fx.recs.prioritize(low, "low");
+  const inOrder = (await fx.recs.uploadState.listPending()).map((r) => r.id);
+  expect(inOrder[0]).toBe(last);
+  expect(inOrder[inOrder.length - 1]).toBe(low);
+  // A pass for one free worker reads one page, and takes the high one.
+  const store = counted(fx.recs.uploadState);
+  const work = await pendingWork(store.store, () => false, { freeWorkers: 1, objects: 1, load: () => 0 });
+  expect(store.queries()).toBe(1);
+  expect(takeNext(work, () => 0)?.rec.id).toBe(last);
+  // Paging in (priority, age) order visits every recording once.
+  const seen: string[] = [];
+  const all = await pendingWork(fx.recs.uploadState, () => false, { freeWorkers: ids.length + 1, objects: 0, load: () => 0 });
+  for (const id of all.keys()) seen.push(id);
+  expect(seen).toEqual(inOrder);
+  // The query walks the partial index that leads with the priority, never a sort of every row.
+  const plan = fx.store.handle.all(
+    "EXPLAIN QUERY PLAN SELECT id FROM recordings INDEXED BY recordings_upload_order WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading') AND (priority, created_at, id) > (?, ?, ?) ORDER BY priority, created_at, id LIMIT 32",
+    [-1, -1, ""],
+  ) as { detail: string }[];
+  expect(plan.map((p) => p.detail).join(" ")).not.toContain("TEMP B-TREE");
+});

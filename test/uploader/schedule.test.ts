@@ -1,13 +1,14 @@
 // The pool's choice of the next job, on plain data.
 import { describe, expect, test } from "bun:test";
-import { manifestJobId, pendingWork, takeNext, upcoming } from "../../src/uploader/schedule.ts";
+import { manifestJobId, pendingWork, takeNext, upcoming, waitingByRank } from "../../src/uploader/schedule.ts";
 import type { ObjectUploadState, UploadRecording, UploadStateStore } from "../../src/uploader/ports.ts";
 
-const rec = (id: string, createdAt: number, objects: string[], sealed = true): UploadRecording => ({
+const rec = (id: string, createdAt: number, objects: string[], sealed = true, priority = 1): UploadRecording => ({
   id,
   org: "o",
   robotId: "r",
   createdAt,
+  priority,
   sealed,
   objects: objects.map((o) => ({ id: o, recordingId: id, relPath: `segments/${o}`, localPath: `/x/${o}`, size: 1 })),
 });
@@ -63,5 +64,24 @@ describe("schedule", () => {
     const work = await pendingWork(store, () => false);
     expect(asked).toEqual(["a3"]);
     expect(work.get("a")!.todo.map((o) => o.id)).toEqual(["a2"]);
+  });
+
+  test("a more urgent recording is taken first whatever its age and load, then age decides within a priority", async () => {
+    const recs = [rec("old-low", 1, ["l1", "l2"], true, 2), rec("normal", 2, ["n1"], true, 1), rec("new-high", 3, ["h1", "h2"], true, 0)];
+    const work = await pendingWork(storeOf(recs, {}), () => false);
+    const load = new Map<string, number>();
+    const picks: string[] = [];
+    for (let next = takeNext(work, (r) => load.get(r) ?? 0); next; next = takeNext(work, (r) => load.get(r) ?? 0)) {
+      picks.push(next.obj?.id ?? `manifest:${next.rec.id}`);
+      load.set(next.rec.id, (load.get(next.rec.id) ?? 0) + 1);
+    }
+    expect(picks).toEqual(["h1", "h2", "n1", "l1", "l2"]); // manifests wait for their objects
+  });
+
+  test("the jobs no worker took are counted per priority rank", async () => {
+    const recs = [rec("low", 1, ["l1", "l2"], true, 2), rec("high", 2, ["h1"], true, 0)];
+    const work = await pendingWork(storeOf(recs, {}), () => false);
+    takeNext(work, () => 0); // h1
+    expect(waitingByRank(work)).toEqual(new Map([[2, 2]]));
   });
 });

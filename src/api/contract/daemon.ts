@@ -3,7 +3,7 @@
 // A field served is a field here: to add one, add its line to its section's object.
 import * as v from "valibot";
 import { FIELD_NAMES, FIELDS, RETENTION_WHEN_FULL, type Config } from "../../config/index.ts";
-import { RECORDING_STATES } from "../../store/states.ts";
+import { PRIORITIES, RECORDING_STATES, type Priority } from "../../store/states.ts";
 import { int, nullableText, time } from "./common.ts";
 import { UploadProgressSchema } from "./progress.ts";
 
@@ -56,6 +56,8 @@ export const ConfigPatchAnswerSchema = v.strictObject({
 });
 
 /** GET /v1/status. Sections other parts of the daemon contribute are optional: an API built without them has none. */
+const QueueEntrySchema = v.strictObject({ recordings: int, bytes: int });
+
 export const StatusSchema = v.strictObject({
   running: v.literal(true),
   pid: int,
@@ -76,6 +78,12 @@ export const StatusSchema = v.strictObject({
     uploaded: int,
     failed: int,
     pending_bytes: v.optional(int),
+    queue: v.optional(
+      v.pipe(
+        v.strictObject(Object.fromEntries(PRIORITIES.map((p) => [p, QueueEntrySchema])) as Record<Priority, typeof QueueEntrySchema>),
+        v.description("What waits to be sent, by priority (sent in this order): recordings with objects still to send, and their bytes left."),
+      ),
+    ),
     enabled: v.optional(v.boolean()),
     target: v.optional(nullableText),
     problem: v.optional(v.pipe(nullableText, v.description('Why uploads do not work, e.g. "upload target unreachable since 10:02: connection refused".'))),

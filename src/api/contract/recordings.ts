@@ -5,7 +5,7 @@
 // its line to the object it belongs to (the upload summary, the view, the detail).
 import * as v from "valibot";
 import { FILE_NAME_PATTERN } from "../../recordings/input/names.ts";
-import { RECORDING_STATES, SEGMENT_STATES, UPLOAD_STATES } from "../../store/states.ts";
+import { PRIORITIES, RECORDING_STATES, SEGMENT_STATES, UPLOAD_STATES } from "../../store/states.ts";
 import { int, nullableText, time } from "./common.ts";
 import { RecordingProgressSchema } from "./progress.ts";
 
@@ -16,6 +16,12 @@ export const RecordingStateSchema = v.pipe(
   v.picklist(RECORDING_STATES),
   v.description("recording -> finalizing -> pending_upload -> uploading -> uploaded | failed; or cancelled. x-settled lists the states a wait ends on."),
   v.metadata({ ref: "RecordingState", "x-settled": SETTLED_STATES }),
+);
+
+export const PrioritySchema = v.pipe(
+  v.picklist(PRIORITIES),
+  v.description("Upload priority: high goes before normal before low, then the oldest first; a waiting high upload takes a worker at the next part boundary."),
+  v.metadata({ ref: "Priority" }),
 );
 
 const TraceSchema = v.strictObject({
@@ -44,6 +50,7 @@ const UploadSummarySchema = v.strictObject({
 const viewEntries = {
   id: v.pipe(v.string(), v.description("UUIDv7: sorts by creation time.")),
   state: RecordingStateSchema,
+  priority: PrioritySchema,
   name: nullableText,
   dataset: nullableText,
   robot_id: nullableText,

@@ -6,7 +6,7 @@ import { imageTrace, waitForUpload } from "../../client/index.ts";
 import { EXIT, UsageError, ValidationError, type ExitCode } from "../../errors.ts";
 import type { DaemonClient } from "../../client/client.ts";
 import { jsonArg } from "../args.ts";
-import { connect, daemonArgs, idArg } from "../connect.ts";
+import { connect, daemonArgs, idArg, parsePriority } from "../connect.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { timeoutOf } from "../process-control.ts";
 import { schemaArgs, withSchemaFile } from "../trace-schema-args.ts";
@@ -45,6 +45,7 @@ const start = defineCli({
     dataset: { type: "string", description: "Dataset the recording belongs to.", valueHint: "name" },
     "robot-id": { type: "string", description: "Robot that made it (default: the host name, in the manifest).", valueHint: "id" },
     metadata: { type: "string", description: "Free-form JSON object stored with the recording.", valueHint: "json" },
+    priority: { type: "string", description: "Upload priority: high, normal (default) or low; high goes first.", valueHint: "priority" },
     trace: {
       type: "string",
       description: "Declare traces up front: NAME:ENCODING, comma-separated; NAME:image for camera images (foxglove.CompressedImage).",
@@ -56,6 +57,7 @@ const start = defineCli({
   },
   examples: [
     "ID=$(nc-data-daemon record start --name run-42 --dataset grasping)",
+    "ID=$(nc-data-daemon record start --name incident-7 --priority high)",
     "nc-data-daemon record start --trace /pose:protobuf --schema-file pose.fds --schema-name my.pkg.Pose",
     `nc-data-daemon record start --robot-id arm-3 --metadata '{"operator":"ana"}' --trace /joints:json,/camera/rgb:image --json`,
   ],
@@ -65,6 +67,7 @@ const start = defineCli({
       dataset: a.dataset,
       robot_id: a["robot-id"],
       metadata: parseMetadata(a.metadata),
+      priority: parsePriority(a.priority, "--priority"),
       traces: withSchemaFile(parseTraces(a.trace), a),
     };
     for (const k of Object.keys(input) as (keyof SdkCreateRecordingInput)[]) if (input[k] === undefined) delete input[k];

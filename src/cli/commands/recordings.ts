@@ -1,8 +1,8 @@
-// `recordings list|show|cancel|retry|watch|export`: look after the recordings the daemon holds.
+// `recordings list|show|cancel|prioritize|retry|watch|export`: look after the recordings the daemon holds.
 import { defineCli } from "../command.ts";
 import { UsageError } from "../../errors.ts";
 import { jsonArg } from "../args.ts";
-import { connect, daemonArgs, idArg } from "../connect.ts";
+import { connect, daemonArgs, idArg, parsePriority } from "../connect.ts";
 import { printJson } from "../output.ts";
 import { renderDetail, renderTable } from "../recordings-format.ts";
 
@@ -62,6 +62,24 @@ const cancel = defineCli({
   },
 });
 
+const prioritize = defineCli({
+  meta: { name: "prioritize", description: 'Change the upload priority of a recording: high, normal or low ("high" is "upload this one now").' },
+  args: {
+    ...idArg,
+    priority: { type: "positional", description: "high, normal or low.", valueHint: "priority", required: true },
+    ...daemonArgs,
+    ...jsonArg,
+  },
+  examples: ['nc-data-daemon recordings prioritize "$ID" high', 'nc-data-daemon recordings prioritize "$ID" low --json'],
+  async run({ args: a, data: ctx }) {
+    const priority = parsePriority(a.priority, "PRIORITY")!;
+    const { recordings } = await connect(a, ctx);
+    const rec = await recordings.prioritize(a.id, priority);
+    if (a.json) return printJson(ctx, rec);
+    ctx.out(`Recording ${rec.id} now uploads at ${rec.priority} priority (state ${rec.state}).\n`);
+  },
+});
+
 const retry = defineCli({
   meta: { name: "retry", description: "Queue the failed uploads of a recording again." },
   args: { ...idArg, ...daemonArgs, ...jsonArg },
@@ -75,11 +93,12 @@ const retry = defineCli({
 });
 
 export default defineCli({
-  meta: { name: "recordings", description: "List, show, cancel, retry, watch and export the recordings the daemon holds." },
+  meta: { name: "recordings", description: "List, show, cancel, prioritize, retry, watch and export the recordings the daemon holds." },
   subCommands: {
     list,
     show,
     cancel,
+    prioritize,
     retry,
     watch: () => import("./recordings-watch.ts").then((m) => m.default),
     export: () => import("./recordings-export.ts").then((m) => m.default),

@@ -10,6 +10,13 @@ import type { CliContext } from "../context.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { createPainter, loop, scheduleText, statusLines } from "../progress.ts";
 
+/** What waits, in the order it is sent: "high 1 (12 MiB), normal 0, low 40 (1.2 GiB)". */
+function queueLine(q: NonNullable<StatusBody["uploads"]["queue"]>): string {
+  return Object.entries(q)
+    .map(([p, e]) => (e.recordings ? `${p} ${e.recordings} (${formatBytes(e.bytes)})` : `${p} 0`))
+    .join(", ");
+}
+
 function summary(s: StatusBody): string {
   const c = s.config;
   const rate = c.bandwidth_limit === null ? "unlimited" : `${formatBytes(c.bandwidth_limit)}/s`;
@@ -23,6 +30,7 @@ function summary(s: StatusBody): string {
     `  socket    ${s.socket}`,
     `  storage   ${formatBytes(s.storage.used_bytes)} used of ${formatBytes(s.storage.limit_bytes)}`,
     `  uploads   ${u.pending} pending, ${u.uploading} uploading, ${u.uploaded} uploaded, ${u.failed} failed`,
+    ...(u.queue ? [`  queue     ${queueLine(u.queue)}`] : []),
     ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
     ...(schedule ? [`  schedule  ${schedule}`] : []),

@@ -82,7 +82,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     const wakelock = cfg.keep_wakelock_while_upload ? createWakelock({ log: ctx.log, env: ctx.env, onWarning: (m) => (wakelockWarning = m) }) : undefined;
     let uploader: Uploader | undefined;
     let lastError: string | null = null;
-    const objectCounts = cachedUntilEvent(ctx.events, 1000, () => recordings.uploads.counts());
+    const objectCounts = cachedUntilEvent(ctx.events, 1000, () => ({ ...recordings.uploads.counts(), queue: recordings.uploads.queue() }));
 
     if (target) {
       const t = target;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "./durable-fs.ts";
 import { RECORDING_JSON } from "./layout.ts";
 import type { TraceDeclaration } from "../types.ts";
+import type { Priority } from "../../store/states.ts";
 
 export interface RecordingJson {
   id: string;
@@ -12,6 +13,8 @@ export interface RecordingJson {
   dataset: string | null;
   robot_id: string | null;
   metadata: Record<string, unknown>;
+  /** Upload priority; absent in folders written before priorities (read as "normal"). */
+  priority?: Priority;
   created_at: number;
   traces: TraceDeclaration[];
   /** The lifecycle as far as disk needs to know it. */

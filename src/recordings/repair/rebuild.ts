@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { recordings, traces } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
 import { recordingDir, usableRecordingDir } from "../disk/layout.ts";
+import { DEFAULT_PRIORITY, PRIORITIES, priorityRank, type Priority } from "../../store/states.ts";
 import { readRecordingJson } from "../disk/recording-json.ts";
 import { isRecordingId } from "../ids.ts";
 import { declaredTraceRow } from "../input/trace-schema.ts";
@@ -50,6 +51,7 @@ export function rebuildRow(ctx: Ctx, id: string): string | undefined {
           dataset: json.dataset,
           robot_id: json.robot_id,
           metadata: JSON.stringify(json.metadata ?? {}),
+          priority: priorityRank(PRIORITIES.includes(json.priority as Priority) ? json.priority! : DEFAULT_PRIORITY),
           state,
           created_at: json.created_at,
           updated_at: now,

@@ -11,16 +11,17 @@ import * as resume from "./upload-resume.ts";
 
 // Constant SQL, prepared once and cached by SQLite: listPending runs on every scheduling pass.
 const SQL = {
-  // A page after a cursor (created_at, id); -1 and '' start at the beginning, and ?4 names one recording or none.
-  // Walked in the partial index's order, so a page stops after its LIMIT instead of sorting every
-  // pending recording first (30 ms a pass with 5,000 of them).
-  pending: `SELECT r.id, r.state, r.robot_id, r.created_at, r.metadata FROM recordings r INDEXED BY recordings_upload_order
+  // A page after a cursor (priority, created_at, id); -1 and '' start at the beginning, and ?5 names one
+  // recording or none. Walked in the partial index's order (most urgent priority, then oldest), so a
+  // page stops after its LIMIT instead of sorting every pending recording first (30 ms a pass with
+  // 5,000 of them).
+  pending: `SELECT r.id, r.state, r.robot_id, r.created_at, r.metadata, r.priority FROM recordings r INDEXED BY recordings_upload_order
      WHERE r.state IN ('recording', 'finalizing', 'pending_upload', 'uploading')
-       AND (r.created_at, r.id) > (?1, ?2)
-       AND (?4 IS NULL OR r.id = ?4)
+       AND (r.priority, r.created_at, r.id) > (?1, ?2, ?3)
+       AND (?5 IS NULL OR r.id = ?5)
        AND EXISTS (SELECT 1 FROM uploads u WHERE u.recording_id = r.id AND u.state IN ('pending', 'uploading'))
-     ORDER BY r.created_at, r.id
-     LIMIT ?3`,
+     ORDER BY r.priority, r.created_at, r.id
+     LIMIT ?4`,
   objects: "SELECT * FROM uploads WHERE recording_id = ? ORDER BY id",
   upload: "SELECT * FROM uploads WHERE id = ?",
   manifest: "SELECT * FROM uploads WHERE recording_id = ? AND kind = 'manifest'",
@@ -32,6 +33,7 @@ interface PendingRow {
   robot_id: string | null;
   created_at: number;
   metadata: string;
+  priority: number;
 }
 
 function multipartOf(u: UploadRow): ObjectUploadState["multipart"] {
@@ -45,7 +47,7 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
   function listPending(page: PendingPage = {}): UploadRecording[] {
     // Recordings with an object still to send, or a stopped one whose manifest is not stored.
     const { org, hostname } = ctx.identity();
-    const params = [page.after?.createdAt ?? -1, page.after?.id ?? "", page.limit ?? -1, page.recordingId ?? null];
+    const params = [page.after?.priority ?? -1, page.after?.createdAt ?? -1, page.after?.id ?? "", page.limit ?? -1, page.recordingId ?? null];
     return ctx.store.raw<PendingRow>(SQL.pending, params).map((r) => {
       const rows = ctx.store.raw<UploadRow>(SQL.objects, [r.id]);
       const manifest = rows.find((u) => u.kind === "manifest");
@@ -54,6 +56,7 @@ export function createUploadState(ctx: Ctx): UploadStateStore {
         org,
         robotId: r.robot_id ?? hostname,
         createdAt: r.created_at,
+        priority: r.priority,
         // The manifest row exists once the recording is stopped: nothing more will be added.
         sealed: Boolean(manifest) && (r.state === "pending_upload" || r.state === "uploading"),
         metadata: JSON.parse(r.metadata) as Record<string, unknown>,

@@ -8,6 +8,7 @@ import { stripQuotes } from "./s3-client.ts";
 import { provePut } from "./s3-proof.ts";
 import type { RangeDigest } from "./md5-worker.ts";
 import type { CompletedPart } from "../ports.ts";
+import { Preempted } from "../preemption.ts";
 import type { PutJob } from "../target.ts";
 
 /** Parts of one object sent at once. */
@@ -105,12 +106,18 @@ export async function sendMissingParts(o: {
   const inFlight = new Map<number, number>();
   const report = () => job.onProgress(confirmed + [...inFlight.values()].reduce((a, b) => a + b, 0));
   let cursor = 0;
+  let preempted = false;
   const sendParts = async () => {
     // A hold lets the parts in flight finish (they are recorded), and starts no further one.
-    while (cursor < missing.length && !job.hold?.aborted) {
+    while (cursor < missing.length && !preempted && !job.hold?.aborted) {
       const n = missing[cursor++]!;
       const { start, len } = rangeOf(n);
       const digest = await hashOf(n);
+      // A part boundary: more urgent work may take the worker; the parts in flight still finish.
+      if (job.mayContinue && !(await job.mayContinue())) {
+        preempted = true;
+        break;
+      }
       if (cursor < missing.length) void o.digestOf(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {
@@ -137,6 +144,7 @@ export async function sendMissingParts(o: {
       }),
     ),
   );
+  if (preempted) throw new Preempted();
   if (done.size < count) throw job.hold?.reason ?? new Error(`parts of ${job.key} are missing`);
 }
 

@@ -20,6 +20,7 @@ import { DEFAULT_PART_SIZE, partSizeFor } from "./s3-parts.ts";
 import { badDigest, provePut, type Proof } from "./s3-proof.ts";
 import { sha256Hex } from "./sigv4.ts";
 import { classify } from "../retry.ts";
+import { Preempted } from "../preemption.ts";
 import { TargetError } from "../target-error.ts";
 import { redactPatterns } from "../../redact.ts";
 import type { Fetch } from "../http.ts";
@@ -151,6 +152,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const digest = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
+    if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
     const ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
     await settle(provePut(ans.headers, digest, job.key), job.key, job.size, job.signal);
     return { etag: stripQuotes(ans.headers.get("etag")) };

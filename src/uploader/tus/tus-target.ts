@@ -10,6 +10,7 @@ import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
 import { rangeStream, bytesStream } from "../body.ts";
 import { redactText } from "../../redact.ts";
 import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
+import { Preempted } from "../preemption.ts";
 import { classify } from "../retry.ts";
 import { TargetError, parseRetryAfter } from "../target-error.ts";
 import type { PutJob, Target } from "../target.ts";
@@ -143,6 +144,8 @@ export function createTusTarget(opts: TusTargetOptions): Target {
       while (offset < job.size) {
         // A hold lets the chunk in flight finish (its offset is recorded), and starts no further one.
         job.hold?.throwIfAborted();
+        // A chunk boundary: more urgent work may take the worker; the server keeps the offset.
+        if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
         const len = Math.min(chunkSize, job.size - offset);
         const h: Record<string, string> = { "content-type": "application/offset+octet-stream", "upload-offset": String(offset), "content-length": String(len) };
         if (algo) h["upload-checksum"] = await chunkChecksum(job.localPath, offset, len, algo);
