@@ -21,6 +21,9 @@ export interface MeterSnapshot {
   ackLatency: Histogram;
   uploadBytes: number;
   uploadObjects: number;
+  /** Plaintext bytes and objects sealed (encrypt_to) since start. */
+  sealedBytes: number;
+  sealedObjects: number;
   failures: Record<string, number>;
   retries: Record<string, number>;
 }
@@ -31,7 +34,7 @@ export interface Meter {
   snapshot(): MeterSnapshot;
 }
 
-const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry"]);
+const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry", "object.sealed"]);
 
 /** A label value that stays a small set: the event's reason, else "other". */
 const reasonOf = (data: unknown) => {
@@ -47,12 +50,18 @@ export function createMeter(events?: EventFeed): Meter {
   let count = 0;
   let uploadBytes = 0;
   let uploadObjects = 0;
+  let sealedBytes = 0;
+  let sealedObjects = 0;
   const failures: Record<string, number> = {};
   const retries: Record<string, number> = {};
   events?.subscribe({
     types: UPLOAD_EVENTS,
     onEvent(e) {
-      if (e.type === "upload.object_uploaded") {
+      if (e.type === "object.sealed") {
+        sealedObjects++;
+        const b = (e.data as { plaintext_bytes?: unknown }).plaintext_bytes;
+        if (typeof b === "number" && Number.isFinite(b)) sealedBytes += b;
+      } else if (e.type === "upload.object_uploaded") {
         uploadObjects++;
         const b = (e.data as { bytes?: unknown }).bytes;
         if (typeof b === "number" && Number.isFinite(b)) uploadBytes += b;
@@ -79,6 +88,8 @@ export function createMeter(events?: EventFeed): Meter {
       ackLatency: { buckets: [...buckets], sum, count },
       uploadBytes,
       uploadObjects,
+      sealedBytes,
+      sealedObjects,
       failures: { ...failures },
       retries: { ...retries },
     }),

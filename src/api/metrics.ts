@@ -104,6 +104,8 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
     g("ncd_upload_active", "Objects being uploaded now.", progress.active),
     g("ncd_upload_rate_bytes_per_second", "Current upload rate.", progress.rate_bps ?? 0),
     g("ncd_uploaded_bytes_total", "Bytes of segments and files the target confirmed since start.", m.uploadBytes, "counter"),
+    g("ncd_sealed_bytes_total", "Plaintext bytes of segments and files sealed to encrypt_to since start.", m.sealedBytes, "counter"),
+    g("ncd_sealed_objects_total", "Segments and files sealed to encrypt_to since start.", m.sealedObjects, "counter"),
     g("ncd_uploaded_objects_total", "Objects (segments, files, manifests) the target confirmed since start.", m.uploadObjects, "counter"),
     [
       "ncd_upload_failures_total",

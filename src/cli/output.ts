@@ -21,6 +21,7 @@ export function formatValue(field: keyof Config, value: unknown): string {
   if (kind === "bytes") return `${formatBytes(value as number)} (${value})`;
   if (kind === "rate") return `${formatBytes(value as number)}/s (${value})`;
   if (kind === "duration") return `${value} s`;
+  if (kind === "list") return (value as string[]).join(",");
   return String(value);
 }
 

@@ -11,6 +11,8 @@ export interface ParsedCli {
 interface Spec {
   name: string;
   type: "string" | "boolean" | "enum" | "positional";
+  /** A list flag: each use adds its comma-separated items instead of replacing the last. */
+  repeatable?: boolean;
 }
 
 export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): ParsedCli {
@@ -19,7 +21,7 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
   const negated = new Map<string, Spec>();
   const positionalSpecs: Spec[] = [];
   for (const [name, d] of Object.entries(def)) {
-    const spec: Spec = { name, type: (d.type ?? "string") as Spec["type"] };
+    const spec: Spec = { name, type: (d.type ?? "string") as Spec["type"], repeatable: (d as { repeatable?: boolean }).repeatable };
     if (spec.type === "positional") {
       positionalSpecs.push(spec);
       continue;
@@ -68,7 +70,8 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
     if (value === undefined || (inline === undefined && value.startsWith("--"))) {
       throw new UsageError(`Option --${spec.name} of "${command}" needs a value. ${help}`);
     }
-    values[spec.name] = value;
+    const before = values[spec.name];
+    values[spec.name] = spec.repeatable && typeof before === "string" ? `${before},${value}` : value;
   }
   // A command that takes a command line (`run -- CMD ARGS...`) takes every word after "--".
   const restAfterDash = rawArgs.includes("--") && positionalSpecs.some((s) => (def[s.name] as { valueHint?: string }).valueHint?.startsWith("--"));

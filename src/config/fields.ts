@@ -1,7 +1,8 @@
 // The one table of configuration fields. Names follow one rule: `snake_case` in YAML and
 // JSON, `NCD_<FIELD>` in the environment, `--kebab-case` on the command line.
 import * as v from "valibot";
-import { boolValue, bytesValue, durationValue, enumValue, intValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
+import { isAgeRecipient } from "./age-recipient.ts";
+import { boolValue, bytesValue, durationValue, enumValue, intValue, listValue, modeValue, optionalIntValue, rateValue, textValue } from "./values.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
@@ -19,7 +20,7 @@ export interface DefaultsContext {
   diskSize(path: string): number | undefined;
 }
 
-type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode";
+type Kind = "bytes" | "rate" | "bool" | "int" | "duration" | "path" | "text" | "enum" | "mode" | "list";
 
 export interface Config {
   storage_limit: number;
@@ -43,6 +44,7 @@ export interface Config {
   chunk_size: number;
   max_batch_bytes: number;
   metrics_listen: string | null;
+  encrypt_to: string[] | null;
 }
 
 interface Field<T> {
@@ -258,6 +260,16 @@ export const FIELDS: Fields = {
     default: () => null,
     defaultText: "off",
     description: "Loopback address:port serving only GET /metrics and GET /v1/health over TCP for a Prometheus scraper (never the control API); unset is off.",
+  },
+  encrypt_to: {
+    kind: "list",
+    schema: listValue(isAgeRecipient, "an age X25519 recipient (age1 followed by 58 letters and digits, as age-keygen prints)"),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "none (recordings are stored and uploaded as written)",
+    description:
+      "age recipients (age1... public keys) every closed segment and file is sealed to; only their identities can read the recording. Applies to objects sealed after a change.",
   },
 };
 

@@ -158,3 +158,33 @@ export const modeValue = () =>
   }, "an octal file mode such as 0640 or 0660: read and write for the owner, no write for others");
 
 export const parseMode = (text: string) => Number.parseInt(text, 8);
+
+/**
+ * A list: a YAML or JSON list, or one text of comma-separated items (an environment variable,
+ * a flag; a repeated flag arrives joined by commas). Blanks around items are dropped, and an
+ * empty list is "not set" (null). Each item is checked by `item`; a bad one is named.
+ */
+export const listValue = (item: (s: string) => boolean, hint: string) =>
+  v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const raw = dataset.value;
+      if (raw === null) return null;
+      const items = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : undefined;
+      if (!items || items.some((x) => typeof x !== "string")) {
+        addIssue({ message: `expected a list of ${hint} (a YAML list, or comma-separated)` });
+        return NEVER;
+      }
+      const out = (items as string[]).map((x) => x.trim()).filter((x) => x !== "");
+      const bad = out.find((x) => !item(x));
+      if (bad !== undefined) {
+        addIssue({ message: `item ${JSON.stringify(bad)} is not ${hint}` });
+        return NEVER;
+      }
+      return out.length ? [...new Set(out)] : null;
+    }),
+  );
+
+/** Two config values are the same setting (lists compare item by item). */
+export const sameValue = (a: unknown, b: unknown) =>
+  a === b || (Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]));

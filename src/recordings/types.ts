@@ -41,6 +41,8 @@ export interface RecordingLimits {
   keepUploaded: boolean;
   /** Uncompressed size a closed segment's chunks are rewritten to. */
   chunkSizeBytes: number;
+  /** age recipients each closed segment and file is sealed to (null: stored as written). Changeable live. */
+  encryptTo: string[] | null;
 }
 
 /** Largest single message (an NDJSON line or a frame payload): a fact of recordings, not a setting. */
@@ -55,6 +57,7 @@ export interface LimitFields {
   idle_finalize_after: number;
   keep_uploaded: boolean;
   chunk_size: number;
+  encrypt_to: string[] | null;
 }
 
 export function limitsFromConfig(c: LimitFields): RecordingLimits {
@@ -67,6 +70,7 @@ export function limitsFromConfig(c: LimitFields): RecordingLimits {
     maxMessageBytes: MAX_MESSAGE_BYTES,
     keepUploaded: c.keep_uploaded,
     chunkSizeBytes: c.chunk_size,
+    encryptTo: c.encrypt_to,
   };
 }
 
@@ -86,6 +90,7 @@ export type RecordingEventType =
   | "segment.compacting"
   | "segment.closed"
   | "file.stored"
+  | "object.sealed"
   | "storage.evicted"
   | "recording.repaired";
 

@@ -82,5 +82,16 @@ export const migrations: Migration[] = [
       "CREATE TRIGGER `uploads_count_delete` AFTER DELETE ON `uploads` WHEN OLD.`kind` != 'manifest' BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\nEND;",
       "CREATE TRIGGER `uploads_count_update` AFTER UPDATE OF `state`, `size` ON `uploads` WHEN NEW.`kind` != 'manifest' AND (OLD.`state` IS NOT NEW.`state` OR OLD.`size` IS NOT NEW.`size`) BEGIN\n\tUPDATE `upload_state_counts` SET `n` = `n` - 1, `bytes` = `bytes` - OLD.`size` WHERE `state` = OLD.`state`;\n\tINSERT OR IGNORE INTO `upload_state_counts` (`state`) VALUES (NEW.`state`);\n\tUPDATE `upload_state_counts` SET `n` = `n` + 1, `bytes` = `bytes` + NEW.`size` WHERE `state` = NEW.`state`;\nEND;"
     ]
+  },
+  {
+    "tag": "0006_sealed_objects",
+    "statements": [
+      "ALTER TABLE `files` ADD `sealed_bytes` integer;",
+      "ALTER TABLE `files` ADD `sealed_sha256` text;",
+      "ALTER TABLE `files` ADD `sealed_to` text;",
+      "ALTER TABLE `segments` ADD `sealed_bytes` integer;",
+      "ALTER TABLE `segments` ADD `sealed_sha256` text;",
+      "ALTER TABLE `segments` ADD `sealed_to` text;"
+    ]
   }
 ];

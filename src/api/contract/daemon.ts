@@ -20,6 +20,7 @@ const KIND_SCHEMA = {
   text: v.string(),
   enum: v.string(),
   mode: v.string(),
+  list: v.array(v.string()),
 };
 export const ConfigSchema = v.strictObject(
   Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? v.boolean() : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),

@@ -20,6 +20,8 @@ export function recordingsPart(deps: { store: Store; recordings: Recordings; upl
     const cfg = ctx.config.get();
     ctx.config.onChange((c, changed) => {
       if (changed.includes("storage_limit")) recordings.setStorageLimit(c.storage_limit);
+      // Objects sealed from now on use the new recipients; sealed ones keep theirs.
+      if (changed.includes("encrypt_to")) recordings.setLimits({ encryptTo: c.encrypt_to });
     });
 
     let markReady!: (r: Recordings) => void;
