@@ -256,6 +256,52 @@ describe.skipIf(noAge)("sealed recordings", () => {
   }, 60_000);
 });
 
+/** Peak resident memory of a process so far (VmHWM), in bytes. */
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
+
+describe.skipIf(noAge)("sealing a large file", () => {
+  // The issue asks for 2 GiB; on a shared machine that takes minutes, so the test seals 512 MiB
+  // (the 2 GiB figure, measured by hand, is in docs/benchmarks.md).
+  const SIZE = 512 * MiB;
+  test("a 512 MiB file is sealed with the daemon's peak RSS growing by less than 64 MiB, and age opens it to the same sha256", async () => {
+    const { key, recipient } = keygen();
+    const dir = tempDir("ncd-bigseal-");
+    const source = join(dir, "big.bin");
+    const hash = createHash("sha256");
+    const w = Bun.file(source).writer();
+    for (let off = 0; off < SIZE; off += 4 * MiB) {
+      const piece = randomBytes(4 * MiB);
+      hash.update(piece);
+      w.write(piece);
+    }
+    await w.end();
+    const want = hash.digest("hex");
+    const d = await startDaemon({ uploadUrl: `file://${tempDir("ncd-bigseal-target-")}`, args: ["--offline", "--encrypt-to", recipient] });
+    daemons.push(d);
+    const rec = await d.api<{ id: string }>("POST", "/v1/recordings", { name: "big" });
+    const before = peakRss(d.pid());
+    const res = await fetch(`http://localhost/v1/recordings/${rec.id}/files/big.bin`, { method: "PUT", unix: d.socket, body: Bun.file(source) } as RequestInit);
+    expect(res.status).toBe(201);
+    expect((await res.json()).sha256).toBe(want);
+    const growth = peakRss(d.pid()) - before;
+    console.log(`sealing ${SIZE / MiB} MiB: daemon peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+    expect(growth).toBeLessThan(64 * MiB);
+    rmSync(source);
+
+    const files = join(findRecordingDir(d.home, rec.id)!, "files");
+    expect(readdirSync(files)).toEqual(["big.bin.age"]);
+    const age = Bun.spawn([AGE!, "--decrypt", "--identity", key, join(files, "big.bin.age")], { stdout: "pipe", stderr: "pipe" });
+    const opened = createHash("sha256");
+    let bytes = 0;
+    for await (const chunk of age.stdout) {
+      opened.update(chunk);
+      bytes += chunk.length;
+    }
+    expect(await age.exited).toBe(0);
+    expect({ bytes, sha256: opened.digest("hex") }).toEqual({ bytes: SIZE, sha256: want });
+  }, 600_000);
+});
+
 describe.skipIf(noAge)("sealed uploads to S3 (s3rver)", () => {
   let s3: RunningS3rver;
   let proxy: FaultProxy;
