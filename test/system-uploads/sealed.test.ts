@@ -239,6 +239,20 @@ describe.skipIf(noAge)("sealed recordings", () => {
     expect(ok.code).toBe(0);
   }, 60_000);
 
+  test("doctor reports sealing, and fails when an age identity is kept in the daemon's folders", async () => {
+    const { key, recipient } = keygen();
+    const d = await startDaemon({ uploadUrl: `file://${tempDir("ncd-doc-")}`, args: ["--encrypt-to", recipient] });
+    daemons.push(d);
+    const sealing = async () => {
+      const r = await d.cli(["doctor", "--json", "--encrypt-to", recipient]);
+      return (JSON.parse(r.stdout) as { checks: { check: string; ok: boolean; detail: string }[] }).checks.find((c) => c.check === "sealing")!;
+    };
+    expect(await sealing()).toMatchObject({ ok: true, detail: expect.stringContaining("sealed to 1 age recipient") });
+    const planted = join(d.home, ".neuracore", "data_daemon", "fleet-key.txt");
+    writeFileSync(planted, readFileSync(key));
+    expect(await sealing()).toMatchObject({ ok: false, detail: expect.stringContaining(planted) });
+  }, 60_000);
+
   test("`recordings export` of a sealed local recording needs --identity, says so, and exports with it", async () => {
     const { key, recipient } = keygen();
     const d = await startDaemon({ uploadUrl: `file://${tempDir("ncd-exp-")}`, args: ["--encrypt-to", recipient, "--keep-uploaded"] });
@@ -282,7 +296,7 @@ describe.skipIf(noAge)("sealing a large file", () => {
     const before = peakRss(d.pid());
     const res = await fetch(`http://localhost/v1/recordings/${rec.id}/files/big.bin`, { method: "PUT", unix: d.socket, body: Bun.file(source) } as RequestInit);
     expect(res.status).toBe(201);
-    expect((await res.json()).sha256).toBe(want);
+    expect(((await res.json()) as { sha256: string }).sha256).toBe(want);
     const growth = peakRss(d.pid()) - before;
     console.log(`sealing ${SIZE / MiB} MiB: daemon peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
     expect(growth).toBeLessThan(64 * MiB);
