@@ -99,6 +99,12 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
     }
     if (knownFiles.has(f)) continue;
     if (f.endsWith(SEALED_SUFFIX) && isAgeFile(join(fileDir, f))) {
+      if (report.rebuilt.includes(id)) {
+        // The database was lost: this may be an acknowledged file, and its plaintext's sha256
+        // went with the database. It is kept, not uploaded; its owner can open it with the identity.
+        ctx.log.warn(`Left ${relPath(id, fileName(f))} in place: a sealed file found while rebuilding the database is not uploaded.`);
+        continue;
+      }
       // Sealed, but the crash came before its row: the file was never acknowledged, and a
       // ciphertext adopted as a file of its own would be uploaded under the wrong name.
       unlinkSync(join(fileDir, f));
