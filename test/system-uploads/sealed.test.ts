@@ -14,6 +14,9 @@ import { s3Admin } from "../support/s3-admin.ts";
 import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { assertValidManifest } from "../support/manifest-schema.ts";
 import { inspectMcap } from "../support/mcap-inspect.ts";
+import { generateIdentity, identityToRecipient } from "age-encryption";
+import { mkdirSync } from "node:fs";
+import { run, tempHome } from "../support/binary.ts";
 import { findRecordingDir, makeRecording, randomBytes, s3Env, sha256, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -361,4 +364,30 @@ describe.skipIf(noAge)("sealed uploads to S3 (s3rver)", () => {
     expect(createHash("sha256").update(opened.bytes).digest("hex")).toBe(sha256(big));
     expect(file.sealed!.plaintext_sha256).toBe(sha256(big));
   }, 180_000);
+});
+
+describe("encrypt_to as a list field", () => {
+  test("it comes from a YAML list in a profile, a comma-separated NCD_ENCRYPT_TO, or --encrypt-to given with commas or repeated; the later layer wins", async () => {
+    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => identityToRecipient(await generateIdentity())));
+    const home = tempHome();
+    const profiles = join(home, ".neuracore", "data_daemon", "profiles");
+    mkdirSync(profiles, { recursive: true, mode: 0o700 });
+    writeFileSync(join(profiles, "fleet.yaml"), `encrypt_to:\n  - ${a}\n  - ${b}\n`, { mode: 0o600 });
+    const show = async (args: string[], env: Record<string, string> = {}) => {
+      const r = await run(["config", "show", "--json", ...args], { home, env });
+      if (r.code !== 0) throw new Error(r.stderr);
+      const j = JSON.parse(r.stdout);
+      return [j.config.encrypt_to, j.sources.encrypt_to];
+    };
+    expect(await show([])).toEqual([null, "default"]);
+    expect(await show(["--profile", "fleet"])).toEqual([[a, b], "profile"]);
+    expect(await show(["--profile", "fleet"], { NCD_ENCRYPT_TO: ` ${c} , ${a}` })).toEqual([[c, a], "env"]);
+    expect(await show(["--profile", "fleet", "--encrypt-to", `${b},${c}`], { NCD_ENCRYPT_TO: a! })).toEqual([[b, c], "flag"]);
+    expect(await show(["--encrypt-to", a!, "--encrypt-to", c!])).toEqual([[a, c], "flag"]);
+    const bad = await run(["config", "validate"], { home, env: { NCD_ENCRYPT_TO: `${a},not-a-key` } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("Invalid encrypt_to");
+    expect(bad.stderr).toContain('from environment variable NCD_ENCRYPT_TO: item "not-a-key" is not an age X25519 recipient');
+    rmSync(home, { recursive: true, force: true });
+  }, 60_000);
 });
