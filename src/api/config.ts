@@ -44,7 +44,7 @@ export const configRoutes = (deps: Pick<ApiDeps, "config">) =>
     .patch(
       "/",
       describeRoute({
-        summary: "Change live fields (bandwidth_limit, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
+        summary: "Change live fields (bandwidth_limit, encrypt_to, max_concurrent_uploads, num_threads, offline, storage_limit) until restart.",
         requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
         responses: { 200: answer("Config and changed fields", ConfigPatchAnswerSchema), ...failures(400, 409, 413) },
       }),

@@ -3,9 +3,11 @@
 // ciphertext is hashed as it is written, fdatasync'ed, renamed into place and its folder
 // fsync'ed; only then may the caller record it and remove the plaintext. The file key lives
 // only in this function's memory: no private key is needed here, and none is kept.
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fdatasyncSync, openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import { setImmediate } from "node:timers";
 import { Encrypter } from "age-encryption";
 import { O_NOFOLLOW, O_RDONLY } from "../../runtime/libc-flags.ts";
 import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
