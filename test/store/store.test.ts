@@ -34,6 +34,7 @@ describe("createStore", () => {
       "0003_state_counts",
       "0004_upload_order",
       "0005_upload_retry",
+      "0006_sealed_objects",
     ]);
     expect(store.raw<{ journal_mode: string }>("PRAGMA journal_mode")[0]?.journal_mode).toBe("wal");
     expect(store.raw<{ synchronous: number }>("PRAGMA synchronous")[0]?.synchronous).toBe(2);
