@@ -12,7 +12,7 @@ import { ensureDirDurable, fsyncDir, writeAllSync } from "./disk/durable-fs.ts";
 import { requireWritable } from "./ingest.ts";
 import { fileName, INCOMING, recordingDir, relPath } from "./disk/layout.ts";
 import { assertFileName } from "./input/names.ts";
-import { removePlaintext, sealedPath, sealFile, type SealedObject } from "./seal/seal-object.ts";
+import { removePlaintext, sealedPath, type SealedObject } from "./seal/seal-object.ts";
 
 export interface StoredFile {
   name: string;
@@ -68,7 +68,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     if (to) {
       // Sealed from the durable temp file: the plaintext never takes the file's name, so a
       // crash leaves only an unacknowledged temp file (removed at start), never a plain file to adopt.
-      sealed = await sealFile(tmp, to, sealedPath(finalPath));
+      sealed = await ctx.compactor.seal({ path: tmp, recipients: to, out: sealedPath(finalPath) });
       removePlaintext(tmp);
     } else {
       renameSync(tmp, finalPath);

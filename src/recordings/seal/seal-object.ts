@@ -21,7 +21,7 @@ export const sealingTmpPath = (path: string) => `${path}${SEALED_SUFFIX}.sealing
 
 /** Plaintext read per step: age's own chunk size, so memory stays bounded by a chunk or two. */
 const READ_BYTES = 64 * 1024;
-/** Steps between yields to the event loop, so a large object does not hold up requests. */
+/** Steps between yields to the event loop, so a large object sealed in-thread (no worker) does not hold up requests. */
 const YIELD_EVERY = 16;
 
 export interface SealedObject {

@@ -10,7 +10,7 @@ import { enqueueUpload } from "../uploads/upload-queue.ts";
 import { relPath, segmentName } from "../disk/layout.ts";
 import { assertInStore } from "../disk/safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
-import { removePlaintext, sealedPath, sealFile, type SealedObject } from "../seal/seal-object.ts";
+import { removePlaintext, sealedPath, type SealedObject } from "../seal/seal-object.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */
 export const compactTmpPath = (path: string) => `${path}.compact`;
@@ -50,7 +50,8 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
       // Sealed after the rewrite, to the recipients set now: a later change of encrypt_to
       // applies to segments not yet sealed. A crash before its row is updated redoes both.
       const to = ctx.limits.encryptTo;
-      const sealed = to && !ctx.abandoned ? await sealFile(assertInStore(ctx.root, relPath(recordingId, segmentName(seq))), to) : undefined;
+      const plain = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
+      const sealed = to && !ctx.abandoned ? await ctx.compactor.seal({ path: plain, recipients: to, out: sealedPath(plain) }) : undefined;
       if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r, sealed);
     })
     .catch((err) => {
