@@ -96,11 +96,14 @@ describe("architecture", () => {
       input: [],
       disk: [],
       // A sealed segment's upload row (segment-finish.ts); the identity every segment opens with.
-      segments: ["disk/", "uploads/", "identity.ts", "sql-int64.ts"],
+      // ...and its sealing (encrypt_to) after the rewrite.
+      segments: ["disk/", "uploads/", "seal/", "identity.ts", "sql-int64.ts"],
+      // Seals a closed object into an age file: durable writes only.
+      seal: ["disk/"],
       // requireRecording: the recording's row or a not-found error.
       uploads: ["disk/", "recording-row.ts"],
       // Start-up repair runs the operations (a stop it finishes) on every unit.
-      repair: ["disk/", "input/", "segments/", "uploads/", "finalize.ts", "ids.ts"],
+      repair: ["disk/", "input/", "segments/", "uploads/", "seal/", "finalize.ts", "ids.ts"],
       // Watched folders: the operations it runs come in as ports (AdoptOps); the stored file's shape and the u64 time rule.
       watch: ["put-file.ts", "sql-int64.ts"],
     };

@@ -24,6 +24,9 @@ export interface MeterSnapshot {
   /** uploadBytes by the priority of the recording they belong to. */
   uploadBytesByPriority: Record<string, number>;
   uploadObjects: number;
+  /** Plaintext bytes and objects sealed (encrypt_to) since start. */
+  sealedBytes: number;
+  sealedObjects: number;
   failures: Record<string, number>;
   retries: Record<string, number>;
   /** Recordings (or uploaded ones' local copies) the retention policy deleted, by reason. */
@@ -36,7 +39,7 @@ export interface Meter {
   snapshot(): MeterSnapshot;
 }
 
-const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry", "recording.deleted"]);
+const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry", "recording.deleted", "object.sealed"]);
 
 /** A label value that stays a small set: the event's reason, else "other". */
 const reasonOf = (data: unknown) => {
@@ -53,13 +56,19 @@ export function createMeter(events?: EventFeed): Meter {
   let uploadBytes = 0;
   const uploadBytesByPriority: Record<string, number> = Object.fromEntries(PRIORITIES.map((p) => [p, 0]));
   let uploadObjects = 0;
+  let sealedBytes = 0;
+  let sealedObjects = 0;
   const failures: Record<string, number> = {};
   const retries: Record<string, number> = {};
   const retentionDeleted: Record<string, number> = {};
   events?.subscribe({
     types: UPLOAD_EVENTS,
     onEvent(e) {
-      if (e.type === "upload.object_uploaded") {
+      if (e.type === "object.sealed") {
+        sealedObjects++;
+        const b = (e.data as { plaintext_bytes?: unknown }).plaintext_bytes;
+        if (typeof b === "number" && Number.isFinite(b)) sealedBytes += b;
+      } else if (e.type === "upload.object_uploaded") {
         uploadObjects++;
         const b = (e.data as { bytes?: unknown }).bytes;
         const priority = (e.data as { priority?: unknown }).priority;
@@ -92,6 +101,8 @@ export function createMeter(events?: EventFeed): Meter {
       uploadBytes,
       uploadBytesByPriority: { ...uploadBytesByPriority },
       uploadObjects,
+      sealedBytes,
+      sealedObjects,
       failures: { ...failures },
       retries: { ...retries },
       retentionDeleted: { ...retentionDeleted },

@@ -120,6 +120,8 @@ export function metricsText(deps: ApiDeps, meter: Meter): string {
         (priority) => [{ priority }, num((uploads.queue as Record<string, { bytes?: unknown }> | undefined)?.[priority]?.bytes) ?? 0] as [Labels, number],
       ),
     ],
+    g("ncd_sealed_bytes_total", "Plaintext bytes of segments and files sealed to encrypt_to since start.", m.sealedBytes, "counter"),
+    g("ncd_sealed_objects_total", "Segments and files sealed to encrypt_to since start.", m.sealedObjects, "counter"),
     g("ncd_uploaded_objects_total", "Objects (segments, files, manifests) the target confirmed since start.", m.uploadObjects, "counter"),
     [
       "ncd_upload_failures_total",

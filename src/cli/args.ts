@@ -16,9 +16,14 @@ export const configArgs: ArgsDef = Object.fromEntries(
       flagName(f),
       spec.kind === "bool"
         ? { type: "boolean", description, negativeDescription: `Set ${f} to false.`, longAliases, negatedAliases: negatedFlagAliases(f) }
-        : spec.kind === "list"
-          ? { type: "string", description, valueHint: "a,b", longAliases, repeatable: true }
-          : { type: "string", description, valueHint: spec.kind === "bytes" || spec.kind === "rate" ? "bytes|unit" : spec.kind, longAliases },
+        : {
+            type: "string",
+            description: spec.kind === "list" ? `${description} Comma-separated; may repeat.` : description,
+            valueHint: spec.kind === "bytes" || spec.kind === "rate" ? "bytes|unit" : spec.kind === "list" ? "a,b" : spec.kind,
+            longAliases,
+            // A list field's flag may be given more than once: parseStrict joins the values.
+            ...(spec.kind === "list" ? { repeatable: true } : {}),
+          },
     ];
   }),
 );

@@ -1,7 +1,7 @@
 // The live-apply step of `update`: the fields given on its command line that a running
 // daemon can take without a restart are sent to it; the others are named as needing one.
 import { createClient } from "../client/client.ts";
-import { FIELDS, type FieldName, type Loaded } from "../config/index.ts";
+import { FIELDS, sameValue, type FieldName, type Loaded } from "../config/index.ts";
 import { DaemonNotRunningError } from "../errors.ts";
 
 export interface LiveApplyResult {
@@ -21,8 +21,7 @@ export async function applyToRunningDaemon(loaded: Loaded): Promise<LiveApplyRes
     if (err instanceof DaemonNotRunningError) return { running: false, applied: [], needs_restart: [] };
     throw err;
   }
-  // By value: a list field is a new array on each side.
-  const differs = (f: FieldName) => FIELDS[f].secret || JSON.stringify(running.config[f]) !== JSON.stringify(loaded.config[f]);
+  const differs = (f: FieldName) => FIELDS[f].secret || !sameValue(running.config[f], loaded.config[f]);
   const live = given.filter((f) => FIELDS[f].live && differs(f));
   const needs_restart = given.filter((f) => !FIELDS[f].live && differs(f));
   const applied = live.length ? (await client.patchConfig(Object.fromEntries(live.map((f) => [f, loaded.config[f]])))).changed : [];

@@ -24,6 +24,7 @@ export const rootCommand: Command = defineCommand({
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
     reset: () => import("./commands/reset.ts").then((m) => m.default),
     recordings: () => import("./commands/recordings.ts").then((m) => m.default),
+    decrypt: () => import("./commands/decrypt.ts").then((m) => m.default),
     version: () => import("./commands/version.ts").then((m) => m.default),
     service: () => import("./commands/service.ts").then((m) => m.default),
     install: () => import("./commands/service.ts").then((m) => m.installAlias),

@@ -15,12 +15,35 @@ import {
   rateValue,
   textValue,
 } from "./values.ts";
+import { isAgeRecipient } from "./age-recipient.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export const RETENTION_WHEN_FULL = ["refuse", "delete-oldest"] as const;
 /** retention_max_age's ceiling: ten calendar years, leap days included. */
 const TEN_YEARS_S = 3653 * 86_400;
 export const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
+/**
+ * encrypt_to: a list of age recipients. An empty list, or null (PATCH unsets it with null), is
+ * "not set": null, so nothing is sealed; a recipient given twice counts once.
+ */
+const recipientsValue = () => {
+  const list = listValue(
+    v.pipe(v.string(), v.check(isAgeRecipient, "not an age X25519 recipient (age1 followed by 58 letters and digits, as age-keygen prints)")),
+    "age X25519 recipients",
+  );
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (dataset.value === null) return null;
+      const r = v.safeParse(list, dataset.value);
+      if (!r.success) {
+        addIssue({ message: r.issues[0]?.message ?? "expected a list of age recipients" });
+        return NEVER;
+      }
+      return r.output.length ? [...new Set(r.output)] : null;
+    }),
+  );
+};
 /** metrics_listen: a loopback address only; metrics say much about a robot, and a Prometheus agent
  * on the machine (or a proxy) is the way to reach them from elsewhere. Port 0 picks a free one. */
 const LOOPBACK_LISTEN = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):(\d{1,5})$/i;
@@ -68,6 +91,7 @@ export interface Config {
   watch_paths: string[];
   watch_settle: number;
   watch_after_upload: (typeof WATCH_AFTER_UPLOAD)[number];
+  encrypt_to: string[] | null;
 }
 
 interface Field<T> {
@@ -353,6 +377,16 @@ export const FIELDS: Fields = {
     default: () => "keep",
     defaultText: "keep",
     description: "What happens to a watched file once its recording is uploaded: keep, or delete (only if it is still the file that was uploaded).",
+  },
+  encrypt_to: {
+    kind: "list",
+    schema: recipientsValue(),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "none (recordings are stored and uploaded as written)",
+    description:
+      "age recipients (age1... public keys) every closed segment and file is sealed to; only their identities can read the recording. Applies to objects sealed after a change.",
   },
 };
 

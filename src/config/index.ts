@@ -5,7 +5,7 @@ export { resolveConfig, redactConfig, type Resolved } from "./resolve.ts";
 export { loadConfig, homeOf, instanceOf, pathsOf, type Loaded, type LoadInput } from "./load.ts";
 export { resolvePaths, resolveDirPaths, resolveSystemPaths, isSystemService, MAX_SOCKET_PATH, type Paths } from "./paths.ts";
 export { createProfileStore, validateProfileName, type ProfileStore, type ProfileValues } from "./profiles.ts";
-export { parseBytes, parseBool, parseMode } from "./values.ts";
+export { parseBytes, parseBool, parseMode, sameValue } from "./values.ts";
 export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
 export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";
 export { configWarnings } from "./warnings.ts";

@@ -219,3 +219,6 @@ export const listValue = <T>(item: v.GenericSchema<unknown, T>, hint: string) =>
       return out;
     }),
   );
+/** Two config values are the same setting (lists compare item by item). */
+export const sameValue = (a: unknown, b: unknown) =>
+  a === b || (Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]));

@@ -1,6 +1,6 @@
 // The running daemon's configuration. Live fields change in place (PATCH /v1/config, `update`)
 // and listeners (uploader, storage) are told; any other field needs a restart.
-import { FIELD_NAMES, LIVE_FIELDS, parseField, type Config, type FieldName } from "../config/index.ts";
+import { FIELD_NAMES, LIVE_FIELDS, parseField, sameValue, type Config, type FieldName } from "../config/index.ts";
 import { ConflictError, ValidationError } from "../errors.ts";
 import type { LiveConfig } from "../api/index.ts";
 
@@ -38,7 +38,7 @@ export function createLiveConfig(initial: Config): LiveConfigHolder {
           throw new ValidationError((err as Error).message, field);
         }
       }
-      const changed = (Object.keys(parsed) as FieldName[]).filter((f) => JSON.stringify(parsed[f]) !== JSON.stringify(current[f]));
+      const changed = (Object.keys(parsed) as FieldName[]).filter((f) => !sameValue(parsed[f], current[f]));
       if (changed.length) {
         current = { ...current, ...(parsed as Partial<Config>) };
         for (const l of listeners) l(current, changed);

@@ -12,6 +12,7 @@ import { ensureDirDurable, fsyncDir, writeAllSync } from "./disk/durable-fs.ts";
 import { requireWritable } from "./ingest.ts";
 import { fileName, INCOMING, recordingDir, relPath } from "./disk/layout.ts";
 import { assertFileName } from "./input/names.ts";
+import { removePlaintext, sealedPath, type SealedObject } from "./seal/seal-object.ts";
 
 export interface StoredFile {
   name: string;
@@ -24,7 +25,9 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   requireWritable(ctx, id);
   const dir = join(recordingDir(ctx.root, id), "files");
   const finalPath = join(dir, name);
-  if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
+  // A sealed file is kept (and uploaded) only as "<name>.age": its name is taken all the same.
+  const taken = () => existsSync(finalPath) || existsSync(sealedPath(finalPath));
+  if (taken()) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
   if (contentLength !== undefined) ctx.budget.ensure(contentLength);
   ensureDirDurable(dir);
   // Not derived from the name: ".incoming-" plus a 255-character name is over NAME_MAX.
@@ -34,6 +37,8 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   let bytes = 0;
   let counted = 0;
   let sha256 = "";
+  let sealed: SealedObject | undefined;
+  const to = ctx.limits.encryptTo;
   const flusher = earlyWriteback(fd);
   try {
     const reader = body.getReader();
@@ -59,9 +64,16 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     closeSync(fd);
     sha256 = await hash.digest(tmp);
     requireWritable(ctx, id);
-    if (existsSync(finalPath)) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
-    renameSync(tmp, finalPath);
-    fsyncDir(dir);
+    if (taken()) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
+    if (to) {
+      // Sealed from the durable temp file: the plaintext never takes the file's name, so a
+      // crash leaves only an unacknowledged temp file (removed at start), never a plain file to adopt.
+      sealed = await ctx.compactor.seal({ path: tmp, recipients: to, out: sealedPath(finalPath) });
+      removePlaintext(tmp);
+    } else {
+      renameSync(tmp, finalPath);
+      fsyncDir(dir);
+    }
   } catch (err) {
     await flusher.idle();
     try {
@@ -77,26 +89,46 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   const path = relPath(id, fileName(name));
   const now = ctx.clock.now();
   ctx.budget.hold(-counted);
+  // What stays on disk and is uploaded: the ciphertext when sealed.
+  const stored = sealed ? { path: sealedPath(path), bytes: sealed.bytes, sha256: sealed.sha256 } : { path, bytes, sha256 };
   try {
     ctx.store.tx(() => {
-      ctx.budget.add(id, bytes);
-      ctx.store.run(ctx.store.db.insert(files).values({ recording_id: id, name, path, bytes, sha256, created_at: now }));
+      ctx.budget.add(id, stored.bytes);
+      ctx.store.run(
+        ctx.store.db.insert(files).values({
+          recording_id: id,
+          name,
+          path,
+          bytes,
+          sha256,
+          created_at: now,
+          ...(sealed ? { sealed_bytes: sealed.bytes, sealed_sha256: sealed.sha256, sealed_to: JSON.stringify(sealed.recipients) } : {}),
+        }),
+      );
       ctx.store.run(
         ctx.store.db
           .update(recordings)
-          .set({ bytes: sql`${recordings.bytes} + ${bytes}`, last_write_at: now, updated_at: now })
+          .set({ bytes: sql`${recordings.bytes} + ${stored.bytes}`, last_write_at: now, updated_at: now })
           .where(eq(recordings.id, id)),
       );
-      enqueueUpload(ctx, { recordingId: id, kind: "file", path, size: bytes, sha256, now });
+      enqueueUpload(ctx, { recordingId: id, kind: "file", path: stored.path, size: stored.bytes, sha256: stored.sha256, now });
     });
     ctx.lastWrite.set(id, ctx.clock.monotonic());
   } catch (err) {
     // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).
     ctx.budget.resync();
-    unlinkSync(finalPath);
+    unlinkSync(sealed ? sealedPath(finalPath) : finalPath);
     fsyncDir(dir);
     throw err;
   }
+  if (sealed)
+    ctx.emit("object.sealed", {
+      recording_id: id,
+      key: `${fileName(name)}.age`,
+      plaintext_bytes: bytes,
+      bytes: sealed.bytes,
+      recipients: sealed.recipients.length,
+    });
   ctx.emit("file.stored", { recording_id: id, name, bytes, sha256 });
   return { name, bytes, sha256 };
 }

@@ -54,6 +54,8 @@ export interface RecordingLimits {
   retentionMaxAgeMs?: number | null;
   /** Retention (opt-in): "delete-oldest" deletes the oldest stopped store-only recordings when a write would pass the limit. */
   retentionWhenFull?: "refuse" | "delete-oldest";
+  /** age recipients each closed segment and file is sealed to (null: stored as written). Changeable live. */
+  encryptTo: string[] | null;
 }
 
 /** Largest single message (an NDJSON line or a frame payload): a fact of recordings, not a setting. */
@@ -72,6 +74,7 @@ export interface LimitFields {
   offline: boolean;
   retention_max_age: number | null;
   retention_when_full: "refuse" | "delete-oldest";
+  encrypt_to: string[] | null;
 }
 
 export function limitsFromConfig(c: LimitFields): RecordingLimits {
@@ -85,6 +88,7 @@ export function limitsFromConfig(c: LimitFields): RecordingLimits {
     keepUploaded: c.keep_uploaded,
     chunkSizeBytes: c.chunk_size,
     ...retentionFromConfig(c),
+    encryptTo: c.encrypt_to,
   };
 }
 
@@ -113,6 +117,7 @@ export type RecordingEventType =
   | "segment.compacting"
   | "segment.closed"
   | "file.stored"
+  | "object.sealed"
   | "storage.evicted"
   | "recording.deleted"
   | "recording.repaired"

@@ -105,5 +105,16 @@ export const migrations: Migration[] = [
       "ALTER TABLE `recordings` ADD `priority` integer DEFAULT 1 NOT NULL;",
       "CREATE INDEX `recordings_upload_order` ON `recordings` (`priority`,`created_at`,`id`) WHERE state IN ('recording', 'finalizing', 'pending_upload', 'uploading');"
     ]
+  },
+  {
+    "tag": "0009_sealed_objects",
+    "statements": [
+      "ALTER TABLE `files` ADD `sealed_bytes` integer;",
+      "ALTER TABLE `files` ADD `sealed_sha256` text;",
+      "ALTER TABLE `files` ADD `sealed_to` text;",
+      "ALTER TABLE `segments` ADD `sealed_bytes` integer;",
+      "ALTER TABLE `segments` ADD `sealed_sha256` text;",
+      "ALTER TABLE `segments` ADD `sealed_to` text;"
+    ]
   }
 ];

@@ -88,6 +88,12 @@ export const segments = sqliteTable(
     end_time_ns: integer("end_time_ns"),
     created_at: integer("created_at").notNull(),
     closed_at: integer("closed_at"),
+    // Set once the object is sealed (encrypt_to): the ciphertext's size and sha256 (what is
+    // uploaded, as "<name>.age") and the recipients it was sealed to, as a JSON list. The
+    // plaintext's size and sha256 stay in bytes and sha256.
+    sealed_bytes: integer("sealed_bytes"),
+    sealed_sha256: text("sealed_sha256"),
+    sealed_to: text("sealed_to"),
   },
   (t) => [
     primaryKey({ columns: [t.recording_id, t.seq] }),
@@ -109,6 +115,12 @@ export const files = sqliteTable(
     bytes: integer("bytes").notNull(),
     sha256: text("sha256").notNull(),
     created_at: integer("created_at").notNull(),
+    // Set once the object is sealed (encrypt_to): the ciphertext's size and sha256 (what is
+    // uploaded, as "<name>.age") and the recipients it was sealed to, as a JSON list. The
+    // plaintext's size and sha256 stay in bytes and sha256.
+    sealed_bytes: integer("sealed_bytes"),
+    sealed_sha256: text("sealed_sha256"),
+    sealed_to: text("sealed_to"),
   },
   (t) => [primaryKey({ columns: [t.recording_id, t.name] })],
 );

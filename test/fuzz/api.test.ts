@@ -266,6 +266,7 @@ describe("fuzzing the daemon's API with generated input", () => {
       "path_to_store_record",
       "upload_url",
       "api_key",
+      "encrypt_to",
       "unknown_field",
       "__proto__",
     );

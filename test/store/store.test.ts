@@ -37,6 +37,7 @@ describe("createStore", () => {
       "0006_store_only",
       "0007_watched_files",
       "0008_upload_priority",
+      "0009_sealed_objects",
     ]);
     expect(store.raw<{ journal_mode: string }>("PRAGMA journal_mode")[0]?.journal_mode).toBe("wal");
     expect(store.raw<{ synchronous: number }>("PRAGMA synchronous")[0]?.synchronous).toBe(2);

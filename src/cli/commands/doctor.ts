@@ -5,6 +5,7 @@ import { defineCli } from "../command.ts";
 import { checkLine, type CheckResult } from "../doctor/check.ts";
 import { diskCheck, foldersCheck, permissionsCheck, serviceCheck, serviceDefinition, wakelockCheck } from "../doctor/local-checks.ts";
 import { clockCheck, targetCheck } from "../doctor/target-checks.ts";
+import { sealingCheck } from "../doctor/sealing-check.ts";
 import { EXIT } from "../../errors.ts";
 import { loadFromArgs } from "../load.ts";
 import { printJson } from "../output.ts";
@@ -13,7 +14,7 @@ export default defineCli({
   meta: {
     name: "doctor",
     description:
-      "Check this setup: file permissions, disk space against the storage limit, the upload target (reachable, credentials accepted), clock skew, wakelock, the service, and the folders the config writes. One line per check with its fix; exit 1 if any fails.",
+      "Check this setup: file permissions, disk space against the storage limit, the upload target (reachable, credentials accepted), clock skew, wakelock, the service, the folders the config writes, and sealing (no age identity kept beside the daemon). One line per check with its fix; exit 1 if any fails.",
   },
   args: { ...profileArg, ...instanceArg, ...jsonArg, ...configArgs },
   examples: ["nc-data-daemon doctor", "nc-data-daemon doctor --profile robot", "nc-data-daemon doctor --json | jq '.checks[] | select(.ok == false)'"],
@@ -38,6 +39,7 @@ export default defineCli({
       wakelockCheck(loaded, ctx.env),
       serviceCheck(def, health),
       foldersCheck(loaded, def?.manager === "systemd" ? def.file : null),
+      sealingCheck(loaded),
     ];
     const ok = checks.every((c) => c.ok);
     if (a.json) printJson(ctx, { ok, checks });

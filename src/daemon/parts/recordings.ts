@@ -38,6 +38,8 @@ export function recordingsPart(deps: { store: Store; recordings: Recordings; upl
     ctx.config.onChange((c, changed) => {
       if (changed.includes("storage_limit")) recordings.setStorageLimit(c.storage_limit);
       if (changed.some((f) => RETENTION_FIELDS.has(f))) recordings.setLimits(retentionFromConfig(c));
+      // Objects sealed from now on use the new recipients; sealed ones keep theirs.
+      if (changed.includes("encrypt_to")) recordings.setLimits({ encryptTo: c.encrypt_to });
     });
     let retentionDeleted = 0;
     ctx.events.subscribe({ types: new Set(["recording.deleted"]), onEvent: () => void retentionDeleted++, onClose: () => {} });

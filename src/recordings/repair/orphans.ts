@@ -15,6 +15,7 @@ import { markSegmentClosed } from "../segments/segments.ts";
 import { vouchedByLater } from "./open-segments.ts";
 import { enqueueUpload } from "../uploads/upload-queue.ts";
 import type { ReconcileReport } from "./report.ts";
+import { isAgeFile, SEALED_SUFFIX } from "../seal/seal-object.ts";
 
 /** Adopts the recording's orphan segments and files, and removes its partial incoming files. */
 export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
@@ -84,7 +85,11 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
     );
 
   const fileDir = join(dir, "files");
-  const knownFiles = new Set(store.all(store.db.select().from(files).where(eq(files.recording_id, id))).map((f) => f.name));
+  const knownFiles = new Set(
+    store
+      .all(store.db.select().from(files).where(eq(files.recording_id, id)))
+      .flatMap((f) => (f.sealed_sha256 ? [f.name, `${f.name}${SEALED_SUFFIX}`] : [f.name])),
+  );
   for (const f of existsSync(fileDir) ? readdirSync(fileDir) : []) {
     if (f.startsWith(INCOMING)) {
       unlinkSync(join(fileDir, f));
@@ -93,6 +98,20 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
       continue;
     }
     if (knownFiles.has(f)) continue;
+    if (f.endsWith(SEALED_SUFFIX) && isAgeFile(join(fileDir, f))) {
+      if (report.rebuilt.includes(id)) {
+        // The database was lost: this may be an acknowledged file, and its plaintext's sha256
+        // went with the database. It is kept, not uploaded; its owner can open it with the identity.
+        ctx.log.warn(`Left ${relPath(id, fileName(f))} in place: a sealed file found while rebuilding the database is not uploaded.`);
+        continue;
+      }
+      // Sealed, but the crash came before its row: the file was never acknowledged, and a
+      // ciphertext adopted as a file of its own would be uploaded under the wrong name.
+      unlinkSync(join(fileDir, f));
+      ctx.log.warn(`Removed ${relPath(id, fileName(f))}: a sealed file whose upload was interrupted before it was acknowledged.`);
+      report.removed_partial.push(relPath(id, fileName(f)));
+      continue;
+    }
     const path = relPath(id, fileName(f));
     const bytes = statSync(join(fileDir, f)).size;
     const sha256 = sha256File(join(fileDir, f));

@@ -2,13 +2,20 @@
 // a second entry point (scripts/compile.ts); Deno loads it from source. Messages: { id, job } in,
 // { id, result } or { id, error } out.
 import { getRuntime } from "../../runtime/index.ts";
-import { compactSegmentFile, hashSegmentFile, type CompactJob } from "./segment-compact-file.ts";
+import { sealFile } from "../seal/seal-object.ts";
+import type { WorkerTask } from "./segment-compact.ts";
+import { compactSegmentFile, hashSegmentFile } from "./segment-compact-file.ts";
 
-declare const self: { onmessage: ((e: MessageEvent<{ id: number; job: CompactJob }>) => void) | null; postMessage(msg: unknown): void };
+declare const self: { onmessage: ((e: MessageEvent<{ id: number; task: WorkerTask }>) => void) | null; postMessage(msg: unknown): void };
 
 self.onmessage = async (e) => {
-  const { id, job } = e.data;
+  const { id, task } = e.data;
   try {
+    if (task.kind === "seal") {
+      self.postMessage({ id, result: await sealFile(task.job.path, task.job.recipients, task.job.out) });
+      return;
+    }
+    const job = task.job;
     const runtime = await getRuntime();
     // Every message read is garbage once copied into its new chunk: collected chunk by chunk,
     // the worker's heap stays near one chunk's worth instead of growing with the segment. A

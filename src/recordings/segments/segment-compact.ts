@@ -4,18 +4,31 @@
 // Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
 // moment, never a segment left without its rewrite. Small segments (a recording stopped after a
 // few messages, most CLI recordings) are rewritten in-thread too: under a millisecond of work,
-// where starting a worker costs more time and its own heap (several MiB of RSS).
+// where starting a worker costs more time and its own heap (several MiB of RSS). Sealing
+// (encrypt_to: ChaCha20-Poly1305 in JavaScript, about 10 s of CPU per GiB here) runs on the same
+// worker, in the same queue, for segments and files alike.
 const IN_THREAD_BELOW = 64 * 1024;
 import { statSync } from "node:fs";
 import type { Runtime } from "../../runtime/index.ts";
+import { sealFile, type SealedObject } from "../seal/seal-object.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
+
+/** Seal `path` to `recipients` into `out` (see seal/seal-object.ts). */
+export interface SealJob {
+  path: string;
+  recipients: string[];
+  out: string;
+}
 
 export interface Compactor {
   compact(job: CompactJob): Promise<CompactResult>;
+  seal(job: SealJob): Promise<SealedObject>;
   close(): void;
 }
 
-type Answer = { id: number; result?: CompactResult; error?: string };
+/** What the worker is asked: a rewrite (or hash), or a sealing. */
+export type WorkerTask = { kind: "compact"; job: CompactJob } | { kind: "seal"; job: SealJob };
+type Answer = { id: number; result?: unknown; error?: string };
 // In the compiled binary every module shares the bundle's URL, and the worker's entry is found
 // by its path from the entry points' common folder (src/); a URL beside this module names a
 // file the binary does not hold, and the worker would never start. From source (bun, Deno) it
@@ -30,9 +43,13 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
   let waiting = 0;
-  const inThread = (job: CompactJob) => (job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress));
+  const inThread = async (task: WorkerTask): Promise<unknown> => {
+    if (task.kind === "seal") return sealFile(task.job.path, task.job.recipients, task.job.out);
+    const job = task.job;
+    return job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress);
+  };
 
-  const onWorker = (job: CompactJob): Promise<CompactResult> => {
+  const onWorker = (task: WorkerTask): Promise<unknown> => {
     if (!worker && !broken) {
       try {
         worker = new Worker(workerEntry(), { type: "module" });
@@ -41,13 +58,13 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
       }
     }
     const w = worker;
-    if (!w) return Promise.resolve().then(() => inThread(job));
+    if (!w) return Promise.resolve().then(() => inThread(task));
     const id = nextId++;
-    return new Promise<CompactResult>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       w.onmessage = (e: MessageEvent<Answer>) => {
         if (e.data.id !== id) return;
         if (e.data.error !== undefined) reject(new Error(e.data.error));
-        else resolve(e.data.result!);
+        else resolve(e.data.result);
       };
       w.onerror = (e) => {
         // The thread itself failed (not the rewrite): redo this one here, and use no worker again.
@@ -55,40 +72,39 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
         broken = true;
         worker = undefined;
         w.terminate();
-        try {
-          resolve(inThread(job));
-        } catch (err) {
-          reject(err as Error);
-        }
+        inThread(task).then(resolve, reject);
       };
-      w.postMessage({ id, job });
+      w.postMessage({ id, task });
     });
   };
 
-  return {
-    compact(job) {
-      waiting++;
-      const small = (() => {
-        try {
-          return statSync(job.path).size < IN_THREAD_BELOW;
-        } catch {
-          return false; // the rewrite reports the missing file
+  const enqueue = (task: WorkerTask): Promise<unknown> => {
+    waiting++;
+    const small = (() => {
+      try {
+        return statSync(task.job.path).size < IN_THREAD_BELOW;
+      } catch {
+        return false; // the rewrite reports the missing file
+      }
+    })();
+    // Each rewrite starts from a fresh turn of the event loop: the acknowledgement of the batch
+    // that closed the segment goes out first, and a backlog (resumed at start) never runs
+    // back to back in microtasks while requests wait.
+    const run = queue.then(nextTurn).then(() => (small ? inThread(task) : onWorker(task)));
+    queue = run
+      .catch(() => {})
+      .finally(() => {
+        if (--waiting === 0 && worker) {
+          worker.terminate();
+          worker = undefined;
         }
-      })();
-      // Each rewrite starts from a fresh turn of the event loop: the acknowledgement of the batch
-      // that closed the segment goes out first, and a backlog (resumed at start) never runs
-      // back to back in microtasks while requests wait.
-      const run = queue.then(nextTurn).then(() => (small ? inThread(job) : onWorker(job)));
-      queue = run
-        .catch(() => {})
-        .finally(() => {
-          if (--waiting === 0 && worker) {
-            worker.terminate();
-            worker = undefined;
-          }
-        });
-      return run;
-    },
+      });
+    return run;
+  };
+
+  return {
+    compact: (job) => enqueue({ kind: "compact", job }) as Promise<CompactResult>,
+    seal: (job) => enqueue({ kind: "seal", job }) as Promise<SealedObject>,
     /** Stops the worker; a rewrite it was running stays unanswered (its temp file is redone at the next start). */
     close() {
       worker?.terminate();

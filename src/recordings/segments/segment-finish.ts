@@ -10,6 +10,7 @@ import { enqueueUpload } from "../uploads/upload-queue.ts";
 import { relPath, segmentName } from "../disk/layout.ts";
 import { assertInStore } from "../disk/safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
+import { removePlaintext, sealedPath, type SealedObject } from "../seal/seal-object.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */
 export const compactTmpPath = (path: string) => `${path}.compact`;
@@ -45,8 +46,13 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
         return ctx.compactor.compact({ ...rewrite, hashOnly: true });
       });
     })
-    .then((r) => {
-      if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r);
+    .then(async (r) => {
+      // Sealed after the rewrite, to the recipients set now: a later change of encrypt_to
+      // applies to segments not yet sealed. A crash before its row is updated redoes both.
+      const to = ctx.limits.encryptTo;
+      const plain = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
+      const sealed = to && !ctx.abandoned ? await ctx.compactor.seal({ path: plain, recipients: to, out: sealedPath(plain) }) : undefined;
+      if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r, sealed);
     })
     .catch((err) => {
       // Not even hashed: it stays closed without sha256, and the next start tries again.
@@ -62,7 +68,7 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
   ctx.cleanups.add(job);
 }
 
-function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactResult): void {
+function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactResult, sealed?: SealedObject): void {
   const { store } = ctx;
   const row = store.get(
     store.db
@@ -75,12 +81,18 @@ function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactRes
   const name = segmentName(seq);
   const path = relPath(recordingId, name);
   const now = ctx.clock.now();
-  const delta = r.bytes - row.bytes;
+  // What stays on disk and is uploaded: the ciphertext when sealed.
+  const stored = sealed ? { path: sealedPath(path), bytes: sealed.bytes, sha256: sealed.sha256 } : { path, bytes: r.bytes, sha256: r.sha256 };
+  const delta = stored.bytes - row.bytes;
   store.tx(() => {
     store.run(
       store.db
         .update(segments)
-        .set({ bytes: r.bytes, sha256: r.sha256 })
+        .set({
+          bytes: r.bytes,
+          sha256: r.sha256,
+          ...(sealed ? { sealed_bytes: sealed.bytes, sealed_sha256: sealed.sha256, sealed_to: JSON.stringify(sealed.recipients) } : {}),
+        })
         .where(and(eq(segments.recording_id, recordingId), eq(segments.seq, seq))),
     );
     store.run(
@@ -90,8 +102,18 @@ function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactRes
         .where(eq(recordings.id, recordingId)),
     );
     ctx.budget.add(recordingId, delta);
-    enqueueUpload(ctx, { recordingId, kind: "segment", path, size: r.bytes, sha256: r.sha256, now, ignoreExisting: true });
+    enqueueUpload(ctx, { recordingId, kind: "segment", path: stored.path, size: stored.bytes, sha256: stored.sha256, now, ignoreExisting: true });
   });
+  if (sealed) {
+    removePlaintext(assertInStore(ctx.root, path));
+    ctx.emit("object.sealed", {
+      recording_id: recordingId,
+      key: `${name}.age`,
+      plaintext_bytes: r.bytes,
+      bytes: sealed.bytes,
+      recipients: sealed.recipients.length,
+    });
+  }
   ctx.emit("segment.closed", {
     recording_id: recordingId,
     seq,
@@ -117,4 +139,20 @@ export function resumeCompactions(ctx: Ctx): void {
     "SELECT recording_id, seq FROM segments INDEXED BY segments_unhashed WHERE state = 'closed' AND sha256 IS NULL",
   );
   for (const r of rows) startCompaction(ctx, r.recording_id, r.seq);
+  removeSealedPlaintexts(ctx);
+}
+
+/** A crash between a segment's sealing being recorded and its plaintext's removal leaves the
+ * plaintext: it goes now. Only recordings with bytes on disk are looked at. */
+function removeSealedPlaintexts(ctx: Ctx): void {
+  const rows = ctx.store.raw<{ path: string }>(
+    "SELECT s.path FROM segments s JOIN recordings r ON r.id = s.recording_id WHERE r.local_bytes != 0 AND s.sealed_sha256 IS NOT NULL",
+  );
+  for (const r of rows) {
+    try {
+      removePlaintext(assertInStore(ctx.root, r.path));
+    } catch (err) {
+      ctx.log.warn(`Plaintext of sealed segment ${r.path} could not be removed (${(err as Error).message}).`);
+    }
+  }
 }
