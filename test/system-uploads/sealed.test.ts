@@ -237,7 +237,7 @@ describe.skipIf(noAge)("sealed recordings", () => {
     const r = await d.cli(["config", "validate", "--encrypt-to", `${recipient},${broken}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Invalid encrypt_to`);
-    expect(r.stderr).toContain(`item "${broken}" is not an age X25519 recipient`);
+    expect(r.stderr).toContain(`("${broken}"): not an age X25519 recipient`);
     const ok = await d.cli(["config", "validate", "--encrypt-to", recipient, "--encrypt-to", keygen().recipient]);
     expect(ok.code).toBe(0);
   }, 60_000);
@@ -387,7 +387,7 @@ describe("encrypt_to as a list field", () => {
     const bad = await run(["config", "validate"], { home, env: { NCD_ENCRYPT_TO: `${a},not-a-key` } });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("Invalid encrypt_to");
-    expect(bad.stderr).toContain('from environment variable NCD_ENCRYPT_TO: item "not-a-key" is not an age X25519 recipient');
+    expect(bad.stderr).toContain('from environment variable NCD_ENCRYPT_TO: item 2 ("not-a-key"): not an age X25519 recipient');
     rmSync(home, { recursive: true, force: true });
   }, 60_000);
 });

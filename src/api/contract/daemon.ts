@@ -44,9 +44,7 @@ const KIND_SCHEMA = {
   list: v.array(v.string()),
 };
 export const ConfigSchema = v.strictObject(
-  Object.fromEntries(
-    FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" || FIELDS[f].kind === "list" ? KIND_SCHEMA[FIELDS[f].kind] : v.nullable(KIND_SCHEMA[FIELDS[f].kind])]),
-  ),
+  Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? KIND_SCHEMA.bool : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
 ) as unknown as v.GenericSchema<Config, Config>;
 
 export const ConfigAnswerSchema = v.strictObject({ config: ConfigSchema });
