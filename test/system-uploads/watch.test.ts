@@ -190,6 +190,8 @@ describe("watched folders", () => {
     holder.kill(9);
     await holder.exited;
     await waitFor("the upload", () => manifests(s.target).length === 1, 60_000);
+    // The event stream may deliver the adoption after the upload's files are already in the target.
+    await waitFor("the adoption event", () => s.events.some((e) => e.type === "watch.adopted"), 60_000);
     const types = s.events.map((e) => e.type);
     expect(types.indexOf("watch.adopted")).toBeGreaterThan(types.indexOf("watch.still_open"));
     expect(readFileSync(join(s.target, uploadedFiles(s.target, "held.log")[0]!), "utf8")).toBe("held");
