@@ -128,6 +128,9 @@ describe("sealing and crashes", () => {
     await fx.recs.putFile(r.id, "good.txt", new Blob(["good"]).stream());
     await fx.recs.putFile(r.id, "bare.txt", new Blob(["bare"]).stream());
     await fx.recs.putFile(r.id, "swapped.txt", new Blob(["swapped"]).stream());
+    // As long as a sealed name may be (251 + ".age"): its note is named by the name's sha256.
+    const long = `${"l".repeat(247)}.txt`;
+    await fx.recs.putFile(r.id, long, new Blob(["long"]).stream());
     await fx.recs.stop(r.id);
     const files = join(fx.root, r.id, "files");
     rmSync(join(files, ".bare.txt.age.json"));
@@ -139,16 +142,17 @@ describe("sealing and crashes", () => {
     fx = fx.reopen();
     const report = fx.recs.reconcile();
     expect(report.rebuilt).toEqual([r.id]);
-    expect(report.adopted.sort()).toEqual([`${r.id}/files/good.txt.age`, `${r.id}/segments/000001.mcap.age`]);
+    expect(report.adopted.sort()).toEqual([`${r.id}/files/${long}.age`, `${r.id}/files/good.txt.age`, `${r.id}/segments/000001.mcap.age`].sort());
     await fx.recs.segmentsSettled();
     const rec = fx.recs.get(r.id);
     expect(rec.state).toBe("pending_upload");
     expect(rec.message_count).toBe(30);
-    expect(rec.files.map((f: { name: string }) => f.name)).toEqual(["good.txt"]);
+    expect(rec.files.map((f: { name: string }) => f.name).sort()).toEqual(["good.txt", long].sort());
     expect(existsSync(join(files, "bare.txt.age"))).toBe(true);
     expect(existsSync(join(files, "swapped.txt.age"))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
-    expect(manifest.files[0].sealed.plaintext_sha256).toBe(sha256(new TextEncoder().encode("good")));
+    const byName = Object.fromEntries(manifest.files.map((f: { name: string; sealed: { plaintext_sha256: string } }) => [f.name, f.sealed.plaintext_sha256]));
+    expect(byName).toEqual({ "good.txt": sha256(new TextEncoder().encode("good")), [long]: sha256(new TextEncoder().encode("long")) });
     const segment = manifest.segments[0];
     const plain = await open(join(fx.root, r.id, segment.key), identity);
     expect({ bytes: plain.length, sha256: sha256(plain) }).toEqual({ bytes: segment.sealed.plaintext_bytes, sha256: segment.sealed.plaintext_sha256 });
@@ -157,6 +161,6 @@ describe("sealing and crashes", () => {
       .filter((u) => u.kind !== "manifest")
       .map((u) => u.remote_key.slice(r.id.length + 1))
       .sort();
-    expect(keys).toEqual(["files/good.txt.age", "segments/000001.mcap.age"]);
+    expect(keys).toEqual([`files/${long}.age`, "files/good.txt.age", "segments/000001.mcap.age"].sort());
   });
 });

@@ -5,6 +5,8 @@
 // before the ciphertext takes its name, so a lost database is rebuilt from disk for sealed
 // recordings too (repair/sealed-orphans.ts). It holds no key and nothing the manifest does not list.
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "./durable-fs.ts";
 
@@ -29,8 +31,15 @@ export interface SealNote {
   segment?: { message_count: number; start_time_ns: string | null; end_time_ns: string | null; traces: SealNoteTrace[] };
 }
 
-/** Where the note of the sealed object at `agePath` lives. */
-export const sealNotePath = (agePath: string) => join(dirname(agePath), `.${basename(agePath)}.json`);
+/** Longest object name whose note is named after it: with ".", ".json" and the write's ".tmp", 255 (NAME_MAX). */
+const NAMED_NOTE_MAX = 255 - 10;
+
+/** Where the note of the sealed object at `agePath` lives; for a longer name, one named by its sha256. */
+export function sealNotePath(agePath: string): string {
+  const name = basename(agePath);
+  const short = Buffer.byteLength(name) <= NAMED_NOTE_MAX ? name : `${createHash("sha256").update(name).digest("hex")}.age`;
+  return join(dirname(agePath), `.${short}.json`);
+}
 /** True for a note's file name (in segments/ or files/). */
 export const isSealNoteName = (name: string) => name.startsWith(".") && name.endsWith(".age.json");
 
