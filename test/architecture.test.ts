@@ -103,7 +103,8 @@ describe("architecture", () => {
       // requireRecording: the recording's row or a not-found error.
       uploads: ["disk/", "recording-row.ts"],
       // Start-up repair runs the operations (a stop it finishes) on every unit.
-      repair: ["disk/", "input/", "segments/", "uploads/", "seal/", "finalize.ts", "ids.ts"],
+      // ...and the u64 time rule, for a sealed segment adopted from its seal note.
+      repair: ["disk/", "input/", "segments/", "uploads/", "seal/", "finalize.ts", "ids.ts", "sql-int64.ts"],
       // Watched folders: the operations it runs come in as ports (AdoptOps); the stored file's shape and the u64 time rule.
       watch: ["put-file.ts", "sql-int64.ts"],
     };

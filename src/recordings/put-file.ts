@@ -12,7 +12,8 @@ import { ensureDirDurable, fsyncDir, writeAllSync } from "./disk/durable-fs.ts";
 import { requireWritable } from "./ingest.ts";
 import { fileName, INCOMING, recordingDir, relPath } from "./disk/layout.ts";
 import { assertFileName } from "./input/names.ts";
-import { removePlaintext, sealedPath, type SealedObject } from "./seal/seal-object.ts";
+import { removePlaintext, sealedPath, sealedSizeBound, type SealedObject } from "./seal/seal-object.ts";
+import { removeSealNote } from "./disk/seal-note.ts";
 
 export interface StoredFile {
   name: string;
@@ -68,7 +69,17 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     if (to) {
       // Sealed from the durable temp file: the plaintext never takes the file's name, so a
       // crash leaves only an unacknowledged temp file (removed at start), never a plain file to adopt.
-      sealed = await ctx.compactor.seal({ path: tmp, recipients: to, out: sealedPath(finalPath) });
+      // Plaintext and ciphertext are on disk together until the seal is durable: the
+      // ciphertext needs room under storage_limit too, or the file is refused (nothing stored).
+      const room = sealedSizeBound(bytes, to.length);
+      ctx.budget.ensure(room);
+      ctx.budget.hold(room);
+      try {
+        const note = { plaintext_bytes: bytes, plaintext_sha256: sha256, recipients: to };
+        sealed = await ctx.compactor.seal({ path: tmp, recipients: to, out: sealedPath(finalPath), note });
+      } finally {
+        ctx.budget.hold(-room);
+      }
       removePlaintext(tmp);
     } else {
       renameSync(tmp, finalPath);
@@ -118,6 +129,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     // Not recorded, so not acknowledged: the file goes too (else a restart would adopt it).
     ctx.budget.resync();
     unlinkSync(sealed ? sealedPath(finalPath) : finalPath);
+    if (sealed) removeSealNote(sealedPath(finalPath));
     fsyncDir(dir);
     throw err;
   }

@@ -10,6 +10,7 @@
 // renamed into TRASH, its row is deleted (one transaction), then the folder is removed. At the
 // next start, a folder in TRASH whose row is still there goes back (the delete never happened);
 // one without a row is removed.
+import { removeSealNote } from "./disk/seal-note.ts";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -180,6 +181,7 @@ function deleteLocalCopy(ctx: Ctx, id: string): number {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
+    removeSealNote(assertInStore(ctx.root, u.local_path));
     if (ctx.store.tx(() => ctx.budget.localCopyDeleted(u))) freed += u.size;
   }
   return freed;

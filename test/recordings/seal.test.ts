@@ -4,7 +4,7 @@
 // opens it with Debian's age).
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Decrypter, generateIdentity, identityToRecipient } from "age-encryption";
 import { makeFixture, type Fixture } from "./fixture.ts";
@@ -42,8 +42,9 @@ describe("sealing", () => {
     await fx.recs.putFile(r.id, "calib.txt", new Blob([note]).stream());
     await fx.recs.stop(r.id);
     const dir = join(fx.root, r.id);
-    expect(readdirSync(join(dir, "segments"))).toEqual(["000001.mcap.age"]);
-    expect(readdirSync(join(dir, "files"))).toEqual(["calib.txt.age"]);
+    // Each beside its seal note, from which a lost database is rebuilt.
+    expect(readdirSync(join(dir, "segments")).sort()).toEqual([".000001.mcap.age.json", "000001.mcap.age"]);
+    expect(readdirSync(join(dir, "files")).sort()).toEqual([".calib.txt.age.json", "calib.txt.age"]);
 
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     const objects = [...manifest.segments, ...manifest.files];
@@ -114,8 +115,52 @@ describe("sealing and crashes", () => {
     copyFileSync(join(files, "kept.txt.age"), join(files, "torn.txt.age"));
     fx = fx.reopen();
     const report = fx.recs.reconcile();
-    expect(readdirSync(files).sort()).toEqual(["kept.txt.age"]);
+    expect(readdirSync(files).sort()).toEqual([".kept.txt.age.json", "kept.txt.age"]);
     expect(report.removed_partial).toEqual([`${r.id}/files/torn.txt.age`]);
     expect(report.adopted).toEqual([]);
+  });
+
+  test("with the database lost, a sealed object is rebuilt from its seal note; one whose note is missing or does not match is left in place, not uploaded", async () => {
+    const { identity, recipient } = await keyPair();
+    fx = makeFixture({ encryptTo: [recipient] });
+    const r = fx.recs.create();
+    await fx.recs.appendNdjson(r.id, lines(30));
+    await fx.recs.putFile(r.id, "good.txt", new Blob(["good"]).stream());
+    await fx.recs.putFile(r.id, "bare.txt", new Blob(["bare"]).stream());
+    await fx.recs.putFile(r.id, "swapped.txt", new Blob(["swapped"]).stream());
+    // As long as a sealed name may be (251 + ".age"): its note is named by the name's sha256.
+    const long = `${"l".repeat(247)}.txt`;
+    await fx.recs.putFile(r.id, long, new Blob(["long"]).stream());
+    await fx.recs.stop(r.id);
+    const files = join(fx.root, r.id, "files");
+    rmSync(join(files, ".bare.txt.age.json"));
+    // Another object's ciphertext under swapped.txt's name: its note does not describe it.
+    copyFileSync(join(files, "good.txt.age"), join(files, "swapped.txt.age"));
+    fx.recs.abandonForTest();
+    fx.store.close();
+    for (const s of ["", "-wal", "-shm"]) rmSync(fx.dbPath + s, { force: true });
+    fx = fx.reopen();
+    const report = fx.recs.reconcile();
+    expect(report.rebuilt).toEqual([r.id]);
+    expect(report.adopted.sort()).toEqual([`${r.id}/files/${long}.age`, `${r.id}/files/good.txt.age`, `${r.id}/segments/000001.mcap.age`].sort());
+    await fx.recs.segmentsSettled();
+    const rec = fx.recs.get(r.id);
+    expect(rec.state).toBe("pending_upload");
+    expect(rec.message_count).toBe(30);
+    expect(rec.files.map((f: { name: string }) => f.name).sort()).toEqual(["good.txt", long].sort());
+    expect(existsSync(join(files, "bare.txt.age"))).toBe(true);
+    expect(existsSync(join(files, "swapped.txt.age"))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(fx.root, r.id, "manifest.json"), "utf8"));
+    const byName = Object.fromEntries(manifest.files.map((f: { name: string; sealed: { plaintext_sha256: string } }) => [f.name, f.sealed.plaintext_sha256]));
+    expect(byName).toEqual({ "good.txt": sha256(new TextEncoder().encode("good")), [long]: sha256(new TextEncoder().encode("long")) });
+    const segment = manifest.segments[0];
+    const plain = await open(join(fx.root, r.id, segment.key), identity);
+    expect({ bytes: plain.length, sha256: sha256(plain) }).toEqual({ bytes: segment.sealed.plaintext_bytes, sha256: segment.sealed.plaintext_sha256 });
+    const keys = fx.recs.uploads
+      .ready()
+      .filter((u) => u.kind !== "manifest")
+      .map((u) => u.remote_key.slice(r.id.length + 1))
+      .sort();
+    expect(keys).toEqual([`files/${long}.age`, "files/good.txt.age", "segments/000001.mcap.age"].sort());
   });
 });

@@ -162,7 +162,15 @@ describe.skipIf(noAge)("sealed recordings", () => {
     expect(texts.filter((t) => t.includes(MARKER))).toHaveLength(1);
 
     const kept = findRecordingDir(d.home, rec.id)!;
-    expect([...readdirSync(join(kept, "segments")), ...readdirSync(join(kept, "files"))].sort()).toEqual(["000001.mcap.age", "big.bin.age", "note.txt.age"]);
+    // Each sealed object with its seal note (what a rebuild from disk reads), and nothing else.
+    expect([...readdirSync(join(kept, "segments")), ...readdirSync(join(kept, "files"))].sort()).toEqual([
+      ".000001.mcap.age.json",
+      ".big.bin.age.json",
+      ".note.txt.age.json",
+      "000001.mcap.age",
+      "big.bin.age",
+      "note.txt.age",
+    ]);
     // Neither the target nor the robot's store, state database or logs hold the plaintext or a key.
     await d.close();
     expect(filesHolding(target, MARKER)).toEqual([]);
@@ -192,6 +200,75 @@ describe.skipIf(noAge)("sealed recordings", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("note.txt.age decrypted to");
   }, 120_000);
+
+  test("a sealed recording whose state database is lost before upload is rebuilt from disk, uploaded, and opened by Debian's age to the manifest's plaintext", async () => {
+    const { key, recipient } = keygen();
+    const target = tempDir("ncd-lostdb-");
+    const d = await startDaemon({ uploadUrl: `file://${target}/prefix`, args: ["--offline", "--encrypt-to", recipient] });
+    daemons.push(d);
+    const note = new TextEncoder().encode("sealed, then the database went\n");
+    const big = randomBytes(MiB + 9);
+    const rec = await d.api<{ id: string }>("POST", "/v1/recordings", { name: "lost-db" });
+    await postLines(
+      d,
+      rec.id,
+      Array.from({ length: 120 }, (_, i) => ({ trace: i % 2 ? "/odd" : "/even", timestamp: 1 + i, data: { i } })),
+    );
+    await d.api("PUT", `/v1/recordings/${rec.id}/files/note.txt`, note);
+    await d.api("PUT", `/v1/recordings/${rec.id}/files/big.bin`, big);
+    const stopped = await d.api("POST", `/v1/recordings/${rec.id}/stop`);
+    expect(stopped.state).toBe("pending_upload");
+    // Every object sealed and its plaintext gone before the database is.
+    const kept = findRecordingDir(d.home, rec.id)!;
+    await waitFor(
+      "every object sealed",
+      () => [...readdirSync(join(kept, "segments")), ...readdirSync(join(kept, "files"))].filter((f) => f.endsWith(".age")).length === 3,
+    );
+    await d.kill9();
+    const db = join(d.home, ".neuracore", "data_daemon", "state.db");
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
+
+    const again = await startDaemon({ uploadUrl: `file://${target}/prefix`, home: d.home, args: ["--encrypt-to", recipient] });
+    daemons.push(again);
+    expect((await waitState(again, rec.id, ["uploaded", "failed"])).state).toBe("uploaded");
+    const recordingDir = join(target, "prefix", "default", rec.id);
+    const { manifest, objects } = remoteManifest(recordingDir);
+    expect(objects.map((o) => o.key).sort()).toEqual(["files/big.bin.age", "files/note.txt.age", "segments/000001.mcap.age"]);
+    expectOpensToManifest(recordingDir, objects, key, recipient);
+    const byName = Object.fromEntries(manifest.files.map((f: Sealed & { name: string }) => [f.name, f.sealed!.plaintext_sha256]));
+    expect(byName).toEqual({ "note.txt": sha256(note), "big.bin": sha256(big) });
+    // The traces and counts, unreadable in the ciphertext, came back from the segment's seal note.
+    expect(manifest.message_count).toBe(120);
+    expect(manifest.segments[0].message_count).toBe(120);
+    expect(manifest.traces.map((t: { name: string; message_count: number }) => [t.name, t.message_count])).toEqual([
+      ["/even", 60],
+      ["/odd", 60],
+    ]);
+  }, 120_000);
+
+  test("a file whose plaintext fits storage_limit but not beside its ciphertext is refused with 507 and nothing stored; one that fits is stored sealed", async () => {
+    const { recipient } = keygen();
+    const d = await startDaemon({ uploadUrl: `file://${tempDir("ncd-sealfull-")}`, args: ["--offline", "--encrypt-to", recipient, "--storage-limit", "3mb"] });
+    daemons.push(d);
+    const rec = await d.api<{ id: string }>("POST", "/v1/recordings", { name: "full" });
+    // 2 MB of plaintext fits a 3 MB limit; 2 MB more of ciphertext beside it does not.
+    const refused = await fetch(`http://localhost/v1/recordings/${rec.id}/files/big.bin`, {
+      method: "PUT",
+      unix: d.socket,
+      body: randomBytes(2_000_000),
+    } as RequestInit);
+    expect(refused.status).toBe(507);
+    expect(await refused.text()).toContain("storage_limit");
+    const files = join(findRecordingDir(d.home, rec.id)!, "files");
+    expect(readdirSync(files)).toEqual([]);
+    const ok = await fetch(`http://localhost/v1/recordings/${rec.id}/files/small.bin`, {
+      method: "PUT",
+      unix: d.socket,
+      body: randomBytes(1_000_000),
+    } as RequestInit);
+    expect(ok.status).toBe(201);
+    expect(readdirSync(files).filter((f) => !f.startsWith("."))).toEqual(["small.bin.age"]);
+  }, 60_000);
 
   test("the marker check sees plaintext: the same recording unsealed leaves the marker in the target", async () => {
     const target = tempDir("ncd-plaintarget-");
@@ -306,7 +383,7 @@ describe.skipIf(noAge)("sealing a large file", () => {
     rmSync(source);
 
     const files = join(findRecordingDir(d.home, rec.id)!, "files");
-    expect(readdirSync(files)).toEqual(["big.bin.age"]);
+    expect(readdirSync(files).sort()).toEqual([".big.bin.age.json", "big.bin.age"]);
     const age = Bun.spawn([AGE!, "--decrypt", "--identity", key, join(files, "big.bin.age")], { stdout: "pipe", stderr: "pipe" });
     const opened = createHash("sha256");
     let bytes = 0;

@@ -8,6 +8,7 @@
  */
 import { statfsSync, unlinkSync } from "node:fs";
 import { assertInStore } from "./safe-paths.ts";
+import { removeSealNote } from "./seal-note.ts";
 import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import { StorageFullError } from "../../errors.ts";
@@ -94,6 +95,11 @@ export function createStorageBudget(deps: {
           log.warn(`Could not evict ${u.local_path}: ${(err as Error).message}`);
           continue;
         }
+      }
+      try {
+        removeSealNote(assertInStore(root, u.local_path));
+      } catch (err) {
+        log.warn(`Could not remove the seal note of ${u.local_path}: ${(err as Error).message}`);
       }
       if (!store.tx(() => budget.localCopyDeleted(u))) continue;
       freed += u.size;

@@ -16,6 +16,8 @@ import { vouchedByLater } from "./open-segments.ts";
 import { enqueueUpload } from "../uploads/upload-queue.ts";
 import type { ReconcileReport } from "./report.ts";
 import { isAgeFile, SEALED_SUFFIX } from "../seal/seal-object.ts";
+import { removeSealNote } from "../disk/seal-note.ts";
+import { adoptSealedFile, adoptSealedSegment, seqOfSealedSegment } from "./sealed-orphans.ts";
 
 /** Adopts the recording's orphan segments and files, and removes its partial incoming files. */
 export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
@@ -26,10 +28,19 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
   const segDir = join(dir, "segments");
   let maxSeq = 0;
   for (const f of existsSync(segDir) ? readdirSync(segDir).sort() : []) {
+    const sealedSeq = seqOfSealedSegment(f);
+    if (sealedSeq !== undefined) {
+      // Sorted after its plaintext ("000001.mcap" < "000001.mcap.age"): a plaintext adopted
+      // above is sealed again, and this older ciphertext gives way to it.
+      maxSeq = Math.max(maxSeq, sealedSeq);
+      if (!knownSeqs.has(sealedSeq) && adoptSealedSegment(ctx, id, sealedSeq, segmentName(sealedSeq), join(segDir, f), report)) knownSeqs.add(sealedSeq);
+      continue;
+    }
     const seq = seqOfSegment(f);
     if (seq === undefined) continue;
     maxSeq = Math.max(maxSeq, seq);
     if (knownSeqs.has(seq)) continue;
+    knownSeqs.add(seq);
     const r = repairSegment(join(segDir, f), ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, undefined, vouchedByLater(ctx, id, seq));
     if (r.state.messageCount === 0) {
       // Created for a batch that never committed (a crash before its row): nothing was promised.
@@ -98,16 +109,19 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
       continue;
     }
     if (knownFiles.has(f)) continue;
+    // A seal note (".<name>.age.json"), or its temp: read with its object, never a file of its own.
+    if (f.startsWith(".")) continue;
     if (f.endsWith(SEALED_SUFFIX) && isAgeFile(join(fileDir, f))) {
       if (report.rebuilt.includes(id)) {
-        // The database was lost: this may be an acknowledged file, and its plaintext's sha256
-        // went with the database. It is kept, not uploaded; its owner can open it with the identity.
-        ctx.log.warn(`Left ${relPath(id, fileName(f))} in place: a sealed file found while rebuilding the database is not uploaded.`);
+        // The database was lost: this may be an acknowledged file; its seal note says what the
+        // database did (or, with none, it is kept, not uploaded).
+        adoptSealedFile(ctx, id, f.slice(0, -SEALED_SUFFIX.length), join(fileDir, f), report);
         continue;
       }
       // Sealed, but the crash came before its row: the file was never acknowledged, and a
       // ciphertext adopted as a file of its own would be uploaded under the wrong name.
       unlinkSync(join(fileDir, f));
+      removeSealNote(join(fileDir, f));
       ctx.log.warn(`Removed ${relPath(id, fileName(f))}: a sealed file whose upload was interrupted before it was acknowledged.`);
       report.removed_partial.push(relPath(id, fileName(f)));
       continue;

@@ -12,6 +12,7 @@ import { Encrypter } from "age-encryption";
 import { O_NOFOLLOW, O_RDONLY } from "../../runtime/libc-flags.ts";
 import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
 import { openForRewrite } from "../disk/safe-paths.ts";
+import { type SealNote, writeSealNote } from "../disk/seal-note.ts";
 
 /** The name a sealed object has, locally and in the target. */
 export const SEALED_SUFFIX = ".age";
@@ -24,6 +25,15 @@ const READ_BYTES = 64 * 1024;
 /** Steps between yields to the event loop, so a large object sealed in-thread (no worker) does not hold up requests. */
 const YIELD_EVERY = 16;
 
+/**
+ * The most an age file sealing `plaintextBytes` to `recipients` X25519 recipients takes: the
+ * header (version line, one stanza of about 100 bytes per recipient, MAC), the 16-byte nonce,
+ * and a 16-byte tag per 64 KiB chunk (at least one). Room for it is counted before sealing.
+ */
+export function sealedSizeBound(plaintextBytes: number, recipients: number): number {
+  return plaintextBytes + 16 * Math.max(1, Math.ceil(plaintextBytes / READ_BYTES)) + 16 + 200 * recipients + 128;
+}
+
 export interface SealedObject {
   /** Ciphertext size and sha256: what is uploaded. */
   bytes: number;
@@ -31,8 +41,8 @@ export interface SealedObject {
   recipients: string[];
 }
 
-/** Encrypts `plainPath` to `recipients` into `sealedPath(plainPath)`, durable when it resolves. */
-export async function sealFile(plainPath: string, recipients: string[], out = sealedPath(plainPath)): Promise<SealedObject> {
+/** Encrypts `plainPath` to `recipients` into `sealedPath(plainPath)`, durable when it resolves, its `note` (seal-note.ts) written beside it first. */
+export async function sealFile(plainPath: string, recipients: string[], out = sealedPath(plainPath), note?: SealNote): Promise<SealedObject> {
   const encrypter = new Encrypter();
   for (const r of recipients) encrypter.addRecipient(r);
   const src = openSync(plainPath, O_RDONLY | O_NOFOLLOW);
@@ -68,9 +78,12 @@ export async function sealFile(plainPath: string, recipients: string[], out = se
     fdatasyncSync(dst);
     closeSync(dst);
     dst = undefined;
+    const sha256 = hash.digest("hex");
+    // The note first: a ciphertext under its name always has its note beside it.
+    if (note) writeSealNote(out, { ...note, recipients: [...recipients], bytes, sha256 });
     renameSync(tmp, out);
     fsyncDir(dirname(out));
-    return { bytes, sha256: hash.digest("hex"), recipients: [...recipients] };
+    return { bytes, sha256, recipients: [...recipients] };
   } catch (err) {
     if (dst !== undefined) closeSync(dst);
     if (existsSync(tmp)) unlinkSync(tmp);

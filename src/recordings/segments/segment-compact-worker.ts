@@ -12,7 +12,7 @@ self.onmessage = async (e) => {
   const { id, task } = e.data;
   try {
     if (task.kind === "seal") {
-      self.postMessage({ id, result: await sealFile(task.job.path, task.job.recipients, task.job.out) });
+      self.postMessage({ id, result: await sealFile(task.job.path, task.job.recipients, task.job.out, task.job.note) });
       return;
     }
     const job = task.job;

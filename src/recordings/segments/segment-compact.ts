@@ -11,6 +11,7 @@ const IN_THREAD_BELOW = 64 * 1024;
 import { statSync } from "node:fs";
 import type { Runtime } from "../../runtime/index.ts";
 import { sealFile, type SealedObject } from "../seal/seal-object.ts";
+import type { SealNote } from "../disk/seal-note.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
 
 /** Seal `path` to `recipients` into `out` (see seal/seal-object.ts). */
@@ -18,6 +19,8 @@ export interface SealJob {
   path: string;
   recipients: string[];
   out: string;
+  /** What a rebuild from disk needs to know of the object (seal/seal-note.ts). */
+  note?: SealNote;
 }
 
 export interface Compactor {
@@ -44,7 +47,7 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   let queue: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   const inThread = async (task: WorkerTask): Promise<unknown> => {
-    if (task.kind === "seal") return sealFile(task.job.path, task.job.recipients, task.job.out);
+    if (task.kind === "seal") return sealFile(task.job.path, task.job.recipients, task.job.out, task.job.note);
     const job = task.job;
     return job.hashOnly ? hashSegmentFile(job.path) : compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress);
   };

@@ -10,7 +10,9 @@ import { enqueueUpload } from "../uploads/upload-queue.ts";
 import { relPath, segmentName } from "../disk/layout.ts";
 import { assertInStore } from "../disk/safe-paths.ts";
 import type { CompactResult } from "./segment-compact-file.ts";
-import { removePlaintext, sealedPath, type SealedObject } from "../seal/seal-object.ts";
+import { removePlaintext, sealedPath, sealedSizeBound, type SealedObject } from "../seal/seal-object.ts";
+import { segmentSealNote } from "../seal/segment-note.ts";
+import { StorageFullError } from "../../errors.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */
 export const compactTmpPath = (path: string) => `${path}.compact`;
@@ -51,7 +53,7 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
       // applies to segments not yet sealed. A crash before its row is updated redoes both.
       const to = ctx.limits.encryptTo;
       const plain = assertInStore(ctx.root, relPath(recordingId, segmentName(seq)));
-      const sealed = to && !ctx.abandoned ? await ctx.compactor.seal({ path: plain, recipients: to, out: sealedPath(plain) }) : undefined;
+      const sealed = to && !ctx.abandoned ? await sealSegmentFile(ctx, plain, r, to) : undefined;
       if (!ctx.abandoned) finishSegment(ctx, recordingId, seq, r, sealed);
     })
     .catch((err) => {
@@ -66,6 +68,34 @@ export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chun
     });
   running.add(job);
   ctx.cleanups.add(job);
+}
+
+/**
+ * Seals a finished segment, with the note a rebuild from disk reads (seal/segment-note.ts).
+ * While plaintext and ciphertext are both on disk, the ciphertext's room is counted against
+ * storage_limit, so writes that would not fit beside it are refused meanwhile. The seal itself
+ * is not refused: the segment holds acknowledged messages, and sealing it is what lets it be
+ * uploaded and its plaintext removed. Uploaded local copies are evicted for it when they can be.
+ */
+async function sealSegmentFile(ctx: Ctx, plain: string, r: CompactResult, to: string[]): Promise<SealedObject> {
+  const room = sealedSizeBound(r.bytes, to.length);
+  try {
+    ctx.budget.ensure(room);
+  } catch (err) {
+    if (!(err instanceof StorageFullError)) throw err;
+  }
+  ctx.budget.hold(room);
+  try {
+    // A summary that cannot be read must not keep the segment from being sealed and uploaded:
+    // it is sealed without its note, and a rebuild from disk would then leave it in place.
+    const note = await segmentSealNote(plain, r.bytes, r.sha256, to).catch((err: Error) => {
+      ctx.log.warn(`Segment ${plain}: its summary could not be read for its seal note (${err.message}); sealed without one.`);
+      return undefined;
+    });
+    return await ctx.compactor.seal({ path: plain, recipients: to, out: sealedPath(plain), note });
+  } finally {
+    ctx.budget.hold(-room);
+  }
 }
 
 function finishSegment(ctx: Ctx, recordingId: string, seq: number, r: CompactResult, sealed?: SealedObject): void {

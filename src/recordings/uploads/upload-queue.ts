@@ -8,6 +8,7 @@
  * or markFailed(). Uploading the manifest completes the recording; its local bytes are then
  * deleted unless keep_uploaded (then they stay as a cache, evicted oldest first under pressure).
  */
+import { removeSealNote } from "../disk/seal-note.ts";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { and, asc, eq, sql } from "drizzle-orm";
@@ -225,11 +226,12 @@ export async function deleteLocal(ctx: Ctx, ...uploadIds: number[]): Promise<voi
   if (gone.length === 0) return;
   await Promise.all(
     gone.map((u) =>
-      Promise.resolve(u.local_path)
-        .then((rel) => unlink(assertInStore(ctx.root, rel)))
-        .catch((err: NodeJS.ErrnoException) => {
+      Promise.resolve(assertInStore(ctx.root, u.local_path)).then(async (path) => {
+        await unlink(path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== "ENOENT") throw err;
-        }),
+        });
+        removeSealNote(path); // after the object: a sealed object never lacks its note
+      }),
     ),
   );
   ctx.store.tx(() => {
