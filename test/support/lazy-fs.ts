@@ -3,7 +3,7 @@
 // directory, only what was fsynced (file data; directory entries whose directory was fsynced)
 // is there. Needs /dev/fuse, fusermount and Debian's python3-fusepy: requireTool("fuse") in
 // test/support/tools.ts checks them; scripts/setup installs them.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
