@@ -60,15 +60,19 @@ describe.skipIf(noCeph !== undefined)(`uploads to radosgw${skipNote(noCeph)}`, (
     // The recording is failed as soon as its first object is; wait for the others to fail too
     // (all but the manifest, which is only sent after every other object) and for nothing to be
     // in flight, however long that takes here.
+    let objectsFailed = 0;
     for (;;) {
       const rec = await d.api("GET", `/v1/recordings/${made.id}`);
       const st = await d.api("GET", "/v1/status");
+      objectsFailed = rec.upload.failed;
       if (rec.upload.failed === rec.upload.objects - 1 && st.uploads.uploading === 0 && st.uploads.progress.active === 0) break;
       await Bun.sleep(100);
     }
     // The uploader's word, after the last failure, that it looked at the queue and found
     // nothing to send: from then on a request would need a pass that starts one, an event too.
-    const lastFailure = watch.events.filter((e) => e.type === "upload.failed").at(-1)!.id;
+    const failures = () => watch.events.filter((e) => e.type === "upload.failed");
+    await watch.first("an upload.failed event for every failed object", () => failures().length >= objectsFailed);
+    const lastFailure = failures().at(-1)!.id;
     const decided = await watch.first(
       "a pass after the last failure that started nothing",
       (e) => e.type === "upload.pass" && e.id > lastFailure && e.data.started === 0,
