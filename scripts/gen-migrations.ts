@@ -1,18 +1,21 @@
 // Embeds drizzle-kit's SQL migrations (drizzle/*.sql, in journal order) into
 // src/store/migrations.gen.ts, so the single binary carries them without reading drizzle/.
 // Run after `drizzle-kit generate`: bun scripts/gen-migrations.ts
+// (scripts/check-migrations.ts runs it as `bun scripts/gen-migrations.ts DRIZZLE_DIR OUT_FILE`.)
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const journal = JSON.parse(readFileSync(join(root, "drizzle/meta/_journal.json"), "utf8")) as {
+const drizzleDir = process.argv[2] ?? join(root, "drizzle");
+const outFile = process.argv[3] ?? join(root, "src/store/migrations.gen.ts");
+const journal = JSON.parse(readFileSync(join(drizzleDir, "meta/_journal.json"), "utf8")) as {
   entries: { idx: number; tag: string }[];
 };
 
 const migrations = journal.entries
   .sort((a, b) => a.idx - b.idx)
   .map((e) => {
-    const sql = readFileSync(join(root, "drizzle", `${e.tag}.sql`), "utf8");
+    const sql = readFileSync(join(drizzleDir, `${e.tag}.sql`), "utf8");
     const statements = sql
       .split("--> statement-breakpoint")
       .map((s) => s.trim())
@@ -28,5 +31,5 @@ export interface Migration {
 
 export const migrations: Migration[] = ${JSON.stringify(migrations, null, 2)};
 `;
-writeFileSync(join(root, "src/store/migrations.gen.ts"), out);
-console.log(`wrote ${migrations.length} migration(s) to src/store/migrations.gen.ts`);
+writeFileSync(outFile, out);
+console.log(`wrote ${migrations.length} migration(s) to ${relative(root, outFile)}`);

@@ -3,7 +3,7 @@
 // and binary frames, batches of 1,000 ~100-byte payloads) against one process writing the same
 // messages with @mcap/core's McapWriter (zstd chunks) and one fsync per batch; the latency of
 // one batch's acknowledgement; the daemon's RSS while it ingests.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
@@ -158,7 +158,7 @@ const suite: BenchSuite = {
       return [
         `Daemon: \`launch --background --offline\`, recordings on the same disk as the baselines; one client over the Unix socket, each request waiting for its acknowledgement (fsync'ed segment + SQLite commit). Best of 2 runs each; of 3 for the baseline and the SDK runs, whose spread from run to run is the widest, in rounds that interleave them. Each daemon run starts after 50 untimed batches, so that it measures the steady state of a recording that goes on (after only 5, the figures were about a quarter lower); the baseline's best run of 3 is warm likewise.`,
         "",
-        "**Large file** (`PUT /v1/recordings/:id/files/:name`, " + `${FILE_MIB} MiB, streamed from a file, 201 once fdatasync'ed, renamed and committed)`,
+        `**Large file** (\`PUT /v1/recordings/:id/files/:name\`, ${FILE_MIB} MiB, streamed from a file, 201 once fdatasync'ed, renamed and committed)`,
         "",
         table(
           ["", "MB/s", "vs dd"],

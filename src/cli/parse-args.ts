@@ -55,7 +55,7 @@ export function parseStrict(rawArgs: string[], def: ArgsDef, command: string): P
       values[negated.get(key)!.name] = false;
       continue;
     }
-    let spec = byFlag.get(key);
+    const spec = byFlag.get(key);
     if (!spec && key.startsWith("no-") && byFlag.get(key.slice(3))?.type === "boolean" && inline === undefined) {
       values[byFlag.get(key.slice(3))!.name] = false;
       continue;

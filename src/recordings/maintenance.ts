@@ -2,7 +2,7 @@
 // upload while recording goes on), finalize recordings whose client went away, close cleanly.
 // Elapsed times run on the monotonic clock: a wall clock stepped by NTP (a robot that booted
 // with a stale clock) must neither stop every recording at once nor keep a segment open.
-import { eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
 import { stopRecording } from "./finalize.ts";

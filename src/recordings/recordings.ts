@@ -40,7 +40,7 @@ import { reconcile, retryRepairs } from "./repair/reconcile.ts";
 import type { ReconcileReport } from "./repair/report.ts";
 import { createStorageBudget } from "./disk/storage-budget.ts";
 import { asStorageFull, withReserve } from "./disk/storage-full.ts";
-import { type AppendResult, type CreateRecordingInput, type RecordingDetail, type RecordingLimits, type RecordingsDeps, type RecordingView } from "./types.ts";
+import type { AppendResult, CreateRecordingInput, RecordingDetail, RecordingLimits, RecordingsDeps, RecordingView } from "./types.ts";
 import * as queue from "./uploads/upload-queue.ts";
 import * as resume from "./uploads/upload-resume.ts";
 import { createUploadState } from "./uploads/upload-state.ts";

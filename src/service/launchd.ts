@@ -20,7 +20,7 @@ export function renderLaunchdPlist(spec: ServiceSpec): string {
     "  <key>RunAtLoad</key><true/>",
     "  <key>KeepAlive</key>",
     "  <dict><key>SuccessfulExit</key><false/></dict>",
-    "  <key>ProcessType</key>" + str("Background"),
+    `  <key>ProcessType</key>${str("Background")}`,
     "  <key>Umask</key><integer>63</integer>",
     `  <key>WorkingDirectory</key>${str(spec.stateDir)}`,
     `  <key>StandardOutPath</key>${str(log)}`,

@@ -63,6 +63,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   const preemption = createPreemption();
   let runs = 0;
   let asking: number | undefined;
+  let lastPass = "";
 
   const busy = (id: string) => active.has(id) || retries.inBackoff(id);
   const load = (recordingId: string) => {
@@ -84,18 +85,36 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function fillOnce() {
-    if (!running || offline || held) return;
+    if (!running) return;
     const work = await pending();
+    let started = 0;
     while (running && !offline && !held && active.size < threads) {
       const next = takeNext(work, load);
       if (!next) break;
       if (next.obj) launch(next.obj.id, next.rec, next.obj);
       else launch(manifestJobId(next.rec.id), next.rec, undefined);
+      started++;
     }
     weighPreemption(waitingByRank(work));
     prepareAhead(work);
     updateWakelock();
+    reportPass(started, work);
     checkIdle();
+  }
+
+  /**
+   * `upload.pass`: what a pass over the queue decided (jobs started, recordings left waiting:
+   * offline, or no free worker), so a reader can tell "looked and sent nothing" from "has not
+   * looked yet". Only when the decision differs from the last one: the queue is polled every
+   * pollMs, and code-page release counts every event as work.
+   */
+  function reportPass(started: number, work: Map<string, Work>) {
+    const waiting = [...work.values()].filter((w) => w.todo.length > 0 || w.manifestReady).map((w) => w.rec.id);
+    const pass = { started, active: active.size, offline, waiting };
+    const key = JSON.stringify(pass);
+    if (key === lastPass) return;
+    lastPass = key;
+    opts.emit("upload.pass", pass);
   }
 
   function fill(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { createApp, type ApiDeps } from "../../src/api/index.ts";
 import { loadConfig } from "../../src/config/index.ts";
 import { createEventBus } from "../../src/daemon/event-bus.ts";

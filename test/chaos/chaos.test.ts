@@ -3,10 +3,11 @@
 // CHAOS_SECONDS bounds the time spent striking (default 40; the drain and checks come after),
 // CHAOS_ROUNDS the number of strikes.
 import { describe, expect, test } from "bun:test";
-import { lazyFsAvailable } from "../support/lazy-fs.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 import { formatFigures, runChaos } from "./chaos.ts";
 
-describe.skipIf(!lazyFsAvailable())("chaos", () => {
+const noFuse = requireTool("fuse");
+describe.skipIf(noFuse !== undefined)(`chaos${skipNote(noFuse)}`, () => {
   test("kills, power cuts, a full disk and network faults: every acknowledged item arrives in the target once, byte-identical", async () => {
     const f = await runChaos({ rounds: Number(process.env.CHAOS_ROUNDS ?? 1000), seconds: Number(process.env.CHAOS_SECONDS ?? 40) });
     console.log(formatFigures(f));

@@ -3,8 +3,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { lazyFsAvailable, lazyFsPaths, mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
+import { lazyFsPaths, mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
 import { tempHome } from "../support/binary.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 
 const mounted: LazyFs[] = [];
 afterAll(async () => {
@@ -25,7 +26,8 @@ function write(path: string, text: string, opts: { sync: boolean; flag?: string 
   closeSync(fd);
 }
 
-describe.skipIf(!lazyFsAvailable())("the lazy file system", () => {
+const noFuse = requireTool("fuse");
+describe.skipIf(noFuse !== undefined)(`the lazy file system${skipNote(noFuse)}`, () => {
   test("a power cut drops unsynced bytes and unsynced directory entries, and keeps what was fsynced", async () => {
     const { backing, mount } = lazyFsPaths(tempHome("lazyfs"));
     const fs = await mountLazyFs(backing, mount);

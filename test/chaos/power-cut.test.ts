@@ -8,7 +8,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { call, createRecording, kill9, killDaemons, startDaemon, stopDaemon, tempHome, type Daemon } from "../system/harness.ts";
-import { lazyFsAvailable, lazyFsPaths, mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
+import { lazyFsPaths, mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 import { Ledger } from "./ledger.ts";
 
 const CYCLES = Number(process.env.POWER_CUTS ?? 6);
@@ -18,7 +19,8 @@ afterAll(async () => {
   await fs?.unmount();
 });
 
-describe.skipIf(!lazyFsAvailable())(`${CYCLES} power cuts during ingest`, () => {
+const noFuse = requireTool("fuse");
+describe.skipIf(noFuse !== undefined)(`${CYCLES} power cuts during ingest${skipNote(noFuse)}`, () => {
   test("every acknowledged message and file survives, byte-identical and once; the store stays consistent", async () => {
     const { backing, mount } = lazyFsPaths(tempHome("ncd-pc"));
     fs = await mountLazyFs(backing, mount);

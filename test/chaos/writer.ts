@@ -7,7 +7,7 @@ import { call } from "../system/harness.ts";
 import { Ledger, Unacknowledged, type LedgerEvent } from "./ledger.ts";
 
 const [socket, name, mode] = process.argv.slice(2) as [string, string, "ndjson" | "frames" | "files"];
-const emit = (e: LedgerEvent | { ev: "error"; what: string }) => process.stdout.write(JSON.stringify(e) + "\n");
+const emit = (e: LedgerEvent | { ev: "error"; what: string }) => process.stdout.write(`${JSON.stringify(e)}\n`);
 const ledger = new Ledger(emit);
 let stopping = false;
 (async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, runJson, tempHome } from "../support/binary.ts";
+import { runJson, tempHome } from "../support/binary.ts";
 
 type Shown = { config: Record<string, unknown>; sources: Record<string, string> };
 

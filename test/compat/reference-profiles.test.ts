@@ -147,7 +147,7 @@ describe("the profiles we write, read as the reference reads them", () => {
 
   test("a field we do not know is kept when the profile is updated", async () => {
     const h = home();
-    const file = writeProfile(h, "keep", referenceProfile() + "spool_limit: 1gb\n");
+    const file = writeProfile(h, "keep", `${referenceProfile()}spool_limit: 1gb\n`);
     const r = await run(["profile", "update", "--name", "keep", "--num-threads", "2"], { home: h });
     expect(r.code).toBe(0);
     expect(YAML.parse(readFileSync(file, "utf8"))).toMatchObject({ num_threads: 2, spool_limit: "1gb" });

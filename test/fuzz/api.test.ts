@@ -113,7 +113,7 @@ describe("fuzzing the daemon's API with generated input", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 20 }), async (lines) => {
-        const r = await req("POST", `/v1/recordings/${id}/messages`, lines.join("\n") + "\n", { "content-type": "application/x-ndjson" });
+        const r = await req("POST", `/v1/recordings/${id}/messages`, `${lines.join("\n")}\n`, { "content-type": "application/x-ndjson" });
         const problem = judge("ndjson", lines, r);
         if (problem) problems.push(problem);
         if (r.status === 200) accepted += r.body.accepted;

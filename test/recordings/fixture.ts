@@ -80,4 +80,4 @@ export function makeFixture(limits: Partial<RecordingLimits> = {}, dir = mkdtemp
   return fx;
 }
 
-export const ndjson = (lines: unknown[]) => new TextEncoder().encode(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+export const ndjson = (lines: unknown[]) => new TextEncoder().encode(`${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);

@@ -176,7 +176,7 @@ describe("parseNdjson", () => {
       expect(parseNdjson(enc.encode([nested(64), objects(64)].join("\n")), 1 << 20, bulk)).toHaveLength(2);
       for (const deep of [nested(65), objects(65), nested(100_000)]) {
         // Brackets inside strings do not count; those outside do.
-        const text = [nested(3), '{"trace": "/s", "timestamp": 1, "data": "' + "[{".repeat(500) + '\\"["}', "", deep].join("\n");
+        const text = [nested(3), `{"trace": "/s", "timestamp": 1, "data": "${"[{".repeat(500)}\\"["}`, "", deep].join("\n");
         expect(() => parseNdjson(enc.encode(text), 1 << 26, bulk)).toThrow(/^NDJSON line 4: nested more than 64 levels deep/);
       }
     }
@@ -201,7 +201,7 @@ describe("parseNdjson", () => {
     const line = (i: number, extra = "") =>
       `{"trace": "/t${i % 3}", "timestamp_ns": ${1732300000123456789n + BigInt(i)}, "data": {"i": ${i}, "s": "ünï ✓"}${extra}}`;
     const cases: [string, string | Uint8Array][] = [
-      ["a plain batch with a final newline and CRLF line ends", Array.from({ length: 20 }, (_, i) => line(i)).join("\r\n") + "\r\n"],
+      ["a plain batch with a final newline and CRLF line ends", `${Array.from({ length: 20 }, (_, i) => line(i)).join("\r\n")}\r\n`],
       ["a blank line in the middle, then a bad field two lines on", [line(0), "", line(1), line(2, ', "extra": 1')].join("\n")],
       [
         "two values on one line and one value over two lines (as many values as lines)",

@@ -18,7 +18,7 @@ afterEach(() => {
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const lines = (n: number) =>
   new TextEncoder().encode(
-    Array.from({ length: n }, (_, i) => JSON.stringify({ trace: "/t", timestamp_ns: i, data: { i, pad: "x".repeat(i % 97) } })).join("\n") + "\n",
+    `${Array.from({ length: n }, (_, i) => JSON.stringify({ trace: "/t", timestamp_ns: i, data: { i, pad: "x".repeat(i % 97) } })).join("\n")}\n`,
   );
 
 async function keyPair() {

@@ -59,7 +59,7 @@ describe("known secrets", () => {
   test("a redactor learns secrets later and redacts nested values, keys included", () => {
     const r = createRedactor(["sk-first-secret"]);
     r.add("tok-added-later", undefined, null, "abc"); // too short to mask on its own: kept
-    const v = r.value({ error: "saw sk-first-secret and tok-added-later", list: ["tok-added-later", 3, null], ["sk-first-secret"]: true, short: "abc" });
+    const v = r.value({ error: "saw sk-first-secret and tok-added-later", list: ["tok-added-later", 3, null], "sk-first-secret": true, short: "abc" });
     expect(v as Record<string, unknown>).toEqual({ error: `saw ${MASK} and ${MASK}`, list: [MASK, 3, null], [MASK]: true, short: "abc" });
   });
 

@@ -1,14 +1,14 @@
 // Runs scripts/release once per test process and says how to run each built binary here:
 // natively for this machine's target, under qemu-user for linux-arm64 (when Debian's
-// qemu-user-static and libc6-arm64-cross are installed), not at all for macOS targets.
+// qemu-user-static and libc6-arm64-cross are installed: test/support/tools.ts), not at all for
+// macOS targets.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ARM64_SYSROOT, QEMU, requireTool } from "../support/tools.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const RELEASE_DIR = join(ROOT, "dist/release");
-export const QEMU = "/usr/bin/qemu-aarch64-static";
-export const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 
 /** CI and the suite build the fast subset; NCD_TEST_RELEASE=all builds every target (by hand). */
 export const RELEASE_MODE = process.env.NCD_TEST_RELEASE === "all" ? "all" : "fast";
@@ -35,12 +35,10 @@ export function buildRelease(): Promise<ReleaseRun> {
   return built;
 }
 
-export const canRunArm64 = () => existsSync(QEMU) && existsSync(join(ARM64_SYSROOT, "lib/ld-linux-aarch64.so.1"));
-
-/** The command prefix that runs a release binary on this machine, or null when none can. */
+/** The command prefix that runs a release binary on this machine, or null when none can (under CI=true, a missing qemu throws). */
 export function runnerFor(target: string, file: string): string[] | null {
   const host = `${process.platform}-${process.arch}`;
   if (target === host || (target === "linux-x64-baseline" && host === "linux-x64")) return [file];
-  if (target === "linux-arm64" && process.platform === "linux" && canRunArm64()) return [QEMU, "-L", ARM64_SYSROOT, file];
+  if (target === "linux-arm64" && process.platform === "linux" && requireTool("qemu-arm64") === undefined) return [QEMU, "-L", ARM64_SYSROOT, file];
   return null;
 }

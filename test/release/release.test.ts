@@ -45,7 +45,7 @@ describe("scripts/release", () => {
   test("SHA256SUMS is in coreutils format and sha256sum -c accepts it", () => {
     const lines = readFileSync(join(RELEASE_DIR, "SHA256SUMS"), "utf8").trimEnd().split("\n");
     const files = [...expected.map((t) => `nc-data-daemon-${t}`), "install.sh"];
-    expect(lines.map((l) => l.replace(/^[0-9a-f]{64}  /, ""))).toEqual(files);
+    expect(lines.map((l) => l.replace(/^[0-9a-f]{64} {2}/, ""))).toEqual(files);
     for (const l of lines) {
       const [hex, name] = l.split("  ");
       expect(

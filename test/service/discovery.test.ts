@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { ensureDaemon } from "../../src/client/index.ts";
 import { daemonsOf, health, instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
 import { BINARY, baseEnv, run, runJson, tempHome } from "../support/binary.ts";
+import { readableCopy, removeReadableCopies } from "../support/readable-copy.ts";
 
 const CLIENT_DIR = resolve(import.meta.dir, "../../clients/python");
 // Outside the per-run scratch folder (private to root), so that an unprivileged user can reach
@@ -42,6 +43,7 @@ afterAll(async () => {
   }
   await killAll(serviceHome);
   rmSync(root, { recursive: true, force: true });
+  removeReadableCopies();
 });
 
 async function python(home: string, code: string): Promise<string> {
@@ -102,10 +104,15 @@ describe("with no user daemon, clients use the system daemon and start none", ()
 });
 
 describe("a user outside the group nc-data-daemon", () => {
-  // uid/gid 65534 (nobody): the socket's 0750 folder is closed to it, as to any non-member.
+  // uid/gid 65534 (nobody): the socket's 0750 folder is closed to it, as to any non-member. It
+  // runs copies of the binary and the Python client: the checkout may be private to root.
+  let shared = "";
+  beforeAll(() => {
+    shared = readableCopy(BINARY, CLIENT_DIR);
+  });
   const asNobody = async (argv: string[], home: string, extra: Record<string, string> = {}) => {
     const p = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv], {
-      env: { HOME: home, PATH: "/usr/bin:/bin", NCD_SYSTEM_ROOT: root, NCD_DAEMON_BIN: BINARY, ...extra },
+      env: { HOME: home, PATH: "/usr/bin:/bin", NCD_SYSTEM_ROOT: root, NCD_DAEMON_BIN: join(shared, "nc-data-daemon"), ...extra },
       cwd: home,
       stdout: "pipe",
       stderr: "pipe",
@@ -122,7 +129,7 @@ describe("a user outside the group nc-data-daemon", () => {
 
   test("is told how to join the group by the CLI, and no second daemon starts", async () => {
     const home = nobodyHome();
-    const r = await asNobody([BINARY, "record", "start"], home);
+    const r = await asNobody([join(shared, "nc-data-daemon"), "record", "start"], home);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`A system daemon listens on ${systemSocket}, but this user may not use it: add the user to the group nc-data-daemon`);
     expect(daemonsOf(home)).toEqual([]);
@@ -134,7 +141,7 @@ describe("a user outside the group nc-data-daemon", () => {
     const r = await asNobody(
       ["python3", "-c", "import nc_data_daemon as nc\ntry:\n  nc.Client().ensure_daemon()\nexcept nc.DaemonError as e:\n  print(e)"],
       home,
-      { PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: "1" },
+      { PYTHONPATH: join(shared, "python"), PYTHONDONTWRITEBYTECODE: "1" },
     );
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("but this user may not use it: add the user to the group nc-data-daemon");

@@ -8,6 +8,7 @@ import { silentLog, type Log } from "../../src/store/log.ts";
 import { recordings } from "../../src/store/schema.ts";
 import { migrations } from "../../src/store/migrations.gen.ts";
 import { createStore } from "../../src/store/store.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 
 const runtime = await getRuntime();
 let dir: string;
@@ -62,12 +63,11 @@ describe("createStore", () => {
 
   // Counted with strace on a child process: durability is about syscalls, not visible state.
   // Without strace the test is reported as skipped, under a name that says why, not passed.
-  const strace = Bun.which("strace");
-  if (!strace) console.warn("store.test.ts: strace is not installed (.ci/run installs it); the WAL fsync test is skipped");
-  test.skipIf(!strace)(
-    `a commit marked not durable skips the WAL fsync, and the next durable commit makes both durable${strace ? "" : " [skipped: strace is not installed]"}`,
+  const noStrace = requireTool("strace");
+  const strace = Bun.which("strace") ?? "strace";
+  test.skipIf(noStrace !== undefined)(
+    `a commit marked not durable skips the WAL fsync, and the next durable commit makes both durable${skipNote(noStrace)}`,
     () => {
-      if (!strace) return;
       const src = (f: string) => JSON.stringify(join(import.meta.dir, "../../src", f));
       const script = join(dir, "lazy.ts");
       writeFileSync(

@@ -1,10 +1,36 @@
 // Runs the compiled binary the way a user would: a real child process, an isolated HOME,
 // and only the environment the test gives it (no NCD_* leaking in from the developer's shell).
-import { mkdtempSync, realpathSync } from "node:fs";
+// Importing this module makes sure the binary is the one src/ builds: when src/ (or the build
+// scripts) are newer than dist/nc-data-daemon, it is rebuilt first, so `bun test FILE` never
+// runs a stale binary.
+import { existsSync, mkdtempSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const BINARY = resolve(import.meta.dir, "../../dist/nc-data-daemon");
+const ROOT = resolve(import.meta.dir, "../..");
+export const BINARY = join(ROOT, "dist/nc-data-daemon");
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(path).reduce((max, name) => Math.max(max, newestMtime(join(path, name))), st.mtimeMs);
+}
+
+function ensureFreshBinary(): void {
+  // The unit tier (scripts/test.ts unit) promises no binary: a file that needs one is in the wrong tier.
+  if (process.env.NCD_TEST_TIER === "unit")
+    throw new Error("a unit-tier test imports test/support/binary.ts: it uses the binary, so it belongs to the system tier (scripts/test.ts)");
+  const built = existsSync(BINARY) ? statSync(BINARY).mtimeMs : 0;
+  const sources = Math.max(
+    newestMtime(join(ROOT, "src")),
+    ...["scripts/build.ts", "scripts/compile.ts", "package.json"].map((f) => newestMtime(join(ROOT, f))),
+  );
+  if (sources <= built) return;
+  console.warn(`${built ? "src/ is newer than" : "there is no"} dist/nc-data-daemon: building it (bun scripts/build.ts)`);
+  const r = Bun.spawnSync([process.execPath, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`dist/nc-data-daemon is stale and rebuilding it failed:\n${r.stdout.toString()}${r.stderr.toString()}`);
+}
+ensureFreshBinary();
 
 export interface RunResult {
   code: number;

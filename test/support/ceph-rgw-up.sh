@@ -18,12 +18,10 @@ done
 # python3-rados lives in Debian's own interpreter, not in whatever python3 is first on PATH.
 PY=/usr/bin/python3
 if ! "$PY" -c 'import rados' >/dev/null 2>&1; then need_install+=(python3-rados); fi
+# Installing is scripts/setup's job, not a test's.
 if ((${#need_install[@]})); then
-  echo "installing ceph packages (missing: ${need_install[*]})" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-  $SUDO apt-get update -qq >&2 || true
-  $SUDO apt-get install -y -qq ceph-mon ceph-osd radosgw ceph-common uuid-runtime python3-rados >&2
+  echo "Ceph is not installed (missing: ${need_install[*]}); scripts/setup installs it" >&2
+  exit 1
 fi
 
 free_port() {

@@ -16,6 +16,8 @@ export interface RequestRecord {
   url: string;
   bodyBytes: number;
   status?: number;
+  /** Over: the answer went back (or the fault was played), or the connection is gone either side. */
+  settled?: boolean;
 }
 
 export interface FaultProxy {
@@ -26,6 +28,8 @@ export interface FaultProxy {
   forwardedBytes(): number;
   /** Body bytes of every request that passed through, whatever the answer. */
   bodyBytes(): number;
+  /** Resolves once no request is in flight: each has been answered or its connection closed. */
+  settled(): Promise<void>;
   /** Decide a fault per request (return undefined to forward normally). */
   setFaults(fn: ((req: IncomingMessage, index: number) => Fault | undefined) | undefined): void;
   reset(): void;
@@ -40,6 +44,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const rec: RequestRecord = { method: req.method ?? "GET", url: req.url ?? "/", bodyBytes: 0 };
     requests.push(rec);
+    const settle = () => void (rec.settled = true);
     const fault = faults?.(req, requests.length - 1);
     if (fault?.kind === "status") {
       req.resume();
@@ -47,6 +52,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         rec.status = fault.status;
         res.writeHead(fault.status, { "content-type": "application/xml", ...fault.headers });
         res.end(fault.body ?? `<Error><Code>Injected</Code><Message>injected ${fault.status}</Message></Error>`);
+        settle();
       });
       return;
     }
@@ -56,10 +62,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         rec.status = 200;
         res.writeHead(200, { "content-length": "0" });
         res.end();
+        settle();
       });
       return;
     }
     if (fault?.kind === "drop") {
+      req.socket.on("close", settle);
       let seen = 0;
       req.on("data", (c: Buffer) => {
         seen += c.length;
@@ -75,14 +83,24 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (fault?.kind === "hold") await fault.until.catch(() => {});
     // The Host header stays as the client sent it: S3 signatures cover it.
     const headers = req.headers;
+    let answer: IncomingMessage | undefined;
     const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (ans) => {
+      answer = ans;
       rec.status = ans.statusCode;
       res.writeHead(ans.statusCode ?? 502, ans.headers);
       ans.pipe(res);
+      ans.on("end", settle);
     });
+    // Settled only when the upstream is done with it: a client that went away (kill -9) after
+    // sending a whole body leaves the upstream storing it, so its answer is still read to the end.
+    out.on("close", settle);
+    res.on("close", () => answer?.resume());
     // The upstream failed: reset the client's connection. (res.destroy() before the headers
     // makes Bun's node:http server answer an empty 200, a success the upstream never gave.)
-    out.on("error", () => req.socket.destroy());
+    out.on("error", () => {
+      settle();
+      req.socket.destroy();
+    });
     req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
     req.on("error", () => out.destroy());
     if (fault?.kind === "drip") {
@@ -107,6 +125,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     requests,
     forwardedBytes: () => requests.filter((r) => r.status !== undefined && r.status < 300).reduce((n, r) => n + r.bodyBytes, 0),
     bodyBytes: () => requests.reduce((n, r) => n + r.bodyBytes, 0),
+    async settled() {
+      while (requests.some((r) => !r.settled)) await Bun.sleep(10);
+    },
     setFaults: (fn) => (faults = fn),
     reset: () => void requests.splice(0),
     close: () =>

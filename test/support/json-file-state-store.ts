@@ -16,8 +16,8 @@ export class JsonFileStateStore implements UploadStateStore {
     this.data = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Saved) : { recordings: [], states: {} };
   }
   private save() {
-    writeFileSync(this.path + ".tmp", JSON.stringify(this.data));
-    renameSync(this.path + ".tmp", this.path);
+    writeFileSync(`${this.path}.tmp`, JSON.stringify(this.data));
+    renameSync(`${this.path}.tmp`, this.path);
   }
   private state(id: string): ObjectUploadState {
     return (this.data.states[id] ??= { status: "pending", bytesSent: 0, parts: [] });

@@ -1,8 +1,9 @@
 // Mounts test/support/lazyfs.py, a FUSE file system that keeps everything not yet fsynced in
 // memory, and cuts its power on demand: after `cut()` and a remount of the same backing
 // directory, only what was fsynced (file data; directory entries whose directory was fsynced)
-// is there. Needs /dev/fuse, fusermount and Debian's python3-fusepy (.ci/run installs them).
-import { existsSync, mkdirSync } from "node:fs";
+// is there. Needs /dev/fuse, fusermount and Debian's python3-fusepy: requireTool("fuse") in
+// test/support/tools.ts checks them; scripts/setup installs them.
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -20,12 +21,6 @@ export interface LazyFs {
   stallWrites(): { stalled: Promise<void> };
   /** Unmounts (after a cut or not) and waits for the file system process to end. */
   unmount(): Promise<void>;
-}
-
-/** True when this machine can mount the lazy file system (else the power-cut tests are skipped with a reason). */
-export function lazyFsAvailable(): boolean {
-  const probe = Bun.spawnSync([PYTHON, "-c", "import fusepy"], { stderr: "ignore" });
-  return existsSync("/dev/fuse") && probe.exitCode === 0 && Bun.which("fusermount") !== null;
 }
 
 interface Lines {

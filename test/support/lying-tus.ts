@@ -64,7 +64,7 @@ export async function startLyingTus(lie: TusLie = "none", o: { checksum?: boolea
           }),
       );
       const id = `u${++next}`;
-      uploads.set(id, { length: Number(header("upload-length")), key: meta["key"] ?? id, chunks: [], held: 0 });
+      uploads.set(id, { length: Number(header("upload-length")), key: meta.key ?? id, chunks: [], held: 0 });
       const origin = typeof lie === "object" ? lie.locationOrigin : "";
       return answer(201, { location: `${origin}/files/${id}` });
     }

@@ -1,5 +1,6 @@
-// A real Ceph radosgw for tests, started by ceph-rgw-up.sh in a temporary directory (which
-// installs the Ceph packages with apt-get when they are missing). One cluster per test file.
+// A real Ceph radosgw for tests, started by ceph-rgw-up.sh in a temporary directory. One
+// cluster per test file. Ceph must be installed (scripts/setup): a test file checks
+// requireTool("radosgw") first and skips, or under CI=true fails, when it is not.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,13 +14,13 @@ export interface RunningRadosgw extends S3Endpoint {
 
 const here = import.meta.dirname;
 
-/** Starts radosgw, or returns a reason it cannot run here (the caller skips with that message). */
-export function startRadosgw(): RunningRadosgw | { unavailable: string } {
+/** Starts radosgw; throws with the end of its output when it does not start. */
+export function startRadosgw(): RunningRadosgw {
   const dir = mkdtempSync(join(tmpdir(), "ncd-rgw-"));
   const up = spawnSync("bash", [join(here, "ceph-rgw-up.sh"), dir], { encoding: "utf8", timeout: 300_000 });
   if (up.status !== 0) {
     spawnSync("bash", [join(here, "ceph-rgw-down.sh"), dir]);
-    return { unavailable: `radosgw could not be started: ${(up.stderr || up.error?.message || "").trim().split("\n").slice(-5).join(" | ")}` };
+    throw new Error(`radosgw could not be started: ${(up.stderr || up.error?.message || "").trim().split("\n").slice(-5).join(" | ")}`);
   }
   const vals = Object.fromEntries(
     up.stdout
@@ -29,9 +30,9 @@ export function startRadosgw(): RunningRadosgw | { unavailable: string } {
       .map((m) => [m[1]!, m[2]!]),
   );
   return {
-    endpoint: vals["endpoint"]!,
-    accessKey: vals["access_key"]!,
-    secretKey: vals["secret_key"]!,
+    endpoint: vals.endpoint!,
+    accessKey: vals.access_key!,
+    secretKey: vals.secret_key!,
     dir,
     stop: () => void spawnSync("bash", [join(here, "ceph-rgw-down.sh"), dir]),
   };

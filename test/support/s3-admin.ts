@@ -52,6 +52,17 @@ export function s3Admin(s3: S3Endpoint, bucket: string) {
         .map((b) => xmlValue(b, "Key")!)
         .sort();
     },
+    /** The parts the server holds for the one open multipart upload of `key`: part number -> size (radosgw only). */
+    async parts(key: string): Promise<Map<number, number>> {
+      const uploads = await client.request({ method: "GET", query: { uploads: "", prefix: key }, payloadHash: EMPTY_SHA256 });
+      const ids = xmlBlocks(uploads.text, "Upload")
+        .filter((b) => xmlValue(b, "Key") === key)
+        .map((b) => xmlValue(b, "UploadId")!);
+      if (ids.length !== 1) throw new Error(`expected one open multipart upload of ${key}, found ${ids.length}`);
+      const { text } = await client.request({ method: "GET", key, query: { uploadId: ids[0]!, "max-parts": "1000" }, payloadHash: EMPTY_SHA256 });
+      if (xmlValue(text, "IsTruncated") === "true") throw new Error(`ListParts of ${key} is truncated`);
+      return new Map(xmlBlocks(text, "Part").map((b) => [Number(xmlValue(b, "PartNumber")), Number(xmlValue(b, "Size"))]));
+    },
     /** Multipart uploads still open (radosgw only; s3rver does not list them). */
     async openUploads(): Promise<string[]> {
       const { text } = await client.request({ method: "GET", query: { uploads: "" }, payloadHash: EMPTY_SHA256 });

@@ -104,7 +104,7 @@ export async function makeRecording(d: Daemon, opts: { messages?: number; files?
       method: "POST",
       unix: d.socket,
       headers: { "content-type": "application/x-ndjson" },
-      body: lines.join("\n") + "\n",
+      body: `${lines.join("\n")}\n`,
     } as RequestInit);
     if (!res.ok) throw new Error(`messages: ${res.status} ${await res.text()}`);
   }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import { watchEvents } from "../support/event-watch.ts";
 import { s3Admin } from "../support/s3-admin.ts";
 import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { checkRemote, localBytes, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
@@ -137,8 +138,12 @@ describe("uploads through a misbehaving network", () => {
   test("offline sends nothing at all; switching offline off live with `update --no-offline` starts the uploads", async () => {
     proxy.reset();
     const d = await daemon("off", ["--offline"]);
+    const passes = await watchEvents(d.socket, ["upload.pass"]);
     const made = await makeRecording(d, { messages: 100, files: { "z.bin": randomBytes(200_000) } });
-    await Bun.sleep(3000); // more than one poll of the upload queue
+    // The uploader's own word that it looked at the queue, saw the recording and, offline, sent nothing.
+    const pass = await passes.first("an upload pass that saw the recording", (e) => e.data.waiting.includes(made.id));
+    passes.close();
+    expect(pass.data).toMatchObject({ started: 0, active: 0, offline: true });
     expect(proxy.requests.length).toBe(0);
     const rec = await d.api("GET", `/v1/recordings/${made.id}`);
     expect(rec.state).toBe("pending_upload");

@@ -3,6 +3,7 @@
 // `age` command (software this project did not write) with the identity, matching the
 // manifest's plaintext sizes and sha256. Skipped, with the reason printed, where `age` is absent.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { assertValidManifest } from "../support/manifest-schema.ts";
 import { makeRecording, randomBytes, s3Env, sha256, startDaemon, waitState, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
+requireTool("age");
 const AGE = Bun.which("age");
 const AGE_KEYGEN = Bun.which("age-keygen");
 const noAge = !AGE || !AGE_KEYGEN;
@@ -24,12 +26,12 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   if (noAge) return;
-  const r = startRadosgw();
-  if ("unavailable" in r) {
-    unavailable = r.unavailable;
+  const missing = requireTool("radosgw");
+  if (missing !== undefined) {
+    unavailable = missing;
     return;
   }
-  rgw = r;
+  rgw = startRadosgw();
   await s3Admin(rgw, "sealed").createBucket();
 }, 300_000);
 afterAll(async () => {

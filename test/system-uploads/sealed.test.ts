@@ -5,6 +5,7 @@
 // into an object that still decrypts. Skipped, with the reason printed, where `age` is absent
 // (Debian package "age").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { run, tempHome } from "../support/binary.ts";
 import { findRecordingDir, makeRecording, randomBytes, s3Env, sha256, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
+requireTool("age");
 const AGE = Bun.which("age");
 const AGE_KEYGEN = Bun.which("age-keygen");
 const noAge = !AGE || !AGE_KEYGEN;

@@ -5,6 +5,7 @@
 // leaves CLOCK_MONOTONIC alone. A forward step must not stop active recordings; a backward
 // step must not keep a segment open past segment_max_age.
 import { afterAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, createRecording, killDaemons, postNdjson, startDaemon, stopDaemon, tempHome, waitFor, type Daemon } from "./harness.ts";
@@ -13,8 +14,7 @@ afterAll(killDaemons);
 
 const DAY_MS = 86_400_000;
 const LIBS = ["x86_64-linux-gnu", "aarch64-linux-gnu", "arm-linux-gnueabihf", "riscv64-linux-gnu"].map((a) => `/usr/lib/${a}/faketime/libfaketime.so.1`);
-const libfaketime = Bun.which("faketime") ? [...LIBS, "/usr/lib/faketime/libfaketime.so.1"].find(existsSync) : undefined;
-if (!libfaketime) console.log("skipped: libfaketime is not installed (Debian/Ubuntu package `faketime`)");
+const libfaketime = requireTool("faketime") === undefined ? [...LIBS, "/usr/lib/faketime/libfaketime.so.1"].find(existsSync) : undefined;
 
 /** A daemon whose wall clock `step` moves by the given offset from now on. */
 async function steppedDaemon(args: string[]): Promise<{ d: Daemon; step: (offset: string) => void }> {

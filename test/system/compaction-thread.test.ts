@@ -10,9 +10,10 @@ import { encodeFrames } from "../../src/client/frames.ts";
 import { health, instancePaths, killAll } from "../daemon/helpers.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
 import { call, createRecording, isAlive, killDaemons, postFrames, tempHome, waitFor } from "./harness.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 import { parseStrace } from "./strace-audit.ts";
 
-const strace = Bun.which("strace");
+const noStrace = requireTool("strace");
 const home = tempHome("ncd-compact-thread");
 let tracer: ReturnType<typeof Bun.spawn> | undefined;
 afterAll(async () => {
@@ -21,14 +22,14 @@ afterAll(async () => {
   await killDaemons();
 });
 
-describe.skipIf(!strace)(`segment rewrites${strace ? "" : " (skipped: strace is not installed; .ci/run installs it)"}`, () => {
+describe.skipIf(noStrace !== undefined)(`segment rewrites${skipNote(noStrace)}`, () => {
   test("run off the daemon's JavaScript thread in the compiled binary", async () => {
     const logPath = join(home, "strace.log");
     const p = instancePaths(home);
     // 16 KiB chunks: a segment of one chunk is only hashed at close, never rewritten, so each
     // of the batches below must end more than one chunk for its segment to be rewritten at all.
     const daemon = [BINARY, "launch", "--offline", "--segment-max-bytes", "128kb"];
-    tracer = Bun.spawn([strace!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", ...daemon], {
+    tracer = Bun.spawn([Bun.which("strace")!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", ...daemon], {
       env: baseEnv(home),
       cwd: home,
       stdout: "ignore",

@@ -5,14 +5,15 @@
 // between the two, or an earlier version's refused create) is removed at the next start; one
 // that holds data is adopted.
 import { afterAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRecordingId, uuidv7 } from "../../src/recordings/ids.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
 import { health, instancePaths, waitFor } from "../daemon/helpers.ts";
-import { call, killDaemons, postNdjson, startDaemon, stopDaemon, tempHome } from "./harness.ts";
+import { call, killDaemons, startDaemon, stopDaemon, tempHome } from "./harness.ts";
 
-const prlimit = Bun.which("prlimit");
+const prlimit = requireTool("prlimit") === undefined ? Bun.which("prlimit") : null;
 /** Daemons launched here under prlimit, which the harness does not know of. */
 const launched: number[] = [];
 afterAll(async () => {

@@ -2,11 +2,12 @@
 // once other segments were written after it, and opens it again with its next write. Under
 // `prlimit --nofile=128`, 300 recordings stay open at once and each gets a batch acknowledged.
 import { afterAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { call, createRecording, killDaemons, postNdjson, readRecording, startDaemon, stopDaemon, text } from "./harness.ts";
 
 afterAll(killDaemons);
 
-const prlimit = Bun.which("prlimit");
+const prlimit = requireTool("prlimit") === undefined ? Bun.which("prlimit") : null;
 
 describe("open recordings under a file limit of 128", () => {
   test.skipIf(!prlimit)("300 open recordings each get a batch written and acknowledged, then a second one", async () => {

@@ -9,6 +9,7 @@ import { encodeFrames } from "../../src/client/frames.ts";
 import { health, instancePaths, killAll } from "../daemon/helpers.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
 import { call, createRecording, isAlive, killDaemons, postFrames, postNdjson, tempHome, waitFor } from "./harness.ts";
+import { requireTool, skipNote } from "../support/tools.ts";
 import { auditAcks, parseStrace, type Syscall } from "./strace-audit.ts";
 
 const SOCK = "/h/.neuracore/data_daemon/daemon.sock";
@@ -105,7 +106,7 @@ describe("the strace audit", () => {
 });
 
 // The real daemon under strace.
-const strace = Bun.which("strace");
+const noStrace = requireTool("strace");
 const home = tempHome("ncd-strace");
 let tracer: ReturnType<typeof Bun.spawn> | undefined;
 afterAll(async () => {
@@ -116,12 +117,29 @@ afterAll(async () => {
 
 const TRACED = "openat,close,mkdir,mkdirat,write,writev,pwrite64,pwritev,pwritev2,sendto,sendmsg,fsync,fdatasync,sync_file_range,rename,renameat,renameat2";
 
-describe.skipIf(!strace)(`the daemon under strace${strace ? "" : " (skipped: strace is not installed; .ci/run installs it)"}`, () => {
+describe.skipIf(noStrace !== undefined)(`the daemon under strace${skipNote(noStrace)}`, () => {
   test("writes every acknowledgement only after its data, new directory entries and the state database are fsync'ed", async () => {
     const logPath = join(home, "strace.log");
     const p = instancePaths(home);
     tracer = Bun.spawn(
-      [strace!, "-f", "-ttt", "-T", "-yy", "-s", "512", "-o", logPath, "-e", `trace=${TRACED}`, BINARY, "launch", "--offline", "--segment-max-bytes", "64kb"],
+      [
+        Bun.which("strace")!,
+        "-f",
+        "-ttt",
+        "-T",
+        "-yy",
+        "-s",
+        "512",
+        "-o",
+        logPath,
+        "-e",
+        `trace=${TRACED}`,
+        BINARY,
+        "launch",
+        "--offline",
+        "--segment-max-bytes",
+        "64kb",
+      ],
       {
         env: baseEnv(home),
         cwd: home,

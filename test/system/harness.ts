@@ -112,7 +112,7 @@ export async function createRecording(socket: string, input: object = {}): Promi
   return r.body.id as string;
 }
 
-export const ndjson = (lines: object[]) => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
+export const ndjson = (lines: object[]) => `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`;
 
 export const postNdjson = (socket: string, id: string, lines: object[]) =>
   call(socket, "POST", `/v1/recordings/${id}/messages`, ndjson(lines), { "content-type": "application/x-ndjson" });

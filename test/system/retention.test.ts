@@ -5,6 +5,7 @@
 // keep_uploaded), also after that target is removed from the config. Each deletion is an event,
 // a log line and a metric.
 import { afterAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { writeFileSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
@@ -282,6 +283,7 @@ describe("a retention delete cut short by a crash", () => {
   }, 120_000);
 });
 
+requireTool("faketime");
 const LIBFAKETIME = ["x86_64-linux-gnu", "aarch64-linux-gnu"].map((a) => `/usr/lib/${a}/faketime/libfaketime.so.1`).find(existsSync);
 
 describe.skipIf(!LIBFAKETIME)("a recording stopped while the wall clock was not set yet (under libfaketime)", () => {

@@ -81,7 +81,7 @@ async function gatherOutputs(home: string, socket: string, id: string, extra: Ou
     return `${r.stdout}\n${r.stderr}`;
   };
   out["status --json"] = await cli(["status", "--json"]);
-  out["status"] = await cli(["status"]);
+  out.status = await cli(["status"]);
   out["GET /v1/status"] = JSON.stringify((await call(socket, "GET", "/v1/status")).body);
   out["GET /v1/config"] = JSON.stringify((await call(socket, "GET", "/v1/config")).body);
   out["config --json"] = await cli(["config", "--json"]);

@@ -5,7 +5,6 @@
 // what was never acknowledged: a whole batch without its batch-end record, and a torn tail.
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { instancePaths } from "../daemon/helpers.ts";
 import { BATCH_END_BYTES, BATCH_END_OPCODE } from "../../src/recordings/segments/mcap-records.ts";
 import {

@@ -3,12 +3,13 @@
 // mount that stopped answering does). SIGTERM must still end the daemon before the service
 // manager's TimeoutStopSec, and the log must say what it left behind and why that is safe.
 import { afterAll, describe, expect, test } from "bun:test";
+import { requireTool } from "../support/tools.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { renderSystemdUnit } from "../../src/service/systemd.ts";
 import { instancePaths, isAlive, waitFor } from "../daemon/helpers.ts";
-import { lazyFsAvailable, mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
+import { mountLazyFs, type LazyFs } from "../support/lazy-fs.ts";
 import { makeRecording, startDaemon, waitState, type Daemon } from "../system-uploads/helpers.ts";
 
 let fs: LazyFs | undefined;
@@ -23,7 +24,7 @@ afterAll(async () => {
 const timeoutStopSec = () =>
   Number(/TimeoutStopSec=(\d+)/.exec(renderSystemdUnit({ scope: "user", command: ["/bin/true"], profile: null, stateDir: "/s", recordingsDir: "/r" }))![1]);
 
-describe.skipIf(!lazyFsAvailable() || process.getuid?.() !== 0)("a worker stuck in I/O", () => {
+describe.skipIf(requireTool("fuse") !== undefined || process.getuid?.() !== 0)("a worker stuck in I/O", () => {
   test("SIGTERM while an upload's write hangs: the daemon exits within TimeoutStopSec and logs that it left the upload", async () => {
     const root = mkdtempSync("/tmp/ncd-stall-");
     roots.push(root);

@@ -39,8 +39,8 @@ test("with one worker the oldest recording is sent completely before a newer one
   up.start();
   await up.whenIdle();
   await up.stop();
-  expect(ev.of("upload.object_uploaded").map((e) => e.payload["recording_id"])).toEqual(["older", "older", "newer", "newer"]);
-  expect(ev.of("upload.recording_uploaded").map((e) => e.payload["recording_id"])).toEqual(["older", "newer"]);
+  expect(ev.of("upload.object_uploaded").map((e) => e.payload.recording_id)).toEqual(["older", "older", "newer", "newer"]);
+  expect(ev.of("upload.recording_uploaded").map((e) => e.payload.recording_id)).toEqual(["older", "newer"]);
 });
 
 test("workers are shared fairly between recordings rather than all on the oldest", async () => {

@@ -70,8 +70,8 @@ test("tus: a high recording takes the only worker at the next chunk boundary; th
   const lowNext = after.findIndex((r) => r.method === "PATCH" && r.url === lowPath);
   expect(highCreated).toBeGreaterThanOrEqual(0);
   expect(highCreated).toBeLessThan(lowNext);
-  expect(ev.of("upload.preempted").map((e) => e.payload["recording_id"])).toEqual(["low"]);
-  expect(ev.of("upload.recording_uploaded").map((e) => e.payload["recording_id"])).toEqual(["high", "low"]);
+  expect(ev.of("upload.preempted").map((e) => e.payload.recording_id)).toEqual(["low"]);
+  expect(ev.of("upload.recording_uploaded").map((e) => e.payload.recording_id)).toEqual(["high", "low"]);
   // The low object was created once and each of its five chunks went once.
   const lowPatches = proxy.requests.filter((r) => r.method === "PATCH" && r.url === lowPath);
   expect(lowPatches.map((r) => [r.status, r.bodyBytes])).toEqual(Array.from({ length: 5 }, () => [204, CHUNK]));

@@ -62,7 +62,7 @@ describe("tus uploads", () => {
     await up.stop();
     for (const [rel, data] of bytes) expect(tusStored(recordingKey("", "acme", rec.id, rel))?.equals(Buffer.from(data))).toBe(true);
     expect(tusStored(recordingKey("", "acme", rec.id, "manifest.json"))).toBeDefined();
-    expect(tus.seen.every((r) => r.headers["authorization"] === "Bearer k-123" && r.headers["x-org-id"] === "acme")).toBe(true);
+    expect(tus.seen.every((r) => r.headers.authorization === "Bearer k-123" && r.headers["x-org-id"] === "acme")).toBe(true);
   });
 
   test("an interrupted upload continues from the server's offset", async () => {

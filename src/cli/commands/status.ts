@@ -60,7 +60,7 @@ function notRunning(ctx: CliContext, json: boolean, paths: Paths): number {
   if (json) printJson(ctx, { running: false, instance: paths.instance, socket: paths.socket });
   else {
     const note = stale ? ` (a stale pid file names pid ${stale}; the next launch cleans it up)` : "";
-    ctx.out(`Daemon not running${note ? "." + note : "."}\n`);
+    ctx.out(`Daemon not running${note ? `.${note}` : "."}\n`);
   }
   return EXIT.notRunning;
 }

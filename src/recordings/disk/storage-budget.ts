@@ -9,7 +9,6 @@
 import { statfsSync, unlinkSync } from "node:fs";
 import { assertInStore } from "./safe-paths.ts";
 import { removeSealNote } from "./seal-note.ts";
-import { join } from "node:path";
 import { and, asc, eq } from "drizzle-orm";
 import { StorageFullError } from "../../errors.ts";
 import type { Log } from "../../store/log.ts";

@@ -9,7 +9,7 @@
  */
 import { crc32 } from "node:zlib";
 import { openExistingNoFollow } from "../disk/safe-paths.ts";
-import { ftruncateSync, fsyncSync, openSync, closeSync, readFileSync } from "node:fs";
+import { ftruncateSync, fsyncSync, closeSync, readFileSync } from "node:fs";
 import { McapRecordBuilder, McapStreamReader, Opcode, type McapTypes } from "@mcap/core";
 import { writeAllSync } from "../disk/durable-fs.ts";
 import { BATCH_END_BYTES, BATCH_END_OPCODE, LIBRARY, parseBatchEnd, type BatchEnd } from "./mcap-records.ts";

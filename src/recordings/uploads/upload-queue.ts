@@ -11,9 +11,9 @@
 import { removeSealNote } from "../disk/seal-note.ts";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../../errors.ts";
-import { recordings, uploadParts, uploads, type UploadPartRow, type UploadRow } from "../../store/schema.ts";
+import { recordings, uploadParts, uploads, type UploadRow } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
 import { requireRecording } from "../recording-row.ts";
 import { recordingDir } from "../disk/layout.ts";

@@ -127,7 +127,7 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
         markAdopted(ctx, rowId!, { size, mtimeNs, sha256 });
         return { outcome: "adopted", recording_id: recordingId, bytes: size, sha256, traces: 0 };
       }
-      if (!rec || rec.state !== "recording" || !matches) {
+      if (rec?.state !== "recording" || !matches) {
         // Its recording holds another version, was stopped without its files (idle, after a
         // crash), or is gone: drop it (never uploaded as an empty recording), start afresh.
         if (rec && rec.state !== "cancelled") {

@@ -43,7 +43,7 @@ export function createPartDigests(hashRange: HashRange, o: { maxObjects?: number
   const pump = () => {
     if (busy) return;
     const i = queue.findIndex((t) => t.urgent);
-    const [task] = queue.splice(i < 0 ? 0 : i, 1);
+    const [task] = queue.splice(Math.max(i, 0), 1);
     if (!task) return;
     busy = true;
     hashRange(task.path, task.start, task.len)

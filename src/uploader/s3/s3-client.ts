@@ -69,7 +69,7 @@ export function createS3Client(opts: S3ClientOptions): S3Client {
 
   function urlFor(key: string | undefined, query: Record<string, string> | undefined): string {
     const ep = new URL(opts.endpoint);
-    const path = key === undefined ? "" : "/" + uriEncode(key, true);
+    const path = key === undefined ? "" : `/${uriEncode(key, true)}`;
     const base = opts.pathStyle
       ? `${ep.protocol}//${ep.host}${ep.pathname.replace(/\/+$/, "")}/${opts.bucket}${path}`
       : `${ep.protocol}//${opts.bucket}.${ep.host}${ep.pathname.replace(/\/+$/, "")}${path || "/"}`;

@@ -64,10 +64,10 @@ export function resolveS3Settings(url: string, env: Env, readFile: ReadFile): S3
   const credSection = credFile[profile];
   const confSection = confFile[profile === "default" ? "default" : `profile ${profile}`] ?? confFile[profile];
 
-  const region = u.searchParams.get("region") || get(env, "AWS_REGION") || get(env, "AWS_DEFAULT_REGION") || confSection?.["region"] || "us-east-1";
+  const region = u.searchParams.get("region") || get(env, "AWS_REGION") || get(env, "AWS_DEFAULT_REGION") || confSection?.region || "us-east-1";
 
   const customEndpoint =
-    u.searchParams.get("endpoint") || get(env, "AWS_ENDPOINT_URL_S3") || get(env, "AWS_ENDPOINT_URL") || confSection?.["endpoint_url"] || undefined;
+    u.searchParams.get("endpoint") || get(env, "AWS_ENDPOINT_URL_S3") || get(env, "AWS_ENDPOINT_URL") || confSection?.endpoint_url || undefined;
   const endpoint = (customEndpoint ?? `https://s3.${region}.amazonaws.com`).replace(/\/+$/, "");
   try {
     const e = new URL(endpoint);
@@ -90,10 +90,10 @@ export function resolveS3Settings(url: string, env: Env, readFile: ReadFile): S3
       [credSection, "shared credentials file"],
       [confSection, "shared config file"],
     ] as const) {
-      const key = section?.["aws_access_key_id"];
-      const secret = section?.["aws_secret_access_key"];
+      const key = section?.aws_access_key_id;
+      const secret = section?.aws_secret_access_key;
       if (key && secret) {
-        credentials = { accessKeyId: key, secretAccessKey: secret, sessionToken: section["aws_session_token"] || undefined };
+        credentials = { accessKeyId: key, secretAccessKey: secret, sessionToken: section.aws_session_token || undefined };
         credentialsSource = `${source} (profile ${profile})`;
         break;
       }

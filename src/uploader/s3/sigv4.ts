@@ -31,7 +31,7 @@ export function uriEncode(s: string, keepSlash = false): string {
   for (const byte of new TextEncoder().encode(s)) {
     const c = String.fromCharCode(byte);
     if (/[A-Za-z0-9\-_.~]/.test(c) || (keepSlash && c === "/")) out += c;
-    else out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }
@@ -65,7 +65,7 @@ export function signRequest(input: SignInput): Record<string, string> {
   const day = amzDate.slice(0, 8);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.headers)) headers[k.toLowerCase()] = String(v).trim().replace(/\s+/g, " ");
-  headers["host"] = input.url.host;
+  headers.host = input.url.host;
   headers["x-amz-date"] = amzDate;
   headers["x-amz-content-sha256"] = input.payloadHash;
   if (input.credentials.sessionToken) headers["x-amz-security-token"] = input.credentials.sessionToken;
@@ -88,10 +88,10 @@ export function signRequest(input: SignInput): Record<string, string> {
   const canonicalRequest = [input.method, canonicalUri || "/", query, canonicalHeaders, signedHeaders, input.payloadHash].join("\n");
   const scope = `${day}/${input.region}/${service}/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256Hex(canonicalRequest)].join("\n");
-  const kDate = hmac("AWS4" + input.credentials.secretAccessKey, day);
+  const kDate = hmac(`AWS4${input.credentials.secretAccessKey}`, day);
   const kSigning = hmac(hmac(hmac(kDate, input.region), service), "aws4_request");
   const signature = createHmac("sha256", kSigning).update(stringToSign, "utf8").digest("hex");
-  delete headers["host"]; // fetch sets Host itself from the URL
-  headers["authorization"] = `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  delete headers.host; // fetch sets Host itself from the URL
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   return headers;
 }

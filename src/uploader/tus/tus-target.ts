@@ -44,7 +44,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
   function headers(url: string, extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = { "tus-resumable": "1.0.0", ...extra };
     if (!credentialsAllowed(url, opts.url)) return h;
-    if (opts.apiKey) h["authorization"] = `Bearer ${opts.apiKey}`;
+    if (opts.apiKey) h.authorization = `Bearer ${opts.apiKey}`;
     if (opts.orgId) h["x-org-id"] = opts.orgId;
     return h;
   }

@@ -14,25 +14,24 @@ import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
 import { startRadosgw, type RunningRadosgw } from "../../support/radosgw.ts";
 import { eventRecorder, makeRecording, quietLog } from "../../support/recordings.ts";
 import { s3Admin } from "../../support/s3-admin.ts";
+import { requireTool, skipNote } from "../../support/tools.ts";
 
 const MiB = 1024 * 1024;
-const started = startRadosgw();
-const unavailable = "unavailable" in started ? started.unavailable : undefined;
-if (unavailable) console.warn(`skipping radosgw tests: ${unavailable}`);
-const rgw = started as RunningRadosgw;
+const noCeph = requireTool("radosgw");
+let rgw: RunningRadosgw;
 let proxy: FaultProxy;
 let dir: string;
 let store: JsonFileStateStore;
 
 beforeAll(async () => {
-  if (unavailable) return;
+  if (noCeph) return;
+  rgw = startRadosgw();
   await s3Admin(rgw, "ncd").createBucket();
   proxy = await startFaultProxy(rgw.endpoint);
-});
+}, 300_000);
 afterAll(async () => {
-  if (unavailable) return;
-  await proxy.close();
-  rgw.stop();
+  await proxy?.close();
+  rgw?.stop();
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "ncd-rgw-up-"));
@@ -69,7 +68,7 @@ async function expectStored(recId: string, bytes: Map<string, Uint8Array>) {
   expect(await admin.get(recordingKey("fleet", "default", recId, "manifest.json"))).toBeDefined();
 }
 
-describe.skipIf(unavailable !== undefined)("uploads to Ceph radosgw", () => {
+describe.skipIf(noCeph !== undefined)(`uploads to Ceph radosgw${skipNote(noCeph)}`, () => {
   test("small and multipart objects arrive byte-identical, with the manifest", async () => {
     const { rec, bytes } = makeRecording(dir, store, { id: "rgw-a", sizes: [1234, 11 * MiB + 3], files: { "notes.txt": 99 } });
     const { up } = uploader();

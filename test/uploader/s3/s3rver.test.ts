@@ -1,6 +1,6 @@
 // The uploader against s3rver (a real S3 emulator on loopback), through the fault proxy.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBandwidth, type Bandwidth } from "../../../src/uploader/bandwidth.ts";
@@ -11,7 +11,7 @@ import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../../src/uploader/uploader.ts";
 import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
 import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
-import { eventRecorder, makeRecording, quietLog } from "../../support/recordings.ts";
+import { eventRecorder, makeRecording, quietLog, waitFor } from "../../support/recordings.ts";
 import { s3Admin } from "../../support/s3-admin.ts";
 import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
 
@@ -118,9 +118,11 @@ describe("uploads to s3rver", () => {
 
   test("offline sends nothing at all, and going online sends everything", async () => {
     const { rec, bytes } = makeRecording(dir, store, { id: "rec-o", sizes: [5000] });
-    const { up } = uploader(target(), { offline: true });
+    const { up, ev } = uploader(target(), { offline: true });
     up.start();
-    await new Promise((r) => setTimeout(r, 400));
+    // The uploader's own word that it looked at the queue, saw this recording and, offline, started nothing.
+    await waitFor(() => ev.of("upload.pass").some((e) => (e.payload.waiting as string[]).includes(rec.id)), 20_000, "an upload pass that saw rec-o");
+    expect(ev.of("upload.pass").map((e) => e.payload)).toEqual([{ started: 0, active: 0, offline: true, waiting: [rec.id] }]);
     expect(proxy.requests).toHaveLength(0);
     up.setOffline(false);
     await up.whenIdle();
