@@ -7,9 +7,9 @@ import { join, resolve } from "node:path";
 import { BINARY, tempDir } from "./timing.ts";
 
 /** The previous landing, compared against when BENCH_PREVIOUS is not set. */
-export const DEFAULT_PREVIOUS = "92e5092";
+const DEFAULT_PREVIOUS = "92e5092";
 
-export const REPO = resolve(import.meta.dir, "../..");
+const REPO = resolve(import.meta.dir, "../..");
 
 export interface Side {
   /** "previous" or "this". */

@@ -9,7 +9,7 @@ import { isOutOfFds, outOfFdsError, readFdLimits } from "../recordings/disk/fd-l
 import { isDiskFull } from "../recordings/disk/storage-full.ts";
 import type { ErrorBody } from "./contract.ts";
 
-export const errorBody = (code: string, message: string, field?: string): ErrorBody => ({
+const errorBody = (code: string, message: string, field?: string): ErrorBody => ({
   error: field ? { code, message, field } : { code, message },
 });
 

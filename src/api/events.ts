@@ -8,7 +8,7 @@ import { answer } from "./route-docs.ts";
 import { queryInput } from "./validated-input.ts";
 
 /** `?types=a,b` keeps only those event types; a type ending in `.*` matches a prefix. */
-export function typeFilter(raw: string | undefined): ReadonlySet<string> | null {
+function typeFilter(raw: string | undefined): ReadonlySet<string> | null {
   const types = (raw ?? "")
     .split(",")
     .map((t) => t.trim())

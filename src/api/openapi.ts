@@ -7,7 +7,7 @@ import { generateSpecs } from "hono-openapi";
 // biome-ignore lint: any app.
 type AnyApp = Hono<any, any, any>;
 
-export function openapiDocument(app: AnyApp, version: string) {
+function openapiDocument(app: AnyApp, version: string) {
   return generateSpecs(app, {
     documentation: {
       info: { title: "nc-data-daemon control API", version, description: "HTTP/1.1 over the daemon's Unix socket." },

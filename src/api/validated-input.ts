@@ -26,7 +26,7 @@ function allowedKeys(schema: v.GenericSchema, path: readonly { key: unknown }[])
 }
 
 /** The value, or a ValidationError naming the first field that is wrong and what is allowed. */
-export function checked<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferOutput<S> {
+function checked<S extends v.GenericSchema>(schema: S, raw: unknown): v.InferOutput<S> {
   const r = v.safeParse(schema, raw);
   if (r.success) return r.output;
   const issue = r.issues[0]!;

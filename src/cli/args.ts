@@ -40,10 +40,6 @@ export const jsonArg = {
   json: { type: "boolean", description: "Print JSON instead of text." },
 } as const satisfies ArgsDef;
 
-export const debugArg = {
-  debug: { type: "boolean", description: "Show stack traces and debug logs." },
-} as const satisfies ArgsDef;
-
 export const secretsArg = {
   "show-secrets": { type: "boolean", description: "Show api_key instead of ***." },
 } as const satisfies ArgsDef;

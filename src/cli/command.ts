@@ -5,8 +5,10 @@ import { defineCommand, type ArgsDef, type CommandContext, type CommandDef } fro
 import type { CliContext } from "./context.ts";
 
 export type RunContext<T extends ArgsDef> = CommandContext<T> & { data: CliContext };
+// biome-ignore lint/suspicious/noConfusingVoidType: a run() that returns nothing (exit 0) is typed void, not undefined
 type Exit = Promise<number | void> | number | void;
 
+// biome-ignore lint/suspicious/noExplicitAny: citty's CommandDef of any arguments, the type of every command in the table
 export type Command = CommandDef<any> & { examples?: string[] };
 
 export function defineCli<const T extends ArgsDef = ArgsDef>(

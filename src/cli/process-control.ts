@@ -18,7 +18,7 @@ export const STOP_MESSAGES: Record<StopOutcome, string> = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** True once `pid` has exited (or is a zombie nobody has reaped yet: it runs no more code). */
-export function processGone(pid: number): boolean {
+function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -33,7 +33,7 @@ export function processGone(pid: number): boolean {
 
 /** The pid holding the instance's flock, read from /proc/locks (Linux), or null when it cannot
  * be told. Unlike the pid file, which anyone can overwrite, this is the kernel's word. */
-export function lockHolderPid(lockFile: string): number | null {
+function lockHolderPid(lockFile: string): number | null {
   let text: string;
   let st: { ino: number; dev: number };
   try {

@@ -5,22 +5,22 @@ import type { CliContext } from "./context.ts";
 import { formatBytes } from "./output.ts";
 import { uploadTrouble } from "./recordings-format.ts";
 
-export function bar(done: number, total: number, width = 24): string {
+function bar(done: number, total: number, width = 24): string {
   const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const full = Math.round(f * width);
   return `[${"#".repeat(full)}${"-".repeat(width - full)}]`;
 }
 
-export const percent = (done: number, total: number) => (total > 0 ? `${Math.floor((Math.min(done, total) * 100) / total)}%` : "0%");
+const percent = (done: number, total: number) => (total > 0 ? `${Math.floor((Math.min(done, total) * 100) / total)}%` : "0%");
 
-export function formatEta(s: number | null | undefined): string {
+function formatEta(s: number | null | undefined): string {
   if (s === null || s === undefined) return "ETA --";
   if (s < 60) return `ETA ${Math.ceil(s)} s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `ETA ${m} min ${Math.round(s % 60)} s` : `ETA ${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export const formatRate = (bps: number | null | undefined) => `${formatBytes(Math.round(bps ?? 0))}/s`;
+const formatRate = (bps: number | null | undefined) => `${formatBytes(Math.round(bps ?? 0))}/s`;
 
 /** Draws frames: in place on a terminal (cursor up over the last frame), appended otherwise. */
 export function createPainter(ctx: CliContext) {
@@ -86,7 +86,7 @@ export function statusLines(s: StatusBody, tty: boolean): string[] {
 export type RecordingLike = Pick<RecordingAnswer, "id" | "state" | "error" | "upload" | "upload_progress">;
 
 /** Bytes confirmed by the target plus what is in flight right now. */
-export function recordingSent(r: RecordingLike): { sent: number; total: number } {
+function recordingSent(r: RecordingLike): { sent: number; total: number } {
   const total = r.upload.bytes_total;
   if (r.state === "uploaded") return { sent: total, total };
   // bytes_sent is what the db holds (whole parts); the live figure is finer while one object is in flight.

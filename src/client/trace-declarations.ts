@@ -13,7 +13,7 @@ export interface SdkCreateRecordingInput extends Omit<CreateRecordingInput, "tra
   traces?: SdkTraceDeclaration[];
 }
 
-export function toWireTrace(t: SdkTraceDeclaration): TraceDeclaration {
+function toWireTrace(t: SdkTraceDeclaration): TraceDeclaration {
   if (!(t.schema instanceof Uint8Array)) return t as TraceDeclaration;
   const { schema, ...rest } = t;
   return { ...rest, schema_base64: Buffer.from(schema.buffer, schema.byteOffset, schema.byteLength).toString("base64") };

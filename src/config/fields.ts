@@ -392,7 +392,7 @@ export const FIELDS: Fields = {
 
 export type FieldName = keyof Config;
 export const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
-export type Source = "default" | "profile" | "env" | "flag";
+type Source = "default" | "profile" | "env" | "flag";
 export type Sources = Record<FieldName, Source>;
 
 export const envName = (f: FieldName) => `NCD_${f.toUpperCase()}`;

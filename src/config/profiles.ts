@@ -153,5 +153,3 @@ export function createProfileStore(profilesDir: string) {
     },
   };
 }
-
-export type ProfileStore = ReturnType<typeof createProfileStore>;

@@ -9,11 +9,11 @@ const TRUE = new Set(["1", "true", "yes", "y"]);
 const FALSE = new Set(["0", "false", "no", "n"]);
 const UNLIMITED = new Set(["0", "off", "unlimited", "none"]);
 
-export const BYTES_HINT = "a byte count: an integer, or a number with unit b, k/kb, m/mb, g/gb (e.g. 500000000, 2gb, 1.5GB)";
-export const BOOL_HINT = "a boolean: 1/true/yes/y or 0/false/no/n";
+const BYTES_HINT = "a byte count: an integer, or a number with unit b, k/kb, m/mb, g/gb (e.g. 500000000, 2gb, 1.5GB)";
+const BOOL_HINT = "a boolean: 1/true/yes/y or 0/false/no/n";
 
 /** Parses "2gb", "1.5 MB", 1024 → bytes (powers of 1024), or undefined when not a byte value. */
-export function parseBytes(input: unknown): number | undefined {
+function parseBytes(input: unknown): number | undefined {
   if (typeof input === "number") return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
   if (typeof input !== "string") return undefined;
   const m = BYTES_RE.exec(input);

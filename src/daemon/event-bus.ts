@@ -9,7 +9,7 @@ export interface EventBus extends EventFeed {
   readonly subscribers: number;
 }
 
-export function matchesType(types: ReadonlySet<string> | null, type: string): boolean {
+function matchesType(types: ReadonlySet<string> | null, type: string): boolean {
   if (!types) return true;
   if (types.has(type)) return true;
   for (const t of types) if (t.endsWith(".*") && type.startsWith(t.slice(0, -1))) return true;

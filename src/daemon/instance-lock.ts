@@ -29,7 +29,7 @@ export function readPid(pidFile: string): number | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The pid of the lock holder; it writes its pid file right after locking, so wait a moment. */
-export async function holderPid(paths: Paths, waitMs = 500): Promise<number | null> {
+async function holderPid(paths: Paths, waitMs = 500): Promise<number | null> {
   const until = Date.now() + waitMs;
   for (;;) {
     const pid = readPid(paths.pidFile);

@@ -23,7 +23,7 @@ export interface BackgroundLaunch {
 }
 
 /** Lines the child wrote since `offset`: its own JSON entries and any raw output (a crash). */
-export function childLogTail(logFile: string, offset: number, childPid: number, max = 10): string[] {
+function childLogTail(logFile: string, offset: number, childPid: number, max = 10): string[] {
   let text = "";
   try {
     text = readFileSync(logFile).subarray(offset).toString("utf8");

@@ -4,7 +4,7 @@ import { FIELD_NAMES, LIVE_FIELDS, parseField, sameValue, type Config, type Fiel
 import { ConflictError, ValidationError } from "../errors.ts";
 import type { LiveConfig } from "../api/index.ts";
 
-export type ConfigListener = (config: Config, changed: FieldName[]) => void;
+type ConfigListener = (config: Config, changed: FieldName[]) => void;
 
 export interface LiveConfigHolder extends LiveConfig {
   onChange(listener: ConfigListener): () => void;

@@ -33,7 +33,7 @@ function textOf(a: unknown): string {
 }
 
 /** One JSON line per entry; an Error argument keeps its stack so the log says what failed. */
-export function jsonLine(obj: LogObject, pid: number): string {
+function jsonLine(obj: LogObject, pid: number): string {
   const errors = obj.args.filter((a): a is Error => a instanceof Error);
   const text = obj.args.filter((a) => !(a instanceof Error)).map(textOf);
   const entry: Record<string, unknown> = { time: obj.date.toISOString(), level: obj.type, pid, msg: [...text, ...errors.map((e) => e.message)].join(" ") };
@@ -45,7 +45,7 @@ export function jsonLine(obj: LogObject, pid: number): string {
 const ICONS: Record<string, string> = { fatal: "✖", error: "✖", fail: "✖", warn: "⚠", info: "ℹ", start: "◐", success: "✔", ready: "✔", debug: "⚙", trace: "→" };
 
 /** The terminal's line: an icon, the message, and for errors under --debug their stack. */
-export function humanLine(obj: LogObject, debug: boolean): string {
+function humanLine(obj: LogObject, debug: boolean): string {
   const errors = obj.args.filter((a): a is Error => a instanceof Error);
   const text = [...obj.args.filter((a) => !(a instanceof Error)).map(textOf), ...errors.map((e) => e.message)].join(" ");
   const icon = ICONS[obj.type];

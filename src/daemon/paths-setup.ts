@@ -5,7 +5,7 @@ import type { Paths } from "../config/index.ts";
 import { ensureDirDurable } from "../recordings/disk/durable-fs.ts";
 import { chmodDirNoFollow } from "../recordings/disk/store-root.ts";
 
-export function ensurePrivateDir(dir: string): void {
+function ensurePrivateDir(dir: string): void {
   // Durable: a power cut right after the first start must not take the state folder (and the
   // database and recordings acknowledged in it) away with the unsynced entry of a new folder.
   ensureDirDurable(dir);

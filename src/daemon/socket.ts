@@ -12,7 +12,7 @@ import type { Runtime, UnixServer } from "../runtime/index.ts";
  * between requests, or one whose client stalled mid-body. Event streams write a comment more
  * often than this (api/events.ts), so they stay open.
  */
-export const IDLE_CONNECTION_S = 30;
+const IDLE_CONNECTION_S = 30;
 
 export async function bindPrivateSocket(
   runtime: Runtime,

@@ -12,7 +12,7 @@ import { requireRecording } from "./recording-row.ts";
 import type { TraceView } from "./types.ts";
 import { traceViewOf } from "./views.ts";
 
-export const MANIFEST_FORMAT = "nc-data-daemon.manifest/1";
+const MANIFEST_FORMAT = "nc-data-daemon.manifest/1";
 
 export interface Manifest extends RecordingIdentity {
   format: typeof MANIFEST_FORMAT;

@@ -59,7 +59,7 @@ export interface RecordingLimits {
 }
 
 /** Largest single message (an NDJSON line or a frame payload): a fact of recordings, not a setting. */
-export const MAX_MESSAGE_BYTES = 64 << 20;
+const MAX_MESSAGE_BYTES = 64 << 20;
 
 /** The configuration fields the limits come from (config/fields.ts owns their defaults). */
 export interface LimitFields {

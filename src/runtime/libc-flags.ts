@@ -10,7 +10,7 @@ export const LIBC = darwin ? "libSystem.B.dylib" : "libc.so.6";
 export const O_RDWR = 0x2;
 export const O_CREAT = darwin ? 0x200 : 0x40;
 /** The lock fd must not leak into processes the daemon starts, or they would keep the lock. */
-export const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
+const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
 export const O_WRONLY = 0x1;
 export const O_TRUNC = darwin ? 0x400 : 0x200;
 /** open(2) fails with ELOOP when the last component is a symbolic link. */
@@ -25,7 +25,7 @@ export const O_RDONLY = 0x0;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 
-export const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
+const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
 
 /** The three libc calls the lock needs, however the runtime's FFI reaches them. */
 export type LockLibc = { open(p: Uint8Array, flags: number, mode: number): number; flock(fd: number, op: number): number; close(fd: number): number };

@@ -71,7 +71,7 @@ export interface Runtime {
   selfCommand(): string[];
 }
 
-export interface DetachedChild {
+interface DetachedChild {
   pid: number;
   /** Resolves with the exit code (null when killed by a signal) if the child ends. */
   exited: Promise<number | null>;

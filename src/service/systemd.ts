@@ -6,7 +6,7 @@ import { ConfigError } from "../errors.ts";
 import { launchArgs, SYSTEM_ACCOUNT, type ServiceSpec } from "./spec.ts";
 
 /** systemd splits ExecStart= on spaces and treats % and $ specially: quote and escape. */
-export function quoteArg(arg: string): string {
+function quoteArg(arg: string): string {
   const escaped = arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%").replace(/\$/g, "$$$$");
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? escaped : `"${escaped}"`;
 }

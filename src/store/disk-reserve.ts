@@ -14,12 +14,12 @@ export interface DiskReserve {
   release(): boolean;
 }
 
-export const RESERVE_BYTES = 1 << 20;
+const RESERVE_BYTES = 1 << 20;
 /**
  * Inodes kept: a stop needs two (temporary files for the manifest and recording.json), a start
  * five (pid file, socket, the database's -wal and -shm, the log file); one more for good measure.
  */
-export const RESERVE_FILES = 6;
+const RESERVE_FILES = 6;
 
 const reservePath = (prefix: string, i: number) => `${prefix}.reserve-${i}`;
 

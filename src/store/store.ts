@@ -23,10 +23,10 @@ import type { Log } from "./log.ts";
 import { applyMigrations, rollback } from "./migrate.ts";
 import * as schema from "./schema.ts";
 
-export type Db = SqliteRemoteDatabase<typeof schema>;
+type Db = SqliteRemoteDatabase<typeof schema>;
 
 /** Anything Drizzle can turn into SQL: a select, insert, update or delete builder. */
-export interface BuiltQuery {
+interface BuiltQuery {
   toSQL(): { sql: string; params: unknown[] };
 }
 /** A Drizzle select builder; its rows are the table's `$inferSelect` shape. */

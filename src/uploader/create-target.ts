@@ -35,7 +35,7 @@ export interface TargetDeps {
 }
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
-export function s3CredentialsFrom(url: string, env: Env, readFile: ReadFile): CredentialsProvider {
+function s3CredentialsFrom(url: string, env: Env, readFile: ReadFile): CredentialsProvider {
   let cached = resolveS3Settings(url, env, readFile).credentials;
   return ({ refresh }) => {
     if (refresh) cached = resolveS3Settings(url, env, readFile).credentials;

@@ -5,9 +5,9 @@ import { redactPatterns } from "../redact.ts";
 import { networkError, type Protocol } from "./target-error.ts";
 
 /** An error answer is read this far and the rest discarded: it only feeds a message. */
-export const ERROR_BODY_BYTES = 8 * 1024;
+const ERROR_BODY_BYTES = 8 * 1024;
 /** A successful answer (S3 XML listings) is never near this; beyond it the server is broken. */
-export const ANSWER_BODY_BYTES = 8 * 1024 * 1024;
+const ANSWER_BODY_BYTES = 8 * 1024 * 1024;
 
 export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -56,7 +56,7 @@ export interface HttpAnswer {
  * Reads at most `limit` bytes of a body and cancels the rest, so a server answering with an
  * endless or huge body costs a few KiB, not its size. Returns whether the body was cut.
  */
-export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<{ text: string; cut: boolean }> {
+async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<{ text: string; cut: boolean }> {
   if (!body) return { text: "", cut: false };
   const reader = body.getReader();
   const parts: Uint8Array[] = [];

@@ -9,7 +9,7 @@ import type { Log, ObjectUploadState, UploadObject, UploadRecording, UploadState
 import type { ResumeSink, Target } from "./target.ts";
 import { LOCAL_COPY_DAMAGED, TargetError, type Protocol } from "./target-error.ts";
 
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path, { signal })) h.update(chunk as Buffer);
   return h.digest("hex");

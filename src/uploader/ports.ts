@@ -52,7 +52,7 @@ export interface CompletedPart {
   checksum: string;
 }
 
-export type ObjectStatus = "pending" | "uploading" | "uploaded" | "failed";
+type ObjectStatus = "pending" | "uploading" | "uploaded" | "failed";
 
 /** Everything needed to resume one object after a crash. */
 export interface ObjectUploadState {

@@ -51,7 +51,7 @@ export interface UploadProgress {
   recordings: RecordingProgress[];
 }
 
-export function eta(remaining: number, rate: number): number | null {
+function eta(remaining: number, rate: number): number | null {
   if (remaining <= 0) return 0;
   return rate > 0 ? Math.round((remaining / rate) * 10) / 10 : null;
 }

@@ -22,7 +22,7 @@ export function wakelockCommand(platform: string): string[] | undefined {
 const CHILD_ENV = ["PATH", "LANG", "LC_ALL", "DBUS_SYSTEM_BUS_ADDRESS", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
 
 /** The child's whole environment, picked by name from the daemon's: the daemon's holds AWS_* and NCD_API_KEY. */
-export function childEnv(parent: Record<string, string | undefined> = {}): Record<string, string> {
+function childEnv(parent: Record<string, string | undefined> = {}): Record<string, string> {
   const out: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
   for (const k of CHILD_ENV) if (parent[k]) out[k] = parent[k]!;
   return out;

@@ -126,7 +126,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
             if (e.ev === "recording") recordings.add(e.id);
             if (e.ev === "acked" || e.ev === "fileAcked") {
               acks++;
-              onAck.splice(0).forEach((f) => f());
+              onAck.splice(0).forEach((f) => void f());
             }
           }
         }

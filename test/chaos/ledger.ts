@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { call, postNdjson, readRecording, text } from "../system/harness.ts";
 
-export interface Msg {
+interface Msg {
   w: string;
   b: number;
   k: number;
@@ -22,7 +22,7 @@ export type LedgerEvent =
 /** An answer that is neither an acknowledgement nor a 507 (a 5xx while the power goes, say). */
 export class Unacknowledged extends Error {}
 
-export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 export class Ledger {
   /** recording id -> batch key ("w:b") -> message count, for every batch sent / acknowledged. */

@@ -4,7 +4,7 @@ import { McapIndexedReader, McapStreamReader, type McapTypes } from "@mcap/core"
 import { getRuntime } from "../../src/runtime/index.ts";
 
 const runtime = await getRuntime();
-export const decompressHandlers = { zstd: (buf: Uint8Array) => runtime.zstdDecompress(buf) };
+const decompressHandlers = { zstd: (buf: Uint8Array) => runtime.zstdDecompress(buf) };
 
 export interface ReadMessage {
   topic: string;

@@ -10,7 +10,7 @@ import { createSha256Streams } from "../../src/recordings/disk/sha256-stream.ts"
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const closers: (() => void)[] = [];
-afterEach(() => closers.splice(0).forEach((c) => c()));
+afterEach(() => closers.splice(0).forEach((c) => void c()));
 
 function bytes(n: number) {
   const out = new Uint8Array(n);

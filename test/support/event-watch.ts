@@ -4,7 +4,7 @@
 // (e.g. `upload.pass`), never for a stretch of time.
 import { readEvents } from "../../src/client/sse.ts";
 
-export interface WatchedEvent {
+interface WatchedEvent {
   id: number;
   type: string;
   time: string;

@@ -8,7 +8,7 @@ import { McapIndexedReader, McapStreamReader, type McapTypes } from "@mcap/core"
 
 const decompressHandlers = { zstd: (b: Uint8Array, size: bigint) => Bun.zstdDecompressSync(b).subarray(0, Number(size)) };
 
-export interface InspectedMessage {
+interface InspectedMessage {
   topic: string;
   logTime: bigint;
   publishTime: bigint;

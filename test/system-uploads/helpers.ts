@@ -2,13 +2,13 @@
 // background with its own HOME), recordings made over its socket, and read-back of what
 // arrived in the target, checked against the manifest and the bytes that were sent.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
 import { run, tempHome, type RunResult } from "../support/binary.ts";
 import { assertValidManifest } from "../support/manifest-schema.ts";
 
-export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 export interface Daemon {
   home: string;
@@ -197,7 +197,7 @@ export function localBytes(home: string, id: string): number {
   return total;
 }
 
-export function findRecordingDir(root: string, id: string): string | undefined {
+function findRecordingDir(root: string, id: string): string | undefined {
   const stack = [root];
   while (stack.length) {
     const dir = stack.pop()!;
@@ -217,4 +217,4 @@ export function findRecordingDir(root: string, id: string): string | undefined {
   return undefined;
 }
 
-export { existsSync, waitFor };
+export { waitFor };

@@ -3,10 +3,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { McapIndexedReader, McapStreamReader, type McapTypes } from "@mcap/core";
-import { BINARY, baseEnv, run, tempHome } from "../support/binary.ts";
+import { run, tempHome } from "../support/binary.ts";
 import { health, instancePaths, isAlive, killAll, waitFor } from "../daemon/helpers.ts";
 
-export { BINARY, run, tempHome, isAlive, waitFor };
+export { run, tempHome, isAlive, waitFor };
 
 export interface Daemon {
   home: string;
@@ -133,7 +133,7 @@ export interface ReadMessage {
 const decompressHandlers = { zstd: (b: Uint8Array, size: bigint) => Bun.zstdDecompressSync(b).subarray(0, Number(size)) };
 
 /** Every message of one segment file in file order (stream reader: works on open segments too). */
-export function readSegmentFile(path: string): ReadMessage[] {
+function readSegmentFile(path: string): ReadMessage[] {
   const reader = new McapStreamReader({ decompressHandlers, validateCrcs: true });
   reader.append(readFileSync(path));
   const channels = new Map<number, McapTypes.Channel>();

@@ -43,7 +43,7 @@ interface Sent {
 function expectSameMessages(got: ReturnType<typeof readRecording>, sent: Sent[]) {
   const byTrace = (xs: { trace?: string; topic?: string }[]) => {
     const m = new Map<string, number[]>();
-    xs.forEach((x, i) => m.set((x.trace ?? x.topic)!, [...(m.get((x.trace ?? x.topic)!) ?? []), i]));
+    xs.forEach((x, i) => void m.set((x.trace ?? x.topic)!, [...(m.get((x.trace ?? x.topic)!) ?? []), i]));
     return m;
   };
   expect(got.length).toBe(sent.length);

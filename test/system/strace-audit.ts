@@ -92,7 +92,7 @@ const INCOMING = /\/files\/\.incoming-[^/]*$/;
 const DB = /\/state\.db(-wal)?$/;
 const SQLITE_FILE = /\/state\.db(-wal|-shm|-journal)?$/;
 
-export interface Ack {
+interface Ack {
   kind: "messages" | "file";
   status: number;
   call: Syscall;

@@ -50,7 +50,7 @@ const BATCH_BYTES = 1024 * 1024;
 /** Bytes handed to the worker but not yet known hashed before the writer waits for it. */
 const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
-export interface Sha256Stream {
+interface Sha256Stream {
   /** Hashes a chunk already written; may detach its buffer, so read its length before. */
   update(chunk: Uint8Array): Promise<void> | void;
   /** The hex digest; `path` holds the same bytes, for when the worker died on the way. */

@@ -29,7 +29,7 @@ function whereFull(ctx: Ctx, err: unknown): { what: string; dir: string } {
 }
 
 /** "X of Y free, N of M inodes free" for the file system holding `dir`. */
-export function freeSpace(dir: string): string {
+function freeSpace(dir: string): string {
   try {
     const s = statfsSync(dir);
     const bytes = `${formatBytes(Number(s.bavail) * Number(s.bsize))} of ${formatBytes(Number(s.blocks) * Number(s.bsize))} free`;

@@ -55,7 +55,7 @@ export function tooDeepLineAt(bytes: Uint8Array, limit: number = MAX_JSON_DEPTH)
  * since an NDJSON line is one value and a raw newline never occurs inside a JSON string.
  * Malformed JSON is left for the parser to name; the scan only has to be right for valid JSON.
  */
-export function tooDeepAt(bytes: Uint8Array, limit: number = MAX_JSON_DEPTH): number {
+function tooDeepAt(bytes: Uint8Array, limit: number = MAX_JSON_DEPTH): number {
   const len = bytes.byteLength;
   let depth = 0;
   let lineEnd = bytes.indexOf(NEWLINE);

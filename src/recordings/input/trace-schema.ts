@@ -38,7 +38,7 @@ export function schemaBytes(t: TraceDeclaration, field = "traces[0]"): Uint8Arra
   return null;
 }
 
-export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === null || b === null) return a === b;
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }

@@ -8,7 +8,7 @@ import type { Compress, SegmentState } from "./segment-state.ts";
 export const LIBRARY = "nc-data-daemon";
 
 /** Name of the Metadata record that opens every segment with the recording's identity. */
-export const RECORDING_METADATA = "recording";
+const RECORDING_METADATA = "recording";
 
 /** Magic, Header and the optional `recording` Metadata record, indexed in `s`; positions from 0. */
 export function writePreamble(rb: McapRecordBuilder, s: SegmentState, identity?: Map<string, string>): void {
@@ -70,8 +70,8 @@ export function writeSummaryAndFooter(rb: McapRecordBuilder, s: SegmentState): v
     const groupLength = s.position + rb.length - groupStart;
     if (groupLength > 0) offsets.push({ groupOpcode: opcode, groupStart: BigInt(groupStart), groupLength: BigInt(groupLength) });
   };
-  group(Opcode.SCHEMA, () => s.schemas.forEach((x) => rb.writeSchema(x)));
-  group(Opcode.CHANNEL, () => s.channels.forEach((x) => rb.writeChannel(x)));
+  group(Opcode.SCHEMA, () => s.schemas.forEach((x) => void rb.writeSchema(x)));
+  group(Opcode.CHANNEL, () => s.channels.forEach((x) => void rb.writeChannel(x)));
   group(Opcode.STATISTICS, () =>
     rb.writeStatistics({
       messageCount: BigInt(s.messageCount),
@@ -85,8 +85,8 @@ export function writeSummaryAndFooter(rb: McapRecordBuilder, s: SegmentState): v
       channelMessageCounts: s.channelMessageCounts,
     }),
   );
-  group(Opcode.METADATA_INDEX, () => s.metadataIndexes.forEach((x) => rb.writeMetadataIndex(x)));
-  group(Opcode.CHUNK_INDEX, () => s.chunkIndexes.forEach((x) => rb.writeChunkIndex(x)));
+  group(Opcode.METADATA_INDEX, () => s.metadataIndexes.forEach((x) => void rb.writeMetadataIndex(x)));
+  group(Opcode.CHUNK_INDEX, () => s.chunkIndexes.forEach((x) => void rb.writeChunkIndex(x)));
   const summaryOffsetStart = s.position + rb.length;
   for (const o of offsets) rb.writeSummaryOffset(o);
   // The summary CRC covers the summary and the footer up to (not including) the CRC field.

@@ -15,7 +15,7 @@ import { segmentSealNote } from "../seal/segment-note.ts";
 import { StorageFullError } from "../../errors.ts";
 
 /** The temp name a rewrite writes before it renames over the segment. */
-export const compactTmpPath = (path: string) => `${path}.compact`;
+const compactTmpPath = (path: string) => `${path}.compact`;
 
 /**
  * A segment written as one chunk no larger than a full one is already what its rewrite would

@@ -22,7 +22,7 @@ export interface S3ClientOptions {
   stallMs?: number;
 }
 
-export interface S3Request {
+interface S3Request {
   method: string;
   key?: string;
   query?: Record<string, string>;
@@ -49,7 +49,7 @@ export function xmlBlocks(xml: string, tag: string): string[] {
   return [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => m[1]!);
 }
 
-export function unescapeXml(s: string): string {
+function unescapeXml(s: string): string {
   return s
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")

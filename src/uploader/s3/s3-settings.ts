@@ -28,7 +28,7 @@ const get = (env: Env, name: string) => {
 };
 
 /** Minimal INI reader for ~/.aws/credentials and ~/.aws/config. */
-export function parseIni(text: string): Record<string, Record<string, string>> {
+function parseIni(text: string): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   let section: Record<string, string> | undefined;
   for (const raw of text.split(/\r?\n/)) {

@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 const md5 = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
 const crc = (b: Uint8Array) => crc32Base64(crc32(b));
 const closers: (() => void)[] = [];
-afterEach(() => closers.splice(0).forEach((c) => c()));
+afterEach(() => closers.splice(0).forEach((c) => void c()));
 
 function file(size: number) {
   const bytes = new Uint8Array(size);
