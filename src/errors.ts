@@ -36,7 +36,7 @@ export type ErrorCode =
   | "internal";
 
 /** The CLI's exit code for each kind of error: the one mapping (README "Exit codes"). */
-export const EXIT_CODE_OF: Record<ErrorCode, ExitCode> = {
+const EXIT_CODE_OF: Record<ErrorCode, ExitCode> = {
   bad_request: EXIT.error,
   usage: EXIT.usage,
   config: EXIT.error,

@@ -7,7 +7,7 @@ import { PRIORITIES } from "./contract.ts";
 /** Upper bounds (seconds) of the acknowledgement-latency buckets: fsync on SD cards to SSDs. */
 export const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-export type IngestKind = "messages" | "file";
+type IngestKind = "messages" | "file";
 
 export interface Histogram {
   /** Cumulative counts per bucket of ACK_BUCKETS (then +Inf = count). */
@@ -16,7 +16,7 @@ export interface Histogram {
   count: number;
 }
 
-export interface MeterSnapshot {
+interface MeterSnapshot {
   ingestMessages: number;
   ingestBytes: Record<IngestKind, number>;
   ackLatency: Histogram;

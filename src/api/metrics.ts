@@ -17,7 +17,7 @@ type Sample =
   | [name: string, help: string, type: "gauge" | "counter", values: [labels: Labels, value: number][]]
   | [name: string, help: string, type: "histogram", values: [labels: Labels, value: Histogram][]];
 
-export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const num = (x: unknown): number | undefined => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -34,7 +34,7 @@ function render(samples: Sample[]): string {
     if (type === "histogram") {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
       for (const [labels, h] of values as [Labels, Histogram][]) {
-        ACK_BUCKETS.forEach((le, i) => out.push(`${name}_bucket${labelText({ ...labels, le: String(le) })} ${h.buckets[i]}`));
+        ACK_BUCKETS.forEach((le, i) => void out.push(`${name}_bucket${labelText({ ...labels, le: String(le) })} ${h.buckets[i]}`));
         out.push(
           `${name}_bucket${labelText({ ...labels, le: "+Inf" })} ${h.count}`,
           `${name}_sum${labelText(labels)} ${h.sum}`,
@@ -61,7 +61,7 @@ function diskFree(path: unknown): number | undefined {
   }
 }
 
-export function metricsText(deps: ApiDeps, meter: Meter): string {
+function metricsText(deps: ApiDeps, meter: Meter): string {
   const s = statusOf(deps);
   const storage = s.storage as Record<string, unknown>;
   const uploads = s.uploads as Record<string, unknown>;

@@ -15,7 +15,7 @@ async function resolve<T>(x: T | Promise<T> | (() => T | Promise<T>)): Promise<T
 }
 
 /** Words of `text` in lines of at most `width` columns (a longer word is cut). */
-export function wrap(text: string, width: number): string[] {
+function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   const words = text.split(/\s+/).flatMap((w) => (w.length > width ? (w.match(new RegExp(`.{1,${width}}`, "g")) ?? []) : w ? [w] : []));

@@ -32,5 +32,5 @@ function firstFew(unknown: UnknownField[]): string[] {
 
 export function warnUnknownFields(ctx: CliContext, unknown: UnknownField[]): void {
   const lines = firstFew(unknown);
-  lines.forEach((line, i) => ctx.err(`Warning: ${line}; ${i === SHOWN_UNKNOWN ? "they are" : "it is"} ignored.\n`));
+  lines.forEach((line, i) => void ctx.err(`Warning: ${line}; ${i === SHOWN_UNKNOWN ? "they are" : "it is"} ignored.\n`));
 }

@@ -11,16 +11,16 @@ function bar(done: number, total: number, width = 24): string {
   return `[${"#".repeat(full)}${"-".repeat(width - full)}]`;
 }
 
-const percent = (done: number, total: number) => (total > 0 ? `${Math.floor((Math.min(done, total) * 100) / total)}%` : "0%");
+export const percent = (done: number, total: number) => (total > 0 ? `${Math.floor((Math.min(done, total) * 100) / total)}%` : "0%");
 
-function formatEta(s: number | null | undefined): string {
+export function formatEta(s: number | null | undefined): string {
   if (s === null || s === undefined) return "ETA --";
   if (s < 60) return `ETA ${Math.ceil(s)} s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `ETA ${m} min ${Math.round(s % 60)} s` : `ETA ${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-const formatRate = (bps: number | null | undefined) => `${formatBytes(Math.round(bps ?? 0))}/s`;
+export const formatRate = (bps: number | null | undefined) => `${formatBytes(Math.round(bps ?? 0))}/s`;
 
 /** Draws frames: in place on a terminal (cursor up over the last frame), appended otherwise. */
 export function createPainter(ctx: CliContext) {

@@ -17,11 +17,11 @@ import {
 } from "./values.ts";
 import { isAgeRecipient } from "./age-recipient.ts";
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export const RETENTION_WHEN_FULL = ["refuse", "delete-oldest"] as const;
 /** retention_max_age's ceiling: ten calendar years, leap days included. */
 const TEN_YEARS_S = 3653 * 86_400;
-export const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
+const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
 /**
  * encrypt_to: a list of age recipients. An empty list, or null (PATCH unsets it with null), is
  * "not set": null, so nothing is sealed; a recipient given twice counts once.

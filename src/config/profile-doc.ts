@@ -27,7 +27,7 @@ export interface ProfileDoc {
 
 /** The field a profile key names: its own name, or a flag alias in either spelling
  * (`storage_path` or `storage-path` for path_to_store_record, as --storage-path is). */
-export function fieldOfKey(key: string): FieldName | undefined {
+function fieldOfKey(key: string): FieldName | undefined {
   keyFields ??= new Map(
     FIELD_NAMES.flatMap((f) => [[f, f] as const, ...(FIELDS[f].aliases ?? []).flatMap((a) => [[a, f] as const, [a.replaceAll("-", "_"), f] as const])]),
   );
@@ -37,9 +37,9 @@ let keyFields: Map<string, FieldName> | undefined;
 
 /** Unknown keys past this many get no "did you mean": nobody reads that far, and the edit
  * distance to every field is the costly part of reading a file of thousands of typos. */
-export const SUGGESTED_UNKNOWN = 20;
+const SUGGESTED_UNKNOWN = 20;
 
-export function unknownField(file: string, field: string, suggest = true): UnknownField {
+function unknownField(file: string, field: string, suggest = true): UnknownField {
   const suggestion = suggest ? closestField(field) : undefined;
   const hint = suggestion ? ` (did you mean "${suggestion}"?)` : "";
   return { file, field, suggestion, message: `Profile file ${file} has unknown field "${field}"${hint}` };

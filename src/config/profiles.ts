@@ -13,7 +13,7 @@ const loadYaml = () => import("yaml").then((m) => m.default);
 export type { ProfileValues } from "./profile-doc.ts";
 
 /** A profile holds a few fields; anything bigger is a mistake (or an attack), refused before it is read whole. */
-export const MAX_PROFILE_BYTES = 1024 * 1024;
+const MAX_PROFILE_BYTES = 1024 * 1024;
 
 function tooBig(file: string, size: string): ConfigError {
   return new ConfigError(

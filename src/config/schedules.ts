@@ -25,9 +25,9 @@ const LONG_DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "frid
 const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2}))?$/;
 const CLEARED = new Set(["none", "always"]);
 
-export const TIMETABLE_HINT =
+const TIMETABLE_HINT =
   'space-separated entries [Day-]HH:MM[:SS],RATE (e.g. "08:00,512k 18:00,10M Sat-00:00,off"), where Day is Mon..Sun and RATE is a byte rate (b, k, m, g), unlimited, or off for no uploads; none for no timetable';
-export const WINDOW_HINT =
+const WINDOW_HINT =
   'comma-separated local times HH:MM[:SS]-HH:MM[:SS] (e.g. "22:00-06:00" or "22:00-06:00,12:00-13:00"; an end before the start runs past midnight, 24:00 is the end of the day); none for uploads at any time';
 
 class EntryError extends Error {}

@@ -13,7 +13,7 @@ const BYTES_HINT = "a byte count: an integer, or a number with unit b, k/kb, m/m
 const BOOL_HINT = "a boolean: 1/true/yes/y or 0/false/no/n";
 
 /** Parses "2gb", "1.5 MB", 1024 → bytes (powers of 1024), or undefined when not a byte value. */
-function parseBytes(input: unknown): number | undefined {
+export function parseBytes(input: unknown): number | undefined {
   if (typeof input === "number") return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
   if (typeof input !== "string") return undefined;
   const m = BYTES_RE.exec(input);
@@ -26,7 +26,7 @@ function parseBytes(input: unknown): number | undefined {
 
 /** A boolean word, exactly: "yes\n" or " true" is no boolean (a stray line break in a file or
  * a variable is a mistake to name, not to guess around). */
-export function parseBool(input: unknown): boolean | undefined {
+function parseBool(input: unknown): boolean | undefined {
   if (typeof input === "boolean") return input;
   if (typeof input === "number") return input === 1 ? true : input === 0 ? false : undefined;
   if (typeof input !== "string") return undefined;

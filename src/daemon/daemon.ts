@@ -43,7 +43,7 @@ export interface DaemonOptions {
  * acknowledgement is already durable, and an upload cut short is sent again at the next start.
  * Well inside the service unit's TimeoutStopSec (60 s), after which systemd sends SIGKILL.
  */
-export const STOP_DEADLINE_MS = 30_000;
+const STOP_DEADLINE_MS = 30_000;
 
 export interface RunningDaemon {
   pid: number;

@@ -13,7 +13,7 @@ export interface MetricsListener {
 }
 
 /** "127.0.0.1:9464" or "[::1]:9464" as host and port (config has checked it is loopback). */
-export function splitListen(listen: string): { hostname: string; port: number } {
+function splitListen(listen: string): { hostname: string; port: number } {
   const at = listen.lastIndexOf(":");
   return { hostname: listen.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(listen.slice(at + 1)) };
 }

@@ -18,7 +18,7 @@ type FolderProblem =
   | { kind: "unwritable"; at: string; code: string };
 
 /** What stops this user writing `path` (or creating it in the nearest folder that exists), if anything. */
-export function folderProblem(path: string): FolderProblem | null {
+function folderProblem(path: string): FolderProblem | null {
   let at = path;
   let isDir: boolean;
   for (;;) {

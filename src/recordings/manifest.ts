@@ -30,7 +30,7 @@ export interface Manifest extends RecordingIdentity {
 }
 
 /** Present on a sealed object only. */
-export interface SealedPart {
+interface SealedPart {
   sealed?: { plaintext_bytes: number; plaintext_sha256: string; recipients: string[] };
 }
 

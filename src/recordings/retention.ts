@@ -21,7 +21,7 @@ import { recordingDir } from "./disk/layout.ts";
 import { assertInStore } from "./disk/safe-paths.ts";
 import { isRecordingId } from "./ids.ts";
 
-export type RetentionReason = "max_age" | "storage_full";
+type RetentionReason = "max_age" | "storage_full";
 
 /** Where recordings being deleted wait for their row's delete; not a recording id, so no start-up pass adopts it. */
 const TRASH = ".deleting";

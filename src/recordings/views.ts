@@ -22,7 +22,7 @@ export function traceViewOf(t: Omit<TraceView, "declared"> & { declared: number 
   };
 }
 
-export function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
+function viewOf(ctx: Ctx, row: RecordingRow): RecordingView {
   const up = ctx.store.raw<{
     objects: number;
     uploaded: number;

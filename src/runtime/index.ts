@@ -2,7 +2,7 @@
 // module for the few calls whose shape differs between the two runtimes.
 import type { Runtime } from "./types.ts";
 
-export type { Runtime, SqliteHandle, UnixServer, TcpServer, ServeOptions, DetachedChild, FileLock } from "./types.ts";
+export type { Runtime, SqliteHandle, UnixServer, FileLock } from "./types.ts";
 
 let cached: Runtime | undefined;
 

@@ -10,7 +10,7 @@ export const LIBC = darwin ? "libSystem.B.dylib" : "libc.so.6";
 export const O_RDWR = 0x2;
 export const O_CREAT = darwin ? 0x200 : 0x40;
 /** The lock fd must not leak into processes the daemon starts, or they would keep the lock. */
-const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
+export const O_CLOEXEC = darwin ? 0x1000000 : 0x80000;
 export const O_WRONLY = 0x1;
 export const O_TRUNC = darwin ? 0x400 : 0x200;
 /** open(2) fails with ELOOP when the last component is a symbolic link. */
@@ -22,8 +22,8 @@ export const O_NONBLOCK = darwin ? 0x4 : 0x800;
 /** open(2) fails with ENOTDIR unless the path is a folder (and never blocks on a FIFO). */
 export const O_DIRECTORY = darwin ? 0x100000 : arm64Linux ? 0x4000 : 0x10000;
 export const O_RDONLY = 0x0;
-export const LOCK_EX = 2;
-export const LOCK_NB = 4;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
 
 const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
 

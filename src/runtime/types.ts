@@ -16,18 +16,18 @@ export interface UnixServer {
   stop(closeActive?: boolean): Promise<void>;
 }
 
-export interface TcpServer extends UnixServer {
+interface TcpServer extends UnixServer {
   /** The port it listens on (the one picked, when 0 was asked for). */
   port: number;
 }
 
-export interface TcpServeOptions {
+interface TcpServeOptions {
   hostname: string;
   port: number;
   fetch: (req: Request) => Response | Promise<Response>;
 }
 
-export interface ServeOptions {
+interface ServeOptions {
   path: string;
   fetch: (req: Request) => Response | Promise<Response>;
   /** Largest request body accepted, in bytes. */

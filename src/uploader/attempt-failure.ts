@@ -29,7 +29,7 @@ export interface AttemptFailureDeps {
 }
 
 /** A short, bounded label for metrics: the S3 code, the HTTP status, or the kind of failure. */
-export function failureReason(e: unknown): string {
+function failureReason(e: unknown): string {
   if (!(e instanceof TargetError)) return "other";
   const { code, status, network } = e.info;
   if (code && /^[A-Za-z0-9_.-]{1,64}$/.test(code)) return code;

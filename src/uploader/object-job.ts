@@ -16,7 +16,7 @@ async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
 }
 
 /** `onFact`: the target recorded a fact, so it has had an answer from the server. */
-export function resumeSink(store: UploadStateStore, objectId: string, onFact: () => void = () => {}): ResumeSink {
+function resumeSink(store: UploadStateStore, objectId: string, onFact: () => void = () => {}): ResumeSink {
   const fact = async (write: Promise<unknown> | unknown) => {
     await write;
     onFact();

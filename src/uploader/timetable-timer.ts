@@ -31,7 +31,7 @@ const CHECK_MS = 15_000;
 /** A wall clock that moved this much more or less than elapsed time was stepped. */
 const JUMP_MS = 2_000;
 
-export const systemTimetableClock: TimetableClock = {
+const systemTimetableClock: TimetableClock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   setTimer(fn, ms) {
@@ -40,7 +40,7 @@ export const systemTimetableClock: TimetableClock = {
   },
 };
 
-export const isHeld = (s: ScheduleState) => s.off || !s.windowOpen;
+const isHeld = (s: ScheduleState) => s.off || !s.windowOpen;
 
 export function createTimetableTimer(opts: {
   inputs: ScheduleInputs;

@@ -5,14 +5,14 @@
 
 /** A timetable entry (config/schedules.ts parses them): from `second` of the day, on weekday
  * `day` (0 = Sunday) or every day when null, the rate is `rate` (null unlimited, "off" none). */
-export interface TimetablePoint {
+interface TimetablePoint {
   day: number | null;
   second: number;
   rate: number | null | "off";
 }
 
 /** A daily window in seconds of the day; an end at or before the start runs past midnight. */
-export interface WindowSpan {
+interface WindowSpan {
   start: number;
   end: number;
 }
@@ -43,7 +43,7 @@ const secondOfDay = (d: Date) => d.getHours() * 3600 + d.getMinutes() * 60 + d.g
 /** The timetable's entry in force at a time of the week: the latest at or before it, wrapping
  * round the week; at the same moment a weekday's own entry beats an every-day one (as rclone's
  * later entry does when written after it). */
-export function entryAt(timetable: TimetablePoint[], day: number, second: number): TimetablePoint {
+function entryAt(timetable: TimetablePoint[], day: number, second: number): TimetablePoint {
   const now = day * DAY + second;
   let best: TimetablePoint | undefined;
   let bestAgo = Infinity;
@@ -56,7 +56,7 @@ export function entryAt(timetable: TimetablePoint[], day: number, second: number
   return best!;
 }
 
-export function windowOpenAt(windows: WindowSpan[], second: number): boolean {
+function windowOpenAt(windows: WindowSpan[], second: number): boolean {
   return windows.some((w) => (w.start < w.end ? second >= w.start && second < w.end : second >= w.start || second < w.end));
 }
 

@@ -11,7 +11,7 @@ export type Fault =
   | { kind: "empty200" } // read the body, forward nothing, answer 200 with no headers or body (a middlebox that lost the server's answer)
   | { kind: "hold"; until: Promise<unknown> }; // logged on arrival, forwarded only once `until` settles (a request provably in flight)
 
-interface RequestRecord {
+export interface RequestRecord {
   method: string;
   url: string;
   bodyBytes: number;

@@ -8,7 +8,7 @@ import { instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
 import { run, tempHome, type RunResult } from "../support/binary.ts";
 import { assertValidManifest } from "../support/manifest-schema.ts";
 
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 export interface Daemon {
   home: string;
@@ -197,7 +197,7 @@ export function localBytes(home: string, id: string): number {
   return total;
 }
 
-function findRecordingDir(root: string, id: string): string | undefined {
+export function findRecordingDir(root: string, id: string): string | undefined {
   const stack = [root];
   while (stack.length) {
     const dir = stack.pop()!;

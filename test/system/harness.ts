@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { McapIndexedReader, McapStreamReader, type McapTypes } from "@mcap/core";
-import { run, tempHome } from "../support/binary.ts";
+import { BINARY, baseEnv, run, tempHome } from "../support/binary.ts";
 import { health, instancePaths, isAlive, killAll, waitFor } from "../daemon/helpers.ts";
 
 export { run, tempHome, isAlive, waitFor };

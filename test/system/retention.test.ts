@@ -117,6 +117,7 @@ describe("retention_when_full", () => {
     const w = await createRecording(d.socket, { name: "being written" });
     const acked: string[] = [];
     let refusedBody: Uint8Array | undefined;
+    let refusedPayloads: string[] = [];
     for (let i = 0; i < 40 && !refusedBody; i++) {
       const b = batch(10, 2000);
       const r = await postFrames(d.socket, w, b.body);
@@ -125,7 +126,7 @@ describe("retention_when_full", () => {
         expect(r.status).toBe(507);
         expect(r.body.error.message).toContain("retention_when_full: delete-oldest");
         refusedBody = b.body;
-        var refusedPayloads = b.payloads;
+        refusedPayloads = b.payloads;
       }
     }
     expect(refusedBody).toBeDefined();
@@ -134,7 +135,7 @@ describe("retention_when_full", () => {
 
     expect((await call(d.socket, "PATCH", "/v1/config", { retention_when_full: "delete-oldest" })).body.changed).toEqual(["retention_when_full"]);
     expect((await postFrames(d.socket, w, refusedBody!)).status).toBe(200);
-    acked.push(...refusedPayloads!);
+    acked.push(...refusedPayloads);
     await waitFor("the deletion event", () => deletedIds(events).length > 0);
     expect(deletedIds(events)).toEqual([r1.id]);
     expect(events.events[0]!.data).toEqual(expect.objectContaining({ reason: "storage_full" }));

@@ -43,7 +43,7 @@ const KIND_SCHEMA = {
   mode: v.string(),
   list: v.array(v.string()),
 };
-export const ConfigSchema = v.strictObject(
+const ConfigSchema = v.strictObject(
   Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f].kind === "bool" ? KIND_SCHEMA.bool : v.nullable(KIND_SCHEMA[FIELDS[f].kind])])),
 ) as unknown as v.GenericSchema<Config, Config>;
 

@@ -18,7 +18,7 @@ export const RecordingStateSchema = v.pipe(
   v.metadata({ ref: "RecordingState", "x-settled": SETTLED_STATES }),
 );
 
-export const PrioritySchema = v.pipe(
+const PrioritySchema = v.pipe(
   v.picklist(PRIORITIES),
   v.description("Upload priority: high goes before normal before low, then the oldest first; a waiting high upload takes a worker at the next part boundary."),
   v.metadata({ ref: "Priority" }),

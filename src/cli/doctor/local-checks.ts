@@ -122,7 +122,7 @@ const inside = (p: string, root: string) => {
 };
 
 /** ReadWritePaths= of a systemd unit, with systemd's quoting and its -/+ prefixes undone. */
-export function readWritePaths(unit: string): string[] | null {
+function readWritePaths(unit: string): string[] | null {
   const lines = unit.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
   if (!lines.length) return null;
   return lines.flatMap((l) =>

@@ -16,7 +16,7 @@ export interface TargetFacts {
 
 /** More than this apart and the check fails: S3 refuses requests 15 minutes off, and recording
  * timestamps taken from this clock are off by as much. */
-export const MAX_SKEW_S = 60;
+const MAX_SKEW_S = 60;
 
 function credentialFix(config: Config, probe: TargetFacts): string {
   const url = config.upload_url ?? "";

@@ -174,6 +174,7 @@ export function watchPart(deps: { recordings: Recordings }): (ctx: PluginContext
             : [row.path];
         const stats = paths.map((p) => lstatSync(p, { bigint: true }));
         const size = stats.reduce((n, s) => n + Number(s.size), 0);
+        // biome-ignore lint/complexity/useMathMinMax: bigint nanoseconds; Math.max takes numbers only
         const mtime = stats.reduce((m, s) => (s.mtimeNs > m ? s.mtimeNs : m), 0n);
         if (stats.some((s) => !s.isFile()) || size !== row.size || String(mtime) !== row.mtime_ns) {
           ctx.log.warn(`Watched folder: ${row.path} changed since it was uploaded; not deleted.`);

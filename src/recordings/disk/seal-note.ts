@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "./durable-fs.ts";
 
-export interface SealNoteTrace {
+interface SealNoteTrace {
   name: string;
   encoding: string;
   schema_name: string | null;
@@ -35,13 +35,11 @@ export interface SealNote {
 const NAMED_NOTE_MAX = 255 - 10;
 
 /** Where the note of the sealed object at `agePath` lives; for a longer name, one named by its sha256. */
-export function sealNotePath(agePath: string): string {
+function sealNotePath(agePath: string): string {
   const name = basename(agePath);
   const short = Buffer.byteLength(name) <= NAMED_NOTE_MAX ? name : `${createHash("sha256").update(name).digest("hex")}.age`;
   return join(dirname(agePath), `.${short}.json`);
 }
-/** True for a note's file name (in segments/ or files/). */
-export const isSealNoteName = (name: string) => name.startsWith(".") && name.endsWith(".age.json");
 
 /** Writes the note durably: temp file, fdatasync, rename, folder fsync. */
 export function writeSealNote(agePath: string, note: SealNote): void {

@@ -20,7 +20,7 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, "0");
 const STICKY = 0o1000;
 
 /** Refuses a root that is a symbolic link (a missing root is fine: it is created next). */
-export function refuseLinkedRoot(root: string): void {
+function refuseLinkedRoot(root: string): void {
   let st: Stats;
   try {
     st = lstatSync(root);

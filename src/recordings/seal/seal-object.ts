@@ -18,7 +18,7 @@ import { type SealNote, writeSealNote } from "../disk/seal-note.ts";
 export const SEALED_SUFFIX = ".age";
 export const sealedPath = (path: string) => `${path}${SEALED_SUFFIX}`;
 /** The ciphertext being written; never acknowledged, removed at the next start. */
-export const sealingTmpPath = (path: string) => `${path}${SEALED_SUFFIX}.sealing`;
+const sealingTmpPath = (path: string) => `${path}${SEALED_SUFFIX}.sealing`;
 
 /** Plaintext read per step: age's own chunk size, so memory stays bounded by a chunk or two. */
 const READ_BYTES = 64 * 1024;

@@ -15,7 +15,7 @@ import type { SealNote } from "../disk/seal-note.ts";
 import { compactSegmentFile, hashSegmentFile, type CompactJob, type CompactResult } from "./segment-compact-file.ts";
 
 /** Seal `path` to `recipients` into `out` (see seal/seal-object.ts). */
-export interface SealJob {
+interface SealJob {
   path: string;
   recipients: string[];
   out: string;

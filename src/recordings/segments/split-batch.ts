@@ -26,7 +26,7 @@ export interface PlannedMessage {
   data: Uint8Array;
 }
 
-export interface Piece {
+interface Piece {
   seg: OpenSegment;
   prepared: PreparedBatch;
 }

@@ -5,18 +5,18 @@
 import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import { basename, join } from "node:path";
 
-export const IGNORED_SUFFIXES = [".tmp", ".part", ".active"];
+const IGNORED_SUFFIXES = [".tmp", ".part", ".active"];
 export const isIgnoredName = (name: string) => name.startsWith(".") || IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s));
-export const ROSBAG2_METADATA = "metadata.yaml";
+const ROSBAG2_METADATA = "metadata.yaml";
 
 /** A name under files/: characters outside the file-name rule become "_", at most 255 of them. */
-export const storedFileName = (name: string) =>
+const storedFileName = (name: string) =>
   name
     .replace(/[^A-Za-z0-9._-]/g, "_")
     .replace(/^\./, "_")
     .slice(0, 255);
 
-export interface CandidateFile {
+interface CandidateFile {
   path: string;
   /** Its name under the recording's files/. */
   name: string;

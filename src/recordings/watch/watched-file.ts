@@ -14,7 +14,7 @@ export class FileChanged extends Error {}
 /** The daemon began to stop during the read: the next start goes on from the watched row. */
 export class ReadStopped extends Error {}
 
-export interface FileVersion {
+interface FileVersion {
   size: number;
   mtimeNs: string;
   dev: string;

@@ -25,7 +25,7 @@ import { dirModeFor, giveGroup, openBelow, openRoot, type TargetDir } from "./ta
 
 const NEEDS_A_PERSON = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ELOOP", "UnsafePath"]);
 const TEMP_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-export const DEFAULT_FILE_TARGET_MODE = 0o640;
+const DEFAULT_FILE_TARGET_MODE = 0o640;
 
 /** The error's code with its meaning, never its message (which may name a descriptor path, not the object). */
 const ERRNO_MEANING: Record<string, string> = {
