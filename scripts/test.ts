@@ -9,8 +9,8 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
 const UNIT = ["test/architecture.test.ts", "test/config/", "test/recordings/", "test/redact/", "test/runtime/", "test/store/", "test/uploader/"];
-// In a unit folder, but starting a server of its own (a Ceph cluster): system tier.
-const NOT_UNIT = ["test/uploader/s3/radosgw.test.ts"];
+// In a unit folder, but starting a server of its own (a Ceph cluster) or the binary: system tier.
+const NOT_UNIT = ["test/uploader/s3/radosgw.test.ts", "test/redact/invalid-values.test.ts"];
 
 const [tier = "all", ...extra] = process.argv.slice(2);
 if (!["unit", "system", "all"].includes(tier)) {
