@@ -26,6 +26,8 @@ const ALLOWED: Record<string, string[]> = {
 const DAEMON_DOORS = new Set(["daemon/daemon.ts", "daemon/run.ts", "daemon/launcher.ts", "daemon/instance-lock.ts", "daemon/target-probe.ts"]);
 const allowedException = (file: string, target: string, typeOnly: boolean) =>
   ((file.startsWith("cli/commands/") || file === "cli/process-control.ts") && DAEMON_DOORS.has(target)) ||
+  // ...and any CLI module may name what a door answers (a type), never run it.
+  (file.startsWith("cli/") && DAEMON_DOORS.has(target) && typeOnly) ||
   // cli -> client -> api *types*: the CLI may name the API's shapes, never run its code.
   (file.startsWith("cli/") && target.startsWith("api/") && typeOnly) ||
   // recordings own the upload state and implement the uploader's port onto it.

@@ -1,18 +1,11 @@
 // The doctor's checks of the upload target, from one harmless request: reachable, credentials
 // accepted, and the clock against the target's Date header.
 import type { Config } from "../../config/index.ts";
+import type { TargetProbe } from "../../daemon/target-probe.ts";
 import { fail, pass, type CheckResult } from "./check.ts";
 
-/** What the target's answer to doctor's one harmless request told (the daemon door's TargetProbe). */
-export interface TargetFacts {
-  reachable: boolean;
-  accepted: boolean;
-  detail: string;
-  reason?: string;
-  serverDateMs?: number;
-  localDateMs?: number;
-  credentialsSource?: string;
-}
+/** What the target's answer to doctor's one harmless request told: the daemon door's TargetProbe, one shape for both. */
+type TargetFacts = TargetProbe;
 
 /** More than this apart and the check fails: S3 refuses requests 15 minutes off, and recording
  * timestamps taken from this clock are off by as much. */
