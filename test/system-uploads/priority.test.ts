@@ -133,7 +133,9 @@ test("a high-priority recording takes a busy worker at the next part, starts bef
   const metrics = await (await fetch("http://d/metrics", { unix: daemon.socket } as RequestInit)).text();
   expect(metrics).toContain(`ncd_uploaded_bytes_by_priority_total{priority="high"} ${2 * PART + 1}`);
 
-  // One low upload gave its worker back, at a part boundary.
+  // One low upload gave its worker back, at a part boundary. The event stream may deliver that
+  // event after the proxy saw the high recording stored: wait for it rather than read at once.
+  await waitFor("upload.preempted", () => feed.events.some((e) => e.type === "upload.preempted"), 120_000);
   const preempted = feed.events.filter((e) => e.type === "upload.preempted").map((e) => e.data.recording_id as string);
   expect(preempted.length).toBeGreaterThanOrEqual(1);
   for (const id of preempted) expect(busy).toContain(id);
