@@ -1,4 +1,4 @@
-export { FIELDS, FIELD_NAMES, LIVE_FIELDS, SECRET_FIELDS, LOG_LEVELS, RETENTION_WHEN_FULL, envName, flagName } from "./fields.ts";
+export { FIELDS, FIELD_NAMES, LIVE_FIELDS, SECRET_FIELDS, LOG_LEVELS, METERED_POLICIES, RETENTION_WHEN_FULL, envName, flagName } from "./fields.ts";
 export type { Config, FieldName, Source, Sources, DefaultsContext } from "./fields.ts";
 export { parseField } from "./parse.ts";
 export { resolveConfig, redactConfig, type Resolved } from "./resolve.ts";

@@ -1,0 +1,80 @@
+// The link uploads leave by, as the daemon runs it: looked up (uploader/link.ts) when an upload
+// starts, before each part (at most once a second) and every 30 s on a monotonic timer, so a
+// switch from Wi-Fi to LTE mid-upload is met at the next part. With the upload schedule it
+// makes the gate (which priorities may start, and why the others wait) and the rate in force.
+import type { Config } from "../../config/index.ts";
+import { findLink, isMetered, type LinkEndpoint, type LinkView } from "../../uploader/link.ts";
+import type { UploadGate } from "../../uploader/uploader.ts";
+import type { TimetableView } from "../../uploader/timetable-timer.ts";
+
+const CHECK_EVERY_MS = 30_000;
+/** Part boundaries and launches look again, but not more often than this. */
+const RECHECK_MS = 1_000;
+
+export interface LinkWatch {
+  view(): LinkView;
+  /** Looks again unless it looked within the last second; resolves once the view is current. */
+  check(): Promise<void>;
+  /** metered_interfaces changed: the interface seen is judged again, and looked up anew. */
+  setGlobs(globs: string[]): void;
+  stop(): void;
+}
+
+export function createLinkWatch(o: { endpoint: LinkEndpoint; globs: string[]; onChange(previous: LinkView, view: LinkView): void }): LinkWatch {
+  let globs = o.globs;
+  let current: LinkView = { interface: null, address: null, metered: false, unknown: "not looked up yet" };
+  let lastAt = -Infinity;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const apply = (next: LinkView) => {
+    const previous = current;
+    current = next;
+    if (previous.interface !== next.interface || previous.metered !== next.metered || previous.unknown !== next.unknown) o.onChange(previous, next);
+  };
+  const look = () => {
+    running ??= findLink(o.endpoint, globs)
+      .then((v) => {
+        lastAt = performance.now();
+        if (!stopped) apply(v);
+      })
+      .finally(() => (running = undefined));
+    return running;
+  };
+  const timer = setInterval(() => void look(), CHECK_EVERY_MS);
+  void look();
+  return {
+    view: () => current,
+    check: () => (performance.now() - lastAt < RECHECK_MS ? (running ?? Promise.resolve()) : look()),
+    setGlobs(g) {
+      globs = g;
+      if (current.interface) apply({ ...current, metered: isMetered(current.interface, globs) });
+      void look();
+    },
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+export interface Admission {
+  gate: UploadGate;
+  /** Bytes per second in force, null for none. */
+  rate: number | null;
+}
+
+/** What may start and at what rate, from the schedule, the link and the metered settings. */
+export function admission(schedule: TimetableView, link: LinkView, c: Pick<Config, "metered_policy" | "metered_bandwidth_limit">): Admission {
+  const metered = link.metered;
+  const meteredCap = metered ? c.metered_bandwidth_limit : null;
+  const rate = schedule.rate === null ? meteredCap : meteredCap === null ? schedule.rate : Math.min(schedule.rate, meteredCap);
+  // `high` passes a closed window, a timetable set to off and high-only; never pause (or offline).
+  if (metered && c.metered_policy === "pause")
+    return { gate: { maxRank: -1, reason: `waiting for an unmetered link (${link.interface} is metered, metered_policy: pause)` }, rate };
+  if (metered && c.metered_policy === "high-only")
+    return { gate: { maxRank: 0, reason: `waiting for an unmetered link (${link.interface} is metered, metered_policy: high-only)` }, rate };
+  if (schedule.held)
+    return { gate: { maxRank: 0, reason: schedule.windowOpen ? "waiting for the bandwidth schedule (it is off now)" : "waiting for the upload window" }, rate };
+  return { gate: { maxRank: Infinity, reason: "" }, rate };
+}
