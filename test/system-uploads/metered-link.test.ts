@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
+import { run } from "../support/binary.ts";
 import { randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -162,6 +163,13 @@ test.skipIf(Boolean(skip))(
     const lteAfterHigh = txBytes("wwan0");
     for (const id of normal) await waitState(d, id, ["uploaded"], 120_000);
     expect(txBytes("wwan0") - lteAfterHigh).toBeLessThan(64 * 1024);
+
+    // allow: uploads may run over wwan0, and doctor warns about it (a warning: it still exits by its other checks).
+    expect((await d.cli(["update", "--metered-policy", "allow"])).code).toBe(0);
+    routeVia(LTE_GW, "wwan0");
+    await waitFor("wwan0 seen", async () => ((await status()).link?.interface === "wwan0" ? true : null), 60_000);
+    const doctor = await run(["doctor"], { home: d.home, env: d.env, prefix: ["ip", "netns", "exec", ROBOT] });
+    expect(doctor.stdout).toMatch(/^WARN {2}link +uploads run over the metered link wwan0 \(metered_policy: allow\)/m);
   },
   600_000,
 );

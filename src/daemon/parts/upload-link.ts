@@ -1,5 +1,6 @@
 // The link uploads leave by, as the daemon runs it: looked up (uploader/link.ts) when an upload
-// starts, before each part (at most once a second) and every 30 s on a monotonic timer, so a
+// starts, before each part (at most once a second) and every 30 s on a monotonic timer (5 s
+// while on a metered link, so held uploads resume soon after the unmetered one is back), so a
 // switch from Wi-Fi to LTE mid-upload is met at the next part. With the upload schedule it
 // makes the gate (which priorities may start, and why the others wait) and the rate in force.
 import type { Config } from "../../config/index.ts";
@@ -8,6 +9,8 @@ import type { UploadGate } from "../../uploader/uploader.ts";
 import type { TimetableView } from "../../uploader/timetable-timer.ts";
 
 const CHECK_EVERY_MS = 30_000;
+/** On a metered link, uploads may be waiting for the unmetered one to come back: look more often (a look sends nothing). */
+const CHECK_METERED_MS = 5_000;
 /** Part boundaries and launches look again, but not more often than this. */
 const RECHECK_MS = 1_000;
 
@@ -41,8 +44,11 @@ export function createLinkWatch(o: { endpoint: LinkEndpoint; globs: string[]; on
       .finally(() => (running = undefined));
     return running;
   };
-  const timer = setInterval(() => void look(), CHECK_EVERY_MS);
-  void look();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (!stopped) timer = setTimeout(() => void look().finally(arm), current.metered ? CHECK_METERED_MS : CHECK_EVERY_MS);
+  };
+  void look().finally(arm);
   return {
     view: () => current,
     check: () => (performance.now() - lastAt < RECHECK_MS ? (running ?? Promise.resolve()) : look()),
@@ -53,7 +59,7 @@ export function createLinkWatch(o: { endpoint: LinkEndpoint; globs: string[]; on
     },
     stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
     },
   };
 }
