@@ -232,7 +232,8 @@ function linkStatus(v: LinkView, c: Config) {
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
-const sizeText = (n: number) => (n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${n} bytes`);
+const sizeText = (n: number) =>
+  n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
 
 /** status.uploads.waiting: what the gate keeps back now (recordings of the priorities it does not admit), and why. */
 function waitingStatus(reason: string, maxRank: number, queue: Record<string, { recordings: number; bytes: number }> | undefined) {
