@@ -170,6 +170,13 @@ test.skipIf(Boolean(skip))(
     await waitFor("wwan0 seen", async () => ((await status()).link?.interface === "wwan0" ? true : null), 60_000);
     const doctor = await run(["doctor"], { home: d.home, env: d.env, prefix: ["ip", "netns", "exec", ROBOT] });
     expect(doctor.stdout).toMatch(/^WARN {2}link +uploads run over the metered link wwan0 \(metered_policy: allow\)/m);
+
+    // metered_bandwidth_limit: in force on wwan0 (the smaller of it and bandwidth_limit), not on wlan0.
+    expect((await d.cli(["update", "--metered-bandwidth-limit", "1mb"])).code).toBe(0);
+    expect((await status()).progress.bandwidth_limit).toBe(MiB);
+    routeVia(WIFI_GW, "wlan0");
+    await waitFor("wlan0 seen", async () => ((await status()).link?.interface === "wlan0" ? true : null), 60_000);
+    expect((await status()).progress.bandwidth_limit).toBe(16 * MiB);
   },
   600_000,
 );
