@@ -2,11 +2,13 @@
 // starts, before each part (at most once a second) and every 30 s on a monotonic timer (5 s
 // while on a metered link, so held uploads resume soon after the unmetered one is back), so a
 // switch from Wi-Fi to LTE mid-upload is met at the next part. With the upload schedule it
-// makes the gate (which priorities may start, and why the others wait) and the rate in force.
+// makes the gate (which priorities may start, and why the others wait) and the rate in force;
+// and their status sections.
 import type { Config } from "../../config/index.ts";
 import { findLink, isMetered, type LinkEndpoint, type LinkView } from "../../uploader/link.ts";
 import type { UploadGate } from "../../uploader/uploader.ts";
 import type { TimetableView } from "../../uploader/timetable-timer.ts";
+import { PRIORITIES } from "../../store/states.ts";
 
 const CHECK_EVERY_MS = 30_000;
 /** On a metered link, uploads may be waiting for the unmetered one to come back: look more often (a look sends nothing). */
@@ -83,4 +85,27 @@ export function admission(schedule: TimetableView, link: LinkView, c: Pick<Confi
   if (schedule.held)
     return { gate: { maxRank: 0, reason: schedule.windowOpen ? "waiting for the bandwidth schedule (it is off now)" : "waiting for the upload window" }, rate };
   return { gate: { maxRank: Infinity, reason: "" }, rate };
+}
+
+export const linkKind = (v: LinkView | undefined) => (!v?.interface ? "unknown" : v.metered ? "metered" : "unmetered");
+
+/** status.uploads.link */
+export function linkStatus(v: LinkView, c: Config) {
+  return { interface: v.interface, address: v.address, kind: linkKind(v), metered_policy: c.metered_policy, note: v.unknown };
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const sizeText = (n: number) =>
+  n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+
+/** status.uploads.waiting: what the gate keeps back now (recordings of the priorities it does not admit), and why. */
+export function waitingStatus(reason: string, maxRank: number, queue: Record<string, { recordings: number; bytes: number }> | undefined) {
+  if (!reason) return null;
+  let recordings = 0;
+  let bytes = 0;
+  PRIORITIES.forEach((p, rank) => {
+    if (rank > maxRank) [recordings, bytes] = [recordings + (queue?.[p]?.recordings ?? 0), bytes + (queue?.[p]?.bytes ?? 0)];
+  });
+  return { reason, recordings, bytes, text: `${reason}: ${recordings} recording${recordings === 1 ? "" : "s"}, ${sizeText(bytes)}` };
 }

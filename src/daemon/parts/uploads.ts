@@ -14,9 +14,8 @@ import { createUploader, type Uploader } from "../../uploader/uploader.ts";
 import { createWakelock } from "../../uploader/wakelock.ts";
 import { createTimetableTimer, type TimetableTimer } from "../../uploader/timetable-timer.ts";
 import { publishScheduleChange, scheduleInputs, scheduleStatus } from "./upload-schedule.ts";
-import { admission, createLinkWatch, type LinkWatch } from "./upload-link.ts";
+import { admission, createLinkWatch, linkKind, linkStatus, waitingStatus, type LinkWatch } from "./upload-link.ts";
 import { endpointOf, type LinkView } from "../../uploader/link.ts";
-import { PRIORITIES } from "../../store/states.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
@@ -214,7 +213,6 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
 }
 
 const UNKNOWN_LINK: LinkView = { interface: null, address: null, metered: false, unknown: "not looked up yet" };
-const linkKind = (v: LinkView | undefined) => (!v?.interface ? "unknown" : v.metered ? "metered" : "unmetered");
 
 /** The S3 endpoint's URL; a bad s3:// URL has none (the target reports it). */
 function s3Endpoint(url: string, env: Record<string, string | undefined>): string | undefined {
@@ -223,25 +221,4 @@ function s3Endpoint(url: string, env: Record<string, string | undefined>): strin
   } catch {
     return undefined;
   }
-}
-
-/** status.uploads.link */
-function linkStatus(v: LinkView, c: Config) {
-  return { interface: v.interface, address: v.address, kind: linkKind(v), metered_policy: c.metered_policy, note: v.unknown };
-}
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-const sizeText = (n: number) =>
-  n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
-
-/** status.uploads.waiting: what the gate keeps back now (recordings of the priorities it does not admit), and why. */
-function waitingStatus(reason: string, maxRank: number, queue: Record<string, { recordings: number; bytes: number }> | undefined) {
-  if (!reason) return null;
-  let recordings = 0;
-  let bytes = 0;
-  PRIORITIES.forEach((p, rank) => {
-    if (rank > maxRank) [recordings, bytes] = [recordings + (queue?.[p]?.recordings ?? 0), bytes + (queue?.[p]?.bytes ?? 0)];
-  });
-  return { reason, recordings, bytes, text: `${reason}: ${recordings} recording${recordings === 1 ? "" : "s"}, ${sizeText(bytes)}` };
 }
