@@ -18,6 +18,8 @@ export interface LinkView {
   metered: boolean;
   /** Why the interface is unknown (so counted as unmetered); null when it is known. */
   unknown: string | null;
+  /** The target's address the route was looked up to, when its name resolved. */
+  target?: string;
 }
 
 /** Where uploads go: a host and port, or null for a target with no network link (file://). */
@@ -73,10 +75,14 @@ export function interfaceOf(address: string, interfaces = networkInterfaces()): 
   return undefined;
 }
 
-export async function findLink(endpoint: LinkEndpoint, globs: readonly string[]): Promise<LinkView> {
+/**
+ * The link to `endpoint`. `resolved`, when given, is the host's address looked up earlier: the
+ * caller keeps it a while, so looking at the link often asks no name server each time.
+ */
+export async function findLink(endpoint: LinkEndpoint, globs: readonly string[], resolved?: string): Promise<LinkView> {
   const none = (unknown: string | null): LinkView => ({ interface: null, address: null, metered: false, unknown });
   if (!endpoint) return none("the target is a folder (file://): no network link");
-  let address = endpoint.host;
+  let address = resolved ?? endpoint.host;
   if (!isIP(address)) {
     try {
       address = (await lookup(address)).address;
@@ -85,8 +91,8 @@ export async function findLink(endpoint: LinkEndpoint, globs: readonly string[])
     }
   }
   const source = await sourceAddress(address, endpoint.port);
-  if (!source) return none("the route to the target could not be looked up: counted as unmetered");
+  if (!source) return { ...none("the route to the target could not be looked up: counted as unmetered"), target: address };
   const name = interfaceOf(source);
-  if (!name) return { ...none(`no interface holds ${source}, the route's source address: counted as unmetered`), address: source };
-  return { interface: name, address: source, metered: isMetered(name, globs), unknown: null };
+  if (!name) return { ...none(`no interface holds ${source}, the route's source address: counted as unmetered`), address: source, target: address };
+  return { interface: name, address: source, metered: isMetered(name, globs), unknown: null, target: address };
 }

@@ -16,7 +16,9 @@ test("interface globs match whole names: * any run of characters, ? one", () => 
 
 test("the route to a loopback target leaves by lo; metered only when lo matches a glob", async () => {
   const ep = endpointOf("http://127.0.0.1:9/files");
-  expect(await findLink(ep, ["wwan*"])).toEqual({ interface: "lo", address: "127.0.0.1", metered: false, unknown: null });
+  expect(await findLink(ep, ["wwan*"])).toEqual({ interface: "lo", address: "127.0.0.1", metered: false, unknown: null, target: "127.0.0.1" });
+  // A name looked up earlier is used as given: no name server asked.
+  expect(await findLink(endpointOf("http://no-such-host.invalid:9/"), ["wwan*"], "127.0.0.1")).toMatchObject({ interface: "lo", unknown: null });
   expect((await findLink(ep, ["l?"])).metered).toBe(true);
   expect(interfaceOf("127.0.0.1")).toBe("lo");
 });

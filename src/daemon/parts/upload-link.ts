@@ -4,6 +4,7 @@
 // switch from Wi-Fi to LTE mid-upload is met at the next part. With the upload schedule it
 // makes the gate (which priorities may start, and why the others wait) and the rate in force;
 // and their status sections.
+import { isIP } from "node:net";
 import type { Config } from "../../config/index.ts";
 import { findLink, isMetered, type LinkEndpoint, type LinkView } from "../../uploader/link.ts";
 import type { UploadGate } from "../../uploader/uploader.ts";
@@ -15,6 +16,8 @@ const CHECK_EVERY_MS = 30_000;
 const CHECK_METERED_MS = 5_000;
 /** Part boundaries and launches look again, but not more often than this. */
 const RECHECK_MS = 1_000;
+/** The target's name is looked up again after this long; the route to its address, each time. */
+const RESOLVE_MS = 30_000;
 
 export interface LinkWatch {
   view(): LinkView;
@@ -31,6 +34,8 @@ export function createLinkWatch(o: { endpoint: LinkEndpoint; globs: string[]; on
   let lastAt = -Infinity;
   let running: Promise<void> | undefined;
   let stopped = false;
+  let resolved: { address: string; at: number } | undefined;
+  const host = o.endpoint?.host;
 
   const apply = (next: LinkView) => {
     const previous = current;
@@ -38,9 +43,12 @@ export function createLinkWatch(o: { endpoint: LinkEndpoint; globs: string[]; on
     if (previous.interface !== next.interface || previous.metered !== next.metered || previous.unknown !== next.unknown) o.onChange(previous, next);
   };
   const look = () => {
-    running ??= findLink(o.endpoint, globs)
+    const cached = resolved && performance.now() - resolved.at < RESOLVE_MS ? resolved.address : undefined;
+    running ??= findLink(o.endpoint, globs, cached)
       .then((v) => {
         lastAt = performance.now();
+        // A name's address is kept for RESOLVE_MS: looking at the link often asks no name server each time.
+        if (!cached && host && !isIP(host) && v.target) resolved = { address: v.target, at: lastAt };
         if (!stopped) apply(v);
       })
       .finally(() => (running = undefined));
