@@ -21,6 +21,8 @@ interface MeterSnapshot {
   ingestBytes: Record<IngestKind, number>;
   ackLatency: Histogram;
   uploadBytes: number;
+  /** uploadBytes by the kind of link in use when the target confirmed them (metered, unmetered, unknown). */
+  uploadBytesByLink: Record<string, number>;
   /** uploadBytes by the priority of the recording they belong to. */
   uploadBytesByPriority: Record<string, number>;
   uploadObjects: number;
@@ -39,6 +41,7 @@ export interface Meter {
   snapshot(): MeterSnapshot;
 }
 
+export const LINK_KINDS = ["metered", "unmetered", "unknown"] as const;
 const UPLOAD_EVENTS = new Set(["upload.object_uploaded", "upload.recording_uploaded", "upload.failed", "upload.retry", "recording.deleted", "object.sealed"]);
 
 /** A label value that stays a small set: the event's reason, else "other". */
@@ -55,6 +58,7 @@ export function createMeter(events?: EventFeed): Meter {
   let count = 0;
   let uploadBytes = 0;
   const uploadBytesByPriority: Record<string, number> = Object.fromEntries(PRIORITIES.map((p) => [p, 0]));
+  const uploadBytesByLink: Record<string, number> = Object.fromEntries(LINK_KINDS.map((k) => [k, 0]));
   let uploadObjects = 0;
   let sealedBytes = 0;
   let sealedObjects = 0;
@@ -75,6 +79,8 @@ export function createMeter(events?: EventFeed): Meter {
         if (typeof b === "number" && Number.isFinite(b)) {
           uploadBytes += b;
           if (typeof priority === "string" && priority in uploadBytesByPriority) uploadBytesByPriority[priority]! += b;
+          const link = (e.data as { link?: unknown }).link;
+          if (typeof link === "string" && link in uploadBytesByLink) uploadBytesByLink[link]! += b;
         }
       } else if (e.type === "upload.recording_uploaded")
         uploadObjects++; // its manifest
@@ -100,6 +106,7 @@ export function createMeter(events?: EventFeed): Meter {
       ackLatency: { buckets: [...buckets], sum, count },
       uploadBytes,
       uploadBytesByPriority: { ...uploadBytesByPriority },
+      uploadBytesByLink: { ...uploadBytesByLink },
       uploadObjects,
       sealedBytes,
       sealedObjects,

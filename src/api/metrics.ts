@@ -7,7 +7,7 @@ import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import { PRIORITIES, RECORDING_STATES, UPLOAD_STATES } from "./contract.ts";
 import type { ApiDeps } from "./deps.ts";
-import { ACK_BUCKETS, createMeter, type Histogram, type Meter } from "./meter.ts";
+import { ACK_BUCKETS, createMeter, LINK_KINDS, type Histogram, type Meter } from "./meter.ts";
 import { answer } from "./route-docs.ts";
 import { processFigures } from "./process-metrics.ts";
 import { statusOf } from "./status.ts";
@@ -110,6 +110,14 @@ function metricsText(deps: ApiDeps, meter: Meter): string {
       "priority",
       m.uploadBytesByPriority,
       PRIORITIES,
+      "counter",
+    ),
+    byLabel(
+      "ncd_uploaded_bytes_by_link_total",
+      "Bytes of segments and files the target confirmed since start, by the kind of link in use then (metered: an interface in metered_interfaces; unknown: not found, counted as unmetered).",
+      "link",
+      m.uploadBytesByLink,
+      LINK_KINDS,
       "counter",
     ),
     [

@@ -22,6 +22,9 @@ export const RETENTION_WHEN_FULL = ["refuse", "delete-oldest"] as const;
 /** retention_max_age's ceiling: ten calendar years, leap days included. */
 const TEN_YEARS_S = 3653 * 86_400;
 const WATCH_AFTER_UPLOAD = ["keep", "delete"] as const;
+export const METERED_POLICIES = ["allow", "high-only", "pause"] as const;
+/** A network interface name or a glob of one (`*` any run of characters, `?` one), as the kernel names them. */
+const INTERFACE_GLOB = /^[A-Za-z0-9_.:@*?-]{1,32}$/;
 /**
  * encrypt_to: a list of age recipients. An empty list, or null (PATCH unsets it with null), is
  * "not set": null, so nothing is sealed; a recipient given twice counts once.
@@ -92,6 +95,9 @@ export interface Config {
   watch_settle: number;
   watch_after_upload: (typeof WATCH_AFTER_UPLOAD)[number];
   encrypt_to: string[] | null;
+  metered_interfaces: string[];
+  metered_policy: (typeof METERED_POLICIES)[number];
+  metered_bandwidth_limit: number | null;
 }
 
 interface Field<T> {
@@ -387,6 +393,36 @@ export const FIELDS: Fields = {
     defaultText: "none (recordings are stored and uploaded as written)",
     description:
       "age recipients (age1... public keys) every closed segment and file is sealed to; only their identities can read the recording. Applies to objects sealed after a change.",
+  },
+  metered_interfaces: {
+    kind: "list",
+    schema: listValue(textValue(INTERFACE_GLOB, "a network interface name or glob such as wwan* (letters, digits, . _ - : @, and * or ?)"), "interface globs"),
+    live: true,
+    secret: false,
+    default: () => ["wwan*", "wwp*", "ppp*"],
+    defaultText: "wwan*,wwp*,ppp*",
+    description:
+      "Network interfaces that cost money (globs: * any characters, ? one): an upload whose route to the target leaves through one of them follows metered_policy and metered_bandwidth_limit. A list: a YAML list in a profile, commas in the variable and the flag.",
+  },
+  metered_policy: {
+    kind: "enum",
+    schema: enumValue(METERED_POLICIES),
+    live: true,
+    secret: false,
+    default: () => "allow",
+    defaultText: "allow",
+    description:
+      "Uploads over a metered interface: allow (as any other link), high-only (only high-priority recordings start there), or pause (none; parts in flight finish).",
+  },
+  metered_bandwidth_limit: {
+    kind: "rate",
+    schema: rateValue(),
+    live: true,
+    secret: false,
+    default: () => null,
+    defaultText: "unlimited",
+    description:
+      "Largest upload rate over a metered interface (bytes per second); bandwidth_limit and bandwidth_schedule still cap it. 0, off or unlimited for none.",
   },
 };
 

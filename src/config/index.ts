@@ -1,4 +1,4 @@
-export { FIELDS, FIELD_NAMES, LIVE_FIELDS, SECRET_FIELDS, RETENTION_WHEN_FULL, envName, flagName } from "./fields.ts";
+export { FIELDS, FIELD_NAMES, LIVE_FIELDS, SECRET_FIELDS, METERED_POLICIES, RETENTION_WHEN_FULL, envName, flagName } from "./fields.ts";
 export type { Config, FieldName, Sources, DefaultsContext } from "./fields.ts";
 export { parseField } from "./parse.ts";
 export { resolveConfig, redactConfig } from "./resolve.ts";

@@ -69,13 +69,18 @@ export async function pendingWork(store: UploadStateStore, busy: Busy, want?: Wa
 /**
  * Takes the next job from `work` for a free worker: an object, or a manifest (`obj`
  * undefined), of the most urgent priority that has any. `load` says how many workers a
- * recording has now. Undefined when nothing is left.
+ * recording has now; recordings of a rank above `maxRank` are not taken (the upload gate).
+ * Undefined when nothing is left.
  */
-export function takeNext(work: Map<string, Work>, load: (recordingId: string) => number): { rec: UploadRecording; obj?: UploadObject } | undefined {
+export function takeNext(
+  work: Map<string, Work>,
+  load: (recordingId: string) => number,
+  maxRank = Infinity,
+): { rec: UploadRecording; obj?: UploadObject } | undefined {
   let best: Work | undefined;
   let bestLoad = Infinity;
   for (const w of work.values()) {
-    if (w.todo.length === 0 && !w.manifestReady) continue;
+    if ((w.todo.length === 0 && !w.manifestReady) || w.rec.priority > maxRank) continue;
     if (best && w.rec.priority > best.rec.priority) continue;
     const l = load(w.rec.id);
     if (l < bestLoad || w.rec.priority < best!.rec.priority) [best, bestLoad] = [w, l];

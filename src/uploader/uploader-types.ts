@@ -5,6 +5,7 @@ import type { RetryPolicy } from "./retry.ts";
 import type { Target } from "./target.ts";
 import type { TargetProblem } from "./target-health.ts";
 import type { Wakelock } from "./wakelock.ts";
+import type { UploadGate } from "./uploader.ts";
 
 export interface UploaderOptions {
   store: UploadStateStore;
@@ -19,6 +20,10 @@ export interface UploaderOptions {
   /** How often to look for new work without being kicked. */
   pollMs?: number;
   random?: () => number;
+  /** A job was given a worker. */
+  onLaunch?: () => void;
+  /** Awaited at each part boundary, before the next part starts (a link check may close the gate). */
+  beforePart?: () => Promise<void>;
 }
 
 export interface Uploader {
@@ -31,6 +36,8 @@ export interface Uploader {
   setOffline(offline: boolean): void;
   /** Held: no object starts, and those in flight stop after their current part (resumed once released). */
   setHeld(held: boolean): void;
+  /** Only ranks up to gate.maxRank start; jobs in flight above it stop after their current part. */
+  setGate(gate: UploadGate): void;
   /** Stops a recording's uploads and drops its partial uploads on the server. */
   cancel(recordingId: string): Promise<void>;
   progress(): UploadProgress;

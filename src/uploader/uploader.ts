@@ -28,15 +28,24 @@ interface Active {
   /** This worker's go at the job: an object resumed later is another run. */
   run: string;
   ctl: AbortController;
+  /** Aborted when the gate closes for its rank: it stops after its current part. */
+  hold: AbortController;
   done: Promise<void>;
 }
+
+/** Which priority ranks may start (rank <= maxRank; -1 none), and why the others wait. */
+export interface UploadGate {
+  maxRank: number;
+  reason: string;
+}
+const OPEN: UploadGate = { maxRank: Infinity, reason: "" };
 
 const STOPPING = new Error("uploader stopping");
 /** Objects beyond the ones being sent that the target may prepare ahead. */
 const PREPARE_AHEAD = 4;
 const CANCELLED = new Error("upload cancelled");
-/** Why an object stops between parts while uploads are held (upload window, timetable off). */
-const HELD = new Error("uploads held by the upload schedule");
+/** Why an object stops between parts while the gate is closed for it (schedule, metered link). */
+class Held extends Error {}
 
 export function createUploader(opts: UploaderOptions): Uploader {
   const clock = opts.clock ?? systemClock;
@@ -44,10 +53,10 @@ export function createUploader(opts: UploaderOptions): Uploader {
   const random = opts.random ?? Math.random;
   let threads = Math.max(1, opts.numThreads ?? 1);
   let offline = opts.offline ?? false;
-  // Held (outside the upload window, timetable off): nothing new starts, and what is in flight
-  // stops after its current part, through the target's hold signal; state stays persisted.
-  let held = false;
-  let holdCtl = new AbortController();
+  // The gate (upload window, timetable off, a metered link): jobs of a rank it does not admit
+  // start not, and those in flight stop after their current part, through the target's hold
+  // signal; state stays persisted.
+  let gate = OPEN;
   let running = false;
   const active = new Map<string, Active>();
   const retries = createRetryTimers(clock, () => void fill());
@@ -88,14 +97,14 @@ export function createUploader(opts: UploaderOptions): Uploader {
     if (!running) return;
     const work = await pending();
     let started = 0;
-    while (running && !offline && !held && active.size < threads) {
-      const next = takeNext(work, load);
+    while (running && !offline && gate.maxRank >= 0 && active.size < threads) {
+      const next = takeNext(work, load, gate.maxRank);
       if (!next) break;
       if (next.obj) launch(next.obj.id, next.rec, next.obj);
       else launch(manifestJobId(next.rec.id), next.rec, undefined);
       started++;
     }
-    weighPreemption(waitingByRank(work));
+    weighPreemption(new Map([...waitingByRank(work)].filter(([rank]) => rank <= gate.maxRank)));
     prepareAhead(work);
     updateWakelock();
     reportPass(started, work);
@@ -150,7 +159,8 @@ export function createUploader(opts: UploaderOptions): Uploader {
 
   function launch(id: string, rec: UploadRecording, obj: UploadObject | undefined) {
     const ctl = new AbortController();
-    const entry: Active = { recordingId: rec.id, rank: rec.priority, run: `${id}#${++runs}`, ctl, done: Promise.resolve() };
+    const entry: Active = { recordingId: rec.id, rank: rec.priority, run: `${id}#${++runs}`, ctl, hold: new AbortController(), done: Promise.resolve() };
+    opts.onLaunch?.();
     active.set(id, entry);
     // A job that more urgent work was asking a worker for: less urgent ones hold at their part
     // boundaries until it has its first answer, so it goes out before any further part of theirs.
@@ -164,7 +174,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
   }
 
   async function run(id: string, entry: Active, rec: UploadRecording, obj: UploadObject | undefined, signal: AbortSignal) {
-    const hold = holdCtl.signal;
+    const hold = entry.hold.signal;
     // This attempt's own signal: the worker's (stop, offline, cancel), or the budget running out.
     const attempt = new AbortController();
     const onAbort = () => attempt.abort(signal.reason);
@@ -185,7 +195,11 @@ export function createUploader(opts: UploaderOptions): Uploader {
           signal: attempt.signal,
           hold,
           onProgress,
-          mayContinue: () => preemption.mayContinue(entry.run, entry.rank, attempt.signal),
+          // The link is looked at again before each part, so a switch to a metered one holds the next.
+          mayContinue: async () => {
+            await opts.beforePart?.();
+            return preemption.mayContinue(entry.run, entry.rank, attempt.signal);
+          },
           onAnswered: () => preemption.started(entry.run),
         });
         budget.end(id);
@@ -206,8 +220,10 @@ export function createUploader(opts: UploaderOptions): Uploader {
       retries.clear(id);
     } catch (e) {
       if (signal.aborted) return; // stop, offline or cancel: state stays persisted for later
-      if (e === HELD && hold.aborted)
-        return opts.log.info(`upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts until uploads may start again`);
+      if (hold.aborted && (e === hold.reason || e instanceof Held))
+        return opts.log.info(
+          `upload of ${obj?.relPath ?? "the manifest"} of ${rec.id} paused between parts (${(hold.reason as Error).message}) until it may start again`,
+        );
       if (e instanceof Preempted) {
         // Its confirmed parts are persisted: it is listed again and resumes from them later.
         budget.end(id);
@@ -278,13 +294,13 @@ export function createUploader(opts: UploaderOptions): Uploader {
       void fill();
     },
     setHeld(value) {
-      if (value === held) return;
-      held = value;
-      if (held) holdCtl.abort(HELD);
-      else {
-        holdCtl = new AbortController();
-        void fill();
-      }
+      this.setGate(value ? { maxRank: -1, reason: "uploads held" } : OPEN);
+    },
+    setGate(next) {
+      const opened = next.maxRank > gate.maxRank;
+      gate = next;
+      for (const a of active.values()) if (a.rank > gate.maxRank && !a.hold.signal.aborted) a.hold.abort(new Held(gate.reason));
+      if (opened) void fill();
     },
     setOffline(value) {
       offline = value;

@@ -51,7 +51,7 @@ describe("doctor", () => {
     const home = tempHome();
     const r = await run(["doctor", ...SMALL, "--upload-url", `s3://bucket/ci?endpoint=${s3.endpoint}`], { home, env: s3Env(s3.accessKey, s3.secretKey) });
     const lines = r.stdout.trim().split("\n");
-    expect(lines.map((l) => l.split(/\s+/)[1])).toEqual(["permissions", "disk", "target", "clock", "wakelock", "service", "folders", "sealing"]);
+    expect(lines.map((l) => l.split(/\s+/)[1])).toEqual(["permissions", "disk", "target", "clock", "wakelock", "service", "folders", "sealing", "link"]);
     expect(lines.every((l) => l.startsWith("PASS  "))).toBe(true);
     expect(r.stdout).toContain("credentials accepted");
     expect(r.code).toBe(0);

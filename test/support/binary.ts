@@ -43,6 +43,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   stdin?: string | Uint8Array;
+  /** A command the binary runs under, e.g. ["ip", "netns", "exec", "ns1"]. */
+  prefix?: string[];
 }
 
 /** A fresh, short HOME (Unix socket paths must stay under 104 bytes). */
@@ -57,7 +59,7 @@ export function baseEnv(home: string, extra: Record<string, string | undefined> 
 }
 
 export async function run(args: string[], opts: RunOptions): Promise<RunResult> {
-  const proc = Bun.spawn([BINARY, ...args], {
+  const proc = Bun.spawn([...(opts.prefix ?? []), BINARY, ...args], {
     env: baseEnv(opts.home, opts.env),
     cwd: opts.cwd ?? opts.home,
     stdin: opts.stdin === undefined ? "ignore" : new Blob([typeof opts.stdin === "string" ? opts.stdin : (opts.stdin as Uint8Array<ArrayBuffer>)]),

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   args?: string[];
   env?: Record<string, string>;
   home?: string;
+  /** The command the daemon is launched under (a network namespace, say). */
+  prefix?: string[];
 }
 
 /** Environment for an S3 target: credentials and endpoint, and no CA bundle for plain http. */
@@ -43,7 +45,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const paths = instancePaths(home);
   const launchArgs = ["launch", "--background", "--upload-url", opts.uploadUrl, ...(opts.args ?? [])];
   const launch = async () => {
-    const r = await run(launchArgs, { home, env });
+    const r = await run(launchArgs, { home, env, prefix: opts.prefix });
     if (r.code !== 0) throw new Error(`launch failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   };
   await launch();

@@ -2,7 +2,7 @@
 // schemas: the types are inferred from them and the OpenAPI document is generated from them.
 // A field served is a field here: to add one, add its line to its section's object.
 import * as v from "valibot";
-import { FIELD_NAMES, FIELDS, RETENTION_WHEN_FULL, type Config } from "../../config/index.ts";
+import { FIELD_NAMES, FIELDS, METERED_POLICIES, RETENTION_WHEN_FULL, type Config } from "../../config/index.ts";
 import { PRIORITIES, RECORDING_STATES, type Priority } from "../../store/states.ts";
 import { int, nullableText, time } from "./common.ts";
 import { UploadProgressSchema } from "./progress.ts";
@@ -94,6 +94,28 @@ export const StatusSchema = v.strictObject({
     last_error: v.optional(v.pipe(nullableText, v.description("The latest failed attempt's message, redacted."))),
     wakelock: v.optional(v.nullable(v.strictObject({ held: v.boolean(), warning: nullableText }))),
     schedule: v.optional(UploadScheduleSchema),
+    link: v.optional(
+      v.pipe(
+        v.strictObject({
+          interface: nullableText,
+          address: nullableText,
+          kind: v.picklist(["metered", "unmetered", "unknown"]),
+          metered_policy: v.picklist(METERED_POLICIES),
+          note: nullableText,
+        }),
+        v.description(
+          "The network interface the route to the target leaves by (metered when it matches metered_interfaces); unknown (counted as unmetered) when it cannot be found, and note says why.",
+        ),
+      ),
+    ),
+    waiting: v.optional(
+      v.pipe(
+        v.nullable(v.strictObject({ reason: v.string(), recordings: int, bytes: int, text: v.string() })),
+        v.description(
+          'Why some uploads do not start now and what waits, e.g. "waiting for an unmetered link (wwan0 is metered, metered_policy: pause): 3 recordings, 1.2 GiB"; null when nothing is held back.',
+        ),
+      ),
+    ),
     progress: v.optional(UploadProgressSchema),
   }),
   recordings: v.optional(v.pipe(v.record(v.picklist(RECORDING_STATES), int), v.description("Recordings by state; states with none are left out."))),

@@ -6,6 +6,7 @@ import { checkLine, type CheckResult } from "../doctor/check.ts";
 import { diskCheck, foldersCheck, permissionsCheck, serviceCheck, serviceDefinition, wakelockCheck } from "../doctor/local-checks.ts";
 import { clockCheck, targetCheck } from "../doctor/target-checks.ts";
 import { sealingCheck } from "../doctor/sealing-check.ts";
+import { linkCheck } from "../doctor/link-check.ts";
 import { EXIT } from "../../errors.ts";
 import { loadFromArgs } from "../load.ts";
 import { printJson } from "../output.ts";
@@ -14,7 +15,7 @@ export default defineCli({
   meta: {
     name: "doctor",
     description:
-      "Check this setup: file permissions, disk space against the storage limit, the upload target (reachable, credentials accepted), clock skew, wakelock, the service, the folders the config writes, and sealing (no age identity kept beside the daemon). One line per check with its fix; exit 1 if any fails.",
+      "Check this setup: file permissions, disk space against the storage limit, the upload target (reachable, credentials accepted), clock skew, wakelock, the service, the folders the config writes, sealing (no age identity kept beside the daemon), and the link uploads use (a warning when they run over a metered one under metered_policy allow). One line per check with its fix; exit 1 if any fails.",
   },
   args: { ...profileArg, ...instanceArg, ...jsonArg, ...configArgs },
   examples: ["nc-data-daemon doctor", "nc-data-daemon doctor --profile robot", "nc-data-daemon doctor --json | jq '.checks[] | select(.ok == false)'"],
@@ -23,12 +24,8 @@ export default defineCli({
     const client = createClient({ socket: loaded.paths.socket, timeoutMs: 3000 });
     const health = await client.health().catch(() => null);
     // A running daemon knows its recordings' bytes; without one the folder is measured.
-    const used = health
-      ? await client
-          .status()
-          .then((s) => s.storage.used_bytes)
-          .catch(() => undefined)
-      : undefined;
+    const status = health ? await client.status().catch(() => undefined) : undefined;
+    const used = status?.storage.used_bytes;
     const probe = await probeConfiguredTarget(loaded.config, ctx.env);
     const def = serviceDefinition(loaded, loaded.home, ctx.env.NCD_SYSTEM_ROOT?.trim() || "/");
     const checks: CheckResult[] = [
@@ -40,6 +37,7 @@ export default defineCli({
       serviceCheck(def, health),
       foldersCheck(loaded, def?.manager === "systemd" ? def.file : null),
       sealingCheck(loaded),
+      linkCheck(status),
     ];
     const ok = checks.every((c) => c.ok);
     if (a.json) printJson(ctx, { ok, checks });

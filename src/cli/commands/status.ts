@@ -34,6 +34,8 @@ function summary(s: StatusBody): string {
     ...(typeof u.problem === "string" ? [`  problem   ${u.problem}`] : []),
     `  settings  ${c.offline ? "offline" : "online"}, bandwidth ${rate}, ${c.num_threads} upload workers${c.max_concurrent_uploads === null ? "" : `, at most ${uploadConcurrency(c)} uploading at once`}`,
     ...(schedule ? [`  schedule  ${schedule}`] : []),
+    ...(u.link ? [`  link      ${linkLine(u.link)}`] : []),
+    ...(u.waiting ? [`  waiting   ${u.waiting.text}`] : []),
     ...(s.watch
       ? [
           `  watching  ${s.watch.paths.map((p) => p.path + (p.watching ? "" : " (not found yet)")).join(", ")}: ${s.watch.adopted} adopted, ${s.watch.settling} settling, ${s.watch.skipped} skipped`,
@@ -43,6 +45,12 @@ function summary(s: StatusBody): string {
     ...(c.upload_url && u.problem ? [`  problem   ${u.problem}`] : []),
     ...(s.retention && s.retention.applies_to !== "nothing" ? [`  retention ${retentionLine(s.retention)}`] : []),
   ].join("\n");
+}
+
+/** The link uploads leave by: its interface and kind, or why it is not known. */
+function linkLine(l: NonNullable<StatusBody["uploads"]["link"]>): string {
+  if (!l.interface) return `unknown, counted as unmetered (${l.note})`;
+  return `${l.interface} (${l.kind}${l.kind === "metered" ? `, metered_policy ${l.metered_policy}` : ""})`;
 }
 
 /** The opt-in retention policy in force, when there is one. */

@@ -4,12 +4,16 @@ export interface CheckResult {
   ok: boolean;
   detail: string;
   fix?: string;
+  /** Passed, but worth a look (a WARN line; the exit status stays 0). */
+  warn?: boolean;
 }
 
 export const pass = (check: string, detail: string): CheckResult => ({ check, ok: true, detail });
+export const warn = (check: string, detail: string, fix: string): CheckResult => ({ check, ok: true, warn: true, detail, fix });
 export const fail = (check: string, detail: string, fix: string): CheckResult => ({ check, ok: false, detail, fix });
 
-/** One line per check: `PASS  name  detail` or `FAIL  name  detail. Fix: ...`. */
+/** One line per check: `PASS  name  detail`, or `FAIL` (or `WARN`) `  name  detail. Fix: ...`. */
 export function checkLine(r: CheckResult, width: number): string {
-  return `${r.ok ? "PASS" : "FAIL"}  ${r.check.padEnd(width)}  ${r.detail}${r.ok ? "" : `. Fix: ${r.fix}`}`;
+  const word = r.warn ? "WARN" : r.ok ? "PASS" : "FAIL";
+  return `${word}  ${r.check.padEnd(width)}  ${r.detail}${r.fix ? `. Fix: ${r.fix}` : ""}`;
 }

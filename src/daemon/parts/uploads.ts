@@ -14,6 +14,8 @@ import { createUploader, type Uploader } from "../../uploader/uploader.ts";
 import { createWakelock } from "../../uploader/wakelock.ts";
 import { createTimetableTimer, type TimetableTimer } from "../../uploader/timetable-timer.ts";
 import { publishScheduleChange, scheduleInputs, scheduleStatus } from "./upload-schedule.ts";
+import { admission, createLinkWatch, linkKind, linkStatus, waitingStatus, type LinkWatch } from "./upload-link.ts";
+import { endpointOf, type LinkView } from "../../uploader/link.ts";
 import type { Recordings } from "../../recordings/recordings.ts";
 import type { DaemonPlugin, PluginContext } from "../plugins.ts";
 import { cachedUntilEvent } from "./cached.ts";
@@ -30,6 +32,8 @@ export interface UploadsHandle {
 export type UploadsPlugin = DaemonPlugin & UploadsHandle;
 /** The fields that make the rate in force and the upload hold. */
 const SCHEDULE_FIELDS = new Set<keyof Config>(["bandwidth_limit", "bandwidth_schedule", "upload_window"]);
+/** The fields that, with the link in use, make the metered gate and cap. */
+const METERED_FIELDS = new Set<keyof Config>(["metered_policy", "metered_bandwidth_limit"]);
 /** Events after which there may be something new to send. */
 const WORK_EVENTS = new Set(["segment.closed", "recording.stopped", "file.stored"]);
 
@@ -51,6 +55,9 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
     const { redactor } = ctx;
     const bandwidth = createBandwidth(cfg.bandwidth_limit);
     let timetable: TimetableTimer | undefined;
+    let link: LinkWatch | undefined;
+    let gateReason = "";
+    let gateRank = Infinity;
     if (cfg.upload_url?.toLowerCase().startsWith("s3:")) {
       // Keys from ~/.aws/credentials are secrets too, though not in the environment.
       try {
@@ -97,8 +104,12 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
         log: ctx.log,
         emit: (type, payload) => {
           if (type === "upload.failed" || type === "upload.retry") lastError = redactor.text(String(payload.error));
+          // The link it was confirmed over, for the metrics by link kind (the one in use at its end).
+          if (type === "upload.object_uploaded") payload = { ...payload, link: linkKind(link?.view()) };
           ctx.events.publish(type, payload); // the bus redacts every event
         },
+        onLaunch: () => void link?.check(),
+        beforePart: () => link?.check() ?? Promise.resolve(),
         numThreads: uploadConcurrency(cfg),
         offline: cfg.offline,
         // A robot may be offline for hours: an object out of attempts is failed, saying why, and
@@ -113,14 +124,39 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
         inputs: scheduleInputs(cfg),
         log: ctx.log,
         onChange: (previous, view) => {
-          bandwidth.setRate(view.rate);
-          up.setHeld(view.held);
+          apply();
           publishScheduleChange({ log: ctx.log, publish: (t, d) => ctx.events.publish(t, d), config: ctx.config.get(), previous, view });
         },
       });
       timetable = tt;
-      bandwidth.setRate(tt.view().rate);
-      up.setHeld(tt.view().held);
+      // The schedule, the link and the metered settings together: which priorities start, and the rate.
+      const apply = () => {
+        const c = ctx.config.get();
+        const a = admission(tt.view(), link?.view() ?? UNKNOWN_LINK, c);
+        bandwidth.setRate(a.rate);
+        up.setGate(a.gate);
+        if (a.gate.reason !== gateReason && a.gate.reason)
+          ctx.log.info(`uploads: ${a.gate.maxRank < 0 ? "none start" : "only high priority starts"}: ${a.gate.reason}`);
+        [gateReason, gateRank] = [a.gate.reason, a.gate.maxRank];
+      };
+      link = createLinkWatch({
+        endpoint: endpointOf(cfg.upload_url!, cfg.upload_url!.toLowerCase().startsWith("s3:") ? s3Endpoint(cfg.upload_url!, ctx.env) : undefined),
+        globs: cfg.metered_interfaces,
+        onChange: (previous, view) => {
+          const c = ctx.config.get();
+          const text = view.interface ? `${view.interface} (${view.metered ? "metered" : "unmetered"})` : `unknown: ${view.unknown}`;
+          ctx.log.info(`upload link: ${text}${view.metered ? `, metered_policy ${c.metered_policy}` : ""}`);
+          ctx.events.publish("upload.link_changed", {
+            interface: view.interface,
+            kind: linkKind(view),
+            previous: previous.interface,
+            policy: c.metered_policy,
+          });
+          if (view.metered && c.metered_policy === "allow") ctx.log.warn(`uploads run over the metered link ${view.interface} (metered_policy: allow)`);
+          apply();
+        },
+      });
+      apply();
       const first = scheduleStatus(tt.view());
       if (first.held)
         ctx.log.info(
@@ -129,6 +165,8 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
       ctx.events.subscribe({ types: WORK_EVENTS, onEvent: () => up.kick(), onClose: () => {} });
       ctx.config.onChange((c, changed) => {
         if (changed.some((f) => SCHEDULE_FIELDS.has(f))) tt.update(scheduleInputs(c));
+        if (changed.includes("metered_interfaces")) link?.setGlobs(c.metered_interfaces);
+        if (changed.some((f) => METERED_FIELDS.has(f))) apply();
         if (changed.includes("num_threads") || changed.includes("max_concurrent_uploads")) up.setNumThreads(uploadConcurrency(c));
         if (changed.includes("offline")) up.setOffline(c.offline);
       });
@@ -157,6 +195,8 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
             last_error: lastError,
             wakelock: wakelock ? { held: wakelock.held, warning: wakelockWarning } : null,
             ...(timetable ? { schedule: scheduleStatus(timetable.view()) } : {}),
+            ...(link ? { link: linkStatus(link.view(), ctx.config.get()) } : {}),
+            ...(uploader ? { waiting: waitingStatus(gateReason, gateRank, objectCounts().queue) } : {}),
             ...(uploader ? { progress: uploader.progress() } : {}),
           },
         };
@@ -164,9 +204,21 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
       start: () => uploader?.start(),
       async stop() {
         timetable?.stop();
+        link?.stop();
         await uploader?.stop();
         wakelock?.release();
       },
     };
   };
+}
+
+const UNKNOWN_LINK: LinkView = { interface: null, address: null, metered: false, unknown: "not looked up yet" };
+
+/** The S3 endpoint's URL; a bad s3:// URL has none (the target reports it). */
+function s3Endpoint(url: string, env: Record<string, string | undefined>): string | undefined {
+  try {
+    return resolveS3Settings(url, env, readFile).endpoint;
+  } catch {
+    return undefined;
+  }
 }

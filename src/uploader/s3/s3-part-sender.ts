@@ -118,6 +118,8 @@ export async function sendMissingParts(o: {
         preempted = true;
         break;
       }
+      // The question may have closed the gate (a metered link found): this part waits too.
+      if (job.hold?.aborted) break;
       if (cursor < missing.length) void o.digestOf(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {

@@ -153,6 +153,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const digest = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
     if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
+    job.hold?.throwIfAborted(); // the question may have closed the gate (a metered link found)
     const ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
     await settle(provePut(ans.headers, digest, job.key), job.key, job.size, job.signal);
     return { etag: stripQuotes(ans.headers.get("etag")) };

@@ -146,6 +146,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
         job.hold?.throwIfAborted();
         // A chunk boundary: more urgent work may take the worker; the server keeps the offset.
         if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
+        job.hold?.throwIfAborted(); // the question may have closed the gate (a metered link found)
         const len = Math.min(chunkSize, job.size - offset);
         const h: Record<string, string> = { "content-type": "application/offset+octet-stream", "upload-offset": String(offset), "content-length": String(len) };
         if (algo) h["upload-checksum"] = await chunkChecksum(job.localPath, offset, len, algo);
