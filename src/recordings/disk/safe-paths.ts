@@ -76,6 +76,16 @@ export function openForRewrite(path: string, mode = 0o600): number {
   return openSync(path, flags | O_EXCL, mode);
 }
 
+/** Creates a new private file (0600) at a name nothing may hold yet: O_EXCL|O_NOFOLLOW|O_NONBLOCK, and a regular file. */
+export function openNewPrivate(path: string): number {
+  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new Error(`${path} is not a regular file`);
+  }
+  return fd;
+}
+
 /** Opens an existing file for reading and writing, refusing a link at its name (ELOOP). */
 export function openExistingNoFollow(path: string): number {
   return openSync(path, O_RDWR | O_NOFOLLOW);

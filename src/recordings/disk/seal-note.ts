@@ -31,8 +31,8 @@ export interface SealNote {
   segment?: { message_count: number; start_time_ns: string | null; end_time_ns: string | null; traces: SealNoteTrace[] };
 }
 
-/** Longest object name whose note is named after it: with ".", ".json" and the write's ".tmp", 255 (NAME_MAX). */
-const NAMED_NOTE_MAX = 255 - 10;
+/** Longest object name whose note is named after it: with ".", ".json" and the write's ".<12 hex>.tmp", 255 (NAME_MAX). */
+const NAMED_NOTE_MAX = 255 - 23;
 
 /** Where the note of the sealed object at `agePath` lives; for a longer name, one named by its sha256. */
 function sealNotePath(agePath: string): string {

@@ -5,6 +5,7 @@
 // and falls back to a recursive removal only for what it did not expect.
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { isAtomicTemp } from "./durable-fs.ts";
 import { RECORDING_JSON } from "./layout.ts";
 
 const ignoreMissing = (err: unknown) => {
@@ -13,7 +14,13 @@ const ignoreMissing = (err: unknown) => {
 
 /** Removes a recording folder that holds no data (see holdsData). */
 export function removeUnfinished(dir: string): void {
-  for (const f of [RECORDING_JSON, `${RECORDING_JSON}.tmp`]) {
+  let temps: string[] = [];
+  try {
+    temps = readdirSync(dir).filter((f) => isAtomicTemp(f) && f.startsWith(`${RECORDING_JSON}.`));
+  } catch {
+    // no descriptor for the listing: what is left is removed by the fallback below
+  }
+  for (const f of [RECORDING_JSON, `${RECORDING_JSON}.tmp`, ...temps]) {
     try {
       unlinkSync(join(dir, f));
     } catch (err) {

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import { recordings, uploads } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
-import { MANIFEST, recordingDir, usableRecordingDir } from "../disk/layout.ts";
+import { MANIFEST, RECORDING_JSON, recordingDir, usableRecordingDir } from "../disk/layout.ts";
+import { sweepAtomicTemps } from "../disk/durable-fs.ts";
 import { withReserve } from "../disk/storage-full.ts";
 import { stopRecording } from "../finalize.ts";
 import { adoptOrphans } from "./orphans.ts";
@@ -55,6 +56,11 @@ export function reconcile(ctx: Ctx, opts: { rebuild?: boolean } = {}): Reconcile
 
 /** Closes what a crash left open in one recording, adopts its orphans, and finishes a stop it was in. */
 function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
+  // A crash in an atomic write leaves its randomly named temporary file: recording.json's and
+  // manifest.json's here, a seal note's (a dot-name, which no user file has) below.
+  const dir = recordingDir(ctx.root, id);
+  sweepAtomicTemps(dir, (n) => n === RECORDING_JSON || n === MANIFEST);
+  for (const sub of ["segments", "files"]) sweepAtomicTemps(join(dir, sub), (n) => n.startsWith("."));
   withReserve(ctx, () => {
     const note = repairOpen(ctx, id, report);
     adoptOrphans(ctx, id, report);

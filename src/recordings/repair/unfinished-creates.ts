@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import { recordings } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
 import { recordingDir, relPath, RECORDING_JSON, usableRecordingDir } from "../disk/layout.ts";
+import { isAtomicTemp } from "../disk/durable-fs.ts";
 import { holdsData, removeUnfinished } from "../disk/unfinished.ts";
 import { isRecordingId } from "../ids.ts";
 import { rebuildRow } from "./rebuild.ts";
@@ -21,7 +22,10 @@ export function settleUnfinishedCreates(ctx: Ctx, report: ReconcileReport): void
     if (store.get(store.db.select({ id: recordings.id }).from(recordings).where(eq(recordings.id, id)))) continue;
     if (!usableRecordingDir(ctx.root, id, (m) => ctx.log.warn(m))) continue;
     const dir = recordingDir(ctx.root, id);
-    if (!existsSync(`${dir}/${RECORDING_JSON}`) && readdirSync(dir).some((f) => f !== `${RECORDING_JSON}.tmp`)) {
+    if (
+      !existsSync(`${dir}/${RECORDING_JSON}`) &&
+      readdirSync(dir).some((f) => f !== `${RECORDING_JSON}.tmp` && !(isAtomicTemp(f) && f.startsWith(`${RECORDING_JSON}.`)))
+    ) {
       ctx.log.warn(`Directory ${dir} has no recording.json and no database row; left untouched.`);
       continue;
     }
