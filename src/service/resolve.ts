@@ -31,6 +31,10 @@ export async function resolveService(scope: Scope, profile: string | undefined, 
   const p = config.path_to_store_record.replace(/^~(?=$|\/)/, scope === "system" ? paths.root : homeOf(env));
   const recordingsDir = isAbsolute(p) ? p : join(paths.root, p);
   const uploadDir = fileTargetDir(config.upload_url);
+  const watchDirs = config.watch_paths.map((w) => {
+    const x = w.replace(/^~(?=$|\/)/, scope === "system" ? paths.root : homeOf(env));
+    return isAbsolute(x) ? x : join(paths.root, x);
+  });
   const spec: ServiceSpec = {
     scope,
     command,
@@ -38,6 +42,7 @@ export async function resolveService(scope: Scope, profile: string | undefined, 
     stateDir: paths.root,
     recordingsDir,
     ...(uploadDir ? { uploadDir } : {}),
+    ...(watchDirs.length ? { watchDirs } : {}),
     ...(scope === "system" ? { runtimeDir: dirname(paths.socket) } : {}),
   };
   return { spec, profileFile: name ? target.fileOf(name) : null, profileSource: name ? source.fileOf(name) : null };

@@ -21,6 +21,8 @@ export interface ServiceSpec {
   recordingsDir: string;
   /** The folder of a file:// upload_url, which the daemon writes too (it may be a mount that comes later). */
   uploadDir?: string;
+  /** watch_paths: folders the daemon reads (and, with watch_after_upload: delete, removes files in). */
+  watchDirs?: string[];
   /** Only for the system scope: the socket's folder. */
   runtimeDir?: string;
 }

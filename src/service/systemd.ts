@@ -23,6 +23,11 @@ const inside = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 /** A file:// upload folder under /tmp would be written into the service's private /tmp, which
  * nobody else sees and which is deleted when the service stops: refused, naming the fix. */
 export function assertUploadDirVisible(spec: ServiceSpec): void {
+  const hiddenWatch = (spec.watchDirs ?? []).find((d) => PRIVATE_TMP.test(d));
+  if (hiddenWatch)
+    throw new ConfigError(
+      `watch_paths ${hiddenWatch} is under /tmp or /var/tmp, which the service's PrivateTmp=yes replaces with a private folder: the daemon would watch an empty folder. Watch a folder outside /tmp and /var/tmp.`,
+    );
   if (spec.uploadDir && PRIVATE_TMP.test(spec.uploadDir))
     throw new ConfigError(
       `upload_url file://${spec.uploadDir} is under ${spec.uploadDir.startsWith("/var/tmp") ? "/var/tmp" : "/tmp"}, which the service's PrivateTmp=yes replaces with a private folder deleted when it stops: uploads would vanish. Choose an upload folder outside /tmp and /var/tmp.`,
@@ -34,7 +39,9 @@ export function assertUploadDirVisible(spec: ServiceSpec): void {
 function writablePaths(spec: ServiceSpec): string[] {
   const required = inside(spec.recordingsDir, spec.stateDir) ? [spec.stateDir] : [spec.stateDir, spec.recordingsDir];
   const upload = spec.uploadDir && !required.some((d) => inside(spec.uploadDir!, d)) ? [`-${spec.uploadDir}`] : [];
-  return [...required, ...upload];
+  // Watched folders: optional too; writable because watch_after_upload: delete removes files there.
+  const watch = (spec.watchDirs ?? []).filter((w) => ![...required, spec.uploadDir ?? ""].some((d) => d && inside(w, d))).map((w) => `-${w}`);
+  return [...required, ...upload, ...watch];
 }
 
 export function renderSystemdUnit(spec: ServiceSpec): string {
@@ -66,7 +73,7 @@ export function renderSystemdUnit(spec: ServiceSpec): string {
           "RuntimeDirectoryMode=0750",
           // Hide home folders, unless the executable or the recordings are in one: then read-only
           // (the recordings folder stays writable through ReadWritePaths=).
-          `ProtectHome=${[spec.command[0]!, spec.recordingsDir, spec.uploadDir ?? ""].some(inHome) ? "read-only" : "yes"}`,
+          `ProtectHome=${[spec.command[0]!, spec.recordingsDir, spec.uploadDir ?? "", ...(spec.watchDirs ?? [])].some(inHome) ? "read-only" : "yes"}`,
           "PrivateDevices=yes",
           "ProtectKernelTunables=yes",
           "ProtectKernelModules=yes",

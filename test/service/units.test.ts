@@ -127,6 +127,25 @@ describe("service install --print (systemd)", () => {
     expect(verify(sys.stdout)).toEqual({ code: 0, output: "" });
   });
 
+  test("watched folders are listed as optional writable paths (watch_after_upload: delete removes files there), and the unit still verifies", async () => {
+    const home = scratch();
+    const records = join(home, "data", "records");
+    withProfile(home, "watcher", `path_to_store_record: ${records}\nwatch_paths:\n  - /srv/bags\n  - /home/robot/logs\n`);
+    const r = await run(["service", "install", "--profile", "watcher", "--print"], { home });
+    expect(r.code).toBe(0);
+    const d = directives(r.stdout);
+    expect(d).toContain(`ReadWritePaths=${join(home, ".neuracore", "data_daemon")} ${records} -/srv/bags -/home/robot/logs`);
+    expect(verify(r.stdout)).toEqual({ code: 0, output: "" });
+    // The system unit keeps homes read-only, not hidden, when a watched folder is in one.
+    const sys = await run(["service", "install", "--system", "--profile", "watcher", "--print"], { home });
+    expect(directives(sys.stdout)).toContain("ProtectHome=read-only");
+    expect(verify(sys.stdout)).toEqual({ code: 0, output: "" });
+    withProfile(home, "tmpwatch", "watch_paths:\n  - /tmp/bags\n");
+    const refused = await run(["service", "install", "--profile", "tmpwatch", "--print"], { home });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("watch_paths /tmp/bags is under /tmp or /var/tmp");
+  });
+
   test("an upload folder inside the state folder is not listed twice", async () => {
     const home = scratch();
     withProfile(home, "inner", "upload_url: file:///var/lib/nc-data-daemon/outbox\n");
