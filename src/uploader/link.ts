@@ -38,9 +38,17 @@ export function globMatch(glob: string, name: string): boolean {
 
 export const isMetered = (name: string, globs: readonly string[]) => globs.some((g) => globMatch(g, name));
 
-/** The host and port an upload_url's requests go to (S3: its endpoint, given), null for file://. */
+/**
+ * The host and port an upload_url's requests go to (S3: its endpoint, given), null for file://
+ * and for a URL the WHATWG parser refuses (the target itself reports that one; no link is found).
+ */
 export function endpointOf(url: string, s3Endpoint?: string): LinkEndpoint {
-  const u = new URL(s3Endpoint ?? url);
+  let u: URL;
+  try {
+    u = new URL(s3Endpoint ?? url);
+  } catch {
+    return null;
+  }
   if (u.protocol === "file:") return null;
   const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
   return { host: u.hostname.replace(/^\[|\]$/g, ""), port };

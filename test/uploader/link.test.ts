@@ -59,3 +59,7 @@ test("the rate in force is the smallest of the schedule's and metered_bandwidth_
   expect(admission({ ...open, rate: 4000 }, wifi, cfg("allow", 1000)).rate).toBe(4000);
   expect(admission(open, wifi, cfg("allow", 1000)).rate).toBeNull();
 });
+
+test("an upload_url the URL parser refuses has no link to find, and does not throw (the daemon still starts)", () => {
+  expect(endpointOf("https://robot:se/cret-pass-99@127.0.0.1:9/files/")).toBeNull();
+});
