@@ -128,7 +128,8 @@ test("a high-priority recording takes a busy worker at the next part, starts bef
   const highDone = after.findIndex((r) => r.url.includes(`${high.id}/manifest.json`));
   const queuedFirst = after.findIndex((r) => recOf(r, queued) !== undefined);
   expect(queuedFirst === -1 || highDone < queuedFirst).toBe(true);
-  expect((await daemon.api("GET", `/v1/recordings/${high.id}`)).state).toBe("uploaded");
+  // The proxy relays the manifest's answer before the daemon has read it: wait for the state.
+  await waitState(daemon, high.id, ["uploaded"], 120_000);
   // Metrics count the bytes sent by priority: the high recording's file is there whole.
   const metrics = await (await fetch("http://d/metrics", { unix: daemon.socket } as RequestInit)).text();
   expect(metrics).toContain(`ncd_uploaded_bytes_by_priority_total{priority="high"} ${2 * PART + 1}`);
