@@ -9,7 +9,9 @@ import type { CliContext } from "./context.ts";
 import { formatBytes } from "./output.ts";
 import { formatEta, formatRate, percent } from "./progress.ts";
 
-export type WaitOutcome = "done" | "timed-out" | "failed";
+/** How a wait ended: "offline" when the daemon was (or went) offline with uploads left, which
+ * then cannot progress, so the wait ends at once rather than run out (exit 4 all the same). */
+export type WaitOutcome = "done" | "timed-out" | "failed" | "offline";
 
 /** A duration flag's value (the config's syntax: seconds, or with s, m, h or d) as milliseconds;
  * true (the bare flag) means no limit. */
@@ -67,7 +69,8 @@ const line = (c: Counts) =>
   (c.total > 0 ? `, ${formatBytes(c.sent)} / ${formatBytes(c.total)} (${percent(c.sent, c.total)}) at ${formatRate(c.rate)}, ${formatEta(c.eta)}` : "");
 
 /**
- * Follows the daemon's events until nothing is left to upload, a failure, or the timeout. The
+ * Follows the daemon's events until nothing is left to upload, a failure, the daemon being
+ * offline (nothing would progress: as `record stop --wait`, it ends at once), or the timeout. The
  * status is read again only when an event says a recording, an upload or the configuration
  * changed; the timeout is measured on the monotonic clock, so a wall-clock step (NTP setting a
  * robot's clock) neither cuts the wait short nor stretches it.
@@ -104,6 +107,7 @@ export async function waitForAllUploads(client: DaemonClient, ctx: CliContext, t
           return c.failed > 0 ? "failed" : "done";
         }
         show(line(c));
+        if (status.config.offline) return "offline";
       }
     }
     // Out of time: the last word is the status as it is now (a wait of 0 asks just once).

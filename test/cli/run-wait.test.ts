@@ -2,7 +2,7 @@
 // limit on the monotonic clock, and TIME is a duration in the config's one syntax. The upload
 // target is real: a tus server behind a proxy that holds requests until the test lets them go.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../../src/errors.ts";
 import { daemonsOf, killAll, waitFor } from "../daemon/helpers.ts";
@@ -76,6 +76,42 @@ describe.skipIf(libfaketime === undefined)("run --wait-upload under a wall clock
     expect(stderr.text).toContain("Waiting for uploads: 0 recordings left");
     expect(stderr.text).not.toContain("Timed out");
     expect(daemonsOf(h)).toEqual([]);
+  });
+});
+
+describe("run --wait-upload when uploads cannot progress", () => {
+  test("the daemon going offline during the wait ends it at once, as record stop --wait does: exit 4, saying so, the data kept", async () => {
+    const h = home();
+    const tus = await startTusServer();
+    const proxy = await startFaultProxy(tus.url);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    closers.push(
+      async () => release(),
+      () => proxy.close(),
+      () => tus.stop(),
+    );
+    // Every upload request is held: nothing finishes before the daemon goes offline.
+    proxy.setFaults(() => ({ kind: "hold", until: gate }));
+
+    const script = `echo "$NCD_INSTANCE_DIR" > dir.txt && ID=$("$B" record start) && "$B" record log "$ID" --trace /a --data 1`;
+    const p = Bun.spawn([BINARY, "run", "--upload-url", `${proxy.url}/files`, "--wait-upload", "--", "sh", "-c", script], {
+      env: baseEnv(h, { B: BINARY }),
+      cwd: h,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const stderr = collect(p.stderr);
+    await waitFor("an upload request held on its way to the target", () => proxy.requests.length > 0);
+    const dir = readFileSync(join(h, "dir.txt"), "utf8").trim();
+    expect((await run(["update", "--offline"], { home: h, env: { NCD_INSTANCE_DIR: dir } })).code).toBe(EXIT.ok);
+
+    expect(await p.exited).toBe(EXIT.waitTimedOut);
+    expect(stderr.text).toContain("Uploads did not finish (offline); they go on when the kept instance is launched again.");
+    expect(stderr.text).toContain(`Kept (1 `);
+    expect(existsSync(join(dir, "state.db"))).toBe(true);
+    expect(daemonsOf(h)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
