@@ -1,7 +1,7 @@
 // `doctor`: one line per check, each failure with its fix, exit 1 when any fails; against real
 // servers on loopback: s3rver, a hostile server that refuses signatures or has a wrong clock,
 // a port nothing listens on, and a read-only mount.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -161,7 +161,7 @@ describe.skipIf(halfFull.error !== "")("doctor's disk check on a disk more than 
   const store = join(halfFull.dir, "recordings");
   const plain = (home: string, args: string[]) =>
     runJson<Report & { checks: (Check & { warn?: boolean })[] }>(["doctor", "--json", "--path-to-store-record", store, ...args], { home });
-  writeFileSync(join(halfFull.dir, "other-data"), new Uint8Array(40 * 1024 * 1024).fill(1));
+  beforeAll(() => writeFileSync(join(halfFull.dir, "other-data"), new Uint8Array(40 * 1024 * 1024).fill(1)));
 
   test("the default storage_limit (half the disk) is a warning, not a failure: recordings stop at disk_free_margin, and the doctor says where", async () => {
     const { code, json } = await plain(tempHome(), ["--disk-free-margin", "1mb"]);
