@@ -5,21 +5,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../../src/errors.ts";
-import { killAll, waitFor } from "../daemon/helpers.ts";
-import { BINARY, baseEnv, run, runJson, tempHome } from "../support/binary.ts";
+import { fileHomes, waitFor } from "../daemon/helpers.ts";
+import { BINARY, baseEnv, run, runJson } from "../support/binary.ts";
 
-const homes: string[] = [];
+const newHome = fileHomes();
 const servers: { stop(force?: boolean): void }[] = [];
-const newHome = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterAll(async () => {
-  for (const h of homes) {
-    await run(["stop"], { home: h });
-    await killAll(h);
-  }
+afterAll(() => {
   for (const s of servers) s.stop(true);
 });
 

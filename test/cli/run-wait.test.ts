@@ -5,24 +5,17 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../../src/errors.ts";
-import { daemonsOf, killAll, waitFor } from "../daemon/helpers.ts";
-import { BINARY, baseEnv, run, runJson, tempHome } from "../support/binary.ts";
+import { daemonsOf, fileHomes, waitFor } from "../daemon/helpers.ts";
+import { BINARY, baseEnv, run, runJson } from "../support/binary.ts";
 import { libfaketime, steppedClock } from "../support/faketime.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { startTusServer } from "../support/tus-server.ts";
 
-const homes: string[] = [];
+const home = fileHomes("ncdwait");
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
-  for (const h of homes) await killAll(h);
   for (const c of closers) await c();
 });
-
-function home(): string {
-  const h = tempHome("ncdwait");
-  homes.push(h);
-  return h;
-}
 
 /** Everything a process wrote to a stream so far, read as it comes. */
 function collect(stream: ReadableStream<Uint8Array>): { text: string } {
