@@ -12,7 +12,8 @@ const LIBS = ["x86_64-linux-gnu", "aarch64-linux-gnu", "arm-linux-gnueabihf", "r
 export const libfaketime = requireTool("faketime") === undefined ? [...LIBS, "/usr/lib/faketime/libfaketime.so.1"].find(existsSync) : undefined;
 
 /** The environment that puts a process under a steppable wall clock (its offset file in
- * `dir`), and `step`, which moves that clock by an offset such as "+1d" from now on. */
+ * `dir`), and `step`, which sets that clock from now on: an offset such as "+1d", or a time such
+ * as "@1970-01-02 00:00:00". */
 export function steppedClock(dir: string): { env: Record<string, string>; step: (offset: string) => void } {
   const file = join(dir, "faketime");
   const step = (offset: string) => writeFileSync(file, `${offset}\n`);
