@@ -1,8 +1,9 @@
-// Following one recording by the daemon's event stream (client.events), not by polling: the stream
-// is subscribed first, then the recording is read, and it is read again only when an event
-// says something about it (or about the configuration) changed. Events that arrive while the
+// Following one recording, or the daemon's status, by the daemon's event stream (client.events),
+// not by polling: the stream is subscribed first, then the thing is read, and it is read again
+// only when an event says something about it (or about the configuration) changed. Events that arrive while the
 // caller is busy collapse into one read, so a slow reader never falls behind.
 import { RECORDING_STATES, SETTLED_STATES, type RecordingAnswer } from "../api/contract.ts";
+import type { DaemonEvent, StatusBody } from "../api/index.ts";
 import type { DaemonClient } from "./client.ts";
 import { recordingsApi } from "./recordings-api.ts";
 
@@ -17,12 +18,37 @@ export interface FollowOptions {
 }
 
 /** The recording now, then again after each change, until `signal` aborts or the daemon stops. */
-export async function* followRecording(client: DaemonClient, id: string, opts: FollowOptions = {}): AsyncGenerator<RecordingAnswer> {
+export function followRecording(client: DaemonClient, id: string, opts: FollowOptions = {}): AsyncGenerator<RecordingAnswer> {
   const api = recordingsApi(client);
+  const about = (e: DaemonEvent) => e.type === "config.changed" || (e.data as { recording_id?: unknown } | null)?.recording_id === id;
+  return followChanges(client, opts.types ?? ["recording.*", "upload.*", "config.changed"], about, () => api.get(id), opts.signal);
+}
+
+/** The daemon's status now, then again after each event about recordings, uploads or the
+ * configuration, until `signal` aborts or the daemon stops. */
+export function followStatus(client: DaemonClient, opts: FollowOptions = {}): AsyncGenerator<StatusBody> {
+  return followChanges(
+    client,
+    opts.types ?? ["recording.*", "upload.*", "config.changed"],
+    () => true,
+    () => client.status(),
+    opts.signal,
+  );
+}
+
+/** `read()` once subscribed to `types`, then again whenever an event `matters` says may have
+ * changed what it reads; events that arrive during a read collapse into the next one. */
+async function* followChanges<T>(
+  client: DaemonClient,
+  types: string[],
+  matters: (e: DaemonEvent) => boolean,
+  read: () => Promise<T>,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  if (opts.signal?.aborted) return;
-  opts.signal?.addEventListener("abort", onAbort);
+  if (signal?.aborted) return;
+  signal?.addEventListener("abort", onAbort);
   let changed = false;
   let ended = false;
   let failure: unknown;
@@ -35,8 +61,8 @@ export async function* followRecording(client: DaemonClient, id: string, opts: F
   const ready = new Promise<void>((r) => (subscribed = r));
   const reading = (async () => {
     try {
-      for await (const e of client.events(opts.types ?? ["recording.*", "upload.*", "config.changed"], stop.signal, subscribed)) {
-        if (e.type === "config.changed" || (e.data as { recording_id?: unknown } | null)?.recording_id === id) {
+      for await (const e of client.events(types, stop.signal, subscribed)) {
+        if (matters(e)) {
           changed = true;
           notify();
         }
@@ -54,14 +80,14 @@ export async function* followRecording(client: DaemonClient, id: string, opts: F
     if (stop.signal.aborted) return;
     for (;;) {
       changed = false;
-      yield await api.get(id);
+      yield await read();
       while (!changed && !ended) await new Promise<void>((r) => (wake = r));
       if (failure) throw failure;
       if (!changed) return;
     }
   } finally {
     stop.abort();
-    opts.signal?.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
     await reading;
   }
 }

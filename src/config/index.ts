@@ -5,7 +5,7 @@ export { resolveConfig, redactConfig } from "./resolve.ts";
 export { loadConfig, homeOf, instanceOf, pathsOf, type Loaded } from "./load.ts";
 export { resolvePaths, resolveSystemPaths, MAX_SOCKET_PATH, type Paths } from "./paths.ts";
 export { createProfileStore, validateProfileName, type ProfileValues } from "./profiles.ts";
-export { parseMode, sameValue } from "./values.ts";
+export { parseDuration, parseMode, sameValue } from "./values.ts";
 export { REFERENCE_FIELDS, hiddenFlagAliases, negatedFlagAliases, uploadConcurrency, closestField } from "./reference.ts";
 export { profileMapping, profileView, type UnknownField } from "./profile-doc.ts";
 export { configWarnings } from "./warnings.ts";

@@ -116,8 +116,9 @@ export const optionalIntValue = (min: number, max: number) =>
 
 const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
-/** Seconds from a plain number or one with s/m/h/d (e.g. 90, 30s, 5m, 30d), or undefined. */
-function parseDuration(x: unknown): number | undefined {
+/** Seconds from a plain number or one with s/m/h/d (e.g. 90, 30s, 5m, 30d), or undefined: the
+ * one duration syntax, for config fields and the CLI's duration flags alike. */
+export function parseDuration(x: unknown): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/i.exec(String(x));
   if (!m || typeof x === "boolean") return undefined;
   return Number(m[1]) * DURATION_UNITS[(m[2] ?? "s").toLowerCase() as keyof typeof DURATION_UNITS];

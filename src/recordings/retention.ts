@@ -7,15 +7,17 @@
 // copies keep_uploaded keeps of uploaded recordings (the target has them).
 //
 // A recording is deleted in three steps that a crash at any point leaves safe: its folder is
-// renamed into TRASH, its row is deleted (one transaction), then the folder is removed. At the
+// renamed into TRASH (both folders fsync'ed, so a power cut cannot undo the move once the row
+// is gone), its row is deleted (one transaction), then the folder is removed. At the
 // next start, a folder in TRASH whose row is still there goes back (the delete never happened);
 // one without a row is removed.
 import { removeSealNote } from "./disk/seal-note.ts";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { eq } from "drizzle-orm";
 import { recordings } from "../store/schema.ts";
 import type { Ctx } from "./context.ts";
+import { ensureDirDurable, fsyncDir } from "./disk/durable-fs.ts";
 import { mib } from "./disk/storage-budget.ts";
 import { recordingDir } from "./disk/layout.ts";
 import { assertInStore } from "./disk/safe-paths.ts";
@@ -57,6 +59,7 @@ export function sweepRetentionTrash(ctx: Ctx): void {
     if (!row.length) rmSync(at, { recursive: true, force: true });
     else if (!existsSync(join(ctx.root, id))) {
       renameSync(at, join(ctx.root, id));
+      fsyncDir(ctx.root);
       ctx.log.warn(`Recording ${id}: a retention delete was interrupted before its row went; the recording is kept.`);
     } else ctx.log.warn(`Recording ${id}: ${at} holds a copy of it while its folder is there too; both are left for you to compare.`);
   }
@@ -67,9 +70,14 @@ function deleteRecording(ctx: Ctx, rec: Candidate, reason: RetentionReason, deta
   if (ctx.open.has(rec.id) || ctx.compacting.has(rec.id)) return 0; // never one being written
   const dir = recordingDir(ctx.root, rec.id); // throws for a folder that is not the daemon's own
   const trash = join(ctx.root, TRASH);
-  mkdirSync(trash, { recursive: true, mode: 0o700 });
+  ensureDirDurable(trash);
   const parked = join(trash, rec.id);
   renameSync(dir, parked);
+  // The move is made durable before the row goes: otherwise a power cut could keep the row's
+  // delete (the database is fsync'ed) and lose the move, bringing the folder back in place
+  // without a row, half removed, for the start-up to adopt as a recording.
+  fsyncDir(dirname(dir));
+  fsyncDir(trash);
   try {
     ctx.store.tx(() => {
       ctx.budget.add(rec.id, -rec.local_bytes);
@@ -77,6 +85,7 @@ function deleteRecording(ctx: Ctx, rec: Candidate, reason: RetentionReason, deta
     });
   } catch (err) {
     renameSync(parked, dir);
+    fsyncDir(dirname(dir));
     ctx.budget.resync();
     throw err;
   }

@@ -1,7 +1,7 @@
 // `doctor`: one line per check, each failure with its fix, exit 1 when any fails; against real
 // servers on loopback: s3rver, a hostile server that refuses signatures or has a wrong clock,
 // a port nothing listens on, and a read-only mount.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -151,5 +151,57 @@ describe("doctor", () => {
     expect(f.detail).toContain(`${elsewhere} outside the service's ReadWritePaths (${state})`);
     expect(f.fix).toContain("nc-data-daemon service install");
     expect(checkOf(json, "service").detail).toContain("nc-data-daemon.service");
+  });
+});
+
+// The disk check judges what the daemon will do: it stops taking writes at storage_limit or at
+// disk_free_margin, whichever comes first. A 64 MiB tmpfs filled past half by other data.
+const halfFull = mountTmpfs("size=64m", "ncd-doc");
+describe.skipIf(halfFull.error !== "")("doctor's disk check on a disk more than half full", () => {
+  const store = join(halfFull.dir, "recordings");
+  const plain = (home: string, args: string[]) =>
+    runJson<Report & { checks: (Check & { warn?: boolean })[] }>(["doctor", "--json", "--path-to-store-record", store, ...args], { home });
+  beforeAll(() => writeFileSync(join(halfFull.dir, "other-data"), new Uint8Array(40 * 1024 * 1024).fill(1)));
+
+  test("the default storage_limit (half the disk) is a warning, not a failure: recordings stop at disk_free_margin, and the doctor says where", async () => {
+    const { code, json } = await plain(tempHome(), ["--disk-free-margin", "1mb"]);
+    const d = checkOf(json, "disk space") as Check & { warn?: boolean };
+    expect(d).toMatchObject({ ok: true, warn: true });
+    expect(d.detail).toContain("storage_limit 32.0 MiB (the default)");
+    expect(d.detail).toContain("the disk fills first, so recordings stop at");
+    expect(d.fix).toContain("set storage_limit to at most");
+    expect(json.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  test("the same limit set on purpose fails: the disk cannot give what was asked for", async () => {
+    const { code, json } = await plain(tempHome(), ["--disk-free-margin", "1mb", "--storage-limit", "32mb"]);
+    const d = checkOf(json, "disk space");
+    expect(d.ok).toBe(false);
+    expect(d.detail).toContain("the disk fills up before the limit is reached");
+    expect(d.fix).toContain("lower storage_limit to at most");
+    expect(code).toBe(1);
+  });
+
+  test("a running daemon's storage_limit is the one judged: launched with 8mb, the same disk passes", async () => {
+    const home = tempHome();
+    const common = ["--path-to-store-record", join(halfFull.dir, "running"), "--disk-free-margin", "1mb"];
+    expect((await run(["launch", "--background", ...common, "--storage-limit", "8mb"], { home })).code).toBe(0);
+    try {
+      const { json } = await runJson<Report>(["doctor", "--json", ...common], { home });
+      const d = checkOf(json, "disk space");
+      expect(d.ok).toBe(true);
+      expect(d.detail).toStartWith("storage_limit 8.0 MiB;");
+    } finally {
+      await run(["stop"], { home });
+    }
+  });
+
+  test("a disk with less free than disk_free_margin fails whatever the limit: writes are refused now", async () => {
+    const { code, json } = await plain(tempHome(), ["--disk-free-margin", "256mb"]);
+    const d = checkOf(json, "disk space");
+    expect(d.ok).toBe(false);
+    expect(d.detail).toContain("under disk_free_margin: writes are refused");
+    expect(code).toBe(1);
   });
 });

@@ -5,21 +5,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../../src/errors.ts";
-import { killAll } from "../daemon/helpers.ts";
-import { run, runJson, tempHome } from "../support/binary.ts";
+import { fileHomes, waitFor } from "../daemon/helpers.ts";
+import { BINARY, baseEnv, run, runJson } from "../support/binary.ts";
 
-const homes: string[] = [];
+const newHome = fileHomes();
 const servers: { stop(force?: boolean): void }[] = [];
-const newHome = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterAll(async () => {
-  for (const h of homes) {
-    await run(["stop"], { home: h });
-    await killAll(h);
-  }
+afterAll(() => {
   for (const s of servers) s.stop(true);
 });
 
@@ -89,6 +80,22 @@ describe("exit codes", () => {
     expect(r.code).toBe(4);
     expect(r.stdout).toBe(`Recording ${id} stopped: pending_upload, not uploaded: the daemon is offline.\n`);
     expect(r.stderr).toContain("uploads once the daemon is online");
+  });
+
+  test("4: a record stop --wait under way returns once the daemon goes offline, naming why", async () => {
+    // A tus server that never answers: the upload stays in flight until the daemon goes offline.
+    const url = tusServer(() => new Promise<Response>(() => {}));
+    const { home, id } = await recordingWith(["--upload-url", url]);
+    const waiting = Bun.spawn([BINARY, "record", "stop", id, "--wait"], { env: baseEnv(home), cwd: home, stdout: "pipe", stderr: "pipe" });
+    await waitFor("the recording stopped for upload", async () => {
+      const state = (await runJson<{ state: string }>(["recordings", "show", id, "--json"], { home })).json.state;
+      return state !== "recording" && state !== "finalizing";
+    });
+    expect((await run(["update", "--offline"], { home })).code).toBe(EXIT.ok);
+    const [stdout, stderr, code] = await Promise.all([new Response(waiting.stdout).text(), new Response(waiting.stderr).text(), waiting.exited]);
+    expect(code).toBe(4);
+    expect(stdout).toMatch(new RegExp(`^Recording ${id} stopped: (pending_upload|uploading), not uploaded: the daemon is offline\\.\\n$`));
+    expect(stderr).toContain("uploads once the daemon is online");
   });
 
   test("5: record stop --wait and recordings watch when the upload failed", async () => {

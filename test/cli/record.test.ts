@@ -1,25 +1,14 @@
 // `record start|log|add-file|stop` through the real binary, as a shell script would use them.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { daemonsOf, killAll } from "../daemon/helpers.ts";
-import { run, runJson, tempHome } from "../support/binary.ts";
+import { daemonsOf, fileHomes } from "../daemon/helpers.ts";
+import { run, runJson } from "../support/binary.ts";
 import { assertValidManifest } from "../support/manifest-schema.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const homes: string[] = [];
-const newHome = () => {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-};
-afterAll(async () => {
-  for (const h of homes) {
-    await run(["stop"], { home: h });
-    await killAll(h);
-  }
-});
+const newHome = fileHomes();
 
 const home = newHome();
 const show = async (id: string) =>

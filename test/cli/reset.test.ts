@@ -1,20 +1,12 @@
 // `reset`: lists what would be lost, refuses while anything is not uploaded (unless --force),
 // stops the daemon and deletes its state and recordings; profiles stay.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { daemonsOf, health, instancePaths, killAll } from "../daemon/helpers.ts";
-import { run, tempHome } from "../support/binary.ts";
+import { daemonsOf, fileHomes, health, instancePaths } from "../daemon/helpers.ts";
+import { run } from "../support/binary.ts";
 
-const homes: string[] = [];
-afterAll(async () => {
-  for (const h of homes) await killAll(h);
-});
-function home(): string {
-  const h = tempHome();
-  homes.push(h);
-  return h;
-}
+const home = fileHomes();
 
 /** One recording with a message, stopped: with no target it stays local (not uploaded). */
 /** With --wait, the stop returns once the upload is done, however long that takes here. */

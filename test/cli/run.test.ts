@@ -1,27 +1,18 @@
 // `nc-data-daemon run -- CMD`: a private daemon per job, clients inside pointed at it, recordings
 // left open stopped, --wait-upload, the exit code, and nothing left behind.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { daemonsOf, isAlive, killAll, waitFor } from "../daemon/helpers.ts";
-import { BINARY, baseEnv, tempHome } from "../support/binary.ts";
+import { daemonsOf, fileHomes, isAlive, waitFor } from "../daemon/helpers.ts";
+import { BINARY, baseEnv } from "../support/binary.ts";
 import { startHostileServer } from "../support/hostile-server.ts";
 
 const CLIENT_DIR = resolve(import.meta.dir, "../../clients/python");
 const SDK = resolve(import.meta.dir, "../../src/client/index.ts");
 /** A TypeScript script using the SDK, run by the Bun running these tests. */
 const TS = `const { startRecording } = await import(${JSON.stringify(SDK)}); const r = await startRecording({ name: "from-typescript" }); r.log("/a", { x: 1 }); await r.stopRecording();`;
-const homes: string[] = [];
-afterAll(async () => {
-  for (const h of homes) await killAll(h);
-});
-
-function home(): string {
-  const h = tempHome("ncdrun");
-  homes.push(h);
-  return h;
-}
+const home = fileHomes("ncdrun");
 
 function start(h: string, args: string[], env: Record<string, string> = {}) {
   return Bun.spawn([BINARY, "run", ...args], {

@@ -2,7 +2,7 @@
 // socket, and making sure no daemon outlives its test.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach } from "bun:test";
+import { afterAll, afterEach } from "bun:test";
 import { BINARY, baseEnv, run, tempHome } from "../support/binary.ts";
 
 export function instancePaths(home: string, instance?: string) {
@@ -91,6 +91,23 @@ export function daemonHomes(): () => string {
   });
   return () => {
     const h = tempHome();
+    homes.push(h);
+    return h;
+  };
+}
+
+/** A fresh HOME per call, for a file whose tests may share one; after its last test, each
+ * home's daemon is stopped in order, then anything still running there is killed. */
+export function fileHomes(prefix?: string): () => string {
+  const homes: string[] = [];
+  afterAll(async () => {
+    for (const h of homes.splice(0)) {
+      await run(["stop"], { home: h });
+      await killAll(h);
+    }
+  });
+  return () => {
+    const h = tempHome(prefix);
     homes.push(h);
     return h;
   };

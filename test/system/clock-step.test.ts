@@ -1,28 +1,19 @@
 // The wall clock steps (NTP correcting a robot that booted with a stale clock, e.g. a board
-// without an RTC); elapsed times must not. The daemon runs under libfaketime (Debian package
-// `faketime`), which steps only its wall clock: FAKETIME_TIMESTAMP_FILE is rewritten mid-run
-// (read again on every call with FAKETIME_NO_CACHE=1), and FAKETIME_DONT_FAKE_MONOTONIC=1
-// leaves CLOCK_MONOTONIC alone. A forward step must not stop active recordings; a backward
+// without an RTC); elapsed times must not. The daemon runs under libfaketime, which steps only
+// its wall clock (test/support/faketime.ts). A forward step must not stop active recordings; a backward
 // step must not keep a segment open past segment_max_age.
 import { afterAll, describe, expect, test } from "bun:test";
-import { requireTool } from "../support/tools.ts";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { libfaketime, steppedClock } from "../support/faketime.ts";
 import { call, createRecording, killDaemons, postNdjson, startDaemon, stopDaemon, tempHome, waitFor, type Daemon } from "./harness.ts";
 
 afterAll(killDaemons);
 
 const DAY_MS = 86_400_000;
-const LIBS = ["x86_64-linux-gnu", "aarch64-linux-gnu", "arm-linux-gnueabihf", "riscv64-linux-gnu"].map((a) => `/usr/lib/${a}/faketime/libfaketime.so.1`);
-const libfaketime = requireTool("faketime") === undefined ? [...LIBS, "/usr/lib/faketime/libfaketime.so.1"].find(existsSync) : undefined;
 
 /** A daemon whose wall clock `step` moves by the given offset from now on. */
 async function steppedDaemon(args: string[]): Promise<{ d: Daemon; step: (offset: string) => void }> {
   const home = tempHome("ncd-clock");
-  const file = join(home, "faketime");
-  const step = (offset: string) => writeFileSync(file, `${offset}\n`);
-  step("+0");
-  const env = { LD_PRELOAD: libfaketime!, FAKETIME_TIMESTAMP_FILE: file, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" };
+  const { env, step } = steppedClock(home);
   return { d: await startDaemon({ home, args, env }), step };
 }
 

@@ -5,8 +5,7 @@
 // keep_uploaded), also after that target is removed from the config. Each deletion is an event,
 // a log line and a metric.
 import { afterAll, describe, expect, test } from "bun:test";
-import { requireTool } from "../support/tools.ts";
-import { writeFileSync } from "node:fs";
+import { libfaketime, steppedClock } from "../support/faketime.ts";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -284,15 +283,12 @@ describe("a retention delete cut short by a crash", () => {
   }, 120_000);
 });
 
-requireTool("faketime");
-const LIBFAKETIME = ["x86_64-linux-gnu", "aarch64-linux-gnu"].map((a) => `/usr/lib/${a}/faketime/libfaketime.so.1`).find(existsSync);
-
-describe.skipIf(!LIBFAKETIME)("a recording stopped while the wall clock was not set yet (under libfaketime)", () => {
+describe.skipIf(!libfaketime)("a recording stopped while the wall clock was not set yet (under libfaketime)", () => {
   test("has no known age: retention_max_age does not delete it as decades old", async () => {
     const home = tempHome("ncd-ret");
-    const clock = join(home, "faketime");
-    writeFileSync(clock, "@1970-01-02 00:00:00\n");
-    let d = await launch(home, [], { LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: clock, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" });
+    const clock = steppedClock(home);
+    clock.step("@1970-01-02 00:00:00");
+    let d = await launch(home, [], clock.env);
     const unset = await recorded(d, "stopped in 1970");
     expect((await rec(d, unset.id)).body.stopped_at).toStartWith("1970-01-02");
     await stopDaemon(d);

@@ -30,7 +30,7 @@ export default defineCli({
     const def = serviceDefinition(loaded, loaded.home, ctx.env.NCD_SYSTEM_ROOT?.trim() || "/");
     const checks: CheckResult[] = [
       permissionsCheck(loaded),
-      diskCheck(loaded, used),
+      diskCheck(loaded, used, status?.storage.limit_bytes),
       targetCheck(loaded.config, probe),
       clockCheck(probe),
       wakelockCheck(loaded, ctx.env),

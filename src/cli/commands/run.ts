@@ -92,7 +92,7 @@ export default defineCli({
         const left = Object.entries(byState).filter(([k, n]) => n > 0 && k !== "uploaded" && k !== "cancelled");
         if (left.length) keepReason = `${left.map(([k, n]) => `${n} ${k}`).join(", ")} not uploaded`;
         // Asked to wait, but offline: the upload has not finished, as after a timeout.
-        if (left.length && waitMs !== undefined && config.offline) outcome = "timed-out";
+        if (left.length && waitMs !== undefined && config.offline) outcome = "offline";
       }
     } finally {
       await stopInstance(paths, 15_000).catch((err) => ctx.err(`Could not stop the private daemon: ${(err as Error).message}\n`));
@@ -107,9 +107,9 @@ export default defineCli({
       ctx.err(`Kept (${keepReason}): ${where}. Resume it with: ${INSTANCE_DIR_ENV}=${shellWord(dir)} nc-data-daemon launch ${again}${secrets}\n`);
     }
     if (code !== EXIT.ok) return code;
-    if (outcome === "timed-out") {
+    if (outcome === "timed-out" || outcome === "offline") {
       ctx.err(
-        `${config.offline ? "Uploads did not finish (offline)" : "Timed out waiting for uploads"}; they go on when the kept instance is launched again.\n`,
+        `${outcome === "offline" ? "Uploads did not finish (offline)" : "Timed out waiting for uploads"}; they go on when the kept instance is launched again.\n`,
       );
       return EXIT.waitTimedOut;
     }

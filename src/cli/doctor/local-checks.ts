@@ -8,7 +8,7 @@ import type { Loaded } from "../../config/index.ts";
 import { managerRuns, runStep, statusStep } from "../../service/manager.ts";
 import { definitionPath, SERVICE_NAME, type Manager, type Scope } from "../../service/spec.ts";
 import { formatBytes } from "../output.ts";
-import { fail, pass, type CheckResult } from "./check.ts";
+import { fail, pass, warn, type CheckResult } from "./check.ts";
 
 const modeOf = (p: string) => {
   try {
@@ -69,8 +69,17 @@ function bytesUnder(dir: string): number {
   return total;
 }
 
-/** The disk must be able to hold storage_limit: what is free, plus what recordings use already, less disk_free_margin. */
-export function diskCheck(loaded: Loaded, usedBytes?: number): CheckResult {
+/**
+ * What the daemon will do with this disk. It refuses a write that would pass storage_limit, and
+ * one that would leave the disk under disk_free_margin (recordings/disk/storage-budget.ts), so
+ * recordings stop at whichever comes first: storage_limit, or what is free plus what recordings
+ * use already, less the margin. The limit judged is the one in force: the running daemon's
+ * (`limitInForce`, from its status), else the config's as the daemon resolves it (its default,
+ * half the disk, included). A disk under the margin refuses writes now: a failure. A disk that
+ * fills first is a failure for a storage_limit someone set (the limit asked for cannot be had)
+ * and a warning for the default (the daemon then stops at the margin, as it should).
+ */
+export function diskCheck(loaded: Loaded, usedBytes?: number, limitInForce?: number): CheckResult {
   const { config } = loaded;
   const dir = config.path_to_store_record;
   let free: number;
@@ -84,16 +93,24 @@ export function diskCheck(loaded: Loaded, usedBytes?: number): CheckResult {
       `create ${dir} or set path_to_store_record to a folder on a mounted disk`,
     );
   }
+  const limit = limitInForce ?? config.storage_limit;
+  const defaulted = loaded.sources.storage_limit === "default" && limit === config.storage_limit;
   const used = usedBytes ?? (existsSync(dir) ? bytesUnder(dir) : 0);
   const room = free + used - config.disk_free_margin;
-  const figures = `storage_limit ${formatBytes(config.storage_limit)}; the disk has ${formatBytes(free)} free, recordings use ${formatBytes(used)}, disk_free_margin ${formatBytes(config.disk_free_margin)}`;
+  const figures = `storage_limit ${formatBytes(limit)}${defaulted ? " (the default)" : ""}; the disk has ${formatBytes(free)} free, recordings use ${formatBytes(used)}, disk_free_margin ${formatBytes(config.disk_free_margin)}`;
   if (free < config.disk_free_margin)
     return fail(
       "disk space",
       `only ${formatBytes(free)} free on the disk holding ${dir}, under disk_free_margin: writes are refused`,
       `free space on that disk, or move path_to_store_record to a larger one`,
     );
-  if (room < config.storage_limit)
+  if (room < limit && defaulted)
+    return warn(
+      "disk space",
+      `${figures}: the disk fills first, so recordings stop at ${formatBytes(room)}, where disk_free_margin refuses writes`,
+      `free space on that disk, or set storage_limit to at most ${formatBytes(room)} to make that the limit`,
+    );
+  if (room < limit)
     return fail(
       "disk space",
       `${figures}: the disk fills up before the limit is reached`,
