@@ -105,6 +105,9 @@ export function createIngestGroups(ctx: Ctx) {
     if (group.length === 0) return;
     try {
       await syncAndCommit(group);
+    } catch (err) {
+      // Not expected (each step handles its own failures), but no batch may wait forever; one settled already stays as it was.
+      for (const { w } of group) w.reject(err);
     } finally {
       ctx.writing.clear();
     }
