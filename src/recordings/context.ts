@@ -30,6 +30,8 @@ export interface Ctx {
   open: Map<string, OpenSegment>;
   /** Open segments that hold a descriptor, least recently written first (segments.ts bounds them). */
   heldFds: Map<string, SegmentWriter>;
+  /** Recordings whose batches are written and waiting for their group's syncs and commit (ingest-group.ts). */
+  writing: Set<string>;
   /** Last write per recording in this run, on the monotonic clock (the idle stop counts from it). */
   lastWrite: Map<string, number>;
   /** Hashes incoming files off the JavaScript thread. */

@@ -1,7 +1,13 @@
-// Appends a parsed, validated batch to a recording. Everything from the storage check to the
-// commit is synchronous, so batches (from any number of concurrent clients) are applied one at
-// a time, in arrival order, and each is durable before its promise resolves: segment bytes
-// fdatasync'ed by the writer, then counts committed in one transaction.
+// One batch's part of a group commit (ingest-group.ts runs the group): `writeBatch` checks it
+// against the recording, writes it on the end of the open segment (nothing synced), and says
+// what its commit needs; once every file of the group is fdatasync'ed, `commitBatches` commits
+// the counts of all of them in one transaction, and `finishBatch` completes each one.
+//
+// A batch in one piece carries its batch-end record in its synced bytes: start-up repair adopts
+// it from the segment even if the database lost its commit (repair/open-segments.ts), so a
+// group of such batches commits with synchronous=NORMAL, without a sync of its own (a power cut
+// loses at most a suffix of those commits; kill -9 loses none). A batch that creates rows (a new
+// segment of a split, new traces) commits durably, and carries the rest of its group along.
 import { ConflictError, ValidationError } from "../errors.ts";
 import { traces, type RecordingRow, type TraceRow } from "../store/schema.ts";
 import type { Ctx, OpenSegment } from "./context.ts";
@@ -9,7 +15,7 @@ import { MAX_TRACES, tooManyTraces } from "./input/names.ts";
 import type { IncomingMessage } from "./input/parse-ndjson.ts";
 import { boundHeldFds, closeSegment, openSegment } from "./segments/segments.ts";
 import type { ChannelDecl } from "./segments/segment-state.ts";
-import { finishPieces, insertCreatedRows, undoPieces, writePieces, type PlannedMessage, type WrittenBatch } from "./segments/split-batch.ts";
+import { completePieces, insertCreatedRows, undoPieces, writePieces, type PlannedMessage, type WrittenBatch } from "./segments/split-batch.ts";
 import { requireRecording } from "./recording-row.ts";
 import { sqlInt64 } from "./sql-int64.ts";
 import type { AppendResult } from "./types.ts";
@@ -35,111 +41,198 @@ export function requireWritable(ctx: Ctx, id: string) {
   return row;
 }
 
+interface TraceTotals {
+  count: number;
+  bytes: number;
+  first: bigint;
+  last: bigint;
+}
+
+/** A batch written and waiting for its group's syncs and commit. */
+export interface WrittenMessages {
+  id: string;
+  written: WrittenBatch;
+  perTrace: Map<string, TraceTotals>;
+  /** Rows of traces this batch uses that the database does not have yet (a batch before it in the group may have named them first). */
+  newTraces: TraceRow[];
+  /** Bytes held in the storage budget until the commit counts them. */
+  held: number;
+  now: number;
+  result: AppendResult;
+}
+
+/** What a group knows of one recording it writes to. */
+export interface GroupRecording {
+  rec: RecordingRow;
+  /** Its traces, the database's and those new in this group. */
+  known: Map<string, TraceRow>;
+  fresh: Set<string>;
+  /** Batches of it written in this group. */
+  written: number;
+  /** No more of its batches join this group (its segment is due to close, a split opened new ones): they wait for the next. */
+  full: boolean;
+}
+
 /**
- * `rec` is the row requireWritable() returned for this batch, read once: nothing between that
- * read and this call may yield to other requests, so it is still the recording's state.
+ * The recording as the group first sees it: writable, its traces read once. `current` is its
+ * row read by the request on the same synchronous path (nothing could change it since).
  */
-export function appendMessages(ctx: Ctx, rec: RecordingRow, messages: IncomingMessage[]): AppendResult {
-  const id = rec.id;
-  const { store } = ctx;
-  const known = new Map<string, TraceRow>(store.raw<TraceRow>(SQL.traces, [id]).map((t) => [t.name, t]));
-  const newTraces: TraceRow[] = [];
+export function groupRecording(ctx: Ctx, id: string, current?: RecordingRow): GroupRecording {
+  const rec = current ?? requireWritable(ctx, id);
+  const known = new Map<string, TraceRow>(ctx.store.raw<TraceRow>(SQL.traces, [id]).map((t) => [t.name, t]));
+  return { rec, known, fresh: new Set(), written: 0, full: false };
+}
+
+/**
+ * Writes the batch on the end of the recording's open segment (or over new ones at the size
+ * bound), unsynced, and returns what its commit needs; an empty batch returns its result only.
+ * `g.written === 0` means no batch of this recording is waiting in the group: only then may
+ * its segment be closed or opened here. Throws (with nothing written) when the batch is refused.
+ */
+export function writeBatch(ctx: Ctx, g: GroupRecording, messages: IncomingMessage[]): WrittenMessages | AppendResult {
+  const id = g.rec.id;
+  const { known, fresh } = g;
   const now = ctx.clock.now();
-  messages.forEach((m, i) => {
-    let t = known.get(m.trace);
-    if (!t) {
-      if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
-      t = {
-        recording_id: id,
-        name: m.trace,
-        encoding: m.json ? "json" : OCTET_STREAM,
-        schema_name: null,
-        schema_encoding: null,
-        schema: null,
-        declared: 0,
-        message_count: 0,
-        bytes: 0,
-        first_timestamp_ns: null,
-        last_timestamp_ns: null,
-        created_at: now,
-      };
-      known.set(m.trace, t);
-      newTraces.push(t);
-    }
-    if (m.json && t.encoding !== "json") {
-      throw new ValidationError(
-        `NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`,
-        `line ${m.line ?? i + 1}`,
-      );
-    }
-  });
+  const added: string[] = [];
+  try {
+    messages.forEach((m, i) => {
+      let t = known.get(m.trace);
+      if (!t) {
+        if (known.size >= MAX_TRACES) throw tooManyTraces(id, m.trace, i, m.line);
+        t = {
+          recording_id: id,
+          name: m.trace,
+          encoding: m.json ? "json" : OCTET_STREAM,
+          schema_name: null,
+          schema_encoding: null,
+          schema: null,
+          declared: 0,
+          message_count: 0,
+          bytes: 0,
+          first_timestamp_ns: null,
+          last_timestamp_ns: null,
+          created_at: now,
+        };
+        known.set(m.trace, t);
+        added.push(m.trace);
+      }
+      if (m.json && t.encoding !== "json") {
+        throw new ValidationError(
+          `NDJSON line ${m.line ?? i + 1}: trace ${JSON.stringify(m.trace)} is declared with encoding ${t.encoding}; send its messages as binary frames.`,
+          `line ${m.line ?? i + 1}`,
+        );
+      }
+    });
+  } catch (err) {
+    for (const name of added) known.delete(name);
+    throw err;
+  }
+  for (const name of added) fresh.add(name);
   const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (messages.length === 0) return result;
 
-  ctx.budget.ensure(messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0));
-  let seg = ctx.open.get(id);
-  // A close whose database step failed (a full disk) left a finished file: record it first.
-  if (seg?.writer.isClosed) {
-    closeSegment(ctx, id);
-    seg = undefined;
-  }
-  if (seg && ctx.clock.monotonic() - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
-  seg = seg ?? openSegment(ctx, id);
-  const perTrace = new Map<string, { count: number; bytes: number; first: bigint; last: bigint }>();
-  let logTime = BigInt(now) * 1_000_000n;
-  if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
-  // One declaration per trace and batch, not per message.
-  const decls = new Map<string, ChannelDecl>();
-  const declOf = (t: TraceRow): ChannelDecl => ({
-    topic: t.name,
-    messageEncoding: t.encoding,
-    schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
-  });
-  const planned: PlannedMessage[] = messages.map((m) => {
-    let decl = decls.get(m.trace);
-    if (decl === undefined) decls.set(m.trace, (decl = declOf(known.get(m.trace)!)));
-    let p = perTrace.get(m.trace);
-    if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: m.publishTimeNs, last: m.publishTimeNs }));
-    p.count++;
-    p.bytes += m.data.byteLength;
-    if (m.publishTimeNs < p.first) p.first = m.publishTimeNs;
-    if (m.publishTimeNs > p.last) p.last = m.publishTimeNs;
-    // Strictly increasing log times keep arrival order for readers that sort by log time.
-    return { decl, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
-  });
-  // The bytes are durable (in one segment, or split over new ones at the size bound) before
-  // the counts commit, in one transaction; if they cannot (any database error, a full disk),
-  // every piece is cut off the files again (split-batch.ts).
-  let batch: WrittenBatch | undefined;
+  const held = messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0);
+  ctx.budget.ensure(held);
+  ctx.budget.hold(held);
   try {
-    const written = (batch = writePieces(ctx, id, seg, planned));
-    store.tx(() => {
-      insertCreatedRows(ctx, id, written);
-      for (const t of newTraces) store.run(store.db.insert(traces).values(t));
-      for (const [name, p] of perTrace) {
-        store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
-        result.traces[name] = p.count;
+    let seg = ctx.open.get(id);
+    if (g.written === 0) {
+      // A close whose database step failed (a full disk) left a finished file: record it first.
+      if (seg?.writer.isClosed) {
+        closeSegment(ctx, id);
+        seg = undefined;
       }
-      let added = 0;
-      for (const { seg: s, prepared } of written.pieces) {
-        store.handle.run(SQL.segment, [prepared.written.size, prepared.written.messageCount, id, s.seq]);
-        added += prepared.written.added;
-      }
-      store.handle.run(SQL.recordingCounts, [messages.length, added, now, now, id]);
-      ctx.budget.add(id, added);
+      if (seg && ctx.clock.monotonic() - seg.openedAt >= ctx.limits.segmentMaxAgeMs) seg = closeQuietly(ctx, id);
+    }
+    seg = seg ?? openSegment(ctx, id);
+    const perTrace = new Map<string, TraceTotals>();
+    let logTime = BigInt(now) * 1_000_000n;
+    if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
+    // One declaration per trace and batch, not per message.
+    const decls = new Map<string, ChannelDecl>();
+    const declOf = (t: TraceRow): ChannelDecl => ({
+      topic: t.name,
+      messageEncoding: t.encoding,
+      schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
     });
+    const planned: PlannedMessage[] = messages.map((m) => {
+      let decl = decls.get(m.trace);
+      if (decl === undefined) decls.set(m.trace, (decl = declOf(known.get(m.trace)!)));
+      let p = perTrace.get(m.trace);
+      if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: m.publishTimeNs, last: m.publishTimeNs }));
+      p.count++;
+      p.bytes += m.data.byteLength;
+      if (m.publishTimeNs < p.first) p.first = m.publishTimeNs;
+      if (m.publishTimeNs > p.last) p.last = m.publishTimeNs;
+      // Strictly increasing log times keep arrival order for readers that sort by log time.
+      return { decl, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
+    });
+    const written = writePieces(ctx, id, seg, planned);
+    written.last.lastLogTime = logTime - 1n;
+    g.written++;
+    if (written.created.length > 0 || dueToClose(ctx, written.last)) g.full = true;
+    const newTraces = [...perTrace.keys()].filter((name) => fresh.has(name)).map((name) => known.get(name)!);
+    for (const name of perTrace.keys()) result.traces[name] = perTrace.get(name)!.count;
+    return { id, written, perTrace, newTraces, held, now, result };
   } catch (err) {
-    if (batch) undoPieces(batch); // writePieces undoes its own failures
-    ctx.budget.resync();
+    ctx.budget.hold(-held);
     throw err;
   }
-  finishPieces(ctx, id, batch);
-  seg = batch.last;
-  seg.lastLogTime = logTime - 1n;
+}
+
+/** Whether the commit must be durable: it creates rows repair could not read back from the segment alone. */
+function needsDurableCommit(b: WrittenMessages): boolean {
+  return b.written.created.length > 0 || b.newTraces.length > 0;
+}
+
+/** The counts of every batch (each fdatasync'ed already), in one transaction. */
+export function commitBatches(ctx: Ctx, batches: WrittenMessages[]): void {
+  const { store } = ctx;
+  const inserted = new Set<string>();
+  store.tx(
+    () => {
+      for (const b of batches) {
+        const { id, written, now } = b;
+        insertCreatedRows(ctx, id, written);
+        for (const t of b.newTraces) {
+          const key = `${id}\0${t.name}`;
+          if (inserted.has(key)) continue;
+          inserted.add(key);
+          store.run(store.db.insert(traces).values(t));
+        }
+        for (const [name, p] of b.perTrace) store.handle.run(SQL.traceCounts, [p.count, p.bytes, sqlInt64(p.first), sqlInt64(p.last), id, name]);
+        let added = 0;
+        for (const { seg: s, appended } of written.pieces) {
+          store.handle.run(SQL.segment, [appended.written.size, appended.written.messageCount, id, s.seq]);
+          added += appended.written.added;
+        }
+        store.handle.run(SQL.recordingCounts, [b.result.accepted, added, now, now, id]);
+        ctx.budget.add(id, added);
+      }
+    },
+    { durable: batches.some(needsDurableCommit) },
+  );
+}
+
+/** Takes the batch back (its sync or the commit failed): cut off the files, out of the budget. */
+export function undoBatch(ctx: Ctx, b: WrittenMessages): void {
+  undoPieces(b.written);
+  ctx.budget.hold(-b.held);
+}
+
+/** After the commit: split pieces get their records, a full segment closes, descriptors stay bounded. */
+export function finishBatch(ctx: Ctx, b: WrittenMessages): void {
+  const { id, written } = b;
+  ctx.budget.hold(-b.held);
+  completePieces(ctx, id, written);
   ctx.lastWrite.set(id, ctx.clock.monotonic());
-  if (seg.writer.size + seg.writer.closingBytes() >= ctx.limits.segmentMaxBytes) closeQuietly(ctx, id);
+  const seg = written.last;
+  if (ctx.open.get(id) === seg && dueToClose(ctx, seg)) closeQuietly(ctx, id);
   boundHeldFds(ctx, id, seg.writer);
-  return result;
+}
+
+function dueToClose(ctx: Ctx, seg: OpenSegment): boolean {
+  return seg.writer.size + seg.writer.closingBytes() >= ctx.limits.segmentMaxBytes;
 }
 
 /**

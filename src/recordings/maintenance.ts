@@ -27,6 +27,7 @@ export function finalizeIdle(ctx: Ctx, now: number): string[] {
   const stopped: string[] = [];
   for (const r of idle) {
     if (ctx.unrepaired.has(r.id)) continue; // stopped once its repair is done
+    if (ctx.writing.has(r.id)) continue; // not idle: a batch of it is being synced
     try {
       withReserve(ctx, () => stopRecording(ctx, r.id));
       stopped.push(r.id);
@@ -56,6 +57,7 @@ export function closeAgedSegments(ctx: Ctx, now: number): number {
   let closed = 0;
   for (const [id, seg] of [...ctx.open]) {
     if (now - seg.openedAt < ctx.limits.segmentMaxAgeMs) continue;
+    if (ctx.writing.has(id)) continue; // batches of it are being synced: the next batch or tick closes it
     try {
       closeSegment(ctx, id);
       closed++;
@@ -69,6 +71,8 @@ export function closeAgedSegments(ctx: Ctx, now: number): number {
 export function closeOpenSegments(ctx: Ctx): void {
   for (const id of [...ctx.open.keys()]) {
     try {
+      // Batches still being synced (the drain ran out of time) are not acknowledged: the next start repairs the segment.
+      if (ctx.writing.has(id)) throw new Error("batches of it were still being written");
       closeSegment(ctx, id);
     } catch (err) {
       ctx.log.warn(`Could not close the open segment of ${id} (the next start repairs it): ${(err as Error).message}`);

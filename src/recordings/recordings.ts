@@ -32,7 +32,8 @@ import { createCompactor } from "./segments/segment-compact.ts";
 import { compactionsDone, resumeCompactions } from "./segments/segment-finish.ts";
 import { parseFrames } from "./input/frames.ts";
 import { isRecordingId } from "./ids.ts";
-import { appendMessages, requireWritable } from "./ingest.ts";
+import { requireWritable } from "./ingest.ts";
+import { createIngestGroups } from "./ingest-group.ts";
 import { requireRecording } from "./recording-row.ts";
 import { parseNdjson } from "./input/parse-ndjson.ts";
 import { putFile, type StoredFile } from "./put-file.ts";
@@ -87,6 +88,7 @@ export function createRecordings(deps: RecordingsDeps) {
     }),
     open: new Map(),
     heldFds: new Map(),
+    writing: new Set(),
     lastWrite: new Map(),
     sha256: createSha256Streams(),
     // Space for stop and cancel on a full disk: beside the recordings, and beside the state
@@ -109,6 +111,7 @@ export function createRecordings(deps: RecordingsDeps) {
     abandoned: false,
   };
   for (const r of ctx.reserves) r.refill();
+  const ingest = createIngestGroups(ctx);
   const known = (id: string) => {
     if (!isRecordingId(id)) throw new NotFoundError(`Recording ${id} does not exist.`);
   };
@@ -142,17 +145,17 @@ export function createRecordings(deps: RecordingsDeps) {
     async appendNdjson(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       const rec = requireWritable(ctx, id);
-      // Parsing is synchronous: the row read above is still current when the batch is applied.
+      // Parsing is synchronous: the row read above is still current if the batch is written at once (else read again).
       const messages = parseNdjson(body, limits.maxMessageBytes, deps.runtime.parseJsonLines);
-      return guarded(ctx, () => appendMessages(ctx, rec, messages));
+      return guarded(ctx, () => ingest.append(id, messages, rec));
     },
 
     async appendFrames(id: string, body: Uint8Array): Promise<AppendResult> {
       known(id);
       const rec = requireWritable(ctx, id);
-      // Parsing is synchronous: the row read above is still current when the batch is applied.
+      // Parsing is synchronous: the row read above is still current if the batch is written at once (else read again).
       const messages = parseFrames(body, limits.maxMessageBytes);
-      return guarded(ctx, () => appendMessages(ctx, rec, messages));
+      return guarded(ctx, () => ingest.append(id, messages, rec));
     },
 
     putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
@@ -163,10 +166,13 @@ export function createRecordings(deps: RecordingsDeps) {
     /** Resolves once the recording's segments are rewritten and its manifest written. */
     async stop(id: string): Promise<RecordingDetail> {
       known(id);
-      guarded(ctx, () => {
-        retryRepairs(ctx, id);
-        withReserve(ctx, () => stopRecording(ctx, id));
-      });
+      // In order with the recording's batches: those before the stop are acknowledged, those after it refused.
+      await ingest.exclusive(id, () =>
+        guarded(ctx, () => {
+          retryRepairs(ctx, id);
+          withReserve(ctx, () => stopRecording(ctx, id));
+        }),
+      );
       await compactionsDone(ctx, id);
       // Written already when the last rewrite ended; tried here once more so a failure is this stop's answer.
       guarded(ctx, () => withReserve(ctx, () => finishStopIfReady(ctx, id)));

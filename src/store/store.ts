@@ -50,7 +50,8 @@ export interface Store {
    * Runs fn in one IMMEDIATE transaction (nested calls join the outer one). With
    * `durable: false` the commit skips its fsync: it survives a crash of the process but may
    * be lost with the power until the next durable commit, which carries it along. Only for
-   * facts the daemon can lose without harm (an object being "uploading" rather than "pending").
+   * facts the daemon can lose without harm (an object being "uploading" rather than "pending")
+   * or can read back from disk (a batch's counts: start-up repair adopts its bytes, ingest.ts).
    */
   tx<T>(fn: () => T, opts?: { durable?: boolean }): T;
   close(): void;

@@ -10,7 +10,7 @@ import { health, instancePaths, killAll } from "../daemon/helpers.ts";
 import { BINARY, baseEnv } from "../support/binary.ts";
 import { call, createRecording, isAlive, killDaemons, postFrames, postNdjson, tempHome, waitFor } from "./harness.ts";
 import { requireTool, skipNote } from "../support/tools.ts";
-import { auditAcks, parseStrace, type Syscall } from "./strace-audit.ts";
+import { auditAcks, auditOwnBatches, parseStrace, type Syscall } from "./strace-audit.ts";
 
 const SOCK = "/h/.neuracore/data_daemon/daemon.sock";
 const SEG = "/r/rec/segments/000001.mcap";
@@ -66,6 +66,20 @@ describe("the strace audit", () => {
     const text = log(interleaved).replace(/^4242 (\S+) sendto/m, "4243 $1 sendto");
     const r = auditAcks(parseStrace(text), SOCK);
     expect(r.violations.join("\n")).toMatch(/still running when the acknowledgement was written|not fsync'ed/);
+  });
+
+  // A whole batch's bytes end with its batch-end record (0x8b, 16 bytes long, 3 messages), in the same pwritev.
+  const endIov = `{iov_base="\\213\\20\\0\\0\\0\\0\\0\\0\\0\\3\\0\\0\\0\\0\\0\\0\\0\\36\\0\\0\\0\\0\\0\\0\\0", iov_len=25}`;
+  const adoptable = `pwritev(14<${SEG}>, [{iov_base="\\6\\4\\0", iov_len=400}, ${endIov}], 2, 30) = 425`;
+
+  test("accepts a batch whose synced bytes carry its batch-end record, committed without an fsync", () => {
+    const r = audit([open, header, headerSync, dirOpen, dirSync, walWrite, walSync, adoptable, batchSync, walWrite, ack]);
+    expect(r.violations).toEqual([]);
+  });
+
+  test("still wants the commit fsync'ed when the batch's synced bytes carry no batch-end record", () => {
+    const r = audit([open, header, headerSync, dirOpen, dirSync, walWrite, walSync, batch, batchSync, walWrite, ack]);
+    expect(r.violations.join("\n")).toContain(`${WAL} was written`);
   });
 
   test("catches a new segment whose directory was never fsync'ed", () => {
@@ -208,5 +222,49 @@ describe.skipIf(noStrace !== undefined)(`the daemon under strace${skipNote(noStr
     // The audit saw real work: segments created (with directory fsyncs) and rotated.
     const segmentCreates = calls.filter((c) => c.name === "openat" && c.args.includes("O_CREAT") && /segments\/\d+\.mcap$/.test(c.retPath ?? ""));
     expect(segmentCreates.length).toBeGreaterThan(ids.length);
+  });
+  test("with concurrent writers, each acknowledgement comes after its own batch's fdatasync and its commit", async () => {
+    const home2 = tempHome("ncd-strace-group");
+    const logPath = join(home2, "strace.log");
+    const p = instancePaths(home2);
+    const traced = Bun.spawn(
+      [Bun.which("strace")!, "-f", "-ttt", "-T", "-yy", "-s", "512", "-o", logPath, "-e", `trace=${TRACED}`, BINARY, "launch", "--offline"],
+      { env: baseEnv(home2), cwd: home2, stdout: "ignore", stderr: "pipe" },
+    );
+    try {
+      await waitFor("daemon under strace", () => health(p.socket), 30_000);
+      // Three recordings with a writer each, and one recording that three writers share.
+      const own = [
+        await createRecording(p.socket, { name: "own 1" }),
+        await createRecording(p.socket, { name: "own 2" }),
+        await createRecording(p.socket, { name: "own 3" }),
+      ];
+      const shared = await createRecording(p.socket, { name: "shared" });
+      const targets = [...own, shared, shared, shared];
+      const BATCHES = 10;
+      // Every batch has its own message count, which its acknowledgement and its batch-end record both carry.
+      const countOf = (w: number, b: number) => 1 + w * BATCHES + b;
+      await Promise.all(
+        targets.map(async (id, w) => {
+          for (let b = 0; b < BATCHES; b++) {
+            const lines = Array.from({ length: countOf(w, b) }, (_, i) => ({ trace: `/w${w}`, timestamp: b + i / 1000, data: { w, b, i } }));
+            const r = await postNdjson(p.socket, id, lines);
+            expect(r.status).toBe(200);
+          }
+        }),
+      );
+      await call(p.socket, "POST", "/v1/shutdown");
+      await traced.exited;
+      const calls = parseStrace(readFileSync(logPath, "utf8"));
+      // A writer's first batch names its trace: that commit creates a row and must be fsync'ed.
+      const audit = auditOwnBatches(calls, p.socket, (count) => (count - 1) % BATCHES === 0);
+      console.log(`${audit.batches} batches acknowledged, ${audit.segmentSyncs} segment fdatasyncs`);
+      expect(audit.violations).toEqual([]);
+      expect(audit.acks).toBe(targets.length * BATCHES);
+      expect(audit.batches).toBe(targets.length * BATCHES);
+    } finally {
+      if (isAlive(traced.pid)) traced.kill("SIGKILL");
+      await killAll(home2);
+    }
   });
 });

@@ -122,4 +122,60 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     expect((await postNdjson(d2.socket, id, batchOf(20))).status).toBe(200);
     await stopDaemon(d2);
   });
+  test("concurrent writers' batches, committed together without a sync of their own, all come back after kill -9 mid-write", async () => {
+    const d = await startDaemon();
+    const ids = [await createRecording(d.socket, { name: "group a" }), await createRecording(d.socket, { name: "group b" })];
+    const WRITERS = 6;
+    const acked: number[][] = Array.from({ length: WRITERS }, () => []);
+    const inFlight = new Set<string>();
+    let killing = false;
+    const before = statSync(d.db).mtimeMs;
+    let checkpointed = false;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      const id = ids[w % ids.length]!;
+      for (let b = 0; !killing; b++) {
+        const lines = Array.from({ length: 10 }, (_, k) => ({ trace: `/w${w}`, timestamp_ns: String(b * 10 + k), data: { w, b, k } }));
+        inFlight.add(`${w}/${b}`);
+        try {
+          const r = await postNdjson(d.socket, id, lines);
+          if (r.status !== 200) throw new Error(`status ${r.status}`);
+        } catch {
+          return; // the daemon was killed under this request: it may or may not be kept
+        }
+        inFlight.delete(`${w}/${b}`);
+        acked[w]!.push(b);
+        // Until SQLite has checkpointed once (the database file knows the segments), then 100 batches more per writer.
+        checkpointed ||= statSync(d.db).mtimeMs !== before;
+      }
+    });
+    await waitFor("batches acknowledged past a checkpoint", () => checkpointed && acked.every((a) => a.length >= 100), 120_000);
+    killing = true;
+    await kill9(d.pid);
+    await Promise.all(writers);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const d2 = await restart(d);
+    const total = acked.reduce((n, a) => n + a.length * 10, 0);
+    let kept = 0;
+    for (const id of ids) {
+      const got = readRecording(d2.store, id).map((m) => JSON.parse(text(m.data)) as { w: number; b: number; k: number });
+      kept += got.length;
+      for (let w = ids.indexOf(id); w < WRITERS; w += ids.length) {
+        const mine = got.filter((m) => m.w === w);
+        // Every acknowledged batch, whole and in order; past them at most the batch in flight, whole.
+        const batches = [...new Set(mine.map((m) => m.b))];
+        expect(batches.slice(0, acked[w]!.length)).toEqual(acked[w]!);
+        expect(batches.length - acked[w]!.length).toBeLessThanOrEqual(1);
+        for (const extra of batches.slice(acked[w]!.length)) expect(inFlight.has(`${w}/${extra}`)).toBe(true);
+        expect(mine.map((m) => [m.b, m.k])).toEqual(batches.flatMap((b) => Array.from({ length: 10 }, (_, k) => [b, k])));
+      }
+      const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+      expect(detail.message_count).toBe(got.length);
+    }
+    expect(kept).toBeGreaterThanOrEqual(total);
+    // The database had lost the commits since its checkpoint: the segments gave them back.
+    expect(readFileSync(instancePaths(d.home).logFile, "utf8")).toMatch(/adopted \d+ acknowledged message\(s\) in whole batches/);
+    await stopDaemon(d2);
+  });
 });

@@ -4,13 +4,17 @@
 //
 // Per acknowledgement (the HTTP 200 of a messages batch, the 201 of a file PUT), within its
 // window (from the end of the previous response written to a client to the start of this one):
-//  - messages: the last write to a segment file is followed by fsync/fdatasync of that file
-//    (but for the batch-end record, written unsynced after the commit, and only after it);
+//  - messages: the last write to a segment file is followed by fsync/fdatasync of that file.
+//    A batch in one piece carries its batch-end record in the same pwritev (an iovec of its
+//    own), so the fdatasync makes it adoptable by start-up repair and its commit needs no
+//    fsync; a split batch's batch-end records are written unsynced after a durable commit,
+//    and only after it;
 //  - files: the incoming temp file is fsync'ed after its last write, then renamed into place;
 //  - every entry created in the window (open with O_CREAT, mkdir, rename target) is followed by
 //    an fsync of its directory;
-//  - the state database is written (the commit) and the WAL or db file fsync'ed after its last
-//    write; the commit starts only after the data's fsync (counts never run ahead of bytes);
+//  - the state database is written (the commit), and unless the batch's synced bytes carry its
+//    batch-end record, the WAL or db file fsync'ed after its last write; the commit starts only
+//    after the data's fsync (counts never run ahead of bytes);
 //  - each of these completes (syscall end) before the acknowledgement's write starts.
 // Threads interleave in the log ("<unfinished ...>" / "<... resumed>"); a call spans from its
 // entry time to entry time + its duration (-T).
@@ -112,6 +116,11 @@ function isBatchEnd(c: Syscall): boolean {
   return c.ret === String(BATCH_END_BYTES) && /^-?\d+<[^>]*>, "(?:\\213|\\x8b)/.test(c.args);
 }
 
+/** A write whose last iovec is one batch-end record: a whole batch and its record, made durable together. */
+function carriesBatchEnd(c: Syscall): boolean {
+  return new RegExp(`\\{iov_base="(?:\\\\213|\\\\x8b)(?:[^"\\\\]|\\\\.)*", iov_len=${BATCH_END_BYTES}\\}\\]`).test(c.args);
+}
+
 /** Checks every acknowledgement in the log; `socket` is the daemon's socket path. */
 export function auditAcks(calls: Syscall[], socket: string): AuditResult {
   const responses = calls.filter(
@@ -144,6 +153,7 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
     for (const s of straddles) violations.push(`${label}: ${s.name} of ${s.fdPath} (line ${s.line}) was still running when the acknowledgement was written`);
 
     let dataDurableAt: number | undefined;
+    let adoptable = false;
     if (kind === "messages") {
       // A batch-end record follows its batch's commit, unsynced on purpose (segment-writer.ts):
       // it must come after the database's fsync, and is not the batch's data.
@@ -160,6 +170,7 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
         const sync = syncedAfter(last.fdPath!, last.end);
         if (!sync) violations.push(`${label}: segment ${last.fdPath} was written (line ${last.line}) but not fsync'ed before the acknowledgement`);
         else dataDurableAt = sync.end;
+        adoptable = carriesBatchEnd(last) && ends.length === 0;
       }
     } else {
       const syncs = inWindow.filter((c) => SYNCS.has(c.name) && c.fdPath && INCOMING.test(c.fdPath));
@@ -198,7 +209,9 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
     // The commit: writes to the state database, each file fsync'ed after its last write.
     const dbWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && DB.test(c.fdPath));
     if (dbWrites.length === 0) violations.push(`${label}: nothing was committed to the state database before the acknowledgement`);
-    for (const path of new Set(dbWrites.map((c) => c.fdPath!))) {
+    // A batch whose synced bytes end with its batch-end record may commit without an fsync
+    // (synchronous=NORMAL): start-up repair adopts it from the segment if the commit is lost.
+    for (const path of adoptable ? [] : new Set(dbWrites.map((c) => c.fdPath!))) {
       const last = dbWrites.filter((c) => c.fdPath === path).at(-1)!;
       if (!syncedAfter(path, last.end)) violations.push(`${label}: ${path} was written (line ${last.line}) but not fsync'ed before the acknowledgement`);
     }
@@ -208,4 +221,98 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
     }
   }
   return { acks, violations };
+}
+
+/** The bytes of a string as strace prints it (C escapes: \ooo octal, \n, \", \\ ...). */
+function unescapeStrace(s: string): Uint8Array {
+  const out: number[] = [];
+  const named: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, '"': 34, "\\": 92 };
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== "\\") {
+      out.push(s.charCodeAt(i));
+      continue;
+    }
+    const octal = /^[0-7]{1,3}/.exec(s.slice(i + 1));
+    const hex = /^x([0-9a-fA-F]{2})/.exec(s.slice(i + 1));
+    if (octal) {
+      out.push(Number.parseInt(octal[0], 8));
+      i += octal[0].length;
+    } else if (hex) {
+      out.push(Number.parseInt(hex[1]!, 16));
+      i += 3;
+    } else {
+      out.push(named[s[i + 1]!] ?? s.charCodeAt(i + 1));
+      i++;
+    }
+  }
+  return new Uint8Array(out);
+}
+
+/** The message count in the batch-end record a write carries as its last iovec, if it does. */
+function batchEndMessages(c: Syscall): number | undefined {
+  const m = new RegExp(`\\{iov_base="((?:[^"\\\\]|\\\\.)*)", iov_len=${BATCH_END_BYTES}\\}\\]`).exec(c.args);
+  if (!m) return undefined;
+  const bytes = unescapeStrace(m[1]!);
+  if (bytes.byteLength !== BATCH_END_BYTES || bytes[0] !== 0x8b) return undefined;
+  return new DataView(bytes.buffer).getUint32(9, true);
+}
+
+export interface OwnBatchAudit {
+  acks: number;
+  /** Segment writes of batches matched to an acknowledgement. */
+  batches: number;
+  /** fdatasyncs of segment files. */
+  segmentSyncs: number;
+  violations: string[];
+}
+
+/**
+ * For concurrent writers, whose acknowledgements follow one another without a window between
+ * them: each acknowledgement of a messages batch is matched to its own batch by its message
+ * count (which the caller keeps unique in the run; the batch-end record carries it), and must
+ * come after that batch's write was fdatasync'ed and after a database commit that began once
+ * it was; where `durable(count)` says the commit creates rows, its WAL fsync'ed too.
+ */
+export function auditOwnBatches(calls: Syscall[], socket: string, durable: (count: number) => boolean): OwnBatchAudit {
+  const violations: string[] = [];
+  const writes = new Map<number, Syscall[]>();
+  for (const c of calls) {
+    if (!WRITES.has(c.name) || !c.fdPath || !SEGMENT.test(c.fdPath)) continue;
+    const n = batchEndMessages(c);
+    if (n !== undefined && n > 0) writes.set(n, [...(writes.get(n) ?? []), c]);
+  }
+  const acks = calls.filter(
+    (c) => SENDS.has(c.name) && c.fdPath?.includes("UNIX-STREAM") && c.fdPath.includes(socket) && /"HTTP\/1\.1 200 [\s\S]*\\"accepted\\":\d+/.test(c.args),
+  );
+  let batches = 0;
+  for (const ack of acks) {
+    const count = Number(/\\"accepted\\":(\d+)/.exec(ack.args)![1]);
+    const label = `ack of the batch of ${count} (log line ${ack.line})`;
+    const own = writes.get(count) ?? [];
+    if (own.length !== 1) {
+      violations.push(`${label}: ${own.length} segment writes carry a batch-end record of ${count} messages (expected exactly one)`);
+      continue;
+    }
+    const w = own[0]!;
+    batches++;
+    if (w.end > ack.start) {
+      violations.push(`${label}: its batch was written (line ${w.line}) after the acknowledgement`);
+      continue;
+    }
+    const sync = calls.find((c) => SYNCS.has(c.name) && c.fdPath === w.fdPath && c.start >= w.end && c.end <= ack.start);
+    if (!sync) {
+      violations.push(`${label}: ${w.fdPath} written at line ${w.line} was not fdatasync'ed before the acknowledgement`);
+      continue;
+    }
+    const commit = calls.find((c) => WRITES.has(c.name) && c.fdPath && DB.test(c.fdPath) && c.start >= sync.end && c.end <= ack.start);
+    if (!commit) {
+      violations.push(`${label}: no database commit began after its fdatasync (line ${sync.line}) and ended before the acknowledgement`);
+      continue;
+    }
+    if (durable(count) && !calls.some((c) => SYNCS.has(c.name) && c.fdPath && DB.test(c.fdPath) && c.start >= commit.start && c.end <= ack.start)) {
+      violations.push(`${label}: its commit creates rows but the database was not fsync'ed after it (line ${commit.line}) before the acknowledgement`);
+    }
+  }
+  const segmentSyncs = calls.filter((c) => SYNCS.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath)).length;
+  return { acks: acks.length, batches, segmentSyncs, violations };
 }

@@ -2,7 +2,7 @@
 // it is acknowledged, and a directory is fsync'ed after an entry in it is created or renamed,
 // so that the entry itself survives a power cut.
 import { randomBytes } from "node:crypto";
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, writevSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { O_DIRECTORY, O_NONBLOCK, O_RDONLY } from "../../runtime/libc-flags.ts";
 import { openNewPrivate } from "./safe-paths.ts";
@@ -34,6 +34,17 @@ export function writeAllSync(fd: number, data: Uint8Array, position: number): vo
   let off = 0;
   while (off < data.byteLength) {
     off += writeSync(fd, data, off, data.byteLength - off, position + off);
+  }
+}
+
+/** Writes `parts` one after another at `position` in one pwritev (the rest, after a short write, piece by piece). */
+export function writevAllSync(fd: number, parts: Uint8Array[], position: number): void {
+  const n = writevSync(fd, parts, position);
+  let off = 0;
+  for (const p of parts) {
+    const end = off + p.byteLength;
+    if (end > n) writeAllSync(fd, p.subarray(Math.max(0, n - off)), position + Math.max(n, off));
+    off = end;
   }
 }
 

@@ -33,7 +33,7 @@ export interface StorageBudget {
   localCopyDeleted(u: { id: number; recording_id: string; size: number }): boolean;
   /** Counts bytes in flight (a file streaming in) without a database write; undo with a negative. */
   hold(delta: number): void;
-  /** Re-reads the total from the database (after a rolled-back transaction). */
+  /** Re-reads the total from the database (after a rolled-back transaction); bytes held stay counted. */
   resync(): void;
   /** An upload changed state (e.g. became uploaded): the evictable total must be re-read. */
   uploadsChanged(): void;
@@ -63,6 +63,8 @@ export function createStorageBudget(deps: {
   const { store, root, limits, log, emit } = deps;
   const sum = () => Number(store.raw<{ n: number }>("SELECT COALESCE(SUM(local_bytes), 0) AS n FROM recordings WHERE local_bytes != 0")[0]?.n ?? 0);
   let used = sum();
+  /** Bytes counted by hold() (in flight, not in the database): a resync keeps them. */
+  let held = 0;
 
   // Cached: status asks for it on every poll, and it changes only when an upload completes or
   // local bytes are added or removed (add(), uploadsChanged()).
@@ -153,10 +155,11 @@ export function createStorageBudget(deps: {
       return changes === 1;
     },
     hold(delta) {
+      held += delta;
       used += delta;
     },
     resync() {
-      used = sum();
+      used = sum() + held;
       evictableCache = undefined;
     },
     uploadsChanged() {

@@ -11,20 +11,25 @@
  * the summary (schemas, channels, statistics, chunk indexes, summary offsets) and the footer.
  * A batch is encoded in memory by segment-batch.ts; this file makes it durable, or undoes it.
  *
- * Once a batch's database step has committed, a batch-end record (mcap-records.ts) follows it,
- * without a sync of its own: kill -9 keeps it (the page cache survives), and the next batch's
- * fdatasync or the close's fsync makes it durable against a power cut. So on disk, bytes that
- * end with such a record were acknowledged, and a batch without one was not: start-up repair
- * adopts the first even when the state database lost their commit, and cuts the second.
+ * Batches reach the file in one of two ways. `append` (group commit, ingest-group.ts) writes a
+ * batch and, when it is whole, its batch-end record (mcap-records.ts) in one pwritev, unsynced;
+ * `syncData` then fdatasyncs every batch appended since, once, off the JavaScript thread, and
+ * `rollback` takes batches back. So bytes that end with such a record were durable before
+ * their commit: start-up repair adopts them even when the state database lost that commit, and
+ * cuts a batch without one. A piece of a split batch gets its record only after its (durable)
+ * commit, unsynced (`completeEnd`): kill -9 keeps it, the next batch's fdatasync or the close's
+ * fsync makes it durable against a power cut. `prepare`/`finish`/`writeBatch` are the older,
+ * synchronous form of the same (fdatasync, commit, then the record), kept for the tests of the
+ * scan and of rollback.
  *
  * The descriptor is released when the segment goes idle (`release`), and opened again by the
  * next write, so open recordings are not bounded by the process's file limit.
  */
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapChunkBuilder, McapRecordBuilder } from "@mcap/core";
-import { fsyncDir, writeAllSync } from "../disk/durable-fs.ts";
+import { fsyncDir, writeAllSync, writevAllSync } from "../disk/durable-fs.ts";
 import { openExistingNoFollow } from "../disk/safe-paths.ts";
 import { batchEndRecord, chunkIndexRecordBytes, closingBytesOf, writePreamble, writeSummaryAndFooter, type BatchEnd } from "./mcap-records.ts";
 import { applyBatch, encodeBatch, type EncodedBatch } from "./segment-batch.ts";
@@ -54,6 +59,28 @@ export interface PreparedBatch {
 /** Where a batch began, when it began in an earlier segment (a batch split at the size bound). */
 export type BatchStart = Pick<BatchEnd, "back" | "start">;
 
+/** The writer's state before an appended batch: `rollback` goes back to it. */
+export interface Mark {
+  position: number;
+  dataCrc: number;
+  written: Set<number>;
+  sequences: Map<number, number>;
+  counts: Map<number, bigint>;
+  chunkIndexes: number;
+  start: bigint;
+  end: bigint;
+  count: number;
+  chunkIndexBytes: number;
+}
+
+/** A batch written (not yet synced) by `append`, counted by the writer until rolled back. */
+export interface Appended {
+  mark: Mark;
+  written: BatchWritten;
+  /** Its batch-end record when it goes after the commit (a piece of a split batch): `completeEnd`. */
+  end?: Uint8Array;
+}
+
 export class SegmentWriter {
   private closed = false;
   /** Size with summary and footer, once closed. */
@@ -67,6 +94,9 @@ export class SegmentWriter {
   private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
   /** Bytes of the chunk indexes the summary will hold (kept as chunks are added, not summed per batch). */
   private chunkIndexBytes: number;
+  /** fdatasyncs running on the descriptor: a release meanwhile waits for them. */
+  private syncing = 0;
+  private releaseOwed = false;
 
   private constructor(
     readonly path: string,
@@ -162,6 +192,10 @@ export class SegmentWriter {
 
   /** Gives the descriptor back while the segment is idle; the next write or close opens it again. */
   release(): void {
+    if (this.syncing > 0) {
+      this.releaseOwed = true; // closed once the running fdatasync ends, never under it
+      return;
+    }
     const fd = this.fdOrUndefined;
     if (fd === undefined) return;
     this.fdOrUndefined = undefined;
@@ -225,6 +259,96 @@ export class SegmentWriter {
     const added = rb.length + end.byteLength;
     const bytes = { length: rb.length, dataCrc: crc32(rb.buffer, s.dataCrc) };
     return { written: { added, size: s.position + added, messageCount: batch.count }, batch, bytes, end };
+  }
+
+  /**
+   * Group commit's half of a batch: writes the messages (and channels first used) as chunk
+   * groups on the end of the file, with the batch-end record in the same write unless
+   * `endWithBytes` is false (a piece of a split batch: `completeEnd` after the commit), and
+   * counts them at once, so the next batch of the group goes after them. Nothing is synced:
+   * `syncData` does that for every batch written since. `rollback(mark)` takes it back.
+   */
+  append(messages: SegmentMessage[], begun?: BatchStart, endWithBytes = true): Appended {
+    if (this.closed) throw new Error(`segment ${this.path} is closed`);
+    this.settle();
+    const s = this.state;
+    const mark: Mark = {
+      position: s.position,
+      dataCrc: s.dataCrc,
+      written: s.written,
+      sequences: s.sequences,
+      counts: s.channelMessageCounts,
+      chunkIndexes: s.chunkIndexes.length,
+      start: s.messageStartTime,
+      end: s.messageEndTime,
+      count: s.messageCount,
+      chunkIndexBytes: this.chunkIndexBytes,
+    };
+    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
+    const batch = encodeBatch(s, messages, rb, chunk, this.compress, this.chunkBytes);
+    const end = batchEndRecord({ messages: messages.length, back: begun?.back ?? 0, start: begun?.start ?? s.position });
+    try {
+      // One pwritev: the batch-end record in an iovec of its own, where the fsync audit sees it.
+      if (endWithBytes) writevAllSync(this.fd, [rb.buffer, end], s.position);
+      else writeAllSync(this.fd, rb.buffer, s.position);
+    } catch (err) {
+      this.rollback(mark);
+      throw err;
+    }
+    for (const c of batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
+    const length = rb.length;
+    applyBatch(s, batch, { length, dataCrc: crc32(rb.buffer, s.dataCrc) });
+    if (length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
+    if (endWithBytes) {
+      s.position += end.byteLength;
+      s.dataCrc = crc32(end, s.dataCrc);
+    }
+    const added = length + end.byteLength;
+    return { mark, written: { added, size: mark.position + added, messageCount: batch.count }, end: endWithBytes ? undefined : end };
+  }
+
+  /** fdatasync on the runtime's thread pool: the JavaScript thread goes on meanwhile. */
+  async syncData(): Promise<void> {
+    const fd = this.fd;
+    this.syncing++;
+    try {
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      this.syncing--;
+      if (this.syncing === 0 && this.releaseOwed) {
+        this.releaseOwed = false;
+        this.release();
+      }
+    }
+  }
+
+  /** Takes back every batch appended since `mark`: the file is cut back to it, the state is as it was. */
+  rollback(mark: Mark): void {
+    const s = this.state;
+    s.position = mark.position;
+    s.dataCrc = mark.dataCrc;
+    s.written = mark.written;
+    s.sequences = mark.sequences;
+    s.channelMessageCounts = mark.counts;
+    s.chunkIndexes.length = mark.chunkIndexes;
+    s.messageStartTime = mark.start;
+    s.messageEndTime = mark.end;
+    s.messageCount = mark.count;
+    this.chunkIndexBytes = mark.chunkIndexBytes;
+    this.undo();
+  }
+
+  /** After the commit of a split batch: its piece here gets its batch-end record (unsynced, as `finish` writes it). */
+  completeEnd(end: Uint8Array): void {
+    const s = this.state;
+    this.owed = { at: s.position, bytes: end };
+    s.position += end.byteLength;
+    s.dataCrc = crc32(end, s.dataCrc);
+    try {
+      this.settle();
+    } catch {
+      // Written before the next batch or the close; the batch is acknowledged either way.
+    }
   }
 
   /**

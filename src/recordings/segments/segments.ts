@@ -48,21 +48,21 @@ export function createSegmentFile(ctx: Ctx, recordingId: string, ahead = 0): { s
   return { seq, writer: SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row))) };
 }
 
-/** The row of a segment file just created, with its header's bytes; runs inside the caller's transaction. */
-export function insertSegmentRow(ctx: Ctx, recordingId: string, seq: number, writer: SegmentWriter): void {
+/** The row of a segment file just created, with its header's `bytes`; runs inside the caller's transaction. */
+export function insertSegmentRow(ctx: Ctx, recordingId: string, seq: number, writer: SegmentWriter, bytes = writer.size): void {
   const now = ctx.clock.now();
   ctx.store.run(
     ctx.store.db
       .insert(segments)
-      .values({ recording_id: recordingId, seq, path: relPath(recordingId, segmentName(seq)), state: "open", bytes: writer.size, created_at: now }),
+      .values({ recording_id: recordingId, seq, path: relPath(recordingId, segmentName(seq)), state: "open", bytes, created_at: now }),
   );
   ctx.store.run(
     ctx.store.db
       .update(recordings)
-      .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${writer.size}` })
+      .set({ next_segment_seq: seq + 1, bytes: sql`${recordings.bytes} + ${bytes}` })
       .where(eq(recordings.id, recordingId)),
   );
-  ctx.budget.add(recordingId, writer.size);
+  ctx.budget.add(recordingId, bytes);
 }
 
 /** Removes a segment file that never got its row; one left behind is removed before the next attempt (removeUnrecorded). */

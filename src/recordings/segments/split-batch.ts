@@ -4,19 +4,22 @@
  * closed segment passes the bound by more than one message (a message larger than the bound
  * goes alone into a segment of its own).
  *
- * The acknowledgement stays atomic, with the database commit as its one commit point: every
- * piece is written and fdatasync'ed first (writePieces); the segments the batch opened get their
- * rows only in the batch's transaction, with the counts of all pieces; if anything fails, every
- * piece is cut off and the new files removed (undoPieces). After the commit each piece gets its
- * batch-end record, the last piece's first: that one names where the batch began (`back`
- * segments earlier, at `start`), so start-up repair keeps the earlier pieces whenever it keeps
- * the last one, even if a crash came between the records (open-segments.ts). A crash before the
- * commit leaves pieces without records, all cut: all of the batch is durable or none of it.
+ * The pieces are written (writePieces) and then fdatasync'ed with the rest of their group
+ * (ingest-group.ts); if anything fails, every piece is cut off and the new files removed
+ * (undoPieces). A batch in one piece carries its batch-end record in the same write, so the
+ * fdatasync makes it adoptable by start-up repair: its counts may then commit without a sync of
+ * their own (ingest.ts). A split batch keeps the database commit as its one commit point: the
+ * segments it opened get their rows in its (durable) transaction, with the counts of all pieces,
+ * and only after the commit does each piece get its batch-end record, the last piece's first:
+ * that one names where the batch began (`back` segments earlier, at `start`), so start-up repair
+ * keeps the earlier pieces whenever it keeps the last one, even if a crash came between the
+ * records (open-segments.ts). A crash before the commit leaves pieces without records, all cut:
+ * all of the batch is durable or none of it.
  */
 import type { Ctx, OpenSegment } from "../context.ts";
 import { BATCH_END_BYTES, channelRecordBytes, chunkIndexRecordBytes, schemaRecordBytes } from "./mcap-records.ts";
 import type { ChannelDecl, SegmentMessage } from "./segment-state.ts";
-import type { PreparedBatch, SegmentWriter } from "./segment-writer.ts";
+import type { Appended, SegmentWriter } from "./segment-writer.ts";
 import { createSegmentFile, discardQuietly, insertSegmentRow, sealSegment } from "./segments.ts";
 
 export interface PlannedMessage {
@@ -28,13 +31,15 @@ export interface PlannedMessage {
 
 interface Piece {
   seg: OpenSegment;
-  prepared: PreparedBatch;
+  appended: Appended;
 }
 
 export interface WrittenBatch {
   pieces: Piece[];
   /** Segments opened for this batch, in order: their rows come with the batch's commit. */
   created: OpenSegment[];
+  /** The header bytes of each segment in `created` (its row counts them; the pieces count the rest). */
+  headers: number[];
   /** The segment the batch began in, and where writes go after it. */
   first: OpenSegment;
   last: OpenSegment;
@@ -126,13 +131,14 @@ function takePiece(writer: SegmentWriter, maxBytes: number, messages: PlannedMes
 }
 
 /**
- * Writes and fdatasyncs the batch, from the recording's open segment `first` on, into pieces
- * that keep each segment within the bound. Nothing counts yet: commit, then finishPieces; or
- * undoPieces. If a piece fails, the pieces before it are undone here and the error rethrown.
+ * Writes the batch, from the recording's open segment `first` on, into pieces that keep each
+ * segment within the bound; nothing is synced. Then sync the writers, commit, and completePieces;
+ * or undoPieces. If a piece fails, the pieces before it are undone here and the error rethrown.
  */
 export function writePieces(ctx: Ctx, recordingId: string, first: OpenSegment, messages: PlannedMessage[]): WrittenBatch {
   const pieces: Piece[] = [];
   const created: OpenSegment[] = [];
+  const headers: number[] = [];
   let seg = first;
   let from = 0;
   let began: number | undefined;
@@ -143,7 +149,8 @@ export function writePieces(ctx: Ctx, recordingId: string, first: OpenSegment, m
       const n = out.length;
       if (n > 0) {
         const start = writer.size;
-        pieces.push({ seg, prepared: writer.prepare(out, pieces.length ? { back: pieces.length, start: began! } : undefined) });
+        const whole = from === 0 && n === messages.length;
+        pieces.push({ seg, appended: writer.append(out, pieces.length ? { back: pieces.length, start: began! } : undefined, whole) });
         began ??= start;
         from += n;
         if (from === messages.length) break;
@@ -151,31 +158,39 @@ export function writePieces(ctx: Ctx, recordingId: string, first: OpenSegment, m
       const next = createSegmentFile(ctx, recordingId, created.length);
       seg = { seq: next.seq, writer: next.writer, openedAt: ctx.clock.monotonic(), lastLogTime: 0n };
       created.push(seg);
+      headers.push(next.writer.size);
     }
   } catch (err) {
-    undoPieces({ pieces, created, first, last: seg });
+    undoPieces({ pieces, created, headers, first, last: seg });
     throw err;
   }
-  return { pieces, created, first, last: seg };
+  return { pieces, created, headers, first, last: seg };
+}
+
+/** The writers holding the batch's pieces: each must be fdatasync'ed before the batch commits. */
+export function writersOf(batch: WrittenBatch): SegmentWriter[] {
+  return batch.pieces.map((p) => p.seg.writer);
 }
 
 /** Inside the batch's transaction: the rows of the segments it opened (their pieces' counts are the caller's). */
 export function insertCreatedRows(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
-  for (const seg of batch.created) insertSegmentRow(ctx, recordingId, seg.seq, seg.writer);
+  batch.created.forEach((seg, i) => {
+    insertSegmentRow(ctx, recordingId, seg.seq, seg.writer, batch.headers[i]);
+  });
 }
 
-/** The commit failed (or a piece did): every piece is cut off again, and the files of new segments removed. */
+/** The commit failed (or a piece, or its sync, did): every piece is cut off again, and the files of new segments removed. */
 export function undoPieces(batch: WrittenBatch): void {
-  for (const p of [...batch.pieces].reverse()) p.seg.writer.undo();
+  for (const p of [...batch.pieces].reverse()) if (!p.seg.writer.isClosed) p.seg.writer.rollback(p.appended.mark);
   for (const seg of batch.created) discardQuietly(seg.writer);
 }
 
 /**
- * After the commit: each piece counts and gets its batch-end record, the last piece's first;
- * the segments before the last are full and closed; the last one takes the next writes.
+ * After the commit: the pieces of a split batch get their batch-end records, the last piece's
+ * first; the segments before the last are full and closed; the last one takes the next writes.
  */
-export function finishPieces(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
-  for (const p of [...batch.pieces].reverse()) p.seg.writer.finish(p.prepared);
+export function completePieces(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
+  for (const p of [...batch.pieces].reverse()) if (p.appended.end) p.seg.writer.completeEnd(p.appended.end);
   if (batch.last === batch.first) return;
   ctx.open.set(recordingId, batch.last);
   for (const seg of [batch.first, ...batch.created.slice(0, -1)]) {
