@@ -22,7 +22,13 @@ const CLOUD = `ncdl-c${tag}`;
 const ROBOT_ADDR = "10.203.0.2";
 const CLOUD_ADDR = "10.203.0.1";
 const PORT = 9000;
-const ENDPOINT = `http://${CLOUD_ADDR}:${PORT}`;
+const DELAYED_PORT = 9001; // the delay proxy in front of PORT
+const ONE_WAY_MS = 10;
+/** The two paths to s3rver: the link alone, and the link with a round trip of 2 × ONE_WAY_MS added. */
+const PATHS = [
+  { name: `${RATE_MBIT} Mbit/s`, endpoint: `http://${CLOUD_ADDR}:${PORT}` },
+  { name: `${RATE_MBIT} Mbit/s, ${2 * ONE_WAY_MS} ms round trip added`, endpoint: `http://${CLOUD_ADDR}:${DELAYED_PORT}` },
+];
 const KEY = "S3RVER"; // s3rver's built-in account
 
 const sh = (args: string[]) => spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
@@ -64,23 +70,21 @@ function removeLink() {
   sh(["ip", "netns", "del", CLOUD]);
 }
 
-async function startServer() {
-  const server = Bun.spawn(
-    ["ip", "netns", "exec", CLOUD, process.execPath, resolve(import.meta.dir, "../../test/support/netns-s3rver.ts"), CLOUD_ADDR, String(PORT), "bench"],
-    {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "inherit",
-    },
-  );
-  const reader = server.stdout.getReader();
+/** A process in the cloud namespace that prints "ready" once it listens. */
+async function startInCloud(what: string, script: string, args: string[]) {
+  const p = Bun.spawn(["ip", "netns", "exec", CLOUD, process.execPath, resolve(import.meta.dir, "../../test/support", script), ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = p.stdout.getReader();
   let out = "";
   while (!out.includes("ready")) {
     const { done, value } = await reader.read();
-    if (done) throw new Error(`s3rver in ${CLOUD} did not start: ${out}`);
+    if (done) throw new Error(`${what} in ${CLOUD} did not start: ${out}`);
     out += new TextDecoder().decode(value);
   }
-  return server;
+  return p;
 }
 
 /** One recording of the files, made offline; the time from going online to `upload.recording_uploaded`. */
@@ -127,21 +131,22 @@ const suite: BenchSuite = {
     // Peers: credentials and endpoint from the environment only, a home with no config in it.
     const home = join(dir, "home");
     mkdirSync(home);
-    const peerEnv = toolEnv({
-      HOME: home,
-      RCLONE_CONFIG: join(home, "none.conf"),
-      RCLONE_CONFIG_LINK_TYPE: "s3",
-      RCLONE_CONFIG_LINK_PROVIDER: "Other",
-      RCLONE_CONFIG_LINK_ACCESS_KEY_ID: KEY,
-      RCLONE_CONFIG_LINK_SECRET_ACCESS_KEY: KEY,
-      RCLONE_CONFIG_LINK_ENDPOINT: ENDPOINT,
-      RCLONE_CONFIG_LINK_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: KEY,
-      AWS_SECRET_ACCESS_KEY: KEY,
-      AWS_DEFAULT_REGION: "us-east-1",
-      AWS_CONFIG_FILE: join(home, "none"),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, "none"),
-    });
+    const peerEnv = (endpoint: string) =>
+      toolEnv({
+        HOME: home,
+        RCLONE_CONFIG: join(home, "none.conf"),
+        RCLONE_CONFIG_LINK_TYPE: "s3",
+        RCLONE_CONFIG_LINK_PROVIDER: "Other",
+        RCLONE_CONFIG_LINK_ACCESS_KEY_ID: KEY,
+        RCLONE_CONFIG_LINK_SECRET_ACCESS_KEY: KEY,
+        RCLONE_CONFIG_LINK_ENDPOINT: endpoint,
+        RCLONE_CONFIG_LINK_FORCE_PATH_STYLE: "true",
+        AWS_ACCESS_KEY_ID: KEY,
+        AWS_SECRET_ACCESS_KEY: KEY,
+        AWS_DEFAULT_REGION: "us-east-1",
+        AWS_CONFIG_FILE: join(home, "none"),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, "none"),
+      });
     const rclone = Bun.which("rclone")!;
     const aws = Bun.which("aws")!;
     const version = (cmd: string[], words: number) => {
@@ -149,54 +154,70 @@ const suite: BenchSuite = {
       return (r.stdout || r.stderr).trim().split("\n")[0]!.split(" ").slice(0, words).join(" ");
     };
     const versions = `${version([rclone, "version"], 2)}, ${version([aws, "--version"], 1)}`;
-    const times = { daemon: [] as number[], rclone: [] as number[], aws: [] as number[] };
-    let server: Bun.Subprocess | undefined;
-    let d: Daemon | undefined;
+    const times = PATHS.map(() => ({ daemon: [] as number[], rclone: [] as number[], aws: [] as number[] }));
+    const cloud: Bun.Subprocess[] = [];
+    const daemons: Daemon[] = [];
     removeLink(); // left over from a run that was killed
     try {
       makeLink();
-      server = await startServer();
-      d = await startDaemon({
-        uploadUrl: "s3://bench/daemon",
-        env: s3Env(ENDPOINT, KEY, KEY),
-        args: ["--offline"],
-        prefix: ["ip", "netns", "exec", ROBOT],
-      });
+      cloud.push(await startInCloud("s3rver", "netns-s3rver.ts", [CLOUD_ADDR, String(PORT), "bench"]));
+      cloud.push(await startInCloud("the delay proxy", "delay-proxy.ts", [CLOUD_ADDR, String(DELAYED_PORT), CLOUD_ADDR, String(PORT), String(ONE_WAY_MS)]));
+      for (const path of PATHS)
+        daemons.push(
+          await startDaemon({
+            uploadUrl: "s3://bench/daemon",
+            env: s3Env(path.endpoint, KEY, KEY),
+            args: ["--offline"],
+            prefix: ["ip", "netns", "exec", ROBOT],
+          }),
+        );
       // Each tool writes under its own prefix per round: s3rver's store is in the cloud
       // namespace, out of reach of a cleanup from here, and is removed with it at the end.
       for (let r = 0; r < ROUNDS; r++) {
-        times.daemon.push(await daemonRun(d, files));
-        times.rclone.push(await toolRun([rclone, "copy", "--s3-no-check-bucket", data, `LINK:bench/rclone${r}`], peerEnv));
-        times.aws.push(await toolRun([aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", ENDPOINT, data, `s3://bench/aws${r}/`], peerEnv));
-        console.error(
-          `real-link: round ${r + 1}: daemon ${times.daemon.at(-1)!.toFixed(0)} ms, rclone ${times.rclone.at(-1)!.toFixed(0)} ms, aws ${times.aws.at(-1)!.toFixed(0)} ms`,
-        );
+        for (const [i, path] of PATHS.entries()) {
+          const t = times[i]!;
+          const env = peerEnv(path.endpoint);
+          t.daemon.push(await daemonRun(daemons[i]!, files));
+          t.rclone.push(await toolRun([rclone, "copy", "--s3-no-check-bucket", data, `LINK:bench/rclone${i}-${r}`], env));
+          t.aws.push(
+            await toolRun([aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", path.endpoint, data, `s3://bench/aws${i}-${r}/`], env),
+          );
+          console.error(
+            `real-link: ${path.name}, round ${r + 1}: daemon ${t.daemon.at(-1)!.toFixed(0)} ms, rclone ${t.rclone.at(-1)!.toFixed(0)} ms, aws ${t.aws.at(-1)!.toFixed(0)} ms`,
+          );
+        }
       }
     } finally {
-      await d?.close();
-      server?.kill("SIGTERM");
-      await server?.exited;
+      for (const d of daemons) await d.close();
+      for (const p of cloud) {
+        p.kill("SIGTERM");
+        await p.exited;
+      }
       removeLink();
     }
     const total = FILES * FILE_BYTES;
     const rate = (ms: number) => total / MiB / (ms / 1000);
     const link = (RATE_MBIT * 1e6) / 8 / MiB;
-    const mid = { daemon: median(times.daemon.map(rate)), rclone: median(times.rclone.map(rate)), aws: median(times.aws.map(rate)) };
-    const better = Math.max(mid.rclone, mid.aws);
     const f2 = (x: number) => x.toFixed(2);
-    const row = (name: string, key: keyof typeof times) => [
-      name,
-      medianRange(times[key].map(rate), f2),
-      `${(mid[key] / link).toFixed(2)}`,
-      key === "daemon" ? `${(mid.daemon / better).toFixed(2)}×${mid.daemon / better >= 0.9 ? "" : " **missed**"}` : `${(mid[key] / better).toFixed(2)}×`,
-    ];
+    const rows = PATHS.flatMap((path, i) => {
+      const t = times[i]!;
+      const mid = { daemon: median(t.daemon.map(rate)), rclone: median(t.rclone.map(rate)), aws: median(t.aws.map(rate)) };
+      const better = Math.max(mid.rclone, mid.aws);
+      const row = (name: string, key: keyof typeof t) => [
+        path.name,
+        name,
+        medianRange(t[key].map(rate), f2),
+        `${(mid[key] / link).toFixed(2)}`,
+        key === "daemon" ? `${(mid.daemon / better).toFixed(2)}×${mid.daemon / better >= 0.9 ? "" : " **missed**"}` : `${(mid[key] / better).toFixed(2)}×`,
+      ];
+      return [row("daemon", "daemon"), row("rclone copy", "rclone"), row("aws s3 cp --recursive", "aws")];
+    });
     return [
-      `The uploaders run in one network namespace and s3rver in another, joined by a veth pair whose robot side sends through \`tc qdisc tbf rate ${RATE_MBIT}mbit burst 256kb latency 50ms\` (${f2(link)} MiB/s, headers included: at a 1500-byte MTU about 96 % of it is payload). The same ${FILES} files of ${FILE_BYTES / MiB} MiB (random bytes) go up with the daemon (\`launch --background --offline\`, default workers; timed from going online to the \`upload.recording_uploaded\` event, the manifest stored), \`rclone copy\` (Debian's rclone, an S3 remote given by RCLONE_CONFIG_* variables, its defaults: 4 transfers) and \`aws s3 cp --recursive\` (the AWS CLI, credentials from the environment, \`--endpoint-url\`; its defaults: 8 MiB multipart threshold, 10 requests at a time), each timed from start to exit (${versions}). ${ROUNDS} rounds, the three alternating within each; medians with the range over the rounds. Target: the daemon ≥ 0.9× the better peer.`,
+      `The uploaders run in one network namespace and s3rver in another, joined by a veth pair whose robot side sends through \`tc qdisc tbf rate ${RATE_MBIT}mbit burst 256kb latency 50ms\` (${f2(link)} MiB/s, headers included: at a 1500-byte MTU about 96 % of it is payload). The same ${FILES} files of ${FILE_BYTES / MiB} MiB (random bytes) go up with the daemon (\`launch --background --offline\`, default workers; timed from going online to the \`upload.recording_uploaded\` event, the manifest stored), \`rclone copy\` (Debian's rclone, an S3 remote given by RCLONE_CONFIG_* variables, its defaults: 4 transfers) and \`aws s3 cp --recursive\` (the AWS CLI, credentials from the environment, \`--endpoint-url\`; its defaults: 8 MiB multipart threshold, 10 requests at a time), each timed from start to exit (${versions}). ${ROUNDS} rounds, all six runs alternating within each; medians with the range over the rounds. Target: the daemon ≥ 0.9× the better peer.`,
       "",
-      table(
-        ["uploader", "MiB/s", "share of the link", "vs the better peer"],
-        [row("daemon", "daemon"), row("rclone copy", "rclone"), row("aws s3 cp --recursive", "aws")],
-      ),
+      `The second path adds latency without netem (not in this kernel): a TCP proxy in the server's namespace (test/support/delay-proxy.ts) holds every chunk ${ONE_WAY_MS} ms each way, so each request's answer comes ${2 * ONE_WAY_MS} ms later; the sender's TCP window does not see that delay, as it would on a real long link.`,
+      "",
+      table(["link", "uploader", "MiB/s", "share of the link", "vs the better peer"], rows),
     ].join("\n");
   },
 };
