@@ -25,7 +25,7 @@ function delayed(from: Socket, to: Socket) {
   };
   const push = (chunk?: Buffer) => {
     queue.push({ due: performance.now() + delayMs, chunk });
-    timer ??= setTimeout(drain, delayMs);
+    if (timer === undefined) timer = setTimeout(drain, delayMs);
   };
   from.on("data", (c: Buffer) => push(c));
   from.on("end", () => push());
