@@ -47,14 +47,21 @@ async function uploadRound(d: Daemon, proxy: Awaited<ReturnType<typeof startFaul
   return { ...wire, cpuPerGiB: cpu / (bytes / GiB) };
 }
 
-/** One SDK writer's log() calls, batches of 1,000 acknowledged once durable; and the daemon's CPU per message. */
+/**
+ * One SDK writer's log() calls, batches of 1,000 acknowledged once durable, and the daemon's CPU
+ * per message; the better of two sessions, since other work on the machine slows some sessions
+ * by half or more (the quota does not vary).
+ */
 async function ingestRound(d: Daemon) {
-  const cpu0 = procUsage(d.pid()).cpu;
-  const rate = await sdkMessages(client, d.socket, "ndjson");
-  // sdkMessages sends 50 untimed batches and 150 timed ones, 200,000 messages in all, between
-  // the recording's start and stop (both counted here).
-  const cpuUs = ((procUsage(d.pid()).cpu - cpu0) / 200_000) * 1e6;
-  return { rate, cpuUs };
+  const runs: { rate: number; cpuUs: number }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const cpu0 = procUsage(d.pid()).cpu;
+    const rate = await sdkMessages(client, d.socket, "ndjson");
+    // sdkMessages sends 50 untimed batches and 150 timed ones, 200,000 messages in all, between
+    // the recording's start and stop (both counted here).
+    runs.push({ rate, cpuUs: ((procUsage(d.pid()).cpu - cpu0) / 200_000) * 1e6 });
+  }
+  return runs.sort((a, b) => b.rate - a.rate)[0]!;
 }
 
 const suite: BenchSuite = {
@@ -148,7 +155,7 @@ const suite: BenchSuite = {
       "",
       `- **Limit**: one file of ${UPLOAD_SECONDS} s worth of data at ${LIMIT_MIB} MiB/s, to s3rver through a counting proxy sampled every 100 ms: the mean over the sending period and the highest one-second window. Held: the mean within 0.9-1.03× the limit (the daemon keeps up with what it may send) and no one-second window above 1.1× it, in every round.`,
       "- **Upload CPU**: the daemon process's whole CPU (user + system, all threads, from /proc) from the recording's stop to the `upload.recording_uploaded` event, hashing ahead included, per GiB uploaded.",
-      `- **Ingest**: one writer through the TypeScript SDK's log() (batches of 1,000 ~100-byte messages, each batch acknowledged once durable, one in flight while the next fills), 50 untimed batches and 150 timed; the daemon's CPU per message is over the writer's whole session (200,000 messages, the recording's start and stop included). The ratio is to the no-quota median. The last column counts the CFS periods (100 ms) in which the daemon used up its quota and was held, over the upload and the ingest: the quota was in force.`,
+      `- **Ingest**: one writer through the TypeScript SDK's log() (batches of 1,000 ~100-byte messages, each batch acknowledged once durable, one in flight while the next fills), 50 untimed batches and 150 timed, the better of two sessions per round; the daemon's CPU per message is over the writer's whole session (200,000 messages, the recording's start and stop included). The ratio is to the no-quota median. The last column counts the CFS periods (100 ms) in which the daemon used up its quota and was held, over the upload and the ingest: the quota was in force.`,
       "",
       table(
         [
