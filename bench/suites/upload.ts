@@ -1,4 +1,4 @@
-// Uploads: throughput of the real daemon to radosgw and s3rver beside curl --aws-sigv4 PUTs
+// Uploads: throughput of the real daemon (warm and cold, 1/4/8 workers) to radosgw and s3rver beside curl --aws-sigv4 PUTs
 // of the same files to the same server, bandwidth-limit accuracy beside rclone --bwlimit,
 // and the daemon's CPU and RSS while it uploads. Data stays small (radosgw's memstore keeps
 // everything in RAM) and every run's objects are deleted before the next.
