@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { dlopen, FFIType } from "bun:ffi";
 import { readFileSync, readlinkSync } from "node:fs";
 import { MADV_PAGEOUT, readOnlyMappings, rssFromStatus, type CodePagesRelease } from "./code-pages.ts";
-import { flockFile, LIBC, type LockLibc } from "./libc-flags.ts";
+import { flockFile, LIBC, perThreadNice, PRIO_PROCESS, type LockLibc } from "./libc-flags.ts";
 import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 let libc: ReturnType<typeof openLibc> | undefined;
@@ -30,6 +30,20 @@ function releaseCodePages(): CodePagesRelease | undefined {
 function tryLock(path: string): FileLock | null {
   libc ??= openLibc();
   return flockFile(libc as unknown as LockLibc, path);
+}
+
+function lowerThreadPriority(nice: number): boolean {
+  if (!perThreadNice) return false;
+  try {
+    const lib = dlopen(LIBC, { setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 } });
+    try {
+      return lib.symbols.setpriority(PRIO_PROCESS, 0, nice) === 0;
+    } finally {
+      lib.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 function openSqlite(path: string): SqliteHandle {
@@ -78,6 +92,7 @@ export function createBunRuntime(): Runtime {
     zstdCompress: (data) => Bun.zstdCompressSync(data),
     zstdDecompress: (data) => Bun.zstdDecompressSync(data),
     releaseCodePages,
+    lowerThreadPriority,
     collectGarbage: () => Bun.gc(true),
     selfCommand() {
       // A compiled binary is its own entry point; under `bun src/main.ts` we must pass the script.

@@ -1,4 +1,4 @@
-import { flockFile, LIBC, type LockLibc } from "./libc-flags.ts";
+import { flockFile, LIBC, perThreadNice, PRIO_PROCESS, type LockLibc } from "./libc-flags.ts";
 import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
 
 // Deno's globals are not in our type set; this is the little we use of them.
@@ -10,7 +10,10 @@ type DenoNs = {
     cmd: string,
     opts: Record<string, unknown>,
   ) => { spawn(): { pid: number; unref(): void; status: Promise<{ code: number; signal: string | null }> } };
-  dlopen(lib: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...a: unknown[]) => number> };
+  dlopen(
+    lib: string,
+    symbols: Record<string, { parameters: string[]; result: string }>,
+  ): { symbols: Record<string, (...a: unknown[]) => number>; close(): void };
 };
 const deno = () => (globalThis as unknown as { Deno: DenoNs }).Deno;
 
@@ -69,6 +72,21 @@ function tryLock(path: string): FileLock | null {
   return flockFile(libc, path);
 }
 
+/** As in bun.ts; false too where FFI is not allowed (a Deno run without --allow-ffi). */
+function lowerThreadPriority(nice: number): boolean {
+  if (!perThreadNice) return false;
+  try {
+    const lib = deno().dlopen(LIBC, { setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" } });
+    try {
+      return lib.symbols.setpriority!(PRIO_PROCESS, 0, nice) === 0;
+    } finally {
+      lib.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -95,6 +113,7 @@ export function createDenoRuntime(): Runtime {
     // Deno's fetch streams a Blob through JavaScript anyway: keep the paced stream there.
     fileSlice: () => undefined,
     releaseCodePages: () => undefined,
+    lowerThreadPriority,
     zstdCompress: (data) => new Uint8Array((zlib as unknown as { zstdCompressSync(b: Uint8Array): Uint8Array }).zstdCompressSync(data)),
     zstdDecompress: (data) => new Uint8Array((zlib as unknown as { zstdDecompressSync(b: Uint8Array): Uint8Array }).zstdDecompressSync(data)),
     selfCommand: () => [deno().execPath(), "run", "-A", new URL("../main.ts", import.meta.url).pathname],

@@ -46,3 +46,11 @@ export function flockFile(c: LockLibc, path: string): { release(): void } | null
     },
   };
 }
+
+/** setpriority(2)'s `which` for one process, or on Linux one thread: `who` 0 is the calling thread there. */
+export const PRIO_PROCESS = 0;
+/**
+ * Only Linux keeps a nice value per thread: elsewhere setpriority(PRIO_PROCESS, 0) would lower
+ * the whole process, request thread included, so it is not called there.
+ */
+export const perThreadNice = process.platform === "linux";

@@ -65,6 +65,12 @@ export interface Runtime {
    * code-pages.ts); undefined where that is not supported.
    */
   releaseCodePages(): CodePagesRelease | undefined;
+  /**
+   * Lowers the calling thread's CPU priority to `nice` (setpriority(2); on Linux the nice value
+   * is the thread's own, so the rest of the process keeps its priority). False where that is
+   * not supported or the call failed.
+   */
+  lowerThreadPriority(nice: number): boolean;
   /** A full, synchronous garbage collection, where the runtime offers one. */
   collectGarbage?(): void;
   /** Absolute path of the program to re-run to start a copy of ourselves. */

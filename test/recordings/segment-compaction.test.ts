@@ -3,9 +3,12 @@
 // as written, hashed and queued all the same.
 import { afterEach, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
+import { McapStreamReader } from "@mcap/core";
+import { encodeFrames } from "../../src/client/frames.ts";
+import { compactSegmentFile } from "../../src/recordings/segments/segment-compact-file.ts";
+import { type Fixture, makeFixture, ndjson, runtime } from "./fixture.ts";
 import { readIndexed, readStream } from "./helpers.ts";
 
 let fx: Fixture | undefined;
@@ -65,4 +68,67 @@ test("a segment written as one chunk of at most chunk_size is kept as it is, onl
   expect(closed.map((c) => c.chunks)).toEqual([1, 1]);
   expect((await readIndexed(pathOf(one.id))).map((m) => m.publishTime)).toEqual([0n]);
   expect((await readIndexed(pathOf(two.id))).map((m) => m.publishTime)).toEqual([0n, 1n]);
+});
+
+/** The compression of each chunk of an MCAP file, in file order. */
+function chunkCompressions(path: string): string[] {
+  const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: { zstd: (b) => runtime.zstdDecompress(b) } });
+  reader.append(readFileSync(path));
+  const out: string[] = [];
+  for (let r; (r = reader.nextRecord()); ) if (r.type === "Chunk") out.push(r.compression);
+  return out;
+}
+const frames = (from: number, payloads: Uint8Array[]) =>
+  encodeFrames(payloads.map((payload, i) => ({ trace: "/cam", timestampNs: BigInt(from + i), payload })));
+
+test("the rewrite stores messages zstd could not shrink uncompressed, and compresses the others", async () => {
+  fx = makeFixture({ chunkSizeBytes: 256 * 1024 });
+  const random = fx.recs.create();
+  const text = fx.recs.create();
+  const sent: Uint8Array[] = [];
+  // Batches of 100 KiB: chunks large enough that zstd's verdict on them holds for their messages.
+  for (let b = 0; b < 6; b++) {
+    const payloads = Array.from({ length: 100 }, () => crypto.getRandomValues(new Uint8Array(1024)));
+    sent.push(...payloads);
+    await fx.recs.appendFrames(random.id, frames(b * 100, payloads));
+    await fx.recs.appendFrames(
+      text.id,
+      frames(
+        b * 100,
+        Array.from({ length: 100 }, (_, i) => new TextEncoder().encode(`reading ${b} ${i} `.repeat(60))),
+      ),
+    );
+  }
+  const pathOf = (id: string) => join(fx!.root, id, "segments/000001.mcap");
+  expect(chunkCompressions(pathOf(text.id))).toEqual(Array(6).fill("zstd"));
+  await fx.recs.stop(random.id);
+  await fx.recs.stop(text.id);
+  // Rewritten into full chunks (fewer than the six written), with every message as sent.
+  const rewritten = chunkCompressions(pathOf(random.id));
+  expect(rewritten.length).toBeLessThan(6);
+  expect(rewritten).toEqual(Array(rewritten.length).fill(""));
+  expect((await readIndexed(pathOf(random.id))).map((m) => m.data)).toEqual(sent);
+  const compressed = chunkCompressions(pathOf(text.id));
+  expect(compressed.length).toBeLessThan(6);
+  expect(compressed).toEqual(Array(compressed.length).fill("zstd"));
+  expect(fx.recs.get(random.id).segments[0]!.sha256).toBe(sha(pathOf(random.id)));
+});
+
+test("a rewrite refuses a segment whose chunk no longer matches its CRC", async () => {
+  fx = makeFixture({ chunkSizeBytes: 256 * 1024 });
+  const r = fx.recs.create();
+  const payloads = Array.from({ length: 100 }, () => crypto.getRandomValues(new Uint8Array(1024)));
+  await fx.recs.appendFrames(r.id, frames(0, payloads));
+  await fx.recs.appendFrames(r.id, frames(100, payloads));
+  await fx.recs.stop(r.id);
+  const path = join(fx.root, r.id, "segments/000001.mcap");
+  expect(chunkCompressions(path)).toEqual([""]);
+  // One bit of a stored (uncompressed) payload flips on disk: only the chunk's CRC tells.
+  const bytes = readFileSync(path);
+  const at = bytes.indexOf(Buffer.from(payloads[7]!)) + 10;
+  bytes[at]! ^= 1;
+  writeFileSync(path, bytes);
+  const job = { path, tmpPath: `${path}.compact`, chunkSize: 64 * 1024 };
+  expect(() => compactSegmentFile(job, runtime.zstdCompress, runtime.zstdDecompress)).toThrow(/CRC/);
+  expect(readFileSync(path)).toEqual(bytes);
 });

@@ -3,6 +3,8 @@
 // (a 64 MiB segment took 1-3 s here). The compactor falls back to its own thread without a
 // word when the worker cannot load, so only the system calls show which thread did the work:
 // under strace, the rename of each rewritten segment into place must come from another thread.
+// That thread lowers its own CPU priority (setpriority to nice 19) before it rewrites anything,
+// so that its seconds of a core yield to the acknowledgements; the JavaScript thread never does.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,7 +31,7 @@ describe.skipIf(noStrace !== undefined)(`segment rewrites${skipNote(noStrace)}`,
     // 16 KiB chunks: a segment of one chunk is only hashed at close, never rewritten, so each
     // of the batches below must end more than one chunk for its segment to be rewritten at all.
     const daemon = [BINARY, "launch", "--offline", "--segment-max-bytes", "128kb"];
-    tracer = Bun.spawn([Bun.which("strace")!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2", ...daemon], {
+    tracer = Bun.spawn([Bun.which("strace")!, "-f", "-ttt", "-T", "-o", logPath, "-e", "trace=rename,renameat,renameat2,setpriority", ...daemon], {
       env: baseEnv(home),
       cwd: home,
       stdout: "ignore",
@@ -59,9 +61,19 @@ describe.skipIf(noStrace !== undefined)(`segment rewrites${skipNote(noStrace)}`,
     expect(isAlive(tracer.pid)).toBe(false);
     expect(existsSync(logPath)).toBe(true);
 
-    const renames = parseStrace(readFileSync(logPath, "utf8")).filter((c) => c.name.startsWith("rename") && c.ret === "0" && /\.mcap\.compact"/.test(c.args));
+    const calls = parseStrace(readFileSync(logPath, "utf8"));
+    const renames = calls.filter((c) => c.name.startsWith("rename") && c.ret === "0" && /\.mcap\.compact"/.test(c.args));
     expect(renames.length).toBeGreaterThanOrEqual(segmentsWanted);
     // strace names each call's thread; the daemon's JavaScript thread is the one whose id is its pid.
     expect(renames.filter((c) => c.pid === pid).map((c) => c.args)).toEqual([]);
+
+    // Each rewriting thread lowered its own priority before its rename; the JavaScript thread
+    // lowered nothing (who = 0: the calling thread on Linux).
+    const lowered = calls.filter((c) => c.name === "setpriority");
+    expect(lowered.filter((c) => c.pid === pid).map((c) => c.args)).toEqual([]);
+    for (const r of renames) {
+      const own = lowered.find((c) => c.pid === r.pid && c.start < r.start);
+      expect(own && { args: own.args, ret: own.ret }).toEqual({ args: "PRIO_PROCESS, 0, 19", ret: "0" });
+    }
   });
 });

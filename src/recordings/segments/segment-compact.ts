@@ -1,6 +1,9 @@
 // Runs segment rewrites (segment-compact-file.ts) one at a time on a worker thread, so neither
 // the rewrite nor the hashing it includes holds up the acknowledgements on the daemon's one
-// JavaScript thread. The worker starts with the first rewrite and ends when none is left.
+// JavaScript thread. The worker starts with the first rewrite and ends once none is left for
+// IDLE_MS: a recording that goes on closes its next segment before then, and a fresh worker
+// per close loaded its code and compiled it again each time (0.1 s of CPU per close on the
+// runtime's JIT and collector threads, which do not share the worker's low priority).
 // Where no worker can start (or one died), the rewrite runs in-thread: slower answers for a
 // moment, never a segment left without its rewrite. Small segments (a recording stopped after a
 // few messages, most CLI recordings) are rewritten in-thread too: under a millisecond of work,
@@ -8,6 +11,7 @@
 // (encrypt_to: ChaCha20-Poly1305 in JavaScript, about 10 s of CPU per GiB here) runs on the same
 // worker, in the same queue, for segments and files alike.
 const IN_THREAD_BELOW = 64 * 1024;
+const IDLE_MS = 30_000;
 import { statSync } from "node:fs";
 import type { Runtime } from "../../runtime/index.ts";
 import { sealFile, type SealedObject } from "../seal/seal-object.ts";
@@ -46,6 +50,13 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
   let nextId = 1;
   let queue: Promise<unknown> = Promise.resolve();
   let waiting = 0;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    clearTimeout(idle);
+    idle = undefined;
+    worker?.terminate();
+    worker = undefined;
+  };
   const inThread = async (task: WorkerTask): Promise<unknown> => {
     if (task.kind === "seal") return sealFile(task.job.path, task.job.recipients, task.job.out, task.job.note);
     const job = task.job;
@@ -83,6 +94,8 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
 
   const enqueue = (task: WorkerTask): Promise<unknown> => {
     waiting++;
+    clearTimeout(idle);
+    idle = undefined;
     const small = (() => {
       try {
         return statSync(task.job.path).size < IN_THREAD_BELOW;
@@ -97,10 +110,12 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
     queue = run
       .catch(() => {})
       .finally(() => {
-        if (--waiting === 0 && worker) {
-          worker.terminate();
-          worker = undefined;
-        }
+        if (--waiting !== 0 || !worker) return;
+        idle = setTimeout(stop, IDLE_MS);
+        // An idle worker never keeps the process alive (Deno's timers are plain numbers).
+        (idle as { unref?: () => void }).unref?.();
+        const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
+        if (typeof idle === "number") deno?.unrefTimer(idle);
       });
     return run;
   };
@@ -109,9 +124,6 @@ export function createCompactor(runtime: Pick<Runtime, "zstdCompress" | "zstdDec
     compact: (job) => enqueue({ kind: "compact", job }) as Promise<CompactResult>,
     seal: (job) => enqueue({ kind: "seal", job }) as Promise<SealedObject>,
     /** Stops the worker; a rewrite it was running stays unanswered (its temp file is redone at the next start). */
-    close() {
-      worker?.terminate();
-      worker = undefined;
-    },
+    close: stop,
   };
 }
