@@ -12,7 +12,8 @@ import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
 import { bytesStream } from "../body.ts";
 import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
-import { createBodyChooser, type FileSlice } from "../part-body.ts";
+import { createBodyChooser, FAST_BYTES_PER_S, MEASURED_MIN_BYTES, type FileSlice } from "../part-body.ts";
+import { createLinkProbe } from "../link-probe.ts";
 import { putMultipart } from "./s3-multipart.ts";
 import { createPartSlots } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
@@ -61,6 +62,10 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   const partSlots = createPartSlots();
+  // Until the link is measured, one send goes first and the others wait for its figure, so
+  // that they can go natively (link-probe.ts). Only where native bodies exist and nothing
+  // paces the sends: otherwise the figure would change nothing.
+  const probe = opts.fileSlice ? createLinkProbe({ rate: () => bodies.linkRate(), fastBytesPerSecond: FAST_BYTES_PER_S }) : undefined;
   // The largest object sent in one PUT. An object of up to two parts (16 MiB at the default
   // part size) always goes in one PUT, from the first upload on and under a bandwidth limit
   // too: a lost PUT then resends at most two parts' bytes, and a multipart upload would spend
@@ -114,6 +119,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
     signal = job.signal,
     withCrc = true,
   ) {
+    const turn = probe && bandwidth.rate === null && len >= MEASURED_MIN_BYTES ? await probe.turn(len, signal) : undefined;
     const touch: { current?: () => void } = {};
     const range = bodies.forRange({
       path: job.localPath,
@@ -147,6 +153,8 @@ export function createS3Target(opts: S3TargetOptions): Target {
     } catch (e) {
       range.failed();
       throw e;
+    } finally {
+      turn?.();
     }
   }
 
