@@ -66,6 +66,10 @@ export function createS3Target(opts: S3TargetOptions): Target {
   // that they can go natively (link-probe.ts). Only where native bodies exist and nothing
   // paces the sends: otherwise the figure would change nothing.
   const probe = opts.fileSlice ? createLinkProbe({ rate: () => bodies.linkRate(), fastBytesPerSecond: FAST_BYTES_PER_S }) : undefined;
+  const noTurn = () => {};
+  /** Waits, where the link is not measured yet, for a send of `len` bytes to be the probe or to follow its figure; call the result when the send ended. */
+  const linkTurn = async (len: number, signal: AbortSignal) =>
+    probe && bandwidth.rate === null && len >= MEASURED_MIN_BYTES ? probe.turn(len, signal) : noTurn;
   // The largest object sent in one PUT. An object of up to two parts (16 MiB at the default
   // part size) always goes in one PUT, from the first upload on and under a bandwidth limit
   // too: a lost PUT then resends at most two parts' bytes, and a multipart upload would spend
@@ -119,7 +123,6 @@ export function createS3Target(opts: S3TargetOptions): Target {
     signal = job.signal,
     withCrc = true,
   ) {
-    const turn = probe && bandwidth.rate === null && len >= MEASURED_MIN_BYTES ? await probe.turn(len, signal) : undefined;
     const touch: { current?: () => void } = {};
     const range = bodies.forRange({
       path: job.localPath,
@@ -153,16 +156,20 @@ export function createS3Target(opts: S3TargetOptions): Target {
     } catch (e) {
       range.failed();
       throw e;
-    } finally {
-      turn?.();
     }
   }
 
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const digest = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
     if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
-    job.hold?.throwIfAborted(); // the question may have closed the gate (a metered link found)
-    const ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
+    const turn = await linkTurn(job.size, job.signal);
+    let ans: Awaited<ReturnType<typeof putRange>>;
+    try {
+      job.hold?.throwIfAborted(); // the question or the wait may have closed the gate (a metered link found)
+      ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
+    } finally {
+      turn();
+    }
     await settle(provePut(ans.headers, digest, job.key), job.key, job.size, job.signal);
     return { etag: stripQuotes(ans.headers.get("etag")) };
   }
@@ -187,7 +194,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
           const other = multipart ? whole : parts;
           if (other !== used) digests.dropQueued(job.localPath, job.size, other);
           const out = multipart
-            ? await putMultipart({ client, digests, putRange, partSlots, partSize: configuredPart, closeAfterXml, settle }, job)
+            ? await putMultipart({ client, digests, putRange, partSlots, linkTurn, partSize: configuredPart, closeAfterXml, settle }, job)
             : await putSingle(job);
           digests.forget(job.localPath);
           return out;
