@@ -13,7 +13,9 @@ import { createLinkRate } from "./link-rate.ts";
 export type FileSlice = (path: string, start: number, end: number) => Blob | undefined;
 
 /** Measured link rate above which whole slices are sent natively. */
-const FAST_BYTES_PER_S = 8 * 1024 * 1024;
+export const FAST_BYTES_PER_S = 8 * 1024 * 1024;
+/** Sends smaller than this are not measured: they show mostly round-trip time. */
+export const MEASURED_MIN_BYTES = 1024 * 1024;
 /** The longest a native body may take at its share of the link (the stall watchdog waits 60 s). */
 const NATIVE_MAX_SECONDS = 10;
 
@@ -48,7 +50,7 @@ export function createBodyChooser(fileSlice?: FileSlice) {
           ? fileSlice?.(o.path, o.start, o.start + o.len)
           : undefined;
       // Only unpaced sends say how fast the link is; small ones are mostly round-trip time.
-      const measured = o.bandwidth.rate === null && o.len >= 1024 * 1024;
+      const measured = o.bandwidth.rate === null && o.len >= MEASURED_MIN_BYTES;
       let send: ReturnType<typeof link.begin> | undefined;
       return {
         body() {

@@ -5,7 +5,7 @@
 // parts' CRC32s, or failing both, the object's size. An upload is created declaring CRC32, so
 // each part can carry its own; one created without (by an older version) is resumed without.
 import type { PartDigests } from "./part-digests.ts";
-import { sendMissingParts, type PartSlots, type PutRange } from "./s3-part-sender.ts";
+import { sendMissingParts, type LinkTurn, type PartSlots, type PutRange } from "./s3-part-sender.ts";
 import { xmlValue, stripQuotes, type S3Client } from "./s3-client.ts";
 import { listParts, partSizeFor } from "./s3-parts.ts";
 import { proveComplete, type Proof } from "./s3-proof.ts";
@@ -20,6 +20,8 @@ export interface MultipartDeps {
   putRange: PutRange;
   /** Part requests in flight across the target's objects. */
   partSlots: PartSlots;
+  /** See sendMissingParts. */
+  linkTurn?: LinkTurn;
   /** The configured part size; grown per object to stay under 10,000 parts. */
   partSize: number;
   /** Headers that end the connection after a small XML answer (see s3-target.ts). */
@@ -75,7 +77,7 @@ export async function putMultipart(deps: MultipartDeps, job: PutJob): Promise<{ 
 
   const upload = mp;
   const digestOf = (n: number) => digests.part(job.localPath, job.size, upload.partSize, n);
-  await sendMissingParts({ job, upload, done, putRange: deps.putRange, digestOf, withCrc, slots: deps.partSlots });
+  await sendMissingParts({ job, upload, done, putRange: deps.putRange, digestOf, withCrc, slots: deps.partSlots, linkTurn: deps.linkTurn });
 
   const parts = [...done.values()].sort((a, b) => a.number - b.number);
   // Parts sent by an earlier process are hashed again here (usually already, in the background).

@@ -79,6 +79,9 @@ export type PutRange = (
   withCrc?: boolean,
 ) => Promise<{ headers: Headers }>;
 
+/** Waits until a send of `len` bytes may start on the link (see link-probe.ts); call the result when it ended. */
+export type LinkTurn = (len: number, signal: AbortSignal) => Promise<() => void>;
+
 export async function sendMissingParts(o: {
   job: PutJob;
   upload: { uploadId: string; partSize: number };
@@ -91,6 +94,8 @@ export async function sendMissingParts(o: {
   withCrc: boolean;
   /** Part requests in flight across the target's objects. */
   slots: PartSlots;
+  /** Before a part starts; it is asked before the gate is looked at, so a hold during the wait starts no part. */
+  linkTurn?: LinkTurn;
 }): Promise<void> {
   const { job, upload, done } = o;
   const count = Math.ceil(job.size / upload.partSize);
@@ -118,16 +123,22 @@ export async function sendMissingParts(o: {
         preempted = true;
         break;
       }
-      // The question may have closed the gate (a metered link found): this part waits too.
-      if (job.hold?.aborted) break;
+      const turn = (await o.linkTurn?.(len, signal)) ?? (() => {});
+      // The question or the wait may have closed the gate (a metered link found): this part waits too.
+      if (job.hold?.aborted) {
+        turn();
+        break;
+      }
       if (cursor < missing.length) void o.digestOf(missing[cursor]!).catch(() => {});
       const query = { partNumber: String(n), uploadId: upload.uploadId };
       const sentNow = (sent: number) => {
         inFlight.set(n, sent);
         report();
       };
-      const release = await o.slots.take(signal);
-      const ans = await o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc).finally(release);
+      const ans = await o.slots
+        .take(signal)
+        .then((release) => o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc).finally(release))
+        .finally(turn);
       // A part proven only by "size" is confirmed with the whole object, after Complete.
       provePut(ans.headers, digest, `${job.key} part ${n}`);
       const part = { number: n, size: len, etag: stripQuotes(ans.headers.get("etag")), checksum: digest.md5.toString("base64") };

@@ -12,7 +12,8 @@ import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
 import { bytesStream } from "../body.ts";
 import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
-import { createBodyChooser, type FileSlice } from "../part-body.ts";
+import { createBodyChooser, FAST_BYTES_PER_S, MEASURED_MIN_BYTES, type FileSlice } from "../part-body.ts";
+import { createLinkProbe } from "../link-probe.ts";
 import { putMultipart } from "./s3-multipart.ts";
 import { createPartSlots } from "./s3-part-sender.ts";
 import { createS3Client, stripQuotes, type CredentialsProvider } from "./s3-client.ts";
@@ -61,6 +62,14 @@ export function createS3Target(opts: S3TargetOptions): Target {
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   const partSlots = createPartSlots();
+  // Until the link is measured, one send goes first and the others wait for its figure, so
+  // that they can go natively (link-probe.ts). Only where native bodies exist and nothing
+  // paces the sends: otherwise the figure would change nothing.
+  const probe = opts.fileSlice ? createLinkProbe({ rate: () => bodies.linkRate(), fastBytesPerSecond: FAST_BYTES_PER_S }) : undefined;
+  const noTurn = () => {};
+  /** Waits, where the link is not measured yet, for a send of `len` bytes to be the probe or to follow its figure; call the result when the send ended. */
+  const linkTurn = async (len: number, signal: AbortSignal) =>
+    probe && bandwidth.rate === null && len >= MEASURED_MIN_BYTES ? probe.turn(len, signal) : noTurn;
   // The largest object sent in one PUT. An object of up to two parts (16 MiB at the default
   // part size) always goes in one PUT, from the first upload on and under a bandwidth limit
   // too: a lost PUT then resends at most two parts' bytes, and a multipart upload would spend
@@ -153,8 +162,14 @@ export function createS3Target(opts: S3TargetOptions): Target {
   async function putSingle(job: PutJob): Promise<{ etag?: string }> {
     const digest = await digests.part(job.localPath, job.size, Math.max(job.size, 1), 1);
     if (job.mayContinue && !(await job.mayContinue())) throw new Preempted();
-    job.hold?.throwIfAborted(); // the question may have closed the gate (a metered link found)
-    const ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
+    const turn = await linkTurn(job.size, job.signal);
+    let ans: Awaited<ReturnType<typeof putRange>>;
+    try {
+      job.hold?.throwIfAborted(); // the question or the wait may have closed the gate (a metered link found)
+      ans = await putRange(job, 0, job.size, digest, undefined, (n) => job.onProgress(n));
+    } finally {
+      turn();
+    }
     await settle(provePut(ans.headers, digest, job.key), job.key, job.size, job.signal);
     return { etag: stripQuotes(ans.headers.get("etag")) };
   }
@@ -179,7 +194,7 @@ export function createS3Target(opts: S3TargetOptions): Target {
           const other = multipart ? whole : parts;
           if (other !== used) digests.dropQueued(job.localPath, job.size, other);
           const out = multipart
-            ? await putMultipart({ client, digests, putRange, partSlots, partSize: configuredPart, closeAfterXml, settle }, job)
+            ? await putMultipart({ client, digests, putRange, partSlots, linkTurn, partSize: configuredPart, closeAfterXml, settle }, job)
             : await putSingle(job);
           digests.forget(job.localPath);
           return out;

@@ -1,0 +1,91 @@
+// The S3 target's first sends on a link it has not measured, against s3rver through the fault
+// proxy: one whose gate closes while it waits for the first send's figure starts no request.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
+import type { PutJob } from "../../../src/uploader/target.ts";
+import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
+import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
+
+const MiB = 1024 * 1024;
+let s3: RunningS3rver;
+let proxy: FaultProxy;
+let dir: string;
+
+beforeAll(async () => {
+  s3 = await startS3rver(["bkt"]);
+  proxy = await startFaultProxy(s3.endpoint);
+  dir = mkdtempSync(join(tmpdir(), "ncd-probe-"));
+});
+afterAll(async () => {
+  await proxy.close();
+  await s3.stop();
+});
+
+function file(name: string, size: number) {
+  const path = join(dir, name);
+  const bytes = new Uint8Array(size);
+  for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
+  writeFileSync(path, bytes);
+  return path;
+}
+
+function job(name: string, size: number, extra: Partial<PutJob> = {}): PutJob {
+  const nothing = async () => {};
+  return {
+    key: `pre/${name}`,
+    localPath: file(name, size),
+    size,
+    sha256: "",
+    state: { status: "pending", bytesSent: 0, parts: [] },
+    resume: { saveMultipart: nothing, savePart: nothing, saveTusUrl: nothing, saveBytesSent: nothing, clearResume: nothing },
+    signal: new AbortController().signal,
+    onProgress: () => {},
+    ...extra,
+  };
+}
+
+describe("the first sends on a link not measured yet", () => {
+  test("a send whose gate closes while it waits for the first send's figure starts no request", async () => {
+    // Native bodies exist here, so the first send's figure matters and the second waits for it.
+    const t = createS3Target({
+      bucket: "bkt",
+      prefix: "pre",
+      endpoint: proxy.url,
+      region: "us-east-1",
+      pathStyle: true,
+      credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+      fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
+    });
+    // The first send crawls through the proxy (4 MiB/s), so it is still in flight while the
+    // second waits for its figure.
+    let arrived = () => {};
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    proxy.setFaults((req) => {
+      if (!req.url?.includes("first.bin")) return undefined;
+      arrived();
+      return { kind: "drip", bytesPerSecond: 4 * MiB };
+    });
+    const stopFirst = new AbortController();
+    const first = t.put(job("first.bin", 16 * MiB, { signal: stopFirst.signal }));
+    await firstArrived;
+
+    // The second asks to go on; its gate closes (an upload window ends) once it is waiting.
+    const hold = new AbortController();
+    const second = t.put(
+      job("second.bin", 2 * MiB, {
+        hold: hold.signal,
+        mayContinue: async () => {
+          setTimeout(() => hold.abort(new Error("window closed")), 0);
+          return true;
+        },
+      }),
+    );
+    await expect(second).rejects.toThrow("window closed");
+    stopFirst.abort(new Error("test over"));
+    await expect(first).rejects.toThrow("test over");
+    expect(proxy.requests.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual(["PUT /bkt/pre/first.bin"]);
+  });
+});
