@@ -235,7 +235,9 @@ const suite: BenchSuite = {
       const put = rateOf((r) => r.put);
       const dd = rateOf((r) => r.dd);
       const hashRate = rateOf((r) => r.sha256sum);
-      const lower = Math.min(dd, hashRate);
+      // The native SHA-256 rate the target names is the fastest native hasher here (openssl, with
+      // the CPU's SHA instructions, as the daemon's own hashing has): the stricter reading.
+      const lower = Math.min(dd, rateOf((r) => r.openssl));
       const range = (f: (r: FileRound) => { secs: number }) =>
         `${Math.min(...rounds.map((r) => bytes / f(r).secs / 1e6)).toFixed(0)}-${Math.max(...rounds.map((r) => bytes / f(r).secs / 1e6)).toFixed(0)}`;
       const fileRow = (label: string, f: (r: FileRound) => { secs: number; cpu: number }, vs: string) => [
@@ -250,7 +252,7 @@ const suite: BenchSuite = {
       return [
         `Daemon: \`launch --background --offline\`, recordings on the same disk as the baselines; one client over the Unix socket, each request waiting for its acknowledgement (fsync'ed segment + SQLite commit). Best of 2 runs each; of 3 for the baseline and the SDK runs, whose spread from run to run is the widest, in rounds that interleave them. Each daemon run starts after 50 untimed batches, so that it measures the steady state of a recording that goes on (after only 5, the figures were about a quarter lower); the baseline's best run of 3 is warm likewise.`,
         "",
-        `**Large file** (\`PUT /v1/recordings/:id/files/:name\`, ${FILE_MIB} MiB of random bytes, streamed from a page-cached file by Bun's fetch; 201 once fdatasync'ed, renamed and committed). ${FILE_ROUNDS} rounds, each running every line once on the same source; medians, with the range over the rounds. CPU is user + system per GiB: the commands' own, and for the PUT the daemon's threads from /proc (the client's is not counted). Target: the PUT ≥ 0.8× the lower of \`dd conv=fsync\` and \`sha256sum\`, the native SHA-256 rate the brief names.`,
+        `**Large file** (\`PUT /v1/recordings/:id/files/:name\`, ${FILE_MIB} MiB of random bytes, streamed from a page-cached file by Bun's fetch; 201 once fdatasync'ed, renamed and committed). ${FILE_ROUNDS} rounds, each running every line once on the same source; medians, with the range over the rounds. CPU is user + system per GiB: the commands' own, and for the PUT the daemon's threads from /proc (the client's is not counted). Target: the PUT ≥ 0.8× the lower of \`dd conv=fsync\` and the native SHA-256 rate, read as \`openssl dgst -sha256\` (which uses the CPU's SHA instructions, as the daemon's hashing does; coreutils' \`sha256sum\` here does not, and would make the target 3-4× easier).`,
         "",
         table(
           ["", "MB/s", "range", "CPU s/GiB", "PUT vs this"],
@@ -259,7 +261,7 @@ const suite: BenchSuite = {
             fileRow("dd bs=1M conv=fsync (page cache, then fsync)", (r) => r.dd, `${(put / dd).toFixed(2)}×`),
             fileRow("sha256sum (GNU coreutils, from page cache)", (r) => r.sha256sum, `${(put / hashRate).toFixed(2)}×`),
             fileRow("openssl dgst -sha256 (from page cache)", (r) => r.openssl, `${(put / rateOf((r) => r.openssl)).toFixed(2)}×`),
-            fileRow("daemon PUT", (r) => r.put, ratio(put, lower, 0.8) + " of the lower of dd and sha256sum"),
+            fileRow("daemon PUT", (r) => r.put, `${ratio(put, lower, 0.8)} of the lower of dd and openssl`),
           ],
         ),
         "",
