@@ -237,7 +237,10 @@ const suite: BenchSuite = {
       const hashRate = rateOf((r) => r.sha256sum);
       // The native SHA-256 rate the target names is the fastest native hasher here (openssl, with
       // the CPU's SHA instructions, as the daemon's own hashing has): the stricter reading.
-      const lower = Math.min(dd, rateOf((r) => r.openssl));
+      const lower = Math.min(
+        dd,
+        rateOf((r) => r.openssl),
+      );
       const range = (f: (r: FileRound) => { secs: number }) =>
         `${Math.min(...rounds.map((r) => bytes / f(r).secs / 1e6)).toFixed(0)}-${Math.max(...rounds.map((r) => bytes / f(r).secs / 1e6)).toFixed(0)}`;
       const fileRow = (label: string, f: (r: FileRound) => { secs: number; cpu: number }, vs: string) => [
