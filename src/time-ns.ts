@@ -113,5 +113,12 @@ export function setSecondsNs(view: DataView, at: number, seconds: number): void 
 
 /** secondsToNs of the JSON number text in b[start, end) (ASCII), read from the bytes as they lie. */
 export function secondsBytesToNs(b: Uint8Array, start: number, end: number): bigint | undefined {
-  return plainSecondsToNs((i) => b[i]!, start, end) ?? scaleDecimal(String.fromCharCode(...b.subarray(start, end)), 9);
+  bytes = b;
+  const ns = plainSecondsToNs(byteAt, start, end);
+  bytes = NO_BYTES;
+  return ns ?? scaleDecimal(String.fromCharCode(...b.subarray(start, end)), 9);
 }
+// One reader of the bytes being read, not a closure made per message.
+const NO_BYTES: Uint8Array = new Uint8Array();
+let bytes = NO_BYTES;
+const byteAt = (i: number) => bytes[i]!;
