@@ -46,6 +46,7 @@ interface TraceTotals {
   bytes: number;
   first: bigint;
   last: bigint;
+  decl: ChannelDecl;
 }
 
 /** A batch written and waiting for its group's syncs and commit. */
@@ -131,7 +132,8 @@ export function writeBatch(ctx: Ctx, g: GroupRecording, messages: IncomingMessag
   const result: AppendResult = { accepted: messages.length, traces: Object.create(null) as Record<string, number> }; // a trace may be named "__proto__"
   if (messages.length === 0) return result;
 
-  const held = messages.reduce((n, m) => n + m.data.byteLength + MESSAGE_OVERHEAD, 0);
+  let held = messages.length * MESSAGE_OVERHEAD;
+  for (const m of messages) held += m.data.byteLength;
   ctx.budget.ensure(held);
   ctx.budget.hold(held);
   try {
@@ -148,25 +150,25 @@ export function writeBatch(ctx: Ctx, g: GroupRecording, messages: IncomingMessag
     const perTrace = new Map<string, TraceTotals>();
     let logTime = BigInt(now) * 1_000_000n;
     if (logTime <= seg.lastLogTime) logTime = seg.lastLogTime + 1n;
-    // One declaration per trace and batch, not per message.
-    const decls = new Map<string, ChannelDecl>();
+    // One declaration per trace and batch, not per message, found with its totals in one lookup.
     const declOf = (t: TraceRow): ChannelDecl => ({
       topic: t.name,
       messageEncoding: t.encoding,
       schema: t.schema_name ? { name: t.schema_name, encoding: t.schema_encoding ?? "", data: t.schema ?? new Uint8Array() } : undefined,
     });
-    const planned: PlannedMessage[] = messages.map((m) => {
-      let decl = decls.get(m.trace);
-      if (decl === undefined) decls.set(m.trace, (decl = declOf(known.get(m.trace)!)));
+    const planned: PlannedMessage[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const ns = m.publishTimeNs;
       let p = perTrace.get(m.trace);
-      if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: m.publishTimeNs, last: m.publishTimeNs }));
+      if (!p) perTrace.set(m.trace, (p = { count: 0, bytes: 0, first: ns, last: ns, decl: declOf(known.get(m.trace)!) }));
       p.count++;
       p.bytes += m.data.byteLength;
-      if (m.publishTimeNs < p.first) p.first = m.publishTimeNs;
-      if (m.publishTimeNs > p.last) p.last = m.publishTimeNs;
+      if (ns < p.first) p.first = ns;
+      if (ns > p.last) p.last = ns;
       // Strictly increasing log times keep arrival order for readers that sort by log time.
-      return { decl, logTime: logTime++, publishTime: m.publishTimeNs, data: m.data };
-    });
+      planned[i] = { decl: p.decl, channelId: -1, logTime: logTime++, publishTime: ns, data: m.data };
+    }
     const written = writePieces(ctx, id, seg, planned);
     written.last.lastLogTime = logTime - 1n;
     g.written++;

@@ -8,7 +8,6 @@ import type { IncomingMessage } from "./parse-ndjson.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_SECONDS = "18446744073.709551615";
-const ALLOWED = new Set(["trace", "timestamp", "timestamp_ns", "data"]);
 
 export function bad(line: number, what: string): ValidationError {
   return new ValidationError(`NDJSON line ${line}: ${what}.`, `line ${line}`);
@@ -60,7 +59,9 @@ export function createLineReader(b: Uint8Array): LineReader {
       throw bad(line, 'expected a JSON object {"trace", "timestamp" or "timestamp_ns", "data"}');
     const rec = obj as Record<string, unknown>;
     for (const key in rec) {
-      if (!ALLOWED.has(key)) throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);
+      // Compared one by one: quicker than a Set for four names, on every line.
+      if (key !== "trace" && key !== "timestamp" && key !== "data" && key !== "timestamp_ns")
+        throw bad(line, `unknown field "${key}" (allowed: trace, timestamp, timestamp_ns, data)`);
     }
     if (!("trace" in rec)) throw bad(line, 'missing "trace"');
     if (typeof rec.trace !== "string" || !goodTraces.has(rec.trace)) {

@@ -2,8 +2,8 @@
 // the segment, and the state the segment has once they are durable. Nothing here touches the
 // file or the writer's state: the writer (segment-writer.ts) writes and fdatasyncs the bytes,
 // and only then applies the batch, so a batch that fails leaves no trace.
-import type { McapChunkBuilder, McapRecordBuilder, McapTypes } from "@mcap/core";
-import { writeChunkGroup } from "./mcap-records.ts";
+import type { McapTypes } from "@mcap/core";
+import type { ByteBuffer, ChunkRecords } from "./chunk-records.ts";
 import type { Compress, SegmentMessage, SegmentState } from "./segment-state.ts";
 
 /** The state fields a batch changes, computed from a copy of them. */
@@ -18,15 +18,15 @@ export interface EncodedBatch {
 }
 
 /**
- * Encodes `messages` into `rb` (reset first) as chunk groups placed at `s.position`, a chunk
+ * Encodes `messages` into `out` (reset first) as chunk groups placed at `s.position`, a chunk
  * ending once it holds `chunkBytes`. Channels (and their schemas) not yet written to this
  * file go into the chunk before their first message.
  */
 export function encodeBatch(
   s: SegmentState,
   messages: SegmentMessage[],
-  rb: McapRecordBuilder,
-  chunk: McapChunkBuilder,
+  out: ByteBuffer,
+  chunk: ChunkRecords,
   compress: Compress,
   chunkBytes: number,
 ): EncodedBatch {
@@ -34,7 +34,7 @@ export function encodeBatch(
   const sequences = new Map(s.sequences);
   const counts = new Map(s.channelMessageCounts);
   const newIndexes: McapTypes.ChunkIndex[] = [];
-  rb.reset();
+  out.reset();
   chunk.reset();
   let start = s.messageStartTime;
   let end = s.messageEndTime;
@@ -42,28 +42,32 @@ export function encodeBatch(
 
   const flush = () => {
     if (chunk.numMessages === 0) return;
-    newIndexes.push(writeChunkGroup(rb, chunk, s.position, compress));
+    newIndexes.push(chunk.writeGroup(out, s.position, compress));
     chunk.reset();
   };
 
+  // Messages per channel in this batch, as numbers: added to the (bigint) counts once per channel.
+  const added = new Map<number, number>();
   for (const m of messages) {
-    if (!written.has(m.channelId)) {
-      const ch = s.channels.get(m.channelId);
-      if (!ch) throw new Error(`unknown channel ${m.channelId}`);
+    const id = m.channelId;
+    if (!written.has(id)) {
+      const ch = s.channels.get(id);
+      if (!ch) throw new Error(`unknown channel ${id}`);
       if (ch.schemaId !== 0) chunk.addSchema(s.schemas.get(ch.schemaId)!);
       chunk.addChannel(ch);
-      written.add(m.channelId);
+      written.add(id);
     }
-    const sequence = (sequences.get(m.channelId) ?? 0) + 1;
-    sequences.set(m.channelId, sequence);
-    chunk.addMessage({ channelId: m.channelId, sequence, logTime: m.logTime, publishTime: m.publishTime, data: m.data });
+    const sequence = (sequences.get(id) ?? 0) + 1;
+    sequences.set(id, sequence);
+    chunk.addMessage(id, sequence, m.logTime, m.publishTime, m.data);
     if (count === 0 || m.logTime < start) start = m.logTime;
     if (count === 0 || m.logTime > end) end = m.logTime;
     count++;
-    counts.set(m.channelId, (counts.get(m.channelId) ?? 0n) + 1n);
+    added.set(id, (added.get(id) ?? 0) + 1);
     if (chunk.byteLength >= chunkBytes) flush();
   }
   flush();
+  for (const [id, n] of added) counts.set(id, (counts.get(id) ?? 0n) + BigInt(n));
   return { written, sequences, counts, newIndexes, start, end, count };
 }
 

@@ -3,8 +3,8 @@
  *
  * Why not McapWriter: it ends a chunk only when the chunk outgrows `chunkSize`, and offers no
  * way to end one at a batch boundary; a batch acknowledged while still buffered in its chunk
- * would be lost by kill -9. So this writer uses @mcap/core's own record and chunk builders
- * (McapRecordBuilder, McapChunkBuilder) and does what McapWriter does, with one difference:
+ * would be lost by kill -9. So this writer writes the records McapWriter would (the chunks
+ * through chunk-records.ts, the rest with @mcap/core's McapRecordBuilder), with one difference:
  * `writeBatch` ends the chunk(s), writes them and their message indexes, and fdatasyncs before
  * it returns. The file is thus always "magic, header, complete chunk groups, maybe a torn
  * tail", which segment-scan.ts can cut back and close after a crash. `close` writes DataEnd,
@@ -28,9 +28,10 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
-import { McapChunkBuilder, McapRecordBuilder } from "@mcap/core";
+import { McapRecordBuilder } from "@mcap/core";
 import { fsyncDir, writeAllSync, writevAllSync } from "../disk/durable-fs.ts";
 import { openExistingNoFollow } from "../disk/safe-paths.ts";
+import { ByteBuffer, ChunkRecords } from "./chunk-records.ts";
 import { batchEndRecord, chunkIndexRecordBytes, closingBytesOf, writePreamble, writeSummaryAndFooter, type BatchEnd } from "./mcap-records.ts";
 import { applyBatch, encodeBatch, type EncodedBatch } from "./segment-batch.ts";
 import { emptyState, type ChannelDecl, type Compress, type SegmentMessage, type SegmentState } from "./segment-state.ts";
@@ -89,9 +90,9 @@ export class SegmentWriter {
   private mustCut = false;
   /** A batch-end record whose write failed after its commit, at this offset: written before anything else. */
   private owed?: { at: number; bytes: Uint8Array };
-  // Kept from batch to batch: new builders start small and grow by half again, about a dozen
-  // reallocations and copies for every acknowledged batch.
-  private builders?: { rb: McapRecordBuilder; chunk: McapChunkBuilder };
+  // Kept from batch to batch: new buffers start small and grow, a reallocation and a copy at
+  // every step, for every acknowledged batch.
+  private builders?: { out: ByteBuffer; chunk: ChunkRecords };
   /** Bytes of the chunk indexes the summary will hold (kept as chunks are added, not summed per batch). */
   private chunkIndexBytes: number;
   /** fdatasyncs running on the descriptor: a release meanwhile waits for them. */
@@ -246,18 +247,18 @@ export class SegmentWriter {
     if (this.closed) throw new Error(`segment ${this.path} is closed`);
     this.settle();
     const s = this.state;
-    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
-    const batch = encodeBatch(s, messages, rb, chunk, this.compress, this.chunkBytes);
+    const { out, chunk } = this.buildersFor();
+    const batch = encodeBatch(s, messages, out, chunk, this.compress, this.chunkBytes);
     const end = batchEndRecord({ messages: messages.length, back: begun?.back ?? 0, start: begun?.start ?? s.position });
     try {
-      writeAllSync(this.fd, rb.buffer, s.position);
+      writeAllSync(this.fd, out.written, s.position);
       fdatasyncSync(this.fd);
     } catch (err) {
       this.undo();
       throw err;
     }
-    const added = rb.length + end.byteLength;
-    const bytes = { length: rb.length, dataCrc: crc32(rb.buffer, s.dataCrc) };
+    const added = out.length + end.byteLength;
+    const bytes = { length: out.length, dataCrc: crc32(out.written, s.dataCrc) };
     return { written: { added, size: s.position + added, messageCount: batch.count }, batch, bytes, end };
   }
 
@@ -284,20 +285,20 @@ export class SegmentWriter {
       count: s.messageCount,
       chunkIndexBytes: this.chunkIndexBytes,
     };
-    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
-    const batch = encodeBatch(s, messages, rb, chunk, this.compress, this.chunkBytes);
+    const { out, chunk } = this.buildersFor();
+    const batch = encodeBatch(s, messages, out, chunk, this.compress, this.chunkBytes);
     const end = batchEndRecord({ messages: messages.length, back: begun?.back ?? 0, start: begun?.start ?? s.position });
     try {
       // One pwritev: the batch-end record in an iovec of its own, where the fsync audit sees it.
-      if (endWithBytes) writevAllSync(this.fd, [rb.buffer, end], s.position);
-      else writeAllSync(this.fd, rb.buffer, s.position);
+      if (endWithBytes) writevAllSync(this.fd, [out.written, end], s.position);
+      else writeAllSync(this.fd, out.written, s.position);
     } catch (err) {
       this.rollback(mark);
       throw err;
     }
     for (const c of batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
-    const length = rb.length;
-    applyBatch(s, batch, { length, dataCrc: crc32(rb.buffer, s.dataCrc) });
+    const length = out.length;
+    applyBatch(s, batch, { length, dataCrc: crc32(out.written, s.dataCrc) });
     if (length > KEEP_BUILDERS_UP_TO) this.builders = undefined;
     if (endWithBytes) {
       s.position += end.byteLength;
@@ -305,6 +306,11 @@ export class SegmentWriter {
     }
     const added = length + end.byteLength;
     return { mark, written: { added, size: mark.position + added, messageCount: batch.count }, end: endWithBytes ? undefined : end };
+  }
+
+  /** The batch buffers, kept from batch to batch (dropped after a large one). */
+  private buildersFor(): { out: ByteBuffer; chunk: ChunkRecords } {
+    return (this.builders ??= { out: new ByteBuffer(), chunk: new ChunkRecords() });
   }
 
   /** fdatasync on the runtime's thread pool: the JavaScript thread goes on meanwhile. */
@@ -357,10 +363,10 @@ export class SegmentWriter {
    * Nothing is written and nothing counts.
    */
   measure(messages: SegmentMessage[]): number {
-    const { rb, chunk } = (this.builders ??= { rb: new McapRecordBuilder(), chunk: new McapChunkBuilder({ useMessageIndex: true }) });
-    const batch = encodeBatch(this.state, messages, rb, chunk, this.compress, this.chunkBytes);
-    const bytes = batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), rb.length);
-    if (rb.length > KEEP_BUILDERS_UP_TO) this.builders = undefined; // as after a large batch
+    const { out, chunk } = this.buildersFor();
+    const batch = encodeBatch(this.state, messages, out, chunk, this.compress, this.chunkBytes);
+    const bytes = batch.newIndexes.reduce((n, c) => n + chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression), out.length);
+    if (out.length > KEEP_BUILDERS_UP_TO) this.builders = undefined; // as after a large batch
     return bytes;
   }
 

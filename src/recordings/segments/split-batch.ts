@@ -22,11 +22,9 @@ import type { ChannelDecl, SegmentMessage } from "./segment-state.ts";
 import type { Appended, SegmentWriter } from "./segment-writer.ts";
 import { createSegmentFile, discardQuietly, insertSegmentRow, sealSegment } from "./segments.ts";
 
-export interface PlannedMessage {
+/** A message of a batch; its channel id is set for the segment its piece goes into (asSegmentMessages). */
+export interface PlannedMessage extends SegmentMessage {
   decl: ChannelDecl;
-  logTime: bigint;
-  publishTime: bigint;
-  data: Uint8Array;
 }
 
 interface Piece {
@@ -90,12 +88,20 @@ function fittingUncompressed(writer: SegmentWriter, maxBytes: number, messages: 
   return i - from;
 }
 
-/** The messages from `from` on, `n` of them, as the writer's messages (their channels registered). */
+/**
+ * The messages from `from` on, `n` of them, as the writer's messages (their channels registered):
+ * the same objects, their channel ids set for this writer, rather than a copy of each.
+ */
 function asSegmentMessages(writer: SegmentWriter, messages: PlannedMessage[], from: number, n: number): SegmentMessage[] {
   // One lookup per trace, not per message: the writer finds a channel by scanning.
   const ids = new Map<string, number>();
-  const idOf = (decl: ChannelDecl) => ids.get(decl.topic) ?? (ids.set(decl.topic, writer.channelFor(decl)), ids.get(decl.topic)!);
-  return messages.slice(from, from + n).map((m) => ({ channelId: idOf(m.decl), logTime: m.logTime, publishTime: m.publishTime, data: m.data }));
+  for (let i = from; i < from + n; i++) {
+    const m = messages[i]!;
+    let id = ids.get(m.decl.topic);
+    if (id === undefined) ids.set(m.decl.topic, (id = writer.channelFor(m.decl)));
+    m.channelId = id;
+  }
+  return from === 0 && n === messages.length ? messages : messages.slice(from, from + n);
 }
 
 /**
