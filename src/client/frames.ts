@@ -7,7 +7,7 @@ import { setSecondsNs } from "../time-ns.ts";
 const encoder = new TextEncoder();
 
 /** Bytes one frame takes on the wire. */
-export const frameSize = (traceBytes: number, payloadBytes: number) => 14 + traceBytes + payloadBytes;
+const frameSize = (traceBytes: number, payloadBytes: number) => 14 + traceBytes + payloadBytes;
 
 export function encodeFrames(frames: Frame[]): Uint8Array {
   // A batch names a few traces many times over: each is encoded once.
