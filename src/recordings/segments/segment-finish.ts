@@ -61,6 +61,11 @@ export function trackSegmentJob(ctx: Ctx, recordingId: string, work: () => Promi
   ctx.cleanups.add(job);
 }
 
+/** Whether the segment's rewrite will rename a new file over it (not when it is only hashed). */
+export function willRewrite(ctx: Ctx, chunkSizes: number[]): boolean {
+  return !alreadyFull(chunkSizes, ctx.limits.chunkSizeBytes);
+}
+
 export function startCompaction(ctx: Ctx, recordingId: string, seq: number, chunkSizes?: number[]): void {
   if (ctx.closing) return; // shutdown: the next start resumes it
   ctx.emit("segment.compacting", { recording_id: recordingId, seq, name: segmentName(seq) });

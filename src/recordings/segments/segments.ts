@@ -8,7 +8,7 @@ import { recordings, segments } from "../../store/schema.ts";
 import type { Ctx, OpenSegment } from "../context.ts";
 import { ensureDirDurable } from "../disk/durable-fs.ts";
 import { identityMetadata, identityOf } from "../identity.ts";
-import { startCompaction, trackSegmentJob } from "./segment-finish.ts";
+import { startCompaction, trackSegmentJob, willRewrite } from "./segment-finish.ts";
 import { sqlInt64 } from "../sql-int64.ts";
 import { recordingDir, relPath, segmentName } from "../disk/layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
@@ -222,9 +222,14 @@ export function sealInBackground(ctx: Ctx, recordingId: string, open: OpenSegmen
     writer.closeOffThread().then(
       (bytes) => {
         if (ctx.abandoned || ctx.store.raw("SELECT 1 FROM recordings WHERE id = ? AND state != 'cancelled'", [recordingId]).length === 0) return;
-        // Not durable on its own: a power cut that loses it leaves the row open, and start-up
-        // repair closes the (complete) file again; the rewrite's commit carries it along.
-        markSegmentClosed(ctx, recordingId, seq, bytes, bytes - before, writer.messageCount, writer.timeRange, writer.chunkSizes, { durable: false });
+        // A segment that is only hashed, not rewritten, keeps its file as closed: a power cut
+        // that loses this commit leaves its row open, and start-up repair closes the complete
+        // file again (as after any commit the database lost), so the commit need not be fsync'ed
+        // on the JavaScript thread. One that is rewritten must be recorded closed before the
+        // rewrite renames a new file over it.
+        const chunkSizes = writer.chunkSizes;
+        const durable = willRewrite(ctx, chunkSizes);
+        markSegmentClosed(ctx, recordingId, seq, bytes, bytes - before, writer.messageCount, writer.timeRange, chunkSizes, { durable });
       },
       (err) => {
         if (!ctx.abandoned) ctx.log.warn(`Could not close full segment ${seq} of ${recordingId} (the next start closes it): ${(err as Error).message}`);
