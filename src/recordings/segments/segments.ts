@@ -110,7 +110,7 @@ class PreparedSegment {
 }
 
 /** Where a segment's file is prepared before it is renamed into place (repair/orphans.ts removes one left by a crash). */
-export const preparedName = (seq: number) => `.${segmentName(seq).slice("segments/".length)}.next`;
+const preparedName = (seq: number) => `.${segmentName(seq).slice("segments/".length)}.next`;
 
 /**
  * Starts making the next segment's file when the open one is about to fill: with room left for
@@ -201,7 +201,7 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
 }
 
 /** Finishes one segment of the recording (summary + footer, fsync), records it closed and starts its rewrite. */
-export function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
+function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
   const before = open.writer.size;
   const bytes = open.writer.close();
   markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange, open.writer.chunkSizes);
