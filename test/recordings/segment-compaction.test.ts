@@ -70,6 +70,32 @@ test("a segment written as one chunk of at most chunk_size is kept as it is, onl
   expect((await readIndexed(pathOf(two.id))).map((m) => m.publishTime)).toEqual([0n, 1n]);
 });
 
+test("a segment written in batches of a full chunk or more is kept as it is, only hashed; smaller batches' chunks are rewritten", async () => {
+  fx = makeFixture({ chunkSizeBytes: 64 * 1024 });
+  const big = fx.recs.create();
+  const small = fx.recs.create();
+  const sent: Uint8Array[] = [];
+  // Batches of 70 KiB of random bytes: each its own chunk, a full one.
+  for (let b = 0; b < 4; b++) {
+    const payloads = Array.from({ length: 70 }, () => crypto.getRandomValues(new Uint8Array(1024)));
+    sent.push(...payloads);
+    await fx.recs.appendFrames(big.id, frames(b * 70, payloads));
+    await fx.recs.appendFrames(small.id, frames(b * 20, payloads.slice(0, 20)));
+  }
+  const pathOf = (id: string) => join(fx!.root, id, "segments/000001.mcap");
+  const inodeBefore = { big: statSync(pathOf(big.id)).ino, small: statSync(pathOf(small.id)).ino };
+  await fx.recs.stop(big.id);
+  await fx.recs.stop(small.id);
+  expect(statSync(pathOf(big.id)).ino).toBe(inodeBefore.big);
+  expect(statSync(pathOf(small.id)).ino).not.toBe(inodeBefore.small);
+  expect(chunkCompressions(pathOf(big.id)).length).toBe(4);
+  expect(chunkCompressions(pathOf(small.id)).length).toBeLessThan(4);
+  const seg = fx.recs.get(big.id).segments[0]!;
+  expect(seg.sha256).toBe(sha(pathOf(big.id)));
+  expect(seg.bytes).toBe(readFileSync(pathOf(big.id)).byteLength);
+  expect((await readIndexed(pathOf(big.id))).map((m) => m.data)).toEqual(sent);
+});
+
 /** The compression of each chunk of an MCAP file, in file order. */
 function chunkCompressions(path: string): string[] {
   const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: { zstd: (b) => runtime.zstdDecompress(b) } });

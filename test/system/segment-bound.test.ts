@@ -3,7 +3,7 @@
 // stays atomic: kill -9 while the pieces of a split batch are being written leaves all of the
 // batch or none of it, and the store's counts agree with the files.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, rmSync, statSync, watch } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 import { fillInodes, mountTmpfs, unmountAll } from "../support/tmpfs.ts";
 import {
@@ -68,9 +68,12 @@ describe("segments bounded by segment_max_bytes", () => {
     expect(r.body.accepted).toBe(lines.length);
     const largest = Math.max(...sizes) + MESSAGE_OVERHEAD;
 
-    // Sizes as closed, before any rewrite: the rows record them.
-    const open = (await call(d.socket, "GET", `/v1/recordings/${id}`)).body;
-    const closed = open.segments.filter((s: { state: string }) => s.state !== "open");
+    // Sizes as closed: the rows record them. The full segments close after the acknowledgement
+    // (their summaries are fsync'ed off the request thread): all but the last, once that is done.
+    const closedOf = async () =>
+      ((await call(d.socket, "GET", `/v1/recordings/${id}`)).body.segments as { state: string; bytes: number }[]).filter((s) => s.state !== "open");
+    await waitFor("the full segments closed", async () => (await closedOf()).length >= 8);
+    const closed = await closedOf();
     expect(closed.length).toBeGreaterThanOrEqual(8); // the letters compress to about 5/8
     for (const s of closed) expect(s.bytes).toBeLessThanOrEqual(BOUND + largest);
 
@@ -137,6 +140,48 @@ describe("segments bounded by segment_max_bytes", () => {
     }
     console.log(`split batch after kill -9: ${outcomes.join(", ")}`);
     await stopDaemon(d);
+  });
+
+  test("kill -9 while the next segment's file is prepared ahead loses nothing: the next start removes the file and numbers on without a gap", async () => {
+    const bound = 256 * 1024;
+    let d = await startDaemon({ args: ["--segment-max-bytes", "256kb"] });
+    const id = await createRecording(d.socket, { name: "prepared ahead" });
+    const dir = join(d.store, id, "segments");
+    const prepared = () => (existsSync(dir) ? readdirSync(dir).filter((f) => /^\.\d+\.mcap\.next$/.test(f)) : []);
+    // ~40 KiB batches of letters that do not compress: the open segment nears its bound within a few.
+    const batchOf = (b: number) =>
+      Array.from({ length: 40 }, (_, k) => ({ trace: "/p", timestamp_ns: String(k), data: { b, k, pad: noise(1000, b * 1000 + k) } }));
+    // It is made once the open segment has room for fewer than two more batches like the last:
+    // send until then, and wait for the file (made off the request thread, after the acknowledgement).
+    let sent = 0;
+    let bytes = 0;
+    for (let due = false; !due; sent++) {
+      expect(sent).toBeLessThan(20);
+      expect((await postNdjson(d.socket, id, batchOf(sent))).status).toBe(200);
+      const segments = (await call(d.socket, "GET", `/v1/recordings/${id}`)).body.segments as { bytes: number }[];
+      expect(segments.length).toBe(1);
+      const now = segments[0]!.bytes;
+      due = now + 2 * (now - bytes) >= bound;
+      bytes = now;
+    }
+    await waitFor("the next segment's file prepared ahead", () => prepared().length > 0);
+    expect(prepared()).toEqual([".000002.mcap.next"]);
+    await kill9(d.pid);
+    d = await restart(d);
+    expect(prepared()).toEqual([]);
+    const detail = (await call(d.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail.message_count).toBe(sent * 40);
+    expect(detail.segments.map((s: { seq: number }) => s.seq)).toEqual([1]);
+    // Writes go on: the next segments are numbered on from 2, and every acknowledged message is there.
+    for (let b = sent; b < sent + 12; b++) expect((await postNdjson(d.socket, id, batchOf(b))).status).toBe(200);
+    await stopDaemon(d);
+    const files = segmentFiles(d.store, id);
+    expect(files.map((f) => f.slice(-11))).toEqual(files.map((_, i) => `${String(i + 1).padStart(6, "0")}.mcap`));
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(statSync(f).size).toBeLessThanOrEqual(bound + 1100 + MESSAGE_OVERHEAD);
+    expect(prepared()).toEqual([]);
+    const got = readRecording(d.store, id).map((m) => JSON.parse(text(m.data)) as { b: number; k: number });
+    expect(got.map((m) => `${m.b}.${m.k}`)).toEqual(Array.from({ length: (sent + 12) * 40 }, (_, i) => `${Math.floor(i / 40)}.${i % 40}`));
   });
 
   test("a split batch acknowledged before kill -9 is all there after a restart whose state database lost its write-ahead log", async () => {

@@ -16,6 +16,9 @@
 //    batch-end record, the WAL or db file fsync'ed after its last write; the commit starts only
 //    after the data's fsync (counts never run ahead of bytes);
 //  - each of these completes (syscall end) before the acknowledgement's write starts.
+// The close of a full segment (its summary, which begins with a DataEnd record, and the fsync
+// after it) runs in the background after the acknowledgement of the batch that filled it: it
+// belongs to no acknowledgement, and a later one neither waits for it nor counts it as its data.
 // Threads interleave in the log ("<unfinished ...>" / "<... resumed>"); a call spans from its
 // entry time to entry time + its duration (-T).
 import { BATCH_END_BYTES } from "../../src/recordings/segments/mcap-records.ts";
@@ -116,6 +119,11 @@ function isBatchEnd(c: Syscall): boolean {
   return c.ret === String(BATCH_END_BYTES) && /^-?\d+<[^>]*>, "(?:\\213|\\x8b)/.test(c.args);
 }
 
+/** A segment's summary (from its DataEnd record on), written when the segment closes. */
+function isSummary(c: Syscall): boolean {
+  return /^-?\d+<[^>]*>, "(?:\\0?17(?![0-7])|\\x0f)/.test(c.args);
+}
+
 /** A write whose last iovec is one batch-end record: a whole batch and its record, made durable together. */
 function carriesBatchEnd(c: Syscall): boolean {
   return new RegExp(`\\{iov_base="(?:\\\\213|\\\\x8b)(?:[^"\\\\]|\\\\.)*", iov_len=${BATCH_END_BYTES}\\}\\]`).test(c.args);
@@ -130,6 +138,10 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
   const acks: Ack[] = [];
   const violations: string[] = [];
   let windowStart = -Infinity;
+  /** Segment files by when their summary was written: an fsync after it is their close's. */
+  const closedAt = new Map<string, number>();
+  for (const c of calls)
+    if (WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath) && isSummary(c) && !closedAt.has(c.fdPath)) closedAt.set(c.fdPath, c.start);
   for (const res of responses) {
     const status = Number(/"HTTP\/1\.1 (\d{3})/.exec(res.args)![1]);
     const kind =
@@ -149,7 +161,8 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
     const beforeAck = (c: Syscall) => c.end <= res.start;
     const syncedAfter = (path: string, after: number) => inWindow.find((c) => SYNCS.has(c.name) && c.fdPath === path && c.start >= after && beforeAck(c));
     // Anything that began before the ack but ends after it is not "before" the ack.
-    const straddles = calls.filter((c) => c.start >= from && c.start < res.start && c.end > res.start && SYNCS.has(c.name));
+    const closeSync = (c: Syscall) => c.name === "fsync" && closedAt.has(c.fdPath ?? "") && closedAt.get(c.fdPath!)! <= c.start;
+    const straddles = calls.filter((c) => c.start >= from && c.start < res.start && c.end > res.start && SYNCS.has(c.name) && !closeSync(c));
     for (const s of straddles) violations.push(`${label}: ${s.name} of ${s.fdPath} (line ${s.line}) was still running when the acknowledgement was written`);
 
     let dataDurableAt: number | undefined;
@@ -162,7 +175,7 @@ export function auditAcks(calls: Syscall[], socket: string): AuditResult {
         const committed = inWindow.some((c) => SYNCS.has(c.name) && c.fdPath && DB.test(c.fdPath) && c.end <= e.start);
         if (!committed) violations.push(`${label}: a batch-end record was written (line ${e.line}) before the database commit`);
       }
-      const segWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath) && !isBatchEnd(c));
+      const segWrites = inWindow.filter((c) => WRITES.has(c.name) && c.fdPath && SEGMENT.test(c.fdPath) && !isBatchEnd(c) && !isSummary(c));
       const last = segWrites.at(-1);
       if (!last) {
         violations.push(`${label}: no write to a segment file before the acknowledgement`);

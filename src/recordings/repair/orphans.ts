@@ -19,6 +19,9 @@ import { isAgeFile, SEALED_SUFFIX } from "../seal/seal-object.ts";
 import { removeSealNote } from "../disk/seal-note.ts";
 import { adoptSealedFile, adoptSealedSegment, seqOfSealedSegment } from "./sealed-orphans.ts";
 
+/** A segment file prepared ahead (segments.ts `preparedName`). */
+const PREPARED = /^\.\d{6,}\.mcap\.next$/;
+
 /** Adopts the recording's orphan segments and files, and removes its partial incoming files. */
 export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): void {
   const { store } = ctx;
@@ -34,6 +37,12 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
       // above is sealed again, and this older ciphertext gives way to it.
       maxSeq = Math.max(maxSeq, sealedSeq);
       if (!knownSeqs.has(sealedSeq) && adoptSealedSegment(ctx, id, sealedSeq, segmentName(sealedSeq), join(segDir, f), report)) knownSeqs.add(sealedSeq);
+      continue;
+    }
+    if (PREPARED.test(f)) {
+      // A next segment's file made ahead and never put in place (segments.ts): no batch is in it.
+      unlinkSync(join(segDir, f));
+      ctx.log.info(`Removed ${relPath(id, `segments/${f}`)}: a segment file prepared ahead and never used.`);
       continue;
     }
     const seq = seqOfSegment(f);

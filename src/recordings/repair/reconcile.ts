@@ -77,6 +77,9 @@ function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
 export function retryRepairs(ctx: Ctx, only?: string): void {
   for (const id of only ? [only] : [...ctx.unrepaired]) {
     if (!ctx.unrepaired.has(id)) continue;
+    // A full segment being closed in the background has an open row and no writer in ctx.open:
+    // its repair waits until that close (and the rewrite it starts) has ended.
+    if (ctx.compacting.has(id)) continue;
     const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
     try {
       repairRecording(ctx, id, report);

@@ -25,7 +25,22 @@
  * The descriptor is released when the segment goes idle (`release`), and opened again by the
  * next write, so open recordings are not bounded by the process's file limit.
  */
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import {
+  close,
+  closeSync,
+  constants,
+  fdatasync,
+  fdatasyncSync,
+  fsync,
+  fsyncSync,
+  ftruncate,
+  ftruncateSync,
+  open,
+  openSync,
+  renameSync,
+  unlinkSync,
+  write,
+} from "node:fs";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import { McapRecordBuilder } from "@mcap/core";
@@ -99,8 +114,13 @@ export class SegmentWriter {
   private syncing = 0;
   private releaseOwed = false;
 
+  /** Set when the file was renamed into place (`moveTo`): its folder is fsync'ed with the next `syncData`. */
+  private dirSyncOwed = false;
+  /** The file prepared for the segment after this one (segments.ts), discarded if this one closes without using it. */
+  next?: { discard(): void };
+
   private constructor(
-    readonly path: string,
+    private pathNow: string,
     private fdOrUndefined: number | undefined,
     private readonly state: SegmentState,
     private readonly compress: Compress,
@@ -116,10 +136,7 @@ export class SegmentWriter {
    */
   static create(path: string, compress: Compress, chunkBytes = 4 << 20, identity?: Map<string, string>): SegmentWriter {
     const fd = openSync(path, "wx", 0o600);
-    const rb = new McapRecordBuilder();
-    const state = emptyState(0);
-    writePreamble(rb, state, identity);
-    const bytes = concat(rb.buffer, batchEndRecord({ messages: 0, back: 0, start: 0 }));
+    const { state, bytes } = preamble(identity);
     try {
       writeAllSync(fd, bytes, 0);
       fdatasyncSync(fd);
@@ -130,9 +147,48 @@ export class SegmentWriter {
       unlinkSync(path);
       throw err;
     }
-    state.position = bytes.byteLength;
-    state.dataCrc = crc32(bytes);
     return new SegmentWriter(path, fd, state, compress, chunkBytes);
+  }
+
+  /**
+   * `create` on the runtime's thread pool, for a segment that will be needed soon, under a
+   * name no reader takes for a segment (`path`): the file (O_EXCL, 0600) and its header, with
+   * nothing synced. `moveTo` puts it in place when it is needed; the fdatasync of its first
+   * batch then makes the header durable, and the same `syncData` fsyncs its folder.
+   */
+  static async createOffThread(path: string, compress: Compress, chunkBytes = 4 << 20, identity?: Map<string, string>): Promise<SegmentWriter> {
+    const { state, bytes } = preamble(identity);
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const fd = await new Promise<number>((resolve, reject) => open(path, flags, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    try {
+      await writeAllOffThread(fd, bytes, 0);
+    } catch (err) {
+      closeSync(fd);
+      unlinkSync(path);
+      throw err;
+    }
+    return new SegmentWriter(path, fd, state, compress, chunkBytes);
+  }
+
+  /**
+   * Renames a file made by `createOffThread` to `path` (in the same folder), where it becomes
+   * the segment. Until its batch's `syncData` (which fsyncs the folder as well) nothing of it
+   * counts: a crash before that leaves a file without a row, removed at start (repair/orphans.ts).
+   */
+  moveTo(path: string): void {
+    renameSync(this.pathNow, path);
+    this.pathNow = path;
+    this.dirSyncOwed = true;
+  }
+
+  /** Removes a file made by `createOffThread` that was never put in place (no sync: nothing of it counts). */
+  discardUnused(): void {
+    this.abandon();
+    unlinkSync(this.pathNow);
+  }
+
+  get path(): string {
+    return this.pathNow;
   }
 
   /** Closes and removes a segment that was never acknowledged (its database row failed). */
@@ -161,6 +217,20 @@ export class SegmentWriter {
   get chunkSizes(): number[] {
     return this.state.chunkIndexes.map((c) => Number(c.uncompressedSize));
   }
+  /**
+   * Whether zstd gained under a twentieth on the chunks written so far: a batch's messages are
+   * then taken as their uncompressed size when it is decided how many still fit.
+   */
+  get incompressible(): boolean {
+    let compressed = 0;
+    let raw = 0;
+    for (const c of this.state.chunkIndexes) {
+      compressed += Number(c.compressedSize);
+      raw += Number(c.uncompressedSize);
+    }
+    return raw > 0 && compressed * 20 >= raw * 19;
+  }
+
   /** Closed (or abandoned): it takes no more batches. */
   get isClosed(): boolean {
     return this.closed;
@@ -313,12 +383,20 @@ export class SegmentWriter {
     return (this.builders ??= { out: new ByteBuffer(), chunk: new ChunkRecords() });
   }
 
-  /** fdatasync on the runtime's thread pool: the JavaScript thread goes on meanwhile. */
+  /**
+   * fdatasync on the runtime's thread pool: the JavaScript thread goes on meanwhile. A file
+   * renamed into place (`moveTo`) has its folder fsync'ed beside it, once.
+   */
   async syncData(): Promise<void> {
     const fd = this.fd;
     this.syncing++;
     try {
+      const dir = this.dirSyncOwed ? fsyncDirOffThread(dirname(this.pathNow)) : undefined;
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      if (dir) {
+        await dir;
+        this.dirSyncOwed = false;
+      }
     } finally {
       this.syncing--;
       if (this.syncing === 0 && this.releaseOwed) {
@@ -409,6 +487,7 @@ export class SegmentWriter {
    */
   close(): number {
     if (this.closed) return this.closedSize;
+    this.dropNext();
     this.settle();
     const s = this.state;
     const rb = new McapRecordBuilder();
@@ -430,6 +509,45 @@ export class SegmentWriter {
     this.closed = true;
     this.closedSize = s.position + rb.length;
     return this.closedSize;
+  }
+
+  /**
+   * `close` for a full segment whose batches are all acknowledged (the one that filled it
+   * included): the summary is built here, and written, cut to length and fsync'ed on the
+   * runtime's thread pool, so the batches after it do not wait for the fsync. From the call on
+   * the writer takes no batch. If a step fails, the summary written so far is cut off again
+   * (best effort) and the writer stays closed: the file then ends with its last batch, and
+   * start-up repair closes it (its row still says open). Resolves to the final size.
+   */
+  async closeOffThread(): Promise<number> {
+    if (this.closed) return this.closedSize;
+    this.dropNext();
+    this.settle();
+    const s = this.state;
+    const rb = new McapRecordBuilder();
+    writeSummaryAndFooter(rb, s);
+    const fd = this.fd;
+    const size = s.position + rb.length;
+    this.closed = true;
+    this.syncing++; // a release meanwhile waits for the fsync
+    try {
+      await writeAllOffThread(fd, rb.buffer, s.position);
+      await new Promise<void>((resolve, reject) => ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      try {
+        ftruncateSync(fd, s.position);
+      } catch {
+        // The scan at the next start cuts the tail anyway.
+      }
+      throw err;
+    } finally {
+      this.syncing--;
+      this.releaseOwed = false;
+      this.release();
+    }
+    this.closedSize = size;
+    return size;
   }
 
   /** Writes what a failure left owed (a batch-end record) and cuts off what it left behind. */
@@ -461,9 +579,50 @@ export class SegmentWriter {
 
   /** Closes the descriptor without finishing the file (shutdown; the next start repairs it). */
   abandon(): void {
+    this.dropNext();
     if (this.closed) return;
     this.closed = true;
     this.release();
+  }
+
+  /** The file prepared for the next segment goes when this one closes without having handed it on. */
+  private dropNext(): void {
+    const next = this.next;
+    this.next = undefined;
+    next?.discard();
+  }
+}
+
+/** pwrite of all of `bytes` at `position`, on the runtime's thread pool. */
+async function writeAllOffThread(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) {
+    const n = await new Promise<number>((resolve, reject) =>
+      write(fd, bytes, done, bytes.byteLength - done, position + done, (err, written) => (err ? reject(err) : resolve(written))),
+    );
+    if (n === 0) throw new Error("write made no progress");
+    done += n;
+  }
+}
+
+/** What a new segment starts with (magic, header, Metadata, an empty batch-end record), and the state after it. */
+function preamble(identity?: Map<string, string>): { state: SegmentState; bytes: Uint8Array } {
+  const rb = new McapRecordBuilder();
+  const state = emptyState(0);
+  writePreamble(rb, state, identity);
+  const bytes = concat(rb.buffer, batchEndRecord({ messages: 0, back: 0, start: 0 }));
+  state.position = bytes.byteLength;
+  state.dataCrc = crc32(bytes);
+  return { state, bytes };
+}
+
+/** fsync of a folder on the runtime's thread pool (O_DIRECTORY, as durable-fs.ts's fsyncDir). */
+async function fsyncDirOffThread(dir: string): Promise<void> {
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK;
+  const fd = await new Promise<number>((resolve, reject) => open(dir, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+  try {
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    close(fd, () => {});
   }
 }
 

@@ -8,7 +8,7 @@ import { recordings, segments } from "../../store/schema.ts";
 import type { Ctx, OpenSegment } from "../context.ts";
 import { ensureDirDurable } from "../disk/durable-fs.ts";
 import { identityMetadata, identityOf } from "../identity.ts";
-import { startCompaction } from "./segment-finish.ts";
+import { startCompaction, trackSegmentJob, willRewrite } from "./segment-finish.ts";
 import { sqlInt64 } from "../sql-int64.ts";
 import { recordingDir, relPath, segmentName } from "../disk/layout.ts";
 import { SegmentWriter } from "./segment-writer.ts";
@@ -42,10 +42,104 @@ export function createSegmentFile(ctx: Ctx, recordingId: string, ahead = 0): { s
   const seq = row.next_segment_seq + ahead;
   const name = segmentName(seq);
   const dir = recordingDir(ctx.root, recordingId);
+  const identity = identityMetadata(identityOf(ctx, row));
+  const prepared = ahead === 0 ? takePrepared(ctx.open.get(recordingId)?.writer, seq, identity) : undefined;
   ensureDirDurable(join(dir, "segments"));
   ctx.budget.ensure(1 << 10); // room for the header; its exact size is accounted by insertSegmentRow
   removeUnrecorded(ctx, recordingId, seq, join(dir, name));
-  return { seq, writer: SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identityMetadata(identityOf(ctx, row))) };
+  if (prepared) {
+    try {
+      prepared.moveTo(join(dir, name));
+      return { seq, writer: prepared };
+    } catch {
+      discardPrepared(prepared); // created afresh below
+    }
+  }
+  return { seq, writer: SegmentWriter.create(join(dir, name), ctx.runtime.zstdCompress, undefined, identity) };
+}
+
+/**
+ * The file prepared ahead for the segment after `writer`'s (prepareNextSegment), when it is
+ * ready and made for this `seq` and header; else undefined, and one prepared is dropped (one
+ * still being created removes itself when it is done).
+ */
+function takePrepared(writer: SegmentWriter | undefined, seq: number, identity: Map<string, string>): SegmentWriter | undefined {
+  const next = writer?.next;
+  if (!(next instanceof PreparedSegment)) return undefined;
+  writer!.next = undefined;
+  const ready = next.take();
+  if (ready && next.seq === seq && sameEntries(next.identity, identity)) return ready;
+  if (ready) discardPrepared(ready);
+  return undefined;
+}
+
+/**
+ * A segment's file made ahead, off the JavaScript thread, under a name that is no segment's
+ * (".000002.mcap.next" beside the segments): the batch that fills the open segment then only
+ * renames it into place instead of creating, writing and fsyncing a file and its folder.
+ */
+class PreparedSegment {
+  private writer?: SegmentWriter;
+  private wanted = true;
+  constructor(
+    readonly seq: number,
+    readonly identity: Map<string, string>,
+    creating: Promise<SegmentWriter>,
+  ) {
+    creating.then(
+      (w) => {
+        if (this.wanted) this.writer = w;
+        else discardPrepared(w);
+      },
+      () => {
+        // Not made (a full disk, say): the batch that needs it creates the segment itself.
+      },
+    );
+  }
+  /** The file, once made; either way it is no longer this object's to remove. */
+  take(): SegmentWriter | undefined {
+    this.wanted = false;
+    const w = this.writer;
+    this.writer = undefined;
+    return w;
+  }
+  discard(): void {
+    const w = this.take();
+    if (w) discardPrepared(w);
+  }
+}
+
+/** Where a segment's file is prepared before it is renamed into place (repair/orphans.ts removes one left by a crash). */
+const preparedName = (seq: number) => `.${segmentName(seq).slice("segments/".length)}.next`;
+
+/**
+ * Starts making the next segment's file when the open one is about to fill: with room left for
+ * less than two more batches of `batchBytes`, or past nine tenths of segment_max_bytes.
+ */
+export function prepareNextSegment(ctx: Ctx, recordingId: string, open: OpenSegment, batchBytes: number): void {
+  const w = open.writer;
+  const max = ctx.limits.segmentMaxBytes;
+  if (w.isClosed || w.next || (w.size + w.closingBytes() + 2 * batchBytes < max && w.size * 10 < max * 9)) return;
+  const row = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, recordingId)));
+  if (!row) return;
+  const seq = row.next_segment_seq;
+  const identity = identityMetadata(identityOf(ctx, row));
+  const path = join(recordingDir(ctx.root, recordingId), "segments", preparedName(seq));
+  w.next = new PreparedSegment(seq, identity, SegmentWriter.createOffThread(path, ctx.runtime.zstdCompress, undefined, identity));
+}
+
+function discardPrepared(w: SegmentWriter): void {
+  try {
+    w.discardUnused();
+  } catch {
+    // Start-up repair removes it.
+  }
+}
+
+function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 /** The row of a segment file just created, with its header's `bytes`; runs inside the caller's transaction. */
@@ -107,10 +201,41 @@ export function closeSegment(ctx: Ctx, recordingId: string): void {
 }
 
 /** Finishes one segment of the recording (summary + footer, fsync), records it closed and starts its rewrite. */
-export function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
+function sealSegment(ctx: Ctx, recordingId: string, open: OpenSegment): void {
   const before = open.writer.size;
   const bytes = open.writer.close();
   markSegmentClosed(ctx, recordingId, open.seq, bytes, bytes - before, open.writer.messageCount, open.writer.timeRange, open.writer.chunkSizes);
+}
+
+/**
+ * Seals a full segment that left ctx.open (a split batch went on in the next one) without
+ * making the batches after it wait: its summary is written and fsync'ed on the thread pool
+ * (SegmentWriter.closeOffThread), and only then is it recorded closed and its rewrite started.
+ * Until then it counts as a rewrite of the recording (a stop waits for it, a shutdown too). If
+ * the close fails (a full disk), the segment keeps its acknowledged batches and its row says
+ * open: the next start closes it.
+ */
+export function sealInBackground(ctx: Ctx, recordingId: string, open: OpenSegment): void {
+  const { writer, seq } = open;
+  const before = writer.size;
+  trackSegmentJob(ctx, recordingId, () =>
+    writer.closeOffThread().then(
+      (bytes) => {
+        if (ctx.abandoned || ctx.store.raw("SELECT 1 FROM recordings WHERE id = ? AND state != 'cancelled'", [recordingId]).length === 0) return;
+        // A segment that is only hashed, not rewritten, keeps its file as closed: a power cut
+        // that loses this commit leaves its row open, and start-up repair closes the complete
+        // file again (as after any commit the database lost), so the commit need not be fsync'ed
+        // on the JavaScript thread. One that is rewritten must be recorded closed before the
+        // rewrite renames a new file over it.
+        const chunkSizes = writer.chunkSizes;
+        const durable = willRewrite(ctx, chunkSizes);
+        markSegmentClosed(ctx, recordingId, seq, bytes, bytes - before, writer.messageCount, writer.timeRange, chunkSizes, { durable });
+      },
+      (err) => {
+        if (!ctx.abandoned) ctx.log.warn(`Could not close full segment ${seq} of ${recordingId} (the next start closes it): ${(err as Error).message}`);
+      },
+    ),
+  );
 }
 
 /**
@@ -151,6 +276,7 @@ export function markSegmentClosed(
   messageCount: number,
   times?: { start: bigint; end: bigint },
   chunkSizes?: number[],
+  opts?: { durable?: boolean },
 ): void {
   const now = ctx.clock.now();
   const { store } = ctx;
@@ -168,6 +294,6 @@ export function markSegmentClosed(
         .where(eq(recordings.id, recordingId)),
     );
     ctx.budget.add(recordingId, addedBytes);
-  });
+  }, opts);
   startCompaction(ctx, recordingId, seq, chunkSizes);
 }

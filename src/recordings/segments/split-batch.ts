@@ -20,7 +20,7 @@ import type { Ctx, OpenSegment } from "../context.ts";
 import { BATCH_END_BYTES, channelRecordBytes, chunkIndexRecordBytes, schemaRecordBytes } from "./mcap-records.ts";
 import type { ChannelDecl, SegmentMessage } from "./segment-state.ts";
 import type { Appended, SegmentWriter } from "./segment-writer.ts";
-import { createSegmentFile, discardQuietly, insertSegmentRow, sealSegment } from "./segments.ts";
+import { createSegmentFile, discardQuietly, insertSegmentRow, prepareNextSegment, sealInBackground } from "./segments.ts";
 
 /** A message of a batch; its channel id is set for the segment its piece goes into (asSegmentMessages). */
 export interface PlannedMessage extends SegmentMessage {
@@ -113,7 +113,11 @@ function asSegmentMessages(writer: SegmentWriter, messages: PlannedMessage[], fr
 function takePiece(writer: SegmentWriter, maxBytes: number, messages: PlannedMessage[], from: number): SegmentMessage[] {
   const left = messages.length - from;
   let lo = fittingUncompressed(writer, maxBytes, messages, from);
-  if (lo < left) {
+  // A segment whose chunks zstd left near their size takes what fits uncompressed, without
+  // compressing the batch once more to learn whether a few more would fit: at most a twentieth
+  // of the bound is left unused, and the batch that fills the segment skips that work on the
+  // request thread.
+  if (lo < left && !writer.incompressible) {
     // Set when zstd gained under a twentieth on the messages measured: past what fits
     // uncompressed, at most as few more would fit, not worth a search that compresses the
     // batch once per step (on the request thread, in the batch that closes the segment).
@@ -206,15 +210,23 @@ export function undoPieces(batch: WrittenBatch): void {
  */
 export function completePieces(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
   for (const p of [...batch.pieces].reverse()) if (p.appended.end) p.seg.writer.completeEnd(p.appended.end);
+  prepareNextQuietly(ctx, recordingId, batch);
   if (batch.last === batch.first) return;
   ctx.open.set(recordingId, batch.last);
-  for (const seg of [batch.first, ...batch.created.slice(0, -1)]) {
-    try {
-      sealSegment(ctx, recordingId, seg);
-    } catch (err) {
-      // It holds acknowledged batches and its row says open: the next start closes it.
-      seg.writer.abandon();
-      ctx.log.warn(`Could not close full segment ${seg.seq} of ${recordingId} (the next start closes it): ${(err as Error).message}`);
-    }
+  // Closed after the acknowledgement, their summaries fsync'ed off the JavaScript thread.
+  for (const seg of [batch.first, ...batch.created.slice(0, -1)]) sealInBackground(ctx, recordingId, seg);
+}
+
+/** The next segment's file is made ahead when the one writes go to is about to fill (segments.ts). */
+function prepareNextQuietly(ctx: Ctx, recordingId: string, batch: WrittenBatch): void {
+  try {
+    prepareNextSegment(
+      ctx,
+      recordingId,
+      batch.last,
+      batch.pieces.reduce((n, p) => n + p.appended.written.added, 0),
+    );
+  } catch {
+    // Only a head start: the batch that fills the segment creates the next one itself.
   }
 }
