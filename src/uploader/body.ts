@@ -32,7 +32,9 @@ export function rangeStream(path: string, start: number, length: number, opts: S
         }
         const n = Math.min(opts.bandwidth.sliceBytes, end - pos);
         await opts.bandwidth.take(n, opts.signal);
-        const buf = new Uint8Array(n);
+        // A fresh buffer per slice (the HTTP client may still hold the last one), not zeroed
+        // first since the read fills it.
+        const buf = Buffer.allocUnsafeSlow(n);
         const { bytesRead } = await fh.read(buf, 0, n, pos);
         if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
         pos += bytesRead;
