@@ -64,9 +64,9 @@ async function toolCpu(cmd: string[], env = toolEnv()): Promise<number> {
   return Number(u.cpuTime.user + u.cpuTime.system) / 1e6;
 }
 
-/** Samples the proxy's byte count every 100 ms while `work` runs: the highest one-second window. */
-async function worstWindow(proxy: FaultProxy | undefined, work: () => Promise<number>): Promise<{ cpu: number; worst: number | null }> {
-  if (!proxy) return { cpu: await work(), worst: null };
+/** Samples the proxy's byte count every 100 ms while `work` runs: the highest one-second window, and the mean rate over the sending period. */
+async function worstWindow(proxy: FaultProxy | undefined, work: () => Promise<number>): Promise<{ cpu: number; worst: number | null; mean: number | null }> {
+  if (!proxy) return { cpu: await work(), worst: null, mean: null };
   proxy.reset();
   const samples: { t: number; b: number }[] = [];
   const timer = setInterval(() => samples.push({ t: performance.now(), b: proxy.bodyBytes() }), 100);
@@ -83,7 +83,11 @@ async function worstWindow(proxy: FaultProxy | undefined, work: () => Promise<nu
     if (j >= samples.length) break;
     worst = Math.max(worst, ((samples[j]!.b - samples[i]!.b) * 1000) / (samples[j]!.t - samples[i]!.t));
   }
-  return { cpu, worst };
+  const final = samples.at(-1)!.b;
+  const first = samples.findIndex((x) => x.b > 0);
+  const last = samples.findIndex((x) => x.b >= final);
+  const mean = last > first ? ((samples[last]!.b - samples[first]!.b) * 1000) / (samples[last]!.t - samples[first]!.t) : null;
+  return { cpu, worst, mean };
 }
 
 /** Resolves once the daemon publishes an event naming `id` (subscribed before it returns): nothing polls the daemon while it is measured. */
@@ -160,14 +164,17 @@ interface Cell {
   cpu: number;
   bytes: number;
   worst: number | null;
+  /** The mean rates on the wire of the rounds. */
+  means: number[];
   runs: number[];
 }
-const cell = (): Cell => ({ cpu: 0, bytes: 0, worst: null, runs: [] });
-const add = (c: Cell, cpu: number, bytes: number, worst: number | null) => {
+const cell = (): Cell => ({ cpu: 0, bytes: 0, worst: null, means: [], runs: [] });
+const add = (c: Cell, cpu: number, bytes: number, worst: number | null, mean: number | null = null) => {
   c.cpu += cpu;
   c.bytes += bytes;
   c.runs.push(perGiB(cpu, bytes));
   if (worst !== null) c.worst = Math.max(c.worst ?? 0, worst);
+  if (mean !== null) c.means.push(mean);
 };
 /** s/GiB over all rounds, with the range of the rounds. */
 const shown = (c: Cell) => `${f2(perGiB(c.cpu, c.bytes))} (${f2(Math.min(...c.runs))}-${f2(Math.max(...c.runs))})`;
@@ -214,7 +221,7 @@ const suite: BenchSuite = {
           const daemonS3 = async () => {
             await s3d.api("PATCH", "/v1/config", { bandwidth_limit: rate });
             const r = await worstWindow(proxy, () => daemonUpload(s3d, data));
-            add(at(`s3 daemon ${limit}`), r.cpu, bytes, r.worst);
+            add(at(`s3 daemon ${limit}`), r.cpu, bytes, r.worst, r.mean);
           };
           const daemonFile = async () => {
             await filed.api("PATCH", "/v1/config", { bandwidth_limit: rate });
@@ -304,6 +311,7 @@ const suite: BenchSuite = {
         const core = lim === null ? NaN : (o * lim) / GiB;
         targets.push(limit === 1 ? `${(core * 100).toFixed(2)} % ${verdict(core < 0.015)}` : lim === null ? "" : `${(core * 100).toFixed(2)} %`);
         const window = lim === null || ours.worst === null ? "" : `${f2(ours.worst / lim)}× ${verdict(ours.worst <= 1.1 * lim)}`;
+        const means = lim === null ? "" : ours.means.map((m) => `${((m / lim - 1) * 100).toFixed(1)} %`).join(", ");
         s3Rows.push([
           limitName(limit),
           shown(ours),
@@ -311,6 +319,7 @@ const suite: BenchSuite = {
           rc ? shown(rc) : "n/a",
           ...targets,
           window,
+          means,
           lim === null || curl.worst === null ? "" : `${f2(curl.worst / lim)}×`,
           lim === null || !rc || rc.worst === null ? "" : `${f2(rc.worst / lim)}×`,
         ]);
@@ -334,6 +343,7 @@ const suite: BenchSuite = {
             "daemon / rclone, target ≤ 1.0×",
             "daemon share of a core (target < 1.5 % at 1 MiB/s)",
             "daemon worst 1 s window, target ≤ 1.1×",
+            "daemon mean on the wire vs the limit, per round",
             "curl worst 1 s",
             "rclone worst 1 s",
           ],
