@@ -1,7 +1,13 @@
-// One token bucket shared by every worker. Bytes are paid for in small slices before they
-// are handed to the socket. The bucket holds at most 80 ms worth of tokens: enough to make up
-// the short idle gaps between requests (a part's answer, the next part's checksum), so the
-// mean rate reaches the limit, and little enough that no one-second window exceeds 1.08x it.
+// One token bucket shared by every worker. Bytes are paid for in slices before they are
+// handed to the socket. The bucket holds at most 80 ms worth of tokens: enough to make up the
+// short idle gaps between requests (a part's answer, the next part's checksum), so the mean
+// rate reaches the limit, and little enough that no one-second window exceeds 1.08x it.
+//
+// A slice is about 50 ms worth at the rate (64 KiB at least, 2 MiB at most): each slice costs
+// the daemon a timer, a read, a hand-over to the HTTP client and a wake-up of its thread,
+// whatever its size, so at 10 MiB/s 64 KiB slices (160 a second) cost about four times the CPU
+// of 512 KiB ones (20 a second). 50 ms stays under the 80 ms the bucket holds, so a timer that
+// fires late loses no tokens and the mean rate still reaches the limit.
 
 export interface Bandwidth {
   /** Waits until n bytes may be sent. Rejects with the signal's reason if aborted. */
@@ -9,14 +15,23 @@ export interface Bandwidth {
   /** Bytes per second; null means unlimited. Takes effect for the next slice. */
   setRate(bytesPerSecond: number | null): void;
   readonly rate: number | null;
-  /** Largest slice a caller should request at once: small when paced, larger when unlimited
-   * (fewer reads and promises per byte on the JavaScript thread). */
+  /** Largest slice a caller should request at once: about 50 ms worth when paced (see
+   * pacedSliceBytes), 1 MiB when unlimited (fewer reads and promises per byte on the JavaScript thread). */
   readonly sliceBytes: number;
 }
 
+/** The smallest paced slice (and the granularity of larger ones). */
 export const SLICE_BYTES = 64 * 1024;
+const MAX_PACED_SLICE_BYTES = 2 * 1024 * 1024;
 const UNLIMITED_SLICE_BYTES = 1024 * 1024;
 const BURST_SECONDS = 0.08;
+const SLICE_SECONDS = 0.05;
+
+/** The slice for a paced rate: about SLICE_SECONDS worth, in whole SLICE_BYTES, within [SLICE_BYTES, 2 MiB]. */
+export function pacedSliceBytes(rate: number): number {
+  const slices = Math.floor((rate * SLICE_SECONDS) / SLICE_BYTES);
+  return Math.min(MAX_PACED_SLICE_BYTES, Math.max(1, slices) * SLICE_BYTES);
+}
 
 interface Waiter {
   n: number;
@@ -33,7 +48,7 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
   const queue: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const capacity = () => (current === null ? Infinity : Math.max(SLICE_BYTES, current * BURST_SECONDS));
+  const capacity = () => (current === null ? Infinity : Math.max(pacedSliceBytes(current), current * BURST_SECONDS));
 
   function refill() {
     const t = now();
@@ -46,16 +61,18 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
     timer = undefined;
     refill();
     // FIFO: the oldest waiter goes first, so workers share the rate evenly.
+    // A slice asked for at a higher rate may be larger than the bucket holds after the rate
+    // fell: it goes once the bucket is full, and the tokens it overdraws delay the next one.
     while (queue.length > 0) {
       const w = queue[0]!;
-      if (current !== null && tokens < w.n) break;
+      if (current !== null && tokens < Math.min(w.n, capacity())) break;
       queue.shift();
       if (current !== null) tokens -= w.n;
       if (w.onAbort) w.signal?.removeEventListener("abort", w.onAbort);
       w.resolve();
     }
     if (queue.length > 0 && current !== null) {
-      const need = queue[0]!.n - tokens;
+      const need = Math.min(queue[0]!.n, capacity()) - tokens;
       timer = setTimeout(pump, Math.max(1, Math.ceil((need / current) * 1000)));
     }
   }
@@ -81,8 +98,9 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
 
   return {
     async take(n, signal) {
+      // One wait per slice: a caller asking for sliceBytes or less waits once.
       while (n > 0) {
-        const s = Math.min(n, SLICE_BYTES);
+        const s = Math.min(n, current === null ? n : pacedSliceBytes(current));
         await takeOne(s, signal);
         n -= s;
       }
@@ -97,7 +115,7 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
       return current;
     },
     get sliceBytes() {
-      return current === null ? UNLIMITED_SLICE_BYTES : SLICE_BYTES;
+      return current === null ? UNLIMITED_SLICE_BYTES : pacedSliceBytes(current);
     },
   };
 }

@@ -1,6 +1,8 @@
 // Request bodies come straight from the local file: a throttled stream sends a range (its
 // digests come from a hashing pass first, see s3/md5-worker.ts). Nothing larger than one
-// slice is held in memory.
+// read (512 KiB, or a slice when larger) is held in memory per stream. A local copy (the file
+// target) reads into one reused buffer instead, since it is done with each slice before it
+// asks for the next.
 import { open } from "node:fs/promises";
 import type { Bandwidth } from "./bandwidth.ts";
 
@@ -11,11 +13,23 @@ export interface StreamOptions {
   onBytes?: (n: number) => void;
 }
 
-/** A ReadableStream of bytes [start, start+length) of the file, paced by the shared bucket. */
+/** Bytes read from the file at once by a paced stream: several small slices per read. */
+const READ_BYTES = 512 * 1024;
+
+/**
+ * A ReadableStream of bytes [start, start+length) of the file, paced by the shared bucket.
+ * The file is read in READ_BYTES (or a slice, if larger) and handed over a slice at a time:
+ * at 1 MiB/s a 64 KiB slice would otherwise cost a read on the thread pool each, a round trip
+ * between threads that cost more than the bytes. Each read fills a fresh buffer, since the
+ * HTTP client may still hold the slices of the last one.
+ */
 export function rangeStream(path: string, start: number, length: number, opts: StreamOptions): ReadableStream<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let pos = start;
   const end = start + length;
+  /** Bytes read but not yet handed over: ahead[used..]. */
+  let ahead: Uint8Array | undefined;
+  let used = 0;
   const close = async () => {
     const h = fh;
     fh = undefined;
@@ -32,12 +46,21 @@ export function rangeStream(path: string, start: number, length: number, opts: S
         }
         const n = Math.min(opts.bandwidth.sliceBytes, end - pos);
         await opts.bandwidth.take(n, opts.signal);
-        const buf = new Uint8Array(n);
-        const { bytesRead } = await fh.read(buf, 0, n, pos);
-        if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
-        pos += bytesRead;
-        controller.enqueue(bytesRead === n ? buf : buf.subarray(0, bytesRead));
-        opts.onBytes?.(bytesRead);
+        if (!ahead || ahead.length - used < n) {
+          // What is left of the last read (a slice grown by a rate change) is read again with the rest.
+          const want = Math.min(Math.max(n, READ_BYTES), end - pos);
+          const buf = Buffer.allocUnsafeSlow(want); // not zeroed first: the read fills it
+          const { bytesRead } = await fh.read(buf, 0, want, pos);
+          if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
+          ahead = buf.subarray(0, bytesRead);
+          used = 0;
+        }
+        const k = Math.min(n, ahead.length - used);
+        const chunk = ahead.subarray(used, used + k);
+        used += k;
+        pos += k;
+        controller.enqueue(chunk);
+        opts.onBytes?.(k);
       } catch (e) {
         await close();
         controller.error(e);
@@ -47,6 +70,39 @@ export function rangeStream(path: string, start: number, length: number, opts: S
       await close();
     },
   });
+}
+
+/**
+ * The same paced bytes [start, start+length) of the file as chunks read into one reused
+ * buffer: each chunk is valid only until the next is asked for (no allocation, no stream per
+ * slice). `onBytes` is called once the consumer is done with a chunk.
+ */
+export async function* rangeChunks(path: string, start: number, length: number, opts: StreamOptions): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, "r");
+  try {
+    let buf = Buffer.allocUnsafeSlow(Math.min(length, Math.max(READ_BYTES, opts.bandwidth.sliceBytes)));
+    let ahead = buf.subarray(0, 0);
+    let used = 0;
+    for (let pos = start, end = start + length; pos < end; ) {
+      const n = Math.min(opts.bandwidth.sliceBytes, end - pos);
+      await opts.bandwidth.take(n, opts.signal);
+      if (ahead.length - used < n) {
+        const want = Math.min(Math.max(n, READ_BYTES), end - pos);
+        if (buf.length < want) buf = Buffer.allocUnsafeSlow(want); // the limit rose: larger slices
+        const { bytesRead } = await fh.read(buf, 0, want, pos);
+        if (bytesRead === 0) throw new Error(`${path} is shorter than expected (${pos} < ${end})`);
+        ahead = buf.subarray(0, bytesRead);
+        used = 0;
+      }
+      const k = Math.min(n, ahead.length - used);
+      yield ahead.subarray(used, used + k);
+      used += k;
+      pos += k;
+      opts.onBytes?.(k);
+    }
+  } finally {
+    await fh.close().catch(() => {});
+  }
 }
 
 /** Same pacing for a small in-memory body (the manifest). */

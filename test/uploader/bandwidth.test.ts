@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createBandwidth, SLICE_BYTES, type Bandwidth } from "../../src/uploader/bandwidth.ts";
+import { createBandwidth, pacedSliceBytes, SLICE_BYTES, type Bandwidth } from "../../src/uploader/bandwidth.ts";
 import { createTarget } from "../../src/uploader/create-target.ts";
 import { createFileTarget } from "../../src/uploader/file/file-target.ts";
 import { recordingKey } from "../../src/uploader/layout.ts";
@@ -113,6 +113,67 @@ describe("bandwidth bucket", () => {
     expect(next.done).toBe(false);
     clock.advance(5);
     bw.setRate(512 * 1024);
+    await settle();
+    expect(next.done).toBe(true);
+  });
+
+  test("a paced slice is about 50 ms worth: 64 KiB at 1 MiB/s, 512 KiB at 10 MiB/s, never above 2 MiB", () => {
+    expect(pacedSliceBytes(100 * 1024)).toBe(SLICE_BYTES);
+    expect(pacedSliceBytes(MiB)).toBe(SLICE_BYTES);
+    expect(pacedSliceBytes(10 * MiB)).toBe(512 * 1024);
+    expect(pacedSliceBytes(50 * MiB)).toBe(2 * MiB);
+    expect(pacedSliceBytes(1000 * MiB)).toBe(2 * MiB);
+    expect(createBandwidth(10 * MiB).sliceBytes).toBe(512 * 1024);
+    expect(createBandwidth(null).sliceBytes).toBe(MiB);
+  });
+
+  test("at 10 MiB/s a 512 KiB slice is one wait, granted after 50 ms, and the bucket never gives more than 80 ms ahead", async () => {
+    const clock = manualClock();
+    const rate = 10 * MiB;
+    const bw = createBandwidth(rate, clock.now);
+    const slice = bw.sliceBytes;
+    // Three workers ask for a slice each; the bucket starts empty.
+    const takes = [watch(bw.take(slice)), watch(bw.take(slice)), watch(bw.take(slice))];
+    clock.advance(49);
+    bw.setRate(rate);
+    await settle();
+    expect(takes.filter((t) => t.done).length).toBe(0);
+    clock.advance(1);
+    bw.setRate(rate);
+    await settle();
+    expect(takes.filter((t) => t.done).length).toBe(1);
+    // After a long idle spell: what was saved is 80 ms worth, one slice at once, not three.
+    clock.advance(10_000);
+    bw.setRate(rate);
+    await settle();
+    expect(takes.filter((t) => t.done).length).toBe(2);
+    clock.advance(20); // 80 - 50 = 30 ms left in the bucket, + 20 ms: one more slice
+    bw.setRate(rate);
+    await settle();
+    expect(takes.filter((t) => t.done).length).toBe(3);
+  });
+
+  test("a slice asked for at a high rate still goes after the rate falls below it, and its overdraft delays the next", async () => {
+    const clock = manualClock();
+    const bw = createBandwidth(50 * MiB, clock.now);
+    const big = watch(bw.take(2 * MiB)); // one slice at 50 MiB/s
+    bw.setRate(MiB); // the bucket now holds at most 80 ms at 1 MiB/s: 82 KiB
+    clock.advance(79);
+    bw.setRate(MiB);
+    await settle();
+    expect(big.done).toBe(false);
+    clock.advance(1);
+    bw.setRate(MiB);
+    await settle();
+    expect(big.done).toBe(true);
+    // 2 MiB went against 80 ms worth: the next 64 KiB waits until the rest is paid off.
+    const next = watch(bw.take(SLICE_BYTES));
+    clock.advance(((2 * MiB - 0.08 * MiB + SLICE_BYTES) / MiB) * 1000 - 5);
+    bw.setRate(MiB);
+    await settle();
+    expect(next.done).toBe(false);
+    clock.advance(10);
+    bw.setRate(MiB);
     await settle();
     expect(next.done).toBe(true);
   });

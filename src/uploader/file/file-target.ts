@@ -17,7 +17,7 @@ import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_WRONLY } from "../../runtime/libc-flags.ts";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
-import { bytesStream, rangeStream } from "../body.ts";
+import { bytesStream, rangeChunks } from "../body.ts";
 import { READ_ONLY_ADVICE } from "../../errors.ts";
 import { TargetError } from "../target-error.ts";
 import type { Target } from "../target.ts";
@@ -67,7 +67,8 @@ export function createFileTarget(opts: FileTargetOptions): Target {
     return relative(root, p).split(sep);
   }
 
-  async function write(key: string, stream: ReadableStream<Uint8Array>, expected: Expected, signal: AbortSignal) {
+  /** Writes `chunks` (each valid only until the next is asked for) as the object `key`. */
+  async function write(key: string, chunks: AsyncIterable<Uint8Array>, expected: Expected, signal: AbortSignal) {
     const parts = partsOf(key);
     const name = parts.pop()!;
     const dest = resolve(root, key);
@@ -86,10 +87,11 @@ export function createFileTarget(opts: FileTargetOptions): Target {
       if (!(await fh.stat()).isFile())
         throw new TargetError(`file target: ${dirname(dest)}/${tmp} is not a regular file`, { protocol: "file", code: "UnsafePath" });
       const hash = createHash("sha256");
-      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+      // Leaving the loop early (an error, an abort) closes the source file too.
+      for await (const chunk of chunks) {
         signal.throwIfAborted();
-        await fh.write(chunk);
         hash.update(chunk);
+        await fh.write(chunk);
       }
       await fh.chmod(mode);
       await giveGroup(fh, gid);
@@ -106,8 +108,6 @@ export function createFileTarget(opts: FileTargetOptions): Target {
       await rename(dir.at(tmp), dir.at(name));
       await dir.handle.sync();
     } catch (e) {
-      // A stream that was never read to its end still holds its file open: release it.
-      await stream.cancel().catch(() => {});
       await fh?.close().catch(() => {});
       // Best effort: the reason to report is the write's, not the cleanup's.
       if (madeTmp && dir) await unlink(dir.at(tmp)).catch(() => {});
@@ -138,17 +138,17 @@ export function createFileTarget(opts: FileTargetOptions): Target {
     async put(job) {
       let sent = 0;
       job.onProgress(0);
-      const stream = rangeStream(job.localPath, 0, job.size, {
+      const chunks = rangeChunks(job.localPath, 0, job.size, {
         bandwidth,
         signal: job.signal,
         onBytes: (n) => job.onProgress((sent += n)),
       });
-      await write(job.key, stream, { sha256: job.sha256, size: job.size }, job.signal);
+      await write(job.key, chunks, { sha256: job.sha256, size: job.size }, job.signal);
       return {};
     },
     async putBytes(key, bytes, _type, { signal }) {
       const expected = { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.byteLength };
-      await write(key, bytesStream(bytes, { bandwidth, signal }), expected, signal);
+      await write(key, bytesStream(bytes, { bandwidth, signal }) as unknown as AsyncIterable<Uint8Array>, expected, signal);
     },
     async abort() {
       // Nothing is kept between attempts.
