@@ -135,10 +135,27 @@ export async function sendMissingParts(o: {
         inFlight.set(n, sent);
         report();
       };
-      const ans = await o.slots
-        .take(signal)
-        .then((release) => o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc).finally(release))
-        .finally(turn);
+      const release = await o.slots.take(signal).catch((e) => {
+        turn();
+        throw e;
+      });
+      // The wait for a slot can be long (every slot busy with parts held by a slow server): more
+      // urgent work that arrived meanwhile is seen here, before this part starts, not after it.
+      let go: boolean;
+      try {
+        go = !job.mayContinue || (await job.mayContinue());
+      } catch (e) {
+        release();
+        turn();
+        throw e;
+      }
+      if (!go) {
+        release();
+        turn();
+        preempted = true;
+        break;
+      }
+      const ans = await o.putRange(job, start, len, digest, query, sentNow, signal, o.withCrc).finally(release).finally(turn);
       // A part proven only by "size" is confirmed with the whole object, after Complete.
       provePut(ans.headers, digest, `${job.key} part ${n}`);
       const part = { number: n, size: len, etag: stripQuotes(ans.headers.get("etag")), checksum: digest.md5.toString("base64") };
