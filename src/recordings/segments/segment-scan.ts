@@ -25,6 +25,14 @@ export interface ScanResult {
   fileBytes: number;
   /** The batch-end records walked, in file order, with the offset each one ends at. */
   batchEnds: (BatchEnd & { end: number })[];
+  /** Per channel of the durable prefix: payload bytes and publish times (what a trace's row counts). */
+  payloads: Map<number, ChannelPayload>;
+}
+
+export interface ChannelPayload {
+  bytes: number;
+  firstPublish: bigint;
+  lastPublish: bigint;
 }
 
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -76,9 +84,11 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const state = emptyState(0);
   const batchEnds: ScanResult["batchEnds"] = [];
-  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
+  const payloads = new Map<number, ChannelPayload>();
+  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER)
+    return { state, complete: false, fileBytes: file.byteLength, batchEnds, payloads };
   const headerEnd = 17 + Number(view.getBigUint64(9, true));
-  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
+  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength, batchEnds, payloads };
   state.position = headerEnd;
   const parseChunk = chunkParser(bytes.subarray(0, headerEnd), decompress);
 
@@ -113,13 +123,13 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
     }
     off = end;
     if (pending && pending.needed.size === 0) {
-      commitGroup(state, pending.parsed, pending.start, pending.length, pending.offsets, end - pending.indexStart);
+      commitGroup(state, pending.parsed, pending.start, pending.length, pending.offsets, end - pending.indexStart, payloads);
       state.position = end;
       pending = undefined;
     }
   }
   state.dataCrc = crc32(bytes.subarray(0, state.position));
-  return { state, complete, fileBytes: file.byteLength, batchEnds };
+  return { state, complete, fileBytes: file.byteLength, batchEnds, payloads };
 }
 
 function metadataName(bytes: Uint8Array, off: number): string {
@@ -127,7 +137,15 @@ function metadataName(bytes: Uint8Array, off: number): string {
   return new TextDecoder().decode(bytes.subarray(off + 13, off + 13 + len));
 }
 
-function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: number, offsets: Map<number, bigint>, indexLength: number): void {
+function commitGroup(
+  s: SegmentState,
+  p: ParsedChunk,
+  start: number,
+  length: number,
+  offsets: Map<number, bigint>,
+  indexLength: number,
+  payloads: Map<number, ChannelPayload>,
+): void {
   for (const x of p.schemas) s.schemas.set(x.id, x);
   for (const x of p.channels) {
     s.channels.set(x.id, x);
@@ -139,6 +157,13 @@ function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: num
     s.messageCount++;
     s.channelMessageCounts.set(m.channelId, (s.channelMessageCounts.get(m.channelId) ?? 0n) + 1n);
     s.sequences.set(m.channelId, Math.max(s.sequences.get(m.channelId) ?? 0, m.sequence));
+    const t = payloads.get(m.channelId);
+    if (!t) payloads.set(m.channelId, { bytes: m.data.byteLength, firstPublish: m.publishTime, lastPublish: m.publishTime });
+    else {
+      t.bytes += m.data.byteLength;
+      if (m.publishTime < t.firstPublish) t.firstPublish = m.publishTime;
+      if (m.publishTime > t.lastPublish) t.lastPublish = m.publishTime;
+    }
   }
   s.chunkIndexes.push({
     messageStartTime: p.chunk.messageStartTime,
