@@ -77,6 +77,10 @@ function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
 export function retryRepairs(ctx: Ctx, only?: string): void {
   for (const id of only ? [only] : [...ctx.unrepaired]) {
     if (!ctx.unrepaired.has(id)) continue;
+    // A group syncing its batches may have created segment files whose rows come with its
+    // commit: read as orphans now, they would be cut and removed under an acknowledged batch.
+    // The next tick retries (a stop runs between the recording's batches, never during one).
+    if (ctx.writing.has(id)) continue;
     const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
     try {
       repairRecording(ctx, id, report);
