@@ -19,7 +19,7 @@ import { withReserve } from "../disk/storage-full.ts";
 import { stopRecording } from "../finalize.ts";
 import { adoptOrphans } from "./orphans.ts";
 import { repairOpen } from "./open-segments.ts";
-import { recountFromDisk } from "./recount.ts";
+import { noteRepair, recountFromDisk } from "./recount.ts";
 import { rebuildRows } from "./rebuild.ts";
 import { settleUnfinishedCreates } from "./unfinished-creates.ts";
 import type { ReconcileReport } from "./report.ts";
@@ -62,9 +62,10 @@ function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
   sweepAtomicTemps(dir, (n) => n === RECORDING_JSON || n === MANIFEST);
   for (const sub of ["segments", "files"]) sweepAtomicTemps(join(dir, sub), (n) => n.startsWith("."));
   withReserve(ctx, () => {
-    const note = repairOpen(ctx, id, report);
+    const { note, recount } = repairOpen(ctx, id, report);
     adoptOrphans(ctx, id, report);
-    if (note) recountFromDisk(ctx, id, note);
+    if (note && recount) recountFromDisk(ctx, id, note);
+    else if (note) noteRepair(ctx, id, note);
     const rec = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, id)));
     if (rec?.state === "finalizing") {
       if (existsSync(join(recordingDir(ctx.root, id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, id), MANIFEST));

@@ -30,6 +30,7 @@ export interface ScanResult {
 }
 
 export interface ChannelPayload {
+  count: number;
   bytes: number;
   firstPublish: bigint;
   lastPublish: bigint;
@@ -76,11 +77,14 @@ function chunkParser(header: Uint8Array, decompress: Decompress) {
   };
 }
 
-/** Walks the data section; `limit` (the length the db knows durable) bounds it when given. */
-export function scanSegment(path: string, decompress: Decompress, limit?: number): ScanResult {
+/**
+ * Walks the data section; `limit` (the length the db knows durable) bounds it when given, in a
+ * complete file too with `evenIfComplete` (what the database counted of a file closed since).
+ */
+export function scanSegment(path: string, decompress: Decompress, limit?: number, evenIfComplete = false): ScanResult {
   const file = readFileSync(path);
   const complete = file.byteLength >= 8 + FOOTER_RECORD && hasMagic(file, file.byteLength - 8) && file[file.byteLength - 8 - FOOTER_RECORD] === Opcode.FOOTER;
-  const bytes = limit !== undefined && !complete ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
+  const bytes = limit !== undefined && (!complete || evenIfComplete) ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const state = emptyState(0);
   const batchEnds: ScanResult["batchEnds"] = [];
@@ -158,8 +162,9 @@ function commitGroup(
     s.channelMessageCounts.set(m.channelId, (s.channelMessageCounts.get(m.channelId) ?? 0n) + 1n);
     s.sequences.set(m.channelId, Math.max(s.sequences.get(m.channelId) ?? 0, m.sequence));
     const t = payloads.get(m.channelId);
-    if (!t) payloads.set(m.channelId, { bytes: m.data.byteLength, firstPublish: m.publishTime, lastPublish: m.publishTime });
+    if (!t) payloads.set(m.channelId, { count: 1, bytes: m.data.byteLength, firstPublish: m.publishTime, lastPublish: m.publishTime });
     else {
+      t.count++;
       t.bytes += m.data.byteLength;
       if (m.publishTime < t.firstPublish) t.firstPublish = m.publishTime;
       if (m.publishTime > t.lastPublish) t.lastPublish = m.publishTime;
@@ -187,6 +192,8 @@ export interface RepairResult {
   adoptedMessages: number;
   /** Whole messages in the cut tail (a batch written but never acknowledged). */
   cutMessages: number;
+  /** Per channel of what was kept: messages, payload bytes, publish times. */
+  payloads: Map<number, ChannelPayload>;
   wasComplete: boolean;
 }
 
@@ -211,7 +218,8 @@ function prefixOf(scan: ScanResult): { position: number; count: number } {
 /** Keeps an unclosed segment's acknowledged prefix (keptEnd), cuts the rest and closes it properly. */
 export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number, vouched = false): RepairResult {
   const full = scanSegment(path, decompress);
-  if (full.complete) return { state: full.state, bytes: full.fileBytes, cutBytes: 0, adoptedMessages: 0, cutMessages: 0, wasComplete: true };
+  if (full.complete)
+    return { state: full.state, bytes: full.fileBytes, cutBytes: 0, adoptedMessages: 0, cutMessages: 0, payloads: full.payloads, wasComplete: true };
   const { keep, known } = keptEnd(path, decompress, full, limit, vouched);
   const scan = keep === full.state.position ? full : scanSegment(path, decompress, keep);
   const fd = openExistingNoFollow(path); // truncating through a planted link would cut another file
@@ -239,6 +247,7 @@ export function repairSegment(path: string, compress: Compress, decompress: Deco
     cutBytes,
     adoptedMessages: Math.max(0, scan.state.messageCount - known),
     cutMessages: full.state.messageCount - scan.state.messageCount,
+    payloads: scan.payloads,
     wasComplete: false,
   };
 }
