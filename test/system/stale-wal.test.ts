@@ -132,6 +132,11 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
     expect(detail.error).toContain("adopted from disk");
     expect(detail.traces.map((t: { name: string; bytes: number }) => [t.name, t.bytes]).sort()).toEqual([...want].map(([name, t]) => [name, t.bytes]).sort());
+    // The storage budget after the repair: the recording's local bytes are its files' sizes.
+    const settled = async () => (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body.segments.every((s: { sha256: string | null }) => s.sha256 !== null);
+    await waitFor("the repaired segment rewritten", settled);
+    const onDisk = segmentFiles(d2.store, id).reduce((n, f) => n + statSync(f).size, 0);
+    expect((await call(d2.socket, "GET", `/v1/recordings/${id}`)).body.local_bytes).toBe(onDisk);
     expect((await call(d2.socket, "POST", `/v1/recordings/${id}/stop`)).status).toBe(200);
     const manifest = JSON.parse(readFileSync(join(d2.store, id, "manifest.json"), "utf8"));
     expect(manifest.message_count).toBe(b * 10);
