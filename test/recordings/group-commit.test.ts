@@ -3,6 +3,8 @@
 // that fails fails every batch of its group and leaves none of their bytes; a stop runs in
 // order with the recording's batches.
 import { afterEach, beforeEach, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError } from "../../src/errors.ts";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
@@ -81,4 +83,31 @@ test("a stop waits for the batches sent before it and refuses those sent after i
   expect((await stop).state).not.toBe("recording");
   expect(((await after) as { error: Error }).error).toBeInstanceOf(ConflictError);
   expect(tags(await stored(a))).toEqual(["a0", "a1"]);
+});
+
+test("the timer's retried start-up repair leaves alone the new segments of a split batch whose group is being synced", async () => {
+  fx.cleanup();
+  fx = makeFixture({ segmentMaxBytes: 20_000 });
+  const a = fx.recs.create().id;
+  await fx.recs.appendNdjson(a, batch("a0"));
+  // A restart whose repair of this recording fails (its open segment cannot be read): it is retried by the timer.
+  fx = fx.reopen();
+  const seg1 = join(fx.root, a, "segments", "000001.mcap");
+  renameSync(seg1, `${seg1}.aside`);
+  mkdirSync(seg1);
+  fx.recs.reconcile();
+  rmdirSync(seg1);
+  renameSync(`${seg1}.aside`, seg1);
+  expect(fx.recs.get(a).segments.find((s) => s.seq === 1)?.state).toBe("open");
+  await fx.recs.appendNdjson(a, batch("a1"));
+
+  // 60 KB that zstd cannot shrink: split over new segments, whose rows come with the group's commit.
+  const big = ndjson(Array.from({ length: 60 }, (_, i) => ({ trace: "/t", timestamp_ns: i, data: `a2-${randomBytes(500).toString("hex")}` })));
+  const split = fx.recs.appendNdjson(a, big);
+  fx.recs.tick(); // while the group's fdatasyncs run
+  expect((await split).accepted).toBe(60);
+  for (const s of fx.recs.get(a).segments) expect(existsSync(join(fx.root, a, s.name))).toBe(true);
+  await fx.recs.stop(a);
+  expect(tags(await stored(a))).toEqual(["a0", "a1", "a2"]);
+  expect((await stored(a)).length).toBe(70);
 });

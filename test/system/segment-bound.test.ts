@@ -206,6 +206,10 @@ describe("segments bounded by segment_max_bytes", () => {
     expect(got.filter((m) => m.b === 7).map((m) => m.k)).toEqual(big.lines.map((_, k) => k));
     const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
     expect(detail.message_count).toBe(small + big.lines.length);
+    // Each trace's bytes follow the files too, the orphan segments' pieces included.
+    const bytes = new Map<string, number>();
+    for (const m of readRecording(d2.store, id)) bytes.set(m.topic, (bytes.get(m.topic) ?? 0) + m.data.byteLength);
+    expect(detail.traces.map((t: { name: string; bytes: number }) => [t.name, t.bytes]).sort()).toEqual([...bytes].sort());
     await stopDaemon(d2);
   });
 });

@@ -4,7 +4,9 @@
 // instead of cutting the segment back to the length the stale database knows, and cuts only
 // what was never acknowledged: a whole batch without its batch-end record, and a torn tail.
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readFileSync, rmSync, statSync } from "node:fs";
+import { generateIdentity, identityToRecipient } from "age-encryption";
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { instancePaths } from "../daemon/helpers.ts";
 import { BATCH_END_BYTES, BATCH_END_OPCODE } from "../../src/recordings/segments/mcap-records.ts";
 import {
@@ -97,6 +99,88 @@ describe("a state database that lost its write-ahead log after kill -9", () => {
     expect(adopted).toBeLessThanOrEqual(acked - checkpointedAt);
     expect(log).toMatch(/cut \d+ bytes \(10 whole message\(s\)\) of a torn or unacknowledged batch/);
     await waitFor("recording still open for writes", async () => (await postNdjson(d2.socket, id, batchOf(b))).status === 200);
+  });
+
+  test("after adopting batches whose commit was lost, each trace's bytes and first and last timestamps follow the files too", async () => {
+    const d = await startDaemon();
+    const id = await createRecording(d.socket, { name: "stale trace totals" });
+    let b = 0;
+    const send = async () => {
+      expect((await postNdjson(d.socket, id, batchOf(b))).status).toBe(200);
+      b++;
+    };
+    await send();
+    // The database file knows the traces and the segment; the last batches live only in the -wal.
+    const before = statSync(d.db).mtimeMs;
+    while (statSync(d.db).mtimeMs === before) await send();
+    for (let i = 0; i < 20; i++) await send();
+    await kill9(d.pid);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const d2 = await restart(d);
+    const got = readRecording(d2.store, id);
+    expect(got.length).toBe(b * 10);
+    const want = new Map<string, { bytes: number; first: bigint; last: bigint }>();
+    for (const m of got) {
+      const t = want.get(m.topic) ?? { bytes: 0, first: m.publishTime, last: m.publishTime };
+      t.bytes += m.data.byteLength;
+      if (m.publishTime < t.first) t.first = m.publishTime;
+      if (m.publishTime > t.last) t.last = m.publishTime;
+      want.set(m.topic, t);
+    }
+    const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail.error).toContain("adopted from disk");
+    expect(detail.traces.map((t: { name: string; bytes: number }) => [t.name, t.bytes]).sort()).toEqual([...want].map(([name, t]) => [name, t.bytes]).sort());
+    // The storage budget after the repair: the recording's local bytes are its files' sizes.
+    const settled = async () => (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body.segments.every((s: { sha256: string | null }) => s.sha256 !== null);
+    await waitFor("the repaired segment rewritten", settled);
+    const onDisk = segmentFiles(d2.store, id).reduce((n, f) => n + statSync(f).size, 0);
+    expect((await call(d2.socket, "GET", `/v1/recordings/${id}`)).body.local_bytes).toBe(onDisk);
+    expect((await call(d2.socket, "POST", `/v1/recordings/${id}/stop`)).status).toBe(200);
+    const manifest = JSON.parse(readFileSync(join(d2.store, id, "manifest.json"), "utf8"));
+    expect(manifest.message_count).toBe(b * 10);
+    expect(
+      manifest.traces.map((t: { name: string; bytes: number; first_timestamp_ns: string; last_timestamp_ns: string }) => [
+        t.name,
+        t.bytes,
+        t.first_timestamp_ns,
+        t.last_timestamp_ns,
+      ]),
+    ).toEqual([...want].sort(([a], [c]) => (a < c ? -1 : 1)).map(([name, t]) => [name, t.bytes, String(t.first), String(t.last)]));
+    await stopDaemon(d2);
+  });
+
+  test("adopting batches whose commit was lost keeps the counts of closed segments whose plaintext is no longer on disk (sealed)", async () => {
+    const recipient = await identityToRecipient(await generateIdentity());
+    const d = await startDaemon({ args: ["--segment-max-bytes", "64kb", "--encrypt-to", recipient] });
+    const id = await createRecording(d.socket, { name: "stale sealed" });
+    let b = 0;
+    const send = async () => {
+      expect((await postNdjson(d.socket, id, batchOf(b))).status).toBe(200);
+      b++;
+    };
+    // Segments close at the bound and are sealed: only their ciphertext stays on disk.
+    const sealed = () => existsSync(join(d.store, id, "segments", "000001.mcap.age"));
+    while (!sealed()) await send();
+    await waitFor("the first segment sealed", () => sealed() && !existsSync(join(d.store, id, "segments", "000001.mcap")));
+    // A checkpoint after the seal, so the database file knows it; the batches after it live only in the -wal.
+    const before = statSync(d.db).mtimeMs;
+    while (statSync(d.db).mtimeMs === before) await send();
+    for (let i = 0; i < 5; i++) await send();
+    await kill9(d.pid);
+    rmSync(`${d.db}-wal`, { force: true });
+    rmSync(`${d.db}-shm`, { force: true });
+
+    const d2 = await restart(d);
+    const detail = (await call(d2.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(detail.error).toContain("adopted from disk");
+    expect(detail.message_count).toBe(b * 10);
+    expect(detail.traces.map((t: { name: string; message_count: number }) => [t.name, t.message_count]).sort()).toEqual([
+      ["/t0", b * 5],
+      ["/t1", b * 5],
+    ]);
+    await stopDaemon(d2);
   });
 
   test("a recording the stale database never had is read back from disk with every acknowledged message", async () => {

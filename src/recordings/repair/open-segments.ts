@@ -2,8 +2,9 @@
 // length the database knows, and past it every batch that ends with its batch-end record (the
 // database lost those commits: a removed -wal, a restored backup) — is cut after that (a torn
 // or unacknowledged batch) and closed, so it can be rewritten and uploaded like any other. A
-// segment shorter than its acknowledged messages was damaged outside the daemon. Either way the
-// counts then follow the files, and the recording notes it (recount.ts).
+// segment shorter than its acknowledged messages was damaged outside the daemon. Adopted
+// messages are added to the counts (adopted-counts.ts); after damage the counts follow the
+// files (recount.ts). Either way the recording notes it.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -12,15 +13,18 @@ import type { Ctx } from "../context.ts";
 import { recordingDir, segmentName } from "../disk/layout.ts";
 import { repairSegment, scanSegment } from "../segments/segment-scan.ts";
 import { markSegmentClosed } from "../segments/segments.ts";
+import { addAdoptedCounts } from "./adopted-counts.ts";
 import type { ReconcileReport } from "./report.ts";
 
 /**
  * Cuts back and closes the recording's open segments, but the one writes go to now. Returns
- * the note for the recording when the files now hold other counts than the database had
- * (the caller recounts once orphans are adopted too), else undefined.
+ * the note for the recording when the files now hold other counts than the database had, and
+ * whether a damaged segment needs the counts read back from the files (the caller recounts
+ * once orphans are adopted too).
  */
-export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): string | undefined {
+export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): { note?: string; recount: boolean } {
   const notes: string[] = [];
+  let recount = false;
   const { store } = ctx;
   const open = store.all(
     store.db
@@ -43,6 +47,8 @@ export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): strin
       store.run(store.db.delete(segments).where(and(eq(segments.recording_id, id), eq(segments.seq, seg.seq))));
       continue;
     }
+    // What the database counted of it: the prefix its row's length ends.
+    const counted = scanSegment(path, ctx.runtime.zstdDecompress, seg.bytes, true).payloads;
     const r = repairSegment(path, ctx.runtime.zstdCompress, ctx.runtime.zstdDecompress, seg.bytes, vouchedByLater(ctx, id, seg.seq));
     // A file closed after the commits the database lost holds more than its row says, too.
     const adopted = Math.max(r.adoptedMessages, r.state.messageCount - seg.message_count);
@@ -58,16 +64,17 @@ export function repairOpen(ctx: Ctx, id: string, report: ReconcileReport): strin
       );
     markSegmentClosed(ctx, id, seg.seq, r.bytes, r.bytes - seg.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     if (r.state.messageCount < seg.message_count) {
+      recount = true;
       const lost = seg.message_count - r.state.messageCount;
       ctx.log.error(
         `Segment ${seg.path}: ${lost} acknowledged message(s) are missing from the file (damaged outside the daemon); counts now follow what is on disk.`,
       );
       notes.push(`segment ${seg.path} lost ${lost} acknowledged message(s): the file was shorter or damaged at restart`);
-    }
+    } else if (adopted > 0) addAdoptedCounts(ctx, id, r.state, r.payloads, counted);
     report.repaired.push({ recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
     ctx.emit("recording.repaired", { recording_id: id, seq: seg.seq, cut_bytes: r.cutBytes, adopted_messages: adopted });
   }
-  return notes.length ? notes.join("; ") : undefined;
+  return { note: notes.length ? notes.join("; ") : undefined, recount };
 }
 
 /**

@@ -5,14 +5,14 @@
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
-import { files, recordings, segments, traces } from "../../store/schema.ts";
+import { files, recordings, segments } from "../../store/schema.ts";
 import type { Ctx } from "../context.ts";
 import { fileName, INCOMING, recordingDir, relPath, segmentName, seqOfSegment } from "../disk/layout.ts";
 import { sha256File } from "../disk/sha256-stream.ts";
-import { bufferOf } from "../input/trace-schema.ts";
 import { repairSegment } from "../segments/segment-scan.ts";
 import { markSegmentClosed } from "../segments/segments.ts";
 import { vouchedByLater } from "./open-segments.ts";
+import { addAdoptedCounts } from "./adopted-counts.ts";
 import { enqueueUpload } from "../uploads/upload-queue.ts";
 import type { ReconcileReport } from "./report.ts";
 import { isAgeFile, SEALED_SUFFIX } from "../seal/seal-object.ts";
@@ -63,33 +63,7 @@ export function adoptOrphans(ctx: Ctx, id: string, report: ReconcileReport): voi
       );
     store.tx(() => {
       store.run(store.db.insert(segments).values({ recording_id: id, seq, path: relPath(id, segmentName(seq)), state: "open", bytes: 0, created_at: now }));
-      for (const ch of r.state.channels.values()) {
-        const count = Number(r.state.channelMessageCounts.get(ch.id) ?? 0n);
-        const schema = ch.schemaId ? r.state.schemas.get(ch.schemaId) : undefined;
-        store.run(
-          store.db
-            .insert(traces)
-            .values({
-              recording_id: id,
-              name: ch.topic,
-              encoding: ch.messageEncoding,
-              schema_name: schema?.name ?? null,
-              schema_encoding: schema?.encoding ?? null,
-              schema: schema ? bufferOf(schema.data) : null,
-              declared: 0,
-              message_count: count,
-              created_at: now,
-            })
-            .onConflictDoUpdate({ target: [traces.recording_id, traces.name], set: { message_count: sql`${traces.message_count} + ${count}` } }),
-        );
-      }
-      const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)))!;
-      store.run(
-        store.db
-          .update(recordings)
-          .set({ message_count: rec.message_count + r.state.messageCount })
-          .where(eq(recordings.id, id)),
-      );
+      addAdoptedCounts(ctx, id, r.state, r.payloads);
     });
     markSegmentClosed(ctx, id, seq, r.bytes, r.bytes, r.state.messageCount, { start: r.state.messageStartTime, end: r.state.messageEndTime });
     ctx.log.warn(`Adopted segment ${relPath(id, segmentName(seq))} found on disk but not in the database (${r.state.messageCount} messages).`);

@@ -19,7 +19,7 @@ import { withReserve } from "../disk/storage-full.ts";
 import { stopRecording } from "../finalize.ts";
 import { adoptOrphans } from "./orphans.ts";
 import { repairOpen } from "./open-segments.ts";
-import { recountFromDisk } from "./recount.ts";
+import { noteRepair, recountFromDisk } from "./recount.ts";
 import { rebuildRows } from "./rebuild.ts";
 import { settleUnfinishedCreates } from "./unfinished-creates.ts";
 import type { ReconcileReport } from "./report.ts";
@@ -62,9 +62,10 @@ function repairRecording(ctx: Ctx, id: string, report: ReconcileReport): void {
   sweepAtomicTemps(dir, (n) => n === RECORDING_JSON || n === MANIFEST);
   for (const sub of ["segments", "files"]) sweepAtomicTemps(join(dir, sub), (n) => n.startsWith("."));
   withReserve(ctx, () => {
-    const note = repairOpen(ctx, id, report);
+    const { note, recount } = repairOpen(ctx, id, report);
     adoptOrphans(ctx, id, report);
-    if (note) recountFromDisk(ctx, id, note);
+    if (note && recount) recountFromDisk(ctx, id, note);
+    else if (note) noteRepair(ctx, id, note);
     const rec = ctx.store.get(ctx.store.db.select().from(recordings).where(eq(recordings.id, id)));
     if (rec?.state === "finalizing") {
       if (existsSync(join(recordingDir(ctx.root, id), MANIFEST))) unlinkSync(join(recordingDir(ctx.root, id), MANIFEST));
@@ -80,6 +81,10 @@ export function retryRepairs(ctx: Ctx, only?: string): void {
     // A full segment being closed in the background has an open row and no writer in ctx.open:
     // its repair waits until that close (and the rewrite it starts) has ended.
     if (ctx.compacting.has(id)) continue;
+    // A group syncing its batches may have created segment files whose rows come with its
+    // commit: read as orphans now, they would be cut and removed under an acknowledged batch.
+    // The next tick retries (a stop runs between the recording's batches, never during one).
+    if (ctx.writing.has(id)) continue;
     const report: ReconcileReport = { repaired: [], adopted: [], removed_partial: [], rebuilt: [] };
     try {
       repairRecording(ctx, id, report);

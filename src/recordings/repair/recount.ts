@@ -1,7 +1,7 @@
-// After a repair changed what a recording's segments hold against what the database counted
-// (acknowledged batches adopted past a stale database's lengths, or messages lost to damage
-// outside the daemon), the counts follow the files: every segment with a row is read back, its
-// traces created when the database lost them too, and the repair is noted on the recording.
+// After a repair found messages lost to damage outside the daemon (a segment shorter than its
+// acknowledged messages), the counts follow the files: every segment with a row is read back,
+// its traces created when the database lost them too, and the repair is noted on the recording.
+// (Messages adopted past a stale database's lengths are added instead: adopted-counts.ts.)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -52,8 +52,15 @@ export function recountFromDisk(ctx: Ctx, id: string, note: string): void {
         }),
       );
     }
-    const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)));
-    const error = rec?.error ? `${rec.error}; ${note}` : note;
-    store.run(store.db.update(recordings).set({ message_count: total, error }).where(eq(recordings.id, id)));
+    store.run(store.db.update(recordings).set({ message_count: total }).where(eq(recordings.id, id)));
+    noteRepair(ctx, id, note);
   });
+}
+
+/** Adds the repair's note to the recording's `error`. */
+export function noteRepair(ctx: Ctx, id: string, note: string): void {
+  const { store } = ctx;
+  const rec = store.get(store.db.select().from(recordings).where(eq(recordings.id, id)));
+  const error = rec?.error ? `${rec.error}; ${note}` : note;
+  store.run(store.db.update(recordings).set({ error }).where(eq(recordings.id, id)));
 }

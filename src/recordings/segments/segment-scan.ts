@@ -25,6 +25,15 @@ export interface ScanResult {
   fileBytes: number;
   /** The batch-end records walked, in file order, with the offset each one ends at. */
   batchEnds: (BatchEnd & { end: number })[];
+  /** Per channel of the durable prefix: payload bytes and publish times (what a trace's row counts). */
+  payloads: Map<number, ChannelPayload>;
+}
+
+export interface ChannelPayload {
+  count: number;
+  bytes: number;
+  firstPublish: bigint;
+  lastPublish: bigint;
 }
 
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -68,17 +77,22 @@ function chunkParser(header: Uint8Array, decompress: Decompress) {
   };
 }
 
-/** Walks the data section; `limit` (the length the db knows durable) bounds it when given. */
-export function scanSegment(path: string, decompress: Decompress, limit?: number): ScanResult {
+/**
+ * Walks the data section; `limit` (the length the db knows durable) bounds it when given, in a
+ * complete file too with `evenIfComplete` (what the database counted of a file closed since).
+ */
+export function scanSegment(path: string, decompress: Decompress, limit?: number, evenIfComplete = false): ScanResult {
   const file = readFileSync(path);
   const complete = file.byteLength >= 8 + FOOTER_RECORD && hasMagic(file, file.byteLength - 8) && file[file.byteLength - 8 - FOOTER_RECORD] === Opcode.FOOTER;
-  const bytes = limit !== undefined && !complete ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
+  const bytes = limit !== undefined && (!complete || evenIfComplete) ? file.subarray(0, Math.min(limit, file.byteLength)) : file;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const state = emptyState(0);
   const batchEnds: ScanResult["batchEnds"] = [];
-  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
+  const payloads = new Map<number, ChannelPayload>();
+  if (!hasMagic(bytes, 0) || bytes.byteLength < 17 || bytes[8] !== Opcode.HEADER)
+    return { state, complete: false, fileBytes: file.byteLength, batchEnds, payloads };
   const headerEnd = 17 + Number(view.getBigUint64(9, true));
-  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength, batchEnds };
+  if (headerEnd > bytes.byteLength) return { state, complete: false, fileBytes: file.byteLength, batchEnds, payloads };
   state.position = headerEnd;
   const parseChunk = chunkParser(bytes.subarray(0, headerEnd), decompress);
 
@@ -113,13 +127,13 @@ export function scanSegment(path: string, decompress: Decompress, limit?: number
     }
     off = end;
     if (pending && pending.needed.size === 0) {
-      commitGroup(state, pending.parsed, pending.start, pending.length, pending.offsets, end - pending.indexStart);
+      commitGroup(state, pending.parsed, pending.start, pending.length, pending.offsets, end - pending.indexStart, payloads);
       state.position = end;
       pending = undefined;
     }
   }
   state.dataCrc = crc32(bytes.subarray(0, state.position));
-  return { state, complete, fileBytes: file.byteLength, batchEnds };
+  return { state, complete, fileBytes: file.byteLength, batchEnds, payloads };
 }
 
 function metadataName(bytes: Uint8Array, off: number): string {
@@ -127,7 +141,15 @@ function metadataName(bytes: Uint8Array, off: number): string {
   return new TextDecoder().decode(bytes.subarray(off + 13, off + 13 + len));
 }
 
-function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: number, offsets: Map<number, bigint>, indexLength: number): void {
+function commitGroup(
+  s: SegmentState,
+  p: ParsedChunk,
+  start: number,
+  length: number,
+  offsets: Map<number, bigint>,
+  indexLength: number,
+  payloads: Map<number, ChannelPayload>,
+): void {
   for (const x of p.schemas) s.schemas.set(x.id, x);
   for (const x of p.channels) {
     s.channels.set(x.id, x);
@@ -139,6 +161,14 @@ function commitGroup(s: SegmentState, p: ParsedChunk, start: number, length: num
     s.messageCount++;
     s.channelMessageCounts.set(m.channelId, (s.channelMessageCounts.get(m.channelId) ?? 0n) + 1n);
     s.sequences.set(m.channelId, Math.max(s.sequences.get(m.channelId) ?? 0, m.sequence));
+    const t = payloads.get(m.channelId);
+    if (!t) payloads.set(m.channelId, { count: 1, bytes: m.data.byteLength, firstPublish: m.publishTime, lastPublish: m.publishTime });
+    else {
+      t.count++;
+      t.bytes += m.data.byteLength;
+      if (m.publishTime < t.firstPublish) t.firstPublish = m.publishTime;
+      if (m.publishTime > t.lastPublish) t.lastPublish = m.publishTime;
+    }
   }
   s.chunkIndexes.push({
     messageStartTime: p.chunk.messageStartTime,
@@ -162,6 +192,8 @@ export interface RepairResult {
   adoptedMessages: number;
   /** Whole messages in the cut tail (a batch written but never acknowledged). */
   cutMessages: number;
+  /** Per channel of what was kept: messages, payload bytes, publish times. */
+  payloads: Map<number, ChannelPayload>;
   wasComplete: boolean;
 }
 
@@ -186,7 +218,8 @@ function prefixOf(scan: ScanResult): { position: number; count: number } {
 /** Keeps an unclosed segment's acknowledged prefix (keptEnd), cuts the rest and closes it properly. */
 export function repairSegment(path: string, compress: Compress, decompress: Decompress, limit?: number, vouched = false): RepairResult {
   const full = scanSegment(path, decompress);
-  if (full.complete) return { state: full.state, bytes: full.fileBytes, cutBytes: 0, adoptedMessages: 0, cutMessages: 0, wasComplete: true };
+  if (full.complete)
+    return { state: full.state, bytes: full.fileBytes, cutBytes: 0, adoptedMessages: 0, cutMessages: 0, payloads: full.payloads, wasComplete: true };
   const { keep, known } = keptEnd(path, decompress, full, limit, vouched);
   const scan = keep === full.state.position ? full : scanSegment(path, decompress, keep);
   const fd = openExistingNoFollow(path); // truncating through a planted link would cut another file
@@ -214,6 +247,7 @@ export function repairSegment(path: string, compress: Compress, decompress: Deco
     cutBytes,
     adoptedMessages: Math.max(0, scan.state.messageCount - known),
     cutMessages: full.state.messageCount - scan.state.messageCount,
+    payloads: scan.payloads,
     wasComplete: false,
   };
 }
