@@ -166,6 +166,10 @@ export function createRecordings(deps: RecordingsDeps) {
     /** Resolves once the recording's segments are rewritten and its manifest written. */
     async stop(id: string): Promise<RecordingDetail> {
       known(id);
+      // A failed start-up repair is not retried while a full segment of the recording is still
+      // being closed in the background (reconcile.ts): let that end, so this stop repairs it and
+      // its manifest follows now rather than at the timer's next retry.
+      if (ctx.unrepaired.has(id)) await compactionsDone(ctx, id);
       // In order with the recording's batches: those before the stop are acknowledged, those after it refused.
       await ingest.exclusive(id, () =>
         guarded(ctx, () => {
