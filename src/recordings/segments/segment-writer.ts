@@ -460,7 +460,10 @@ export class SegmentWriter {
     try {
       this.cutBackIfNeeded();
     } catch {
-      // Retried before the next write; the scan at the next start cuts the tail anyway.
+      // Retried before the next write. A crash first: the scan at the next start cuts a tail
+      // without a batch-end record, but adopts an appended batch whose record was written with
+      // it, so a refused batch could come back if both the cut and the daemon fail (a double
+      // fault: EIO on ftruncate, then a crash).
     }
   }
 
