@@ -269,15 +269,16 @@ const suite: BenchSuite = {
       `One client over the Unix socket sends ${WARMUP + TIMED} batches of ${BATCH.toLocaleString("en-US")} binary-frame messages (${PAYLOAD}-byte random payloads, so zstd leaves them their size; 4 traces; ${streamMiB.toFixed(0)} MiB in all), each once the last is acknowledged (fsync'ed segment + SQLite commit); the first ${WARMUP} are untimed. Daemon: \`launch --background --offline --segment-max-age 86400\`, a fresh HOME per run, with \`--segment-max-bytes ${SEGMENT}\` (closes during the stream) or \`${NO_CLOSE}\` (the baseline: the same stream with no close). ${ROUNDS} rounds alternate the two; the figures pool the ${ROUNDS * TIMED} timed batches of each. Closes are counted from the segments the recording lists as closed and from the \`segment.closed\` events on \`/v1/events\`. Load average ${loadBefore} before the suite and ${load()} after it (2 cores, shared with other work).`,
       "",
       table(
-        ["stream", "segment closes (segment.closed events)", "ack p50", "ack p99", "ack max"],
+        ["stream", "segment closes (segment.closed events)", "ack p50", "ack p99", "ack max", "p99 vs baseline"],
         [
-          [`segment_max_bytes ${NO_CLOSE}, no close (baseline)`, "0 (0)", ms(noClose.p50), ms(noClose.p99), ms(noClose.max)],
+          [`segment_max_bytes ${NO_CLOSE}, no close (baseline)`, "0 (0)", ms(noClose.p50), ms(noClose.p99), ms(noClose.max), "1.00×"],
           [
             `segment_max_bytes ${SEGMENT}`,
             `${closing.map((r) => r.closing.length).join(" + ")} (${closing.map((r) => r.events).join(" + ")})`,
             ms(withClose.p50),
             ms(withClose.p99),
             ms(withClose.max),
+            `${(withClose.p99 / noClose.p99).toFixed(2)}× (target ≤ 1.5×${withClose.p99 / noClose.p99 <= 1.5 ? "" : ", **missed**"})`,
           ],
         ],
       ),
