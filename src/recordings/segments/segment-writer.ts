@@ -490,11 +490,8 @@ export class SegmentWriter {
    */
   close(): number {
     if (this.closed) return this.closedSize;
-    this.dropNext();
-    this.settle();
     const s = this.state;
-    const rb = new McapRecordBuilder();
-    writeSummaryAndFooter(rb, s);
+    const rb = this.endOfData();
     try {
       writeAllSync(this.fd, rb.buffer, s.position);
       ftruncateSync(this.fd, s.position + rb.length);
@@ -514,6 +511,15 @@ export class SegmentWriter {
     return this.closedSize;
   }
 
+  /** What both closes begin with: no prepared next file, nothing owed, the summary and footer built. */
+  private endOfData(): McapRecordBuilder {
+    this.dropNext();
+    this.settle();
+    const rb = new McapRecordBuilder();
+    writeSummaryAndFooter(rb, this.state);
+    return rb;
+  }
+
   /**
    * `close` for a full segment whose batches are all acknowledged (the one that filled it
    * included): the summary is built here, and written, cut to length and fsync'ed on the
@@ -524,11 +530,8 @@ export class SegmentWriter {
    */
   async closeOffThread(): Promise<number> {
     if (this.closed) return this.closedSize;
-    this.dropNext();
-    this.settle();
     const s = this.state;
-    const rb = new McapRecordBuilder();
-    writeSummaryAndFooter(rb, s);
+    const rb = this.endOfData();
     const fd = this.fd;
     const size = s.position + rb.length;
     this.closed = true;
