@@ -1,5 +1,5 @@
 // Small helpers shared by the benchmark suites.
-import { mkdtempSync, readFileSync, realpathSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { rssFromStatus } from "../../src/runtime/code-pages.ts";
@@ -58,4 +58,42 @@ export function procUsage(pid: number): { cpu: number; rss: number } {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rss = rssFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
   return { cpu: ticks / 100, rss };
+}
+
+/** CPU seconds (user + system) of each of a process's threads now, keyed "<tid> <name>"; empty once the process is gone. */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // not on Linux, or the process is gone
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(`${tid} ${name}`, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * The CPU seconds the daemon's threads used between two threadCpu readings, split as the
+ * daemon runs: its JavaScript thread (the process's own id), the runtime's "Worker" threads
+ * (hashing, segment rewrites) and the rest (JIT, GC, the thread pool).
+ */
+export function threadShares(pid: number, before: Map<string, number>, after: Map<string, number>) {
+  const cpu = { main: 0, worker: 0, other: 0 };
+  for (const [key, t] of after) {
+    const used = t - (before.get(key) ?? 0);
+    if (key.startsWith(`${pid} `)) cpu.main += used;
+    else if (key.endsWith(" Worker")) cpu.worker += used;
+    else cpu.other += used;
+  }
+  return cpu;
 }

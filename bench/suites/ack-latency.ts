@@ -6,11 +6,11 @@
 // segment comes from the segments' message counts; the closes themselves are counted from the
 // `segment.closed` events on /v1/events. The daemon's CPU per thread (its JavaScript thread, the
 // rewrite worker's, the others') comes from /proc, sampled through each run.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import type { BenchSuite } from "../run.ts";
 import { encodeFrames } from "../../src/client/frames.ts";
-import { BINARY, daemonHome, ms, summarize, table } from "../lib/timing.ts";
+import { BINARY, daemonHome, ms, summarize, table, threadCpu, threadShares } from "../lib/timing.ts";
 
 const MiB = 1024 ** 2;
 const BATCH = 1000;
@@ -46,19 +46,7 @@ interface ThreadCpu {
 function threadSampler(pid: number) {
   const last = new Map<string, number>();
   const sample = () => {
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        try {
-          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-          const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-          last.set(`${tid} ${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}`, (Number(f[11]) + Number(f[12])) / 100);
-        } catch {
-          // the thread ended
-        }
-      }
-    } catch {
-      // not on Linux, or the daemon is gone
-    }
+    for (const [key, t] of threadCpu(pid)) last.set(key, t);
   };
   sample();
   const first = new Map(last);
@@ -66,14 +54,7 @@ function threadSampler(pid: number) {
   return (): ThreadCpu => {
     clearInterval(timer);
     sample();
-    const cpu = { main: 0, worker: 0, other: 0 };
-    for (const [key, t] of last) {
-      const used = t - (first.get(key) ?? 0);
-      if (key.startsWith(`${pid} `)) cpu.main += used;
-      else if (key.endsWith(" Worker")) cpu.worker += used;
-      else cpu.other += used;
-    }
-    return cpu;
+    return threadShares(pid, first, last);
   };
 }
 

@@ -4,7 +4,7 @@
 // and binary frames, batches of 1,000 ~100-byte payloads) against one process writing the same
 // messages with @mcap/core's McapWriter (zstd chunks) and one fsync per batch; the latency of
 // one batch's acknowledgement; the daemon's RSS while it ingests.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { McapWriter } from "@mcap/core";
 import type { BenchSuite } from "../run.ts";
@@ -12,7 +12,7 @@ import * as client from "../../src/client/index.ts";
 import { BATCH, BATCHES, enc, ingestMessages, messages, ndjsonBody, PAYLOAD, req, sdkMessages } from "../lib/ingest-load.ts";
 import { parseNdjson } from "../../src/recordings/input/parse-ndjson.ts";
 import { createBunRuntime } from "../../src/runtime/bun.ts";
-import { BINARY, daemonHome, ms, procUsage, summarize, table } from "../lib/timing.ts";
+import { BINARY, daemonHome, ms, procUsage, summarize, table, threadCpu, threadShares } from "../lib/timing.ts";
 
 const MiB = 1024 ** 2;
 const FILE_MIB = 512;
@@ -39,22 +39,6 @@ function rssSampler(pid: number) {
     clearInterval(t);
     return Math.max(peak, rssOf(pid));
   };
-}
-
-/** CPU seconds (user + system) of each of a process's threads, by thread id and name. */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(`${tid} ${name}`, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
 }
 
 /** A command's wall time and CPU seconds; throws if it fails. */
@@ -101,14 +85,9 @@ async function fileRound(socket: string, pid: number, id: string, src: string, d
   const r = await req(socket, "PUT", `/v1/recordings/${id}/files/${name}`, Bun.file(src), { "content-type": "application/octet-stream" });
   const secs = (performance.now() - t0) / 1000;
   if (r.bytes !== FILE_MIB * MiB) throw new Error(`stored ${r.bytes} bytes`);
-  const threads = { main: 0, hash: 0, other: 0 };
-  for (const [key, cpu] of threadCpu(pid)) {
-    const used = cpu - (before.get(key) ?? 0);
-    // The JavaScript thread's id is the process's; the hashing runs on the runtime's "Worker" thread.
-    if (key.startsWith(`${pid} `)) threads.main += used;
-    else if (key.endsWith(" Worker")) threads.hash += used;
-    else threads.other += used;
-  }
+  // The hashing runs on the runtime's "Worker" thread.
+  const { main, worker: hash, other } = threadShares(pid, before, threadCpu(pid));
+  const threads = { main, hash, other };
   settle();
   return { dd, direct, sha256sum, openssl, put: { secs, cpu: threads.main + threads.hash + threads.other }, threads };
 }

@@ -16,10 +16,9 @@ import { procUsage, table, tempDir } from "../lib/timing.ts";
 import { startFaultProxy, type FaultProxy } from "../../test/support/fault-proxy.ts";
 import { startS3rver } from "../../test/support/s3rver.ts";
 import { randomBytes, s3Env, startDaemon, type Daemon } from "../../test/system-uploads/helpers.ts";
+import { eventFor, GiB, MiB, toolEnv } from "../lib/upload-measure.ts";
 import { createMd5Worker } from "../../src/uploader/s3/md5-worker.ts";
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 /** MiB/s (null: unlimited) and the object size sent at it: a dozen seconds at 1 MiB/s, a few at the others. */
 const RUNS: { limit: number | null; bytes: number }[] = [
   { limit: 1, bytes: 12 * MiB },
@@ -47,13 +46,6 @@ function cpuBetween(a: ReturnType<typeof processCpu>, b: ReturnType<typeof proce
   let exact = 0;
   for (const [tid, s] of b.threads) exact += s - (a.threads.get(tid) ?? 0);
   return Math.max(exact, b.ticks - a.ticks);
-}
-
-/** Env for child tools: no CA bundle (plain http to loopback), no proxies. */
-function toolEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/CA_BUNDLE|SSL_CERT|_proxy$|_PROXY$/.test(k)) env[k] = v;
-  return { ...env, ...extra };
 }
 
 /** Runs a tool to its end; its CPU seconds (user + system, all its threads). */
@@ -88,24 +80,6 @@ async function worstWindow(proxy: FaultProxy | undefined, work: () => Promise<nu
   const last = samples.findIndex((x) => x.b >= final);
   const mean = last > first ? ((samples[last]!.b - samples[first]!.b) * 1000) / (samples[last]!.t - samples[first]!.t) : null;
   return { cpu, worst, mean };
-}
-
-/** Resolves once the daemon publishes an event naming `id` (subscribed before it returns): nothing polls the daemon while it is measured. */
-async function eventFor(d: Daemon, types: string, id: string): Promise<() => Promise<string>> {
-  const res = await fetch(`http://localhost/v1/events?types=${types}`, { unix: d.socket } as RequestInit);
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
-  while (!buf.includes(": subscribed")) buf += dec.decode((await reader.read()).value);
-  return async () => {
-    while (!buf.includes(id)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("event stream ended");
-      buf += dec.decode(value);
-    }
-    await reader.cancel();
-    return buf;
-  };
 }
 
 /**

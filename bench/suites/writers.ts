@@ -5,11 +5,11 @@
 // rounds. The aggregate is acknowledged messages per second from "go" to the last writer's
 // flush. Beside it: the syncs (fsync + fdatasync) per acknowledged batch, counted under strace
 // on a daemon of its own, and where the daemon's CPU went (per thread, from /proc) at 16.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BenchSuite } from "../run.ts";
 import { BATCH, req } from "../lib/ingest-load.ts";
-import { BINARY, daemonHome, table } from "../lib/timing.ts";
+import { BINARY, daemonHome, table, threadCpu } from "../lib/timing.ts";
 
 const WRITER = resolve(import.meta.dir, "../lib/writer-proc.ts");
 const COUNTS = [1, 4, 16];
@@ -86,7 +86,12 @@ async function run(mode: Mode, n: number, socket: string, dir: string, daemonPid
   const secs = (performance.now() - t0) / 1000;
   const to = Date.now();
   const after = daemonPid ? threadCpu(daemonPid) : undefined;
-  const daemonThreads = after && new Map([...after].map(([k, v]) => [k, v - (before!.get(k) ?? 0)]));
+  // Keyed "<name> <tid>", the JavaScript thread (the process's own id) named "main".
+  const label = (key: string) => {
+    const tid = key.slice(0, key.indexOf(" "));
+    return `${tid === String(daemonPid) ? "main" : key.slice(tid.length + 1)} ${tid}`;
+  };
+  const daemonThreads = after && new Map([...after].map(([k, v]) => [label(k), v - (before!.get(k) ?? 0)]));
   const writerCpu = done.reduce((sum, l) => sum + Number(l.split(" ")[2]), 0);
   for (const p of procs) {
     p.stdin.write("end\n");
@@ -94,22 +99,6 @@ async function run(mode: Mode, n: number, socket: string, dir: string, daemonPid
   }
   await Promise.all(procs.map((p) => p.exited));
   return { rate: (per * n) / secs, from, to, secs, writerCpu, daemonThreads };
-}
-
-/** CPU seconds of each thread of a process, by thread name and id. */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(`${tid === String(pid) ? "main" : name} ${tid}`, (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
 }
 
 function launch(prefix: string, wrap: string[] = []) {
