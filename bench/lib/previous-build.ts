@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { BINARY, tempDir } from "./timing.ts";
 
 /** The previous landing, compared against when BENCH_PREVIOUS is not set. */
-const DEFAULT_PREVIOUS = "6bdd082";
+const DEFAULT_PREVIOUS = "7681f2d";
 
 const REPO = resolve(import.meta.dir, "../..");
 
