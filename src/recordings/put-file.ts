@@ -1,6 +1,8 @@
 // Streams a whole file into <recording>/files/<name>: bytes are checked against the storage
 // limit as they arrive (and against Content-Length up front), hashed on the way, fdatasync'ed,
 // then renamed into place with the directory fsync'ed, and only then recorded and acknowledged.
+// A large body with a declared length is written by the runtime natively where it can, and
+// hashed from the file as it lands; others pass through JavaScript a chunk at a time.
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
@@ -170,7 +172,12 @@ function receiveNatively(ctx: Ctx, fd: number, path: string, req: Request, conte
   let seen = 0;
   // The early write-back follows the file's size, which the native writer moves.
   const watch = setInterval(() => {
-    const size = fstatSync(fd).size;
+    let size = seen;
+    try {
+      size = fstatSync(fd).size;
+    } catch {
+      return; // the write's own error is the one that counts
+    }
     flusher.wrote(size - seen);
     seen = size;
   }, 20);

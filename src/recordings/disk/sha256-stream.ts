@@ -4,7 +4,9 @@
 // written, a MiB at a time (their buffers moved, not copied, where they own one): one message
 // per 64 KiB chunk of a request body cost more than the hashing. Small files, and runtimes or
 // moments without a worker, hash in-thread; if the worker dies mid-file, the digest is taken
-// from the file on disk instead, which holds the same bytes.
+// from the file on disk instead, which holds the same bytes. A file that the runtime writes
+// natively (no chunks pass through JavaScript) is followed instead: the worker reads it back
+// from the page cache as it grows, one copy that costs far less than the chunks' trip did.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { createInlineWorker, type InlineWorker } from "../../runtime/inline-worker.ts";
