@@ -49,6 +49,7 @@ function random(n: number) {
 
 /** Sends a PUT on a raw connection: the head, then `body` in pieces with pauses, then hangs up if `hangUp`. */
 async function rawPut(id: string, name: string, declared: number, body: Uint8Array, hangUp = false) {
+  const started = outcomes.length;
   const c = connect(socket);
   c.on("error", () => {});
   let got = "";
@@ -69,8 +70,11 @@ async function rawPut(id: string, name: string, declared: number, body: Uint8Arr
     await new Promise<void>((r) => c.write(body.subarray(o, Math.min(body.length, o + 700_000)), () => r()));
     await Bun.sleep(2);
   }
-  if (hangUp) c.destroy();
-  else await answered;
+  if (hangUp) {
+    // Only once the request has reached putFile: a hang-up before that tests nothing here.
+    while (outcomes.length === started) await Bun.sleep(1);
+    c.destroy();
+  } else await answered;
   c.destroy();
   await closed;
   return got;
