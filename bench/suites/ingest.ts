@@ -16,7 +16,9 @@ import { BINARY, daemonHome, ms, procUsage, summarize, table, threadCpu, threadS
 
 const MiB = 1024 ** 2;
 const FILE_MIB = 512;
-const FILE_ROUNDS = 3;
+const FILE_ROUNDS = Number(process.env.INGEST_FILE_ROUNDS ?? 3);
+/** Runs only the large file part (its section alone), for work on the PUT path. */
+const FILE_ONLY = process.env.INGEST_FILE_ONLY === "1";
 
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 const rate = (x: number) => `${Math.round(x).toLocaleString("en-US")}/s`;
@@ -153,6 +155,35 @@ function costs(dir: string) {
   return { parse, sync };
 }
 
+/** Small messages through the daemon beside the in-process baseline, with the RSS it peaked at. */
+async function smallMessages(socket: string, pid: number, dir: string) {
+  // Small messages first (the file run would otherwise leave the page cache busy).
+  // Rounds interleave the baseline and the daemon's runs, so that a machine that slows down
+  // or speeds up part-way (it does, here) moves both sides alike; best of each is kept.
+  const baselines: Awaited<ReturnType<typeof mcapBaseline>>[] = [];
+  const sdkRates = { ndjson: [] as number[], frames: [] as number[] };
+  const stopRss = rssSampler(pid);
+  const nd = [await ingestMessages(socket, "ndjson"), await ingestMessages(socket, "ndjson")].sort((a, b) => b.rate - a.rate)[0]!;
+  const fr = [await ingestMessages(socket, "frames"), await ingestMessages(socket, "frames")].sort((a, b) => b.rate - a.rate)[0]!;
+  // Each timed run starts with the disk idle (settle): the baseline deletes a file of about
+  // 100 MB, whose writeback and unlink would otherwise land in the fsyncs of the run after it.
+  for (let r = 0; r < 3; r++) {
+    baselines.push(await mcapBaseline(dir));
+    settle();
+    sdkRates.ndjson.push(await sdkMessages(client, socket, "ndjson"));
+    settle();
+    sdkRates.frames.push(await sdkMessages(client, socket, "frames"));
+    settle();
+  }
+  const baseline = baselines.sort((a, b) => b.rate - a.rate)[0]!;
+  const sdkNd = Math.max(...sdkRates.ndjson);
+  const sdkFr = Math.max(...sdkRates.frames);
+  const msgRss = stopRss();
+  const cost = costs(dir);
+
+  return { baseline, sdkNd, sdkFr, nd, fr, msgRss, cost };
+}
+
 const suite: BenchSuite = {
   title: "Ingest (issue: durable recordings over the socket)",
   async run() {
@@ -165,30 +196,7 @@ const suite: BenchSuite = {
     const pid = (await req(socket, "GET", "/v1/health")).pid as number;
     const idleRss = rssOf(pid);
     try {
-      // Small messages first (the file run would otherwise leave the page cache busy).
-      // Rounds interleave the baseline and the daemon's runs, so that a machine that slows down
-      // or speeds up part-way (it does, here) moves both sides alike; best of each is kept.
-      const baselines: Awaited<ReturnType<typeof mcapBaseline>>[] = [];
-      const sdkRates = { ndjson: [] as number[], frames: [] as number[] };
-      const stopRss = rssSampler(pid);
-      const nd = [await ingestMessages(socket, "ndjson"), await ingestMessages(socket, "ndjson")].sort((a, b) => b.rate - a.rate)[0]!;
-      const fr = [await ingestMessages(socket, "frames"), await ingestMessages(socket, "frames")].sort((a, b) => b.rate - a.rate)[0]!;
-      // Each timed run starts with the disk idle (settle): the baseline deletes a file of about
-      // 100 MB, whose writeback and unlink would otherwise land in the fsyncs of the run after it.
-      for (let r = 0; r < 3; r++) {
-        baselines.push(await mcapBaseline(dir));
-        settle();
-        sdkRates.ndjson.push(await sdkMessages(client, socket, "ndjson"));
-        settle();
-        sdkRates.frames.push(await sdkMessages(client, socket, "frames"));
-        settle();
-      }
-      const baseline = baselines.sort((a, b) => b.rate - a.rate)[0]!;
-      const sdkNd = Math.max(...sdkRates.ndjson);
-      const sdkFr = Math.max(...sdkRates.frames);
-      const msgRss = stopRss();
-      const cost = costs(dir);
-
+      const messagesPart = FILE_ONLY ? undefined : await smallMessages(socket, pid, dir);
       // One source file of random bytes, read from the page cache by every run. Written back
       // before the first run: its writeback would otherwise slow whichever run came first.
       const src = join(dir, "source.bin");
@@ -231,9 +239,8 @@ const suite: BenchSuite = {
       ];
       const perThread = (f: (t: FileRound["threads"]) => number) => med((r) => f(r.threads) / (bytes / 2 ** 30)).toFixed(2);
 
-      return [
-        `Daemon: \`launch --background --offline\`, recordings on the same disk as the baselines; one client over the Unix socket, each request waiting for its acknowledgement (fsync'ed segment + SQLite commit). Best of 2 runs each; of 3 for the baseline and the SDK runs, whose spread from run to run is the widest, in rounds that interleave them. Each daemon run starts after 50 untimed batches, so that it measures the steady state of a recording that goes on (after only 5, the figures were about a quarter lower); the baseline's best run of 3 is warm likewise.`,
-        "",
+      const m = messagesPart;
+      const fileLines = [
         `**Large file** (\`PUT /v1/recordings/:id/files/:name\`, ${FILE_MIB} MiB of random bytes, streamed from a page-cached file by Bun's fetch; 201 once fdatasync'ed, renamed and committed). ${FILE_ROUNDS} rounds, each running every line once on the same source; medians, with the range over the rounds. CPU is user + system per GiB: the commands' own, and for the PUT the daemon's threads from /proc (the client's is not counted). Target: the PUT ≥ 0.8× the lower of \`dd conv=fsync\` and the native SHA-256 rate, read as \`openssl dgst -sha256\` (which uses the CPU's SHA instructions, as the daemon's hashing does; coreutils' \`sha256sum\` here does not, and would make the target 3-4× easier).`,
         "",
         table(
@@ -247,44 +254,61 @@ const suite: BenchSuite = {
           ],
         ),
         "",
-        `Where the PUT's CPU goes, per GiB (medians): the daemon's JavaScript thread ${perThread((t) => t.main)} s (the kernel's copy of the body out of the socket, the runtime's copy of it into the request's 256 KiB chunks, the kernel's copy of those into the file's page cache, and the streams between), the hashing worker ${perThread((t) => t.hash)} s (sha256 with the CPU's SHA instructions), other threads ${perThread((t) => t.other)} s. \`dd\` copies the bytes twice (page cache to its buffer, buffer to the new file) on one thread and hashes nothing; the PUT copies them three times and hashes them too, on two threads. On two cores shared with other work, the PUT's rate follows the CPU it gets: the disk itself (its fdatasyncs of 32 MiB took 10-30 ms) and the final fdatasync (under a millisecond, after the background flushes) are not what it waits for. coreutils' sha256sum here does not use the SHA instructions that openssl and the daemon's hashing use, so it is the slower native rate.`,
+        `Where the PUT's CPU goes, per GiB (medians): the daemon's JavaScript thread ${perThread((t) => t.main)} s (the runtime writes the body to the file natively: the kernel's copy of it out of the socket into the runtime's 256 KiB buffer, and the kernel's copy of that into the file's page cache; no JavaScript per chunk), the hashing worker ${perThread((t) => t.hash)} s (the file read back from the page cache as it lands, in 4 MiB blocks, and sha256 with the CPU's SHA instructions), other threads ${perThread((t) => t.other)} s (the background flushes, the garbage collector). \`dd\` copies the bytes twice (page cache to its buffer, buffer to the new file) on one thread and hashes nothing; the PUT copies them three times and hashes them too, on two threads, so its CPU per GiB is about dd's and openssl's together. On two cores shared with other work, the PUT's rate follows the CPU it gets: the disk itself (its fdatasyncs of 32 MiB took 10-30 ms) and the final fdatasync (under a millisecond, after the background flushes) are not what it waits for. coreutils' sha256sum here does not use the SHA instructions that openssl and the daemon's hashing use, so it is the slower native rate.`,
         "",
-        `**Small messages** (${BATCHES} batches of ${BATCH.toLocaleString("en-US")} messages, ~${PAYLOAD}-byte payloads, 4 traces; acknowledged = durable)`,
+      ];
+      // The small messages' part, unless only the file part ran.
+      const messageLines = m
+        ? [
+            `**Small messages** (${BATCHES} batches of ${BATCH.toLocaleString("en-US")} messages, ~${PAYLOAD}-byte payloads, 4 traces; acknowledged = durable)`,
+            "",
+            table(
+              ["", "through the SDK, messages/s", "vs baseline", "one request at a time, messages/s", "batch ack p50", "batch ack p99"],
+              [
+                [
+                  "McapWriter + zstd + fsync per batch, in process (baseline)",
+                  rate(m.baseline.rate),
+                  "1.00×",
+                  "",
+                  ms(m.baseline.lat.p50),
+                  ms(m.baseline.lat.p99),
+                ],
+                [
+                  "daemon, NDJSON",
+                  rate(m.sdkNd),
+                  ratio(m.sdkNd, m.baseline.rate, 0.5),
+                  `${rate(m.nd.rate)} (${(m.nd.rate / m.baseline.rate).toFixed(2)}×)`,
+                  ms(m.nd.lat.p50),
+                  ms(m.nd.lat.p99),
+                ],
+                [
+                  "daemon, binary frames",
+                  rate(m.sdkFr),
+                  ratio(m.sdkFr, m.baseline.rate, 0.5),
+                  `${rate(m.fr.rate)} (${(m.fr.rate / m.baseline.rate).toFixed(2)}×)`,
+                  ms(m.fr.lat.p50),
+                  ms(m.fr.lat.p99),
+                ],
+              ],
+            ),
+            "",
+            "The target is read on the SDK column: a script's log() calls, each message serialised by the SDK (the baseline is handed its payloads already encoded), batched 1,000 at a time with one batch in flight while the next fills. The batch latencies come from the other column's runs: bodies of 1,000 messages built beforehand, each request sent once the last was acknowledged.",
+            "",
+            `Where the gap to the baseline goes, per batch of 1,000: the daemon, like the baseline, syncs once (the segment's fdatasync, ~${ms(m.cost.sync)} for a small write here; the counts commit without an fsync, since each batch's bytes end with a record that start-up repair adopts them by, and concurrent writers' batches share their syncs: see the writers suite), plus the HTTP round trip over the socket; NDJSON adds ~${ms(m.cost.parse)} of parsing (one native parse of the whole batch, Bun.JSONL, where a JSON.parse per line took about a fifth more; then re-serialising each message's data for MCAP, and turning \`timestamp_ns\` strings into 64-bit integers). The baseline also leaves its last, partly filled chunk unwritten at each fsync, so it acknowledges less than the daemon does, and it varies between about 660,000 and 860,000 messages/s from run to run here. The daemon's per-batch statements are constant SQL, prepared once (built with Drizzle per batch they took about a tenth of its time).`,
+          ]
+        : [];
+      return [
+        `Daemon: \`launch --background --offline\`, recordings on the same disk as the baselines; one client over the Unix socket, each request waiting for its acknowledgement (fsync'ed segment + SQLite commit). Best of 2 runs each; of 3 for the baseline and the SDK runs, whose spread from run to run is the widest, in rounds that interleave them. Each daemon run starts after 50 untimed batches, so that it measures the steady state of a recording that goes on (after only 5, the figures were about a quarter lower); the baseline's best run of 3 is warm likewise.`,
         "",
-        table(
-          ["", "through the SDK, messages/s", "vs baseline", "one request at a time, messages/s", "batch ack p50", "batch ack p99"],
-          [
-            ["McapWriter + zstd + fsync per batch, in process (baseline)", rate(baseline.rate), "1.00×", "", ms(baseline.lat.p50), ms(baseline.lat.p99)],
-            [
-              "daemon, NDJSON",
-              rate(sdkNd),
-              ratio(sdkNd, baseline.rate, 0.5),
-              `${rate(nd.rate)} (${(nd.rate / baseline.rate).toFixed(2)}×)`,
-              ms(nd.lat.p50),
-              ms(nd.lat.p99),
-            ],
-            [
-              "daemon, binary frames",
-              rate(sdkFr),
-              ratio(sdkFr, baseline.rate, 0.5),
-              `${rate(fr.rate)} (${(fr.rate / baseline.rate).toFixed(2)}×)`,
-              ms(fr.lat.p50),
-              ms(fr.lat.p99),
-            ],
-          ],
-        ),
-        "",
-        "The target is read on the SDK column: a script's log() calls, each message serialised by the SDK (the baseline is handed its payloads already encoded), batched 1,000 at a time with one batch in flight while the next fills. The batch latencies come from the other column's runs: bodies of 1,000 messages built beforehand, each request sent once the last was acknowledged.",
-        "",
-        `Where the gap to the baseline goes, per batch of 1,000: the daemon, like the baseline, syncs once (the segment's fdatasync, ~${ms(cost.sync)} for a small write here; the counts commit without an fsync, since each batch's bytes end with a record that start-up repair adopts them by, and concurrent writers' batches share their syncs: see the writers suite), plus the HTTP round trip over the socket; NDJSON adds ~${ms(cost.parse)} of parsing (one native parse of the whole batch, Bun.JSONL, where a JSON.parse per line took about a fifth more; then re-serialising each message's data for MCAP, and turning \`timestamp_ns\` strings into 64-bit integers). The baseline also leaves its last, partly filled chunk unwritten at each fsync, so it acknowledges less than the daemon does, and it varies between about 660,000 and 860,000 messages/s from run to run here. The daemon's per-batch statements are constant SQL, prepared once (built with Drizzle per batch they took about a tenth of its time).`,
-        "",
+        ...fileLines,
+        ...(messageLines.length ? [...messageLines, ""] : []),
         "**Daemon RSS**",
         "",
         table(
           ["", "RSS"],
           [
             ["idle, before ingest", mib(idleRss)],
-            ["peak during message ingest", mib(msgRss)],
+            ...(m ? [["peak during message ingest", mib(m.msgRss)]] : []),
             [`peak during ${FILE_MIB} MiB file PUTs`, mib(fileRss)],
           ],
         ),

@@ -213,8 +213,8 @@ export function recordingsRoutes(deps: RecordingsApiDeps) {
           const began = performance.now();
           rawFileName(c.req.path);
           const recs = await deps.recordings();
-          const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-          const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), body, contentLength(c.req.raw));
+          // The request itself, not its body stream: the runtime may write the body to the file natively.
+          const stored: StoredFile = await recs.putFile(c.req.param("id"), c.req.param("name"), c.req.raw, contentLength(c.req.raw));
           deps.onAcknowledged?.("file", 0, stored.bytes, (performance.now() - began) / 1000);
           return c.json(stored, 201);
         },

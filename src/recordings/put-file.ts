@@ -1,7 +1,9 @@
 // Streams a whole file into <recording>/files/<name>: bytes are checked against the storage
 // limit as they arrive (and against Content-Length up front), hashed on the way, fdatasync'ed,
 // then renamed into place with the directory fsync'ed, and only then recorded and acknowledged.
-import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync, renameSync, unlinkSync } from "node:fs";
+// A large body with a declared length is written by the runtime natively where it can, and
+// hashed from the file as it lands; others pass through JavaScript a chunk at a time.
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { ConflictError } from "../errors.ts";
@@ -21,7 +23,11 @@ export interface StoredFile {
   sha256: string;
 }
 
-export async function putFile(ctx: Ctx, id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
+/**
+ * `body` is the bytes as a stream, or the server request that carries them: a runtime that can
+ * write a request's body to a file natively then does, where its length is declared.
+ */
+export async function putFile(ctx: Ctx, id: string, name: string, body: ReadableStream<Uint8Array> | Request, contentLength?: number): Promise<StoredFile> {
   assertFileName(name);
   requireWritable(ctx, id);
   const dir = join(recordingDir(ctx.root, id), "files");
@@ -34,36 +40,28 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
   // Not derived from the name: ".incoming-" plus a 255-character name is over NAME_MAX.
   const tmp = join(dir, `${INCOMING}${crypto.randomUUID()}`);
   const fd = openSync(tmp, "wx", 0o600);
-  const hash = ctx.sha256.open(contentLength);
   let bytes = 0;
   let counted = 0;
   let sha256 = "";
   let sealed: SealedObject | undefined;
   const to = ctx.limits.encryptTo;
   const flusher = earlyWriteback(fd);
+  const hold = (n: number) => {
+    ctx.budget.hold(n);
+    counted += n;
+  };
+  const receiving = nativeWriter(ctx, body, contentLength)
+    ? receiveNatively(ctx, fd, tmp, body as Request, contentLength!, flusher, hold)
+    : receiveStream(ctx, fd, body instanceof Request ? body.body : body, contentLength, flusher, hold);
   try {
-    const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!value?.byteLength) continue;
-      // Bytes already covered by a Content-Length check need no second check.
-      if (contentLength === undefined || bytes + value.byteLength > contentLength) ctx.budget.ensure(value.byteLength);
-      writeAllSync(fd, value, bytes);
-      const n = value.byteLength;
-      bytes += n;
-      ctx.budget.hold(n);
-      counted += n;
-      await hash.update(value); // may detach value's buffer
-      flusher.wrote(n);
-    }
+    bytes = await receiving.bytes;
     // A write-back error is reported to one fsync only: the early flush that saw it must fail
     // the file, or the last fdatasync could succeed over data the disk lost.
     const flushError = await flusher.idle();
     if (flushError) throw flushError;
     fdatasyncSync(fd);
     closeSync(fd);
-    sha256 = await hash.digest(tmp);
+    sha256 = await receiving.digest(tmp, bytes);
     requireWritable(ctx, id);
     if (taken()) throw new ConflictError(`Recording ${id} already has a file named ${name}; use another name.`);
     if (to) {
@@ -94,7 +92,7 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     }
     if (existsSync(tmp)) unlinkSync(tmp);
     ctx.budget.hold(-counted);
-    hash.abort();
+    receiving.abort();
     throw err;
   }
   const path = relPath(id, fileName(name));
@@ -143,6 +141,89 @@ export async function putFile(ctx: Ctx, id: string, name: string, body: Readable
     });
   ctx.emit("file.stored", { recording_id: id, name, bytes, sha256 });
   return { name, bytes, sha256 };
+}
+
+/** Below this, a file's body is read in JavaScript: handing it to a native writer and a hashing thread is not worth it. */
+const NATIVE_MIN_BYTES = 1024 * 1024;
+
+interface Receiving {
+  /** Resolves with the bytes written once the whole body is in the file (not yet synced). */
+  bytes: Promise<number>;
+  /** The sha256 of the `bytes` bytes now in the file at `path`. */
+  digest(path: string, bytes: number): Promise<string>;
+  /** The write failed: stop hashing. */
+  abort(): void;
+}
+
+type Flusher = ReturnType<typeof earlyWriteback>;
+
+function nativeWriter(ctx: Ctx, body: ReadableStream<Uint8Array> | Request, contentLength: number | undefined): boolean {
+  return body instanceof Request && !!ctx.runtime.writeRequestBody && contentLength !== undefined && contentLength >= NATIVE_MIN_BYTES;
+}
+
+/**
+ * A declared length is checked against the storage limit up front (and held whole), and the
+ * server reads no byte past it, so the runtime can move the body from the socket to the file
+ * itself; the bytes are hashed on the worker thread, read back from the page cache as they land.
+ */
+function receiveNatively(ctx: Ctx, fd: number, path: string, req: Request, contentLength: number, flusher: Flusher, hold: (n: number) => void): Receiving {
+  hold(contentLength);
+  const hash = ctx.sha256.follow(path);
+  let seen = 0;
+  // The early write-back follows the file's size, which the native writer moves.
+  const watch = setInterval(() => {
+    let size = seen;
+    try {
+      size = fstatSync(fd).size;
+    } catch {
+      return; // the write's own error is the one that counts
+    }
+    flusher.wrote(size - seen);
+    seen = size;
+  }, 20);
+  const write = async () => {
+    try {
+      const n = await ctx.runtime.writeRequestBody!(fd, req);
+      if (n !== contentLength) throw new Error(`The body was ${n} bytes, not the ${contentLength} its Content-Length declared.`);
+      return n;
+    } finally {
+      clearInterval(watch);
+    }
+  };
+  const bytes = write();
+  return { bytes, digest: (_path, n) => hash.digest(n), abort: () => hash.abort() };
+}
+
+/** Reads the body in JavaScript: each chunk checked against the storage limit, written, hashed. */
+function receiveStream(
+  ctx: Ctx,
+  fd: number,
+  body: ReadableStream<Uint8Array> | null,
+  contentLength: number | undefined,
+  flusher: Flusher,
+  hold: (n: number) => void,
+): Receiving {
+  const hash = ctx.sha256.open(contentLength);
+  const read = async () => {
+    let bytes = 0;
+    if (!body) return bytes;
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!value?.byteLength) continue;
+      // Bytes already covered by a Content-Length check need no second check.
+      if (contentLength === undefined || bytes + value.byteLength > contentLength) ctx.budget.ensure(value.byteLength);
+      writeAllSync(fd, value, bytes);
+      const n = value.byteLength;
+      bytes += n;
+      hold(n);
+      await hash.update(value); // may detach value's buffer
+      flusher.wrote(n);
+    }
+    return bytes;
+  };
+  return { bytes: read(), digest: (path) => hash.digest(path), abort: () => hash.abort() };
 }
 
 /** Dirty bytes after which a write-back of the file so far is started in the background. */

@@ -158,7 +158,7 @@ export function createRecordings(deps: RecordingsDeps) {
       return guarded(ctx, () => ingest.append(id, messages, rec));
     },
 
-    putFile(id: string, name: string, body: ReadableStream<Uint8Array>, contentLength?: number): Promise<StoredFile> {
+    putFile(id: string, name: string, body: ReadableStream<Uint8Array> | Request, contentLength?: number): Promise<StoredFile> {
       known(id);
       return guarded(ctx, () => putFile(ctx, id, name, body, contentLength));
     },

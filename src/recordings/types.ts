@@ -133,7 +133,7 @@ export interface RecordingsDeps {
   limits: RecordingLimits;
   clock?: Clock;
   log: Log;
-  runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress"> & Partial<Pick<Runtime, "parseJsonLines">>;
+  runtime: Pick<Runtime, "zstdCompress" | "zstdDecompress"> & Partial<Pick<Runtime, "parseJsonLines" | "writeRequestBody">>;
   emit?: Emit;
   /** Who the manifest names: the org (current_org_id, else "default") and the robot fallback. */
   identity?: () => { org: string; hostname: string };

@@ -85,6 +85,9 @@ export function createBunRuntime(): Runtime {
     },
     tryLock,
     fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
+    // Bun moves the body from the socket to the file itself (the fd stays ours, still open):
+    // a reader loop in JavaScript took about 0.3 s more of the one JavaScript thread per GiB.
+    writeRequestBody: (fd, req) => Bun.write(Bun.file(fd), req),
     parseJsonLines(body) {
       const r = Bun.JSONL.parseChunk(body);
       return r.error || !r.done ? undefined : r.values;

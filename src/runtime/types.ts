@@ -56,6 +56,12 @@ export interface Runtime {
   tryLock(path: string): FileLock | null;
   /** A request body of bytes [start, end) of a file that the runtime sends natively, or undefined. */
   fileSlice(path: string, start: number, end: number): Blob | undefined;
+  /**
+   * Writes a server request's whole body to the open file `fd` (from its current position)
+   * natively, without passing it through JavaScript; resolves with the bytes written and
+   * rejects if the client goes away. Undefined where the runtime has no such path.
+   */
+  writeRequestBody?(fd: number, req: Request): Promise<number>;
   /** Every line of a JSON Lines body parsed natively; undefined on any error (or where there is no such parser). */
   parseJsonLines?(body: Uint8Array): unknown[] | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;

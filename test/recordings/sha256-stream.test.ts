@@ -1,7 +1,7 @@
 // File hashing off the JavaScript thread, on a real worker, against node:crypto.
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInlineWorker } from "../../src/runtime/inline-worker.ts";
@@ -94,5 +94,53 @@ describe("sha256 streams", () => {
     for (const c of chunksOf(data, 256 * 1024)) await s.update(c);
     expect(await s.digest(path)).toBe(sha(data));
     expect(dying.broken).toBe(true);
+  });
+
+  test("a file that another writer is still writing is hashed on the worker as it grows, up to the size it ends at", async () => {
+    const streams = createSha256Streams();
+    closers.push(streams.close);
+    const data = bytes(9 * MiB + 123);
+    const path = fileWith(new Uint8Array(0));
+    const f = streams.follow(path);
+    // Pieces land while the worker reads: it catches up and waits for more, more than once.
+    for (let o = 0; o < data.length; o += 700_000) {
+      appendFileSync(path, data.subarray(o, Math.min(data.length, o + 700_000)));
+      await Bun.sleep(1);
+    }
+    // The digest is asked for only once the file is whole: a worker that had hashed the file so
+    // far without waiting for the final size would answer with the wrong digest.
+    expect(await f.digest(data.length)).toBe(sha(data));
+  });
+
+  test("a followed file shorter than the size reported is an error, not a digest of what is there", async () => {
+    const streams = createSha256Streams();
+    closers.push(streams.close);
+    const path = fileWith(bytes(MiB));
+    const f = streams.follow(path);
+    await expect(f.digest(2 * MiB)).rejects.toThrow(/ends at 1048576 bytes/);
+  });
+
+  test("an abandoned followed file is dropped by the worker, which goes on hashing others", async () => {
+    const streams = createSha256Streams();
+    closers.push(streams.close);
+    const path = fileWith(bytes(MiB));
+    streams.follow(path).abort();
+    unlinkSync(path);
+    expect(existsSync(path)).toBe(false);
+    const data = bytes(2 * MiB);
+    const other = streams.follow(fileWith(data));
+    expect(await other.digest(data.length)).toBe(sha(data));
+  });
+
+  test("without a worker, a followed file's digest is read from the file at the end", async () => {
+    const noThreads = createInlineWorker("", {
+      newWorker: () => {
+        throw new Error("no threads");
+      },
+    });
+    const streams = createSha256Streams({ worker: noThreads });
+    const data = bytes(3 * MiB);
+    const path = fileWith(data);
+    expect(await streams.follow(path).digest(data.length)).toBe(sha(data));
   });
 });

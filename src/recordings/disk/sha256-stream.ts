@@ -4,7 +4,9 @@
 // written, a MiB at a time (their buffers moved, not copied, where they own one): one message
 // per 64 KiB chunk of a request body cost more than the hashing. Small files, and runtimes or
 // moments without a worker, hash in-thread; if the worker dies mid-file, the digest is taken
-// from the file on disk instead, which holds the same bytes.
+// from the file on disk instead, which holds the same bytes. A file that the runtime writes
+// natively (no chunks pass through JavaScript) is followed instead: the worker reads it back
+// from the page cache as it grows, one copy that costs far less than the chunks' trip did.
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { createInlineWorker, type InlineWorker } from "../../runtime/inline-worker.ts";
@@ -24,9 +26,53 @@ export function sha256File(path: string): string {
 
 const WORKER_SOURCE = `
 import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 const streams = new Map();
+const follows = new Map();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Hashes a file that another thread is still writing, from the page cache, in blocks of 4 MiB
+// read into one reused buffer; it waits (a millisecond at first, up to 20) whenever it has
+// caught up, and ends once it has read the size the writer reports at the end.
+async function follow(stream, path) {
+  const f = { bytes: undefined, reply: undefined, error: undefined, digest: undefined, stopped: false };
+  follows.set(stream, f);
+  const h = createHash("sha256");
+  const buf = new Uint8Array(4 << 20);
+  let fd;
+  let at = 0;
+  let wait = 1;
+  try {
+    fd = openSync(path, "r");
+    for (;;) {
+      if (f.stopped) return;
+      if (f.bytes !== undefined && at >= f.bytes) break;
+      const want = f.bytes === undefined ? buf.byteLength : Math.min(buf.byteLength, f.bytes - at);
+      const n = readSync(fd, buf, 0, want, at);
+      if (n > 0) {
+        h.update(buf.subarray(0, n));
+        at += n;
+        wait = 1;
+        continue;
+      }
+      if (f.bytes !== undefined) throw new Error("the file ends at " + at + " bytes, before the " + f.bytes + " written");
+      await sleep(wait);
+      wait = Math.min(wait * 2, 20);
+    }
+    f.digest = h.digest("hex");
+  } catch (err) {
+    f.error = String((err && err.message) || err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  answer(stream, f);
+}
+function answer(stream, f) {
+  if (f.reply === undefined || (f.digest === undefined && f.error === undefined)) return;
+  follows.delete(stream);
+  self.postMessage(f.error === undefined ? { id: f.reply, result: f.digest } : { id: f.reply, error: f.error });
+}
 self.onmessage = (e) => {
-  const { id, op, stream, chunks, reply } = e.data;
+  const { id, op, stream, chunks, reply, path, bytes } = e.data;
   try {
     if (op === "update") {
       let h = streams.get(stream);
@@ -37,6 +83,18 @@ self.onmessage = (e) => {
       streams.delete(stream);
       self.postMessage({ id, result: h.digest("hex") });
     } else if (op === "drop") streams.delete(stream);
+    else if (op === "follow") void follow(stream, path);
+    else if (op === "followed") {
+      const f = follows.get(stream);
+      if (!f) throw new Error("no such file being hashed");
+      f.bytes = bytes;
+      f.reply = id;
+      answer(stream, f);
+    } else if (op === "unfollow") {
+      const f = follows.get(stream);
+      follows.delete(stream);
+      if (f) f.stopped = true;
+    }
     else if (reply) self.postMessage({ id, result: true });
   } catch (err) {
     if (reply) self.postMessage({ id, error: String(err && err.message || err) });
@@ -59,8 +117,21 @@ interface Sha256Stream {
   abort(): void;
 }
 
+/** The sha256 of a file that is being written by someone else (the runtime, natively). */
+interface Sha256Follower {
+  /** The digest of the file's first `bytes` bytes, all written by now. */
+  digest(bytes: number): Promise<string>;
+  /** Stops following (the write failed). */
+  abort(): void;
+}
+
 export interface Sha256Streams {
   open(expectedBytes?: number): Sha256Stream;
+  /**
+   * Hashes the file at `path` as it is written, reading it back from the page cache on the
+   * worker thread; without a worker (or if it dies), the digest is read from the file at the end.
+   */
+  follow(path: string): Sha256Follower;
   close(): void;
 }
 
@@ -130,6 +201,37 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
           ended = true;
           batch = [];
           if (worker.running) worker.send({ op: "drop", stream });
+          release();
+        },
+      };
+    },
+    follow(path) {
+      const fromFile: Sha256Follower = { digest: async () => sha256File(path), abort: () => {} };
+      if (worker.broken) return fromFile;
+      const stream = next++;
+      const release = worker.hold();
+      if (!worker.send({ op: "follow", stream, path })) {
+        release();
+        return fromFile;
+      }
+      let ended = false;
+      return {
+        async digest(bytes) {
+          ended = true;
+          try {
+            const answer = worker.call<string>({ op: "followed", stream, bytes });
+            return answer ? await answer : sha256File(path);
+          } catch (e) {
+            if (worker.broken) return sha256File(path);
+            throw e;
+          } finally {
+            release();
+          }
+        },
+        abort() {
+          if (ended) return;
+          ended = true;
+          if (worker.running) worker.send({ op: "unfollow", stream });
           release();
         },
       };
