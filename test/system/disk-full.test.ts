@@ -5,7 +5,8 @@
 // and cancel work on the full disk; a restart serves every route; space freed means writes
 // are taken again, without a restart.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { encodeFrames } from "../../src/client/frames.ts";
 import { fillBytes, fillInodes, mountTmpfs, unmountAll } from "../support/tmpfs.ts";
@@ -279,6 +280,60 @@ describe.skipIf(Boolean(homeInodes.error))(`the state database's disk (HOME) out
     expect((await postFrames(d2.socket, next, more.body)).status).toBe(200);
     rmSync(filler, { recursive: true });
     await stopDaemon(d2);
+  });
+});
+
+const midBody = mountTmpfs("size=24m", "ncd-p");
+describe.skipIf(Boolean(midBody.error))(`the recordings' disk filled during a large file PUT${midBody.error ? ` (skipped: ${midBody.error})` : ""}`, () => {
+  test("a body with a declared length, written natively, that meets a full disk part-way is a 507 naming the disk; no file is kept; the same PUT is taken once space frees", async () => {
+    const d = await startDaemon({ args: ["--path-to-store-record", midBody.dir, "--disk-free-margin", "64kb"] });
+    const id = await createRecording(d.socket);
+    const MiB = 1 << 20;
+    const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
+    const declared = 8 * MiB;
+    const freeBytes = () => {
+      const s = statfsSync(midBody.dir);
+      return s.bavail * s.bsize;
+    };
+    const freeBefore = freeBytes();
+    // On a raw connection, so that the body can stop part-way: the head and 2 MiB now, the rest after the disk is full.
+    const c = connect(d.socket);
+    c.on("error", () => {});
+    let got = "";
+    const answered = new Promise<string>((resolve) => {
+      c.on("data", (b) => {
+        got += b.toString("latin1");
+        const head = got.indexOf("\r\n\r\n");
+        const len = /content-length: (\d+)/i.exec(got.slice(0, head));
+        if (head !== -1 && len && got.length >= head + 4 + Number(len[1])) resolve(got);
+      });
+      c.on("close", () => resolve(got));
+    });
+    c.write(`PUT /v1/recordings/${id}/files/big.bin HTTP/1.1\r\nHost: d\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declared}\r\n\r\n`);
+    for (let sent = 0; sent < 2 * MiB; sent += body.byteLength) c.write(body);
+    // The daemon has written at least 1 MiB of it to the disk: the write is under way.
+    await waitFor("the first MiB of the body on the disk", () => freeBefore - freeBytes() >= MiB, 60_000);
+    const filler = fillBytes(midBody.dir);
+    for (let sent = 2 * MiB; sent < declared && !c.destroyed; sent += body.byteLength) c.write(body);
+    const reply = await answered;
+    c.destroy();
+    expect(reply).toMatch(/^HTTP\/1\.1 507 /);
+    const error = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).error;
+    expect(error.code).toBe("storage_full");
+    expect(error.message).toMatch(/recordings at .* \(path_to_store_record\) is full/);
+    // Nothing of it is kept: no file, no temp file, not in the recording.
+    expect(readdirSync(join(midBody.dir, id, "files"))).toEqual([]);
+    const rec = (await call(d.socket, "GET", `/v1/recordings/${id}`)).body;
+    expect(rec.files).toEqual([]);
+
+    rmSync(filler);
+    const whole = new Uint8Array(declared);
+    for (let o = 0; o < declared; o += body.byteLength) whole.set(body, o);
+    const put = await call(d.socket, "PUT", `/v1/recordings/${id}/files/big.bin`, whole);
+    expect(put.status).toBe(201);
+    expect(put.body.bytes).toBe(declared);
+    expect(readFileSync(join(midBody.dir, id, "files", "big.bin")).equals(Buffer.from(whole))).toBe(true);
+    await stopDaemon(d);
   });
 });
 
