@@ -36,7 +36,7 @@ async function uploadRound(d: Daemon, proxy: Awaited<ReturnType<typeof startFaul
   // From the stop on: whatever the daemon prepares for the upload (hashing ahead) is counted.
   const cpu0 = procUsage(d.pid()).cpu;
   await d.api("POST", `/v1/recordings/${rec.id}/stop`);
-  const wire = await wireRate(proxy, async () => {
+  const wire = await wireRate(proxy, bytes, async () => {
     await d.api("PATCH", "/v1/config", { offline: false });
     await uploaded();
   });

@@ -16,7 +16,7 @@ import { procUsage, table, tempDir } from "../lib/timing.ts";
 import { startFaultProxy, type FaultProxy } from "../../test/support/fault-proxy.ts";
 import { startS3rver } from "../../test/support/s3rver.ts";
 import { randomBytes, s3Env, startDaemon, type Daemon } from "../../test/system-uploads/helpers.ts";
-import { eventFor, GiB, MiB, toolEnv } from "../lib/upload-measure.ts";
+import { eventFor, GiB, MiB, toolEnv, wireRate } from "../lib/upload-measure.ts";
 import { createMd5Worker } from "../../src/uploader/s3/md5-worker.ts";
 
 /** MiB/s (null: unlimited) and the object size sent at it: a dozen seconds at 1 MiB/s, a few at the others. */
@@ -56,30 +56,15 @@ async function toolCpu(cmd: string[], env = toolEnv()): Promise<number> {
   return Number(u.cpuTime.user + u.cpuTime.system) / 1e6;
 }
 
-/** Samples the proxy's byte count every 100 ms while `work` runs: the highest one-second window, and the mean rate over the sending period. */
-async function worstWindow(proxy: FaultProxy | undefined, work: () => Promise<number>): Promise<{ cpu: number; worst: number | null; mean: number | null }> {
+/** The proxy watched while `work` sends `payload` bytes (see wireRate): the highest one-second window and the mean over the sending period. */
+async function worstWindow(
+  proxy: FaultProxy | undefined,
+  payload: number,
+  work: () => Promise<number>,
+): Promise<{ cpu: number; worst: number | null; mean: number | null }> {
   if (!proxy) return { cpu: await work(), worst: null, mean: null };
-  proxy.reset();
-  const samples: { t: number; b: number }[] = [];
-  const timer = setInterval(() => samples.push({ t: performance.now(), b: proxy.bodyBytes() }), 100);
-  let cpu: number;
-  try {
-    cpu = await work();
-  } finally {
-    clearInterval(timer);
-  }
-  samples.push({ t: performance.now(), b: proxy.bodyBytes() });
-  let worst = 0;
-  for (let i = 0, j = 0; i < samples.length; i++) {
-    while (j < samples.length && samples[j]!.t - samples[i]!.t < 1000) j++;
-    if (j >= samples.length) break;
-    worst = Math.max(worst, ((samples[j]!.b - samples[i]!.b) * 1000) / (samples[j]!.t - samples[i]!.t));
-  }
-  const final = samples.at(-1)!.b;
-  const first = samples.findIndex((x) => x.b > 0);
-  const last = samples.findIndex((x) => x.b >= final);
-  const mean = last > first ? ((samples[last]!.b - samples[first]!.b) * 1000) / (samples[last]!.t - samples[first]!.t) : null;
-  return { cpu, worst, mean };
+  const r = await wireRate(proxy, payload, work);
+  return { cpu: r.result, worst: r.worst, mean: r.mean };
 }
 
 /**
@@ -194,7 +179,7 @@ const suite: BenchSuite = {
           const rate = limit === null ? "off" : `${limit}mb`;
           const daemonS3 = async () => {
             await s3d.api("PATCH", "/v1/config", { bandwidth_limit: rate });
-            const r = await worstWindow(proxy, () => daemonUpload(s3d, data));
+            const r = await worstWindow(proxy, bytes, () => daemonUpload(s3d, data));
             add(at(`s3 daemon ${limit}`), r.cpu, bytes, r.worst, r.mean);
           };
           const daemonFile = async () => {
@@ -202,7 +187,7 @@ const suite: BenchSuite = {
             add(at(`file daemon ${limit}`), await daemonUpload(filed, data), bytes, null);
           };
           const curl = async () => {
-            const r = await worstWindow(proxy, () =>
+            const r = await worstWindow(proxy, bytes, () =>
               toolCpu([
                 "curl",
                 "-sS",
@@ -223,7 +208,7 @@ const suite: BenchSuite = {
           };
           const rclone = async () => {
             if (!rcloneOk) return;
-            const r = await worstWindow(proxy, () =>
+            const r = await worstWindow(proxy, bytes, () =>
               toolCpu(
                 [
                   "rclone",
@@ -303,7 +288,7 @@ const suite: BenchSuite = {
         fileRows.push([limitName(limit), shown(fo), shown(fc), `${f2(fr)}× ${verdict(fr <= 2)}`]);
       }
       return [
-        `CPU-seconds per GiB uploaded (user + system, every thread), ${ROUNDS} rounds alternating who goes first; each cell is all rounds' CPU over all rounds' bytes, with the rounds' range. Sizes: ${RUNS.map((r) => `${r.bytes / MiB} MiB at ${limitName(r.limit)}`).join(", ")}. The daemon (one warm daemon per target, the limit changed through \`PATCH /v1/config\`) is measured from its process's /proc figures (each thread's schedstat, or the clock ticks where threads ended) from the answer to the recording's stop (its finalisation, about 11 ms, is the recording's work, not the upload's) until \`upload.recording_uploaded\`: the part digests computed ahead (they start after the stop), the upload, the proofs, the state commits and the manifest are all in it (about 12 ms per recording besides the bytes: 1 s/GiB at 12 MiB), and so is the idle daemon's own 0.2 % of a core (2 s/GiB at 1 MiB/s). The tools' figure is their own rusage. S3 is s3rver on loopback behind a counting proxy (sampled every 100 ms for the worst one-second window), curl as \`curl --limit-rate NM -T FILE --aws-sigv4 ... -H "x-amz-content-sha256: UNSIGNED-PAYLOAD"\`, rclone as \`rclone copyto --bwlimit NM --s3-chunk-size 8M\` with its remote in environment variables.`,
+        `CPU-seconds per GiB uploaded (user + system, every thread), ${ROUNDS} rounds alternating who goes first; each cell is all rounds' CPU over all rounds' bytes, with the rounds' range. Sizes: ${RUNS.map((r) => `${r.bytes / MiB} MiB at ${limitName(r.limit)}`).join(", ")}. The daemon (one warm daemon per target, the limit changed through \`PATCH /v1/config\`) is measured from its process's /proc figures (each thread's schedstat, or the clock ticks where threads ended) from the answer to the recording's stop (its finalisation, about 11 ms, is the recording's work, not the upload's) until \`upload.recording_uploaded\`: the part digests computed ahead (they start after the stop), the upload, the proofs, the state commits and the manifest are all in it (about 12 ms per recording besides the bytes: 1 s/GiB at 12 MiB), and so is the idle daemon's own 0.2 % of a core (2 s/GiB at 1 MiB/s). The tools' figure is their own rusage. S3 is s3rver on loopback behind a counting proxy (sampled every 100 ms for the worst one-second window; the mean on the wire runs from the first body byte to the one that completed the object's bytes, by the proxy's per-chunk timestamps, since s3rver here finishes a multipart object in the bench's own process, 0.6 s for 192 MiB, before the Complete's answer and the manifest), curl as \`curl --limit-rate NM -T FILE --aws-sigv4 ... -H "x-amz-content-sha256: UNSIGNED-PAYLOAD"\`, rclone as \`rclone copyto --bwlimit NM --s3-chunk-size 8M\` with its remote in environment variables.`,
         "",
         "S3 (s3rver). Targets: apart from the one hash pass (below), ≤ 2× curl at every limit; at 10 MiB/s ≤ 1.0× rclone (which also hashes), all included; under 1.5 % of a core at 1 MiB/s, all included; no one-second window above 1.1× the limit.",
         "",

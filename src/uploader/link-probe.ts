@@ -7,6 +7,11 @@
 // streams; the others wait until it ends, so they can be sent natively if it showed the link
 // fast, and stream as before if it did not.
 //
+// The probe need not end for its figure: once the bytes it has handed over show the link fast
+// beyond what buffers on the way could hold (link-rate.ts), `figured` lets the waiting sends
+// go, natively, while it finishes. A fresh daemon's first upload otherwise spent a whole
+// 16 MiB object and the server's answer to it (about 80 ms on loopback) with one send alone.
+//
 // The wait is bounded by the probe itself: once it has taken longer than its bytes need at the
 // "fast" rate, its figure can only say slow, so the others stop waiting and stream. On a slow
 // link the probe alone keeps the link busy meanwhile. A probe that fails ends the wait too;
@@ -20,6 +25,8 @@ export interface LinkProbe {
    * up. Rejects with the signal's reason if aborted while waiting.
    */
   turn(len: number, signal?: AbortSignal): Promise<() => void>;
+  /** The link got a figure while the probe is still in flight: the sends waiting for it go now. */
+  figured(): void;
 }
 
 export function createLinkProbe(o: {
@@ -34,6 +41,9 @@ export function createLinkProbe(o: {
   const noop = () => {};
 
   return {
+    figured() {
+      if (probe && o.rate() > 0) probe.end();
+    },
     async turn(len, signal) {
       signal?.throwIfAborted();
       if (o.rate() > 0) return noop;

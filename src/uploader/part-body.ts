@@ -27,8 +27,12 @@ export interface RangeBody {
   failed(): void;
 }
 
-export function createBodyChooser(fileSlice?: FileSlice) {
-  const link = createLinkRate();
+/**
+ * `onFigure` is called when a send still in flight gave the link its first figure (it showed
+ * the link fast part-way, see link-rate.ts), so sends waiting for one can go.
+ */
+export function createBodyChooser(fileSlice?: FileSlice, onFigure?: () => void) {
+  const link = createLinkRate({ provenAt: FAST_BYTES_PER_S });
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
     linkRate: () => link.rate(),
@@ -58,7 +62,11 @@ export function createBodyChooser(fileSlice?: FileSlice) {
           o.onBytes(0);
           if (native) return native;
           let sent = 0;
-          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, onBytes: (n) => o.onBytes((sent += n)) });
+          const onBytes = (n: number) => {
+            o.onBytes((sent += n));
+            if (send?.progress(sent)) onFigure?.();
+          };
+          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, onBytes });
         },
         done() {
           o.onBytes(o.len);

@@ -28,6 +28,8 @@ export interface FaultProxy {
   forwardedBytes(): number;
   /** Body bytes of every request that passed through, whatever the answer. */
   bodyBytes(): number;
+  /** When body bytes arrived (performance.now()) and the count of all bodies' bytes by then, one entry per chunk read. */
+  bodyTimeline(): readonly { t: number; total: number }[];
   /** Resolves once no request is in flight: each has been answered or its connection closed. */
   settled(): Promise<void>;
   /** Decide a fault per request (return undefined to forward normally). */
@@ -39,6 +41,8 @@ export interface FaultProxy {
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const up = new URL(upstream);
   const requests: RequestRecord[] = [];
+  const timeline: { t: number; total: number }[] = [];
+  let total = 0;
   let faults: ((req: IncomingMessage, index: number) => Fault | undefined) | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -101,7 +105,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       settle();
       req.socket.destroy();
     });
-    req.on("data", (c: Buffer) => (rec.bodyBytes += c.length));
+    req.on("data", (c: Buffer) => {
+      rec.bodyBytes += c.length;
+      timeline.push({ t: performance.now(), total: (total += c.length) });
+    });
     req.on("error", () => out.destroy());
     if (fault?.kind === "drip") {
       // A slow network: each chunk waits its share of a second before it goes on.
@@ -125,11 +132,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     requests,
     forwardedBytes: () => requests.filter((r) => r.status !== undefined && r.status < 300).reduce((n, r) => n + r.bodyBytes, 0),
     bodyBytes: () => requests.reduce((n, r) => n + r.bodyBytes, 0),
+    bodyTimeline: () => timeline,
     async settled() {
       while (requests.some((r) => !r.settled)) await Bun.sleep(10);
     },
     setFaults: (fn) => (faults = fn),
-    reset: () => void requests.splice(0),
+    reset: () => {
+      requests.splice(0);
+      timeline.splice(0);
+      total = 0;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

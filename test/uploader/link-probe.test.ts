@@ -76,4 +76,18 @@ describe("link probe", () => {
     ctl.abort(new Error("cancelled"));
     await expect(waiting).rejects.toThrow("cancelled");
   });
+
+  test("the waiting sends go once the link has a figure while the probe is still in flight", async () => {
+    const { s, probe } = probed();
+    const release = await probe.turn(16 * MiB);
+    const second = probe.turn(16 * MiB);
+    probe.figured(); // no figure yet: nothing changes
+    expect(await settled(second)).toBe(false);
+    s.rate = 40 * MiB; // the probe has shown the link fast part-way
+    probe.figured();
+    await second;
+    // A send asking now finds the figure and goes at once; the probe's own release changes nothing.
+    expect(await settled(probe.turn(16 * MiB))).toBe(true);
+    release();
+  });
 });

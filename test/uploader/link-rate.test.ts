@@ -1,12 +1,14 @@
 // The link rate is what all sends carry together while the link is busy, not one send's rate.
 import { describe, expect, test } from "bun:test";
-import { createLinkRate } from "../../src/uploader/link-rate.ts";
+import { BUFFERED_BYTES, createLinkRate } from "../../src/uploader/link-rate.ts";
 
 const MiB = 1024 * 1024;
 
+const FAST = 8 * MiB;
+
 function clocked() {
   let t = 0;
-  const link = createLinkRate(() => t);
+  const link = createLinkRate({ now: () => t, provenAt: FAST });
   return { link, at: (ms: number) => (t = ms) };
 }
 
@@ -77,5 +79,41 @@ describe("link rate", () => {
       s.done(1 * MiB); // 1 MiB/s
     }
     expect(link.rate()).toBe(1 * MiB);
+  });
+
+  test("a send in flight that has shown the link fast gives it an early figure, a lower bound past what buffers hold", () => {
+    const { link, at } = clocked();
+    const probe = link.begin();
+    // Buffers on the way take the first bytes at once, whatever the link: no figure from them.
+    at(5);
+    expect(probe.progress(BUFFERED_BYTES)).toBe(false);
+    expect(link.rate()).toBe(0);
+    // 4 MiB past them in 100 ms: the link carries at least 40 MiB/s.
+    at(100);
+    expect(probe.progress(BUFFERED_BYTES + 4 * MiB)).toBe(true);
+    expect(link.rate()).toBe(40 * MiB);
+    // Said once; the first finished send replaces it with the measured figure.
+    expect(probe.progress(BUFFERED_BYTES + 8 * MiB)).toBe(false);
+    at(200);
+    probe.done(16 * MiB);
+    expect(link.rate()).toBe(80 * MiB);
+  });
+
+  test("a send that has not shown the link fast gives no early figure, and a failure takes an early figure back", () => {
+    const { link, at } = clocked();
+    const slow = link.begin();
+    at(1000);
+    expect(slow.progress(BUFFERED_BYTES + 4 * MiB)).toBe(false); // 4 MiB/s at best
+    expect(link.rate()).toBe(0);
+    const fast = link.begin();
+    at(1100);
+    expect(fast.progress(BUFFERED_BYTES + 2 * MiB)).toBe(true);
+    expect(link.rate()).toBeGreaterThan(0);
+    fast.failed();
+    expect(link.rate()).toBe(0);
+    // A send begun before the failure gives none either.
+    at(1200);
+    expect(slow.progress(BUFFERED_BYTES + 8 * MiB)).toBe(false);
+    expect(link.rate()).toBe(0);
   });
 });

@@ -58,7 +58,7 @@ const ALWAYS_SINGLE_PARTS = 2;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
-  const bodies = createBodyChooser(opts.fileSlice);
+  const bodies = createBodyChooser(opts.fileSlice, () => probe?.figured());
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   const partSlots = createPartSlots();

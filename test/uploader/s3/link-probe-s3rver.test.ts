@@ -89,3 +89,40 @@ describe("the first sends on a link not measured yet", () => {
     expect(proxy.requests.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual(["PUT /bkt/pre/first.bin"]);
   });
 });
+
+describe("a first send on a slow link", () => {
+  test("the bytes buffers take at its start do not show the link fast: the send waiting beside it is not sent as a native body", async () => {
+    const slices: string[] = [];
+    const t = createS3Target({
+      bucket: "bkt",
+      prefix: "pre",
+      endpoint: proxy.url,
+      region: "us-east-1",
+      pathStyle: true,
+      credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+      fileSlice: (path, start, end) => {
+        slices.push(path);
+        return Bun.file(path).slice(start, end);
+      },
+    });
+    // The first send crawls (1 MiB/s), though the socket and the proxy take its first
+    // megabytes at once; the second waits for its figure, then (none came) streams.
+    let arrived = () => {};
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    proxy.reset();
+    proxy.setFaults((req) => {
+      if (!req.url?.includes("crawl.bin")) return undefined;
+      arrived();
+      return { kind: "drip", bytesPerSecond: 1 * MiB };
+    });
+    const stopFirst = new AbortController();
+    const first = t.put(job("crawl.bin", 16 * MiB, { signal: stopFirst.signal }));
+    await firstArrived;
+    await t.put(job("beside.bin", 16 * MiB));
+    stopFirst.abort(new Error("test over"));
+    await expect(first).rejects.toThrow("test over");
+    proxy.setFaults(undefined);
+    expect(slices).toEqual([]);
+    expect(proxy.requests.find((r) => r.url.includes("beside.bin"))?.bodyBytes).toBe(16 * MiB);
+  }, 60_000);
+});
