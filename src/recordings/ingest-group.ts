@@ -4,10 +4,14 @@
  * Batches queue in arrival order. A group takes every batch waiting and, on the JavaScript
  * thread, writes each on the end of its recording's open segment (ingest.ts `writeBatch`,
  * nothing synced); then every file the group wrote is fdatasync'ed once, the files in parallel
- * on the runtime's thread pool, while the thread goes on parsing the next requests (they queue
- * for the next group); then the counts of all of them commit in one SQLite transaction, and
- * only then is each batch acknowledged. So each acknowledgement still comes after its own
- * bytes and its own commit (test/system/fsync-audit.test.ts holds this under strace).
+ * on the runtime's thread pool; then the counts of all of them commit in one SQLite
+ * transaction, and only then is each batch acknowledged. So each acknowledgement still comes
+ * after its own bytes and its own commit (test/system/fsync-audit.test.ts holds this under
+ * strace). Groups overlap: while one group's fdatasyncs run, the batches that arrive are
+ * written at once into the next group, whose syncs begin when those end, so neither the thread
+ * nor the disk waits for the other; a recording with batches in a group that has not settled
+ * waits for it (its batches and its tasks join a later group), so each file is in one
+ * unsettled group at a time.
  *
  * All or nothing per batch: a batch refused while it is written takes back only itself; a file
  * whose fdatasync fails takes back every batch of the recordings it holds in this group, and
@@ -43,73 +47,97 @@ interface InGroup {
 
 export function createIngestGroups(ctx: Ctx) {
   let waiting: Waiting<unknown>[] = [];
+  /** A pass of writeGroup is on the stack. */
   let running = false;
+  /** Batches written whose group's syncs have not begun, and whether a group's syncs run. */
+  let open: InGroup[] = [];
+  let syncing = false;
 
   function enqueue<T>(id: string, work: Waiting<T>["work"], current?: RecordingRow): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      // With no group running, this call runs the next group at once, before anything can
-      // await: the row the request just read is still the recording's.
+      // With no group being written, this call writes the next group at once, before anything
+      // can await: the row the request just read is still the recording's.
       waiting.push({ id, work, resolve, reject, current: running ? undefined : current } as Waiting<unknown>);
-      if (!running) void run();
+      if (!running) writeGroup();
     });
   }
 
-  async function run(): Promise<void> {
+  /**
+   * Writes what is waiting, at once, into the open group (written, its syncs not begun), and
+   * begins that group's syncs unless another group's are running. So the batches that arrive
+   * while one group's fdatasyncs run are written meanwhile, and synced and committed together
+   * once those end: the thread does not idle while the disk syncs, and the disk gets the next
+   * group as soon as it is done with one. A recording with batches in a group not yet settled
+   * (`ctx.writing`, the open group or the one syncing) takes no part in this pass: its batches
+   * and tasks wait until that group settles, which keeps each file's batches, their syncs,
+   * their undo and their commit in one group at a time, and a recording read once per pass.
+   */
+  function writeGroup(): void {
     running = true;
-    try {
-      while (waiting.length) await runGroup();
-    } finally {
-      running = false;
-    }
-  }
-
-  async function runGroup(): Promise<void> {
     const taken = waiting;
     waiting = [];
     const deferred: Waiting<unknown>[] = [];
     const recordings = new Map<string, GroupRecording>();
-    const group: InGroup[] = [];
-    for (const w of taken) {
-      const g = recordings.get(w.id);
-      if (g?.full) {
-        deferred.push(w);
-        continue;
-      }
-      if ("task" in w.work) {
-        if (g && g.written > 0) {
-          // Batches of this recording are half done: the task waits for the next group, and so does what came after it.
-          g.full = true;
-          deferred.push(w);
+    const defer = (w: Waiting<unknown>) => {
+      w.current = undefined; // read again when it runs: the recording may change meanwhile
+      deferred.push(w);
+    };
+    try {
+      for (const w of taken) {
+        const g = recordings.get(w.id);
+        if (g?.full || (!g && ctx.writing.has(w.id))) {
+          defer(w);
           continue;
         }
-        recordings.delete(w.id); // the task may change the recording: read it again for what follows
+        if ("task" in w.work) {
+          if (g && g.written > 0) {
+            // Batches of this recording are half done: the task waits for the next group, and so does what came after it.
+            g.full = true;
+            defer(w);
+            continue;
+          }
+          recordings.delete(w.id); // the task may change the recording: read it again for what follows
+          try {
+            w.resolve(w.work.task());
+          } catch (err) {
+            w.reject(err);
+          }
+          continue;
+        }
         try {
-          w.resolve(w.work.task());
+          const rec = g ?? recordings.set(w.id, groupRecording(ctx, w.id, w.current)).get(w.id)!;
+          const out = writeBatch(ctx, rec, w.work.messages);
+          if ("written" in out) {
+            open.push({ w: w as Waiting<AppendResult>, b: out });
+            ctx.writing.add(w.id);
+          } else w.resolve(out);
         } catch (err) {
           w.reject(err);
         }
-        continue;
       }
-      try {
-        const rec = g ?? recordings.set(w.id, groupRecording(ctx, w.id, w.current)).get(w.id)!;
-        const out = writeBatch(ctx, rec, w.work.messages);
-        if ("written" in out) {
-          group.push({ w: w as Waiting<AppendResult>, b: out });
-          ctx.writing.add(w.id);
-        } else w.resolve(out);
-      } catch (err) {
-        w.reject(err);
-      }
+    } finally {
+      waiting = [...deferred, ...waiting];
+      running = false;
     }
-    waiting = [...deferred, ...waiting];
-    if (group.length === 0) return;
+    // What still waits belongs to recordings of an unsettled group: it is written once that group settles.
+    if (!syncing && open.length > 0) void syncOpenGroup();
+  }
+
+  /** Syncs and commits the open group, answers its batches, then writes what waited for it. */
+  async function syncOpenGroup(): Promise<void> {
+    syncing = true;
+    const group = open;
+    open = [];
     try {
       await syncAndCommit(group);
     } catch (err) {
       // Not expected (each step handles its own failures), but no batch may wait forever; one settled already stays as it was.
       for (const { w } of group) w.reject(err);
     } finally {
-      ctx.writing.clear();
+      for (const { b } of group) ctx.writing.delete(b.id);
+      syncing = false;
+      if (waiting.length > 0 && !running) writeGroup();
+      else if (open.length > 0) void syncOpenGroup();
     }
   }
 

@@ -4,7 +4,7 @@
 // order with the recording's batches.
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError } from "../../src/errors.ts";
 import { type Fixture, makeFixture, ndjson } from "./fixture.ts";
@@ -51,6 +51,29 @@ test("batches of several writers are all acknowledged, each recording's in arriv
     expect(tags(await stored(id))).toEqual(Array.from({ length: 10 }, (_, j) => `b${j * 3 + i}`));
     expect(fx.recs.get(id).message_count).toBe(50);
   }
+});
+
+test("a batch that arrives while a group's syncs run is written at once, and a batch of a recording in that group waits for it", async () => {
+  const a = fx.recs.create().id;
+  const b = fx.recs.create().id;
+  await fx.recs.appendNdjson(a, batch("a0"));
+  await fx.recs.appendNdjson(b, batch("b0"));
+  const size = (id: string) => statSync(join(fx.root, id, fx.recs.get(id).segments.at(-1)!.name)).size;
+  const before = { a: size(a), b: size(b) };
+  // Each call writes what it can before it returns; the first one's fdatasync cannot have ended before the next call.
+  const first = fx.recs.appendNdjson(a, batch("a1"));
+  const written = size(a);
+  expect(written).toBeGreaterThan(before.a);
+  const other = fx.recs.appendNdjson(b, batch("b1"));
+  expect(size(b)).toBeGreaterThan(before.b);
+  const same = fx.recs.appendNdjson(a, batch("a2"));
+  expect(size(a)).toBe(written);
+  expect((await Promise.all([first, other, same])).map((r) => r.accepted)).toEqual([5, 5, 5]);
+  expect(size(a)).toBeGreaterThan(written);
+  await fx.recs.stop(a);
+  await fx.recs.stop(b);
+  expect(tags(await stored(a))).toEqual(["a0", "a1", "a2"]);
+  expect(tags(await stored(b))).toEqual(["b0", "b1"]);
 });
 
 test("a commit that fails fails every batch of its group, leaves none of their bytes, and the next batches go on", async () => {

@@ -112,6 +112,12 @@ export class SegmentWriter {
   private chunkIndexBytes: number;
   /** fdatasyncs running on the descriptor: a release meanwhile waits for them. */
   private syncing = 0;
+  /**
+   * Bytes appended that no fdatasync has begun on yet. The descriptor they were written
+   * through is kept until one begins: a descriptor opened after a failed writeback would not
+   * be told of the failure, and the sync would pass over lost bytes.
+   */
+  private syncOwed = false;
   private releaseOwed = false;
 
   /** Set when the file was renamed into place (`moveTo`): its folder is fsync'ed with the next `syncData`. */
@@ -263,8 +269,8 @@ export class SegmentWriter {
 
   /** Gives the descriptor back while the segment is idle; the next write or close opens it again. */
   release(): void {
-    if (this.syncing > 0) {
-      this.releaseOwed = true; // closed once the running fdatasync ends, never under it
+    if (this.syncing > 0 || this.syncOwed) {
+      this.releaseOwed = true; // closed once the fdatasync ends, never under it nor before it
       return;
     }
     const fd = this.fdOrUndefined;
@@ -366,6 +372,7 @@ export class SegmentWriter {
       this.rollback(mark);
       throw err;
     }
+    this.syncOwed = true;
     for (const c of batch.newIndexes) this.chunkIndexBytes += chunkIndexRecordBytes(c.messageIndexOffsets.size, c.compression);
     const length = out.length;
     applyBatch(s, batch, { length, dataCrc: crc32(out.written, s.dataCrc) });
@@ -390,6 +397,7 @@ export class SegmentWriter {
   async syncData(): Promise<void> {
     const fd = this.fd;
     this.syncing++;
+    this.syncOwed = false;
     try {
       const dir = this.dirSyncOwed ? fsyncDirOffThread(dirname(this.pathNow)) : undefined;
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
