@@ -143,6 +143,20 @@ function inThread(): Sha256Stream {
 export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256Streams {
   const worker = o.worker ?? createInlineWorker(WORKER_SOURCE);
   let next = 1;
+  /**
+   * The worker's digest, or the file's hashed in this thread where the worker could not take the
+   * call or broke while answering; the stream's hold on the worker ends either way.
+   */
+  async function fromWorker(answer: Promise<string> | undefined, path: string, release: () => void): Promise<string> {
+    try {
+      return answer ? await answer : sha256File(path);
+    } catch (e) {
+      if (worker.broken) return sha256File(path);
+      throw e;
+    } finally {
+      release();
+    }
+  }
   return {
     open(expectedBytes) {
       if (expectedBytes !== undefined && expectedBytes < WORKER_MIN_BYTES) return inThread();
@@ -186,15 +200,7 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
         async digest(path) {
           ended = true;
           sendBatch();
-          try {
-            const answer = lost ? undefined : worker.call<string>({ op: "digest", stream });
-            return answer ? await answer : sha256File(path);
-          } catch (e) {
-            if (worker.broken) return sha256File(path);
-            throw e;
-          } finally {
-            release();
-          }
+          return fromWorker(lost ? undefined : worker.call<string>({ op: "digest", stream }), path, release);
         },
         abort() {
           if (ended) return;
@@ -218,15 +224,7 @@ export function createSha256Streams(o: { worker?: InlineWorker } = {}): Sha256St
       return {
         async digest(bytes) {
           ended = true;
-          try {
-            const answer = worker.call<string>({ op: "followed", stream, bytes });
-            return answer ? await answer : sha256File(path);
-          } catch (e) {
-            if (worker.broken) return sha256File(path);
-            throw e;
-          } finally {
-            release();
-          }
+          return fromWorker(worker.call<string>({ op: "followed", stream, bytes }), path, release);
         },
         abort() {
           if (ended) return;
