@@ -47,18 +47,23 @@ function job(name: string, size: number, extra: Partial<PutJob> = {}): PutJob {
   };
 }
 
+/** An S3 target to s3rver through the proxy; native file bodies exist, made by `fileSlice`. */
+function target(fileSlice: (path: string, start: number, end: number) => Blob) {
+  return createS3Target({
+    bucket: "bkt",
+    prefix: "pre",
+    endpoint: proxy.url,
+    region: "us-east-1",
+    pathStyle: true,
+    credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+    fileSlice,
+  });
+}
+
 describe("the first sends on a link not measured yet", () => {
   test("a send whose gate closes while it waits for the first send's figure starts no request", async () => {
     // Native bodies exist here, so the first send's figure matters and the second waits for it.
-    const t = createS3Target({
-      bucket: "bkt",
-      prefix: "pre",
-      endpoint: proxy.url,
-      region: "us-east-1",
-      pathStyle: true,
-      credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
-      fileSlice: (path, start, end) => Bun.file(path).slice(start, end),
-    });
+    const t = target((path, start, end) => Bun.file(path).slice(start, end));
     // The first send crawls through the proxy (4 MiB/s), so it is still in flight while the
     // second waits for its figure.
     let arrived = () => {};
@@ -93,17 +98,9 @@ describe("the first sends on a link not measured yet", () => {
 describe("a first send on a slow link", () => {
   test("the bytes buffers take at its start do not show the link fast: the send waiting beside it is not sent as a native body", async () => {
     const slices: string[] = [];
-    const t = createS3Target({
-      bucket: "bkt",
-      prefix: "pre",
-      endpoint: proxy.url,
-      region: "us-east-1",
-      pathStyle: true,
-      credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
-      fileSlice: (path, start, end) => {
-        slices.push(path);
-        return Bun.file(path).slice(start, end);
-      },
+    const t = target((path, start, end) => {
+      slices.push(path);
+      return Bun.file(path).slice(start, end);
     });
     // The first send crawls (1 MiB/s), though the socket and the proxy take its first
     // megabytes at once; the second waits for its figure, then (none came) streams.
