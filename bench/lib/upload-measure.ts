@@ -87,7 +87,7 @@ export function eventTime(stream: string, type: string): number {
  * last request's bytes counted as 16 % below a 50 MiB/s limit). The first chunk's own bytes
  * are left out, as they arrived at the window's start. Null with fewer than two chunks.
  */
-export function payloadMean(timeline: readonly { t: number; total: number }[], payload: number): number | null {
+function payloadMean(timeline: readonly { t: number; total: number }[], payload: number): number | null {
   const first = timeline[0];
   const end = timeline.find((x) => x.total >= payload) ?? timeline.at(-1);
   if (!first || !end || end.t <= first.t) return null;
@@ -95,7 +95,7 @@ export function payloadMean(timeline: readonly { t: number; total: number }[], p
 }
 
 /** The highest one-second window over samples of the proxy's byte count (bytes/s); 0 when the work took under a second. */
-export function worstSecond(samples: readonly { t: number; b: number }[]): number {
+function worstSecond(samples: readonly { t: number; b: number }[]): number {
   let worst = 0;
   for (let i = 0, j = 0; i < samples.length; i++) {
     while (j < samples.length && samples[j]!.t - samples[i]!.t < 1000) j++;
