@@ -20,13 +20,18 @@ import { eventFor, GiB, MiB, toolEnv } from "../lib/upload-measure.ts";
 import { createMd5Worker } from "../../src/uploader/s3/md5-worker.ts";
 
 /** MiB/s (null: unlimited) and the object size sent at it: a dozen seconds at 1 MiB/s, a few at the others. */
-const RUNS: { limit: number | null; bytes: number }[] = [
+const ALL_RUNS: { limit: number | null; bytes: number }[] = [
   { limit: 1, bytes: 12 * MiB },
   { limit: 10, bytes: 64 * MiB },
   { limit: 50, bytes: 192 * MiB },
   { limit: null, bytes: 256 * MiB },
 ];
-const ROUNDS = 2;
+/** UPLOAD_CPU_LIMITS (say "1,10" or "off") runs only those limits, for a quick look at one; all by default. */
+const picked = process.env.UPLOAD_CPU_LIMITS?.split(",").map((x) => (x.trim() === "off" ? null : Number(x)));
+const RUNS = picked ? ALL_RUNS.filter((r) => picked.includes(r.limit)) : ALL_RUNS;
+const ROUNDS = Number(process.env.UPLOAD_CPU_ROUNDS ?? 2);
+/** The hash pass's file: the largest one sent. */
+const HASH_BYTES = Math.max(...RUNS.map((r) => r.bytes));
 
 /** CPU seconds of every thread of a process: the exact per-thread figure (schedstat, ns) where finer than the process's clock ticks. */
 function processCpu(pid: number): { ticks: number; threads: Map<string, number> } {
@@ -250,15 +255,15 @@ const suite: BenchSuite = {
         }
       }
       // The hash pass on its own, beside the plain tools on the same bytes.
-      const big = files.get(256 * MiB)!;
+      const big = files.get(HASH_BYTES)!;
       const hashCell = { daemon: 0, md5: 0, sha: 0, ours256: 0 };
       for (let r = 0; r < ROUNDS; r++) {
-        hashCell.daemon += await hashPassCpu(big.path, 256 * MiB);
+        hashCell.daemon += await hashPassCpu(big.path, HASH_BYTES);
         hashCell.md5 += await toolCpu(["openssl", "md5", big.path]);
         hashCell.ours256 += await sha256PassCpu(big.path);
         hashCell.sha += await toolCpu(["sha256sum", big.path]);
       }
-      const hb = ROUNDS * 256 * MiB;
+      const hb = ROUNDS * HASH_BYTES;
       hashRows.push(
         ["S3 target: MD5 + CRC32 (the daemon's hash worker)", f2(perGiB(hashCell.daemon, hb)), `\`openssl md5\`: ${f2(perGiB(hashCell.md5, hb))}`],
         [
@@ -328,7 +333,7 @@ const suite: BenchSuite = {
         "",
         table(["limit", "daemon s/GiB", "cp + sha256sum s/GiB", "ratio, target ≤ 2×"], fileRows),
         "",
-        `The hash pass on its own (s/GiB, in the bench process, ${ROUNDS} × 256 MiB, file in the page cache):`,
+        `The hash pass on its own (s/GiB, in the bench process, ${ROUNDS} × ${HASH_BYTES / MiB} MiB, file in the page cache):`,
         "",
         table(["pass", "daemon s/GiB", "plain tool s/GiB"], hashRows),
       ].join("\n");

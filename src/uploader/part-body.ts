@@ -6,7 +6,7 @@
 // one JavaScript thread, not the network, is otherwise what limits throughput. "Fast" is the
 // rate of all workers' sends together (link-rate.ts), so more workers never make it slower.
 import type { Bandwidth } from "./bandwidth.ts";
-import { rangeStream } from "./body.ts";
+import { rangeStream, type PushBody } from "./body.ts";
 import { createLinkRate } from "./link-rate.ts";
 
 /** A zero-copy body for bytes [start, end) of a file, where the runtime has one. */
@@ -27,7 +27,7 @@ export interface RangeBody {
   failed(): void;
 }
 
-export function createBodyChooser(fileSlice?: FileSlice) {
+export function createBodyChooser(fileSlice?: FileSlice, push?: PushBody) {
   const link = createLinkRate();
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
@@ -58,7 +58,7 @@ export function createBodyChooser(fileSlice?: FileSlice) {
           o.onBytes(0);
           if (native) return native;
           let sent = 0;
-          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, onBytes: (n) => o.onBytes((sent += n)) });
+          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, push, onBytes: (n) => o.onBytes((sent += n)) });
         },
         done() {
           o.onBytes(o.len);
