@@ -81,8 +81,8 @@ describe("paced file bodies", () => {
 });
 
 describe("paced bodies through fetch", () => {
-  /** A server on loopback that answers each PUT with the SHA-256 and length of the body it read. */
-  function hashingServer() {
+  /** A server on loopback that answers each PUT with the SHA-256 and length of the body it read (resting `restMs` after each chunk). */
+  function hashingServer(restMs = 0) {
     return Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -92,6 +92,7 @@ describe("paced bodies through fetch", () => {
         for await (const c of req.body as unknown as AsyncIterable<Uint8Array>) {
           h.update(c);
           n += c.byteLength;
+          if (restMs) await Bun.sleep(restMs);
         }
         return Response.json({ sha256: h.digest("hex"), n });
       },
@@ -99,15 +100,21 @@ describe("paced bodies through fetch", () => {
   }
   const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-  test("the runtime's pushed body and the pulled one put every byte of a paced range on the wire", async () => {
+  test("the runtime's pushed body (its reads sharing one buffer) and the pulled one put every byte of a paced range on the wire, to a slow reader too", async () => {
     const push = (await getRuntime()).pushBody;
     expect(push).toBeDefined(); // this runtime has one: the test is about it
-    const server = hashingServer();
+    const fast = hashingServer();
+    const slow = hashingServer(3);
     try {
-      const { path, data } = fileOf(700 * KiB + 3);
+      const { path, data } = fileOf(5 * 1024 * KiB + 3);
       const start = 4321;
       const length = data.length - start;
-      for (const body of [push!, pullBody]) {
+      for (const [body, server] of [
+        [push!, fast],
+        [push!, slow],
+        [pullBody, fast],
+        [pullBody, slow],
+      ] as const) {
         let told = 0;
         const stream = rangeStream(path, start, length, { bandwidth: createBandwidth(64 * 1024 * 1024), push: body, onBytes: (n) => (told += n) });
         const res = await fetch(`http://127.0.0.1:${server.port}/x`, {
@@ -120,7 +127,8 @@ describe("paced bodies through fetch", () => {
         expect(told).toBe(length);
       }
     } finally {
-      server.stop(true);
+      fast.stop(true);
+      slow.stop(true);
     }
   });
 
