@@ -88,6 +88,22 @@ export function createBunRuntime(): Runtime {
     // Bun moves the body from the socket to the file itself (the fd stays ours, still open):
     // a reader loop in JavaScript took about 0.3 s more of the one JavaScript thread per GiB.
     writeRequestBody: (fd, req) => Bun.write(Bun.file(fd), req),
+    // A "direct" stream writes each chunk into fetch's sink and flushes it: at a paced slice
+    // rate this costs the runtime about a fifth less CPU per slice than a pulled stream, whose
+    // queue and pull promise sit between (measured at 1 MiB/s in 92 KiB slices: 5.0 against
+    // 6.1-7.2 CPU-s per GiB). A throw from `next` (an abort, a read error) fails the request.
+    pushBody: (next, cancel) =>
+      new ReadableStream<Uint8Array>({
+        type: "direct",
+        async pull(controller: { write(b: Uint8Array): unknown; flush(): unknown; close(): void }) {
+          for (let chunk = await next(); chunk; chunk = await next()) {
+            controller.write(chunk);
+            await controller.flush();
+          }
+          controller.close();
+        },
+        cancel,
+      } as unknown as ConstructorParameters<typeof ReadableStream<Uint8Array>>[0]),
     parseJsonLines(body) {
       const r = Bun.JSONL.parseChunk(body);
       return r.error || !r.done ? undefined : r.values;

@@ -62,6 +62,12 @@ export interface Runtime {
    * rejects if the client goes away. Undefined where the runtime has no such path.
    */
   writeRequestBody?(fd: number, req: Request): Promise<number>;
+  /**
+   * A request body made of what `next` gives until it gives undefined, each chunk handed
+   * straight to the HTTP client (no stream queue between); `cancel` runs when the request is
+   * given up. Where the runtime has no such body, the caller uses a pulled ReadableStream.
+   */
+  pushBody?(next: () => Promise<Uint8Array | undefined>, cancel: () => Promise<void>): ReadableStream<Uint8Array>;
   /** Every line of a JSON Lines body parsed natively; undefined on any error (or where there is no such parser). */
   parseJsonLines?(body: Uint8Array): unknown[] | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;

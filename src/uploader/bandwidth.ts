@@ -1,36 +1,43 @@
 // One token bucket shared by every worker. Bytes are paid for in slices before they are
-// handed to the socket. The bucket holds at most 80 ms worth of tokens: enough to make up the
-// short idle gaps between requests (a part's answer, the next part's checksum), so the mean
-// rate reaches the limit, and little enough that no one-second window exceeds 1.08x it.
+// handed to the socket. The bucket holds at most 95 ms worth of tokens (or one slice, when
+// that is more): enough to make up the short idle gaps between requests (a part's answer,
+// the next part's checksum) and a timer that fires a little late, so the mean rate reaches
+// the limit, and little enough that no one-second window exceeds 1.095x it (the limit's
+// second plus what the bucket held).
 //
-// A slice is about 50 ms worth at the rate (64 KiB at least, 2 MiB at most): each slice costs
-// the daemon a timer, a read, a hand-over to the HTTP client and a wake-up of its thread,
-// whatever its size, so at 10 MiB/s 64 KiB slices (160 a second) cost about four times the CPU
-// of 512 KiB ones (20 a second). 50 ms stays under the 80 ms the bucket holds, so a timer that
-// fires late loses no tokens and the mean rate still reaches the limit.
-
+// A slice is nearly as large as that bound allows, 90 ms worth at the rate (64 KiB at least,
+// 2 MiB at most): each slice costs the daemon a timer, a hand-over to the HTTP client and a
+// wake-up of its threads, whatever its size. Measured at 1 MiB/s, a paced fetch body costs
+// the runtime alone about 0.5 ms of CPU per slice, so 92 KiB slices (11 a second) cost about
+// two thirds of 64 KiB ones (16 a second). A slice is 5 ms short of what the bucket holds:
+// a slice whose timer fires late still finds its tokens, and no more than one slice goes
+// ahead of the rate.
 export interface Bandwidth {
   /** Waits until n bytes may be sent. Rejects with the signal's reason if aborted. */
   take(n: number, signal?: AbortSignal): Promise<void>;
   /** Bytes per second; null means unlimited. Takes effect for the next slice. */
   setRate(bytesPerSecond: number | null): void;
   readonly rate: number | null;
-  /** Largest slice a caller should request at once: about 50 ms worth when paced (see
+  /** Largest slice a caller should request at once: about 90 ms worth when paced (see
    * pacedSliceBytes), 1 MiB when unlimited (fewer reads and promises per byte on the JavaScript thread). */
   readonly sliceBytes: number;
 }
 
-/** The smallest paced slice (and the granularity of larger ones). */
+/** The smallest paced slice. */
 export const SLICE_BYTES = 64 * 1024;
+/** Larger slices are whole pages. */
+const SLICE_STEP_BYTES = 4096;
 const MAX_PACED_SLICE_BYTES = 2 * 1024 * 1024;
 const UNLIMITED_SLICE_BYTES = 1024 * 1024;
-const BURST_SECONDS = 0.08;
-const SLICE_SECONDS = 0.05;
+/** What the bucket holds at most, in seconds at the rate. */
+export const BURST_SECONDS = 0.095;
+/** A paced slice, in seconds at the rate: BURST_SECONDS less the slack for a late timer. */
+const SLICE_SECONDS = 0.09;
 
-/** The slice for a paced rate: about SLICE_SECONDS worth, in whole SLICE_BYTES, within [SLICE_BYTES, 2 MiB]. */
+/** The slice for a paced rate: SLICE_SECONDS worth, rounded down to whole SLICE_STEP_BYTES, within [SLICE_BYTES, 2 MiB]. */
 export function pacedSliceBytes(rate: number): number {
-  const slices = Math.floor((rate * SLICE_SECONDS) / SLICE_BYTES);
-  return Math.min(MAX_PACED_SLICE_BYTES, Math.max(1, slices) * SLICE_BYTES);
+  const steps = Math.floor((rate * SLICE_SECONDS) / SLICE_STEP_BYTES);
+  return Math.min(MAX_PACED_SLICE_BYTES, Math.max(SLICE_BYTES, steps * SLICE_STEP_BYTES));
 }
 
 interface Waiter {

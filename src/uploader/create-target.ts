@@ -10,6 +10,7 @@ import type { CredentialsProvider } from "./s3/s3-client.ts";
 import { resolveS3Settings, type Env, type ReadFile } from "./s3/s3-settings.ts";
 import { createS3Target } from "./s3/s3-target.ts";
 import type { FileSlice } from "./part-body.ts";
+import type { PushBody } from "./body.ts";
 import type { ProbeDeps, TargetProbe } from "./probe-types.ts";
 import { probeS3 } from "./s3/s3-probe.ts";
 import type { Target } from "./target.ts";
@@ -26,6 +27,8 @@ export interface TargetDeps {
   fetch?: Fetch;
   stallMs?: number;
   fileSlice?: FileSlice;
+  /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
+  pushBody?: PushBody;
   /** The pacing the target sends through (bandwidth_limit); unlimited when not given. */
   bandwidth?: Bandwidth;
   /** file_target_mode: the mode of objects a file:// target writes. */
@@ -54,12 +57,21 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       fetch: deps.fetch,
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
+      pushBody: deps.pushBody,
       bandwidth: deps.bandwidth,
       log: deps.log,
     });
   }
   if (scheme === "http" || scheme === "https") {
-    return createTusTarget({ url, apiKey: deps.apiKey, orgId: deps.orgId, fetch: deps.fetch, stallMs: deps.stallMs, bandwidth: deps.bandwidth });
+    return createTusTarget({
+      url,
+      apiKey: deps.apiKey,
+      orgId: deps.orgId,
+      fetch: deps.fetch,
+      stallMs: deps.stallMs,
+      bandwidth: deps.bandwidth,
+      pushBody: deps.pushBody,
+    });
   }
   if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth, mode: deps.fileMode });
   throw new ConfigError(`upload_url ${JSON.stringify(url)}: use s3://bucket/prefix, http(s):// (tus) or file:///dir`);

@@ -6,7 +6,7 @@
 // one JavaScript thread, not the network, is otherwise what limits throughput. "Fast" is the
 // rate of all workers' sends together (link-rate.ts), so more workers never make it slower.
 import type { Bandwidth } from "./bandwidth.ts";
-import { rangeStream } from "./body.ts";
+import { rangeStream, type PushBody } from "./body.ts";
 import { createLinkRate } from "./link-rate.ts";
 
 /** A zero-copy body for bytes [start, end) of a file, where the runtime has one. */
@@ -28,10 +28,11 @@ export interface RangeBody {
 }
 
 /**
- * `onFigure` is called when a send still in flight gave the link its first figure (it showed
- * the link fast part-way, see link-rate.ts), so sends waiting for one can go.
+ * `push` makes a paced body that hands each slice straight to the HTTP client, where the runtime
+ * has one. `onFigure` is called when a send still in flight gave the link its first figure (it
+ * showed the link fast part-way, see link-rate.ts), so sends waiting for one can go.
  */
-export function createBodyChooser(fileSlice?: FileSlice, onFigure?: () => void) {
+export function createBodyChooser(fileSlice?: FileSlice, push?: PushBody, onFigure?: () => void) {
   const link = createLinkRate({ provenAt: FAST_BYTES_PER_S });
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
@@ -66,7 +67,7 @@ export function createBodyChooser(fileSlice?: FileSlice, onFigure?: () => void) 
             o.onBytes((sent += n));
             if (send?.progress(sent)) onFigure?.();
           };
-          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, onBytes });
+          return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, push, onBytes });
         },
         done() {
           o.onBytes(o.len);

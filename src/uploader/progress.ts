@@ -71,10 +71,10 @@ export class ProgressBook {
   progressed(objectId: string, sent: number, t: number): ObjectProgress | undefined {
     this.update(objectId, sent, t);
     const o = this.objects.get(objectId);
-    const p = this.get(objectId, t);
-    if (!o || !p || (sent < p.bytes_total && t - o.lastEvent < EVENT_EVERY_MS)) return undefined;
+    // Called once per paced slice: the figure is built only when an event is due.
+    if (!o || (sent < o.total && t - o.lastEvent < EVENT_EVERY_MS)) return undefined;
     o.lastEvent = t;
-    return p;
+    return this.get(objectId, t);
   }
   /** Absolute bytes sent of one object; a drop (a part being resent) is not counted as rate. */
   update(objectId: string, sent: number, t: number) {

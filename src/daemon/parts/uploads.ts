@@ -76,6 +76,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           apiKey: cfg.api_key ?? undefined,
           orgId: cfg.current_org_id ?? undefined,
           fileSlice: ctx.runtime.fileSlice,
+          pushBody: ctx.runtime.pushBody,
           bandwidth,
           fileMode: parseMode(cfg.file_target_mode),
           log: ctx.log,

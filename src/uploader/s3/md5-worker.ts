@@ -73,8 +73,17 @@ async function inThread(path: string, start: number, len: number): Promise<Range
 
 const toDigest = (r: { md5: Uint8Array; crc: number }): RangeDigest => ({ md5: Buffer.from(r.md5), crc32: crc32Base64(r.crc) });
 
+/**
+ * How long the worker outlives its last hash. Starting one costs about 30 ms of CPU, and its
+ * first megabytes are hashed before its code is warm: at 1 MiB/s a 12 MiB object takes 12 s to
+ * send, so with the inline worker's usual 5 s every object paid that start again (about
+ * 5 CPU-s per GiB). A minute covers the next object of an upload queue; a daemon with nothing
+ * to send still drops the second heap.
+ */
+const IDLE_MS = 60_000;
+
 export function createMd5Worker(o: { idleMs?: number; newWorker?: (url: string) => Worker } = {}): HashRange & { close(): void; readonly running: boolean } {
-  const worker = createInlineWorker(WORKER_SOURCE, o);
+  const worker = createInlineWorker(WORKER_SOURCE, { idleMs: IDLE_MS, ...o });
   const hash = (async (path: string, start: number, len: number) => {
     const answer = worker.call<{ md5: Uint8Array; crc: number }>({ path, start, len });
     if (!answer) return inThread(path, start, len);

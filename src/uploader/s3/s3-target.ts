@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
-import { bytesStream } from "../body.ts";
+import { bytesStream, type PushBody } from "../body.ts";
 import { crc32Base64, createMd5Worker, type HashRange, type RangeDigest } from "./md5-worker.ts";
 import { createPartDigests } from "./part-digests.ts";
 import { createBodyChooser, FAST_BYTES_PER_S, MEASURED_MIN_BYTES, type FileSlice } from "../part-body.ts";
@@ -42,6 +42,8 @@ export interface S3TargetOptions {
   stallMs?: number;
   /** Zero-copy file bodies, where the runtime has them (see part-body.ts). */
   fileSlice?: FileSlice;
+  /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
+  pushBody?: PushBody;
   /** MD5 of a file range; by default on a worker thread (see md5-worker.ts). */
   hashRange?: HashRange;
   /** Unlimited when not given. */
@@ -58,7 +60,7 @@ const ALWAYS_SINGLE_PARTS = 2;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
-  const bodies = createBodyChooser(opts.fileSlice, () => probe?.figured());
+  const bodies = createBodyChooser(opts.fileSlice, opts.pushBody, () => probe?.figured());
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   const partSlots = createPartSlots();

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
-import { rangeStream, bytesStream } from "../body.ts";
+import { rangeStream, bytesStream, type PushBody } from "../body.ts";
 import { redactText } from "../../redact.ts";
 import { sendRequest, shownUrl, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
 import { Preempted } from "../preemption.ts";
@@ -27,6 +27,8 @@ export interface TusTargetOptions {
   stallMs?: number;
   /** Unlimited when not given. */
   bandwidth?: Bandwidth;
+  /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
+  pushBody?: PushBody;
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -166,6 +168,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
               rangeStream(job.localPath, start, len, {
                 bandwidth,
                 signal: job.signal,
+                push: opts.pushBody,
                 onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))),
               }),
             touch,
