@@ -32,3 +32,19 @@ export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver
     },
   };
 }
+
+/**
+ * Where an S3 target under test sends: bucket "bkt", keys under "pre/", path-style, on
+ * `endpoint` (s3rver's own, or a proxy in front of it), with s3rver's account (`secret` to sign
+ * with a wrong key). Each test adds its part size, bodies and limits.
+ */
+export function s3rverTarget(s3: RunningS3rver, endpoint: string, secret = s3.secretKey) {
+  return {
+    bucket: "bkt",
+    prefix: "pre",
+    endpoint,
+    region: "us-east-1",
+    pathStyle: true,
+    credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: secret }),
+  };
+}

@@ -10,7 +10,7 @@ import { makeFixture, runtime, type Fixture } from "../recordings/fixture.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { eventRecorder, quietLog } from "../support/recordings.ts";
 import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import { s3rverTarget, startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 
 const MiB = 1024 * 1024;
 const MIGRATION = "0002_upload_resume_columns";
@@ -30,12 +30,7 @@ afterEach(() => fx?.cleanup());
 
 function uploaderOn(f: Fixture) {
   const target = createS3Target({
-    bucket: "bkt",
-    prefix: "pre",
-    endpoint: proxy.url,
-    region: "us-east-1",
-    pathStyle: true,
-    credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+    ...s3rverTarget(s3, proxy.url),
     partSize: 1 * MiB,
     stallMs: 2000,
   });

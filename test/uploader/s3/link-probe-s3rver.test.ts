@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
 import type { PutJob } from "../../../src/uploader/target.ts";
 import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
-import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
+import { s3rverTarget, startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
 
 const MiB = 1024 * 1024;
 let s3: RunningS3rver;
@@ -50,12 +50,7 @@ function job(name: string, size: number, extra: Partial<PutJob> = {}): PutJob {
 /** An S3 target to s3rver through the proxy; native file bodies exist, made by `fileSlice`. */
 function target(fileSlice: (path: string, start: number, end: number) => Blob) {
   return createS3Target({
-    bucket: "bkt",
-    prefix: "pre",
-    endpoint: proxy.url,
-    region: "us-east-1",
-    pathStyle: true,
-    credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+    ...s3rverTarget(s3, proxy.url),
     fileSlice,
   });
 }

@@ -13,7 +13,7 @@ import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
 import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
 import { eventRecorder, makeRecording, quietLog, waitFor } from "../../support/recordings.ts";
 import { s3Admin } from "../../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
+import { s3rverTarget, startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -40,12 +40,7 @@ beforeEach(() => {
 
 function target(secret = s3.secretKey, partSize = 1 * MiB, bandwidth?: Bandwidth) {
   return createS3Target({
-    bucket: "bkt",
-    prefix: "pre",
-    endpoint: proxy.url,
-    region: "us-east-1",
-    pathStyle: true,
-    credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: secret }),
+    ...s3rverTarget(s3, proxy.url, secret),
     partSize,
     stallMs: 2000,
     bandwidth,
@@ -238,12 +233,7 @@ describe("uploads to s3rver", () => {
     const hashed: string[] = [];
     const worker = createMd5Worker();
     const t = createS3Target({
-      bucket: "bkt",
-      prefix: "pre",
-      endpoint: proxy.url,
-      region: "us-east-1",
-      pathStyle: true,
-      credentials: () => ({ accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }),
+      ...s3rverTarget(s3, proxy.url),
       partSize: 1 * MiB,
       hashRange: (path, start, len) => {
         hashed.push(`${path.slice(path.lastIndexOf("/") + 1)} ${start}+${len}`);
