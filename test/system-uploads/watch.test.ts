@@ -209,7 +209,12 @@ describe("watched folders", () => {
     const final = new TextEncoder().encode("the final content\n");
     writeFileSync(join(s.watched, ".big.bin.new"), final);
     renameSync(join(s.watched, ".big.bin.new"), file);
-    await waitFor("the final content uploaded", () => manifests(s.target).length === 1, 120_000);
+    // The event stream is ordered: once it has told of the upload, it has told of the change.
+    await waitFor(
+      "the final content uploaded",
+      () => manifests(s.target).length === 1 && s.events.some((e) => e.type === "upload.recording_uploaded"),
+      120_000,
+    );
     expect(s.events.some((e) => e.type === "watch.changed" && e.data.path === file)).toBe(true);
     expect(s.log()).toContain("was replaced while it was");
     const uploaded = uploadedFiles(s.target, "big.bin");
@@ -281,7 +286,8 @@ describe("watched folders", () => {
     writeFileSync(join(aside, "rosbag2_0.mcap"), mcap);
     writeFileSync(join(aside, "metadata.yaml"), "rosbag2_bagfile_information:\n  version: 8\n  storage_identifier: mcap\n");
     renameSync(aside, bag);
-    await waitFor("the bag uploaded", () => manifests(s.target).length === 1, 60_000);
+    // The event stream is ordered: once it has told of the upload, it has told of the adoption.
+    await waitFor("the bag uploaded", () => manifests(s.target).length === 1 && s.events.some((e) => e.type === "upload.recording_uploaded"), 60_000);
     const adopted = s.events.filter((e) => e.type === "watch.adopted");
     expect(adopted).toHaveLength(1);
     expect(adopted[0]!.data.kind).toBe("rosbag2");
