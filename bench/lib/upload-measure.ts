@@ -25,6 +25,29 @@ export async function clearBucket(s3: S3Endpoint, bucket: string) {
 }
 
 /** Env for child tools: no CA bundle (plain http to a local server), no proxies. */
+/**
+ * The curl command that PUTs `path` to `url` as one SigV4-signed request with an unsigned
+ * payload (curl hashes nothing), the same in every suite that compares the daemon with curl;
+ * `limit` in MiB/s adds `--limit-rate`.
+ */
+export function curlPut(s3: S3Endpoint, path: string, url: string, limit: number | null = null): string[] {
+  return [
+    "curl",
+    "-sS",
+    "--fail",
+    ...(limit === null ? [] : ["--limit-rate", `${limit}M`]),
+    "-T",
+    path,
+    "--aws-sigv4",
+    "aws:amz:us-east-1:s3",
+    "--user",
+    `${s3.accessKey}:${s3.secretKey}`,
+    "-H",
+    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+    url,
+  ];
+}
+
 export function toolEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/CA_BUNDLE|SSL_CERT|_proxy$|_PROXY$/.test(k)) env[k] = v;

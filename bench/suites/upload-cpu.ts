@@ -16,7 +16,7 @@ import { procUsage, table, tempDir } from "../lib/timing.ts";
 import { startFaultProxy, type FaultProxy } from "../../test/support/fault-proxy.ts";
 import { startS3rver } from "../../test/support/s3rver.ts";
 import { randomBytes, s3Env, startDaemon, type Daemon } from "../../test/system-uploads/helpers.ts";
-import { eventFor, GiB, MiB, toolEnv, wireRate } from "../lib/upload-measure.ts";
+import { curlPut, eventFor, GiB, MiB, toolEnv, wireRate } from "../lib/upload-measure.ts";
 import { createMd5Worker } from "../../src/uploader/s3/md5-worker.ts";
 
 /** MiB/s (null: unlimited) and the object size sent at it: a dozen seconds at 1 MiB/s, a few at the others. */
@@ -204,23 +204,7 @@ const suite: BenchSuite = {
             add(at(`file daemon ${limit}`), await daemonUpload(filed, data), bytes, null);
           };
           const curl = async () => {
-            const r = await worstWindow(proxy, bytes, () =>
-              toolCpu([
-                "curl",
-                "-sS",
-                "--fail",
-                ...(limit === null ? [] : ["--limit-rate", `${limit}M`]),
-                "-T",
-                path,
-                "--aws-sigv4",
-                "aws:amz:us-east-1:s3",
-                "--user",
-                `${s3.accessKey}:${s3.secretKey}`,
-                "-H",
-                "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-                `${proxy.url}/bench/curl/${round}-${bytes}.bin`,
-              ]),
-            );
+            const r = await worstWindow(proxy, bytes, () => toolCpu(curlPut(s3, path, `${proxy.url}/bench/curl/${round}-${bytes}.bin`, limit)));
             add(at(`s3 curl ${limit}`), r.cpu, bytes, r.worst);
           };
           const rclone = async () => {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchSuite } from "../run.ts";
 import { table, tempDir } from "../lib/timing.ts";
-import { clearBucket, eventFor, eventTime, median, medianRange, MiB, toolEnv, watchProc, wireRate } from "../lib/upload-measure.ts";
+import { clearBucket, curlPut, eventFor, eventTime, median, medianRange, MiB, toolEnv, watchProc, wireRate } from "../lib/upload-measure.ts";
 import { startFaultProxy } from "../../test/support/fault-proxy.ts";
 import { startRadosgw } from "../../test/support/radosgw.ts";
 import { s3Admin, type S3Endpoint } from "../../test/support/s3-admin.ts";
@@ -63,23 +63,7 @@ async function curlRun(s3: S3Endpoint, bucket: string, files: string[], workers:
   const one = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
       const url = `${s3.endpoint}/${bucket}/curl/${f.split("/").pop()}`;
-      const p = Bun.spawn(
-        [
-          "curl",
-          "-sS",
-          "--fail",
-          "-T",
-          f,
-          "--aws-sigv4",
-          "aws:amz:us-east-1:s3",
-          "--user",
-          `${s3.accessKey}:${s3.secretKey}`,
-          "-H",
-          "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-          url,
-        ],
-        { env: toolEnv(), stdout: "ignore", stderr: "pipe" },
-      );
+      const p = Bun.spawn(curlPut(s3, f, url), { env: toolEnv(), stdout: "ignore", stderr: "pipe" });
       if ((await p.exited) !== 0) throw new Error(`curl failed: ${await new Response(p.stderr).text()}`);
     }
   };
