@@ -2,11 +2,12 @@
 // and on demand answers with an error, drops the connection halfway through a body, or
 // stalls, so tests can watch the uploader cope with a misbehaving network.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 
 export type Fault =
   | { kind: "status"; status: number; body?: string; headers?: Record<string, string> }
   | { kind: "drop"; afterBytes?: number } // read this much of the body (or all of a shorter one), then reset the socket
-  | { kind: "stall"; ms: number } // hold the request this long before forwarding
+  | { kind: "stall"; ms: number } // read the whole body, then hold the request this long before forwarding
   | { kind: "drip"; bytesPerSecond: number } // forward the request body at this slow pace
   | { kind: "empty200" } // read the body, forward nothing, answer 200 with no headers or body (a middlebox that lost the server's answer)
   | { kind: "hold"; until: Promise<unknown> }; // logged on arrival, forwarded only once `until` settles (a request provably in flight)
@@ -83,7 +84,23 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       if (!fault.afterBytes) req.socket.destroy();
       return;
     }
-    if (fault?.kind === "stall") await new Promise((r) => setTimeout(r, fault.ms));
+    let body: Readable = req;
+    if (fault?.kind === "stall") {
+      // Read the whole body first, as a buffering proxy does, then wait. A client that dies
+      // before its body is complete loses the request, as on a real network. (Bun's server does
+      // not notice a hang-up while the body is unread: forwarded after the stall, the cut-off
+      // body reached s3rver after the client's own retry, and s3rver, which writes an object in
+      // place as its body arrives, cut the retried object short.)
+      const whole = await readWhole(req, (n) => (rec.bodyBytes += n));
+      if (!whole) {
+        req.socket.destroy();
+        settle();
+        return;
+      }
+      rec.bodyBytes = 0; // counted again as it is forwarded
+      await new Promise((r) => setTimeout(r, fault.ms));
+      body = Readable.from(whole.length ? [whole] : []);
+    }
     if (fault?.kind === "hold") await fault.until.catch(() => {});
     // The Host header stays as the client sent it: S3 signatures cover it.
     const headers = req.headers;
@@ -105,7 +122,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       settle();
       req.socket.destroy();
     });
-    req.on("data", (c: Buffer) => {
+    body.on("data", (c: Buffer) => {
       rec.bodyBytes += c.length;
       timeline.push({ t: performance.now(), total: (total += c.length) });
     });
@@ -120,7 +137,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       req.on("end", () => void sent.then(() => out.end())); // "end" may come before the last chunk's turn
       return;
     }
-    req.pipe(out);
+    body.pipe(out);
   };
 
   const server: Server = createServer((req, res) => void handle(req, res));
@@ -148,4 +165,18 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         server.close(() => r());
       }),
   };
+}
+
+/** The request's whole body, or undefined when its client went away before the end. */
+function readWhole(req: IncomingMessage, counted: (n: number) => void): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      chunks.push(c);
+      counted(c.length);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", () => resolve(undefined));
+    req.on("close", () => resolve(req.complete ? Buffer.concat(chunks) : undefined));
+  });
 }

@@ -1,5 +1,6 @@
 // s3rver in-process on 127.0.0.1: quick S3 for the common cases. Its limits: ListParts and
-// AbortMultipartUpload answer 405, it stores aws-chunked bodies verbatim and checks no checksum.
+// AbortMultipartUpload answer 405, it stores aws-chunked bodies verbatim and checks no checksum,
+// and it writes an object in place as its body arrives (a PUT cut short still replaces it).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
