@@ -15,7 +15,7 @@ interface Msg {
 
 export type LedgerEvent =
   | { ev: "sent" | "acked"; id: string; key: string; size: number }
-  | { ev: "fileSent" | "fileAcked"; id: string; name: string; sha: string }
+  | { ev: "fileSent" | "fileAcked"; id: string; name: string; sha: string; bytes: number }
   | { ev: "refused" }
   | { ev: "recording" | "stopped"; id: string };
 
@@ -31,6 +31,8 @@ export class Ledger {
   /** recording id -> file name -> sha256 of what was sent / acknowledged. */
   filesSent = new Map<string, Map<string, string>>();
   filesAcked = new Map<string, Map<string, string>>();
+  /** "recording id/file name" -> size of what was sent, to say how a file that differs differs. */
+  fileSizes = new Map<string, number>();
   /** Items refused with 507 (storage full): reported, never acknowledged. */
   refused = 0;
 
@@ -40,8 +42,10 @@ export class Ledger {
   apply(e: LedgerEvent): void {
     if (e.ev === "sent") this.of(this.sent, e.id).set(e.key, e.size);
     else if (e.ev === "acked") this.of(this.acked, e.id).set(e.key, e.size);
-    else if (e.ev === "fileSent") this.of(this.filesSent, e.id).set(e.name, e.sha);
-    else if (e.ev === "fileAcked") this.of(this.filesAcked, e.id).set(e.name, e.sha);
+    else if (e.ev === "fileSent") {
+      this.of(this.filesSent, e.id).set(e.name, e.sha);
+      this.fileSizes.set(`${e.id}/${e.name}`, e.bytes);
+    } else if (e.ev === "fileAcked") this.of(this.filesAcked, e.id).set(e.name, e.sha);
     else if (e.ev === "refused") this.refused++;
   }
 
@@ -88,7 +92,7 @@ export class Ledger {
   /** PUTs one file of random bytes; true when acknowledged (201). */
   async sendFile(socket: string, id: string, name: string, bytes: Uint8Array): Promise<boolean> {
     const sha = sha256(bytes);
-    this.note({ ev: "fileSent", id, name, sha });
+    this.note({ ev: "fileSent", id, name, sha, bytes: bytes.byteLength });
     const r = await call(socket, "PUT", `/v1/recordings/${id}/files/${name}`, bytes);
     if (r.status === 507) {
       this.note({ ev: "refused" });
@@ -96,7 +100,7 @@ export class Ledger {
     }
     if (r.status !== 201) throw new Unacknowledged(`file ${name}: ${r.status} ${JSON.stringify(r.body)}`);
     if (r.body.sha256 !== sha || r.body.bytes !== bytes.byteLength) throw new Error(`file ${name}: acknowledged with ${JSON.stringify(r.body)}`);
-    this.note({ ev: "fileAcked", id, name, sha });
+    this.note({ ev: "fileAcked", id, name, sha, bytes: bytes.byteLength });
     return true;
   }
 
@@ -156,7 +160,9 @@ export class Ledger {
         problems.push(`${id}: acknowledged file ${name} lost`);
         tally.lost++;
       } else if (sha256(bytes) !== sha) {
-        problems.push(`${id}: file ${name} differs from what was acknowledged`);
+        problems.push(
+          `${id}: file ${name} differs from what was acknowledged (${bytes.byteLength} bytes held, ${this.fileSizes.get(`${id}/${name}`)} acknowledged)`,
+        );
         tally.corrupted++;
       } else tally.bytes += bytes.byteLength;
     }
