@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { BINARY, tempDir } from "./timing.ts";
 
 /** The previous landing, compared against when BENCH_PREVIOUS is not set. */
-const DEFAULT_PREVIOUS = "7681f2d";
+const DEFAULT_PREVIOUS = "d4e0501";
 
 const REPO = resolve(import.meta.dir, "../..");
 
