@@ -1,23 +1,13 @@
 // The fault proxy's own promises, where a test's verdict depends on them: a request whose
 // client dies mid-body during a stall never reaches the server (a real network loses it).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 import { signRequest, UNSIGNED_PAYLOAD } from "../../src/uploader/s3/sigv4.ts";
-import { startFaultProxy, type FaultProxy } from "./fault-proxy.ts";
 import { s3Admin } from "./s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "./s3rver.ts";
+import { s3rverBehindProxy } from "./s3rver-proxy.ts";
 
-let s3: RunningS3rver;
-let proxy: FaultProxy;
-beforeAll(async () => {
-  s3 = await startS3rver(["bkt"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
-afterAll(async () => {
-  await proxy.close();
-  await s3.stop();
-});
+const { s3, proxy } = await s3rverBehindProxy(["bkt"]);
 
 test("a PUT cut off while stalled never reaches s3rver, so it cannot overwrite the client's retry", async () => {
   const url = new URL(`${proxy.url}/bkt/obj`);

@@ -4,28 +4,21 @@
 // takes a worker at the next part boundary, starts before any further low part starts, and is
 // stored before the low recordings still queued; the low upload it displaced resumes later from
 // its confirmed parts, none of them sent twice. Order is proven by the proxy's log, never by time.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { TARGET_PARTS_IN_FLIGHT } from "../../src/uploader/s3/s3-part-sender.ts";
-import { startFaultProxy, type FaultProxy, type RequestRecord } from "../support/fault-proxy.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import type { RequestRecord } from "../support/fault-proxy.ts";
 import { randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
 const PART = 8 * MiB; // the S3 target's part size
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["prio"]);
 let d: Daemon | undefined;
 
-beforeAll(async () => {
-  s3 = await startS3rver(["prio"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
 afterAll(async () => {
   await d?.close();
   if (d) rmSync(d.home, { recursive: true, force: true });
-  await proxy?.close();
-  await s3?.stop();
 });
 
 interface Seen {

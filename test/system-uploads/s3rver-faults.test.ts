@@ -1,29 +1,22 @@
 // The daemon against s3rver behind the fault-injecting proxy: transient trouble is ridden out,
 // permanent 403/404 become a retryable `failed`, offline sends nothing until switched off
 // live, a live bandwidth change shows on the wire, and the wakelock lives while uploading.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import type { Fault } from "../support/fault-proxy.ts";
 import { watchEvents } from "../support/event-watch.ts";
 import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { checkRemote, localBytes, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 import { isAlive } from "../daemon/helpers.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["faults"]);
 const daemons: Daemon[] = [];
 
-beforeAll(async () => {
-  s3 = await startS3rver(["faults"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
 afterAll(async () => {
   for (const d of daemons) await d.close();
-  await proxy?.close();
-  await s3?.stop();
 });
 
 async function daemon(prefix: string, args: string[] = [], env: Record<string, string> = {}, bucket = "faults") {

@@ -4,25 +4,17 @@
 // the parts in flight finish, and resumes inside the next window without sending any part
 // the server confirmed again. Nothing here measures time: each step waits for an event or a
 // status the daemon reports.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { afterAll, describe, expect, test } from "bun:test";
 import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { checkRemote, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["sched"]);
 const daemons: Daemon[] = [];
 
-beforeAll(async () => {
-  s3 = await startS3rver(["sched"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
 afterAll(async () => {
   for (const d of daemons) await d.close();
-  await proxy?.close();
-  await s3?.stop();
 });
 
 /** Local time of day `s` seconds from now, HH:MM:SS (the schedules' own syntax). */

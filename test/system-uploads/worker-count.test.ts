@@ -1,34 +1,26 @@
 // The daemon with eight workers against s3rver behind a request-counting proxy: how an object
 // is sent (one PUT or a multipart upload) does not depend on how many workers share the link,
 // nor on whether the link has been measured yet.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { requireTool, skipNote } from "../support/tools.ts";
 import { BINARY, baseEnv, tempHome } from "../support/binary.ts";
 import { health, instancePaths, killAll, waitFor } from "../daemon/helpers.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { s3Admin } from "../support/s3-admin.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
 import { checkRemote, makeRecording, randomBytes, s3Env, startDaemon, waitState, type Daemon, type Made } from "./helpers.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["workers"]);
 const daemons: Daemon[] = [];
 const tracers: ReturnType<typeof Bun.spawn>[] = [];
 const homes: string[] = [];
 
-beforeAll(async () => {
-  s3 = await startS3rver(["workers"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
 afterAll(async () => {
   for (const d of daemons) await d.close();
   for (const h of homes) await killAll(h);
   for (const t of tracers) t.kill("SIGKILL");
-  await proxy?.close();
-  await s3?.stop();
 });
 
 describe("the worker count never changes how an object is sent", () => {

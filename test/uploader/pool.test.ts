@@ -1,5 +1,5 @@
 // Scheduling and cures of the worker pool that do not depend on a particular server.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,21 +8,11 @@ import { createBandwidth } from "../../src/uploader/bandwidth.ts";
 import { createFileTarget } from "../../src/uploader/file/file-target.ts";
 import { createS3Target } from "../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { JsonFileStateStore } from "../support/json-file-state-store.ts";
 import { eventRecorder, makeRecording, quietLog, waitFor } from "../support/recordings.ts";
-import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
-let s3: RunningS3rver;
-let proxy: FaultProxy;
-beforeAll(async () => {
-  s3 = await startS3rver(["pool"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
-afterAll(async () => {
-  await proxy.close();
-  await s3.stop();
-});
+const { s3, proxy } = await s3rverBehindProxy(["pool"]);
 
 function fileUploader(dir: string, store: JsonFileStateStore, numThreads: number, emit = eventRecorder().emit) {
   const target = createFileTarget({ url: pathToFileURL(join(dir, "out")).href, bandwidth: createBandwidth(2 * 1024 * 1024) });

@@ -1,31 +1,22 @@
 // A state database from before migration 0002 kept an upload's resume state as JSON in
 // uploads.upload_id. After the upgrade, such an upload must resume where it stopped: the
 // migration moves the JSON into its own columns, and the uploader sends only the missing parts.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { recordingKey } from "../../src/uploader/layout.ts";
 import { createS3Target } from "../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../src/uploader/uploader.ts";
 import { makeFixture, runtime, type Fixture } from "../recordings/fixture.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { eventRecorder, quietLog } from "../support/recordings.ts";
 import { s3Admin } from "../support/s3-admin.ts";
-import { s3rverTarget, startS3rver, type RunningS3rver } from "../support/s3rver.ts";
+import { s3rverTarget } from "../support/s3rver.ts";
+import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
 const MIGRATION = "0002_upload_resume_columns";
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["bkt"]);
 let fx: Fixture | undefined;
 
-beforeAll(async () => {
-  s3 = await startS3rver(["bkt"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
-afterAll(async () => {
-  await proxy.close();
-  await s3.stop();
-});
 afterEach(() => fx?.cleanup());
 
 function uploaderOn(f: Fixture) {

@@ -1,27 +1,20 @@
 // The S3 target's first sends on a link it has not measured, against s3rver through the fault
 // proxy: one whose gate closes while it waits for the first send's figure starts no request.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
 import type { PutJob } from "../../../src/uploader/target.ts";
-import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
-import { s3rverTarget, startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
+import { s3rverTarget } from "../../support/s3rver.ts";
+import { s3rverBehindProxy } from "../../support/s3rver-proxy.ts";
 
 const MiB = 1024 * 1024;
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["bkt"]);
 let dir: string;
 
 beforeAll(async () => {
-  s3 = await startS3rver(["bkt"]);
-  proxy = await startFaultProxy(s3.endpoint);
   dir = mkdtempSync(join(tmpdir(), "ncd-probe-"));
-});
-afterAll(async () => {
-  await proxy.close();
-  await s3.stop();
 });
 
 function file(name: string, size: number) {

@@ -1,5 +1,5 @@
 // The uploader against s3rver (a real S3 emulator on loopback), through the fault proxy.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,28 +9,19 @@ import { createMd5Worker } from "../../../src/uploader/s3/md5-worker.ts";
 import { TARGET_PARTS_IN_FLIGHT } from "../../../src/uploader/s3/s3-part-sender.ts";
 import { createS3Target } from "../../../src/uploader/s3/s3-target.ts";
 import { createUploader } from "../../../src/uploader/uploader.ts";
-import { startFaultProxy, type FaultProxy } from "../../support/fault-proxy.ts";
 import { JsonFileStateStore } from "../../support/json-file-state-store.ts";
 import { eventRecorder, makeRecording, quietLog, waitFor } from "../../support/recordings.ts";
 import { s3Admin } from "../../support/s3-admin.ts";
-import { s3rverTarget, startS3rver, type RunningS3rver } from "../../support/s3rver.ts";
+import { s3rverTarget } from "../../support/s3rver.ts";
+import { s3rverBehindProxy } from "../../support/s3rver-proxy.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-let s3: RunningS3rver;
-let proxy: FaultProxy;
+const { s3, proxy } = await s3rverBehindProxy(["bkt"]);
 let dir: string;
 let store: JsonFileStateStore;
 const fast = { baseMs: 20, capMs: 200, maxAttempts: 8 };
 
-beforeAll(async () => {
-  s3 = await startS3rver(["bkt"]);
-  proxy = await startFaultProxy(s3.endpoint);
-});
-afterAll(async () => {
-  await proxy.close();
-  await s3.stop();
-});
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "ncd-up-"));
   store = new JsonFileStateStore(join(dir, "state.json"));
