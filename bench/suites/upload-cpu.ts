@@ -191,7 +191,7 @@ const suite: BenchSuite = {
         files.set(bytes, { path, data });
       }
       // Each limit's first upload, measured on its own: the daemon compiles its paced path then,
-      // once per start (about 60 % more CPU for that one recording at 1 MiB/s). The rounds below
+      // once per start (40-60 % more CPU for that one recording at 1 MiB/s). The rounds below
       // measure a daemon that already uploads at the limit, as a robot's does all day.
       const firsts = new Map<string, number>();
       for (const { limit, bytes } of RUNS) {
