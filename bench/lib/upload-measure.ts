@@ -24,7 +24,6 @@ export async function clearBucket(s3: S3Endpoint, bucket: string) {
   for (const key of await admin.list("")) await client.request({ method: "DELETE", key, payloadHash: EMPTY_SHA256 });
 }
 
-/** Env for child tools: no CA bundle (plain http to a local server), no proxies. */
 /**
  * The curl command that PUTs `path` to `url` as one SigV4-signed request with an unsigned
  * payload (curl hashes nothing), the same in every suite that compares the daemon with curl;
@@ -48,6 +47,7 @@ export function curlPut(s3: S3Endpoint, path: string, url: string, limit: number
   ];
 }
 
+/** Env for child tools: no CA bundle (plain http to a local server), no proxies. */
 export function toolEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/CA_BUNDLE|SSL_CERT|_proxy$|_PROXY$/.test(k)) env[k] = v;
