@@ -108,7 +108,8 @@ describe("architecture", () => {
       // ...and the u64 time rule, for a sealed segment adopted from its seal note.
       repair: ["disk/", "input/", "segments/", "uploads/", "seal/", "finalize.ts", "ids.ts", "sql-int64.ts"],
       // Watched folders: the operations it runs come in as ports (AdoptOps); the stored file's shape and the u64 time rule.
-      watch: ["put-file.ts", "sql-int64.ts"],
+      // ...and durable writes for the journal of adopted versions.
+      watch: ["disk/", "put-file.ts", "sql-int64.ts"],
     };
     const SHAPES = new Set(["context.ts", "types.ts"]);
     const folders = readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());

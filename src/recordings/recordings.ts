@@ -132,7 +132,10 @@ export function createRecordings(deps: RecordingsDeps) {
     /** Repairs what a crash left open; with the store rebuilt after corruption, reads disk back first. */
     reconcile(): ReconcileReport {
       sweepRetentionTrash(ctx);
-      const report = reconcile(ctx, { rebuild: deps.store.recovered !== null || deps.store.fresh });
+      const rebuild = deps.store.recovered !== null || deps.store.fresh;
+      const report = reconcile(ctx, { rebuild });
+      if (rebuild) watched.restoreAdopted(ctx);
+      else watched.seedAdoptedJournal(ctx);
       resumeCompactions(ctx);
       return report;
     },

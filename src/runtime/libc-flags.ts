@@ -22,6 +22,8 @@ export const O_NONBLOCK = darwin ? 0x4 : 0x800;
 /** open(2) fails with ENOTDIR unless the path is a folder (and never blocks on a FIFO). */
 export const O_DIRECTORY = darwin ? 0x100000 : arm64Linux ? 0x4000 : 0x10000;
 export const O_RDONLY = 0x0;
+/** Every write goes to the end of the file, whatever the offset. */
+export const O_APPEND = darwin ? 0x8 : 0x400;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 

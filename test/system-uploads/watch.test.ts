@@ -15,6 +15,7 @@ import {
   openSync,
   ftruncateSync,
   closeSync,
+  unlinkSync,
 } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -149,6 +150,69 @@ describe("watched folders", () => {
     expect(manifest.recording_id).toBe(id);
     expect(manifest.files.map((f: any) => [f.name, f.sha256])).toEqual([["run.bin", sha256(body)]]);
     expect(uploadedFiles(s.target, "run.bin")).toHaveLength(1);
+    const listed = await s.d.api("GET", "/v1/recordings");
+    expect(listed.items.map((r: any) => r.id)).toEqual([id]);
+    await s.d.close();
+  }, 240_000);
+
+  // The state database lost (a new disk, a corrupt file moved aside) is rebuilt from the store, and
+  // the versions adopted so far from the journal beside the recordings: a file uploaded long ago,
+  // its local copy deleted, is not adopted again. The first restart also shows a store from before
+  // the journal (its rows only in the database) getting one.
+  test("a lost state database: a file adopted and uploaded before is not adopted again, even from a store that had no journal yet", async () => {
+    const s = await setup();
+    const store = join(instancePaths(s.d.home).root, "recordings");
+    const journal = join(store, ".ncd.watched-adopted.jsonl");
+    const db = join(instancePaths(s.d.home).root, "state.db");
+    const loseDatabase = () => {
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) if (existsSync(f)) unlinkSync(f);
+    };
+    const body = new Uint8Array(200_000).map((_, i) => (i * 13) % 251);
+    writeFileSync(join(s.watched, "early.bin"), body);
+    await waitFor("the file uploaded", () => manifests(s.target).length === 1 && uploadedFiles(s.target, "early.bin").length === 1, 60_000);
+    const earlyId = manifests(s.target)[0]!.split("/")[1];
+    expect(statSync(journal).mode & 0o777).toBe(0o600);
+    expect(readFileSync(journal, "utf8")).toContain(sha256(body));
+
+    // As a store from before the journal: the next start writes it from the database.
+    await s.d.kill9();
+    unlinkSync(journal);
+    await s.d.relaunch();
+    await waitFor("the journal written from the database", () => existsSync(journal) && readFileSync(journal, "utf8").includes(sha256(body)), 60_000);
+
+    await s.d.kill9();
+    loseDatabase();
+    await s.d.relaunch();
+    // A second file after the rebuild: once it is uploaded, the first was certainly rescanned.
+    writeFileSync(join(s.watched, "late.bin"), body.subarray(0, 5000));
+    await waitFor("the second file uploaded", () => uploadedFiles(s.target, "late.bin").length === 1 && manifests(s.target).length >= 2, 60_000);
+    expect(s.log()).toContain("Restored 1 watched-folder version(s)");
+    const listed = await s.d.api("GET", "/v1/recordings");
+    // early.bin's own recording may be listed again (rebuilt from its local copy), never a second one.
+    expect(listed.items.filter((r: any) => r.name === "early.bin").map((r: any) => r.id)).toEqual(
+      listed.items.some((r: any) => r.name === "early.bin") ? [earlyId] : [],
+    );
+    expect(uploadedFiles(s.target, "early.bin")).toHaveLength(1);
+    expect(manifests(s.target)).toHaveLength(2);
+    await s.d.close();
+  }, 240_000);
+
+  test("a lost state database during an adoption: the rebuilt recording is finished, and the file is uploaded once", async () => {
+    const s = await setup();
+    const file = join(s.watched, "run.bin");
+    const body = new Uint8Array(64 * 1024 ** 2).map((_, i) => (i * 3) % 256);
+    writeFileSync(join(s.watched, ".run.bin"), body);
+    renameSync(join(s.watched, ".run.bin"), file);
+    await waitFor("the recording created", () => s.events.some((e) => e.type === "recording.created"), 60_000);
+    const id = s.events.find((e) => e.type === "recording.created")!.data.recording_id;
+    await s.d.kill9();
+    const db = join(instancePaths(s.d.home).root, "state.db");
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) if (existsSync(f)) unlinkSync(f);
+    await s.d.relaunch();
+    await waitFor("the upload", () => manifests(s.target).length === 1, 120_000);
+    const manifest = JSON.parse(readFileSync(join(s.target, manifests(s.target)[0]!), "utf8"));
+    expect(manifest.recording_id).toBe(id);
+    expect(manifest.files.map((f: any) => [f.name, f.sha256])).toEqual([["run.bin", sha256(body)]]);
     const listed = await s.d.api("GET", "/v1/recordings");
     expect(listed.items.map((r: any) => r.id)).toEqual([id]);
     await s.d.close();

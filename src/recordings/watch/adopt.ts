@@ -12,6 +12,7 @@ import type { CreateRecordingInput, RecordingDetail } from "../types.ts";
 import type { Candidate } from "./candidates.ts";
 import { isMcapName, mcapTraces, type McapTrace } from "./mcap-summary.ts";
 import { FileChanged, openWatched, type WatchedFile } from "./watched-file.ts";
+import { type AdoptedVersion, ADOPTED_JOURNAL, hasAdoptedJournal, journalAdopted, readAdopted, writeAdoptedJournal } from "./adopted-journal.ts";
 
 export interface AdoptOps {
   create(input: CreateRecordingInput, inTx: (id: string) => void): RecordingDetail;
@@ -124,7 +125,7 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
       const complete = hashes.every((h) => stored.get(h.name) === h.sha256);
       if (rec && rec.state !== "recording" && rec.state !== "cancelled" && complete && matches) {
         // Stopped before the crash that kept this row from saying so.
-        markAdopted(ctx, rowId!, { size, mtimeNs, sha256 });
+        markAdopted(ctx, rowId!, c, recordingId, { size, mtimeNs, sha256 });
         return { outcome: "adopted", recording_id: recordingId, bytes: size, sha256, traces: 0 };
       }
       if (rec?.state !== "recording" || !matches) {
@@ -182,14 +183,22 @@ export async function adoptCandidate(ctx: Ctx, ops: AdoptOps, c: Candidate, onRe
         ]);
     });
     await ops.stop(recordingId);
-    markAdopted(ctx, rowId!, { size, mtimeNs, sha256 });
+    markAdopted(ctx, rowId!, c, recordingId, { size, mtimeNs, sha256 });
     return { outcome: "adopted", recording_id: recordingId, bytes: size, sha256, traces: merged.length };
   } finally {
     for (const f of opened) await f.close().catch(() => {});
   }
 }
 
-function markAdopted(ctx: Ctx, rowId: number, v: { size: number; mtimeNs: string; sha256: string }): void {
+/** The version is adopted: journalled first (adopted-journal.ts), so that no rebuilt database can forget it. */
+function markAdopted(
+  ctx: Ctx,
+  rowId: number,
+  c: Pick<Candidate, "path" | "kind">,
+  recordingId: string,
+  v: { size: number; mtimeNs: string; sha256: string },
+): void {
+  journalAdopted(ctx.root, { path: c.path, kind: c.kind, size: v.size, mtime_ns: v.mtimeNs, sha256: v.sha256, recording_id: recordingId });
   ctx.store.run(
     ctx.store.db
       .update(watchedFiles)
@@ -224,4 +233,51 @@ export function watchCounts(ctx: Ctx): { adopted: number; deleted: number } {
   const rows = ctx.store.raw<{ state: string; n: number }>("SELECT state, count(*) AS n FROM watched_files GROUP BY state");
   const n = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
   return { adopted: n("adopted") + n("deleted"), deleted: n("deleted") };
+}
+
+/**
+ * After the database was rebuilt from disk: every journalled version is "adopted" again (never
+ * read twice), and a rebuilt recording that an adoption was still filling is its watched path's
+ * "adopting" recording again, so that the adoption goes on in it instead of starting another.
+ * Returns how many versions were restored.
+ */
+export function restoreAdopted(ctx: Ctx): number {
+  const { store } = ctx;
+  const now = ctx.clock.now();
+  let restored = 0;
+  store.tx(() => {
+    for (const v of readAdopted(ctx.root)) {
+      if (store.raw("SELECT 1 FROM watched_files WHERE path = ? AND sha256 = ? LIMIT 1", [v.path, v.sha256]).length) continue;
+      store.raw(
+        "INSERT INTO watched_files (path, kind, size, mtime_ns, sha256, recording_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'adopted', ?, ?)",
+        [v.path, v.kind === "rosbag2" ? "rosbag2" : "file", Number(v.size) || 0, String(v.mtime_ns ?? ""), v.sha256, v.recording_id ?? null, now, now],
+      );
+      restored++;
+    }
+    // Its metadata names the path; the size, time and sha256 are taken anew when the adoption goes on.
+    for (const r of store.raw<{ id: string; metadata: string }>(
+      "SELECT id, metadata FROM recordings r WHERE state = 'recording' AND NOT EXISTS (SELECT 1 FROM watched_files w WHERE w.recording_id = r.id)",
+    )) {
+      const meta = JSON.parse(r.metadata) as { watched_path?: unknown; watched_kind?: unknown };
+      if (typeof meta.watched_path !== "string") continue;
+      store.raw(
+        "INSERT INTO watched_files (path, kind, size, mtime_ns, sha256, recording_id, state, created_at, updated_at) VALUES (?, ?, 0, '', '', ?, 'adopting', ?, ?)",
+        [meta.watched_path, meta.watched_kind === "rosbag2" ? "rosbag2" : "file", r.id, now, now],
+      );
+    }
+  });
+  if (restored) ctx.log.warn(`Restored ${restored} watched-folder version(s) from ${ADOPTED_JOURNAL}: they are not adopted again.`);
+  return restored;
+}
+
+/**
+ * A store from before the journal has its adopted versions only in the database: they are
+ * written to the journal once, so that a later rebuild knows them too.
+ */
+export function seedAdoptedJournal(ctx: Ctx): void {
+  if (hasAdoptedJournal(ctx.root)) return;
+  const rows = ctx.store.raw<AdoptedVersion>(
+    "SELECT path, kind, size, mtime_ns, sha256, recording_id FROM watched_files WHERE state IN ('adopted', 'deleted') ORDER BY id",
+  );
+  if (rows.length) writeAdoptedJournal(ctx.root, rows);
 }
