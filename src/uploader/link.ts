@@ -2,12 +2,14 @@
 // sending a packet: a UDP socket connected to the target's address makes the kernel pick the
 // route and its source address (a connect on UDP only looks the route up), and that address is
 // matched against this machine's interfaces. A file:// target has no link. Where it cannot be
-// found (no address, a runtime that does not report the bound address, a name that does not
-// resolve) the link counts as unmetered, and the view says why.
+// found (no address, a name that does not resolve) the link counts as unmetered, and the view
+// says why. A runtime that does not report the bound address (Deno) reads the route from Linux's
+// tables instead (proc-route.ts).
 import { createSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
+import { routeFromProc } from "./proc-route.ts";
 
 export interface LinkView {
   /** The interface the route to the target leaves by, or null when unknown (or no link). */
@@ -99,7 +101,12 @@ export async function findLink(endpoint: LinkEndpoint, globs: readonly string[],
     }
   }
   const source = await sourceAddress(address, endpoint.port);
-  if (!source) return { ...none("the route to the target could not be looked up: counted as unmetered"), target: address };
+  if (!source) {
+    // A runtime that does not report the bound address (Deno): Linux's routing tables say.
+    const route = routeFromProc(address);
+    if (route) return { interface: route.interface, address: route.address, metered: isMetered(route.interface, globs), unknown: null, target: address };
+    return { ...none("the route to the target could not be looked up: counted as unmetered"), target: address };
+  }
   const name = interfaceOf(source);
   if (!name) return { ...none(`no interface holds ${source}, the route's source address: counted as unmetered`), address: source, target: address };
   return { interface: name, address: source, metered: isMetered(name, globs), unknown: null, target: address };

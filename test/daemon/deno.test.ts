@@ -44,4 +44,26 @@ describe("under Deno", () => {
     },
     60_000,
   );
+
+  // Deno's UDP socket does not report the address a connect bound: the link comes from Linux's
+  // routing tables there, and must be the one Bun's socket finds.
+  test.skipIf(!existsSync(DENO) || process.platform !== "linux")(
+    "finds the same upload link as Bun for the same targets",
+    async () => {
+      const targets = ["127.0.0.1", "10.9.9.9", "192.0.2.77"];
+      const script = `import { findLink } from ${JSON.stringify(`file://${join(repo, "src/uploader/link.ts")}`)};
+      const out = [];
+      for (const host of ${JSON.stringify(targets)}) out.push(await findLink({ host, port: 443 }, ["wwan*"]));
+      console.log(JSON.stringify(out));`;
+      const p = Bun.spawn([DENO, "eval", script], { env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" }, stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      expect(code, err).toBe(0);
+      const { findLink } = await import("../../src/uploader/link.ts");
+      const bun = [];
+      for (const host of targets) bun.push(await findLink({ host, port: 443 }, ["wwan*"]));
+      expect(JSON.parse(out)).toEqual(bun);
+      expect(bun.find((v) => v.target === "127.0.0.1")).toMatchObject({ interface: "lo", unknown: null });
+    },
+    60_000,
+  );
 });
