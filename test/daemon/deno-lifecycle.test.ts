@@ -14,6 +14,7 @@ import { readIndexed, type ReadMessage } from "../recordings/helpers.ts";
 import { baseEnv, tempHome } from "../support/binary.ts";
 import { s3Admin } from "../support/s3-admin.ts";
 import { startS3rver } from "../support/s3rver.ts";
+import { makeTestCert } from "../support/tls-cert.ts";
 import { health, instancePaths, waitFor } from "./helpers.ts";
 
 const repo = resolve(import.meta.dir, "../..");
@@ -222,6 +223,29 @@ describe.skipIf(!existsSync(DENO))("the daemon under Deno", () => {
       expect(sha256(stored)).toBe(sha256(readFileSync(data)));
       await stopDaemon(d);
     }
+  }, 240_000);
+
+  // A fleet's private CA reaches Deno's TLS client (rustls) through NODE_EXTRA_CA_CERTS, as it
+  // reaches the binary's (test/system-uploads/https-targets.test.ts).
+  test("uploads to S3 over https, trusting a private CA given as NODE_EXTRA_CA_CERTS", async () => {
+    const cert = makeTestCert();
+    cleanup.push(() => cert.remove());
+    const s3 = await startS3rver(["deno-tls"], { key: cert.key, cert: cert.cert });
+    cleanup.push(() => s3.stop());
+    const home = tempHome("ncd-deno-tls");
+    const env = {
+      AWS_ACCESS_KEY_ID: s3.accessKey,
+      AWS_SECRET_ACCESS_KEY: s3.secretKey,
+      AWS_ENDPOINT_URL: s3.endpoint,
+      AWS_REGION: "us-east-1",
+      NODE_EXTRA_CA_CERTS: cert.caPath,
+    };
+    const d = await started(home, ["--upload-url", "s3://deno-tls/fleet"], env);
+    const { id } = await cliJson<{ id: string }>(home, ["record", "start"], { env });
+    expect((await cliJson(home, ["record", "log", id], { stdin: ndjson(0, 200), env })).accepted).toBe(200);
+    expect((await cli(home, ["record", "stop", id, "--wait", "--timeout", "60"], { env })).code).toBe(0);
+    expect(await cliJson(home, ["recordings", "show", id], { env })).toMatchObject({ state: "uploaded", message_count: 200 });
+    await stopDaemon(d);
   }, 240_000);
 
   test("after kill -9 mid-recording, a restart repairs the recording, which keeps every acknowledged batch and records on", async () => {

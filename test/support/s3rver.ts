@@ -12,7 +12,8 @@ export interface RunningS3rver extends S3Endpoint {
   stop(): Promise<void>;
 }
 
-export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver> {
+/** Over https with `tls` (PEM key and certificate). */
+export async function startS3rver(buckets: string[] = [], tls?: { key: string; cert: string }): Promise<RunningS3rver> {
   const directory = mkdtempSync(join(tmpdir(), "ncd-s3rver-"));
   const server = new S3rver({
     address: "127.0.0.1",
@@ -20,10 +21,11 @@ export async function startS3rver(buckets: string[] = []): Promise<RunningS3rver
     silent: true,
     directory,
     configureBuckets: buckets.map((name) => ({ name })),
+    ...tls,
   });
   const { port } = (await server.run()) as { port: number };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     // s3rver's built-in account.
     accessKey: "S3RVER",
     secretKey: "S3RVER",

@@ -36,6 +36,8 @@ const TOOLS = {
   },
   age: { present: () => which("age") && which("age-keygen"), what: "age and age-keygen are not installed (package age)" },
   prlimit: { present: () => which("prlimit"), what: "prlimit is not installed (package util-linux)" },
+  openssl: { present: () => which("openssl"), what: "openssl is not installed (package openssl)" },
+  aws: { present: () => which("aws"), what: "the AWS CLI is not installed (package awscli)" },
   radosgw: {
     present: () => ["ceph-mon", "ceph-osd", "radosgw", "ceph", "radosgw-admin", "monmaptool", "uuidgen"].every(which) && pythonModule("rados"),
     what: "Ceph is not installed (packages ceph-mon, ceph-osd, radosgw, ceph-common, uuid-runtime, python3-rados)",
