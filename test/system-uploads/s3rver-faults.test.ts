@@ -10,6 +10,7 @@ import { s3Admin } from "../support/s3-admin.ts";
 import { checkRemote, localBytes, makeRecording, randomBytes, s3Env, startDaemon, waitFor, waitState, type Daemon } from "./helpers.ts";
 import { isAlive } from "../daemon/helpers.ts";
 import { s3rverBehindProxy } from "../support/s3rver-proxy.ts";
+import { BURST_SECONDS, pacedSliceBytes } from "../../src/uploader/bandwidth.ts";
 
 const MiB = 1024 * 1024;
 const { s3, proxy } = await s3rverBehindProxy(["faults"]);
@@ -150,8 +151,8 @@ describe("uploads through a misbehaving network", () => {
     proxy.reset();
     const slowRate = 2 * MiB;
     const fastRate = 6 * MiB;
-    // The bucket may hold 80 ms of tokens (at least one 64 KiB slice) when it was idle.
-    const burst = (rate: number) => Math.max(64 * 1024, rate * 0.08);
+    // What the bucket may hold when it was idle: BURST_SECONDS at the rate, or one slice if larger (bandwidth.ts).
+    const burst = (rate: number) => Math.max(pacedSliceBytes(rate), rate * BURST_SECONDS);
     const d = await daemon("bw", ["--bandwidth-limit", "2mb"]);
     // Nothing of this recording can be sent before this moment, and the bucket starts empty:
     // by any later time t the wire holds at most burst + rate * (t - t0), measured where the
