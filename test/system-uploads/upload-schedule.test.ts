@@ -67,19 +67,26 @@ describe("bandwidth_schedule", () => {
   test("the rate in force switches at a boundary a few seconds ahead, capped by bandwidth_limit, and status says what comes next", async () => {
     const d = await daemon("bw-sched", ["--bandwidth-limit", "3mb"]);
     const events = await collectEvents(d, ["bandwidth.changed"]);
-    // Set live: in force now 1 MiB/s (since a minute ago), 8 MiB/s from six seconds ahead.
-    const boundary = localIn(6);
-    const up = await d.cli(["update", "--bandwidth-schedule", `${localIn(-60)},1M ${boundary},8M`]);
-    expect(up.code).toBe(0);
-    const first = await events.next("bandwidth.changed");
-    expect(first.data).toMatchObject({ bandwidth_limit: MiB, timetable_off: false, held: false });
+    // Set live: in force now 1 MiB/s (since a minute ago), 8 MiB/s from six seconds ahead. A
+    // machine so busy that the boundary passed before the change took effect sets it again,
+    // further ahead: what is tested is the switch at a boundary, not how soon the CLI returns.
+    let boundary = "";
+    let first: Event | undefined;
+    for (const ahead of [6, 20, 60]) {
+      const from = events.seen.length;
+      boundary = localIn(ahead);
+      expect((await d.cli(["update", "--bandwidth-schedule", `${localIn(-60)},1M ${boundary},8M`])).code).toBe(0);
+      first = await events.next("bandwidth.changed", () => true, from);
+      if (first.data.bandwidth_limit === MiB) break;
+    }
+    expect(first!.data).toMatchObject({ bandwidth_limit: MiB, timetable_off: false, held: false });
     const before = (await d.api("GET", "/v1/status")).uploads.schedule;
     if (before.bandwidth_limit === MiB) {
       // Not yet at the boundary: the next change is the switch, to bandwidth_limit (3 MiB/s < 8 MiB/s).
       expect(before.next_change).toMatchObject({ bandwidth_limit: 3 * MiB, window_open: true });
       expect(new Date(before.next_change.at).toTimeString().slice(0, 8)).toBe(boundary);
     }
-    const switched = await events.next("bandwidth.changed", (x) => x.bandwidth_limit === 3 * MiB);
+    const switched = await events.next("bandwidth.changed", (x) => x.bandwidth_limit === 3 * MiB, events.seen.indexOf(first!));
     expect(switched.data.held).toBe(false);
     const status = await d.api("GET", "/v1/status");
     expect(status.uploads.schedule).toMatchObject({ bandwidth_limit: 3 * MiB, held: false });
@@ -97,7 +104,7 @@ describe("bandwidth_schedule", () => {
       next_change: null,
     });
     events.close();
-  }, 60_000);
+  }, 180_000);
 
   test("a malformed timetable sent live is refused naming the bad entry, and nothing changes", async () => {
     const d = await daemon("bw-bad");
