@@ -105,9 +105,10 @@ const read = (path: string) => {
  * undefined off Linux, or where the tables say nothing.
  */
 export function routeFromProc(ip: string, interfaces = networkInterfaces()): RouteFound | undefined {
-  const family = isIP(ip);
+  // An IPv4 address written as IPv6 (::ffff:192.0.2.1) takes the IPv4 route.
+  const bare = ip.replace(/%.*$/, "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+  const family = isIP(bare);
   if (process.platform !== "linux" || !family) return undefined;
-  const bare = ip.replace(/%.*$/, "");
   // One of our own addresses: sent from it (over lo, which the local table says).
   for (const [name, addrs] of Object.entries(interfaces))
     if (addrs?.some((a) => a.address.replace(/%.*$/, "") === bare)) return { interface: name, address: bare };

@@ -45,6 +45,8 @@ test("IPv6: the longest matching prefix wins, then the lowest metric; the reject
 });
 
 test.skipIf(process.platform !== "linux")("on this machine the tables name the interface the connected socket finds", async () => {
+  // An IPv4 address written as IPv6 goes the IPv4 way.
+  expect(routeFromProc("::ffff:10.9.9.9")?.interface).toBe(routeFromProc("10.9.9.9")?.interface);
   for (const target of ["127.0.0.1", "10.9.9.9", "192.0.2.77"]) {
     const byTables = routeFromProc(target);
     const bySocket = await findLink({ host: target, port: 443 }, []);
