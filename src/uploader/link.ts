@@ -8,8 +8,7 @@
 import { createSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { networkInterfaces } from "node:os";
-import { routeFromProc } from "./proc-route.ts";
+import { interfaceOf, routeFromProc } from "./proc-route.ts";
 
 export interface LinkView {
   /** The interface the route to the target leaves by, or null when unknown (or no link). */
@@ -76,13 +75,6 @@ function sourceAddress(address: string, port: number): Promise<string | undefine
       }
     });
   });
-}
-
-/** The interface holding `address`, from os.networkInterfaces(). */
-export function interfaceOf(address: string, interfaces = networkInterfaces()): string | undefined {
-  const bare = address.replace(/^::ffff:/, "").replace(/%.*$/, "");
-  for (const [name, addrs] of Object.entries(interfaces)) if (addrs?.some((a) => a.address.replace(/%.*$/, "") === bare)) return name;
-  return undefined;
 }
 
 /**

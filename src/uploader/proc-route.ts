@@ -3,7 +3,7 @@
 // matching prefix that is up and not a reject route, then the lowest metric. The main IPv4
 // table only, as the kernel's default policy uses it; policy rules (ip rule) are not read. A
 // loopback target is reached by lo, and one of this machine's own addresses from itself, as the
-// local table says.
+// local table says. Also here: which interface holds an address (interfaceOf), for both ways.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
@@ -92,6 +92,13 @@ export function routeV6(table: string, ip: string): string | undefined {
   return best?.iface;
 }
 
+/** The interface holding `address`, from os.networkInterfaces(). */
+export function interfaceOf(address: string, interfaces = networkInterfaces()): string | undefined {
+  const bare = address.replace(/^::ffff:/, "").replace(/%.*$/, "");
+  for (const [name, addrs] of Object.entries(interfaces)) if (addrs?.some((a) => a.address.replace(/%.*$/, "") === bare)) return name;
+  return undefined;
+}
+
 const read = (path: string) => {
   try {
     return readFileSync(path, "utf8");
@@ -110,8 +117,8 @@ export function routeFromProc(ip: string, interfaces = networkInterfaces()): Rou
   const family = isIP(bare);
   if (process.platform !== "linux" || !family) return undefined;
   // One of our own addresses: sent from it (over lo, which the local table says).
-  for (const [name, addrs] of Object.entries(interfaces))
-    if (addrs?.some((a) => a.address.replace(/%.*$/, "") === bare)) return { interface: name, address: bare };
+  const own = interfaceOf(bare, interfaces);
+  if (own) return { interface: own, address: bare };
   let iface: string | undefined;
   if (family === 4 ? bare.startsWith("127.") : hex6(bare) === "00000000000000000000000000000001") iface = "lo";
   else {

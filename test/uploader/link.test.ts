@@ -2,7 +2,8 @@
 // sent), and the gate it makes with the upload schedule: which priorities start, and the rate.
 import { expect, test } from "bun:test";
 import { admission } from "../../src/daemon/parts/upload-link.ts";
-import { endpointOf, findLink, globMatch, interfaceOf } from "../../src/uploader/link.ts";
+import { endpointOf, findLink, globMatch } from "../../src/uploader/link.ts";
+import { interfaceOf } from "../../src/uploader/proc-route.ts";
 import type { TimetableView } from "../../src/uploader/timetable-timer.ts";
 
 test("interface globs match whole names: * any run of characters, ? one", () => {
