@@ -248,9 +248,18 @@ export function restoreAdopted(ctx: Ctx): number {
   store.tx(() => {
     for (const v of readAdopted(ctx.root)) {
       if (store.raw("SELECT 1 FROM watched_files WHERE path = ? AND sha256 = ? LIMIT 1", [v.path, v.sha256]).length) continue;
-      store.raw(
-        "INSERT INTO watched_files (path, kind, size, mtime_ns, sha256, recording_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'adopted', ?, ?)",
-        [v.path, v.kind === "rosbag2" ? "rosbag2" : "file", Number(v.size) || 0, String(v.mtime_ns ?? ""), v.sha256, v.recording_id ?? null, now, now],
+      store.run(
+        store.db.insert(watchedFiles).values({
+          path: v.path,
+          kind: v.kind === "rosbag2" ? "rosbag2" : "file",
+          size: Number(v.size) || 0,
+          mtime_ns: String(v.mtime_ns ?? ""),
+          sha256: v.sha256,
+          recording_id: v.recording_id ?? null,
+          state: "adopted",
+          created_at: now,
+          updated_at: now,
+        }),
       );
       restored++;
     }
@@ -260,9 +269,18 @@ export function restoreAdopted(ctx: Ctx): number {
     )) {
       const meta = JSON.parse(r.metadata) as { watched_path?: unknown; watched_kind?: unknown };
       if (typeof meta.watched_path !== "string") continue;
-      store.raw(
-        "INSERT INTO watched_files (path, kind, size, mtime_ns, sha256, recording_id, state, created_at, updated_at) VALUES (?, ?, 0, '', '', ?, 'adopting', ?, ?)",
-        [meta.watched_path, meta.watched_kind === "rosbag2" ? "rosbag2" : "file", r.id, now, now],
+      store.run(
+        store.db.insert(watchedFiles).values({
+          path: meta.watched_path,
+          kind: meta.watched_kind === "rosbag2" ? "rosbag2" : "file",
+          size: 0,
+          mtime_ns: "",
+          sha256: "",
+          recording_id: r.id,
+          state: "adopting",
+          created_at: now,
+          updated_at: now,
+        }),
       );
     }
   });
