@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface TestCert {
+  /** The folder holding the files (private, removed by remove()). */
+  dir: string;
   /** The CA's certificate (PEM file): what a client is told to trust. */
   caPath: string;
   /** The server's PEM key and certificate. */
@@ -47,6 +49,7 @@ export function makeTestCert(): TestCert {
     at("server.ext"),
   ]);
   return {
+    dir,
     caPath: at("ca.pem"),
     cert: readFileSync(at("cert.pem"), "utf8"),
     key: readFileSync(at("key.pem"), "utf8"),

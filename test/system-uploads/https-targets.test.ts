@@ -2,7 +2,7 @@
 // certificate for 127.0.0.1): given as NODE_EXTRA_CA_CERTS or SSL_CERT_FILE, it is trusted
 // for S3 (s3rver over TLS) and for tus (@tus/server over TLS). What arrives is read back with
 // software that is not ours (awscli, its own TLS client, trusting the same CA) and from tus's
-// own store. Without the CA nothing is sent, the data is kept, and the recording says why.
+// own store. Without the CA the target stores nothing, the data is kept, and the recording says why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeTestCert, type TestCert } from "../support/tls-cert.ts";
 import { startS3rver, type RunningS3rver } from "../support/s3rver.ts";
@@ -41,7 +41,7 @@ async function awsGet(key: string): Promise<Uint8Array | undefined> {
   const p = Bun.spawn(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", s3.endpoint, `s3://tls/${key}`, "-"], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: cert.caPath.replace(/\/ca\.pem$/, ""),
+      HOME: cert.dir, // awscli's own cache and config stay out of the real HOME
       AWS_ACCESS_KEY_ID: s3.accessKey,
       AWS_SECRET_ACCESS_KEY: s3.secretKey,
       AWS_DEFAULT_REGION: "us-east-1",
