@@ -15,6 +15,7 @@ import { readIndexed, type ReadMessage } from "../recordings/helpers.ts";
 import { baseEnv, tempHome } from "../support/binary.ts";
 import { s3Admin } from "../support/s3-admin.ts";
 import { startS3rver } from "../support/s3rver.ts";
+import { s3Env } from "../system-uploads/helpers.ts";
 import { makeTestCert } from "../support/tls-cert.ts";
 import { health, instancePaths, waitFor } from "./helpers.ts";
 
@@ -157,7 +158,7 @@ describe.skipIf(!existsSync(DENO))("the daemon under Deno", () => {
     const s3 = await startS3rver(["deno"]);
     cleanup.push(() => s3.stop());
     const home = tempHome("ncd-deno-s3");
-    const env = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_ENDPOINT_URL: s3.endpoint, AWS_REGION: "us-east-1" };
+    const env = s3Env(s3.endpoint, s3.accessKey, s3.secretKey);
     const d = await started(home, ["--upload-url", "s3://deno/fleet"], env);
     const { id } = await cliJson<{ id: string }>(home, ["record", "start"], { env });
     expect((await cliJson(home, ["record", "log", id], { stdin: ndjson(0, 1500), env })).accepted).toBe(1500);
@@ -196,7 +197,7 @@ describe.skipIf(!existsSync(DENO))("the daemon under Deno", () => {
     cleanup.push(() => s3.stop());
     const target = mkdtempSync(join(tmpdir(), "ncd-deno-paced-"));
     cleanup.push(() => rmSync(target, { recursive: true, force: true }));
-    const env = { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_ENDPOINT_URL: s3.endpoint, AWS_REGION: "us-east-1" };
+    const env = s3Env(s3.endpoint, s3.accessKey, s3.secretKey);
     const limit = 8 * 1024 * 1024;
     const cases = [
       { url: "s3://deno-paced/fleet", size: 20 << 20 },
@@ -234,13 +235,7 @@ describe.skipIf(!existsSync(DENO))("the daemon under Deno", () => {
     const s3 = await startS3rver(["deno-tls"], { key: cert.key, cert: cert.cert });
     cleanup.push(() => s3.stop());
     const home = tempHome("ncd-deno-tls");
-    const env = {
-      AWS_ACCESS_KEY_ID: s3.accessKey,
-      AWS_SECRET_ACCESS_KEY: s3.secretKey,
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_REGION: "us-east-1",
-      NODE_EXTRA_CA_CERTS: cert.caPath,
-    };
+    const env = { ...s3Env(s3.endpoint, s3.accessKey, s3.secretKey), NODE_EXTRA_CA_CERTS: cert.caPath };
     const d = await started(home, ["--upload-url", "s3://deno-tls/fleet"], env);
     const { id } = await cliJson<{ id: string }>(home, ["record", "start"], { env });
     expect((await cliJson(home, ["record", "log", id], { stdin: ndjson(0, 200), env })).accepted).toBe(200);
