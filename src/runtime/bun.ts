@@ -1,9 +1,11 @@
 import { Database } from "bun:sqlite";
-import { dlopen, FFIType } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import type { Socket } from "bun";
+import { isIP } from "node:net";
 import { readFileSync, readlinkSync } from "node:fs";
 import { MADV_PAGEOUT, readOnlyMappings, rssFromStatus, type CodePagesRelease } from "./code-pages.ts";
 import { flockFile, LIBC, perThreadNice, PRIO_PROCESS, type LockLibc } from "./libc-flags.ts";
-import type { FileLock, Runtime, SqliteHandle } from "./types.ts";
+import { PACING_UNAVAILABLE, type ConnectPaced, type FileLock, type Runtime, type SqliteHandle } from "./types.ts";
 
 let libc: ReturnType<typeof openLibc> | undefined;
 function openLibc() {
@@ -12,8 +14,82 @@ function openLibc() {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   }).symbols;
 }
+
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+/** Linux 4.13+: TCP spaces the socket's packets at this many bytes a second (its own pacing, no fq qdisc needed). */
+const SO_MAX_PACING_RATE = 47;
+
+function setSocketInt(fd: number, option: number, value: number): boolean {
+  libc ??= openLibc();
+  const v = new Uint32Array([Math.max(0, Math.min(0xffffffff, Math.round(value)))]);
+  return libc.setsockopt(fd, SOL_SOCKET, option, ptr(v), 4) === 0;
+}
+
+/** A connection whose sends the kernel paces (see uploader/kernel-paced.ts). */
+const connectPaced: ConnectPaced = (o) =>
+  new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (e: unknown) => {
+      if (settled) return false;
+      settled = true;
+      reject(e instanceof Error ? e : new Error(String(e)));
+      return true;
+    };
+    const ready = (s: Socket) => {
+      const fd = (s as unknown as { fd: number }).fd;
+      // Without pacing the body would leave as fast as the link takes it: refuse, the caller falls back.
+      if (!setSocketInt(fd, SO_MAX_PACING_RATE, 0xffffffff)) {
+        s.terminate();
+        return fail(
+          Object.assign(new Error("the socket's pacing rate cannot be set (Linux 4.13 or later): the next attempt is paced in JavaScript"), {
+            code: PACING_UNAVAILABLE,
+          }),
+        );
+      }
+      setSocketInt(fd, SO_SNDBUF, o.sendBuffer);
+      settled = true;
+      resolve({
+        write: (b) => Math.max(0, s.write(b)),
+        pace: (rate) => void setSocketInt(fd, SO_MAX_PACING_RATE, rate ?? 0xffffffff),
+        close: () => s.terminate(),
+      });
+    };
+    Bun.connect({
+      hostname: o.host,
+      port: o.port,
+      tls: o.tls ? (isIP(o.host) ? true : { serverName: o.host }) : undefined,
+      socket: {
+        open(s) {
+          if (!o.tls) ready(s);
+        },
+        handshake(s, ok, err) {
+          if (ok) return void ready(s);
+          // The reason first: closing calls `close`, which would report a bare "closed".
+          const e = err as (Error & { code?: string }) | null;
+          fail(new Error(`TLS handshake: ${e?.message ?? "the certificate is not trusted"}${e?.code ? ` (${e.code})` : ""}`));
+          s.terminate();
+        },
+        data: (_s, d) => o.onData(d),
+        drain: () => o.onDrain(),
+        close(_s, err) {
+          if (!fail(err ?? new Error("the connection closed"))) o.onClose(err ?? undefined);
+        },
+        error(_s, err) {
+          if (!fail(err)) o.onClose(err);
+        },
+        connectError(_s, err) {
+          fail(err);
+        },
+        end() {
+          if (settled) o.onClose();
+        },
+      },
+    }).catch(fail);
+  });
 
 function releaseCodePages(): CodePagesRelease | undefined {
   if (process.platform !== "linux") return undefined;
@@ -104,6 +180,7 @@ export function createBunRuntime(): Runtime {
         },
         cancel,
       } as unknown as ConstructorParameters<typeof ReadableStream<Uint8Array>>[0]),
+    connectPaced: process.platform === "linux" ? connectPaced : undefined,
     parseJsonLines(body) {
       const r = Bun.JSONL.parseChunk(body);
       return r.error || !r.done ? undefined : r.values;

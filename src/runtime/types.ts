@@ -68,6 +68,11 @@ export interface Runtime {
    * given up. Where the runtime has no such body, the caller uses a pulled ReadableStream.
    */
   pushBody?(next: () => Promise<Uint8Array | undefined>, cancel: () => Promise<void>): ReadableStream<Uint8Array>;
+  /**
+   * Opens a TCP (or TLS) connection whose sends the kernel paces at a rate it is told
+   * (uploader/kernel-paced.ts); undefined where the runtime cannot set a socket's pacing.
+   */
+  connectPaced?: ConnectPaced;
   /** Every line of a JSON Lines body parsed natively; undefined on any error (or where there is no such parser). */
   parseJsonLines?(body: Uint8Array): unknown[] | undefined;
   zstdCompress(data: Uint8Array): Uint8Array;
@@ -94,6 +99,33 @@ interface DetachedChild {
   /** Resolves with the exit code (null when killed by a signal) if the child ends. */
   exited: Promise<number | null>;
 }
+
+/** A connection whose sends the kernel paces. */
+interface PacedConnection {
+  /** Hands as much of `b` to the socket as it takes now; returns how much. */
+  write(b: Uint8Array): number;
+  /** Bytes per second for what leaves from now on; null: no pacing. */
+  pace(bytesPerSecond: number | null): void;
+  close(): void;
+}
+
+interface PacedConnectOptions {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** Bytes the socket may queue: a chunk and a half, so a chunk goes in at once. */
+  sendBuffer: number;
+  onData(b: Uint8Array): void;
+  onDrain(): void;
+  /** The connection ended or failed (err); after the TLS handshake failed, its reason. */
+  onClose(err?: Error): void;
+}
+
+/** Opens a connection (TLS verified against the system's and NODE_EXTRA_CA_CERTS' CAs); rejects if it cannot. */
+/** The `code` of ConnectPaced's error when the socket refused its pacing rate: the caller should not ask again. */
+export const PACING_UNAVAILABLE = "PacingUnavailable";
+
+export type ConnectPaced = (o: PacedConnectOptions) => Promise<PacedConnection>;
 
 export interface FileLock {
   release(): void;

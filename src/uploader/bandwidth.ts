@@ -15,6 +15,14 @@
 export interface Bandwidth {
   /** Waits until n bytes may be sent. Rejects with the signal's reason if aborted. */
   take(n: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits once until n bytes may be sent, however many slices they are: when the bucket holds
+   * less than n, they go once it is full, and what they overdraw delays whoever comes next.
+   * For a sender whose bytes something else paces within the chunk (kernel-paced.ts).
+   */
+  grant(n: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `onRate` with each new rate from setRate; returns its undo. */
+  watch(onRate: (bytesPerSecond: number | null) => void): () => void;
   /** Bytes per second; null means unlimited. Takes effect for the next slice. */
   setRate(bytesPerSecond: number | null): void;
   readonly rate: number | null;
@@ -53,6 +61,7 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
   let tokens = 0;
   let last = now();
   const queue: Waiter[] = [];
+  const watchers = new Set<(rate: number | null) => void>();
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const capacity = () => (current === null ? Infinity : Math.max(pacedSliceBytes(current), current * BURST_SECONDS));
@@ -112,11 +121,17 @@ export function createBandwidth(rate: number | null, now: () => number = () => p
         n -= s;
       }
     },
+    grant: (n, signal) => takeOne(n, signal),
+    watch(onRate) {
+      watchers.add(onRate);
+      return () => void watchers.delete(onRate);
+    },
     setRate(r) {
       refill();
       current = normalise(r);
       tokens = Math.min(tokens, capacity());
       pump();
+      for (const w of watchers) w(current);
     },
     get rate() {
       return current;

@@ -1,5 +1,6 @@
 // Picks the target for an upload_url: s3:// (S3 and compatibles), http(s):// (tus 1.0),
 // file:///dir. Settings arrive as parameters; nothing here reads the process environment.
+import type { ConnectPaced } from "../runtime/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Bandwidth } from "./bandwidth.ts";
 import { probeFile } from "./file/file-probe.ts";
@@ -29,6 +30,8 @@ export interface TargetDeps {
   fileSlice?: FileSlice;
   /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
   pushBody?: PushBody;
+  /** Paced bodies that the kernel paces, where the runtime can (see kernel-paced.ts); not used behind a proxy. */
+  connectPaced?: ConnectPaced;
   /** The pacing the target sends through (bandwidth_limit); unlimited when not given. */
   bandwidth?: Bandwidth;
   /** file_target_mode: the mode of objects a file:// target writes. */
@@ -36,6 +39,9 @@ export interface TargetDeps {
   /** Where a target reports, once, that it can only prove uploads weakly (see s3/s3-proof.ts). */
   log?: Pick<Log, "warn">;
 }
+
+/** A proxy for fetch in the environment (the runtime honours these). */
+const proxyNamed = (env: Env) => ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].some((k) => env[k] || env[k.toLowerCase()]);
 
 /** S3 credentials that are looked up again (env, shared files) whenever a refresh is asked. */
 function s3CredentialsFrom(url: string, env: Env, readFile: ReadFile): CredentialsProvider {
@@ -58,6 +64,8 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
       pushBody: deps.pushBody,
+      // fetch goes through the proxy the environment names; a socket of our own would not.
+      connectPaced: proxyNamed(deps.env) ? undefined : deps.connectPaced,
       bandwidth: deps.bandwidth,
       log: deps.log,
     });

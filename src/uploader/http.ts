@@ -2,6 +2,7 @@
 // stallMs is aborted and reported as a network error (transient), so a hung connection
 // cannot hold a worker forever. The caller's signal (cancel, shutdown) aborts it too.
 import { redactPatterns } from "../redact.ts";
+import { KernelPacedBody } from "./kernel-paced.ts";
 import { networkError, type Protocol } from "./target-error.ts";
 
 /** An error answer is read this far and the rest discarded: it only feeds a message. */
@@ -93,19 +94,22 @@ async function readBounded(body: ReadableStream<Uint8Array> | null, limit: numbe
 export async function sendRequest(
   fetchImpl: Fetch,
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: ReadableStream<Uint8Array> | Uint8Array | Blob },
+  init: { method: string; headers: Record<string, string>; body?: ReadableStream<Uint8Array> | Uint8Array | Blob | KernelPacedBody },
   opts: { protocol: Protocol; stallMs: number; signal?: AbortSignal; dog?: Watchdog },
 ): Promise<HttpAnswer> {
   const dog = opts.dog ?? watchdog(opts.stallMs, opts.signal);
   try {
-    const res = await fetchImpl(url, {
-      method: init.method,
-      headers: init.headers,
-      body: init.body as RequestInit["body"],
-      signal: dog.signal,
-      redirect: "manual",
-      duplex: "half",
-    } as RequestInit);
+    const res =
+      init.body instanceof KernelPacedBody
+        ? await init.body.exchange(url, init.method, init.headers, dog.signal)
+        : await fetchImpl(url, {
+            method: init.method,
+            headers: init.headers,
+            body: init.body as RequestInit["body"],
+            signal: dog.signal,
+            redirect: "manual",
+            duplex: "half",
+          } as RequestInit);
     dog.touch();
     const ok = res.status < 300 || res.status === 304;
     const { text, cut } = await readBounded(res.body, ok ? ANSWER_BODY_BYTES : ERROR_BODY_BYTES);

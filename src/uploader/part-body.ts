@@ -7,6 +7,8 @@
 // rate of all workers' sends together (link-rate.ts), so more workers never make it slower.
 import type { Bandwidth } from "./bandwidth.ts";
 import { rangeStream, type PushBody } from "./body.ts";
+import { KernelPacedBody } from "./kernel-paced.ts";
+import type { ConnectPaced } from "../runtime/types.ts";
 import { createLinkRate } from "./link-rate.ts";
 
 /** A zero-copy body for bytes [start, end) of a file, where the runtime has one. */
@@ -20,7 +22,7 @@ export const MEASURED_MIN_BYTES = 1024 * 1024;
 const NATIVE_MAX_SECONDS = 10;
 
 export interface RangeBody {
-  body(): ReadableStream<Uint8Array> | Blob;
+  body(): ReadableStream<Uint8Array> | Blob | KernelPacedBody;
   /** Call when the request was answered; feeds the link-rate estimate. */
   done(): void;
   /** Call when it failed: later ranges are streamed again until the link proves fast. */
@@ -29,10 +31,14 @@ export interface RangeBody {
 
 /**
  * `push` makes a paced body that hands each slice straight to the HTTP client, where the runtime
- * has one. `onFigure` is called when a send still in flight gave the link its first figure (it
- * showed the link fast part-way, see link-rate.ts), so sends waiting for one can go.
+ * has one; `connectPaced`, one that the kernel paces (kernel-paced.ts), preferred where given.
+ * `onFigure` is called when a send still in flight gave the link its first figure (it showed
+ * the link fast part-way, see link-rate.ts), so sends waiting for one can go.
  */
-export function createBodyChooser(fileSlice?: FileSlice, push?: PushBody, onFigure?: () => void) {
+export function createBodyChooser(o: { fileSlice?: FileSlice; push?: PushBody; connectPaced?: ConnectPaced; onFigure?: () => void } = {}) {
+  const { fileSlice, push, onFigure } = o;
+  // Off for good once a socket refused its pacing rate: fetch, paced in JavaScript, from then on.
+  let connectPaced = o.connectPaced;
   const link = createLinkRate({ provenAt: FAST_BYTES_PER_S });
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
@@ -67,6 +73,16 @@ export function createBodyChooser(fileSlice?: FileSlice, push?: PushBody, onFigu
             o.onBytes((sent += n));
             if (send?.progress(sent)) onFigure?.();
           };
+          if (connectPaced && o.bandwidth.rate !== null)
+            return new KernelPacedBody({
+              connect: connectPaced,
+              path: o.path,
+              start: o.start,
+              len: o.len,
+              bandwidth: o.bandwidth,
+              onBytes,
+              unavailable: () => (connectPaced = undefined),
+            });
           return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, push, onBytes });
         },
         done() {

@@ -77,6 +77,33 @@ describe(`uploads over https with a private CA${skipNote(missing)}`, () => {
   );
 
   test.skipIf(Boolean(missing))(
+    "to S3 under a bandwidth limit (the kernel paces the socket): the same file arrives byte-identical, and without the CA the reason names the certificate",
+    async () => {
+      const trusted = await daemon("s3://tls/paced", { ...s3Env(s3.endpoint, s3.accessKey, s3.secretKey), NODE_EXTRA_CA_CERTS: cert.caPath });
+      const untrusted = await daemon("s3://tls/paced-untrusted", s3Env(s3.endpoint, s3.accessKey, s3.secretKey));
+      for (const d of [trusted, untrusted]) await d.api("PATCH", "/v1/config", { bandwidth_limit: "32mb" });
+      const made = await makeRecording(trusted, { messages: 100, files: files() });
+      const before = await trusted.api("GET", `/v1/recordings/${made.id}`);
+      const refused = await makeRecording(untrusted, { messages: 50, files: { "a.bin": randomBytes(3 * MiB) } });
+      const done = await waitState(trusted, made.id, ["uploaded", "failed"], 120_000);
+      expect(done.state).toBe("uploaded");
+      await checkRemote((p) => awsGet(`paced/default/${made.id}/${p}`), made, before);
+      const shown = await waitFor(
+        "the reason on the recording",
+        async () => {
+          const r = await untrusted.api("GET", `/v1/recordings/${refused.id}`);
+          return r.upload.last_error ? r : null;
+        },
+        120_000,
+      );
+      expect(shown.upload.last_error).toMatch(/certificate/i);
+      expect(shown.upload.uploaded).toBe(0);
+      expect(await awsGet(`paced-untrusted/default/${refused.id}/files/a.bin`)).toBeUndefined();
+    },
+    180_000,
+  );
+
+  test.skipIf(Boolean(missing))(
     "to tus, trusted through SSL_CERT_FILE: a recording arrives byte-identical",
     async () => {
       const d = await daemon(tus.url, { SSL_CERT_FILE: cert.caPath });

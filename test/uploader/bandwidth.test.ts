@@ -242,6 +242,8 @@ describe("uploader pacing", () => {
     let taken = 0;
     const bandwidth: Bandwidth = {
       take: (n, signal) => ((taken += n), inner.take(n, signal)),
+      grant: (n, signal) => ((taken += n), inner.grant(n, signal)),
+      watch: (onRate) => inner.watch(onRate),
       setRate: (r) => inner.setRate(r),
       get rate() {
         return inner.rate;

@@ -24,6 +24,10 @@ function steppedBucket(sizes: number[]) {
       return 1;
     },
     setRate() {},
+    watch: () => () => {},
+    async grant(n) {
+      taken.push(n);
+    },
     async take(n) {
       taken.push(n);
       i++;

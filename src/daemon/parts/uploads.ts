@@ -77,6 +77,7 @@ export function uploadsPart(deps: { recordings: Recordings }): (ctx: PluginConte
           orgId: cfg.current_org_id ?? undefined,
           fileSlice: ctx.runtime.fileSlice,
           pushBody: ctx.runtime.pushBody,
+          connectPaced: ctx.runtime.connectPaced,
           bandwidth,
           fileMode: parseMode(cfg.file_target_mode),
           log: ctx.log,

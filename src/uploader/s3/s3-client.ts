@@ -5,6 +5,7 @@
 import { redactText } from "../../redact.ts";
 import { classify } from "../retry.ts";
 import { signRequest, uriEncode, type Credentials } from "./sigv4.ts";
+import type { KernelPacedBody } from "../kernel-paced.ts";
 import { sendRequest, watchdog, type Fetch, type HttpAnswer } from "../http.ts";
 import { TargetError, parseRetryAfter } from "../target-error.ts";
 
@@ -28,7 +29,7 @@ interface S3Request {
   query?: Record<string, string>;
   headers?: Record<string, string>;
   /** Made anew for each try, since a stream can be read only once. */
-  body?: () => ReadableStream<Uint8Array> | Uint8Array | Blob;
+  body?: () => ReadableStream<Uint8Array> | Uint8Array | Blob | KernelPacedBody;
   payloadHash: string;
   signal?: AbortSignal;
   /** Called as body bytes go out, to keep the stall watchdog quiet. */

@@ -6,6 +6,7 @@
 // (s3-proof.ts): our MD5 as the ETag, our CRC32 echoed, or at least a HEAD of the right size. The payload
 // itself is sent as UNSIGNED-PAYLOAD: a second hash (SHA-256) of every byte would only cost
 // CPU on the daemon's one JavaScript thread, which is the bottleneck of a fast upload.
+import type { ConnectPaced } from "../../runtime/types.ts";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
@@ -44,6 +45,8 @@ export interface S3TargetOptions {
   fileSlice?: FileSlice;
   /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
   pushBody?: PushBody;
+  /** Paced bodies that the kernel paces, where the runtime can (see kernel-paced.ts). */
+  connectPaced?: ConnectPaced;
   /** MD5 of a file range; by default on a worker thread (see md5-worker.ts). */
   hashRange?: HashRange;
   /** Unlimited when not given. */
@@ -60,7 +63,7 @@ const ALWAYS_SINGLE_PARTS = 2;
 export function createS3Target(opts: S3TargetOptions): Target {
   const client = createS3Client(opts);
   const configuredPart = opts.partSize ?? DEFAULT_PART_SIZE;
-  const bodies = createBodyChooser(opts.fileSlice, opts.pushBody, () => probe?.figured());
+  const bodies = createBodyChooser({ fileSlice: opts.fileSlice, push: opts.pushBody, connectPaced: opts.connectPaced, onFigure: () => probe?.figured() });
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
   const digests = createPartDigests(opts.hashRange ?? createMd5Worker());
   const partSlots = createPartSlots();
