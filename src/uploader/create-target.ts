@@ -54,6 +54,8 @@ function s3CredentialsFrom(url: string, env: Env, readFile: ReadFile): Credentia
 
 export function createTarget(url: string, deps: TargetDeps): Target {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  // fetch goes through the proxy the environment names; a socket of our own would not.
+  const connectPaced = proxyNamed(deps.env) ? undefined : deps.connectPaced;
   if (scheme === "s3") {
     const s = resolveS3Settings(url, deps.env, deps.readFile);
     return createS3Target({
@@ -64,8 +66,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       stallMs: deps.stallMs,
       fileSlice: deps.fileSlice,
       pushBody: deps.pushBody,
-      // fetch goes through the proxy the environment names; a socket of our own would not.
-      connectPaced: proxyNamed(deps.env) ? undefined : deps.connectPaced,
+      connectPaced,
       bandwidth: deps.bandwidth,
       log: deps.log,
     });
@@ -79,6 +80,7 @@ export function createTarget(url: string, deps: TargetDeps): Target {
       stallMs: deps.stallMs,
       bandwidth: deps.bandwidth,
       pushBody: deps.pushBody,
+      connectPaced,
     });
   }
   if (scheme === "file") return createFileTarget({ url, bandwidth: deps.bandwidth, mode: deps.fileMode });

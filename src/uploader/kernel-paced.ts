@@ -37,6 +37,26 @@ export interface KernelPacedRange {
   unavailable(): void;
 }
 
+/**
+ * Bodies smaller than this go through fetch, paced in slices: its connections are kept alive,
+ * and a connection of their own would cost a small body more (a TCP and TLS handshake, one or
+ * two round trips) than the wakes it saves.
+ */
+export const KERNEL_PACED_MIN_BYTES = 1024 * 1024;
+
+/**
+ * Makes kernel-paced bodies while the runtime can (`connect` given, and no socket has refused
+ * its pacing rate yet), the bucket has a rate and the body is large enough; undefined
+ * otherwise: the caller's body then goes through fetch.
+ */
+export function kernelPacing(connect: ConnectPaced | undefined) {
+  let c = connect;
+  return (range: Omit<KernelPacedRange, "connect" | "unavailable">): KernelPacedBody | undefined =>
+    c && range.bandwidth.rate !== null && range.len >= KERNEL_PACED_MIN_BYTES
+      ? new KernelPacedBody({ ...range, connect: c, unavailable: () => (c = undefined) })
+      : undefined;
+}
+
 /** The body of a request that sendRequest (http.ts) sends itself rather than through fetch. */
 export class KernelPacedBody {
   constructor(readonly range: KernelPacedRange) {}

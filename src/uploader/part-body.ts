@@ -7,7 +7,7 @@
 // rate of all workers' sends together (link-rate.ts), so more workers never make it slower.
 import type { Bandwidth } from "./bandwidth.ts";
 import { rangeStream, type PushBody } from "./body.ts";
-import { KernelPacedBody } from "./kernel-paced.ts";
+import { kernelPacing, type KernelPacedBody } from "./kernel-paced.ts";
 import type { ConnectPaced } from "../runtime/types.ts";
 import { createLinkRate } from "./link-rate.ts";
 
@@ -37,8 +37,7 @@ export interface RangeBody {
  */
 export function createBodyChooser(o: { fileSlice?: FileSlice; push?: PushBody; connectPaced?: ConnectPaced; onFigure?: () => void } = {}) {
   const { fileSlice, push, onFigure } = o;
-  // Off for good once a socket refused its pacing rate: fetch, paced in JavaScript, from then on.
-  let connectPaced = o.connectPaced;
+  const kernelPaced = kernelPacing(o.connectPaced);
   const link = createLinkRate({ provenAt: FAST_BYTES_PER_S });
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
@@ -73,16 +72,8 @@ export function createBodyChooser(o: { fileSlice?: FileSlice; push?: PushBody; c
             o.onBytes((sent += n));
             if (send?.progress(sent)) onFigure?.();
           };
-          if (connectPaced && o.bandwidth.rate !== null)
-            return new KernelPacedBody({
-              connect: connectPaced,
-              path: o.path,
-              start: o.start,
-              len: o.len,
-              bandwidth: o.bandwidth,
-              onBytes,
-              unavailable: () => (connectPaced = undefined),
-            });
+          const paced = kernelPaced({ path: o.path, start: o.start, len: o.len, bandwidth: o.bandwidth, onBytes });
+          if (paced) return paced;
           return rangeStream(o.path, o.start, o.len, { bandwidth: o.bandwidth, signal: o.signal, push, onBytes });
         },
         done() {

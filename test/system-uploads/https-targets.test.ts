@@ -117,6 +117,20 @@ describe(`uploads over https with a private CA${skipNote(missing)}`, () => {
   );
 
   test.skipIf(Boolean(missing))(
+    "to tus under a bandwidth limit (the kernel paces the socket), trusted through SSL_CERT_FILE: a recording arrives byte-identical",
+    async () => {
+      const d = await daemon(tus.url, { SSL_CERT_FILE: cert.caPath });
+      await d.api("PATCH", "/v1/config", { bandwidth_limit: "32mb" });
+      const made = await makeRecording(d, { messages: 300, files: files() });
+      const before = await d.api("GET", `/v1/recordings/${made.id}`);
+      const done = await waitState(d, made.id, ["uploaded", "failed"], 120_000);
+      expect(done.state).toBe("uploaded");
+      await checkRemote(async (p) => tus.get(`${made.id}/${p}`), made, before);
+    },
+    180_000,
+  );
+
+  test.skipIf(Boolean(missing))(
     "without the CA nothing is stored, the data is kept, and the recording names the certificate as the reason",
     async () => {
       const d = await daemon("s3://tls/untrusted", s3Env(s3.endpoint, s3.accessKey, s3.secretKey));

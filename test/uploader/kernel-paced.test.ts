@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getRuntime } from "../../src/runtime/index.ts";
 import { createBandwidth, type Bandwidth } from "../../src/uploader/bandwidth.ts";
-import { chunkBytes, KernelPacedBody } from "../../src/uploader/kernel-paced.ts";
+import { chunkBytes, KERNEL_PACED_MIN_BYTES, KernelPacedBody, kernelPacing } from "../../src/uploader/kernel-paced.ts";
+import { PACING_UNAVAILABLE, type ConnectPaced } from "../../src/runtime/types.ts";
 import { sendRequest } from "../../src/uploader/http.ts";
 
 const MiB = 1024 * 1024;
@@ -222,5 +223,31 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
     } finally {
       server.stop(true);
     }
+  });
+});
+
+describe("when a body is paced by the kernel", () => {
+  const range = (len: number, rate: number | null) => ({ path: "/nonexistent", start: 0, len, bandwidth: createBandwidth(rate), onBytes() {} });
+
+  test("only with a runtime that can, a rate in force, and a body of 1 MiB or more (smaller ones keep fetch's kept-alive connections)", () => {
+    const some: ConnectPaced = async () => {
+      throw new Error("not called");
+    };
+    expect(kernelPacing(undefined)(range(8 * MiB, MiB))).toBeUndefined();
+    expect(kernelPacing(some)(range(8 * MiB, null))).toBeUndefined();
+    expect(kernelPacing(some)(range(KERNEL_PACED_MIN_BYTES - 1, MiB))).toBeUndefined();
+    expect(kernelPacing(some)(range(KERNEL_PACED_MIN_BYTES, MiB))).toBeInstanceOf(KernelPacedBody);
+  });
+
+  test("never again once a socket refused its pacing rate: that request fails (and is retried), later ones go through fetch", async () => {
+    // A kernel without SO_MAX_PACING_RATE (before Linux 4.13) does not exist here: this fake stands in for it.
+    const refusingConnectFake: ConnectPaced = async () => {
+      throw Object.assign(new Error("the socket's pacing rate cannot be set"), { code: PACING_UNAVAILABLE });
+    };
+    const choose = kernelPacing(refusingConnectFake);
+    const first = choose(range(2 * MiB, MiB))!;
+    const err = await first.exchange("http://127.0.0.1:9/k", "PUT", {}, new AbortController().signal).catch((e) => e as Error);
+    expect((err as Error).message).toContain("pacing rate cannot be set");
+    expect(choose(range(2 * MiB, MiB))).toBeUndefined();
   });
 });

@@ -4,6 +4,8 @@
 // persisted as soon as it exists, so a restart continues from the server's offset.
 // An upload counts as stored only when a PATCH this daemon sent ends at its length and the
 // server confirms exactly that offset (see tus-trust.ts for what else is refused).
+import type { ConnectPaced } from "../../runtime/types.ts";
+import { kernelPacing, type KernelPacedBody } from "../kernel-paced.ts";
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { createBandwidth, type Bandwidth } from "../bandwidth.ts";
@@ -29,6 +31,8 @@ export interface TusTargetOptions {
   bandwidth?: Bandwidth;
   /** Paced bodies handed straight to the HTTP client, where the runtime has them (see body.ts). */
   pushBody?: PushBody;
+  /** Paced bodies that the kernel paces, where the runtime can (see kernel-paced.ts). */
+  connectPaced?: ConnectPaced;
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -38,6 +42,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
   const stallMs = opts.stallMs ?? 60_000;
   const chunkSize = opts.chunkSize ?? 8 * 1024 * 1024;
   const bandwidth = opts.bandwidth ?? createBandwidth(null);
+  const kernelPaced = kernelPacing(opts.connectPaced);
   let checksumAlgo: "sha256" | "sha1" | null | undefined; // undefined: not asked yet
   /** How far this process has sent into each upload URL (dropped once the upload is done or replaced). */
   const sentHere = new Map<string, number>();
@@ -56,7 +61,7 @@ export function createTusTarget(opts: TusTargetOptions): Target {
     url: string,
     h: Record<string, string>,
     signal: AbortSignal,
-    body?: () => ReadableStream<Uint8Array>,
+    body?: () => ReadableStream<Uint8Array> | KernelPacedBody,
     touch?: { current?: () => void },
   ): Promise<HttpAnswer> {
     const sent = headers(url, h);
@@ -164,13 +169,13 @@ export function createTusTarget(opts: TusTargetOptions): Target {
             url,
             h,
             job.signal,
-            () =>
-              rangeStream(job.localPath, start, len, {
-                bandwidth,
-                signal: job.signal,
-                push: opts.pushBody,
-                onBytes: (n) => (touch.current?.(), job.onProgress(start + (sent += n))),
-              }),
+            () => {
+              const onBytes = (n: number) => (touch.current?.(), job.onProgress(start + (sent += n)));
+              return (
+                kernelPaced({ path: job.localPath, start, len, bandwidth, onBytes }) ??
+                rangeStream(job.localPath, start, len, { bandwidth, signal: job.signal, push: opts.pushBody, onBytes })
+              );
+            },
             touch,
           );
           try {
