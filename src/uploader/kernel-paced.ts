@@ -72,6 +72,12 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
   const tls = url.protocol === "https:";
   const answer = answerReader();
   let drained: (() => void) | undefined;
+  /** Whoever waits for the socket to drain looks again: it drained, closed, or the request was aborted. */
+  const wake = () => {
+    const d = drained;
+    drained = undefined;
+    d?.();
+  };
   let closed: Error | undefined;
   const conn = await r
     .connect({
@@ -80,17 +86,11 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
       tls,
       sendBuffer: Math.ceil(chunkBytes(r.bandwidth.rate) * 1.5),
       onData: (b) => answer.push(b),
-      onDrain: () => {
-        const d = drained;
-        drained = undefined;
-        d?.();
-      },
+      onDrain: wake,
       onClose: (err) => {
         closed = err ?? new Error("the connection closed");
         answer.end(err);
-        const d = drained;
-        drained = undefined;
-        d?.();
+        wake();
       },
     })
     .catch((e) => {
@@ -100,14 +100,13 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
   const onAbort = () => {
     conn.close();
     answer.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    wake();
   };
   signal.addEventListener("abort", onAbort, { once: true });
   const unwatch = r.bandwidth.watch((rate) => conn.pace(rate));
-  const fh = await open(r.path, "r").catch((e) => {
-    conn.close();
-    throw e;
-  });
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
+    fh = await open(r.path, "r");
     conn.pace(r.bandwidth.rate);
     const given = Object.entries(headers).filter(([k]) => k.toLowerCase() !== "connection");
     const head = [`${method} ${url.pathname}${url.search} HTTP/1.1`, ...(given.some(([k]) => k.toLowerCase() === "host") ? [] : [`host: ${url.host}`])];
@@ -147,7 +146,7 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
     conn.close();
     unwatch();
     signal.removeEventListener("abort", onAbort);
-    await fh.close().catch(() => {});
+    await fh?.close().catch(() => {});
   }
 }
 

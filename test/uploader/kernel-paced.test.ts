@@ -192,6 +192,36 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
     }
   });
 
+  test("an abort while the socket is full (the server reads nothing) rejects with its reason", async () => {
+    const { createServer } = await import("node:net");
+    let connected!: () => void;
+    const accepted = new Promise<void>((r) => (connected = r));
+    const server = createServer((sock) => {
+      sock.pause(); // never reads: the body fills the socket's buffers and the sender waits for a drain
+      connected();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    try {
+      const len = 64 * MiB;
+      const ctl = new AbortController();
+      let handed = 0;
+      const sent = body(fileOf(new Uint8Array(len)), 0, len, grantingAll(1024 * MiB), (n) => (handed += n)).exchange(
+        `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
+        "PUT",
+        { "content-length": String(len) },
+        ctl.signal,
+      );
+      await accepted;
+      while (handed === 0) await Bun.sleep(10);
+      const reason = new Error("cancelled while waiting for a drain");
+      ctl.abort(reason);
+      expect(await sent.catch((e) => e)).toBe(reason);
+      expect(handed).toBeLessThan(len);
+    } finally {
+      server.close();
+    }
+  });
+
   test("an abort stops the body part-way and rejects with its reason", async () => {
     const len = 8 * MiB;
     let received = 0;
