@@ -36,6 +36,18 @@ async function daemon(uploadUrl: string, env: Record<string, string>) {
   return d;
 }
 
+/** The recording once its upload shows a reason (last_error). */
+function untilReason(d: Daemon, id: string) {
+  return waitFor(
+    "the reason on the recording",
+    async () => {
+      const r = await d.api("GET", `/v1/recordings/${id}`);
+      return r.upload.last_error ? r : null;
+    },
+    120_000,
+  );
+}
+
 /** An object as awscli reads it over https, trusting the test CA through AWS_CA_BUNDLE. */
 async function awsGet(key: string): Promise<Uint8Array | undefined> {
   const p = Bun.spawn(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", s3.endpoint, `s3://tls/${key}`, "-"], {
@@ -88,14 +100,7 @@ describe(`uploads over https with a private CA${skipNote(missing)}`, () => {
       const done = await waitState(trusted, made.id, ["uploaded", "failed"], 120_000);
       expect(done.state).toBe("uploaded");
       await checkRemote((p) => awsGet(`paced/default/${made.id}/${p}`), made, before);
-      const shown = await waitFor(
-        "the reason on the recording",
-        async () => {
-          const r = await untrusted.api("GET", `/v1/recordings/${refused.id}`);
-          return r.upload.last_error ? r : null;
-        },
-        120_000,
-      );
+      const shown = await untilReason(untrusted, refused.id);
       expect(shown.upload.last_error).toMatch(/certificate/i);
       expect(shown.upload.uploaded).toBe(0);
       expect(await awsGet(`paced-untrusted/default/${refused.id}/files/a.bin`)).toBeUndefined();
@@ -103,24 +108,14 @@ describe(`uploads over https with a private CA${skipNote(missing)}`, () => {
     180_000,
   );
 
-  test.skipIf(Boolean(missing))(
-    "to tus, trusted through SSL_CERT_FILE: a recording arrives byte-identical",
-    async () => {
+  test.skipIf(Boolean(missing)).each([
+    ["", null],
+    [" under a bandwidth limit (the kernel paces the socket)", "32mb"],
+  ])(
+    "to tus%s, trusted through SSL_CERT_FILE: a recording arrives byte-identical",
+    async (_how, limit) => {
       const d = await daemon(tus.url, { SSL_CERT_FILE: cert.caPath });
-      const made = await makeRecording(d, { messages: 300, files: files() });
-      const before = await d.api("GET", `/v1/recordings/${made.id}`);
-      const done = await waitState(d, made.id, ["uploaded", "failed"], 120_000);
-      expect(done.state).toBe("uploaded");
-      await checkRemote(async (p) => tus.get(`${made.id}/${p}`), made, before);
-    },
-    180_000,
-  );
-
-  test.skipIf(Boolean(missing))(
-    "to tus under a bandwidth limit (the kernel paces the socket), trusted through SSL_CERT_FILE: a recording arrives byte-identical",
-    async () => {
-      const d = await daemon(tus.url, { SSL_CERT_FILE: cert.caPath });
-      await d.api("PATCH", "/v1/config", { bandwidth_limit: "32mb" });
+      if (limit) await d.api("PATCH", "/v1/config", { bandwidth_limit: limit });
       const made = await makeRecording(d, { messages: 300, files: files() });
       const before = await d.api("GET", `/v1/recordings/${made.id}`);
       const done = await waitState(d, made.id, ["uploaded", "failed"], 120_000);
@@ -135,14 +130,7 @@ describe(`uploads over https with a private CA${skipNote(missing)}`, () => {
     async () => {
       const d = await daemon("s3://tls/untrusted", s3Env(s3.endpoint, s3.accessKey, s3.secretKey));
       const made = await makeRecording(d, { messages: 50, files: { "a.bin": randomBytes(100_000) } });
-      const shown = await waitFor(
-        "the reason on the recording",
-        async () => {
-          const r = await d.api("GET", `/v1/recordings/${made.id}`);
-          return r.upload.last_error ? r : null;
-        },
-        120_000,
-      );
+      const shown = await untilReason(d, made.id);
       expect(shown.upload.last_error).toMatch(/certificate/i);
       expect(shown.state).not.toBe("uploaded");
       expect(shown.upload.uploaded).toBe(0);
