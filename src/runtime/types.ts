@@ -121,10 +121,10 @@ interface PacedConnectOptions {
   onClose(err?: Error): void;
 }
 
-/** Opens a connection (TLS verified against the system's and NODE_EXTRA_CA_CERTS' CAs); rejects if it cannot. */
 /** The `code` of ConnectPaced's error when the socket refused its pacing rate: the caller should not ask again. */
 export const PACING_UNAVAILABLE = "PacingUnavailable";
 
+/** Opens a connection (TLS verified against the system's and NODE_EXTRA_CA_CERTS' CAs); rejects if it cannot. */
 export type ConnectPaced = (o: PacedConnectOptions) => Promise<PacedConnection>;
 
 export interface FileLock {

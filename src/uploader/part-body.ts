@@ -35,9 +35,9 @@ export interface RangeBody {
  * `onFigure` is called when a send still in flight gave the link its first figure (it showed
  * the link fast part-way, see link-rate.ts), so sends waiting for one can go.
  */
-export function createBodyChooser(o: { fileSlice?: FileSlice; push?: PushBody; connectPaced?: ConnectPaced; onFigure?: () => void } = {}) {
-  const { fileSlice, push, onFigure } = o;
-  const kernelPaced = kernelPacing(o.connectPaced);
+export function createBodyChooser(opts: { fileSlice?: FileSlice; push?: PushBody; connectPaced?: ConnectPaced; onFigure?: () => void } = {}) {
+  const { fileSlice, push, onFigure } = opts;
+  const kernelPaced = kernelPacing(opts.connectPaced);
   const link = createLinkRate({ provenAt: FAST_BYTES_PER_S });
   return {
     /** Bytes per second the link carries with all sends together; 0 until one succeeded, or after a failure. */
