@@ -45,10 +45,39 @@ export interface InstanceLock {
   release(): void;
 }
 
+/** How long a lock whose holder has exited is waited for (see stillRunning). */
+const EXITED_HOLDER_WAIT_MS = 10_000;
+
+/**
+ * False once the process is gone or a zombie. A daemon killed with kill -9 shows as a zombie as
+ * soon as its main thread has exited, while its other threads may still be closing its files,
+ * its lock among them: a restart at that moment must wait, not report it as running.
+ */
+function stillRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch (e) {
+    // No /proc (not Linux): a process that answers kill(0) counts as running.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
+
 /** Takes the instance lock or throws AlreadyRunningError naming the running daemon. */
 export async function acquireInstanceLock(runtime: Runtime, paths: Paths, pid: number): Promise<InstanceLock> {
-  const lock = runtime.tryLock(paths.lockFile);
-  if (!lock) throw new AlreadyRunningError(await holderPid(paths));
+  let lock = runtime.tryLock(paths.lockFile);
+  if (!lock) {
+    const until = Date.now() + EXITED_HOLDER_WAIT_MS;
+    for (let holder = await holderPid(paths); !lock; holder = readPid(paths.pidFile) ?? holder) {
+      if (holder === null || stillRunning(holder) || Date.now() >= until) throw new AlreadyRunningError(holder);
+      await sleep(20);
+      lock = runtime.tryLock(paths.lockFile);
+    }
+  }
   const staleFrom = readPid(paths.pidFile);
   const staleSocket = existsSync(paths.socket);
   rmSync(paths.socket, { force: true });
