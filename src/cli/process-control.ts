@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { createClient } from "../client/client.ts";
 import { SECRET_FIELDS, flagName, type Paths } from "../config/index.ts";
-import { cleanStaleFiles, isLockHeld, readPid } from "../daemon/instance-lock.ts";
+import { cleanStaleFiles, isLockHeld, processGone, readPid } from "../daemon/instance-lock.ts";
 import { UnavailableError, UsageError } from "../errors.ts";
 import { getRuntime, type Runtime } from "../runtime/index.ts";
 
@@ -16,20 +16,6 @@ export const STOP_MESSAGES: Record<StopOutcome, string> = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** True once `pid` has exited (or is a zombie nobody has reaped yet: it runs no more code). */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-  try {
-    return /^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 /** The pid holding the instance's flock, read from /proc/locks (Linux), or null when it cannot
  * be told. Unlike the pid file, which anyone can overwrite, this is the kernel's word. */

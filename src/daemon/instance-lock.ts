@@ -45,25 +45,25 @@ export interface InstanceLock {
   release(): void;
 }
 
-/** How long a lock whose holder has exited is waited for (see stillRunning). */
+/** How long a lock whose holder has exited is waited for (see processGone). */
 const EXITED_HOLDER_WAIT_MS = 10_000;
 
 /**
- * False once the process is gone or a zombie. A daemon killed with kill -9 shows as a zombie as
- * soon as its main thread has exited, while its other threads may still be closing its files,
- * its lock among them: a restart at that moment must wait, not report it as running.
+ * True once `pid` has exited, or is a zombie: it runs no more code. A daemon killed with kill -9
+ * shows as a zombie as soon as its main thread has exited, while its other threads may still be
+ * closing its files, its lock among them.
  */
-function stillRunning(pid: number): boolean {
+export function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
   try {
-    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch (e) {
-    // No /proc (not Linux): a process that answers kill(0) counts as running.
-    return (e as NodeJS.ErrnoException).code !== "ENOENT";
+    return /^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch (err) {
+    // Without /proc (not Linux) kill(0) is all there is to go on; with it, a missing entry is a process that just went.
+    return (err as NodeJS.ErrnoException).code === "ENOENT" && existsSync("/proc/self");
   }
 }
 
@@ -73,7 +73,8 @@ export async function acquireInstanceLock(runtime: Runtime, paths: Paths, pid: n
   if (!lock) {
     const until = Date.now() + EXITED_HOLDER_WAIT_MS;
     for (let holder = await holderPid(paths); !lock; holder = readPid(paths.pidFile) ?? holder) {
-      if (holder === null || stillRunning(holder) || Date.now() >= until) throw new AlreadyRunningError(holder);
+      // Held, but the daemon that holds it has exited: its last threads are still closing its files.
+      if (holder === null || !processGone(holder) || Date.now() >= until) throw new AlreadyRunningError(holder);
       await sleep(20);
       lock = runtime.tryLock(paths.lockFile);
     }
