@@ -8,7 +8,7 @@ import { networkError, type Protocol } from "./target-error.ts";
 /** An error answer is read this far and the rest discarded: it only feeds a message. */
 const ERROR_BODY_BYTES = 8 * 1024;
 /** A successful answer (S3 XML listings) is never near this; beyond it the server is broken. */
-const ANSWER_BODY_BYTES = 8 * 1024 * 1024;
+export const ANSWER_BODY_BYTES = 8 * 1024 * 1024;
 
 export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -101,7 +101,7 @@ export async function sendRequest(
   try {
     const res =
       init.body instanceof KernelPacedBody
-        ? await init.body.exchange(url, init.method, init.headers, dog.signal)
+        ? await init.body.exchange(url, init.method, init.headers, dog.signal, ANSWER_BODY_BYTES)
         : await fetchImpl(url, {
             method: init.method,
             headers: init.headers,

@@ -19,8 +19,6 @@ import type { Bandwidth } from "./bandwidth.ts";
 const CHUNK_SECONDS = 0.5;
 const MIN_CHUNK_BYTES = 64 * 1024;
 const MAX_CHUNK_BYTES = 1024 * 1024;
-/** An answer longer than this is not from a server we speak to. */
-const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 export const chunkBytes = (rate: number | null) =>
   rate === null ? MAX_CHUNK_BYTES : Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, Math.floor((rate * CHUNK_SECONDS) / 4096) * 4096));
@@ -61,16 +59,26 @@ export function kernelPacing(connect: ConnectPaced | undefined) {
 export class KernelPacedBody {
   constructor(readonly range: KernelPacedRange) {}
 
-  /** Sends the request with this body; resolves with the answer once it is read whole. */
-  exchange(url: string, method: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
-    return exchange(this.range, new URL(url), method, headers, signal);
+  /**
+   * Sends the request with this body; resolves with the answer once it is read whole, or
+   * rejects once it is longer than `maxAnswerBytes` (the caller's bound on any answer).
+   */
+  exchange(url: string, method: string, headers: Record<string, string>, signal: AbortSignal, maxAnswerBytes: number): Promise<Response> {
+    return exchange(this.range, new URL(url), method, headers, signal, maxAnswerBytes);
   }
 }
 
-async function exchange(r: KernelPacedRange, url: URL, method: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+async function exchange(
+  r: KernelPacedRange,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  maxAnswerBytes: number,
+): Promise<Response> {
   signal.throwIfAborted();
   const tls = url.protocol === "https:";
-  const answer = answerReader();
+  const answer = answerReader(maxAnswerBytes);
   let drained: (() => void) | undefined;
   /** Whoever waits for the socket to drain looks again: it drained, closed, or the request was aborted. */
   const wake = () => {
@@ -139,7 +147,6 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
     }
     return await answer.response;
   } catch (e) {
-    conn.close();
     if (signal.aborted) throw signal.reason;
     throw e;
   } finally {
@@ -151,7 +158,7 @@ async function exchange(r: KernelPacedRange, url: URL, method: string, headers: 
 }
 
 /** Parses an HTTP/1.1 answer as its bytes come: the head, then a body by Content-Length, chunks or the close. */
-function answerReader() {
+function answerReader(maxBytes: number) {
   let resolve!: (r: Response) => void;
   let reject!: (e: Error) => void;
   const response = new Promise<Response>((res, rej) => {
@@ -223,7 +230,7 @@ function answerReader() {
     }
     const body = raw.subarray(head.bodyAt);
     if (head.status === 204 || head.status === 304 || head.status < 200) return finish(Buffer.alloc(0));
-    if (body.length > MAX_ANSWER_BYTES) return fail(new Error(`the answer is longer than ${MAX_ANSWER_BYTES} bytes`));
+    if (body.length > maxBytes) return fail(new Error(`the answer is longer than ${maxBytes} bytes`));
     if (head.chunked) {
       try {
         const b = unchunk(body);

@@ -9,7 +9,7 @@ import { getRuntime } from "../../src/runtime/index.ts";
 import { createBandwidth, type Bandwidth } from "../../src/uploader/bandwidth.ts";
 import { chunkBytes, KERNEL_PACED_MIN_BYTES, KernelPacedBody, kernelPacing } from "../../src/uploader/kernel-paced.ts";
 import { PACING_UNAVAILABLE, type ConnectPaced } from "../../src/runtime/types.ts";
-import { sendRequest } from "../../src/uploader/http.ts";
+import { ANSWER_BODY_BYTES, sendRequest } from "../../src/uploader/http.ts";
 
 const MiB = 1024 * 1024;
 const connect = (await getRuntime()).connectPaced;
@@ -111,6 +111,7 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
         "PUT",
         { "content-length": String(len) },
         new AbortController().signal,
+        ANSWER_BODY_BYTES,
       );
       expect(bw.asked).toEqual([MiB, MiB]);
       expect(chunkBytes(2 * MiB)).toBe(MiB);
@@ -143,6 +144,7 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
         "PUT",
         { "content-length": String(len) },
         new AbortController().signal,
+        ANSWER_BODY_BYTES,
       );
       // A lower bound only: what the socket may queue before pacing starts (its first
       // chunk) aside, the rest arrives no faster than the rate.
@@ -210,6 +212,7 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
         "PUT",
         { "content-length": String(len) },
         ctl.signal,
+        ANSWER_BODY_BYTES,
       );
       await accepted;
       while (handed === 0) await Bun.sleep(10);
@@ -244,6 +247,7 @@ describe.skipIf(!connect)("a body the kernel paces", () => {
         "PUT",
         { "content-length": String(len) },
         ctl.signal,
+        ANSWER_BODY_BYTES,
       );
       await some;
       const reason = new Error("cancelled by the test");
@@ -276,7 +280,7 @@ describe("when a body is paced by the kernel", () => {
     };
     const choose = kernelPacing(refusingConnectFake);
     const first = choose(range(2 * MiB, MiB))!;
-    const err = await first.exchange("http://127.0.0.1:9/k", "PUT", {}, new AbortController().signal).catch((e) => e as Error);
+    const err = await first.exchange("http://127.0.0.1:9/k", "PUT", {}, new AbortController().signal, ANSWER_BODY_BYTES).catch((e) => e as Error);
     expect((err as Error).message).toContain("pacing rate cannot be set");
     expect(choose(range(2 * MiB, MiB))).toBeUndefined();
   });
